@@ -1,0 +1,67 @@
+// What the scraper hands to storage and what storage hands to the API.
+// Built for 150,000 pods: one columnar record per node, no object per sample.
+
+/**
+ * One node's decoded kubelet scrape.
+ * Containers are grouped: all containers of a pod are contiguous, pods in the kubelet's order or
+ * sorted, containers sorted by name within a pod. Container i is
+ * (namespaces[i], pods[i], containers[i]); string values are interned by the decoder so repeated
+ * names share one string.
+ * Only complete pods are present (upstream drops a whole pod if any container has cpu == 0 or
+ * memory == 0). Times are Unix milliseconds (fractions allowed); CPU is cumulative nanocore-seconds
+ * (= trunc(seconds * 1e9)); memory is working-set bytes.
+ */
+export interface NodeScrape {
+  node: string;
+  /** 0 when the node's own point is incomplete (node dropped, its pods kept). */
+  nodeTimestampMs: number;
+  nodeCpuNs: number;
+  nodeMemoryBytes: number;
+  /** Node boot time if known (Summary API), else 0. */
+  nodeStartTimeMs: number;
+  containerCount: number;
+  namespaces: string[];
+  pods: string[];
+  containers: string[];
+  /** 0 = unknown start time (counts as "not restarted"). */
+  startTimeMs: Float64Array;
+  timestampMs: Float64Array;
+  cpuNs: Float64Array;
+  memoryBytes: Float64Array;
+}
+
+export interface NodeMetricsPoint {
+  /** End of the measurement window (the newer kubelet sample time), Unix ms. */
+  timestampMs: number;
+  /** Length of the window in ms (may be fractional). */
+  windowMs: number;
+  cpuNanocores: number;
+  memoryBytes: number;
+}
+
+export interface ContainerMetricsPoint {
+  name: string;
+  cpuNanocores: number;
+  memoryBytes: number;
+}
+
+export interface PodMetricsPoint {
+  /** Of the container with the earliest timestamp (as upstream). */
+  timestampMs: number;
+  windowMs: number;
+  /** Sorted by container name. */
+  containers: ContainerMetricsPoint[];
+}
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+}
+
+/** The storage's read side, as the API uses it. */
+export interface MetricsReader {
+  /** One entry per requested name, undefined where there are no metrics to serve. */
+  getNodeMetrics(names: readonly string[]): (NodeMetricsPoint | undefined)[];
+  getPodMetrics(pods: readonly PodRef[]): (PodMetricsPoint | undefined)[];
+  ready(): boolean;
+}
