@@ -1,0 +1,460 @@
+// The two-point metrics store (reference §2): keeps the newest point and the point before it for every
+// node and container, and serves CPU as the rate between the two.
+//
+// Deliberate differences from upstream metrics-server:
+// - Containers of a pod are stored and served in a stable order (sorted by name), not Go map order.
+// - No zero-prev quirk: a container missing from the old prev pod gets no prev (upstream keeps a zero point).
+// - A pod whose every container's rate errors is not served at all (upstream serves it with no containers).
+// - A CPU counter or startTime decrease is logged once when the batch is stored, not on every API read.
+// - A startTime decrease is only an error when both start times are known (0 means unknown).
+// - A node that appears twice in one batch is skipped as a whole (its node point and its pods), one log line.
+// - A malformed node scrape or pod (non-finite/negative numbers, non-string names) is skipped and logged.
+//
+// Performance: store() runs once per resolution and computes every servable rate up front; reads (one
+// per API call) only look up slots. Data is columnar (see generation.ts); two generations are swapped
+// each tick so the typed arrays are reused. Reading one pod costs O(its containers).
+
+import * as log from "../log/index.ts";
+import { Generation, NO_PREV } from "./generation.ts";
+import { setStoragePoints } from "./metrics.ts";
+import type {
+  ContainerMetricsPoint,
+  MetricsReader,
+  NodeMetricsPoint,
+  NodeScrape,
+  PodMetricsPoint,
+  PodRef,
+} from "./types.ts";
+
+/** Below this age a container's counter is too young to give an accurate rate (upstream's 10 s). */
+const FRESH_CONTAINER_MIN_AGE_MS = 10_000;
+
+const CPU_DECREASE = "unexpected decrease in cumulative CPU usage value";
+const START_DECREASE = "unexpected decrease in startTime of node/container";
+
+export interface TwoPointStoreOptions {
+  /** The scrape interval (--metric-resolution); containers younger than this are served after one scrape. */
+  resolutionMs: number;
+}
+
+function isTime(v: number): boolean {
+  return Number.isFinite(v) && v > 0;
+}
+
+function isStartTime(v: number): boolean {
+  return Number.isFinite(v) && v >= 0;
+}
+
+function isAmount(v: number): boolean {
+  return Number.isFinite(v) && v >= 0;
+}
+
+function isArrayLike(v: unknown): v is ArrayLike<unknown> {
+  return (
+    Array.isArray(v) ||
+    (ArrayBuffer.isView(v) && typeof (v as unknown as ArrayLike<unknown>).length === "number")
+  );
+}
+
+/** How many containers of a scrape can be read safely, or -1 if the scrape is not usable at all. */
+function usableContainerCount(s: NodeScrape): number {
+  if (s === null || typeof s !== "object" || typeof s.node !== "string") return -1;
+  const columns: unknown[] = [
+    s.namespaces,
+    s.pods,
+    s.containers,
+    s.startTimeMs,
+    s.timestampMs,
+    s.cpuNs,
+    s.memoryBytes,
+  ];
+  let count = Number.isSafeInteger(s.containerCount) && s.containerCount >= 0 ? s.containerCount : 0;
+  for (const column of columns) {
+    if (!isArrayLike(column)) return count === 0 && column === undefined ? 0 : -1;
+    count = Math.min(count, column.length);
+  }
+  return count;
+}
+
+/** Why a rate cannot be computed between two points, or undefined when it can. */
+function rateError(
+  lastStart: number,
+  lastCpu: number,
+  prevStart: number,
+  prevCpu: number,
+): string | undefined {
+  if (lastStart !== 0 && prevStart !== 0 && lastStart < prevStart) return START_DECREASE;
+  if (lastCpu < prevCpu) return CPU_DECREASE;
+  return undefined;
+}
+
+/** Nanocores: trunc(Δcpu / window in seconds), as upstream computes it. */
+function cpuRate(lastCpu: number, lastTs: number, prevCpu: number, prevTs: number): number {
+  return Math.trunc((lastCpu - prevCpu) / ((lastTs - prevTs) / 1000));
+}
+
+function isoTime(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}
+
+export class TwoPointStore implements MetricsReader {
+  readonly #resolutionMs: number;
+  /** What reads see. */
+  #current = new Generation();
+  /** The generation before #current; overwritten by the next store(). */
+  #spare = new Generation();
+  #loggedNodesReady = false;
+  #loggedPodsReady = false;
+
+  constructor(opts: TwoPointStoreOptions) {
+    const resolutionMs = opts?.resolutionMs;
+    if (typeof resolutionMs !== "number" || !Number.isFinite(resolutionMs) || resolutionMs <= 0) {
+      throw new RangeError(
+        `TwoPointStore: resolutionMs must be a positive number, got ${String(resolutionMs)}`,
+      );
+    }
+    this.#resolutionMs = resolutionMs;
+  }
+
+  /** Replaces the stored data with one tick's batch (nodes and pods absent from it vanish). */
+  store(batch: readonly NodeScrape[]): void {
+    let scrapes: readonly NodeScrape[] = batch;
+    if (!Array.isArray(batch)) {
+      log.error(undefined, "Ignoring malformed metrics batch, storing an empty one", { type: typeof batch });
+      scrapes = [];
+    }
+    const counts = new Int32Array(scrapes.length);
+    let containerTotal = 0;
+    for (let i = 0; i < scrapes.length; i++) {
+      counts[i] = usableContainerCount(scrapes[i]);
+      if (counts[i] > 0) containerTotal += counts[i];
+    }
+
+    const old = this.#current;
+    const next = this.#spare;
+    next.reset(scrapes.length, containerTotal, containerTotal);
+    const seenNodes = new Set<string>();
+    for (let i = 0; i < scrapes.length; i++) {
+      const scrape = scrapes[i];
+      if (counts[i] < 0) {
+        const node = typeof scrape?.node === "string" ? scrape.node : "<unknown>";
+        log.error(undefined, "Skipping malformed node scrape", { node });
+        continue;
+      }
+      if (seenNodes.has(scrape.node)) {
+        log.error(undefined, "Got duplicate node point", { node: scrape.node });
+        continue;
+      }
+      seenNodes.add(scrape.node);
+      this.#storeNode(old, next, scrape);
+      this.#storePods(old, next, scrape, counts[i]);
+    }
+    next.trimNames();
+
+    this.#current = next;
+    this.#spare = old;
+    setStoragePoints(next.nodesWithPrev, next.containersWithPrev);
+    this.#logReadinessChange();
+  }
+
+  #storeNode(old: Generation, next: Generation, s: NodeScrape): void {
+    const node = s.node;
+    const ts = s.nodeTimestampMs;
+    if (ts === 0) return; // the node's own point was incomplete: the node is absent this tick
+    const start = s.nodeStartTimeMs ?? 0;
+    const cpu = s.nodeCpuNs;
+    const mem = s.nodeMemoryBytes;
+    if (!isTime(ts) || !isStartTime(start) || !isAmount(cpu) || !isAmount(mem)) {
+      log.error(undefined, "Skipping invalid node metrics point", { node, timestampMs: ts, cpuNs: cpu });
+      return;
+    }
+    const slot = next.nodeCount++;
+    next.nodeIndex.set(node, slot);
+    next.nodeLastStart[slot] = start;
+    next.nodeLastTs[slot] = ts;
+    next.nodeLastCpu[slot] = cpu;
+    next.nodeLastMem[slot] = mem;
+
+    let prevTs = NO_PREV;
+    let prevStart = 0;
+    let prevCpu = 0;
+    const oldSlot = old.nodeIndex.get(node);
+    // A start time at or after the stored point means the node rebooted: its counter began again.
+    if (oldSlot !== undefined && (start === 0 || start < old.nodeLastTs[oldSlot])) {
+      const oldLastTs = old.nodeLastTs[oldSlot];
+      const oldPrevTs = old.nodePrevTs[oldSlot];
+      if (ts > oldLastTs) {
+        prevTs = oldLastTs;
+        prevStart = old.nodeLastStart[oldSlot];
+        prevCpu = old.nodeLastCpu[oldSlot];
+      } else if (!Number.isNaN(oldPrevTs)) {
+        if (oldPrevTs < ts) {
+          prevTs = oldPrevTs;
+          prevStart = old.nodePrevStart[oldSlot];
+          prevCpu = old.nodePrevCpu[oldSlot];
+        } else {
+          log.V(2).info("Found new node metrics point is older then stored previous, drop previous", {
+            node,
+            previousTimestamp: isoTime(oldPrevTs),
+            timestamp: isoTime(ts),
+          });
+        }
+      }
+    }
+    next.nodePrevTs[slot] = prevTs;
+    next.nodePrevStart[slot] = prevStart;
+    next.nodePrevCpu[slot] = prevCpu;
+    next.nodeServed[slot] = 0;
+    if (Number.isNaN(prevTs)) return;
+
+    next.nodesWithPrev++;
+    const err = rateError(start, cpu, prevStart, prevCpu);
+    if (err !== undefined) {
+      log.error(new Error(err), "Skipping node usage metric", { node });
+      return;
+    }
+    next.nodeServed[slot] = 1;
+    next.nodeRate[slot] = cpuRate(cpu, ts, prevCpu, prevTs);
+  }
+
+  #storePods(old: Generation, next: Generation, s: NodeScrape, count: number): void {
+    let from = 0;
+    while (from < count) {
+      const namespace = s.namespaces[from];
+      const pod = s.pods[from];
+      let to = from + 1;
+      while (to < count && s.namespaces[to] === namespace && s.pods[to] === pod) to++;
+      this.#storePod(old, next, s, from, to);
+      from = to;
+    }
+  }
+
+  /** Stores containers [from, to) of a scrape, which all belong to one pod. */
+  #storePod(old: Generation, next: Generation, s: NodeScrape, from: number, to: number): void {
+    const namespace = s.namespaces[from];
+    const pod = s.pods[from];
+    if (typeof namespace !== "string" || typeof pod !== "string") {
+      log.error(undefined, "Skipping pod metrics with a non-string name", { node: s.node });
+      return;
+    }
+    if (next.lookupPod(namespace, pod) !== undefined) {
+      log.error(undefined, "Got duplicate pod point", { pod: `${namespace}/${pod}`, node: s.node });
+      return;
+    }
+    const names = s.containers;
+    let sorted = true;
+    for (let i = from; i < to; i++) {
+      if (
+        typeof names[i] !== "string" ||
+        !isTime(s.timestampMs[i]) ||
+        !isStartTime(s.startTimeMs[i]) ||
+        !isAmount(s.cpuNs[i]) ||
+        !isAmount(s.memoryBytes[i])
+      ) {
+        log.error(undefined, "Skipping invalid pod metrics point", {
+          pod: `${namespace}/${pod}`,
+          container: String(names[i]),
+          node: s.node,
+        });
+        return;
+      }
+      if (i > from && !(names[i - 1] < names[i])) sorted = false;
+    }
+    // Duplicates also land here: a stable sort keeps the first of equal names first.
+    let order: number[] | undefined;
+    if (!sorted) {
+      order = [];
+      for (let i = from; i < to; i++) order.push(i);
+      order.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
+    }
+
+    const slot = next.podCount++;
+    next.addPod(namespace, pod, slot);
+    next.podFirst[slot] = next.containerCount;
+    const oldSlot = old.lookupPod(namespace, pod);
+    let oldCursor = oldSlot === undefined ? 0 : old.podFirst[oldSlot];
+    const oldEnd = oldSlot === undefined ? 0 : old.podEnd[oldSlot];
+
+    let allHavePrev = true;
+    let withPrev = 0;
+    let servedCount = 0;
+    let earliestTs = Number.POSITIVE_INFINITY;
+    let earliestWindow = 0;
+    let previousName: string | undefined;
+    for (let k = 0; k < to - from; k++) {
+      const i = order === undefined ? from + k : order[k];
+      const name = names[i];
+      if (name === previousName) {
+        log.error(undefined, "Got duplicate Container point", {
+          container: name,
+          pod: `${namespace}/${pod}`,
+        });
+        continue;
+      }
+      previousName = name;
+      const start = s.startTimeMs[i];
+      const ts = s.timestampMs[i];
+      const cpu = s.cpuNs[i];
+      const c = next.containerCount++;
+      next.containerName[c] = name;
+      next.containerLastStart[c] = start;
+      next.containerLastTs[c] = ts;
+      next.containerLastCpu[c] = cpu;
+      next.containerLastMem[c] = s.memoryBytes[i];
+      next.containerServed[c] = 0;
+
+      let prevTs = NO_PREV;
+      let prevStart = 0;
+      let prevCpu = 0;
+      const age = ts - start;
+      if (start !== 0 && start < ts && age >= FRESH_CONTAINER_MIN_AGE_MS && age < this.#resolutionMs) {
+        // Young container: its counter started at 0 at its start time, so that is a valid prev.
+        prevTs = start;
+        prevStart = start;
+      } else if (oldSlot !== undefined) {
+        // Both generations keep a pod's containers sorted by name, so one forward walk finds matches.
+        while (oldCursor < oldEnd && old.containerName[oldCursor] < name) oldCursor++;
+        if (oldCursor < oldEnd && old.containerName[oldCursor] === name) {
+          const oldLastTs = old.containerLastTs[oldCursor];
+          // A start time at or after the stored point means a restart: the counter began again.
+          if (start === 0 || start < oldLastTs) {
+            const oldPrevTs = old.containerPrevTs[oldCursor];
+            if (ts > oldLastTs) {
+              prevTs = oldLastTs;
+              prevStart = old.containerLastStart[oldCursor];
+              prevCpu = old.containerLastCpu[oldCursor];
+            } else if (!Number.isNaN(oldPrevTs)) {
+              if (oldPrevTs < ts) {
+                prevTs = oldPrevTs;
+                prevStart = old.containerPrevStart[oldCursor];
+                prevCpu = old.containerPrevCpu[oldCursor];
+              } else {
+                log
+                  .V(2)
+                  .info("Found new container metrics point is older then stored previous , drop previous", {
+                    container: name,
+                    pod: `${namespace}/${pod}`,
+                    previousTimestamp: isoTime(oldPrevTs),
+                    timestamp: isoTime(ts),
+                  });
+              }
+            }
+          }
+        }
+      }
+      next.containerPrevTs[c] = prevTs;
+      next.containerPrevStart[c] = prevStart;
+      next.containerPrevCpu[c] = prevCpu;
+      if (Number.isNaN(prevTs)) {
+        allHavePrev = false;
+        continue;
+      }
+      withPrev++;
+      const err = rateError(start, cpu, prevStart, prevCpu);
+      if (err !== undefined) {
+        log.error(new Error(err), "Skipping container usage metric", {
+          container: name,
+          pod: `${namespace}/${pod}`,
+        });
+        continue;
+      }
+      next.containerServed[c] = 1;
+      next.containerRate[c] = cpuRate(cpu, ts, prevCpu, prevTs);
+      servedCount++;
+      if (ts < earliestTs) {
+        earliestTs = ts;
+        earliestWindow = ts - prevTs;
+      }
+    }
+    next.podEnd[slot] = next.containerCount;
+    if (withPrev > 0) next.podsWithPrev++;
+    next.containersWithPrev += withPrev;
+    // Upstream hides a pod while any of its containers lacks a prev (e.g. a container just added).
+    const served = allHavePrev && servedCount > 0;
+    next.podServed[slot] = served ? 1 : 0;
+    next.podTs[slot] = served ? earliestTs : 0;
+    next.podWindow[slot] = served ? earliestWindow : 0;
+  }
+
+  getNodeMetrics(names: readonly string[]): (NodeMetricsPoint | undefined)[] {
+    const g = this.#current;
+    if (!Array.isArray(names)) return [];
+    const out: (NodeMetricsPoint | undefined)[] = new Array(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const slot = g.nodeIndex.get(names[i]);
+      if (slot === undefined || g.nodeServed[slot] === 0) {
+        out[i] = undefined;
+        continue;
+      }
+      out[i] = {
+        timestampMs: g.nodeLastTs[slot],
+        windowMs: g.nodeLastTs[slot] - g.nodePrevTs[slot],
+        cpuNanocores: g.nodeRate[slot],
+        memoryBytes: g.nodeLastMem[slot],
+      };
+    }
+    return out;
+  }
+
+  getPodMetrics(pods: readonly PodRef[]): (PodMetricsPoint | undefined)[] {
+    const g = this.#current;
+    if (!Array.isArray(pods)) return [];
+    const out: (PodMetricsPoint | undefined)[] = new Array(pods.length);
+    for (let i = 0; i < pods.length; i++) {
+      const ref = pods[i];
+      const slot = ref !== null && typeof ref === "object" ? g.lookupPod(ref.namespace, ref.name) : undefined;
+      if (slot === undefined || g.podServed[slot] === 0) {
+        out[i] = undefined;
+        continue;
+      }
+      const containers: ContainerMetricsPoint[] = [];
+      for (let c = g.podFirst[slot]; c < g.podEnd[slot]; c++) {
+        if (g.containerServed[c] === 0) continue;
+        containers.push({
+          name: g.containerName[c],
+          cpuNanocores: g.containerRate[c],
+          memoryBytes: g.containerLastMem[c],
+        });
+      }
+      out[i] = { timestampMs: g.podTs[slot], windowMs: g.podWindow[slot], containers };
+    }
+    return out;
+  }
+
+  /** True when some node has a prev point (upstream's NodeReady). */
+  nodeReady(): boolean {
+    return this.#current.nodesWithPrev > 0;
+  }
+
+  /** True when some pod has a container with a prev point (upstream's PodReady). */
+  podReady(): boolean {
+    return this.#current.podsWithPrev > 0;
+  }
+
+  /** Both node and pod metrics can be served: the metric-storage-ready health check. */
+  ready(): boolean {
+    return this.nodeReady() && this.podReady();
+  }
+
+  #logReadinessChange(): void {
+    const nodes = this.nodeReady();
+    const pods = this.podReady();
+    if (nodes === this.#loggedNodesReady && pods === this.#loggedPodsReady) return;
+    this.#loggedNodesReady = nodes;
+    this.#loggedPodsReady = pods;
+    const kv = { nodeMetrics: nodes, podMetrics: pods };
+    if (nodes && pods) log.V(2).info("Metric storage is ready", kv);
+    else if (nodes)
+      log
+        .V(2)
+        .info(
+          "Metric storage is not ready, pod metrics are missing, this may indicate a container-runtime or kubelet issue",
+          kv,
+        );
+    else if (pods)
+      log
+        .V(2)
+        .info("Metric storage is not ready, node metrics are missing, this may indicate a kubelet issue", kv);
+    else log.V(2).info("Metric storage is not ready", kv);
+  }
+}
