@@ -1,0 +1,608 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseLabelSelector } from "../kube/index.ts";
+import * as log from "../log/index.ts";
+import { type ApiRequest, MetricsApi, type MetricsApiDeps } from "./handler.ts";
+import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
+
+const NOW = Date.UTC(2025, 4, 1, 10, 0, 7, 500);
+const CREATED = "2025-05-01T10:00:07Z";
+const T1 = Date.UTC(2025, 4, 1, 10, 0, 1, 400);
+const V = "/apis/metrics.k8s.io/v1beta1";
+const KUBECTL_TOP_ACCEPT = "application/vnd.kubernetes.protobuf, */*";
+
+function fixture(overrides: Partial<MetricsApiDeps> = {}) {
+  const nodes = new FakeStore([
+    node("kind-worker", { "kubernetes.io/hostname": "kind-worker" }),
+    node("kind-worker2", { "kubernetes.io/hostname": "kind-worker2" }),
+    node("kind-control-plane", { role: "cp" }),
+    node("skipped", { skip: "true" }),
+  ]);
+  const pods = new FakeStore([
+    pod("default", "web", { app: "web" }),
+    pod("default", "cpu-consumer", { app: "x" }),
+    pod("kube-system", "coredns", { "k8s-app": "kube-dns" }),
+    pod("default", "no-metrics"),
+    pod("default", "all-skipped"),
+  ]);
+  const metrics = new FakeMetrics();
+  metrics.nodes.set("kind-worker", {
+    timestampMs: T1,
+    windowMs: 15006,
+    cpuNanocores: 123456789,
+    memoryBytes: 1578392 * 1024,
+  });
+  metrics.nodes.set("kind-control-plane", {
+    timestampMs: T1,
+    windowMs: 15000,
+    cpuNanocores: 50000000,
+    memoryBytes: 1048576,
+  });
+  metrics.nodes.set("skipped", { timestampMs: T1, windowMs: 10000, cpuNanocores: 1e9, memoryBytes: 500 });
+  metrics.pods.set("default/cpu-consumer", {
+    timestampMs: T1,
+    windowMs: 14987,
+    containers: [{ name: "cpu-consumer", cpuNanocores: 50000000, memoryBytes: 1236 * 1024 }],
+  });
+  metrics.pods.set("default/web", {
+    timestampMs: T1,
+    windowMs: 60500,
+    containers: [
+      { name: "nginx", cpuNanocores: 2500000000, memoryBytes: 1000 },
+      { name: "sidecar", cpuNanocores: 0, memoryBytes: 12533761 },
+    ],
+  });
+  metrics.pods.set("kube-system/coredns", {
+    timestampMs: T1,
+    windowMs: 15000,
+    containers: [{ name: "coredns", cpuNanocores: 1000, memoryBytes: 1024 }],
+  });
+  metrics.pods.set("default/all-skipped", { timestampMs: 0, windowMs: 0, containers: [] });
+  // Still in storage, but the pod left the Running cache: never served.
+  metrics.pods.set("default/gone", {
+    timestampMs: T1,
+    windowMs: 15000,
+    containers: [{ name: "c", cpuNanocores: 1, memoryBytes: 1 }],
+  });
+  const api = new MetricsApi({
+    nodes,
+    pods,
+    metrics,
+    nodeSelector: parseLabelSelector("skip!=true"),
+    serverAddress: "127.1.0.2:4443",
+    now: () => NOW,
+    ...overrides,
+  });
+  return { api, nodes, pods, metrics };
+}
+
+function request(
+  path: string,
+  init: Partial<Omit<ApiRequest, "path">> & { search?: string } = {},
+): ApiRequest {
+  return {
+    method: init.method ?? "GET",
+    path,
+    query: init.query ?? new URLSearchParams(init.search ?? ""),
+    accept: "accept" in init ? init.accept : KUBECTL_TOP_ACCEPT,
+  };
+}
+
+function get(api: MetricsApi, path: string, init?: Parameters<typeof request>[1]) {
+  const res = api.handle(request(path, init));
+  assert.ok(res, `expected ${path} to be handled`);
+  return res;
+}
+
+function items(body: string): { metadata: { name: string; namespace?: string } }[] {
+  return JSON.parse(body).items;
+}
+
+const NODE_KIND_WORKER =
+  `{"kind":"NodeMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{"name":"kind-worker",` +
+  `"creationTimestamp":"${CREATED}","labels":{"kubernetes.io/hostname":"kind-worker"}},` +
+  `"timestamp":"2025-05-01T10:00:01Z","window":"15.006s","usage":{"cpu":"123456789n","memory":"1578392Ki"}}`;
+const NODE_CONTROL_PLANE =
+  `{"kind":"NodeMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{"name":"kind-control-plane",` +
+  `"creationTimestamp":"${CREATED}","labels":{"role":"cp"}},` +
+  `"timestamp":"2025-05-01T10:00:01Z","window":"15s","usage":{"cpu":"50m","memory":"1Mi"}}`;
+const POD_CPU_CONSUMER =
+  `{"kind":"PodMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{"name":"cpu-consumer",` +
+  `"namespace":"default","creationTimestamp":"${CREATED}","labels":{"app":"x"}},` +
+  `"timestamp":"2025-05-01T10:00:01Z","window":"14.987s",` +
+  `"containers":[{"name":"cpu-consumer","usage":{"cpu":"50m","memory":"1236Ki"}}]}`;
+const POD_ALL_SKIPPED =
+  `{"kind":"PodMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{"name":"all-skipped",` +
+  `"namespace":"default","creationTimestamp":"${CREATED}"},"timestamp":null,"window":"0s","containers":[]}`;
+const POD_WEB =
+  `{"kind":"PodMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{"name":"web",` +
+  `"namespace":"default","creationTimestamp":"${CREATED}","labels":{"app":"web"}},` +
+  `"timestamp":"2025-05-01T10:00:01Z","window":"1m0.5s","containers":[` +
+  `{"name":"nginx","usage":{"cpu":"2500m","memory":"1k"}},` +
+  `{"name":"sidecar","usage":{"cpu":"0","memory":"12533761"}}]}`;
+const POD_COREDNS =
+  `{"kind":"PodMetrics","apiVersion":"metrics.k8s.io/v1beta1","metadata":{"name":"coredns",` +
+  `"namespace":"kube-system","creationTimestamp":"${CREATED}","labels":{"k8s-app":"kube-dns"}},` +
+  `"timestamp":"2025-05-01T10:00:01Z","window":"15s","containers":[` +
+  `{"name":"coredns","usage":{"cpu":"1u","memory":"1Ki"}}]}`;
+
+describe("discovery (reference §3.2)", () => {
+  const groupList =
+    `{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"metrics.k8s.io","versions":[` +
+    `{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":` +
+    `{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"},"serverAddressByClientCIDRs":` +
+    `[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.1.0.2:4443"}]}]}\n`;
+  const group =
+    `{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[` +
+    `{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":` +
+    `{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}\n`;
+  const resourceList =
+    `{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"metrics.k8s.io/v1beta1","resources":[` +
+    `{"name":"nodes","singularName":"","namespaced":false,"kind":"NodeMetrics","verbs":["get","list"]},` +
+    `{"name":"pods","singularName":"","namespaced":true,"kind":"PodMetrics","verbs":["get","list"]}]}\n`;
+
+  it("serves the three legacy documents byte for byte", () => {
+    const { api } = fixture();
+    for (const [path, body] of [
+      ["/apis", groupList],
+      ["/apis/metrics.k8s.io", group],
+      [V, resourceList],
+    ]) {
+      const res = get(api, path, { accept: "application/json" });
+      assert.deepEqual(res, { status: 200, contentType: "application/json", body }, path);
+    }
+  });
+
+  it("works before any metrics or objects exist", () => {
+    const api = new MetricsApi({
+      nodes: new FakeStore(),
+      pods: new FakeStore(),
+      metrics: new FakeMetrics(),
+      serverAddress: "127.1.0.2:4443",
+    });
+    assert.equal(get(api, V, { accept: undefined }).body, resourceList);
+  });
+
+  it("answers aggregated-discovery Accept headers with the legacy JSON document", () => {
+    const { api } = fixture();
+    const kubectl =
+      "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," +
+      "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    const aggregator =
+      "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," +
+      "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
+    for (const accept of [kubectl, aggregator]) {
+      const res = get(api, "/apis", { accept });
+      assert.equal(res.status, 200);
+      assert.equal(res.contentType, "application/json");
+      assert.equal(res.body, groupList);
+    }
+  });
+
+  it("rejects protobuf-only discovery requests with 406", () => {
+    const { api } = fixture();
+    assert.equal(get(api, "/apis", { accept: "application/vnd.kubernetes.protobuf" }).status, 406);
+  });
+});
+
+describe("node metrics (reference §3.3, §3.4)", () => {
+  it("lists nodes with metrics, sorted by name, with --node-selector applied", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/nodes`);
+    assert.equal(res.status, 200);
+    assert.equal(res.contentType, "application/json");
+    assert.equal(
+      res.body,
+      `{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[` +
+        `${NODE_CONTROL_PLANE},${NODE_KIND_WORKER}]}\n`,
+    );
+  });
+
+  it("lists without a node selector when none is configured", () => {
+    const { api } = fixture({ nodeSelector: undefined });
+    const names = items(get(api, `${V}/nodes`).body).map((i) => i.metadata.name);
+    assert.deepEqual(names, ["kind-control-plane", "kind-worker", "skipped"]);
+  });
+
+  it("gets one node; the node selector does not apply to GET", () => {
+    const { api } = fixture();
+    assert.equal(get(api, `${V}/nodes/kind-worker`).body, NODE_KIND_WORKER + "\n");
+    const skipped = get(api, `${V}/nodes/skipped`);
+    assert.equal(skipped.status, 200);
+    assert.equal(JSON.parse(skipped.body).usage.memory, "500");
+  });
+
+  it("filters by label selector and field selector", () => {
+    const { api } = fixture();
+    const names = (search: string) =>
+      items(get(api, `${V}/nodes`, { search }).body).map((i) => i.metadata.name);
+    assert.deepEqual(names("labelSelector=role%3Dcp"), ["kind-control-plane"]);
+    assert.deepEqual(names("labelSelector=role"), ["kind-control-plane"]);
+    assert.deepEqual(names("labelSelector=!role"), ["kind-worker"]);
+    assert.deepEqual(names("labelSelector=role%20in%20(cp,x)"), ["kind-control-plane"]);
+    assert.deepEqual(names("labelSelector=skip%3Dtrue"), []); // AND-ed with --node-selector
+    assert.deepEqual(names("fieldSelector=metadata.name%3Dkind-worker"), ["kind-worker"]);
+    assert.deepEqual(names("fieldSelector=metadata.name%3D%3Dkind-worker"), ["kind-worker"]);
+    assert.deepEqual(names("fieldSelector=metadata.name!%3Dkind-worker"), ["kind-control-plane"]);
+    assert.deepEqual(names("fieldSelector=metadata.name%3Dkind-worker2"), []); // no metrics
+    assert.deepEqual(names("fieldSelector=metadata.name%3Dnope"), []);
+    // Nodes have no namespace: the field reads as "".
+    assert.deepEqual(names("fieldSelector=metadata.namespace%3D"), ["kind-control-plane", "kind-worker"]);
+    assert.deepEqual(names("fieldSelector=metadata.namespace%3Ddefault"), []);
+    assert.deepEqual(names("labelSelector=&fieldSelector="), ["kind-control-plane", "kind-worker"]);
+  });
+
+  it("ignores limit, continue, resourceVersion and timeout", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/nodes`, { search: "limit=1&continue=abc&resourceVersion=0&timeout=32s" });
+    assert.equal(items(res.body).length, 2);
+  });
+
+  it("returns an empty list as items []", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/nodes`, { search: "labelSelector=role%3Dnone" });
+    assert.equal(
+      res.body,
+      `{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[]}\n`,
+    );
+  });
+
+  it("404s a node unknown to the cache (§3.5)", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/nodes/foo`);
+    assert.equal(res.status, 404);
+    assert.equal(
+      res.body,
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"node \\"foo\\" not found",` +
+        `"reason":"NotFound","details":{"name":"foo","kind":"node"},"code":404}\n`,
+    );
+  });
+
+  it("404s a node without metrics (§3.5)", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/nodes/kind-worker2`);
+    assert.equal(res.status, 404);
+    assert.equal(
+      res.body,
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+        `"message":"nodemetrics.metrics.k8s.io \\"kind-worker2\\" not found","reason":"NotFound",` +
+        `"details":{"name":"kind-worker2","group":"metrics.k8s.io","kind":"nodemetrics"},"code":404}\n`,
+    );
+  });
+
+  it("decodes percent-encoded names and escapes them like Go", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/nodes/%3Cx%3E`);
+    assert.match(res.body, /"message":"node \\"\\u003cx\\u003e\\" not found"/);
+  });
+});
+
+describe("pod metrics (reference §3.3, §3.4)", () => {
+  it("lists all namespaces sorted by namespace then name, only Running pods with metrics", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/pods`);
+    assert.equal(res.status, 200);
+    assert.equal(
+      res.body,
+      `{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[` +
+        `${POD_ALL_SKIPPED},${POD_CPU_CONSUMER},${POD_WEB},${POD_COREDNS}]}\n`,
+    );
+  });
+
+  it("lists one namespace through listNamespace, never the whole cache", () => {
+    const { api, pods } = fixture();
+    const res = get(api, `${V}/namespaces/kube-system/pods`);
+    assert.equal(
+      res.body,
+      `{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[${POD_COREDNS}]}\n`,
+    );
+    assert.equal(pods.listCalls, 0);
+    assert.equal(pods.listNamespaceCalls, 1);
+  });
+
+  it("uses a namespace pinned by the field selector to avoid a full scan", () => {
+    const { api, pods } = fixture();
+    const res = get(api, `${V}/pods`, { search: "fieldSelector=metadata.namespace%3Dkube-system" });
+    assert.deepEqual(
+      items(res.body).map((i) => i.metadata.name),
+      ["coredns"],
+    );
+    assert.equal(pods.listCalls, 0);
+  });
+
+  it("filters by set-based label selectors (the HPA's form) and field selectors", () => {
+    const { api } = fixture();
+    const names = (path: string, search: string) =>
+      items(get(api, path, { search }).body).map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+    const ns = `${V}/namespaces/default/pods`;
+    assert.deepEqual(names(ns, "labelSelector=app%20in%20(x,web),!canary"), [
+      "default/cpu-consumer",
+      "default/web",
+    ]);
+    assert.deepEqual(names(ns, "labelSelector=app%3Dweb"), ["default/web"]);
+    assert.deepEqual(names(ns, "labelSelector=app%20notin%20(web)"), [
+      "default/all-skipped",
+      "default/cpu-consumer",
+    ]);
+    assert.deepEqual(names(ns, "fieldSelector=metadata.name%3Dweb"), ["default/web"]);
+    assert.deepEqual(names(ns, "fieldSelector=metadata.namespace%3Dkube-system"), []);
+    assert.deepEqual(names(`${V}/pods`, "fieldSelector=metadata.namespace!%3Ddefault"), [
+      "kube-system/coredns",
+    ]);
+    assert.deepEqual(names(`${V}/pods`, "fieldSelector=metadata.name%3Dcoredns"), ["kube-system/coredns"]);
+    assert.deepEqual(names(`${V}/pods`, "fieldSelector=metadata.name%3Dgone"), []);
+    assert.deepEqual(names(`${V}/namespaces/empty/pods`, ""), []);
+  });
+
+  it("returns an empty pod list as items []", () => {
+    const { api } = fixture();
+    assert.equal(
+      get(api, `${V}/namespaces/nothing-here/pods`).body,
+      `{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":[]}\n`,
+    );
+  });
+
+  it("gets one pod", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/namespaces/default/pods/cpu-consumer`);
+    assert.deepEqual(res, { status: 200, contentType: "application/json", body: POD_CPU_CONSUMER + "\n" });
+  });
+
+  it("404s a pod that is not in the Running cache (§3.5)", () => {
+    const { api } = fixture();
+    for (const name of ["foo", "gone"]) {
+      const res = get(api, `${V}/namespaces/default/pods/${name}`);
+      assert.equal(res.status, 404);
+      assert.equal(
+        res.body,
+        `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \\"${name}\\" not found",` +
+          `"reason":"NotFound","details":{"name":"${name}","kind":"pods"},"code":404}\n`,
+      );
+    }
+  });
+
+  it("404s a pod without metrics (§3.5)", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/namespaces/default/pods/no-metrics`);
+    assert.equal(res.status, 404);
+    assert.equal(
+      res.body,
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+        `"message":"podmetrics.metrics.k8s.io \\"default/no-metrics\\" not found","reason":"NotFound",` +
+        `"details":{"name":"default/no-metrics","group":"metrics.k8s.io","kind":"podmetrics"},"code":404}\n`,
+    );
+  });
+});
+
+describe("request errors (reference §3.5)", () => {
+  it("rejects an unknown field selector with 400", () => {
+    const { api } = fixture();
+    for (const path of [`${V}/nodes`, `${V}/pods`]) {
+      const res = get(api, path, { search: "fieldSelector=spec.nodeName%3Dkind-worker" });
+      assert.equal(res.status, 400);
+      assert.equal(
+        res.body,
+        `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+          `"message":"\\"spec.nodeName\\" is not a known field selector: only \\"metadata.name\\", \\"metadata.namespace\\"",` +
+          `"reason":"BadRequest","code":400}\n`,
+      );
+    }
+  });
+
+  it("rejects malformed selectors with 400 and the parser's message", () => {
+    const { api } = fixture();
+    for (const [param, text] of [
+      ["labelSelector", "app in (a"],
+      ["labelSelector", "a=b=c"],
+      ["fieldSelector", "metadata.name"],
+    ]) {
+      const query = new URLSearchParams({ [param]: text });
+      const res = get(api, `${V}/namespaces/default/pods`, { query });
+      assert.equal(res.status, 400, text);
+      const status = JSON.parse(res.body);
+      assert.equal(status.reason, "BadRequest");
+      assert.equal(status.code, 400);
+      assert.ok(status.message.length > 0);
+      if (param === "labelSelector") {
+        assert.throws(() => parseLabelSelector(text), { message: status.message });
+      }
+    }
+  });
+
+  it("answers watch with 405 unless watch is 0 or false", () => {
+    const { api } = fixture();
+    const nodesBody =
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+      `"message":"watch is not supported on resources of kind \\"nodes.metrics.k8s.io\\"",` +
+      `"reason":"MethodNotAllowed","details":{"group":"metrics.k8s.io","kind":"nodes"},"code":405}\n`;
+    for (const value of ["true", "1", "yes", ""]) {
+      const res = get(api, `${V}/nodes`, { query: new URLSearchParams({ watch: value }) });
+      assert.deepEqual(res, { status: 405, contentType: "application/json", body: nodesBody }, value);
+    }
+    const pods = get(api, `${V}/namespaces/default/pods`, { search: "watch=true" });
+    assert.equal(pods.status, 405);
+    assert.match(
+      pods.body,
+      /kind \\"pods\.metrics\.k8s\.io\\"","reason":"MethodNotAllowed","details":\{"group":"metrics\.k8s\.io","kind":"pods"\}/,
+    );
+    for (const value of ["0", "false", "FALSE"]) {
+      assert.equal(
+        get(api, `${V}/nodes`, { query: new URLSearchParams({ watch: value }) }).status,
+        200,
+        value,
+      );
+    }
+  });
+
+  it("404s unknown paths under /apis with a Status", () => {
+    const { api } = fixture();
+    const body =
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+      `"message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}\n`;
+    for (const path of [
+      "/apis/apps",
+      "/apis/metrics.k8s.io/v1alpha1",
+      "/apis/metrics.k8s.io/v1/nodes",
+      `${V}/nodes/kind-worker/status`,
+      `${V}/pods/web`,
+      `${V}/namespaces/default`,
+      `${V}/namespaces/default/pods/web/x`,
+      `${V}/namespaces/default/services`,
+      `${V}/watch/nodes`,
+      `${V}/nodes/`,
+      `${V}/nodes/%E0%A4%A`,
+      "/apis/",
+    ]) {
+      assert.deepEqual(get(api, path), { status: 404, contentType: "application/json", body }, path);
+    }
+  });
+
+  it("leaves paths outside /apis to the server", () => {
+    const { api } = fixture();
+    for (const path of ["/healthz", "/metrics", "/apisx", "/api/v1", "/"]) {
+      assert.equal(api.handle(request(path)), undefined, path);
+    }
+  });
+
+  it("405s methods other than GET on served paths", () => {
+    const { api } = fixture();
+    const body =
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+      `"message":"the server does not allow this method on the requested resource","reason":"MethodNotAllowed",` +
+      `"details":{},"code":405}\n`;
+    for (const [method, path] of [
+      ["POST", `${V}/nodes`],
+      ["DELETE", `${V}/nodes/kind-worker`],
+      ["PUT", `${V}/namespaces/default/pods/web`],
+      ["PATCH", `${V}/pods`],
+      ["POST", V],
+      ["POST", "/apis"],
+    ]) {
+      assert.deepEqual(
+        get(api, path, { method }),
+        { status: 405, contentType: "application/json", body },
+        method,
+      );
+    }
+  });
+
+  it("500s with upstream's message when a cache fails, logging the cause", (t) => {
+    const lines: string[] = [];
+    const previous = log.setSink((line) => lines.push(line));
+    t.after(() => log.setSink(previous));
+    const { api, nodes, pods } = fixture();
+    nodes.failWith = new Error("cache exploded");
+    pods.failWith = new Error("cache exploded");
+    const res = get(api, `${V}/nodes`);
+    assert.equal(res.status, 500);
+    assert.equal(
+      res.body,
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+        `"message":"failed listing nodes: cache exploded","code":500}\n`,
+    );
+    assert.match(get(api, `${V}/pods`).body, /"message":"failed listing pods: cache exploded"/);
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^E.*"Failed listing objects for the metrics API" err="cache exploded"/);
+  });
+
+  it("500s instead of throwing when the metrics reader fails", (t) => {
+    const previous = log.setSink(() => {});
+    t.after(() => log.setSink(previous));
+    const metrics = new FakeMetrics();
+    metrics.getNodeMetrics = () => {
+      throw new Error("storage broke");
+    };
+    const { api } = fixture({ metrics });
+    const res = get(api, `${V}/nodes/kind-worker`);
+    assert.equal(res.status, 500);
+    assert.match(res.body, /"message":"storage broke"/);
+  });
+});
+
+describe("Accept negotiation (reference §3.3, wire-formats §3-§4)", () => {
+  it("serves JSON to protobuf-first clients, wildcards, plain JSON and absent headers", () => {
+    const { api } = fixture();
+    for (const accept of [
+      KUBECTL_TOP_ACCEPT,
+      "application/vnd.kubernetes.protobuf,application/json",
+      "application/json, */*",
+      "application/json",
+      "application/*",
+      "*/*",
+      "application/json;q=0.5",
+      "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
+      undefined,
+      "",
+    ]) {
+      const res = get(api, `${V}/nodes/kind-worker`, { accept });
+      assert.equal(res.status, 200, String(accept));
+      assert.equal(res.contentType, "application/json");
+    }
+  });
+
+  it("406s Accept headers with nothing we produce", () => {
+    const { api } = fixture();
+    const body =
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+      `"message":"only the following media types are accepted: application/json","reason":"NotAcceptable","code":406}\n`;
+    for (const accept of [
+      "application/vnd.kubernetes.protobuf",
+      "application/yaml",
+      "text/html",
+      "application/json;q=0",
+      "application/json;as=Table;v=v1;g=meta.k8s.io",
+      "application/json;as=Table;v=v1;g=meta.k8s.io, application/vnd.kubernetes.protobuf",
+    ]) {
+      for (const path of [`${V}/nodes`, `${V}/namespaces/default/pods/web`]) {
+        assert.deepEqual(
+          get(api, path, { accept }),
+          { status: 406, contentType: "application/json", body },
+          accept,
+        );
+      }
+    }
+  });
+
+  it("negotiates before looking at list options", () => {
+    const { api } = fixture();
+    const res = get(api, `${V}/nodes`, { accept: "application/yaml", search: "fieldSelector=spec.x%3D1" });
+    assert.equal(res.status, 406);
+  });
+});
+
+describe("scale", () => {
+  it("lists 150,000 pods in one response, sorted and complete", () => {
+    const pods = new FakeStore<ReturnType<typeof pod>>();
+    const metrics = new FakeMetrics();
+    const shared = { app: "load" };
+    const count = 150_000;
+    for (let i = count - 1; i >= 0; i--) {
+      const ns = `ns-${i % 100}`;
+      const name = `pod-${String(i).padStart(6, "0")}`;
+      pods.add({ metadata: { name, namespace: ns, labels: shared } });
+      metrics.pods.set(`${ns}/${name}`, {
+        timestampMs: T1,
+        windowMs: 15000,
+        containers: [{ name: "app", cpuNanocores: i * 1000, memoryBytes: i * 1024 }],
+      });
+    }
+    const api = new MetricsApi({
+      nodes: new FakeStore(),
+      pods,
+      metrics,
+      serverAddress: "x:1",
+      now: () => NOW,
+    });
+    const list = items(get(api, `${V}/pods`).body);
+    assert.equal(list.length, count);
+    for (let i = 1; i < list.length; i++) {
+      const a = list[i - 1].metadata;
+      const b = list[i].metadata;
+      assert.ok(
+        a.namespace! < b.namespace! || (a.namespace === b.namespace && a.name < b.name),
+        `${a.namespace}/${a.name} before ${b.namespace}/${b.name}`,
+      );
+    }
+    assert.equal(metrics.podRequests.length, 1, "storage is asked once for the whole list");
+  });
+});

@@ -1,0 +1,126 @@
+// metav1.Status error bodies, byte-compatible with what kube-apiserver's generic server writes:
+// key order kind, apiVersion, metadata, status, message, reason, details, code; details key order
+// name, group, kind; Go's `omitempty` drops empty strings (an all-empty details is still `{}`).
+
+import { goQuote } from "../log/index.ts";
+import { goJSONString } from "./json.ts";
+
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export const JSON_CONTENT_TYPE = "application/json";
+
+function detailsJSON(details: StatusDetails): string {
+  const parts: string[] = [];
+  if (details.name) parts.push(`"name":${goJSONString(details.name)}`);
+  if (details.group) parts.push(`"group":${goJSONString(details.group)}`);
+  if (details.kind) parts.push(`"kind":${goJSONString(details.kind)}`);
+  return "{" + parts.join(",") + "}";
+}
+
+/**
+ * A complete Status response body, newline-terminated as Go's json.Encoder writes it. An empty
+ * `reason` is omitted (apiserver's fallback for unclassified errors); `details` is omitted when
+ * undefined.
+ */
+export function statusJSON(code: number, reason: string, message: string, details?: StatusDetails): string {
+  let body = `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":${goJSONString(message)}`;
+  if (reason) body += `,"reason":${goJSONString(reason)}`;
+  if (details) body += `,"details":${detailsJSON(details)}`;
+  return body + `,"code":${code}}\n`;
+}
+
+/** statusJSON wrapped as a response. */
+export function statusResponse(
+  code: number,
+  reason: string,
+  message: string,
+  details?: StatusDetails,
+): ApiResponse {
+  return { status: code, contentType: JSON_CONTENT_TYPE, body: statusJSON(code, reason, message, details) };
+}
+
+/** apierrors.NewNotFound: `<resource>[.<group>] "<name>" not found`. */
+export function notFound(resource: string, group: string, name: string): ApiResponse {
+  const qualified = group ? `${resource}.${group}` : resource;
+  return statusResponse(404, "NotFound", `${qualified} ${goQuote(name)} not found`, {
+    name,
+    group,
+    kind: resource,
+  });
+}
+
+/** The node informer has no such node (the lister's NotFound uses resource "node"). */
+export function nodeNotFound(name: string): ApiResponse {
+  return notFound("node", "", name);
+}
+
+/** The node exists but storage has no metrics for it. */
+export function nodeMetricsNotFound(name: string): ApiResponse {
+  return notFound("nodemetrics", "metrics.k8s.io", name);
+}
+
+/** The pod is not in the Running-pod cache. */
+export function podNotFound(name: string): ApiResponse {
+  return notFound("pods", "", name);
+}
+
+/** The pod is Running but storage has no metrics for it; the name is "<namespace>/<name>". */
+export function podMetricsNotFound(namespace: string, name: string): ApiResponse {
+  return notFound("podmetrics", "metrics.k8s.io", `${namespace}/${name}`);
+}
+
+/** A path the server does not serve (go-restful's 404 through the generic server's error handler). */
+export function pathNotFound(): ApiResponse {
+  return statusResponse(404, "NotFound", "the server could not find the requested resource", {});
+}
+
+/** A method other than GET on a served path. */
+export function methodNotAllowed(): ApiResponse {
+  return statusResponse(
+    405,
+    "MethodNotAllowed",
+    "the server does not allow this method on the requested resource",
+    {},
+  );
+}
+
+/** `?watch=true` on a list: the metrics storages implement no watch. */
+export function watchNotSupported(resource: string): ApiResponse {
+  return statusResponse(
+    405,
+    "MethodNotAllowed",
+    `watch is not supported on resources of kind ${goQuote(`${resource}.metrics.k8s.io`)}`,
+    { group: "metrics.k8s.io", kind: resource },
+  );
+}
+
+export function badRequest(message: string): ApiResponse {
+  return statusResponse(400, "BadRequest", message);
+}
+
+/** No Accept entry names a media type we produce. */
+export function notAcceptable(accepted: readonly string[]): ApiResponse {
+  return statusResponse(
+    406,
+    "NotAcceptable",
+    `only the following media types are accepted: ${accepted.join(", ")}`,
+  );
+}
+
+/**
+ * An unexpected failure. Like apiserver's handling of errors that are not API statuses: code 500,
+ * no reason, the error text as message.
+ */
+export function internalError(message: string): ApiResponse {
+  return statusResponse(500, "", message);
+}
