@@ -1,0 +1,263 @@
+// HTTP client for the Kubernetes API server on undici: one keep-alive agent, one TLS secure context
+// built from the RestConfig, a bearer token that follows service-account token rotation, JSON GETs
+// and streaming watches.
+
+import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
+import { Agent } from "undici";
+import type { RestConfig } from "./kubeconfig.ts";
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+
+/** One event of a watch stream; for `ERROR` the object is a metav1 `Status` (see apiErrorFromStatus). */
+export interface WatchEvent<T = unknown> {
+  type: WatchEventType;
+  object: T;
+}
+
+/** A metav1.Status as the API server returns it with errors. */
+export interface Status {
+  kind?: string;
+  apiVersion?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+}
+
+/** A non-2xx answer from the API server (or an ERROR watch event), with the Status details when given. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly reason: string | undefined;
+  readonly body: Status | undefined;
+
+  constructor(status: number, message: string, reason?: string, body?: Status) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.reason = reason;
+    this.body = body;
+  }
+}
+
+/** Turns the Status object of an ERROR watch event into an ApiError (code 500 when the Status has none). */
+export function apiErrorFromStatus(status: unknown, context: string): ApiError {
+  const s: Status = typeof status === "object" && status !== null ? (status as Status) : {};
+  const code = typeof s.code === "number" && s.code > 0 ? s.code : 500;
+  const detail = s.message || s.reason || "no details";
+  return new ApiError(code, `${context}: ${code}: ${detail}`, s.reason, s);
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+export interface KubeClientOptions {
+  /** Defaults to `metrics-server/<package.json version>`. */
+  userAgent?: string;
+  /** How long to wait for response headers of non-watch requests (default 60 s). */
+  headersTimeoutMs?: number;
+}
+
+const TOKEN_REFRESH_MS = 60_000;
+// A single watch event larger than this is certainly garbage, and would otherwise grow without bound.
+const MAX_WATCH_LINE_BYTES = 64 * 1024 * 1024;
+const MAX_ERROR_BODY_CHARS = 4096;
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+export const DEFAULT_USER_AGENT = `metrics-server/${packageVersion()}`;
+
+function buildQuery(query: Record<string, string | undefined> | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.append(k, v);
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+async function errorFromResponse(
+  method: string,
+  path: string,
+  statusCode: number,
+  body: { text(): Promise<string> },
+): Promise<ApiError> {
+  let text = "";
+  try {
+    text = await body.text();
+  } catch {
+    // The body is only used for the message; a broken one still leaves the status code.
+  }
+  let status: Status | undefined;
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed && typeof parsed === "object" && parsed.kind === "Status") status = parsed as Status;
+  } catch {
+    // Not JSON: fall back to the raw text.
+  }
+  const detail = status?.message || status?.reason || text.trim().slice(0, MAX_ERROR_BODY_CHARS) || "no body";
+  return new ApiError(
+    statusCode,
+    `${method} ${path}: server returned ${statusCode}: ${detail}`,
+    status?.reason,
+    status,
+  );
+}
+
+export class KubeClient {
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly agent: Agent;
+  private readonly userAgent: string;
+  private readonly headersTimeoutMs: number;
+  private readonly tokenFile: string | undefined;
+  private token: string | undefined;
+  private tokenReadAt = 0;
+
+  constructor(config: RestConfig, opts: KubeClientOptions = {}) {
+    let url: URL;
+    try {
+      url = new URL(config.server);
+    } catch {
+      throw new Error(`invalid API server URL ${JSON.stringify(config.server)}`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:")
+      throw new Error(`unsupported API server URL scheme ${url.protocol} in ${config.server}`);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+    this.headersTimeoutMs = opts.headersTimeoutMs ?? 60_000;
+    this.token = config.bearerToken;
+    this.tokenFile = config.bearerTokenFile;
+    this.tokenReadAt = Date.now();
+
+    const connect: Record<string, unknown> = {};
+    if (url.protocol === "https:") {
+      // One secure context for every connection: the CA/cert/key are parsed once.
+      connect.secureContext = createSecureContext({ ca: config.ca, cert: config.cert, key: config.key });
+      connect.rejectUnauthorized = !config.insecureSkipTLSVerify;
+      if (config.tlsServerName) connect.servername = config.tlsServerName;
+    }
+    this.agent = new Agent({ connect, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  }
+
+  // Service-account tokens are rotated on disk; re-read at most once a minute, keep the last good one.
+  private currentToken(): string | undefined {
+    if (this.tokenFile && Date.now() - this.tokenReadAt >= TOKEN_REFRESH_MS) {
+      this.tokenReadAt = Date.now();
+      try {
+        const t = readFileSync(this.tokenFile, "utf8").trim();
+        if (t) this.token = t;
+      } catch {
+        // Keep using the previous token; the API server will say so if it has expired.
+      }
+    }
+    return this.token;
+  }
+
+  private headers(accept: string): Record<string, string> {
+    const h: Record<string, string> = { accept, "user-agent": this.userAgent };
+    const token = this.currentToken();
+    if (token) h.authorization = `Bearer ${token}`;
+    return h;
+  }
+
+  /** GET a path and parse the JSON body. Non-2xx answers throw ApiError. */
+  async getJSON<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+    const fullPath = this.basePath + path + buildQuery(opts.query);
+    const res = await this.agent.request({
+      origin: this.origin,
+      path: fullPath,
+      method: "GET",
+      headers: this.headers(opts.accept ?? "application/json"),
+      signal: opts.signal,
+      headersTimeout: this.headersTimeoutMs,
+    });
+    if (res.statusCode < 200 || res.statusCode > 299)
+      throw await errorFromResponse("GET", path, res.statusCode, res.body);
+    const text = await res.body.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new Error(`GET ${path}: response is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Starts a watch and yields its events as they arrive (newline-delimited JSON). A non-2xx answer
+   * throws ApiError before the first event; the iteration ends when the server closes the stream.
+   */
+  async *watch<T = unknown>(
+    path: string,
+    query: Record<string, string | undefined>,
+    accept: string,
+    signal?: AbortSignal,
+  ): AsyncGenerator<WatchEvent<T>> {
+    const res = await this.agent.request({
+      origin: this.origin,
+      path: this.basePath + path + buildQuery(query),
+      method: "GET",
+      headers: this.headers(accept),
+      signal,
+      headersTimeout: this.headersTimeoutMs,
+      // Watches are long-lived and may be quiet for minutes; their length is bounded by timeoutSeconds.
+      bodyTimeout: 0,
+    });
+    if (res.statusCode < 200 || res.statusCode > 299)
+      throw await errorFromResponse("GET", path, res.statusCode, res.body);
+    const decoder = new TextDecoder("utf-8");
+    let pending = "";
+    try {
+      for await (const chunk of res.body) {
+        pending += decoder.decode(chunk as Uint8Array, { stream: true });
+        let nl = pending.indexOf("\n");
+        while (nl >= 0) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          const ev = parseWatchLine<T>(line, path);
+          if (ev) yield ev;
+          nl = pending.indexOf("\n");
+        }
+        if (pending.length > MAX_WATCH_LINE_BYTES)
+          throw new Error(`watch ${path}: event larger than ${MAX_WATCH_LINE_BYTES} bytes`);
+      }
+      pending += decoder.decode();
+      const ev = parseWatchLine<T>(pending, path);
+      if (ev) yield ev;
+    } finally {
+      // Ends the HTTP request when the consumer stops early (break, throw, abort).
+      if (!res.body.destroyed) res.body.destroy();
+    }
+  }
+
+  /** Closes all connections; in-flight requests fail. */
+  async close(): Promise<void> {
+    await this.agent.destroy();
+  }
+}
+
+const EVENT_TYPES = new Set<string>(["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]);
+
+function parseWatchLine<T>(line: string, path: string): WatchEvent<T> | undefined {
+  const trimmed = line.trim();
+  if (!trimmed) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch (err) {
+    throw new Error(`watch ${path}: malformed event: ${(err as Error).message}`);
+  }
+  const ev = parsed as { type?: unknown; object?: unknown };
+  if (!ev || typeof ev !== "object" || typeof ev.type !== "string" || !EVENT_TYPES.has(ev.type))
+    throw new Error(`watch ${path}: unable to understand watch event ${trimmed.slice(0, 200)}`);
+  return { type: ev.type as WatchEventType, object: ev.object as T };
+}

@@ -1,0 +1,27 @@
+// Public face of src/kube: API-server access (kubeconfig, HTTP client, reflectors) and selectors.
+
+export type {
+  KubeClientOptions,
+  RequestOptions,
+  Status,
+  WatchEvent,
+  WatchEventType,
+} from "./client.ts";
+export { ApiError, apiErrorFromStatus, DEFAULT_USER_AGENT, KubeClient } from "./client.ts";
+export type { InformerOptions } from "./informers.ts";
+export { newNodeReflector, newRunningPodReflector, slimNode, slimPodMetadata } from "./informers.ts";
+export type { RestConfig } from "./kubeconfig.ts";
+export { IN_CLUSTER_ROOT, loadInClusterConfig, loadKubeconfig, loadRestConfig } from "./kubeconfig.ts";
+export type { BackoffOptions, ReflectorOptions } from "./reflector.ts";
+export { objectKey, Reflector } from "./reflector.ts";
+export type { FieldRequirement, LabelOperator, LabelRequirement, LabelSelector } from "./selector.ts";
+export {
+  escapeFieldValue,
+  everything,
+  labelRequirements,
+  parseFieldSelector,
+  parseLabelSelector,
+  validateLabelKey,
+  validateLabelValue,
+} from "./selector.ts";
+export type * from "./types.ts";

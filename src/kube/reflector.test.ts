@@ -1,0 +1,528 @@
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, afterEach, beforeEach, describe, test } from "node:test";
+import * as log from "../log/index.ts";
+import {
+  KubeClient,
+  type Node,
+  newNodeReflector,
+  newRunningPodReflector,
+  type PartialObjectMetadata,
+  Reflector,
+  slimNode,
+} from "./index.ts";
+
+interface Pod {
+  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
+}
+
+interface Recorded {
+  path: string;
+  query: URLSearchParams;
+  accept: string;
+  watch: boolean;
+}
+
+// A scriptable fake API server: every request is recorded, then handed to the current list or watch
+// handler. Watch handlers get the open response and write events whenever the test wants.
+class FakeApiServer {
+  readonly requests: Recorded[] = [];
+  list: (q: URLSearchParams, res: ServerResponse) => void = (_q, res) => json(res, 200, listOf([], "1"));
+  watch: (q: URLSearchParams, res: ServerResponse, req: IncomingMessage) => void = () => {};
+  private readonly server: Server;
+  private readonly watchWaiters: ((w: OpenWatch) => void)[] = [];
+  private readonly openWatches: OpenWatch[] = [];
+  url = "";
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      const u = new URL(req.url ?? "/", "http://x");
+      const isWatch = u.searchParams.get("watch") === "true";
+      this.requests.push({
+        path: u.pathname,
+        query: u.searchParams,
+        accept: req.headers.accept ?? "",
+        watch: isWatch,
+      });
+      if (!isWatch) return this.list(u.searchParams, res);
+      const w: OpenWatch = { query: u.searchParams, res, closed: false };
+      req.on("close", () => {
+        w.closed = true;
+      });
+      const waiter = this.watchWaiters.shift();
+      if (waiter) waiter(w);
+      else this.openWatches.push(w);
+      this.watch(u.searchParams, res, req);
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** The next watch request (already arrived or yet to come). */
+  nextWatch(): Promise<OpenWatch> {
+    const w = this.openWatches.shift();
+    if (w) return Promise.resolve(w);
+    return new Promise((resolve) => this.watchWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+interface OpenWatch {
+  query: URLSearchParams;
+  res: ServerResponse;
+  closed: boolean;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+function listOf(items: unknown[], rv: string, cont?: string): unknown {
+  return { kind: "List", apiVersion: "v1", metadata: { resourceVersion: rv, continue: cont }, items };
+}
+
+function pod(ns: string, name: string, rv: string, labels?: Record<string, string>): Pod {
+  return { metadata: { name, namespace: ns, resourceVersion: rv, labels } };
+}
+
+function send(w: OpenWatch, type: string, object: unknown): void {
+  if (!w.res.headersSent) w.res.writeHead(200, { "content-type": "application/json" });
+  w.res.write(`${JSON.stringify({ type, object })}\n`);
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const names = (r: Reflector<Pod>): string[] =>
+  r
+    .list()
+    .map((p) => `${p.metadata.namespace}/${p.metadata.name}`)
+    .sort();
+
+describe("Reflector", () => {
+  let api: FakeApiServer;
+  let client: KubeClient;
+  const logLines: string[] = [];
+  const prevSink = log.setSink((line) => logLines.push(line));
+  after(() => log.setSink(prevSink));
+
+  beforeEach(async () => {
+    api = new FakeApiServer();
+    await api.start();
+    client = new KubeClient({ server: api.url, insecureSkipTLSVerify: false });
+    logLines.length = 0;
+  });
+  afterEach(async () => {
+    await client.close();
+    await api.close();
+  });
+
+  test("paginated list, watch events, bookmark, re-watch after a normal close", async (t) => {
+    api.list = (q, res) => {
+      if (!q.get("continue")) json(res, 200, listOf([pod("a", "p1", "5"), pod("a", "p2", "6")], "", "page2"));
+      else json(res, 200, listOf([pod("b", "p3", "7")], "10"));
+    };
+    let changes = 0;
+    const r = new Reflector<Pod>({
+      client,
+      name: "pods",
+      path: "/api/v1/pods",
+      fieldSelector: "status.phase=Running",
+      onChange: () => changes++,
+    });
+    t.after(() => r.stop());
+    assert.equal(r.hasSynced(), false);
+    r.start();
+
+    const w1 = await api.nextWatch();
+    assert.equal(r.hasSynced(), true);
+    assert.deepEqual(names(r), ["a/p1", "a/p2", "b/p3"]);
+    assert.equal(changes, 1, "a whole list is one change");
+    const lists = api.requests.filter((x) => !x.watch);
+    assert.equal(lists.length, 2);
+    assert.equal(lists[0].query.get("limit"), "500");
+    assert.equal(lists[0].query.get("continue"), null);
+    assert.equal(lists[1].query.get("continue"), "page2");
+    assert.equal(lists[0].query.get("fieldSelector"), "status.phase=Running");
+    assert.equal(w1.query.get("resourceVersion"), "10");
+    assert.equal(w1.query.get("allowWatchBookmarks"), "true");
+    assert.equal(w1.query.get("fieldSelector"), "status.phase=Running");
+    const timeout = Number(w1.query.get("timeoutSeconds"));
+    assert.ok(timeout >= 300 && timeout < 600, `timeoutSeconds ${timeout}`);
+
+    send(w1, "ADDED", pod("b", "p4", "11"));
+    send(w1, "MODIFIED", pod("a", "p1", "12", { v: "2" }));
+    send(w1, "DELETED", pod("a", "p2", "13"));
+    await waitFor(() => r.lastResourceVersion === "13", "events to be applied");
+    assert.deepEqual(names(r), ["a/p1", "b/p3", "b/p4"]);
+    assert.deepEqual(r.get("a/p1")?.metadata.labels, { v: "2" });
+    assert.equal(r.get("a/p2"), undefined);
+    assert.deepEqual(
+      r
+        .listNamespace("b")
+        .map((p) => p.metadata.name)
+        .sort(),
+      ["p3", "p4"],
+    );
+    assert.deepEqual(
+      r.listNamespace("a").map((p) => p.metadata.name),
+      ["p1"],
+    );
+    assert.deepEqual(r.listNamespace("nope"), []);
+    assert.equal(r.size, 3);
+
+    send(w1, "BOOKMARK", { kind: "Pod", metadata: { resourceVersion: "20" } });
+    await waitFor(() => r.lastResourceVersion === "20", "bookmark");
+    assert.equal(r.size, 3, "a bookmark changes no objects");
+    w1.res.end();
+
+    const w2 = await api.nextWatch();
+    assert.equal(w2.query.get("resourceVersion"), "20");
+    assert.equal(api.requests.filter((x) => !x.watch).length, 2, "a normal close does not relist");
+    assert.equal(logLines.filter((l) => l.startsWith("E")).length, 0, logLines.join(""));
+  });
+
+  test("410 Gone relists and replaces the cache; both as HTTP status and as an ERROR event", async (t) => {
+    let listCount = 0;
+    api.list = (_q, res) => {
+      listCount++;
+      if (listCount === 1) json(res, 200, listOf([pod("a", "old1", "1"), pod("a", "keep", "2")], "2"));
+      else if (listCount === 2) json(res, 200, listOf([pod("a", "keep", "3"), pod("c", "new", "4")], "4"));
+      else json(res, 200, listOf([pod("z", "only", "9")], "9"));
+    };
+    const r = new Reflector<Pod>({ client, name: "pods", path: "/api/v1/pods" });
+    t.after(() => r.stop());
+    r.start();
+
+    const w1 = await api.nextWatch();
+    assert.deepEqual(names(r), ["a/keep", "a/old1"]);
+    send(w1, "ERROR", { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired" });
+
+    const w2 = await api.nextWatch();
+    assert.equal(listCount, 2);
+    assert.equal(w2.query.get("resourceVersion"), "4");
+    assert.deepEqual(names(r), ["a/keep", "c/new"]);
+    assert.deepEqual(
+      r.listNamespace("a").map((p) => p.metadata.name),
+      ["keep"],
+    );
+    // Now a watch that is refused with HTTP 410 right away.
+    api.watch = (_q, res) => {
+      api.watch = () => {};
+      json(res, 410, { kind: "Status", code: 410, reason: "Gone", message: "too old resource version" });
+    };
+    send(w2, "BOOKMARK", { metadata: { resourceVersion: "5" } });
+    w2.res.end();
+    const w4 = await api.nextWatch(); // w3 was the refused one
+    const w5 = w4.query.get("resourceVersion") === "9" ? w4 : await api.nextWatch();
+    assert.equal(listCount, 3);
+    assert.equal(w5.query.get("resourceVersion"), "9");
+    assert.deepEqual(names(r), ["z/only"]);
+    assert.deepEqual(r.listNamespace("a"), []);
+    assert.deepEqual(
+      logLines.filter((l) => l.startsWith("E")),
+      [],
+      "410 is routine, not an error",
+    );
+  });
+
+  test("an expired continue token restarts the list without pagination", async (t) => {
+    api.list = (q, res) => {
+      if (q.get("continue"))
+        json(res, 410, { kind: "Status", code: 410, reason: "Expired", message: "continue expired" });
+      else if (q.get("limit")) json(res, 200, listOf([pod("a", "page1", "1")], "", "tok"));
+      else json(res, 200, listOf([pod("a", "all1", "1"), pod("a", "all2", "2")], "2"));
+    };
+    const r = new Reflector<Pod>({ client, name: "pods", path: "/api/v1/pods" });
+    t.after(() => r.stop());
+    r.start();
+    const w = await api.nextWatch();
+    assert.deepEqual(names(r), ["a/all1", "a/all2"], "objects of the abandoned page are not kept");
+    assert.equal(w.query.get("resourceVersion"), "2");
+    assert.deepEqual(
+      api.requests.filter((x) => !x.watch).map((x) => [x.query.get("limit"), x.query.get("continue")]),
+      [
+        ["500", null],
+        ["500", "tok"],
+        [null, null],
+      ],
+    );
+  });
+
+  test("a watch that closes at once with no events counts as a failure (no busy loop)", async (t) => {
+    api.list = (_q, res) => json(res, 200, listOf([], "3"));
+    api.watch = (_q, res) => {
+      res.writeHead(200);
+      res.end();
+    };
+    const r = new Reflector<Pod>({
+      client,
+      name: "pods",
+      path: "/api/v1/pods",
+      backoff: { initialMs: 5, maxMs: 20 },
+    });
+    t.after(() => r.stop());
+    r.start();
+    await api.nextWatch();
+    await api.nextWatch();
+    assert.ok(
+      logLines.some((l) =>
+        /"Failed to watch" err=".*very short watch|watch lasted less than a second/.test(l),
+      ),
+      logLines.join(""),
+    );
+  });
+
+  test("list failures back off and recover; each failure is logged", async (t) => {
+    let listCount = 0;
+    api.list = (_q, res) => {
+      listCount++;
+      if (listCount <= 3)
+        json(res, 500, { kind: "Status", code: 500, message: "etcd is sad", reason: "InternalError" });
+      else json(res, 200, listOf([pod("a", "p", "1")], "1"));
+    };
+    const r = new Reflector<Pod>({
+      client,
+      name: "pods",
+      path: "/api/v1/pods",
+      backoff: { initialMs: 5, maxMs: 20 },
+    });
+    t.after(() => r.stop());
+    r.start();
+    await api.nextWatch();
+    assert.equal(r.hasSynced(), true);
+    assert.equal(listCount, 4);
+    const errors = logLines.filter((l) => l.startsWith("E"));
+    assert.equal(errors.length, 3, logLines.join(""));
+    for (const line of errors) assert.match(line, /"Failed to list" err=".*etcd is sad" reflector="pods"/);
+  });
+
+  test("watch failures back off and re-watch from the last resourceVersion without relisting", async (t) => {
+    api.list = (_q, res) => json(res, 200, listOf([pod("a", "p", "1")], "7"));
+    let watchCount = 0;
+    api.watch = (_q, res) => {
+      watchCount++;
+      if (watchCount <= 2) json(res, 500, { kind: "Status", code: 500, message: "boom" });
+    };
+    const r = new Reflector<Pod>({
+      client,
+      name: "pods",
+      path: "/api/v1/pods",
+      backoff: { initialMs: 5, maxMs: 20 },
+    });
+    t.after(() => r.stop());
+    r.start();
+    await api.nextWatch();
+    await api.nextWatch();
+    const w3 = await api.nextWatch();
+    assert.equal(w3.query.get("resourceVersion"), "7");
+    assert.equal(api.requests.filter((x) => !x.watch).length, 1);
+    const errors = logLines.filter((l) => l.startsWith("E"));
+    assert.equal(errors.length, 2, logLines.join(""));
+    for (const line of errors) assert.match(line, /"Failed to watch" err=".*boom" reflector="pods"/);
+  });
+
+  test("a non-410 ERROR event relists after backoff; garbage objects are skipped", async (t) => {
+    let listCount = 0;
+    api.list = (_q, res) => {
+      listCount++;
+      json(res, 200, listOf([pod("a", `p${listCount}`, "1"), { metadata: {} }, null], String(listCount)));
+    };
+    const r = new Reflector<Pod>({
+      client,
+      name: "pods",
+      path: "/api/v1/pods",
+      backoff: { initialMs: 5, maxMs: 20 },
+    });
+    t.after(() => r.stop());
+    r.start();
+    const w1 = await api.nextWatch();
+    assert.deepEqual(names(r), ["a/p1"]);
+    send(w1, "ADDED", { metadata: { namespace: "a" } });
+    send(w1, "ERROR", { kind: "Status", code: 500, message: "internal" });
+    const w2 = await api.nextWatch();
+    assert.equal(w2.query.get("resourceVersion"), "2");
+    assert.deepEqual(names(r), ["a/p2"]);
+    assert.ok(
+      logLines.some((l) => /"Failed to watch" err=".*internal"/.test(l)),
+      logLines.join(""),
+    );
+  });
+
+  test("stop() ends the watch request and the loop; start() after stop() works again", async () => {
+    api.list = (_q, res) => json(res, 200, listOf([], "1"));
+    const r = new Reflector<Pod>({ client, name: "pods", path: "/api/v1/pods" });
+    r.start();
+    r.start(); // a second start is ignored
+    const w = await api.nextWatch();
+    await r.stop();
+    await waitFor(() => w.closed, "the watch connection to close");
+    assert.equal(api.requests.filter((x) => x.watch).length, 1);
+    assert.equal(logLines.filter((l) => l.startsWith("E")).length, 0, logLines.join(""));
+
+    r.start();
+    const again = await api.nextWatch();
+    assert.equal(again.query.get("resourceVersion"), "1");
+    await r.stop();
+  });
+
+  test("stop() during backoff returns promptly", async () => {
+    api.list = (_q, res) => json(res, 503, { kind: "Status", code: 503, message: "unavailable" });
+    const r = new Reflector<Pod>({
+      client,
+      name: "pods",
+      path: "/api/v1/pods",
+      backoff: { initialMs: 600_000, maxMs: 600_000 },
+    });
+    r.start();
+    await waitFor(() => logLines.some((l) => l.includes("Failed to list")), "the first failure");
+    await r.stop();
+    assert.equal(r.hasSynced(), false);
+  });
+
+  test("running pod reflector: metadata-only Accept headers, field selector, slim objects", async (t) => {
+    api.list = (_q, res) =>
+      json(
+        res,
+        200,
+        listOf(
+          [
+            {
+              apiVersion: "meta.k8s.io/v1",
+              kind: "PartialObjectMetadata",
+              metadata: {
+                name: "web-1",
+                namespace: "default",
+                uid: "u1",
+                labels: { app: "web" },
+                annotations: { big: "x".repeat(1000) },
+                managedFields: [{ manager: "kubelet" }],
+                creationTimestamp: "2024-01-01T00:00:00Z",
+                resourceVersion: "3",
+              },
+            },
+          ],
+          "3",
+        ),
+      );
+    const r = newRunningPodReflector(client);
+    t.after(() => r.stop());
+    r.start();
+    const w = await api.nextWatch();
+    const listReq = api.requests.find((x) => !x.watch);
+    assert.equal(
+      listReq?.accept,
+      "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+    );
+    assert.equal(listReq?.query.get("fieldSelector"), "status.phase=Running");
+    const watchReq = api.requests.find((x) => x.watch);
+    assert.equal(
+      watchReq?.accept,
+      "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+    );
+    assert.equal(w.query.get("fieldSelector"), "status.phase=Running");
+    const expected: PartialObjectMetadata = {
+      metadata: {
+        name: "web-1",
+        namespace: "default",
+        labels: { app: "web" },
+        creationTimestamp: "2024-01-01T00:00:00Z",
+        resourceVersion: "3",
+      },
+    };
+    assert.deepEqual(r.get("default/web-1"), expected);
+    // A full Pod (server ignored the Accept header) is slimmed the same way.
+    send(w, "MODIFIED", {
+      kind: "Pod",
+      metadata: { name: "web-1", namespace: "default", labels: { app: "web" }, resourceVersion: "4" },
+      spec: { containers: [{ name: "c" }] },
+      status: { phase: "Running" },
+    });
+    await waitFor(() => r.get("default/web-1")?.metadata.resourceVersion === "4", "the update");
+    assert.deepEqual(r.get("default/web-1"), {
+      metadata: { name: "web-1", namespace: "default", labels: { app: "web" }, resourceVersion: "4" },
+    });
+  });
+
+  test("node reflector lists /api/v1/nodes with full objects, keyed by name", async (t) => {
+    const node = {
+      metadata: { name: "n1", labels: { role: "worker" }, managedFields: [{}], uid: "x" },
+      spec: { podCIDR: "10.0.0.0/24" },
+      status: { addresses: [{ type: "InternalIP", address: "10.0.0.1" }], images: [{ names: ["big"] }] },
+    };
+    api.list = (_q, res) => json(res, 200, listOf([node], "5"));
+    const r = newNodeReflector(client);
+    t.after(() => r.stop());
+    r.start();
+    await api.nextWatch();
+    assert.deepEqual(
+      api.requests.map((x) => x.path),
+      ["/api/v1/nodes", "/api/v1/nodes"],
+    );
+    assert.equal(api.requests[0].query.get("fieldSelector"), null);
+    assert.equal(api.requests[0].accept, "application/json");
+    assert.deepEqual(r.get("n1"), {
+      metadata: { name: "n1", labels: { role: "worker" } },
+      status: { addresses: [{ type: "InternalIP", address: "10.0.0.1" }] },
+    });
+    assert.deepEqual(r.listNamespace(""), []);
+  });
+});
+
+test("slimNode keeps exactly the fields the server reads", () => {
+  const full = {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: "n",
+      labels: { a: "b" },
+      annotations: { c: "d" },
+      creationTimestamp: "t",
+      resourceVersion: "9",
+      uid: "u",
+      managedFields: [{ manager: "x" }],
+    },
+    spec: { taints: [] },
+    status: {
+      addresses: [{ type: "Hostname", address: "n" }],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      conditions: [
+        { type: "Ready", status: "True", message: "kubelet is posting ready status", lastHeartbeatTime: "t" },
+      ],
+      allocatable: { cpu: "2" },
+      capacity: { cpu: "2" },
+      images: [{ names: ["x"] }],
+      nodeInfo: { kubeletVersion: "v1" },
+    },
+  } as unknown as Node;
+  assert.deepEqual(slimNode(full), {
+    metadata: {
+      name: "n",
+      labels: { a: "b" },
+      annotations: { c: "d" },
+      creationTimestamp: "t",
+      resourceVersion: "9",
+    },
+    status: {
+      addresses: [{ type: "Hostname", address: "n" }],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      conditions: [{ type: "Ready", status: "True" }],
+      allocatable: { cpu: "2" },
+      capacity: { cpu: "2" },
+    },
+  });
+});

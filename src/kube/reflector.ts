@@ -1,0 +1,373 @@
+// A client-go style reflector: LIST (paginated) into a cache, then WATCH from the list's
+// resourceVersion, re-watching when a watch ends, relisting on 410 Gone and backing off on errors.
+// The cache is the ObjectStore the rest of the server reads (nodes to scrape, Running pods).
+
+import * as log from "../log/index.ts";
+import { ApiError, apiErrorFromStatus, type KubeClient } from "./client.ts";
+import type { ObjectMeta, ObjectStore } from "./types.ts";
+
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface ReflectorOptions<T> {
+  client: KubeClient;
+  /** Used in log lines. */
+  name: string;
+  /** Collection path, e.g. `/api/v1/pods`. */
+  path: string;
+  fieldSelector?: string;
+  labelSelector?: string;
+  /** Ask for PartialObjectMetadata instead of full objects. */
+  metadataOnly?: boolean;
+  /** Applied to every object before it is cached, to drop fields nobody reads. */
+  transform?: (obj: T) => T;
+  /** Called after every change to the cache (a list or an applied event). */
+  onChange?: () => void;
+  backoff?: BackoffOptions;
+}
+
+interface ListResponse<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: T[];
+}
+
+const LIST_PAGE_SIZE = "500";
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 800, maxMs: 30_000 };
+// A failure more than this long after the previous one starts the backoff over.
+const BACKOFF_RESET_MS = 60_000;
+const MIN_WATCH_TIMEOUT_S = 300;
+// Client-side limit on a watch beyond its timeoutSeconds, in case the server or network hangs.
+const WATCH_GRACE_MS = 30_000;
+// A watch that ends this quickly without events is treated as a failure, so it cannot spin.
+const SHORT_WATCH_MS = 1000;
+
+const LIST_ACCEPT_METADATA =
+  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+const WATCH_ACCEPT_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+
+/** Cache key: `name` for cluster-scoped objects, `namespace/name` for namespaced ones. */
+export function objectKey(meta: ObjectMeta): string {
+  return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
+}
+
+function hasName(obj: unknown): obj is { metadata: ObjectMeta } {
+  const meta = (obj as { metadata?: { name?: unknown } } | null)?.metadata;
+  return typeof meta?.name === "string" && meta.name !== "";
+}
+
+function namespaceBucket<T>(index: Map<string, Map<string, T>>, namespace: string): Map<string, T> {
+  let bucket = index.get(namespace);
+  if (!bucket) {
+    bucket = new Map();
+    index.set(namespace, bucket);
+  }
+  return bucket;
+}
+
+function isGone(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 410;
+}
+
+// Thrown inside the loop to ask for a relist after the usual backoff (state unknown after an ERROR).
+class RelistError extends Error {}
+
+export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStore<T> {
+  private readonly opts: ReflectorOptions<T>;
+  private readonly backoff: BackoffOptions;
+  private items = new Map<string, T>();
+  private byNamespace = new Map<string, Map<string, T>>();
+  private listCache: T[] | undefined;
+  private readonly nsListCache = new Map<string, T[]>();
+  private synced = false;
+  private resourceVersion = "";
+  private controller: AbortController | undefined;
+  private running: Promise<void> | undefined;
+  private nextDelayMs: number;
+  private lastFailureAt = 0;
+
+  constructor(opts: ReflectorOptions<T>) {
+    this.opts = opts;
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.nextDelayMs = this.backoff.initialMs;
+  }
+
+  // ---- ObjectStore ------------------------------------------------------------------------------
+
+  list(): readonly T[] {
+    this.listCache ??= [...this.items.values()];
+    return this.listCache;
+  }
+
+  listNamespace(namespace: string): readonly T[] {
+    let cached = this.nsListCache.get(namespace);
+    if (!cached) {
+      const ns = this.byNamespace.get(namespace);
+      if (!ns) return [];
+      cached = [...ns.values()];
+      this.nsListCache.set(namespace, cached);
+    }
+    return cached;
+  }
+
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  /** The resourceVersion the next watch starts from ("" before the first list). */
+  get lastResourceVersion(): string {
+    return this.resourceVersion;
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  /** Starts listing and watching in the background until stop(). Calling it twice does nothing. */
+  start(): void {
+    if (this.running) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    this.running = this.run(controller.signal).catch((err) => {
+      // run() handles its own errors; this only guards against a bug turning into an unhandled rejection.
+      log.error(err, "Reflector stopped unexpectedly", { reflector: this.opts.name });
+    });
+  }
+
+  /** Stops the background loop and waits for it (and its HTTP request) to finish. */
+  async stop(): Promise<void> {
+    this.controller?.abort();
+    await this.running;
+    this.running = undefined;
+    this.controller = undefined;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let needList = true;
+    while (!signal.aborted) {
+      let phase: "list" | "watch" = "list";
+      try {
+        if (needList) {
+          await this.listAll(signal);
+          needList = false;
+        }
+        phase = "watch";
+        await this.watchOnce(signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (isGone(err)) {
+          // Our resourceVersion is too old: the only way forward is a fresh list, right away.
+          log
+            .V(2)
+            .info("Watch expired, relisting", { reflector: this.opts.name, err: (err as Error).message });
+          needList = true;
+          continue;
+        }
+        log.error(err, phase === "list" ? "Failed to list" : "Failed to watch", {
+          reflector: this.opts.name,
+        });
+        // After an ERROR event the cache may have missed changes; otherwise resume the watch.
+        if (err instanceof RelistError) needList = true;
+        await this.sleepBackoff(signal);
+      }
+    }
+  }
+
+  private async sleepBackoff(signal: AbortSignal): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastFailureAt >= BACKOFF_RESET_MS) this.nextDelayMs = this.backoff.initialMs;
+    this.lastFailureAt = now;
+    const base = Math.min(this.nextDelayMs, this.backoff.maxMs);
+    this.nextDelayMs = Math.min(base * 2, this.backoff.maxMs);
+    // Jitter in [base/2, base) so that many clients restarted together do not retry in lockstep.
+    const delay = base / 2 + (Math.random() * base) / 2;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delay);
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  private baseQuery(): Record<string, string | undefined> {
+    return {
+      fieldSelector: this.opts.fieldSelector || undefined,
+      labelSelector: this.opts.labelSelector || undefined,
+    };
+  }
+
+  private async listAll(signal: AbortSignal): Promise<void> {
+    const accept = this.opts.metadataOnly ? LIST_ACCEPT_METADATA : "application/json";
+    const fresh = new Map<string, T>();
+    let continueToken: string | undefined;
+    let paginate = true;
+    let resourceVersion = "";
+    for (;;) {
+      const query = {
+        ...this.baseQuery(),
+        limit: paginate ? LIST_PAGE_SIZE : undefined,
+        continue: continueToken,
+      };
+      let page: ListResponse<T>;
+      try {
+        page = await this.opts.client.getJSON<ListResponse<T>>(this.opts.path, { query, accept, signal });
+      } catch (err) {
+        // An expired continue token: start over with one unpaginated list, as client-go's pager does.
+        if (isGone(err) && continueToken !== undefined) {
+          fresh.clear();
+          continueToken = undefined;
+          paginate = false;
+          continue;
+        }
+        throw err;
+      }
+      if (!page || typeof page !== "object" || (page.items !== undefined && !Array.isArray(page.items)))
+        throw new Error(`list ${this.opts.path}: response is not a list`);
+      for (const obj of page.items ?? []) this.addTo(fresh, obj);
+      resourceVersion = page.metadata?.resourceVersion ?? "";
+      continueToken = page.metadata?.continue || undefined;
+      if (!continueToken) break;
+    }
+    this.replace(fresh, resourceVersion);
+  }
+
+  private addTo(map: Map<string, T>, obj: T): void {
+    if (!hasName(obj)) {
+      log.warning("Ignoring object without metadata.name", { reflector: this.opts.name });
+      return;
+    }
+    const stored = this.opts.transform ? this.opts.transform(obj) : obj;
+    map.set(objectKey(stored.metadata), stored);
+  }
+
+  // Swaps in a whole new cache at once, so readers never see a half-applied list.
+  private replace(fresh: Map<string, T>, resourceVersion: string): void {
+    const byNamespace = new Map<string, Map<string, T>>();
+    for (const [key, obj] of fresh) {
+      const ns = obj.metadata.namespace;
+      if (!ns) continue;
+      namespaceBucket(byNamespace, ns).set(key, obj);
+    }
+    this.items = fresh;
+    this.byNamespace = byNamespace;
+    this.listCache = undefined;
+    this.nsListCache.clear();
+    this.resourceVersion = resourceVersion;
+    this.synced = true;
+    this.notify();
+  }
+
+  private notify(): void {
+    try {
+      this.opts.onChange?.();
+    } catch (err) {
+      log.error(err, "Reflector change handler failed", { reflector: this.opts.name });
+    }
+  }
+
+  private upsert(obj: T): void {
+    if (!hasName(obj)) {
+      log.warning("Ignoring watch event for an object without metadata.name", { reflector: this.opts.name });
+      return;
+    }
+    const stored = this.opts.transform ? this.opts.transform(obj) : obj;
+    const key = objectKey(stored.metadata);
+    this.items.set(key, stored);
+    this.listCache = undefined;
+    const ns = stored.metadata.namespace;
+    if (ns) {
+      namespaceBucket(this.byNamespace, ns).set(key, stored);
+      this.nsListCache.delete(ns);
+    }
+    this.notify();
+  }
+
+  private remove(obj: T): void {
+    if (!hasName(obj)) return;
+    const key = objectKey(obj.metadata);
+    if (!this.items.delete(key)) return;
+    this.listCache = undefined;
+    const ns = obj.metadata.namespace;
+    if (ns) {
+      const m = this.byNamespace.get(ns);
+      m?.delete(key);
+      if (m && m.size === 0) this.byNamespace.delete(ns);
+      this.nsListCache.delete(ns);
+    }
+    this.notify();
+  }
+
+  private advance(obj: unknown): void {
+    const rv = (obj as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+    if (typeof rv === "string" && rv !== "") this.resourceVersion = rv;
+  }
+
+  private async watchOnce(signal: AbortSignal): Promise<void> {
+    const timeoutSeconds = MIN_WATCH_TIMEOUT_S + Math.floor(Math.random() * MIN_WATCH_TIMEOUT_S);
+    const query = {
+      ...this.baseQuery(),
+      watch: "true",
+      resourceVersion: this.resourceVersion || undefined,
+      allowWatchBookmarks: "true",
+      timeoutSeconds: String(timeoutSeconds),
+    };
+    const accept = this.opts.metadataOnly ? WATCH_ACCEPT_METADATA : "application/json";
+    // The watch's own controller also fires when the server overruns timeoutSeconds: a normal end.
+    const watchController = new AbortController();
+    const timer = setTimeout(() => watchController.abort(), timeoutSeconds * 1000 + WATCH_GRACE_MS);
+    timer.unref();
+    const onStop = (): void => watchController.abort();
+    signal.addEventListener("abort", onStop, { once: true });
+    const started = Date.now();
+    let events = 0;
+    try {
+      for await (const ev of this.opts.client.watch<T>(
+        this.opts.path,
+        query,
+        accept,
+        watchController.signal,
+      )) {
+        events++;
+        switch (ev.type) {
+          case "ADDED":
+          case "MODIFIED":
+            this.upsert(ev.object);
+            this.advance(ev.object);
+            break;
+          case "DELETED":
+            this.remove(ev.object);
+            this.advance(ev.object);
+            break;
+          case "BOOKMARK":
+            this.advance(ev.object);
+            break;
+          case "ERROR": {
+            const err = apiErrorFromStatus(ev.object, `watch ${this.opts.path}`);
+            if (isGone(err)) throw err;
+            throw new RelistError(err.message);
+          }
+        }
+      }
+    } catch (err) {
+      if (watchController.signal.aborted && !signal.aborted) return;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onStop);
+    }
+    if (events === 0 && Date.now() - started < SHORT_WATCH_MS)
+      throw new Error(
+        `watch ${this.opts.path}: unexpected watch close - watch lasted less than a second and no items received`,
+      );
+  }
+}
