@@ -1,0 +1,62 @@
+// Where to reach a node's kubelet (reference upstream-behaviour.md §1.3).
+import type { Node } from "../kube/types.ts";
+
+export const RESOURCE_METRICS_PATH = "/metrics/resource";
+export const RESOURCE_METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path";
+
+export interface KubeletEndpointOptions {
+  /** Address types in priority order, e.g. ["InternalIP", "ExternalIP", "Hostname"]. */
+  preferredAddressTypes: readonly string[];
+  /** --kubelet-port. */
+  port: number;
+  /** --kubelet-use-node-status-port: prefer status.daemonEndpoints.kubeletEndpoint.Port when set. */
+  useNodeStatusPort: boolean;
+  scheme: "https" | "http";
+}
+
+export interface KubeletEndpoint {
+  /** The address as listed on the node (IPv6 without brackets): what TLS verifies against. */
+  host: string;
+  port: number;
+  path: string;
+  url: string;
+}
+
+/**
+ * The kubelet URL for a node: the first address of the first matching preferred type.
+ * @throws Error("no address matched types [A B C]") when the node lists none of the types.
+ */
+export function resolveKubeletEndpoint(node: Node, opts: KubeletEndpointOptions): KubeletEndpoint {
+  const host = preferredAddress(node, opts.preferredAddressTypes);
+  let port = opts.port;
+  const statusPort = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
+  if (opts.useNodeStatusPort && typeof statusPort === "number" && statusPort !== 0) port = statusPort;
+
+  let path = RESOURCE_METRICS_PATH;
+  const override = node.metadata.annotations?.[RESOURCE_METRICS_PATH_ANNOTATION];
+  if (typeof override === "string" && override !== "") {
+    // Go's url.URL.String() inserts the slash between host and a relative path.
+    path = override.startsWith("/") ? override : "/" + override;
+  }
+  // Like Go's net.JoinHostPort: any colon means an IPv6 literal that needs brackets.
+  const hostPort = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return { host, port, path, url: `${opts.scheme}://${hostPort}${path}` };
+}
+
+function preferredAddress(node: Node, types: readonly string[]): string {
+  const addresses = node.status?.addresses ?? [];
+  for (const type of types) {
+    for (const a of addresses) {
+      if (a.type === type) return a.address;
+    }
+  }
+  throw new Error(`no address matched types [${types.join(" ")}]`);
+}
+
+/** True when the NodeReady condition has status "True" (a missing condition counts as not ready). */
+export function isNodeReady(node: Node): boolean {
+  for (const c of node.status?.conditions ?? []) {
+    if (c.type === "Ready") return c.status === "True";
+  }
+  return false;
+}

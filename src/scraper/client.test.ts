@@ -1,0 +1,203 @@
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { KubeletClient } from "./client.ts";
+import { selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
+
+const timeout = (): AbortSignal => AbortSignal.timeout(20_000);
+
+describe("KubeletClient", () => {
+  let cert: TestCert;
+  let otherCert: TestCert;
+  before(async () => {
+    cert = await selfSignedCert(["127.0.0.1"]);
+    otherCert = await selfSignedCert(["127.0.0.1"], "someone-else");
+  });
+
+  function client(
+    t: { after(fn: () => Promise<void>): void },
+    opts: ConstructorParameters<typeof KubeletClient>[0] = {},
+  ) {
+    const c = new KubeletClient({ ca: Buffer.from(cert.certPem), ...opts });
+    t.after(() => c.close());
+    return c;
+  }
+
+  it("GETs over verified TLS (IP SAN), sends credentials, and reuses the connection", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (_req, res) => res.end("payload"));
+    t.after(() => kubelet.close());
+    const c = client(t, { bearerToken: () => "tok-123", userAgent: "metrics-server/test" });
+    const url = `https://127.0.0.1:${kubelet.port}/metrics/resource`;
+    assert.equal(Buffer.from(await c.get(url, timeout())).toString(), "payload");
+    assert.equal(Buffer.from(await c.get(url, timeout())).toString(), "payload");
+    assert.equal(kubelet.requests.length, 2);
+    assert.equal(kubelet.requests[0].path, "/metrics/resource");
+    assert.equal(kubelet.requests[0].headers.authorization, "Bearer tok-123");
+    assert.equal(kubelet.requests[0].headers["user-agent"], "metrics-server/test");
+    assert.equal(kubelet.requests[0].headers["accept-encoding"], "gzip");
+    assert.equal(kubelet.requests[0].headers.accept, undefined);
+    assert.equal(kubelet.requests[1].remotePort, kubelet.requests[0].remotePort, "same socket reused");
+  });
+
+  it("omits the Authorization header when the token source returns nothing", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (_req, res) => res.end("x"));
+    t.after(() => kubelet.close());
+    await client(t, { bearerToken: () => undefined }).get(`https://127.0.0.1:${kubelet.port}/m`, timeout());
+    assert.equal(kubelet.requests[0].headers.authorization, undefined);
+  });
+
+  it("decompresses a gzip response", async (t) => {
+    const text = "node_cpu_usage_seconds_total 1 1\n".repeat(1000);
+    const kubelet = await startFakeKubelet(cert, (_req, res) => {
+      res.writeHead(200, { "content-encoding": "gzip", "content-type": "text/plain; version=0.0.4" });
+      res.end(gzipSync(text));
+    });
+    t.after(() => kubelet.close());
+    const body = await client(t).get(`https://127.0.0.1:${kubelet.port}/metrics/resource`, timeout());
+    assert.equal(Buffer.from(body).toString(), text);
+  });
+
+  it("reports a non-200 status like Go", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (_req, res) => {
+      res.writeHead(500);
+      res.end("boom");
+    });
+    t.after(() => kubelet.close());
+    await assert.rejects(client(t).get(`https://127.0.0.1:${kubelet.port}/metrics/resource`, timeout()), {
+      message: 'request failed, status: "500 Internal Server Error"',
+    });
+  });
+
+  it("stops reading a body over the limit (plain, declared length, and gzip bomb)", async (t) => {
+    const big = Buffer.alloc(3 * 1024 * 1024, "a");
+    const kubelet = await startFakeKubelet(cert, (req, res) => {
+      if (req.url === "/chunked") {
+        res.writeHead(200, { "transfer-encoding": "chunked" });
+        let sent = 0;
+        const push = (): void => {
+          while (sent < big.length) {
+            const more = res.write(big.subarray(sent, sent + 65536));
+            sent += 65536;
+            if (!more) return void res.once("drain", push);
+          }
+          res.end();
+        };
+        res.on("error", () => {});
+        push();
+      } else if (req.url === "/declared") {
+        res.writeHead(200, { "content-length": big.length });
+        res.end(big);
+      } else {
+        res.writeHead(200, { "content-encoding": "gzip" });
+        res.end(gzipSync(big));
+      }
+    });
+    t.after(() => kubelet.close());
+    const c = client(t, { maxBodyBytes: 1024 * 1024 });
+    for (const path of ["/chunked", "/declared", "/gzip"]) {
+      await assert.rejects(c.get(`https://127.0.0.1:${kubelet.port}${path}`, timeout()), {
+        message: "response from kubelet exceeds 1 MiB limit",
+      });
+    }
+  });
+
+  it("names the default limit 64 MiB", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (_req, res) => {
+      res.writeHead(200, { "content-length": 64 * 1024 * 1024 + 1 });
+      res.write("x");
+    });
+    t.after(() => kubelet.close());
+    await assert.rejects(client(t).get(`https://127.0.0.1:${kubelet.port}/m`, timeout()), {
+      message: "response from kubelet exceeds 64 MiB limit",
+    });
+  });
+
+  it("fails TLS verification against the wrong CA, naming the URL", async (t) => {
+    const kubelet = await startFakeKubelet(otherCert, (_req, res) => res.end("x"));
+    t.after(() => kubelet.close());
+    const url = `https://127.0.0.1:${kubelet.port}/metrics/resource`;
+    await assert.rejects(client(t).get(url, timeout()), (err: Error) => {
+      assert.equal(err.message, `Get "${url}": self-signed certificate`);
+      return true;
+    });
+  });
+
+  it("verifies the IP it dialled against the certificate's IP SANs", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (_req, res) => res.end("x"), "127.0.0.2");
+    t.after(() => kubelet.close());
+    const url = `https://127.0.0.2:${kubelet.port}/metrics/resource`;
+    await assert.rejects(client(t).get(url, timeout()), /^Error: Get ".*": Hostname\/IP does not match/);
+  });
+
+  it("skips verification with insecureSkipVerify", async (t) => {
+    const kubelet = await startFakeKubelet(otherCert, (_req, res) => res.end("ok"));
+    t.after(() => kubelet.close());
+    const c = client(t, { insecureSkipVerify: true });
+    assert.equal(Buffer.from(await c.get(`https://127.0.0.1:${kubelet.port}/m`, timeout())).toString(), "ok");
+  });
+
+  it("aborts a hanging request when the signal fires", async (t) => {
+    const kubelet = await startFakeKubelet(cert, () => {});
+    t.after(() => kubelet.close());
+    const controller = new AbortController();
+    const pending = client(t).get(`https://127.0.0.1:${kubelet.port}/m`, controller.signal);
+    controller.abort(new Error("context deadline exceeded"));
+    await assert.rejects(pending, /^Error: Get "https:\/\/127\.0\.0\.1:\d+\/m": context deadline exceeded$/);
+  });
+
+  it("talks plain HTTP without credentials when completely insecure", async (t) => {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.end("plain");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    server.unref();
+    const c = client(t, { completelyInsecure: true, bearerToken: () => "secret" });
+    const { port } = server.address() as AddressInfo;
+    assert.equal(Buffer.from(await c.get(`http://127.0.0.1:${port}/m`, timeout())).toString(), "plain");
+    assert.deepEqual(seen, [undefined]);
+  });
+
+  it("reports a refused connection with the URL", async (t) => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const url = `https://127.0.0.1:${port}/metrics/resource`;
+    await assert.rejects(client(t).get(url, timeout()), {
+      message: `Get "${url}": connect ECONNREFUSED 127.0.0.1:${port}`,
+    });
+  });
+
+  it("retries once when the connection is dropped before a response", async (t) => {
+    let calls = 0;
+    const kubelet = await startFakeKubelet(cert, (req, res) => {
+      calls++;
+      if (calls === 1) req.socket.destroy();
+      else res.end("second");
+    });
+    t.after(() => kubelet.close());
+    const body = await client(t).get(`https://127.0.0.1:${kubelet.port}/m`, timeout());
+    assert.equal(Buffer.from(body).toString(), "second");
+    assert.equal(calls, 2);
+  });
+
+  it("gives up after the one retry", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (req) => req.socket.destroy());
+    t.after(() => kubelet.close());
+    const url = `https://127.0.0.1:${kubelet.port}/m`;
+    await assert.rejects(client(t).get(url, timeout()), (err: Error) =>
+      err.message.startsWith(`Get "${url}": `),
+    );
+    assert.equal(kubelet.requests.length, 2);
+  });
+
+  it("rejects a certificate without a key and a bad limit", () => {
+    assert.throws(() => new KubeletClient({ cert: Buffer.from(cert.certPem) }), /must be given together/);
+    assert.throws(() => new KubeletClient({ maxBodyBytes: 0 }), /maxBodyBytes must be a positive number/);
+  });
+});

@@ -1,0 +1,177 @@
+// HTTP(S) client for kubelets, built on undici. One Agent (one pool per kubelet origin, keep-alive
+// across scrape cycles) and one TLS SecureContext shared by every connection, so that 5,000 kubelets
+// do not each re-parse the CA bundle and client key.
+import { STATUS_CODES } from "node:http";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream";
+import { createSecureContext, type SecureContext } from "node:tls";
+import { createGunzip } from "node:zlib";
+import { Agent, request } from "undici";
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface KubeletClientOptions {
+  /** CA bundle (PEM) for kubelet serving certificates; the system roots when absent. */
+  ca?: Buffer;
+  /** Client certificate and key (PEM) for mTLS to the kubelet. */
+  cert?: Buffer;
+  key?: Buffer;
+  /** Called per request so a rotated service-account token is picked up. */
+  bearerToken?: () => string | undefined;
+  /** --kubelet-insecure-tls: do not verify the kubelet's serving certificate. */
+  insecureSkipVerify?: boolean;
+  /** --deprecated-kubelet-completely-insecure: plain HTTP, no credentials. */
+  completelyInsecure?: boolean;
+  /** Cap on the (decompressed) body; upstream has none, we bound memory. Default 64 MiB. */
+  maxBodyBytes?: number;
+  userAgent?: string;
+  /** Sockets per kubelet. Default 1: one request per node per tick needs no more. */
+  connections?: number;
+}
+
+/** "64 MiB" for whole mebibytes, else a byte count. */
+function formatLimit(bytes: number): string {
+  const mib = 1024 * 1024;
+  return bytes % mib === 0 ? `${bytes / mib} MiB` : `${bytes} bytes`;
+}
+
+export class KubeletClient {
+  readonly #agent: Agent;
+  readonly #maxBodyBytes: number;
+  readonly #bearerToken: (() => string | undefined) | undefined;
+  readonly #userAgent: string | undefined;
+
+  constructor(opts: KubeletClientOptions = {}) {
+    const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (!Number.isFinite(maxBodyBytes) || maxBodyBytes <= 0) {
+      throw new Error(`maxBodyBytes must be a positive number, got ${maxBodyBytes}`);
+    }
+    if ((opts.cert === undefined) !== (opts.key === undefined)) {
+      throw new Error("kubelet client certificate and key must be given together");
+    }
+    this.#maxBodyBytes = maxBodyBytes;
+    this.#bearerToken = opts.completelyInsecure ? undefined : opts.bearerToken;
+    this.#userAgent = opts.userAgent;
+
+    let secureContext: SecureContext | undefined;
+    if (!opts.completelyInsecure) {
+      // With insecureSkipVerify the CA is dropped, as upstream does; the client cert still applies.
+      secureContext = createSecureContext({
+        ca: opts.insecureSkipVerify ? undefined : opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+      });
+    }
+    this.#agent = new Agent({
+      connect: {
+        secureContext,
+        rejectUnauthorized: !opts.insecureSkipVerify,
+        // Go's default dialer timeout; the per-request deadline usually fires first.
+        timeout: 30_000,
+      },
+      connections: opts.connections ?? 1,
+      pipelining: 1,
+      // Longer than the default 60s resolution, so connections survive from one tick to the next.
+      keepAliveTimeout: 120_000,
+      keepAliveMaxTimeout: 600_000,
+      // Deadlines come from the caller's signal; undici's own 300s timers would only add noise.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  }
+
+  /**
+   * GETs a kubelet URL and returns the (decompressed) body of a 200 response.
+   * Transport failures are reported like Go's url.Error: `Get "<url>": <cause>`.
+   */
+  async get(url: string, signal: AbortSignal): Promise<Uint8Array> {
+    const headers: Record<string, string> = { "accept-encoding": "gzip" };
+    if (this.#userAgent) headers["user-agent"] = this.#userAgent;
+    const token = this.#bearerToken?.();
+    if (token) headers.authorization = `Bearer ${token}`;
+
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(url, { method: "GET", headers, signal, dispatcher: this.#agent });
+    } catch (err) {
+      if (!isConnectionReset(err) || signal.aborted) throw transportError(url, err, signal);
+      // A kubelet may close an idle keep-alive connection just as the next tick reuses it. GET is
+      // idempotent, so try once more on a fresh connection (Go's transport does the same).
+      try {
+        response = await request(url, { method: "GET", headers, signal, dispatcher: this.#agent });
+      } catch (retryErr) {
+        throw transportError(url, retryErr, signal);
+      }
+    }
+    const { statusCode, body } = response;
+    if (statusCode !== 200) {
+      // Drain a little so the connection can be reused; give up on it if the body is large.
+      await body.dump({ limit: 64 * 1024 }).catch(() => {});
+      const reason = STATUS_CODES[statusCode];
+      throw new Error(`request failed, status: "${reason ? `${statusCode} ${reason}` : statusCode}"`);
+    }
+    const declared = Number(response.headers["content-length"]);
+    const encoding = String(response.headers["content-encoding"] ?? "").toLowerCase();
+    const gzipped = encoding === "gzip" || encoding === "x-gzip";
+    if (!gzipped && Number.isFinite(declared) && declared > this.#maxBodyBytes) {
+      body.destroy();
+      throw this.#limitError();
+    }
+    try {
+      return await this.#readCapped(gzipped ? gunzipped(body) : body);
+    } catch (err) {
+      body.destroy();
+      if (err instanceof LimitExceeded) throw this.#limitError();
+      throw transportError(url, err, signal);
+    }
+  }
+
+  /** Closes every pooled connection. */
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  #limitError(): Error {
+    return new Error(`response from kubelet exceeds ${formatLimit(this.#maxBodyBytes)} limit`);
+  }
+
+  // Counts bytes as they arrive and stops reading at the cap, so a huge body never sits in memory.
+  async #readCapped(stream: Readable): Promise<Uint8Array> {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > this.#maxBodyBytes) {
+        stream.destroy();
+        throw new LimitExceeded();
+      }
+      chunks.push(chunk);
+    }
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  }
+}
+
+class LimitExceeded extends Error {}
+
+function gunzipped(body: Readable): Readable {
+  const gunzip = createGunzip();
+  // pipeline forwards errors and destroys both sides; the caller reads the gunzip stream.
+  pipeline(body, gunzip, () => {});
+  return gunzip;
+}
+
+function isConnectionReset(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+}
+
+function transportError(url: string, err: unknown, signal: AbortSignal): Error {
+  // On abort, report the signal's reason (e.g. a deadline) rather than undici's generic AbortError.
+  const cause = signal.aborted ? signal.reason : err;
+  let message = cause instanceof Error ? cause.message : String(cause);
+  // Node appends advice about its own CA store to TLS errors; it is noise for a kubelet connection.
+  message = message.replace(/; if the root CA is installed locally, .*$/s, "");
+  if (signal.aborted && !(cause instanceof Error)) message = "context canceled";
+  const wrapped = new Error(`Get "${url}": ${message}`, { cause });
+  return wrapped;
+}

@@ -1,0 +1,321 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
+import { before, describe, it } from "node:test";
+import { Registry } from "prom-client";
+import type { Node } from "../kube/types.ts";
+import * as log from "../log/index.ts";
+import { KubeletClient } from "./client.ts";
+import { registerScraperMetrics } from "./metrics.ts";
+import { Scraper, type ScraperOptions } from "./scraper.ts";
+import { type FakeKubelet, selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
+
+const payload = readFileSync(new URL("./testdata/resource-1.33.txt", import.meta.url));
+
+type Behaviour = "ok" | "hang" | "500" | "garbage" | "huge";
+
+function respond(behaviour: Behaviour, res: ServerResponse): void {
+  switch (behaviour) {
+    case "ok":
+      res.end(payload);
+      return;
+    case "hang":
+      return;
+    case "500":
+      res.writeHead(500);
+      res.end("internal");
+      return;
+    case "garbage":
+      res.end("this is { not prometheus");
+      return;
+    case "huge":
+      res.writeHead(200, { "content-length": 2 * 1024 * 1024 });
+      res.end(Buffer.alloc(2 * 1024 * 1024, "#"));
+  }
+}
+
+function nodeFor(name: string, port: number, ready = true, ip = "127.0.0.1"): Node {
+  return {
+    metadata: { name },
+    status: {
+      addresses: [{ type: "InternalIP", address: ip }],
+      daemonEndpoints: { kubeletEndpoint: { Port: port } },
+      conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+    },
+  };
+}
+
+function captureLogs(t: { after(fn: () => void): void }, verbosity = 0): string[] {
+  const lines: string[] = [];
+  const prevSink = log.setSink((l) => lines.push(l));
+  const prevV = log.getVerbosity();
+  log.setVerbosity(verbosity);
+  t.after(() => {
+    log.setSink(prevSink);
+    log.setVerbosity(prevV);
+  });
+  return lines;
+}
+
+describe("Scraper", () => {
+  let cert: TestCert;
+  before(async () => {
+    cert = await selfSignedCert(["127.0.0.1"]);
+  });
+
+  async function kubelet(
+    t: { after(fn: () => Promise<void>): void },
+    behaviour: Behaviour,
+  ): Promise<FakeKubelet> {
+    const k = await startFakeKubelet(cert, (_req, res) => respond(behaviour, res));
+    t.after(() => k.close());
+    return k;
+  }
+
+  function scraper(t: { after(fn: () => Promise<void>): void }, opts: Partial<ScraperOptions> = {}) {
+    const client = new KubeletClient({ ca: Buffer.from(cert.certPem), maxBodyBytes: 1024 * 1024 });
+    t.after(() => client.close());
+    return new Scraper({
+      client,
+      addressTypes: ["InternalIP"],
+      port: 1,
+      useNodeStatusPort: true,
+      scheme: "https",
+      requestTimeoutMs: 10_000,
+      random: () => 0,
+      ...opts,
+    });
+  }
+
+  const tick = (): AbortSignal => AbortSignal.timeout(30_000);
+
+  it("scrapes Ready nodes and returns their decoded batches in node order", async (t) => {
+    const lines = captureLogs(t, 2);
+    const a = await kubelet(t, "ok");
+    const b = await kubelet(t, "ok");
+    const batch = await scraper(t).scrape([nodeFor("a", a.port), nodeFor("b", b.port)], tick());
+    assert.deepEqual(
+      batch.map((s) => s.node),
+      ["a", "b"],
+    );
+    assert.equal(batch[0].nodeCpuNs, 1457392812000);
+    assert.equal(batch[0].containerCount, 4);
+    assert.equal(a.requests[0].path, "/metrics/resource");
+    assert.equal(lines.filter((l) => l.includes('"Scraping node"')).length, 2);
+    assert.ok(lines.some((l) => l.includes('"Scraping metrics from nodes" nodeCount=2')));
+    // Both nodes carry the same pods, so the second node's copies are dropped as duplicates.
+    assert.ok(lines.some((l) => l.includes('"Scrape finished"') && / nodeCount=2 podCount=3\n$/.test(l)));
+    assert.equal(batch[1].containerCount, 0);
+    assert.equal(lines.filter((l) => l.includes('"Got duplicate pod point"')).length, 3);
+  });
+
+  it("shares interned names between nodes and ticks", async (t) => {
+    captureLogs(t);
+    const a = await kubelet(t, "ok");
+    const s = scraper(t);
+    const [first] = await s.scrape([nodeFor("a", a.port)], tick());
+    const [second] = await s.scrape([nodeFor("a", a.port)], tick());
+    assert.deepEqual(second.pods, first.pods);
+    // Same string instances: the interner hands back what it stored during the previous tick.
+    assert.ok(second.namespaces.every((ns, i) => Object.is(ns, first.namespaces[i])));
+  });
+
+  it("logs exactly one line for a failed node and keeps the others", async (t) => {
+    const cases: [Behaviour, RegExp][] = [
+      [
+        "500",
+        /"Failed to scrape node" err="request failed, status: \\"500 Internal Server Error\\"" node="bad"\n$/,
+      ],
+      [
+        "garbage",
+        /"Failed to scrape node" err="failed parsing metrics: invalid value \\"is\\" at line 1" node="bad"\n$/,
+      ],
+      ["huge", /"Failed to scrape node" err="response from kubelet exceeds 1 MiB limit" node="bad"\n$/],
+    ];
+    for (const [behaviour, expected] of cases) {
+      const lines: string[] = [];
+      const prev = log.setSink((l) => lines.push(l));
+      try {
+        const good = await kubelet(t, "ok");
+        const bad = await kubelet(t, behaviour);
+        const batch = await scraper(t).scrape([nodeFor("bad", bad.port), nodeFor("good", good.port)], tick());
+        assert.deepEqual(
+          batch.map((s) => s.node),
+          ["good"],
+          behaviour,
+        );
+        assert.equal(lines.length, 1, `${behaviour}: ${lines.join("")}`);
+        assert.match(lines[0], /^E\d{4} /);
+        assert.match(lines[0], expected);
+      } finally {
+        log.setSink(prev);
+      }
+    }
+  });
+
+  it("times out a hanging kubelet without affecting another node", async (t) => {
+    const lines = captureLogs(t);
+    const good = await kubelet(t, "ok");
+    const hang = await kubelet(t, "hang");
+    const batch = await scraper(t, { requestTimeoutMs: 300 }).scrape(
+      [nodeFor("hang", hang.port), nodeFor("good", good.port)],
+      tick(),
+    );
+    assert.deepEqual(
+      batch.map((s) => s.node),
+      ["good"],
+    );
+    assert.equal(lines.length, 1, lines.join(""));
+    assert.match(
+      lines[0],
+      /"Failed to scrape node, timeout to access kubelet" node="hang" timeout="300ms"\n$/,
+    );
+  });
+
+  it("names the URL when the kubelet cannot be reached", async (t) => {
+    const lines = captureLogs(t);
+    const closed = await kubelet(t, "ok");
+    const port = closed.port;
+    await closed.close();
+    const batch = await scraper(t).scrape([nodeFor("gone", port)], tick());
+    assert.deepEqual(batch, []);
+    assert.equal(lines.length, 1);
+    const url = `https://127.0.0.1:${port}/metrics/resource`;
+    assert.ok(
+      lines[0].includes(`err="Get \\"${url}\\": connect ECONNREFUSED 127.0.0.1:${port}" node="gone"`),
+      lines[0],
+    );
+  });
+
+  it("reports a node without a usable address", async (t) => {
+    const lines = captureLogs(t);
+    const n = nodeFor("noaddr", 1);
+    n.status!.addresses = [{ type: "Hostname", address: "x" }];
+    assert.deepEqual(await scraper(t).scrape([n], tick()), []);
+    assert.equal(lines.length, 1);
+    assert.match(
+      lines[0],
+      /"Failed to scrape node" err="no address matched types \[InternalIP\]" node="noaddr"/,
+    );
+  });
+
+  it("skips nodes that are not Ready quietly (V(4) only)", async (t) => {
+    const lines = captureLogs(t, 4);
+    const a = await kubelet(t, "ok");
+    const batch = await scraper(t).scrape([nodeFor("down", a.port, false)], tick());
+    assert.deepEqual(batch, []);
+    assert.equal(a.requests.length, 0);
+    assert.equal(
+      lines.filter((l) => l.includes('"Failed to scrape node, node is not ready" node="down"')).length,
+      1,
+    );
+    assert.ok(lines.every((l) => l.startsWith("I")));
+  });
+
+  it("keeps the first of duplicate node names", async (t) => {
+    const lines = captureLogs(t);
+    const a = await kubelet(t, "ok");
+    const b = await kubelet(t, "ok");
+    const batch = await scraper(t).scrape([nodeFor("same", a.port), nodeFor("same", b.port)], tick());
+    assert.equal(batch.length, 1);
+    assert.equal(a.requests.length, 1);
+    assert.equal(b.requests.length, 0);
+    assert.equal(lines.filter((l) => l.includes('"Got duplicate node point" node="same"')).length, 1);
+  });
+
+  it("gives up every node when the tick deadline has passed, without throwing", async (t) => {
+    const lines = captureLogs(t);
+    const a = await kubelet(t, "hang");
+    const b = await kubelet(t, "hang");
+    const deadline = new AbortController();
+    const pending = scraper(t, { random: () => 0.99 }).scrape(
+      [nodeFor("a", a.port), nodeFor("b", b.port)],
+      deadline.signal,
+    );
+    deadline.abort(new Error("tick deadline"));
+    assert.deepEqual(await pending, []);
+    assert.equal(lines.length, 2);
+    assert.ok(lines.every((l) => l.includes('"Failed to scrape node, timeout to access kubelet"')));
+  });
+
+  it("bounds the requests in flight", async (t) => {
+    captureLogs(t);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const kubelets: FakeKubelet[] = [];
+    for (let i = 0; i < 4; i++) {
+      const k = await startFakeKubelet(cert, (_req, res) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        setTimeout(() => {
+          inFlight--;
+          res.end(payload);
+        }, 20);
+      });
+      t.after(() => k.close());
+      kubelets.push(k);
+    }
+    const batch = await scraper(t, { maxConcurrency: 2 }).scrape(
+      kubelets.map((k, i) => nodeFor(`n${i}`, k.port)),
+      tick(),
+    );
+    assert.equal(batch.length, 4);
+    assert.equal(maxInFlight, 2);
+  });
+
+  it("staggers requests with the jitter from random()", async (t) => {
+    captureLogs(t);
+    const a = await kubelet(t, "ok");
+    const draws: number[] = [];
+    const s = scraper(t, {
+      random: () => {
+        draws.push(1);
+        return 0.5;
+      },
+    });
+    await s.scrape([nodeFor("a", a.port), nodeFor("down", a.port, false)], tick());
+    assert.equal(draws.length, 1, "one draw per Ready node");
+  });
+
+  it("records the three self-metrics and forgets vanished nodes", async (t) => {
+    captureLogs(t);
+    const registry = new Registry();
+    registerScraperMetrics(registry);
+    registerScraperMetrics(registry); // idempotent
+    const ok = await kubelet(t, "ok");
+    const bad = await kubelet(t, "500");
+    const s = scraper(t);
+    const total = async (success: string): Promise<number> => {
+      const m = await registry.getSingleMetric("metrics_server_kubelet_request_total")!.get();
+      return m.values.find((v) => v.labels.success === success)?.value ?? 0;
+    };
+    const [t0, f0] = [await total("true"), await total("false")];
+    await s.scrape([nodeFor("metrics-ok", ok.port), nodeFor("metrics-bad", bad.port)], tick());
+    assert.equal((await total("true")) - t0, 1);
+    assert.equal((await total("false")) - f0, 1);
+    let text = await registry.metrics();
+    assert.match(
+      text,
+      /# HELP metrics_server_kubelet_request_duration_seconds \[ALPHA\] Duration of requests/,
+    );
+    assert.match(
+      text,
+      /metrics_server_kubelet_request_duration_seconds_bucket\{le="0.005",node="metrics-ok"\}/,
+    );
+    assert.match(
+      text,
+      /metrics_server_kubelet_request_duration_seconds_bucket\{le="10",node="metrics-bad"\}/,
+    );
+    assert.match(
+      text,
+      /# HELP metrics_server_kubelet_request_total \[ALPHA\] Number of requests sent to Kubelet API/,
+    );
+    const last = /metrics_server_kubelet_last_request_time_seconds\{node="metrics-ok"\} (\S+)/.exec(text);
+    assert.ok(last && Math.abs(Number(last[1]) - Date.now() / 1000) < 600);
+
+    await s.scrape([nodeFor("metrics-ok", ok.port)], tick());
+    text = await registry.metrics();
+    assert.ok(!text.includes('node="metrics-bad"'));
+    assert.ok(text.includes('node="metrics-ok"'));
+  });
+});
