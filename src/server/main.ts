@@ -1,0 +1,203 @@
+// metrics-server: the process. Parses upstream's flags, reads every file it was pointed at (so a bad
+// flag or path exits 1 before anything starts), syncs the node and Running-pod caches, then starts the
+// scrape loop and the HTTPS server (reference §0: nothing listens before the caches sync).
+import { readFileSync } from "node:fs";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { MetricsApi, registerApiMetrics } from "../api/index.ts";
+import {
+  KubeClient,
+  loadRestConfig,
+  newNodeReflector,
+  newRunningPodReflector,
+  parseLabelSelector,
+  type RestConfig,
+} from "../kube/index.ts";
+import * as log from "../log/index.ts";
+import { KubeletClient, registerScraperMetrics, Scraper } from "../scraper/index.ts";
+import { registerStorageMetrics, TwoPointStore } from "../storage/index.ts";
+import { loadServingCert, readFileOrThrow } from "./certs.ts";
+import { healthEndpoints } from "./health.ts";
+import { ScrapeManager } from "./manager.ts";
+import { createTickDuration, registerServerMetrics } from "./metrics.ts";
+import { type Options, parseOptions } from "./options.ts";
+import { startServer } from "./serve.ts";
+
+const TOKEN_REREAD_MS = 60_000;
+
+/** A bearer token source for kubelet requests: the kubeconfig's token, or its file re-read each minute. */
+function kubeletToken(rc: RestConfig): () => string | undefined {
+  if (rc.bearerToken || !rc.bearerTokenFile) return () => rc.bearerToken;
+  const file = rc.bearerTokenFile;
+  let token: string | undefined;
+  let readAt = 0;
+  return () => {
+    const now = Date.now();
+    if (now - readAt > TOKEN_REREAD_MS) {
+      readAt = now;
+      try {
+        token = readFileSync(file, "utf8").trim();
+      } catch (err) {
+        log.error(err, "Failed to read bearer token file", { file });
+      }
+    }
+    return token;
+  };
+}
+
+function version(): { gitVersion: string } {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return { gitVersion: `v${pkg.version}` };
+}
+
+async function waitFor(cond: () => boolean, signal: AbortSignal): Promise<void> {
+  while (!cond() && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
+}
+
+async function run(o: Options): Promise<void> {
+  // Everything that can be wrong with the configuration is found here, before anything starts.
+  const restConfig = loadRestConfig(o.kubeconfig || undefined);
+  const nodeSelector = parseLabelSelector(o.nodeSelector);
+  const clientCAs = [
+    o.clientCaFile ? readFileOrThrow(o.clientCaFile, "--client-ca-file") : undefined,
+    o.requestheaderClientCaFile
+      ? readFileOrThrow(o.requestheaderClientCaFile, "--requestheader-client-ca-file")
+      : undefined,
+  ].filter((b): b is Buffer => b !== undefined);
+  const kubeletCA = o.kubeletCertificateAuthority
+    ? readFileOrThrow(o.kubeletCertificateAuthority, "--kubelet-certificate-authority")
+    : o.kubeletCertificateAuthorityText
+      ? Buffer.from(o.kubeletCertificateAuthorityText)
+      : restConfig.ca;
+  const kubeletCert = o.kubeletClientCertificate
+    ? readFileOrThrow(o.kubeletClientCertificate, "--kubelet-client-certificate")
+    : restConfig.cert;
+  const kubeletKey = o.kubeletClientKey
+    ? readFileOrThrow(o.kubeletClientKey, "--kubelet-client-key")
+    : restConfig.key;
+  const serving = await loadServingCert({
+    certFile: o.tlsCertFile,
+    keyFile: o.tlsPrivateKeyFile,
+    certDir: o.certDir,
+    hosts: [o.bindAddress],
+  });
+  if (clientCAs.length === 0) {
+    log.warning("No --client-ca-file or --requestheader-client-ca-file: every API request will be refused");
+  }
+  if (o.kubeletInsecureTls) {
+    log.warning("--kubelet-insecure-tls: kubelet serving certificates are not verified");
+  }
+
+  let shuttingDown = false;
+  const stopping = new AbortController();
+
+  const kube = new KubeClient(restConfig);
+  const nodes = newNodeReflector(kube);
+  const pods = newRunningPodReflector(kube);
+  nodes.start();
+  pods.start();
+  log.info("Waiting for node and pod caches to sync");
+  await waitFor(() => nodes.hasSynced() && pods.hasSynced(), stopping.signal);
+  log.V(1).info("Caches synced", { nodes: nodes.size, pods: pods.size });
+
+  const store = new TwoPointStore({ resolutionMs: o.metricResolutionMs });
+  const kubelets = new KubeletClient({
+    ca: kubeletCA,
+    cert: kubeletCert,
+    key: kubeletKey,
+    bearerToken: kubeletToken(restConfig),
+    insecureSkipVerify: o.kubeletInsecureTls,
+    completelyInsecure: o.deprecatedKubeletCompletelyInsecure,
+  });
+  const scraper = new Scraper({
+    client: kubelets,
+    addressTypes: o.kubeletPreferredAddressTypes,
+    port: o.kubeletPort,
+    useNodeStatusPort: o.kubeletUseNodeStatusPort,
+    scheme: o.deprecatedKubeletCompletelyInsecure ? "http" : "https",
+    requestTimeoutMs: o.kubeletRequestTimeoutMs,
+  });
+  const tickDuration = createTickDuration(o.metricResolutionMs / 1000);
+  const manager = new ScrapeManager({
+    scraper,
+    store,
+    nodes,
+    nodeSelector,
+    resolutionMs: o.metricResolutionMs,
+    tickDuration,
+  });
+
+  const registry = new Registry();
+  registerScraperMetrics(registry);
+  registerStorageMetrics(registry);
+  registerApiMetrics(registry);
+  registerServerMetrics(registry, tickDuration);
+  // process_* and nodejs_* families: other prefixes than metrics_server_ (reference §4.3).
+  collectDefaultMetrics({ register: registry });
+
+  const address = o.bindAddress.includes(":")
+    ? `[${o.bindAddress}]:${o.securePort}`
+    : `${o.bindAddress}:${o.securePort}`;
+  const api = new MetricsApi({ nodes, pods, metrics: store, nodeSelector, serverAddress: address });
+  const health = healthEndpoints({
+    nodeSynced: () => nodes.hasSynced(),
+    podSynced: () => pods.hasSynced(),
+    storageReady: () => store.ready(),
+    tickLastStartMs: () => manager.tickLastStartMs,
+    resolutionMs: o.metricResolutionMs,
+    shuttingDown: () => shuttingDown,
+  });
+
+  manager.start();
+  const server = await startServer({
+    bindAddress: o.bindAddress,
+    port: o.securePort,
+    cert: serving.cert,
+    key: serving.key,
+    clientCAs,
+    health,
+    api,
+    registry,
+    version: version(),
+    alwaysAllowPaths: o.authorizationAlwaysAllowPaths,
+  });
+  log.info(`Serving securely on ${address}`);
+
+  const shutdown = async (signal: string): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info("Shutting down", { signal });
+    stopping.abort();
+    const hardStop = setTimeout(() => process.exit(0), 5000);
+    hardStop.unref();
+    await manager.stop();
+    await new Promise<void>((r) => server.close(() => r()));
+    await Promise.allSettled([nodes.stop(), pods.stop(), kubelets.close(), kube.close()]);
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+function main(): void {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (parsed.kind !== "run") {
+    process.stdout.write(parsed.text);
+    process.exit(0);
+  }
+  log.setVerbosity(parsed.options.verbosity);
+  for (const w of parsed.warnings) log.warning(w);
+  run(parsed.options).catch((err: unknown) => {
+    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
+
+main();

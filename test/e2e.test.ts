@@ -1,0 +1,191 @@
+// End to end, as a user sees it: the simulated cluster (sim/main.ts) and the metrics-server
+// (src/server/main.ts) run as separate processes that meet only on the wire; real kubectl 1.27 and
+// 1.33 go through the simulator's aggregator to the metrics-server, and what they print is compared
+// with the simulator's configured truth (within 5 %, kubectl's rounding included).
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import { readTruth, registerMetricsApi, type Truth } from "../scripts/cluster.ts";
+import { kubectl, kubectlPath, poll, randomIpBase, startNodeProcess, tempDir } from "./helpers.ts";
+
+export interface Cluster {
+  dir: string;
+  kubeconfig: string;
+  serverAddress: string;
+  truth: Truth;
+  server: Awaited<ReturnType<typeof startNodeProcess>>;
+}
+
+/** Starts sim + metrics-server, registers the APIService, returns once both are up. */
+export async function startCluster(
+  t: TestContext,
+  opts: { simArgs: string[]; serverArgs?: string[]; resolution?: string },
+): Promise<Cluster> {
+  const dir = tempDir(t, "ms-e2e-");
+  const ipBase = randomIpBase();
+  const port = 20000 + Math.floor(Math.random() * 40000);
+  const serverIP = `${ipBase}.0.2`;
+  await startNodeProcess(
+    t,
+    "sim/main.ts",
+    ["--dir", dir, "--ip-base", ipBase, "--port", String(port + 1), ...opts.simArgs],
+    "kube-sim ready:",
+  );
+  const kubeconfig = join(dir, "kubeconfig");
+  await registerMetricsApi(kubeconfig, serverIP, port);
+  const server = await startNodeProcess(
+    t,
+    "src/server/main.ts",
+    [
+      `--kubeconfig=${kubeconfig}`,
+      `--bind-address=${serverIP}`,
+      `--secure-port=${port}`,
+      `--cert-dir=${join(dir, "certs")}`,
+      `--metric-resolution=${opts.resolution ?? "5s"}`,
+      "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+      "--kubelet-use-node-status-port",
+      `--client-ca-file=${join(dir, "pki", "ca.crt")}`,
+      `--requestheader-client-ca-file=${join(dir, "pki", "front-proxy-ca.crt")}`,
+      ...(opts.serverArgs ?? []),
+    ],
+    "Serving securely on",
+  );
+  const truth = await readTruth(kubeconfig);
+  return { dir, kubeconfig, serverAddress: `${serverIP}:${port}`, truth, server };
+}
+
+/** kubectl prints CPU as MilliValue (rounded up) and memory as Value()/2^20 (rounded down). */
+export function assertClose(what: string, got: number, want: number): void {
+  const tolerance = want * 0.05 + 1;
+  assert.ok(
+    Math.abs(got - want) <= tolerance,
+    `${what}: kubectl printed ${got}, truth is ${want.toFixed(1)}`,
+  );
+}
+
+function parseMilli(s: string): number {
+  assert.match(s, /^\d+m$/, `CPU column ${JSON.stringify(s)}`);
+  return Number(s.slice(0, -1));
+}
+
+function parseMi(s: string): number {
+  assert.match(s, /^\d+Mi$/, `memory column ${JSON.stringify(s)}`);
+  return Number(s.slice(0, -2));
+}
+
+function rows(stdout: string): string[][] {
+  return stdout
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/));
+}
+
+test("kubectl top through the aggregator matches the simulator's truth", async (t) => {
+  const k127 = kubectlPath(t, 27);
+  const k133 = kubectlPath(t, 33);
+  if (!k127 || !k133) return;
+  const c = await startCluster(t, { simArgs: ["--nodes", "4", "--pods-per-node", "4", "--seed", "11"] });
+  const running = c.truth.pods.filter((p) => p.phase === "Running");
+  assert.ok(running.length > 0, "the scenario has running pods");
+
+  for (const [version, bin] of [
+    ["1.33", k133],
+    ["1.27", k127],
+  ] as const) {
+    await t.test(`kubectl ${version} top node`, async (t) => {
+      const out = await poll("every node in kubectl top node", async () => {
+        const r = await kubectl(t, bin, c.kubeconfig, ["top", "node"]);
+        if (r.code !== 0 || r.stdout.includes("<unknown>")) return undefined;
+        return r.stdout;
+      });
+      const byName = new Map(rows(out).map((r) => [r[0], r]));
+      assert.deepEqual([...byName.keys()].sort(), c.truth.nodes.map((n) => n.name).sort());
+      for (const n of c.truth.nodes) {
+        const r = byName.get(n.name)!;
+        assertClose(`${n.name} cpu (m)`, parseMilli(r[1]!), n.cpuNanocores / 1e6);
+        assertClose(`${n.name} memory (Mi)`, parseMi(r[3]!), n.memoryBytes / 2 ** 20);
+      }
+    });
+
+    await t.test(`kubectl ${version} top pod -A`, async (t) => {
+      const out = await poll("every running pod in kubectl top pod -A", async () => {
+        const r = await kubectl(t, bin, c.kubeconfig, ["top", "pod", "-A"]);
+        if (r.code !== 0) return undefined;
+        return rows(r.stdout).length >= running.length ? r.stdout : undefined;
+      });
+      const byKey = new Map(rows(out).map((r) => [`${r[0]}/${r[1]}`, r]));
+      assert.deepEqual([...byKey.keys()].sort(), running.map((p) => `${p.namespace}/${p.name}`).sort());
+      for (const p of running) {
+        const r = byKey.get(`${p.namespace}/${p.name}`)!;
+        const cpu = p.containers.reduce((s, x) => s + x.cpuNanocores, 0) / 1e6;
+        const mem = p.containers.reduce((s, x) => s + x.memoryBytes, 0) / 2 ** 20;
+        assertClose(`${p.namespace}/${p.name} cpu (m)`, parseMilli(r[2]!), cpu);
+        assertClose(`${p.namespace}/${p.name} memory (Mi)`, parseMi(r[3]!), mem);
+      }
+    });
+  }
+
+  await t.test("one pod's PodMetrics lists exactly the containers the kubelet reports", async (t) => {
+    const p = running.find((x) => x.containers.length > 1) ?? running[0]!;
+    const r = await kubectl(t, k133, c.kubeconfig, [
+      "get",
+      "--raw",
+      `/apis/metrics.k8s.io/v1beta1/namespaces/${p.namespace}/pods/${p.name}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const obj = JSON.parse(r.stdout) as {
+      kind: string;
+      metadata: { name: string; namespace: string };
+      window: string;
+      containers: { name: string; usage: { cpu: string; memory: string } }[];
+    };
+    assert.equal(obj.kind, "PodMetrics");
+    assert.equal(obj.metadata.name, p.name);
+    assert.match(obj.window, /^\d+(\.\d+)?(s|ms)$/);
+    assert.deepEqual(
+      obj.containers.map((x) => x.name),
+      p.containers.map((x) => x.name).sort(),
+    );
+  });
+
+  await t.test("kubectl top node -l selects by label", async (t) => {
+    const node = c.truth.nodes[0]!.name;
+    const r = await kubectl(t, k133, c.kubeconfig, ["top", "node", "-l", `kubernetes.io/hostname=${node}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      rows(r.stdout).map((x) => x[0]),
+      [node],
+    );
+  });
+
+  await t.test("an unknown pod is a NotFound Status printed by kubectl", async (t) => {
+    const r = await kubectl(t, k133, c.kubeconfig, ["top", "pod", "no-such-pod", "-n", "default"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Error from server \(NotFound\): pods "no-such-pod" not found/);
+  });
+
+  await t.test("the metrics-server refuses anonymous API requests but serves health checks", async () => {
+    const [host, port] = c.serverAddress.split(":");
+    const https = await import("node:https");
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https
+          .get({ host, port: Number(port), path, rejectUnauthorized: false }, (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => {
+              body += d.toString();
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on("error", reject);
+      });
+    const api = await get("/apis/metrics.k8s.io/v1beta1/nodes");
+    assert.equal(api.status, 401);
+    assert.equal(JSON.parse(api.body).reason, "Unauthorized");
+    const ready = await get("/readyz?verbose");
+    assert.equal(ready.status, 200, ready.body);
+    assert.match(ready.body, /\[\+\]metric-storage-ready ok\n/);
+    assert.match(ready.body, /readyz check passed\n$/);
+  });
+});
