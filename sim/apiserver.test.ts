@@ -1,0 +1,702 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { TLSSocket } from "node:tls";
+import { ApiServer, type FaultControl, negotiate } from "./apiserver.ts";
+import { Cluster } from "./cluster.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
+import type { KubeletFault } from "./kubelet.ts";
+import { type CA, type CertAndKey, createCA, issueCert } from "./pki.ts";
+import { generateScenario } from "./scenario.ts";
+
+// Decoded API responses are checked field by field; typing every shape would add nothing.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type Json = any;
+
+const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+const R = 2 + Math.floor(Math.random() * 253);
+const HOST = `127.${R}.0.1`;
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: () => Json;
+}
+
+function request(
+  base: string,
+  path: string,
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+    client?: CertAndKey;
+    ca: string;
+  },
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(path, base);
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const req = https.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: opts.method ?? "GET",
+        headers: { ...(body ? { "content-type": "application/json" } : {}), ...opts.headers },
+        ca: opts.ca,
+        cert: opts.client?.certPem,
+        key: opts.client?.keyPem,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** A watch stream: collects events, lets a test wait for one. */
+class WatchStream {
+  events: Json[] = [];
+  ended = false;
+  private waiters: (() => void)[] = [];
+  private req: ReturnType<typeof https.request>;
+  constructor(
+    base: string,
+    path: string,
+    client: CertAndKey,
+    ca: string,
+    headers: Record<string, string> = {},
+  ) {
+    const u = new URL(path, base);
+    this.req = https.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        ca,
+        cert: client.certPem,
+        key: client.keyPem,
+        headers,
+        agent: false,
+      },
+      (res: IncomingMessage) => {
+        let buf = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buf += chunk;
+          let nl = buf.indexOf("\n");
+          while (nl >= 0) {
+            this.events.push(JSON.parse(buf.slice(0, nl)));
+            buf = buf.slice(nl + 1);
+            nl = buf.indexOf("\n");
+          }
+          this.wake();
+        });
+        res.on("end", () => {
+          this.ended = true;
+          this.wake();
+        });
+      },
+    );
+    this.req.on("error", () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.req.end();
+  }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  async waitFor(pred: (e: Json) => boolean, what: string, timeoutMs = 20_000): Promise<Json> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.events.find(pred);
+      if (hit) return hit;
+      if (this.ended) throw new Error(`watch ended before ${what}; got ${JSON.stringify(this.events)}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 200);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+  close(): void {
+    this.req.destroy();
+  }
+}
+
+function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL, args, { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe("simulated kube-apiserver", () => {
+  let ca: CA;
+  let frontProxyCA: CA;
+  let admin: CertAndKey;
+  let cluster: Cluster;
+  let api: ApiServer;
+  let base: string;
+  let dir: string;
+  const faults = new Map<string, KubeletFault>();
+  const hookCalls: string[] = [];
+
+  const call = (
+    path: string,
+    opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+  ) => request(base, path, { ...opts, client: admin, ca: ca.certPem });
+
+  before(async () => {
+    [ca, frontProxyCA] = await Promise.all([createCA("test-ca"), createCA("test-front-proxy-ca")]);
+    admin = await issueCert(ca, {
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      client: true,
+    });
+    const frontProxyClient = await issueCert(frontProxyCA, {
+      commonName: "front-proxy-client",
+      client: true,
+    });
+    const scenario = generateScenario({
+      nodes: 3,
+      podsPerNode: 3,
+      seed: 7,
+      ipBase: `127.${R}`,
+      nowMs: Date.now(),
+    });
+    cluster = new Cluster(scenario, { historyLimit: 200 });
+    cluster.hooks = {
+      nodeAdded: (n) => {
+        hookCalls.push(`add ${n.name}`);
+      },
+      nodeRemoved: (name) => {
+        hookCalls.push(`remove ${name}`);
+      },
+    };
+    const control: FaultControl = {
+      faults: () => Object.fromEntries(faults),
+      setFault: (node, fault) => {
+        if (fault) faults.set(node, fault);
+        else faults.delete(node);
+      },
+    };
+    api = await ApiServer.start({
+      cluster,
+      ca,
+      frontProxyClient,
+      host: HOST,
+      port: 0,
+      bookmarkIntervalMs: 300,
+      faults: control,
+      availabilityIntervalMs: 60_000,
+      proxyTimeoutMs: 5_000,
+    });
+    base = api.url;
+    dir = await mkdtemp(join(tmpdir(), "kube-sim-test-"));
+    await writeKubeconfig(join(dir, "kubeconfig"), { server: base, caCertPem: ca.certPem, client: admin });
+  });
+
+  after(async () => {
+    await api?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("discovery documents", async () => {
+    const version = (await call("/version")).json();
+    assert.match(version.gitVersion, /^v1\.33\.\d+-sim$/);
+    const apis = await call("/api");
+    assert.equal(apis.headers["content-type"], "application/json");
+    assert.deepEqual(apis.json().versions, ["v1"]);
+    const groups = (await call("/apis")).json();
+    assert.equal(groups.kind, "APIGroupList");
+    assert.equal(groups.groups[0].name, "apiregistration.k8s.io");
+    const v1 = (await call("/api/v1")).json();
+    assert.equal(v1.kind, "APIResourceList");
+    const nodes = v1.resources.find((r: Json) => r.name === "nodes");
+    assert.equal(nodes.namespaced, false);
+    assert.ok(nodes.verbs.includes("watch"));
+    assert.equal(v1.resources.find((r: Json) => r.name === "pods").namespaced, true);
+    // kubectl asks for aggregated discovery first; plain JSON is the fallback it accepts.
+    const agg = await call("/apis", {
+      headers: {
+        accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+      },
+    });
+    assert.equal(agg.status, 200);
+    assert.equal(agg.json().kind, "APIGroupList");
+    const missing = await call("/apis/nothing.example.com/v1/things");
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json().kind, "Status");
+    assert.equal(missing.json().message, "the server could not find the requested resource");
+  });
+
+  test("rejects requests without a valid client certificate", async () => {
+    const anonymous = await request(base, "/api/v1/nodes", { ca: ca.certPem });
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.json().reason, "Unauthorized");
+    const otherCA = await createCA("someone-else");
+    const stranger = await issueCert(otherCA, { commonName: "mallory", client: true });
+    const foreign = await request(base, "/api/v1/nodes", { ca: ca.certPem, client: stranger });
+    assert.equal(foreign.status, 401);
+  });
+
+  test("lists nodes and pods with label and field selectors", async () => {
+    const all = (await call("/api/v1/nodes")).json();
+    assert.equal(all.kind, "NodeList");
+    assert.equal(all.items.length, 3);
+    assert.equal(all.items[0].kind, undefined, "list items carry no kind");
+    const node = all.items[1];
+    assert.deepEqual(
+      node.status.addresses.map((a: Json) => a.type),
+      ["InternalIP", "Hostname"],
+    );
+    const byName = (await call(`/api/v1/nodes?fieldSelector=metadata.name%3D${node.metadata.name}`)).json();
+    assert.deepEqual(
+      byName.items.map((n: Json) => n.metadata.name),
+      [node.metadata.name],
+    );
+    const hostLabel = encodeURIComponent(
+      `kubernetes.io/hostname=${node.metadata.labels["kubernetes.io/hostname"]}`,
+    );
+    const byLabel = (await call(`/api/v1/nodes?labelSelector=${hostLabel}`)).json();
+    assert.deepEqual(
+      byLabel.items.map((n: Json) => n.metadata.name),
+      [node.metadata.name],
+    );
+    const notLabel = (
+      await call(`/api/v1/nodes?labelSelector=${encodeURIComponent("!kubernetes.io/hostname")}`)
+    ).json();
+    assert.equal(notLabel.items.length, 0);
+
+    const pods = (await call("/api/v1/pods")).json().items as Json[];
+    const onNode = (await call(`/api/v1/pods?fieldSelector=spec.nodeName%3D${node.metadata.name}`)).json()
+      .items as Json[];
+    assert.ok(onNode.length > 0);
+    assert.deepEqual(
+      onNode.map((p) => p.metadata.uid).sort(),
+      pods
+        .filter((p) => p.spec.nodeName === node.metadata.name)
+        .map((p) => p.metadata.uid)
+        .sort(),
+    );
+    const running = (await call("/api/v1/pods?fieldSelector=status.phase%3DRunning")).json().items as Json[];
+    assert.deepEqual(
+      running.map((p) => p.metadata.uid).sort(),
+      pods
+        .filter((p) => p.status.phase === "Running")
+        .map((p) => p.metadata.uid)
+        .sort(),
+    );
+    const ns = pods[0].metadata.namespace;
+    const inNs = (await call(`/api/v1/namespaces/${ns}/pods`)).json().items as Json[];
+    assert.ok(inNs.length > 0 && inNs.every((p) => p.metadata.namespace === ns));
+
+    const bad = await call("/api/v1/pods?fieldSelector=foo%3Dbar");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json().message, "field label not supported: foo");
+    const badLabel = await call(`/api/v1/pods?labelSelector=${encodeURIComponent("a in b")}`);
+    assert.equal(badLabel.status, 400);
+  });
+
+  test("metadata-only lists (PartialObjectMetadataList)", async () => {
+    const res = await call("/api/v1/pods?fieldSelector=status.phase%3DRunning", {
+      headers: {
+        accept: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+      },
+    });
+    const list = res.json();
+    assert.equal(list.kind, "PartialObjectMetadataList");
+    assert.equal(list.apiVersion, "meta.k8s.io/v1");
+    assert.match(list.metadata.resourceVersion, /^\d+$/);
+    assert.ok(list.items.length > 0);
+    for (const item of list.items) {
+      assert.equal(item.kind, "PartialObjectMetadata");
+      assert.equal(item.apiVersion, "meta.k8s.io/v1");
+      assert.equal(item.spec, undefined);
+      assert.ok(item.metadata.name && item.metadata.namespace && item.metadata.uid);
+    }
+    const unacceptable = await call("/api/v1/pods", {
+      headers: { accept: "application/vnd.kubernetes.protobuf" },
+    });
+    assert.equal(unacceptable.status, 406);
+  });
+
+  test("pagination with limit and continue", async () => {
+    const full = (await call("/api/v1/pods")).json().items.map((p: Json) => p.metadata.uid);
+    const seen: string[] = [];
+    let token = "";
+    let pages = 0;
+    do {
+      const page = (
+        await call(`/api/v1/pods?limit=2${token ? `&continue=${encodeURIComponent(token)}` : ""}`)
+      ).json();
+      assert.ok(page.items.length <= 2);
+      seen.push(...page.items.map((p: Json) => p.metadata.uid));
+      token = page.metadata.continue ?? "";
+      if (token) assert.equal(page.metadata.remainingItemCount, full.length - seen.length);
+      pages++;
+    } while (token && pages < 100);
+    assert.deepEqual(seen, full);
+    assert.equal(pages, Math.ceil(full.length / 2));
+    const bad = await call("/api/v1/pods?limit=2&continue=bm90LWEtdG9rZW4");
+    assert.equal(bad.status, 400);
+  });
+
+  test("get, create, duplicate and delete return kube-apiserver answers", async () => {
+    const missing = await call("/api/v1/nodes/nope");
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json().message, 'nodes "nope" not found');
+    const body = {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "extra-node", labels: { role: "extra" } },
+      status: { addresses: [{ type: "InternalIP", address: `127.${R}.9.9` }] },
+    };
+    const created = await call("/api/v1/nodes", { method: "POST", body });
+    assert.equal(created.status, 201);
+    assert.equal(created.json().metadata.labels.role, "extra");
+    assert.ok(hookCalls.includes("add extra-node"));
+    const dup = await call("/api/v1/nodes", { method: "POST", body });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.json().reason, "AlreadyExists");
+    const got = (await call("/api/v1/nodes/extra-node")).json();
+    assert.equal(got.kind, "Node");
+    assert.equal(got.status.daemonEndpoints.kubeletEndpoint.Port, 10250);
+    const deleted = await call("/api/v1/nodes/extra-node", { method: "DELETE" });
+    assert.equal(deleted.status, 200);
+    assert.ok(hookCalls.includes("remove extra-node"));
+    assert.equal((await call("/api/v1/nodes/extra-node")).status, 404);
+    const notJson = await request(base, "/api/v1/namespaces/default/pods", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: undefined,
+      client: admin,
+      ca: ca.certPem,
+    });
+    assert.equal(notJson.status, 400);
+  });
+
+  test("watch delivers ADDED and DELETED after the given resourceVersion, and bookmarks", async (t) => {
+    const list = (await call("/api/v1/namespaces/default/pods")).json();
+    const rv = list.metadata.resourceVersion;
+    const stream = new WatchStream(
+      base,
+      `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true&labelSelector=app%3Dwatched`,
+      admin,
+      ca.certPem,
+    );
+    t.after(() => stream.close());
+    const meta = new WatchStream(base, `/api/v1/pods?watch=1&resourceVersion=${rv}`, admin, ca.certPem, {
+      accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+    });
+    t.after(() => meta.close());
+    await stream.waitFor((e) => e.type === "BOOKMARK", "a BOOKMARK");
+    const pod = {
+      metadata: { name: "watched-pod", labels: { app: "watched" } },
+      spec: {
+        nodeName: cluster.scenario().nodes[0].name,
+        containers: [{ name: "c", resources: { requests: { cpu: "50m" } } }],
+      },
+    };
+    // Another pod that the label selector must hide.
+    const other = { metadata: { name: "unwatched-pod" }, spec: { containers: [{ name: "c" }] } };
+    assert.equal(
+      (await call("/api/v1/namespaces/default/pods", { method: "POST", body: other })).status,
+      201,
+    );
+    assert.equal((await call("/api/v1/namespaces/default/pods", { method: "POST", body: pod })).status, 201);
+    const added = await stream.waitFor((e) => e.type === "ADDED", "ADDED");
+    assert.equal(added.object.metadata.name, "watched-pod");
+    assert.equal(added.object.kind, "Pod");
+    assert.equal(added.object.status.phase, "Running");
+    assert.equal(
+      (await call("/api/v1/namespaces/default/pods/watched-pod", { method: "DELETE" })).status,
+      200,
+    );
+    const deleted = await stream.waitFor((e) => e.type === "DELETED", "DELETED");
+    assert.equal(deleted.object.metadata.name, "watched-pod");
+    assert.ok(
+      Number(deleted.object.metadata.resourceVersion) > Number(added.object.metadata.resourceVersion),
+    );
+    assert.ok(!stream.events.some((e) => e.object?.metadata?.name === "unwatched-pod"));
+    const bookmark = stream.events.find((e) => e.type === "BOOKMARK");
+    assert.equal(bookmark.object.kind, "Pod");
+    assert.match(bookmark.object.metadata.resourceVersion, /^\d+$/);
+
+    const metaAdded = await meta.waitFor(
+      (e) => e.type === "ADDED" && e.object.metadata.name === "watched-pod",
+      "metadata ADDED",
+    );
+    assert.equal(metaAdded.object.kind, "PartialObjectMetadata");
+    assert.equal(metaAdded.object.spec, undefined);
+    assert.ok(!meta.events.some((e) => e.type === "BOOKMARK"), "bookmarks only when asked");
+    await call("/api/v1/namespaces/default/pods/unwatched-pod", { method: "DELETE" });
+  });
+
+  test("watch without a resourceVersion starts with the current objects; timeoutSeconds ends it", async (t) => {
+    const stream = new WatchStream(base, "/api/v1/nodes?watch=true&timeoutSeconds=1", admin, ca.certPem);
+    t.after(() => stream.close());
+    await stream.waitFor(
+      (e) => e.type === "ADDED" && e.object.metadata.name === cluster.scenario().nodes[2].name,
+      "initial ADDED",
+    );
+    const deadline = Date.now() + 20_000;
+    while (!stream.ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(stream.ended, "the watch ends after timeoutSeconds");
+    assert.equal(stream.events.filter((e) => e.type === "ADDED").length, 3);
+  });
+
+  test("watch from a compacted resourceVersion gets 410 Expired", async (t) => {
+    // Push enough changes through to drop the first events from the bounded history.
+    for (let i = 0; i < 210; i++) {
+      const res = await call("/api/v1/namespaces/default/endpoints", {
+        method: "POST",
+        body: { metadata: { name: `filler-${i}` } },
+      });
+      assert.equal(res.status, 201);
+    }
+    const stream = new WatchStream(base, "/api/v1/pods?watch=true&resourceVersion=1", admin, ca.certPem);
+    t.after(() => stream.close());
+    const err = await stream.waitFor((e) => e.type === "ERROR", "an ERROR event");
+    assert.equal(err.object.kind, "Status");
+    assert.equal(err.object.code, 410);
+    assert.equal(err.object.reason, "Expired");
+    assert.match(err.object.message, /^too old resource version: 1 \(\d+\)$/);
+  });
+
+  test("/sim/truth and /sim/faults", async () => {
+    const truth = (await call("/sim/truth")).json();
+    assert.equal(truth.nodes.length, 3);
+    assert.ok(truth.pods.length >= 9);
+    const node = truth.nodes[0].name;
+    const set = await call("/sim/faults", { method: "POST", body: { node, fault: "http500" } });
+    assert.equal(set.status, 200);
+    assert.deepEqual(set.json(), { [node]: "http500" });
+    assert.deepEqual((await call("/sim/faults")).json(), { [node]: "http500" });
+    assert.equal(
+      (await call("/sim/faults", { method: "POST", body: { node, fault: "explode" } })).status,
+      400,
+    );
+    assert.equal(
+      (await call("/sim/faults", { method: "POST", body: { node: "ghost", fault: "hang" } })).status,
+      404,
+    );
+    await call("/sim/faults", { method: "POST", body: { node, fault: null } });
+    assert.deepEqual((await call("/sim/faults")).json(), {});
+  });
+
+  test("the aggregator proxies a registered API group with front-proxy identity, and answers 503 when it is down", async (t) => {
+    const backendCA = await createCA("backend-ca");
+    const serving = await issueCert(backendCA, {
+      commonName: "metrics-server",
+      dnsNames: ["metrics-server.kube-system.svc"],
+      server: true,
+    });
+    const backendHost = `127.${R}.0.3`;
+    const backend = https.createServer(
+      {
+        cert: serving.certPem,
+        key: serving.keyPem,
+        ca: frontProxyCA.certPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify({
+            path: req.url,
+            user: req.headers["x-remote-user"],
+            groups: req.headersDistinct["x-remote-group"],
+            authorization: req.headers.authorization ?? null,
+            clientCN: peer.subject.CN,
+          }),
+        );
+      },
+    );
+    await new Promise<void>((resolve) => backend.listen(0, backendHost, resolve));
+    let backendOpen = true;
+    t.after(() => {
+      if (backendOpen) backend.close();
+    });
+    const port = (backend.address() as AddressInfo).port;
+
+    const svc = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "metrics-server", namespace: "kube-system", labels: { "k8s-app": "metrics-server" } },
+      spec: { ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: "https" }] },
+    };
+    const eps = {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "metrics-server", namespace: "kube-system" },
+      subsets: [{ addresses: [{ ip: backendHost }], ports: [{ name: "https", port, protocol: "TCP" }] }],
+    };
+    const apiService = {
+      apiVersion: "apiregistration.k8s.io/v1",
+      kind: "APIService",
+      metadata: { name: "v1beta1.metrics.k8s.io" },
+      spec: {
+        service: { name: "metrics-server", namespace: "kube-system" },
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        caBundle: Buffer.from(backendCA.certPem).toString("base64"),
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+      },
+    };
+    assert.equal(
+      (await call("/api/v1/namespaces/kube-system/services", { method: "POST", body: svc })).status,
+      201,
+    );
+    assert.equal(
+      (await call("/api/v1/namespaces/kube-system/endpoints", { method: "POST", body: eps })).status,
+      201,
+    );
+    const reg = await call("/apis/apiregistration.k8s.io/v1/apiservices", {
+      method: "POST",
+      body: apiService,
+    });
+    assert.equal(reg.status, 201);
+    assert.equal(reg.json().spec.service.port, 443);
+    assert.equal(
+      (await call("/apis/apiregistration.k8s.io/v1/apiservices", { method: "POST", body: apiService }))
+        .status,
+      409,
+    );
+
+    const groups = (await call("/apis")).json().groups.map((g: Json) => g.name);
+    assert.deepEqual(groups, ["apiregistration.k8s.io", "metrics.k8s.io"]);
+    const group = (await call("/apis/metrics.k8s.io")).json();
+    assert.equal(group.kind, "APIGroup");
+    assert.equal(group.preferredVersion.groupVersion, "metrics.k8s.io/v1beta1");
+
+    const proxied = await call("/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%3Db", {
+      headers: { authorization: "Bearer secret", "x-remote-user": "spoofed" },
+    });
+    assert.equal(proxied.status, 200);
+    assert.deepEqual(proxied.json(), {
+      path: "/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%3Db",
+      user: "kubernetes-admin",
+      groups: ["system:masters", "system:authenticated"],
+      authorization: null,
+      clientCN: "front-proxy-client",
+    });
+
+    // The availability check marks the APIService Available.
+    const deadline = Date.now() + 20_000;
+    let available = "";
+    while (Date.now() < deadline) {
+      const a = (await call("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")).json();
+      available = a.status?.conditions?.find((c: Json) => c.type === "Available")?.status ?? "";
+      if (available === "True") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(available, "True");
+
+    await new Promise<void>((resolve) => {
+      backend.close(() => resolve());
+      backend.closeAllConnections();
+    });
+    backendOpen = false;
+    const down = await call("/apis/metrics.k8s.io/v1beta1/nodes");
+    assert.equal(down.status, 503);
+    assert.equal(down.headers["content-type"], "text/plain; charset=utf-8");
+    assert.match(down.text, /connection refused\n$/);
+
+    if (!existsSync(KUBECTL)) {
+      t.diagnostic(`skipping the kubectl check: ${KUBECTL} not found`);
+      return;
+    }
+    const out = await kubectl([
+      "--kubeconfig",
+      join(dir, "kubeconfig"),
+      "--cache-dir",
+      join(dir, "cache"),
+      "get",
+      "--raw",
+      "/apis/metrics.k8s.io/v1beta1/nodes",
+    ]);
+    assert.notEqual(out.code, 0);
+    assert.match(
+      out.stderr,
+      /Error from server \(ServiceUnavailable\): the server is currently unable to handle the request/,
+    );
+    // kubectl top names the resource in the message, as against a real cluster.
+    const top = await kubectl([
+      "--kubeconfig",
+      join(dir, "kubeconfig"),
+      "--cache-dir",
+      join(dir, "cache"),
+      "top",
+      "node",
+    ]);
+    assert.notEqual(top.code, 0);
+    assert.match(
+      top.stderr,
+      /Error from server \(ServiceUnavailable\): the server is currently unable to handle the request \(get nodes\.metrics\.k8s\.io\)/,
+    );
+    await call("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io", { method: "DELETE" });
+  });
+
+  test("kubectl get nodes and get pods -A work against the simulator", async (t) => {
+    if (!existsSync(KUBECTL)) {
+      t.skip(`${KUBECTL} not found`);
+      return;
+    }
+    const args = ["--kubeconfig", join(dir, "kubeconfig"), "--cache-dir", join(dir, "cache")];
+    const nodes = await kubectl([...args, "get", "nodes"]);
+    assert.equal(nodes.code, 0, nodes.stderr);
+    const lines = nodes.stdout.trim().split("\n");
+    assert.match(lines[0], /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/);
+    for (const n of cluster.scenario().nodes) assert.ok(nodes.stdout.includes(n.name), `${n.name} listed`);
+    const pods = await kubectl([...args, "get", "pods", "-A"]);
+    assert.equal(pods.code, 0, pods.stderr);
+    assert.match(pods.stdout.split("\n")[0], /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+    for (const p of cluster.scenario().pods) assert.ok(pods.stdout.includes(p.name), `${p.name} listed`);
+  });
+});
+
+test("negotiate picks the first representation the server can produce", () => {
+  assert.equal(negotiate(undefined, ["json"]), "json");
+  assert.equal(negotiate("application/vnd.kubernetes.protobuf, */*", ["json"]), "json");
+  assert.equal(
+    negotiate("application/json;as=Table;v=v1;g=meta.k8s.io,application/json", ["json", "table"]),
+    "table",
+  );
+  assert.equal(negotiate("application/json;as=Table;v=v1;g=meta.k8s.io,application/json", ["json"]), "json");
+  assert.equal(
+    negotiate("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1", ["json", "metadataList"]),
+    "metadataList",
+  );
+  assert.equal(
+    negotiate("application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1", ["json", "metadataList"]),
+    undefined,
+  );
+  assert.equal(negotiate("application/vnd.kubernetes.protobuf", ["json"]), undefined);
+});

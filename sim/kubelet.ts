@@ -1,0 +1,596 @@
+// Fake kubelets: one HTTPS listener per simulated node serving /metrics/resource (kubelet 1.33 text
+// format) and /stats/summary (Summary API JSON), computed on every request from the configured
+// usage, so rates between any two scrapes are exact.
+
+import { once } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import * as https from "node:https";
+import type { Socket } from "node:net";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import type { CA } from "./pki.ts";
+import { issueCert } from "./pki.ts";
+import { type Family, renderFamilies, type Sample } from "./promtext.ts";
+import { reportedContainers, type SimContainer, type SimNode, type SimPod } from "./scenario.ts";
+
+const gzipAsync = promisify(gzip);
+
+/** The cluster state, owned by the simulated API server; pods can be added and deleted at run time. */
+export interface KubeletView {
+  node(name: string): SimNode | undefined;
+  podsOnNode(nodeName: string): readonly SimPod[];
+}
+
+export type KubeletFault = "hang" | "http500" | "garbage";
+
+// ---------------------------------------------------------------------------------------------
+// Counters
+
+/** A container's cumulative CPU in core-seconds at time tMs: its rate times its age. */
+export function containerCpuSeconds(c: Pick<SimContainer, "cpuMilli" | "startTimeMs">, tMs: number): number {
+  // One product and one division: exact for whole millicores and milliseconds up to 2^53.
+  return (c.cpuMilli * Math.max(0, tMs - c.startTimeMs)) / 1e6;
+}
+
+interface SeenContainer {
+  cpuMilli: number;
+  startTimeMs: number;
+  lastSeenMs: number;
+}
+
+/**
+ * Per-node memory that keeps the node's CPU counter from going backwards when containers go away
+ * (pod deleted, pod finished, container restarted with a new start time or rate): the CPU a
+ * vanished container had used when it was last reported moves into `retiredCpuSeconds`.
+ */
+export class NodeCounterState {
+  retiredCpuSeconds = 0;
+  /**
+   * The latest node counter reported and its time: moving a term into retiredCpuSeconds changes the
+   * order of float additions, which can round the sum a last bit lower than before.
+   */
+  latestNodeCpu = { tMs: Number.NEGATIVE_INFINITY, seconds: 0 };
+  private readonly seen = new Map<string, SeenContainer>();
+
+  /** Records the containers reported at tMs and retires those that disappeared since the last call. */
+  observe(current: ReadonlyMap<string, Pick<SimContainer, "cpuMilli" | "startTimeMs">>, tMs: number): void {
+    for (const [key, c] of this.seen) {
+      if (!current.has(key)) {
+        this.retiredCpuSeconds += containerCpuSeconds(c, c.lastSeenMs);
+        this.seen.delete(key);
+      }
+    }
+    for (const [key, c] of current) {
+      const prev = this.seen.get(key);
+      if (prev) prev.lastSeenMs = Math.max(prev.lastSeenMs, tMs);
+      else this.seen.set(key, { cpuMilli: c.cpuMilli, startTimeMs: c.startTimeMs, lastSeenMs: tMs });
+    }
+  }
+}
+
+interface ContainerUsage {
+  container: SimContainer;
+  cpuSeconds: number;
+  memoryBytes: number;
+}
+interface PodUsage {
+  pod: SimPod;
+  containers: ContainerUsage[];
+  cpuSeconds: number;
+  memoryBytes: number;
+}
+interface NodeUsage {
+  cpuSeconds: number;
+  memoryBytes: number;
+  /** Sum over running pods (the "pods" system container). */
+  podsCpuSeconds: number;
+  podsMemoryBytes: number;
+  pods: PodUsage[];
+}
+
+function comparePods(a: SimPod, b: SimPod): number {
+  return a.namespace < b.namespace
+    ? -1
+    : a.namespace > b.namespace
+      ? 1
+      : a.name < b.name
+        ? -1
+        : a.name > b.name
+          ? 1
+          : 0;
+}
+
+/** Everything the node reports at tMs. Only running pods on this node with reported containers count. */
+function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: NodeCounterState): NodeUsage {
+  const usage: PodUsage[] = [];
+  const current = new Map<string, SimContainer>();
+  let podsCpuSeconds = 0;
+  let podsMemoryBytes = 0;
+  for (const pod of [...pods].sort(comparePods)) {
+    if (pod.nodeName !== node.name) continue;
+    const containers = reportedContainers(pod).map((c) => {
+      // Rate and start time are part of the identity: a change is a new container (like a restart).
+      current.set(`${pod.namespace}/${pod.name}/${pod.uid}/${c.name}/${c.cpuMilli}/${c.startTimeMs}`, c);
+      return { container: c, cpuSeconds: containerCpuSeconds(c, tMs), memoryBytes: c.memoryBytes };
+    });
+    if (containers.length === 0) continue;
+    let cpuSeconds = 0;
+    let memoryBytes = 0;
+    for (const c of containers) {
+      cpuSeconds += c.cpuSeconds;
+      memoryBytes += c.memoryBytes;
+    }
+    podsCpuSeconds += cpuSeconds;
+    podsMemoryBytes += memoryBytes;
+    usage.push({ pod, containers, cpuSeconds, memoryBytes });
+  }
+  state?.observe(current, tMs);
+  const overheadSeconds = containerCpuSeconds(
+    { cpuMilli: node.overheadCpuMilli, startTimeMs: node.bootTimeMs },
+    tMs,
+  );
+  let cpuSeconds = overheadSeconds + podsCpuSeconds + (state?.retiredCpuSeconds ?? 0);
+  if (state && tMs >= state.latestNodeCpu.tMs) {
+    cpuSeconds = Math.max(cpuSeconds, state.latestNodeCpu.seconds);
+    state.latestNodeCpu = { tMs, seconds: cpuSeconds };
+  }
+  return {
+    cpuSeconds,
+    memoryBytes: node.overheadMemoryBytes + podsMemoryBytes,
+    podsCpuSeconds,
+    podsMemoryBytes,
+    pods: usage,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// /metrics/resource
+
+const STABLE = "[STABLE] ";
+const ALPHA = "[ALPHA] ";
+
+/** The kubelet 1.33 /metrics/resource body for `node` at nowMs (ms; every sample stamped with it). */
+export function renderResourceMetrics(
+  node: SimNode,
+  pods: readonly SimPod[],
+  nowMs: number,
+  state?: NodeCounterState,
+): string {
+  const t = Math.floor(nowMs);
+  const usage = nodeUsage(node, pods, t, state);
+  const containerCpu: Sample[] = [];
+  const containerMemory: Sample[] = [];
+  const containerStart: Sample[] = [];
+  const podCpu: Sample[] = [];
+  const podMemory: Sample[] = [];
+  for (const p of usage.pods) {
+    const podLabels = [
+      ["namespace", p.pod.namespace],
+      ["pod", p.pod.name],
+    ] as const;
+    podCpu.push({ labels: podLabels, value: p.cpuSeconds, timestampMs: t });
+    podMemory.push({ labels: podLabels, value: p.memoryBytes, timestampMs: t });
+    for (const c of p.containers) {
+      const labels = [["container", c.container.name], ...podLabels] as const;
+      containerCpu.push({ labels, value: c.cpuSeconds, timestampMs: t });
+      containerMemory.push({ labels, value: c.memoryBytes, timestampMs: t });
+      // The kubelet skips a start time that is not positive.
+      if (c.container.startTimeMs > 0) containerStart.push({ labels, value: c.container.startTimeMs / 1000 });
+    }
+  }
+  const families: Family[] = [
+    {
+      name: "container_cpu_usage_seconds_total",
+      help: `${STABLE}Cumulative cpu time consumed by the container in core-seconds`,
+      type: "counter",
+      samples: containerCpu,
+    },
+    {
+      name: "container_memory_working_set_bytes",
+      help: `${STABLE}Current working set of the container in bytes`,
+      type: "gauge",
+      samples: containerMemory,
+    },
+    {
+      name: "container_start_time_seconds",
+      help: `${STABLE}Start time of the container since unix epoch in seconds`,
+      type: "gauge",
+      samples: containerStart,
+    },
+    {
+      name: "node_cpu_usage_seconds_total",
+      help: `${STABLE}Cumulative cpu time consumed by the node in core-seconds`,
+      type: "counter",
+      samples: [{ labels: [], value: usage.cpuSeconds, timestampMs: t }],
+    },
+    {
+      name: "node_memory_working_set_bytes",
+      help: `${STABLE}Current working set of the node in bytes`,
+      type: "gauge",
+      samples: [{ labels: [], value: usage.memoryBytes, timestampMs: t }],
+    },
+    {
+      name: "node_swap_usage_bytes",
+      help: `${ALPHA}Current swap usage of the node in bytes. Reported only on non-windows systems`,
+      type: "gauge",
+      samples: [{ labels: [], value: 0, timestampMs: t }],
+    },
+    {
+      name: "pod_cpu_usage_seconds_total",
+      help: `${STABLE}Cumulative cpu time consumed by the pod in core-seconds`,
+      type: "counter",
+      samples: podCpu,
+    },
+    {
+      name: "pod_memory_working_set_bytes",
+      help: `${STABLE}Current working set of the pod in bytes`,
+      type: "gauge",
+      samples: podMemory,
+    },
+    {
+      name: "resource_scrape_error",
+      help: `${STABLE}1 if there was an error while getting container metrics, 0 otherwise`,
+      type: "gauge",
+      samples: [{ labels: [], value: 0 }],
+    },
+  ];
+  return renderFamilies(families);
+}
+
+// ---------------------------------------------------------------------------------------------
+// /stats/summary
+
+/** metav1.Time: RFC 3339 with second precision. */
+function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+function cpuStats(time: string, rateMilli: number, cpuSeconds: number) {
+  return {
+    time,
+    usageNanoCores: Math.round(rateMilli * 1e6),
+    usageCoreNanoSeconds: Math.round(cpuSeconds * 1e9),
+  };
+}
+
+// Derived memory figures: usage includes page cache above the working set; rss is most of it.
+function memoryStats(time: string, workingSetBytes: number, capacityBytes?: number) {
+  return {
+    time,
+    ...(capacityBytes !== undefined ? { availableBytes: Math.max(0, capacityBytes - workingSetBytes) } : {}),
+    usageBytes: Math.round(workingSetBytes * 1.25),
+    workingSetBytes,
+    rssBytes: Math.round(workingSetBytes * 0.8),
+    pageFaults: Math.round(workingSetBytes / 4096),
+    majorPageFaults: 0,
+  };
+}
+
+const DISK_CAPACITY = 100 * 2 ** 30;
+const DISK_AVAILABLE = 60 * 2 ** 30;
+
+function fsStats(time: string, usedBytes: number) {
+  return {
+    time,
+    availableBytes: DISK_AVAILABLE,
+    capacityBytes: DISK_CAPACITY,
+    usedBytes,
+    inodesFree: 6_000_000,
+    inodes: 6_553_600,
+    inodesUsed: Math.max(1, Math.round(usedBytes / 65536)),
+  };
+}
+
+/**
+ * The Summary API (stats/v1alpha1) JSON for `node`. Values are computed at the whole second of
+ * nowMs, the precision of its timestamps, so cumulative counters and times agree exactly.
+ * With onlyCpuAndMemory the reduced GetCPUAndMemoryStats shape is returned.
+ */
+export function renderSummary(
+  node: SimNode,
+  pods: readonly SimPod[],
+  nowMs: number,
+  state?: NodeCounterState,
+  onlyCpuAndMemory = false,
+): string {
+  const t = Math.floor(nowMs / 1000) * 1000;
+  const time = rfc3339(t);
+  const usage = nodeUsage(node, pods, t, state);
+  const podsRateMilli = usage.pods.reduce(
+    (sum, p) => sum + p.containers.reduce((s, c) => s + c.container.cpuMilli, 0),
+    0,
+  );
+  const bootTime = rfc3339(node.bootTimeMs);
+  // The kubelet's and runtime's own share of the node overhead.
+  const systemContainer = (name: string, share: number) => ({
+    name,
+    startTime: bootTime,
+    cpu: cpuStats(
+      time,
+      node.overheadCpuMilli * share,
+      containerCpuSeconds({ cpuMilli: node.overheadCpuMilli * share, startTimeMs: node.bootTimeMs }, t),
+    ),
+    memory: memoryStats(time, Math.round(node.overheadMemoryBytes * share)),
+  });
+  const systemContainers = [
+    systemContainer("kubelet", 0.4),
+    systemContainer("runtime", 0.3),
+    {
+      name: "pods",
+      startTime: bootTime,
+      cpu: cpuStats(time, podsRateMilli, usage.podsCpuSeconds),
+      memory: memoryStats(time, usage.podsMemoryBytes, node.memoryBytes),
+    },
+  ];
+  const swap = { time, swapUsageBytes: 0 };
+  const nodeStats = {
+    nodeName: node.name,
+    systemContainers,
+    startTime: bootTime,
+    cpu: cpuStats(time, node.overheadCpuMilli + podsRateMilli, usage.cpuSeconds),
+    memory: memoryStats(time, usage.memoryBytes, node.memoryBytes),
+    ...(onlyCpuAndMemory
+      ? {}
+      : {
+          network: {
+            time,
+            name: "eth0",
+            rxBytes: 0,
+            rxErrors: 0,
+            txBytes: 0,
+            txErrors: 0,
+            interfaces: [{ name: "eth0", rxBytes: 0, rxErrors: 0, txBytes: 0, txErrors: 0 }],
+          },
+          fs: fsStats(time, DISK_CAPACITY - DISK_AVAILABLE),
+          runtime: { imageFs: fsStats(time, 2 * 2 ** 30) },
+          rlimit: { time, maxpid: 4194304, curproc: 100 + usage.pods.length * 5 },
+        }),
+    swap,
+  };
+  const podStats = usage.pods.map((p) => {
+    const podRateMilli = p.containers.reduce((s, c) => s + c.container.cpuMilli, 0);
+    const containers = p.containers.map((c) => ({
+      name: c.container.name,
+      startTime: rfc3339(c.container.startTimeMs),
+      cpu: cpuStats(time, c.container.cpuMilli, c.cpuSeconds),
+      memory: memoryStats(time, c.memoryBytes),
+      ...(onlyCpuAndMemory ? {} : { rootfs: fsStats(time, 40960), logs: fsStats(time, 20480) }),
+      swap,
+    }));
+    return {
+      podRef: { name: p.pod.name, namespace: p.pod.namespace, uid: p.pod.uid },
+      startTime: rfc3339(p.pod.startTimeMs),
+      containers,
+      cpu: cpuStats(time, podRateMilli, p.cpuSeconds),
+      memory: memoryStats(time, p.memoryBytes),
+      ...(onlyCpuAndMemory
+        ? {}
+        : {
+            network: { time, name: "eth0", rxBytes: 0, rxErrors: 0, txBytes: 0, txErrors: 0 },
+            "ephemeral-storage": fsStats(time, 61440 * p.containers.length),
+            process_stats: { process_count: p.containers.length },
+          }),
+      swap,
+    };
+  });
+  return `${JSON.stringify({ node: nodeStats, pods: podStats }, null, 2)}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTPS servers
+
+export const RESOURCE_METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
+// Not Prometheus text (a line may not start with '<', and the labels are unterminated) nor JSON.
+const GARBAGE_BODY =
+  "<html><body>upstream connect error</body></html>\nnode_cpu_usage_seconds_total{broken 1 x\n";
+const START_BATCH = 250;
+
+interface Listener {
+  node: SimNode;
+  server: https.Server;
+  sockets: Set<Socket>;
+}
+
+export interface KubeletFleetOptions {
+  view: KubeletView;
+  nodes: readonly SimNode[];
+  ca: CA;
+  faults?: ReadonlyMap<string, KubeletFault>;
+  log?: (line: string) => void;
+}
+
+function acceptsGzip(req: IncomingMessage): boolean {
+  const header = req.headers["accept-encoding"];
+  if (typeof header !== "string") return false;
+  return header.split(",").some((part) => {
+    const [coding, ...params] = part.trim().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return coding.trim().toLowerCase() === "gzip" && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
+async function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+): Promise<void> {
+  let payload: Buffer = Buffer.from(body);
+  res.statusCode = status;
+  res.setHeader("Content-Type", contentType);
+  if (status === 200 && acceptsGzip(req)) {
+    payload = await gzipAsync(payload);
+    res.setHeader("Content-Encoding", "gzip");
+  }
+  res.setHeader("Content-Length", payload.length);
+  res.end(payload);
+}
+
+/** One HTTPS kubelet endpoint per node, on node.internalIP:node.kubeletPort. */
+export class KubeletFleet {
+  private readonly view: KubeletView;
+  private readonly ca: CA;
+  private readonly log: (line: string) => void;
+  private readonly faults = new Map<string, KubeletFault>();
+  private readonly listeners = new Map<string, Listener>();
+  private readonly states = new Map<string, NodeCounterState>();
+  private closed = false;
+
+  private constructor(opts: KubeletFleetOptions) {
+    this.view = opts.view;
+    this.ca = opts.ca;
+    this.log = opts.log ?? (() => {});
+    for (const [node, fault] of opts.faults ?? []) this.faults.set(node, fault);
+  }
+
+  /** Issues serving certs and starts listening for every node (in parallel batches). */
+  static async start(opts: KubeletFleetOptions): Promise<KubeletFleet> {
+    const fleet = new KubeletFleet(opts);
+    const names = new Set<string>();
+    for (const n of opts.nodes) {
+      if (names.has(n.name))
+        throw new Error(`KubeletFleet.start: duplicate node name ${JSON.stringify(n.name)}`);
+      names.add(n.name);
+    }
+    const started = performance.now();
+    try {
+      for (let i = 0; i < opts.nodes.length; i += START_BATCH) {
+        await Promise.all(opts.nodes.slice(i, i + START_BATCH).map((n) => fleet.addNode(n)));
+      }
+    } catch (err) {
+      await fleet.close();
+      throw err;
+    }
+    fleet.log(`started ${opts.nodes.length} kubelets in ${Math.round(performance.now() - started)} ms`);
+    return fleet;
+  }
+
+  /** Makes a node's kubelet misbehave (or behave again with undefined). Takes effect on the next request. */
+  setFault(node: string, fault: KubeletFault | undefined): void {
+    if (fault === undefined) this.faults.delete(node);
+    else this.faults.set(node, fault);
+  }
+
+  /** Starts a kubelet for `node`; a no-op if one already serves the same address. */
+  async addNode(node: SimNode): Promise<void> {
+    if (this.closed) throw new Error(`KubeletFleet is closed: cannot add node ${node.name}`);
+    const existing = this.listeners.get(node.name);
+    if (existing) {
+      if (existing.node.internalIP === node.internalIP && existing.node.kubeletPort === node.kubeletPort)
+        return;
+      await this.removeNode(node.name);
+    }
+    const { certPem, keyPem } = await issueCert(this.ca, {
+      commonName: `system:node:${node.name}`,
+      organizations: ["system:nodes"],
+      ipAddresses: [node.internalIP],
+      dnsNames: [node.name],
+      server: true,
+    });
+    const listener: Listener = {
+      node,
+      sockets: new Set(),
+      server: https.createServer({ cert: certPem, key: keyPem }),
+    };
+    const { server, sockets } = listener;
+    server.keepAliveTimeout = 120_000;
+    server.headersTimeout = 125_000;
+    server.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
+    // A broken client must not take the simulator down.
+    server.on("clientError", (_err, socket) => socket.destroy());
+    server.on("request", (req, res) => this.handle(node.name, listener, req, res));
+    // Claim the slot before listening so a concurrent addNode of the same node sees it.
+    this.listeners.set(node.name, listener);
+    if (!this.states.has(node.name)) this.states.set(node.name, new NodeCounterState());
+    try {
+      server.listen(node.kubeletPort, node.internalIP);
+      await Promise.race([
+        once(server, "listening"),
+        once(server, "error").then(([err]) => Promise.reject(err)),
+      ]);
+    } catch (err) {
+      if (this.listeners.get(node.name) === listener) this.listeners.delete(node.name);
+      throw new Error(
+        `kubelet for node ${node.name}: cannot listen on ${node.internalIP}:${node.kubeletPort}: ${(err as Error).message}`,
+      );
+    }
+    if (this.closed) await this.closeListener(listener);
+  }
+
+  /** Stops a node's kubelet and forgets its counters. Unknown names are ignored. */
+  async removeNode(name: string): Promise<void> {
+    const listener = this.listeners.get(name);
+    this.listeners.delete(name);
+    this.states.delete(name);
+    if (listener) await this.closeListener(listener);
+  }
+
+  /** Closes every listener and every open connection, including hanging requests. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.listeners.values()];
+    this.listeners.clear();
+    this.states.clear();
+    await Promise.all(all.map((l) => this.closeListener(l)));
+  }
+
+  private async closeListener(listener: Listener): Promise<void> {
+    const closed = listener.server.listening
+      ? new Promise<void>((resolve) => listener.server.close(() => resolve()))
+      : Promise.resolve();
+    for (const socket of listener.sockets) socket.destroy();
+    listener.sockets.clear();
+    listener.server.closeAllConnections();
+    await closed;
+  }
+
+  private handle(nodeName: string, listener: Listener, req: IncomingMessage, res: ServerResponse): void {
+    this.respond(nodeName, listener, req, res).catch((err: unknown) => {
+      this.log(`kubelet ${nodeName}: failed to answer ${req.method} ${req.url}: ${(err as Error).message}`);
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.setHeader("Content-Type", "text/plain; charset=utf-8");
+        res.end(`Internal Error: ${(err as Error).message}\n`);
+      } else {
+        res.destroy();
+      }
+    });
+  }
+
+  private async respond(nodeName: string, listener: Listener, req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? "/", "https://kubelet");
+    const known = url.pathname === "/metrics/resource" || url.pathname === "/stats/summary";
+    if (!known) return send(req, res, 404, "text/plain; charset=utf-8", "404 page not found\n");
+    if (req.method !== "GET") {
+      res.setHeader("Allow", "GET");
+      return send(req, res, 405, "text/plain; charset=utf-8", "405: Method Not Allowed\n");
+    }
+    const fault = this.faults.get(nodeName);
+    if (fault === "hang") return; // never answered; close() destroys the socket
+    if (fault === "http500") {
+      return send(req, res, 500, "text/plain; charset=utf-8", "Internal Error: simulated kubelet failure\n");
+    }
+    if (fault === "garbage") return send(req, res, 200, "text/plain; charset=utf-8", GARBAGE_BODY);
+
+    const node = this.view.node(nodeName) ?? listener.node;
+    const pods = this.view.podsOnNode(nodeName);
+    const state = this.states.get(nodeName);
+    const now = Date.now();
+    if (url.pathname === "/metrics/resource") {
+      return send(
+        req,
+        res,
+        200,
+        RESOURCE_METRICS_CONTENT_TYPE,
+        renderResourceMetrics(node, pods, now, state),
+      );
+    }
+    const only = url.searchParams.getAll("only_cpu_and_memory");
+    const onlyCpuAndMemory = only.length === 1 && only[0] === "true";
+    return send(req, res, 200, "application/json", renderSummary(node, pods, now, state, onlyCpuAndMemory));
+  }
+}

@@ -1,0 +1,313 @@
+// kube-sim: a simulated cluster (kube-apiserver + aggregator + one fake kubelet per node) for running
+// metrics-server and kubectl against. Prints one "kube-sim ready:" line on stdout when everything
+// listens; logs go to stderr. SIGINT/SIGTERM shut it down cleanly.
+
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { ApiServer, FAULTS, type FaultControl } from "./apiserver.ts";
+import { Cluster } from "./cluster.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
+import { type KubeletFault, KubeletFleet } from "./kubelet.ts";
+import { createCA, issueCert } from "./pki.ts";
+import { generateScenario, loadScenarioFile, nodeIP, type Scenario } from "./scenario.ts";
+
+export interface SimOptions {
+  nodes: number;
+  podsPerNode: number;
+  containersPerPod: number | undefined;
+  seed: number;
+  scenarioFile: string | undefined;
+  /** "127.R" */
+  ipBase: string;
+  port: number;
+  dir: string;
+  faults: Map<string, KubeletFault>;
+  bookmarkIntervalMs: number;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: node sim/main.ts [flags]
+
+A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kubelet per node.
+
+  --nodes N                 number of nodes to generate (default 3)
+  --pods-per-node N         pods per node (default 5)
+  --containers-per-pod N    containers per pod (default: 1-3, random)
+  --seed N                  random seed of the generated scenario (default 1)
+  --scenario FILE           load the cluster from a YAML scenario instead of generating it
+  --ip-base 127.R           loopback range to use, R in 1..254 (default: random)
+  --port N                  API server port, 0 = any free port (default 6443)
+  --dir DIR                 where to write kubeconfig and pki/ (default .demo)
+  --fault NODE=KIND         make NODE's kubelet misbehave: hang | http500 | garbage (repeatable)
+  --bookmark-interval DUR   watch BOOKMARK period, e.g. 60s, 500ms, 1m (default 60s)
+  --help                    show this help
+`;
+
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Parses a Go duration ("1m30s", "500ms") to milliseconds. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  if (text === "0") return 0;
+  let total = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m) throw new UsageError(`invalid duration ${JSON.stringify(text)}: want e.g. 60s, 500ms, 1m30s`);
+    total += Number(m[1]) * DURATION_UNITS[m[2]];
+    pos = re.lastIndex;
+  }
+  if (pos === 0)
+    throw new UsageError(`invalid duration ${JSON.stringify(text)}: want e.g. 60s, 500ms, 1m30s`);
+  return total;
+}
+
+function intFlag(name: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(
+      `invalid value ${JSON.stringify(value)} for --${name}: want an integer in ${min}..${max}`,
+    );
+  }
+  return Number(value);
+}
+
+/** Parses command-line flags (`--flag value` or `--flag=value`). Throws UsageError on anything wrong. */
+export function parseArgs(
+  argv: readonly string[],
+  randomR: () => number = () => 1 + Math.floor(Math.random() * 254),
+): SimOptions {
+  const o: SimOptions = {
+    nodes: 3,
+    podsPerNode: 5,
+    containersPerPod: undefined,
+    seed: 1,
+    scenarioFile: undefined,
+    ipBase: "",
+    port: 6443,
+    dir: ".demo",
+    faults: new Map(),
+    bookmarkIntervalMs: 60_000,
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith("--")) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (name === "help") {
+      o.help = true;
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) throw new UsageError(`flag --${name} needs a value`);
+      value = argv[++i];
+    }
+    switch (name) {
+      case "nodes":
+        o.nodes = intFlag(name, value, 0, 250 * 254);
+        break;
+      case "pods-per-node":
+        o.podsPerNode = intFlag(name, value, 0, 10_000);
+        break;
+      case "containers-per-pod":
+        o.containersPerPod = intFlag(name, value, 1, 100);
+        break;
+      case "seed":
+        o.seed = intFlag(name, value, 0, 2 ** 32 - 1);
+        break;
+      case "scenario":
+        if (value === "") throw new UsageError("--scenario needs a file name");
+        o.scenarioFile = value;
+        break;
+      case "ip-base": {
+        const m = /^127\.(\d{1,3})$/.exec(value);
+        if (!m || Number(m[1]) < 1 || Number(m[1]) > 254) {
+          throw new UsageError(`invalid --ip-base ${JSON.stringify(value)}: want 127.R with R in 1..254`);
+        }
+        o.ipBase = `127.${Number(m[1])}`;
+        break;
+      }
+      case "port":
+        o.port = intFlag(name, value, 0, 65535); // 0 = any free port (tests)
+        break;
+      case "dir":
+        if (value === "") throw new UsageError("--dir needs a directory");
+        o.dir = value;
+        break;
+      case "fault": {
+        const m = /^([^=]+)=(.+)$/.exec(value);
+        if (!m || !FAULTS.includes(m[2] as KubeletFault)) {
+          throw new UsageError(`invalid --fault ${JSON.stringify(value)}: want NODE=${FAULTS.join("|")}`);
+        }
+        o.faults.set(m[1], m[2] as KubeletFault);
+        break;
+      }
+      case "bookmark-interval":
+        o.bookmarkIntervalMs = parseDuration(value);
+        if (o.bookmarkIntervalMs <= 0) throw new UsageError("--bookmark-interval must be positive");
+        break;
+      default:
+        throw new UsageError(`unknown flag --${name} (see --help)`);
+    }
+  }
+  if (o.ipBase === "") o.ipBase = `127.${randomR()}`;
+  return o;
+}
+
+function log(line: string): void {
+  process.stderr.write(`kube-sim ${new Date().toISOString()} ${line}\n`);
+}
+
+export interface RunningSim {
+  apiserver: ApiServer;
+  fleet: KubeletFleet;
+  cluster: Cluster;
+  kubeconfigPath: string;
+  readyLine: string;
+  close(): Promise<void>;
+}
+
+/** Starts everything; the caller prints `readyLine`. */
+export async function startSim(o: SimOptions): Promise<RunningSim> {
+  const nowMs = Date.now();
+  const scenario: Scenario = o.scenarioFile
+    ? loadScenarioFile(o.scenarioFile, { ipBase: o.ipBase, nowMs })
+    : generateScenario({
+        nodes: o.nodes,
+        podsPerNode: o.podsPerNode,
+        containersPerPod: o.containersPerPod,
+        seed: o.seed,
+        ipBase: o.ipBase,
+        nowMs,
+      });
+  for (const node of o.faults.keys()) {
+    if (!scenario.nodes.some((n) => n.name === node)) {
+      throw new UsageError(`--fault names node ${JSON.stringify(node)}, which is not in the scenario`);
+    }
+  }
+  const [ca, frontProxyCA] = await Promise.all([createCA("kubernetes"), createCA("front-proxy-ca")]);
+  const [frontProxyClient, admin] = await Promise.all([
+    issueCert(frontProxyCA, { commonName: "front-proxy-client", client: true }),
+    issueCert(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], client: true }),
+  ]);
+
+  const cluster: Cluster = new Cluster(scenario, {
+    // A node created through the API without an InternalIP gets the next free kubelet address.
+    allocateNodeIP: (start: number): string => {
+      const used = new Set(cluster.scenario().nodes.map((n) => n.internalIP));
+      for (let i = start; ; i++) {
+        const ip = nodeIP(o.ipBase, i);
+        if (!used.has(ip)) return ip;
+      }
+    },
+  });
+  const fleet = await KubeletFleet.start({ view: cluster, nodes: scenario.nodes, ca, faults: o.faults, log });
+  cluster.hooks = {
+    nodeAdded: (n) => fleet.addNode(n),
+    nodeRemoved: (name) => fleet.removeNode(name),
+  };
+  const faults = new Map(o.faults);
+  const faultControl: FaultControl = {
+    faults: () => Object.fromEntries([...faults].sort(([a], [b]) => (a < b ? -1 : 1))),
+    setFault: (node, fault) => {
+      if (fault) faults.set(node, fault);
+      else faults.delete(node);
+      fleet.setFault(node, fault);
+    },
+  };
+  let apiserver: ApiServer;
+  try {
+    apiserver = await ApiServer.start({
+      cluster,
+      ca,
+      frontProxyClient,
+      host: `${o.ipBase}.0.1`,
+      port: o.port,
+      bookmarkIntervalMs: o.bookmarkIntervalMs,
+      faults: faultControl,
+      log,
+    });
+  } catch (err) {
+    await fleet.close();
+    throw new Error(`cannot start the API server on ${o.ipBase}.0.1:${o.port}: ${(err as Error).message}`);
+  }
+
+  const dir = resolve(o.dir);
+  const pki = join(dir, "pki");
+  await mkdir(pki, { recursive: true });
+  await writeFile(join(pki, "ca.crt"), ca.certPem);
+  await writeFile(join(pki, "front-proxy-ca.crt"), frontProxyCA.certPem);
+  await writeFile(join(pki, "admin.crt"), admin.certPem);
+  await writeFile(join(pki, "admin.key"), admin.keyPem, { mode: 0o600 });
+  await chmod(join(pki, "admin.key"), 0o600);
+  const kubeconfigPath = join(dir, "kubeconfig");
+  await writeKubeconfig(kubeconfigPath, { server: apiserver.url, caCertPem: ca.certPem, client: admin });
+
+  const readyLine =
+    `kube-sim ready: apiserver=${apiserver.url} kubeconfig=${kubeconfigPath} ` +
+    `nodes=${scenario.nodes.length} pods=${scenario.pods.length}`;
+  return {
+    apiserver,
+    fleet,
+    cluster,
+    kubeconfigPath,
+    readyLine,
+    close: async () => {
+      await apiserver.close();
+      await fleet.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let opts: SimOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`kube-sim: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let sim: RunningSim;
+  try {
+    sim = await startSim(opts);
+  } catch (err) {
+    process.stderr.write(`kube-sim: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  log(`apiserver listening on ${sim.apiserver.url}; kubeconfig written to ${sim.kubeconfigPath}`);
+  process.stdout.write(sim.readyLine + "\n");
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`received ${signal}, shutting down`);
+    sim.close().then(
+      () => process.exit(0),
+      (err) => {
+        log(`shutdown failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,381 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import fc from "fast-check";
+import {
+  generateScenario,
+  loadScenarioFile,
+  nodeIP,
+  parseQuantity,
+  reportedContainers,
+  type Scenario,
+  truthOf,
+} from "./scenario.ts";
+
+const NOW = 1_750_000_000_000;
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+describe("nodeIP", () => {
+  test("follows 127.R.(1 + i/250).(1 + i%250)", () => {
+    assert.equal(nodeIP("127.7", 0), "127.7.1.1");
+    assert.equal(nodeIP("127.7", 249), "127.7.1.250");
+    assert.equal(nodeIP("127.7", 250), "127.7.2.1");
+    assert.equal(nodeIP("127.7", 4999), "127.7.20.250");
+  });
+  test("rejects bad input", () => {
+    assert.throws(() => nodeIP("10.0", 0), /invalid ipBase/);
+    assert.throws(() => nodeIP("127.7", -1), /out of range/);
+    assert.throws(() => nodeIP("127.7", 250 * 254), /out of range/);
+  });
+});
+
+describe("generateScenario", () => {
+  const opts = { nodes: 20, podsPerNode: 12, seed: 42, ipBase: "127.5", nowMs: NOW };
+
+  test("is deterministic for a seed and differs between seeds", () => {
+    assert.deepEqual(generateScenario(opts), generateScenario(opts));
+    assert.notDeepEqual(generateScenario(opts), generateScenario({ ...opts, seed: 43 }));
+  });
+
+  test("stays within the configured ranges, with unique names", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+        (seed, nodes, podsPerNode, containersPerPod) => {
+          const s = generateScenario({
+            nodes,
+            podsPerNode,
+            containersPerPod,
+            seed,
+            ipBase: "127.5",
+            nowMs: NOW,
+          });
+          assert.equal(s.nodes.length, nodes);
+          assert.equal(s.pods.length, nodes * podsPerNode);
+          s.nodes.forEach((n, i) => {
+            assert.equal(n.name, `node-${i}`);
+            assert.equal(n.internalIP, nodeIP("127.5", i));
+            assert.equal(n.hostname, n.name);
+            assert.equal(n.kubeletPort, 10250);
+            assert.equal(n.labels["kubernetes.io/hostname"], n.name);
+            assert.equal(n.labels["kubernetes.io/os"], "linux");
+            assert.equal(n.labels["kubernetes.io/arch"], "amd64");
+            assert.ok(Object.keys(n.labels).some((k) => k.startsWith("node-role.kubernetes.io/")));
+            assert.ok(n.cpuCores >= 4 && n.cpuCores <= 16);
+            assert.ok(n.memoryBytes >= 8 * GiB && n.memoryBytes <= 64 * GiB);
+            assert.ok(n.overheadCpuMilli >= 50 && n.overheadCpuMilli <= 300);
+            assert.ok(n.overheadMemoryBytes >= 300 * MiB && n.overheadMemoryBytes <= GiB);
+            assert.ok(n.bootTimeMs < NOW - 60 * 60_000);
+            const onNode = s.pods.filter((p) => p.nodeName === n.name);
+            assert.equal(onNode.length, podsPerNode);
+            assert.equal(onNode.filter((p) => /^kube-proxy-[a-z0-9]{5}$/.test(p.name)).length, 1);
+          });
+          const podKeys = new Set(s.pods.map((p) => `${p.namespace}/${p.name}`));
+          assert.equal(podKeys.size, s.pods.length);
+          assert.equal(new Set(s.pods.map((p) => p.uid)).size, s.pods.length);
+          for (const p of s.pods) {
+            if (!p.name.startsWith("kube-proxy-")) {
+              assert.match(p.name, /^[a-z-]+-[0-9a-f]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+              assert.equal(p.labels.app, p.name.split("-").slice(0, -2).join("-"));
+              assert.equal(p.labels["pod-template-hash"], p.name.split("-").at(-2));
+            }
+            assert.ok(p.phase === "Running" || p.phase === "Pending");
+            if (containersPerPod) assert.equal(p.containers.length, containersPerPod);
+            else assert.ok(p.containers.length >= 1 && p.containers.length <= 3);
+            const names = [...p.containers, ...p.initContainers].map((c) => c.name);
+            assert.equal(new Set(names).size, names.length, `container names unique in ${p.name}`);
+            for (const c of [...p.containers, ...p.initContainers]) {
+              assert.ok(c.cpuMilli >= 20 && c.cpuMilli <= 500);
+              assert.ok(c.memoryBytes >= 20 * MiB && c.memoryBytes <= 500 * MiB);
+              assert.equal(c.memoryBytes % 1024, 0);
+              assert.ok(c.startTimeMs >= NOW - 60 * 60_000 && c.startTimeMs <= NOW - 10 * 60_000);
+              assert.ok(p.startTimeMs <= c.startTimeMs);
+            }
+            assert.ok(p.creationTimestampMs <= p.startTimeMs);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  test("includes pods with completed init containers and with sidecars", () => {
+    const s = generateScenario({ ...opts, nodes: 10, podsPerNode: 20 });
+    assert.ok(s.pods.some((p) => p.initContainers.some((c) => !c.sidecar)));
+    assert.ok(s.pods.some((p) => p.initContainers.some((c) => c.sidecar)));
+    assert.ok(new Set(s.pods.map((p) => p.namespace)).size >= 4);
+  });
+
+  test("rejects bad options", () => {
+    assert.throws(() => generateScenario({ ...opts, nodes: -1 }), /nodes must be a non-negative integer/);
+    assert.throws(() => generateScenario({ ...opts, containersPerPod: 0 }), /containersPerPod/);
+  });
+});
+
+describe("truthOf", () => {
+  const scenario: Scenario = {
+    nodes: [
+      {
+        name: "n1",
+        uid: "u1",
+        labels: {},
+        internalIP: "127.5.1.1",
+        hostname: "n1",
+        kubeletPort: 10250,
+        cpuCores: 4,
+        memoryBytes: 8 * GiB,
+        overheadCpuMilli: 100,
+        overheadMemoryBytes: 300 * MiB,
+        bootTimeMs: NOW - 1e7,
+        creationTimestampMs: NOW - 2e7,
+        ready: true,
+      },
+    ],
+    pods: [
+      {
+        namespace: "default",
+        name: "p",
+        uid: "pu",
+        nodeName: "n1",
+        labels: {},
+        phase: "Running",
+        creationTimestampMs: NOW - 1e6,
+        startTimeMs: NOW - 1e6,
+        containers: [{ name: "main", cpuMilli: 50, memoryBytes: 50 * MiB, startTimeMs: NOW - 9e5 }],
+        initContainers: [
+          { name: "init", sidecar: false, cpuMilli: 999, memoryBytes: 999, startTimeMs: NOW - 1e6 },
+          { name: "side", sidecar: true, cpuMilli: 7, memoryBytes: 8 * MiB, startTimeMs: NOW - 9e5 },
+        ],
+      },
+      {
+        namespace: "default",
+        name: "pending",
+        uid: "pp",
+        nodeName: "n1",
+        labels: {},
+        phase: "Pending",
+        creationTimestampMs: NOW,
+        startTimeMs: NOW,
+        containers: [{ name: "main", cpuMilli: 50, memoryBytes: 50 * MiB, startTimeMs: NOW }],
+        initContainers: [],
+      },
+    ],
+  };
+
+  test("excludes terminated init containers and non-running pods, includes sidecars", () => {
+    assert.deepEqual(truthOf(scenario), {
+      nodes: [{ name: "n1", cpuNanocores: 157_000_000, memoryBytes: 358 * MiB }],
+      pods: [
+        {
+          namespace: "default",
+          name: "p",
+          node: "n1",
+          phase: "Running",
+          containers: [
+            { name: "main", cpuNanocores: 50_000_000, memoryBytes: 50 * MiB },
+            { name: "side", cpuNanocores: 7_000_000, memoryBytes: 8 * MiB },
+          ],
+        },
+        { namespace: "default", name: "pending", node: "n1", phase: "Pending", containers: [] },
+      ],
+    });
+    assert.deepEqual(
+      reportedContainers(scenario.pods[0]).map((c) => c.name),
+      ["main", "side"],
+    );
+  });
+
+  test("is JSON-serialisable and node truth is overhead plus its pods", () => {
+    const s = generateScenario({ nodes: 5, podsPerNode: 6, seed: 1, ipBase: "127.5", nowMs: NOW });
+    const truth = truthOf(s);
+    assert.deepEqual(JSON.parse(JSON.stringify(truth)), truth);
+    for (const n of truth.nodes) {
+      const node = s.nodes.find((x) => x.name === n.name)!;
+      const pods = truth.pods.filter((p) => p.node === n.name).flatMap((p) => p.containers);
+      assert.equal(
+        n.cpuNanocores,
+        node.overheadCpuMilli * 1e6 + pods.reduce((a, c) => a + c.cpuNanocores, 0),
+      );
+      assert.equal(n.memoryBytes, node.overheadMemoryBytes + pods.reduce((a, c) => a + c.memoryBytes, 0));
+    }
+  });
+});
+
+describe("parseQuantity", () => {
+  const table: Array<[unknown, number]> = [
+    ["50m", 0.05],
+    ["1", 1],
+    ["0.5", 0.5],
+    ["2500u", 0.0025],
+    ["100n", 1e-7],
+    ["50Mi", 50 * MiB],
+    ["1Gi", GiB],
+    ["2k", 2000],
+    ["1e3", 1000],
+    ["1.5G", 1.5e9],
+    [3, 3],
+  ];
+  for (const [input, want] of table) {
+    test(`${JSON.stringify(input)}`, () =>
+      assert.ok(Math.abs(parseQuantity(input) - want) < 1e-12 * Math.max(1, want)));
+  }
+  test("rejects malformed quantities", () => {
+    for (const bad of ["", "abc", "5 Mi", "-1", "1x", "Mi", null, {}, Number.NaN]) {
+      assert.throws(() => parseQuantity(bad), /invalid quantity/, JSON.stringify(bad));
+    }
+  });
+});
+
+describe("loadScenarioFile", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sim-scenario-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const write = (text: string): string => {
+    const path = join(dir, `s${n++}.yaml`);
+    writeFileSync(path, text);
+    return path;
+  };
+  const load = (path: string) => loadScenarioFile(path, { ipBase: "127.8", nowMs: NOW });
+
+  test("sim/scenarios/e2e.yaml reproduces upstream's e2e pods", () => {
+    const s = load(new URL("./scenarios/e2e.yaml", import.meta.url).pathname);
+    assert.deepEqual(
+      s.nodes.map((x) => [x.name, x.internalIP]),
+      [
+        ["e2e-control-plane", "127.8.1.1"],
+        ["e2e-worker", "127.8.1.2"],
+        ["e2e-worker2", "127.8.1.3"],
+      ],
+    );
+    assert.deepEqual(
+      s.nodes.filter((x) => x.labels["metrics-server-skip"] === "true").map((x) => x.name),
+      ["e2e-worker2"],
+    );
+    const truth = truthOf(s);
+    const pod = (name: string) => truth.pods.find((p) => p.namespace === "default" && p.name === name)!;
+    assert.deepEqual(
+      pod("cpu-consumer").containers.map((c) => c.cpuNanocores),
+      [50_000_000],
+    );
+    assert.deepEqual(
+      pod("memory-consumer").containers.map((c) => c.memoryBytes),
+      [50 * MiB],
+    );
+    assert.deepEqual(
+      pod("cmwithinitcontainer-consumer").containers.map((c) => c.name),
+      ["cmwithinitcontainer-consumer"],
+    );
+    assert.deepEqual(
+      pod("sidecarpod-consumer").containers.map((c) => c.name),
+      ["sidecarpod-consumer", "sidecar-container"],
+    );
+    assert.equal(pod("initsidecarpod-consumer").containers.length, 2);
+    const skipped = new Set(["e2e-worker2"]);
+    for (const name of [
+      "cpu-consumer",
+      "memory-consumer",
+      "cmwithinitcontainer-consumer",
+      "sidecarpod-consumer",
+    ]) {
+      assert.ok(!skipped.has(pod(name).node), `${name} avoids the skipped node`);
+    }
+  });
+
+  test("applies defaults to everything optional", () => {
+    const s = load(
+      write(
+        "nodes:\n  - name: a\n  - name: b\npods:\n  - name: p1\n    containers: [{name: c}]\n  - name: p2\n    containers: [{name: c}]\n",
+      ),
+    );
+    const [a] = s.nodes;
+    assert.equal(a.cpuCores, 4);
+    assert.equal(a.memoryBytes, 16 * GiB);
+    assert.equal(a.overheadCpuMilli, 100);
+    assert.equal(a.overheadMemoryBytes, 512 * MiB);
+    assert.equal(a.kubeletPort, 10250);
+    assert.equal(a.ready, true);
+    assert.equal(a.bootTimeMs, NOW - 86_400_000);
+    assert.deepEqual(
+      s.pods.map((p) => [p.namespace, p.nodeName, p.phase]),
+      [
+        ["default", "a", "Running"],
+        ["default", "b", "Running"],
+      ],
+    );
+    assert.deepEqual(s.pods[0].containers, [
+      { name: "c", cpuMilli: 100, memoryBytes: 64 * MiB, startTimeMs: NOW - 1_800_000 + 2000 },
+    ]);
+    // uids are stable across loads.
+    assert.equal(
+      load(write("nodes: [{name: a}]\npods: [{name: p1, containers: [{name: c}]}]\n")).pods[0].uid,
+      s.pods[0].uid,
+    );
+  });
+
+  test("an empty file is an empty cluster", () => {
+    assert.deepEqual(load(write("")), { nodes: [], pods: [] });
+  });
+
+  const errors: Array<[string, string, RegExp]> = [
+    ["unknown field", "nodes:\n  - name: a\n    cpuu: 4\n", /nodes\[0\]: unknown field "cpuu"/],
+    [
+      "bad quantity",
+      "nodes: [{name: a}]\npods: [{name: p, containers: [{name: c, cpu: lots}]}]\n",
+      /pods\[0\]\.containers\[0\]\.cpu: invalid quantity "lots"/,
+    ],
+    [
+      "unknown node",
+      "nodes: [{name: a}]\npods: [{name: p, node: b, containers: [{name: c}]}]\n",
+      /pods\[0\]\.node: unknown node "b"/,
+    ],
+    [
+      "duplicate pod",
+      "nodes: [{name: a}]\npods: [{name: p, containers: [{name: c}]}, {name: p, containers: [{name: c}]}]\n",
+      /duplicate pod default\/p/,
+    ],
+    [
+      "duplicate container",
+      "nodes: [{name: a}]\npods: [{name: p, containers: [{name: c}], initContainers: [{name: c}]}]\n",
+      /duplicate container name "c"/,
+    ],
+    [
+      "no containers",
+      "nodes: [{name: a}]\npods: [{name: p}]\n",
+      /pods\[0\]\.containers: a pod needs at least one container/,
+    ],
+    ["missing name", "nodes: [{cpu: 2}]\n", /nodes\[0\]: missing required field "name"/],
+    ["bad name", "nodes: [{name: Not_Valid}]\n", /not a valid Kubernetes name/],
+    [
+      "bad phase",
+      "nodes: [{name: a}]\npods: [{name: p, phase: Sleeping, containers: [{name: c}]}]\n",
+      /phase: want one of/,
+    ],
+    ["bad age", "nodes: [{name: a, age: forever}]\n", /nodes\[0\]\.age: invalid duration/],
+    ["bad port", "nodes: [{name: a, kubeletPort: 70000}]\n", /kubeletPort: want a port number/],
+    ["not a mapping", "- just\n- a list\n", /want a mapping/],
+    ["invalid YAML", "nodes: [\n", /invalid YAML/],
+  ];
+  for (const [what, text, message] of errors) {
+    test(`error: ${what}`, () => {
+      const path = write(text);
+      assert.throws(
+        () => load(path),
+        (err: Error) => {
+          assert.ok(err.message.startsWith(`scenario file ${path}: `), err.message);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  test("error: missing file", () => {
+    assert.throws(() => load(join(dir, "nope.yaml")), /scenario file .*nope\.yaml: cannot read: ENOENT/);
+  });
+});
