@@ -12,8 +12,6 @@ import { fileURLToPath } from "node:url";
 import { registerMetricsApi } from "./cluster.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const demoDir = join(root, ".demo");
-const kubeconfig = join(demoDir, "kubeconfig");
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -25,6 +23,7 @@ Options:
   --metric-resolution DUR   metrics-server --metric-resolution (default 15s)
   --fault NODE=MODE         make a kubelet misbehave: hang | http500 | garbage (repeatable)
   -v N                      metrics-server log verbosity (default 1)
+  --dir DIR                 where the kubeconfig, PKI and serving certs go (default .demo)
   -h, --help                this help
 `;
 
@@ -36,6 +35,7 @@ interface DemoArgs {
   resolution: string;
   faults: string[];
   verbosity: string;
+  dir: string;
 }
 
 function fail(msg: string): never {
@@ -51,6 +51,7 @@ function parseArgs(argv: string[]): DemoArgs {
     resolution: "15s",
     faults: [],
     verbosity: "1",
+    dir: join(root, ".demo"),
   };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
@@ -89,6 +90,9 @@ function parseArgs(argv: string[]): DemoArgs {
       case "-v":
       case "--v":
         args.verbosity = count(value(), name);
+        break;
+      case "--dir":
+        args.dir = resolve(value());
         break;
       case "-h":
       case "--help":
@@ -156,6 +160,8 @@ async function main(): Promise<void> {
   const ipBase = `127.${r}`;
   const serverIP = `${ipBase}.0.2`;
   const serverPort = 4443;
+  const demoDir = args.dir;
+  const kubeconfig = join(demoDir, "kubeconfig");
   mkdirSync(demoDir, { recursive: true });
 
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../scripts/cluster.ts";
-import { startCluster } from "./e2e.test.ts";
+import { startCluster } from "./cluster.ts";
 import { poll, root, run } from "./helpers.ts";
 
 test("kubelets that hang, answer 500 or send garbage lose only their own node", async (t) => {

@@ -1,31 +1,7 @@
 // Test helpers for this folder's *.test.ts: a throw-away self-signed P-256 certificate.
 import { webcrypto } from "node:crypto";
-import type * as X509 from "@peculiar/x509";
-
-// @peculiar/x509 pulls in tsyringe, which refuses to load without the Reflect metadata API (the
-// `reflect-metadata` package is not a dependency). x509 only stores plain per-object metadata, so a
-// WeakMap-backed stand-in is installed first and the module is imported dynamically afterwards.
-installReflectMetadata();
-const x509: typeof X509 = await import("@peculiar/x509");
-
-function installReflectMetadata(): void {
-  const reflect = Reflect as unknown as Record<string, unknown>;
-  if (typeof reflect.getMetadata === "function") return;
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  reflect.defineMetadata = (key: unknown, value: unknown, target: object): void => {
-    const m = store.get(target) ?? new Map<unknown, unknown>();
-    m.set(key, value);
-    store.set(target, m);
-  };
-  reflect.getOwnMetadata = (key: unknown, target: object): unknown => store.get(target)?.get(key);
-  reflect.getMetadata = (key: unknown, target: object): unknown => {
-    for (let o: object | null = target; o; o = Object.getPrototypeOf(o)) {
-      const m = store.get(o);
-      if (m?.has(key)) return m.get(key);
-    }
-    return undefined;
-  };
-}
+import "reflect-metadata"; // the Reflect polyfill @peculiar/x509 requires (its README), loaded first
+import * as x509 from "@peculiar/x509";
 
 type SelfSignedParams = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>;
 

@@ -14,7 +14,9 @@ function capture(fn: () => void): string[] {
 }
 
 test("error lines have klog's header, the quoted message, err first, then key/values", () => {
-  const [line] = capture(() => log.error(new Error('Get "https://x": boom'), "Failed to scrape node", { node: "node-1" }));
+  const [line] = capture(() =>
+    log.error(new Error('Get "https://x": boom'), "Failed to scrape node", { node: "node-1" }),
+  );
   assert.match(
     line!,
     /^E\d{4} \d{2}:\d{2}:\d{2}\.\d{6} +\d+ index\.test\.ts:\d+\] "Failed to scrape node" err="Get \\"https:\/\/x\\": boom" node="node-1"\n$/,

@@ -4,32 +4,8 @@ import { webcrypto } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import type * as X509 from "@peculiar/x509";
-
-// @peculiar/x509 loads tsyringe, which insists on the Reflect metadata API (the `reflect-metadata`
-// package, not a dependency here). It only needs plain per-object key/value storage, so a minimal
-// stand-in is installed before the module is loaded dynamically.
-defineReflectMetadata();
-const x509: typeof X509 = await import("@peculiar/x509");
-
-function defineReflectMetadata(): void {
-  const r = Reflect as unknown as Record<string, unknown>;
-  if (typeof r.getMetadata === "function") return;
-  const data = new WeakMap<object, Map<unknown, unknown>>();
-  r.defineMetadata = (key: unknown, value: unknown, target: object): void => {
-    const m = data.get(target) ?? new Map<unknown, unknown>();
-    m.set(key, value);
-    data.set(target, m);
-  };
-  r.getOwnMetadata = (key: unknown, target: object): unknown => data.get(target)?.get(key);
-  r.getMetadata = (key: unknown, target: object): unknown => {
-    for (let o: object | null = target; o; o = Object.getPrototypeOf(o)) {
-      const m = data.get(o);
-      if (m?.has(key)) return m.get(key);
-    }
-    return undefined;
-  };
-}
+import "reflect-metadata"; // the Reflect polyfill @peculiar/x509 requires (its README), loaded first
+import * as x509 from "@peculiar/x509";
 
 type SelfSignedParams = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>;
 
