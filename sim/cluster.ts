@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { KubeletView } from "./kubelet.ts";
 import type { PodPhase, Scenario, SimContainer, SimNode, SimPod } from "./scenario.ts";
+import { parseQuantity as parseScenarioQuantity } from "./scenario.ts";
 
 export type Resource = "nodes" | "pods" | "services" | "endpoints" | "apiservices";
 
@@ -117,33 +118,13 @@ export function formatCpu(milli: number): string {
   return m % 1000 === 0 ? String(m / 1000) : `${m}m`;
 }
 
-const QUANTITY = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e[0-9]+)?$/;
-const SUFFIX: Record<string, number> = {
-  "": 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: KI,
-  Mi: MI,
-  Gi: GI,
-  Ti: GI * KI,
-  Pi: GI * MI,
-  Ei: GI * GI,
-};
-
 /** Parses a resource quantity ("250m", "1.5", "64Mi") to a number of base units; undefined if invalid. */
 export function parseQuantity(q: unknown): number | undefined {
-  if (typeof q === "number" && Number.isFinite(q) && q >= 0) return q;
-  if (typeof q !== "string") return undefined;
-  const m = QUANTITY.exec(q.trim());
-  if (!m) return undefined;
-  const suffix = m[2] ?? "";
-  const mult = suffix.startsWith("e") ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix];
-  return Number(m[1]) * mult;
+  try {
+    return parseScenarioQuantity(q);
+  } catch {
+    return undefined;
+  }
 }
 
 function podIP(uid: string): string {

@@ -118,15 +118,20 @@ export class Scraper {
       }
     } catch (err) {
       // Only aborts of the tick deadline (during the jitter or the queue) reach here.
-      if (deadline.aborted) {
-        log.error(undefined, "Failed to scrape node, timeout to access kubelet", {
-          node: name,
-          timeout: this.#timeoutText,
-        });
-      } else {
-        log.error(err, "Failed to scrape node", { node: name });
-      }
+      this.#logFailure(name, err, deadline.aborted);
       return undefined;
+    }
+  }
+
+  /** The one log line a failed node gets (reference §1.6). */
+  #logFailure(node: string, err: unknown, timedOut: boolean): void {
+    if (timedOut) {
+      log.error(undefined, "Failed to scrape node, timeout to access kubelet", {
+        node,
+        timeout: this.#timeoutText,
+      });
+    } else {
+      log.error(err, "Failed to scrape node", { node });
     }
   }
 
@@ -158,14 +163,7 @@ export class Scraper {
       success = true;
       return scrape;
     } catch (err) {
-      if (controller.signal.aborted) {
-        log.error(undefined, "Failed to scrape node, timeout to access kubelet", {
-          node: name,
-          timeout: this.#timeoutText,
-        });
-      } else {
-        log.error(err, "Failed to scrape node", { node: name });
-      }
+      this.#logFailure(name, err, controller.signal.aborted);
       return undefined;
     } finally {
       clearTimeout(timer);
