@@ -377,8 +377,28 @@ export function generateScenario(opts: GenerateOptions): Scenario {
         initContainers,
       });
     }
+    fitNodeToPods(nodes[nodes.length - 1]!, pods);
   }
   return { nodes, pods };
+}
+
+/**
+ * Grows a generated node so its pods use at most ~80 % of it (in steps of 4 cores / 8 GiB), like a
+ * scheduler would have ensured; kubectl top's percentages then stay realistic at any pods-per-node.
+ */
+function fitNodeToPods(node: SimNode, pods: readonly SimPod[]): void {
+  let milli = node.overheadCpuMilli;
+  let bytes = node.overheadMemoryBytes;
+  for (let i = pods.length - 1; i >= 0 && pods[i]!.nodeName === node.name; i--) {
+    for (const c of reportedContainers(pods[i]!)) {
+      milli += c.cpuMilli;
+      bytes += c.memoryBytes;
+    }
+  }
+  const cores = Math.ceil(milli / 1000 / 0.8 / 4) * 4;
+  const memory = Math.ceil(bytes / 0.8 / (8 * GiB)) * 8 * GiB;
+  node.cpuCores = Math.max(node.cpuCores, cores);
+  node.memoryBytes = Math.max(node.memoryBytes, memory);
 }
 
 // ---------------------------------------------------------------------------------------------
