@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import http2 from "node:http2";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import { Registry } from "prom-client";
+import { type TestCert, testCert } from "../../test/support/certs.ts";
+import { registerApiMetrics } from "../api/index.ts";
+import { registerScraperMetrics } from "../scraper/index.ts";
+import { registerStorageMetrics } from "../storage/index.ts";
+import { healthEndpoints } from "./health.ts";
+import { createTickDuration, registerServerMetrics } from "./metrics.ts";
+import { startServer } from "./serve.ts";
+
+let server: http2.Http2SecureServer;
+let port: number;
+let serving: TestCert;
+let admin: TestCert;
+let stranger: TestCert;
+
+before(async () => {
+  serving = await testCert("metrics-server", { ip: ["127.0.0.1"] });
+  admin = await testCert("admin", {}, ["system:masters"]);
+  stranger = await testCert("stranger");
+  const registry = new Registry();
+  registerScraperMetrics(registry);
+  registerStorageMetrics(registry);
+  registerApiMetrics(registry);
+  registerServerMetrics(registry, createTickDuration(15));
+  server = await startServer({
+    bindAddress: "127.0.0.1",
+    port: 0,
+    cert: Buffer.from(serving.certPem),
+    key: Buffer.from(serving.keyPem),
+    clientCAs: [Buffer.from(admin.certPem)],
+    health: healthEndpoints({
+      nodeSynced: () => true,
+      podSynced: () => true,
+      storageReady: () => false,
+      tickLastStartMs: () => 0,
+      resolutionMs: 15_000,
+      shuttingDown: () => false,
+    }),
+    api: {
+      handle: (req) =>
+        req.path.startsWith("/apis")
+          ? {
+              status: 200,
+              contentType: "application/json",
+              body: JSON.stringify({ path: req.path, accept: req.accept }),
+            }
+          : undefined,
+    },
+    registry,
+    version: { gitVersion: "v0.0.0-test" },
+    alwaysAllowPaths: ["/healthz", "/readyz", "/livez"],
+  });
+  port = (server.address() as AddressInfo).port;
+});
+
+after(() => {
+  server.close();
+});
+
+function get1(
+  path: string,
+  client?: TestCert,
+): Promise<{ status: number; body: string; alpn: string /* HTTP version */ }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        ca: serving.certPem,
+        cert: client?.certPem,
+        key: client?.keyPem,
+        agent: false,
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            alpn: res.httpVersion,
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+  });
+}
+
+function get2(path: string, client?: TestCert): Promise<{ status: number; body: string; alpn: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`https://127.0.0.1:${port}`, {
+      ca: serving.certPem,
+      cert: client?.certPem,
+      key: client?.keyPem,
+    });
+    session.on("error", reject);
+    const stream = session.request({ ":path": path, accept: "application/vnd.kubernetes.protobuf, */*" });
+    let status = 0;
+    let body = "";
+    stream.on("response", (h) => {
+      status = Number(h[":status"]);
+    });
+    stream.on("data", (d: Buffer) => {
+      body += d.toString();
+    });
+    stream.on("end", () => {
+      const alpn = String(session.alpnProtocol);
+      session.close();
+      resolve({ status, body, alpn });
+    });
+    stream.on("error", reject);
+  });
+}
+
+test("HTTP/2 with a client certificate from --client-ca-file reaches the API", async () => {
+  const r = await get2("/apis/metrics.k8s.io/v1beta1/nodes", admin);
+  assert.equal(r.alpn, "h2");
+  assert.equal(r.status, 200);
+  assert.deepEqual(JSON.parse(r.body), {
+    path: "/apis/metrics.k8s.io/v1beta1/nodes",
+    accept: "application/vnd.kubernetes.protobuf, */*",
+  });
+});
+
+test("HTTP/1.1 fallback serves the same", async () => {
+  const r = await get1("/apis", admin);
+  assert.equal(r.alpn, "1.1");
+  assert.equal(r.status, 200);
+});
+
+test("no client certificate, or one from an unknown CA: 401 Status", async () => {
+  for (const r of [await get1("/apis"), await get2("/apis"), await get1("/apis", stranger)]) {
+    assert.equal(r.status, 401);
+    const status = JSON.parse(r.body);
+    assert.equal(status.kind, "Status");
+    assert.equal(status.reason, "Unauthorized");
+    assert.equal(status.code, 401);
+  }
+  assert.equal((await get1("/metrics")).status, 401, "/metrics needs credentials");
+});
+
+test("health endpoints answer without credentials", async () => {
+  assert.deepEqual((await get1("/healthz")).body, "ok");
+  const ready = await get1("/readyz");
+  assert.equal(ready.status, 500);
+  assert.match(ready.body, /\[-\]metric-storage-ready failed: reason withheld/);
+});
+
+test("/metrics has exactly upstream's six metrics_server_* families (reference §4.3)", async () => {
+  const r = await get1("/metrics", admin);
+  assert.equal(r.status, 200);
+  const families = [...r.body.matchAll(/^# TYPE (metrics_server_\w+) /gm)].map((m) => m[1]).sort();
+  assert.deepEqual(families, [
+    "metrics_server_api_metric_freshness_seconds",
+    "metrics_server_kubelet_last_request_time_seconds",
+    "metrics_server_kubelet_request_duration_seconds",
+    "metrics_server_kubelet_request_total",
+    "metrics_server_manager_tick_duration_seconds",
+    "metrics_server_storage_points",
+  ]);
+  assert.match(r.body, /metrics_server_manager_tick_duration_seconds_bucket\{le="12.5"\} 0/);
+});
+
+test("unknown paths get a 404 Status", async () => {
+  const r = await get1("/nope", admin);
+  assert.equal(r.status, 404);
+  assert.equal(JSON.parse(r.body).message, "the server could not find the requested resource");
+});
