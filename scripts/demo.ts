@@ -23,6 +23,7 @@ Options:
   --metric-resolution DUR   metrics-server --metric-resolution (default 15s)
   --fault NODE=MODE         make a kubelet misbehave: hang | http500 | garbage (repeatable)
   -v N                      metrics-server log verbosity (default 1)
+  --ip-base 127.R           the loopback range to use (default: a random one)
   --dir DIR                 where the kubeconfig, PKI and serving certs go (default .demo)
   -h, --help                this help
 `;
@@ -36,6 +37,7 @@ interface DemoArgs {
   faults: string[];
   verbosity: string;
   dir: string;
+  ipBase: string;
 }
 
 function fail(msg: string): never {
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): DemoArgs {
     faults: [],
     verbosity: "1",
     dir: join(root, ".demo"),
+    ipBase: `127.${1 + Math.floor(Math.random() * 254)}`,
   };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
@@ -91,6 +94,14 @@ function parseArgs(argv: string[]): DemoArgs {
       case "--v":
         args.verbosity = count(value(), name);
         break;
+      case "--ip-base": {
+        const v = value();
+        const m = /^127\.(\d{1,3})$/.exec(v);
+        if (!m || Number(m[1]) < 1 || Number(m[1]) > 254)
+          fail(`invalid argument ${JSON.stringify(v)} for --ip-base: want 127.R with R in 1..254`);
+        args.ipBase = v;
+        break;
+      }
       case "--dir":
         args.dir = resolve(value());
         break;
@@ -154,10 +165,9 @@ async function shutdown(code: number): Promise<never> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  // A loopback range of its own (127.R.0.0/16) so kubelets, API server and metrics-server never clash
-  // with anything else on the machine, including a second demo.
-  const r = 1 + Math.floor(Math.random() * 254);
-  const ipBase = `127.${r}`;
+  // A loopback range of its own (127.R.0.0/16, random unless --ip-base) so kubelets, API server and
+  // metrics-server never clash with anything else on the machine.
+  const ipBase = args.ipBase;
   const serverIP = `${ipBase}.0.2`;
   const serverPort = 4443;
   const demoDir = args.dir;

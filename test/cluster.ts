@@ -20,7 +20,7 @@ export async function startCluster(
   opts: { simArgs: string[]; serverArgs?: string[]; resolution?: string },
 ): Promise<Cluster> {
   const dir = tempDir(t, "ms-e2e-");
-  const ipBase = randomIpBase();
+  const ipBase = randomIpBase(t);
   const port = 20000 + Math.floor(Math.random() * 40000);
   const serverIP = `${ipBase}.0.2`;
   await startNodeProcess(

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { kubectl, kubectlPath, poll, startNodeProcess, tempDir } from "./helpers.ts";
+import { kubectl, kubectlPath, poll, randomIpBase, startNodeProcess, tempDir } from "./helpers.ts";
 
 function alive(pid: number): boolean {
   try {
@@ -38,7 +38,18 @@ test("npm start: the printed kubectl command shows every node, and Ctrl-C leaves
   const demo = await startNodeProcess(
     t,
     "scripts/demo.ts",
-    ["--dir", dir, "--nodes", "3", "--pods-per-node", "2", "--metric-resolution", "5s"],
+    [
+      "--dir",
+      dir,
+      "--ip-base",
+      randomIpBase(t),
+      "--nodes",
+      "3",
+      "--pods-per-node",
+      "2",
+      "--metric-resolution",
+      "5s",
+    ],
     "Ctrl-C stops everything",
   );
   const kubeconfig = join(dir, "kubeconfig");

@@ -2,7 +2,7 @@
 // random loopback range per run, ready-line waits and polling with deadlines, real kubectl with a
 // temporary --cache-dir. No timing assertions: deadlines only bound how long we wait.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { TestContext } from "node:test";
@@ -10,9 +10,38 @@ import { fileURLToPath } from "node:url";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** A loopback range of this run's own: 127.R (R in 2..254; 127.1 is left to the demo's usual picks). */
-export function randomIpBase(): string {
-  return `127.${2 + Math.floor(Math.random() * 253)}`;
+/**
+ * A loopback range of this test's own: 127.R (R in 2..254; the demo picks from 1..254 for people).
+ * Tests run concurrently and kubelets always listen on port 10250, so two tests must never share R:
+ * each reservation is an exclusive lock file naming its owner's pid (stale ones are taken over), and
+ * is released in t.after.
+ */
+export function randomIpBase(t: TestContext): string {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const r = 2 + Math.floor(Math.random() * 253);
+    const lock = join(tmpdir(), `metrics-server-test-127.${r}.lock`);
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+    } catch {
+      const owner = Number(readFileSync(lock, "utf8"));
+      if (owner === process.pid || isAlive(owner)) continue;
+      rmSync(lock, { force: true }); // left by a killed run
+      continue;
+    }
+    t.after(() => rmSync(lock, { force: true }));
+    return `127.${r}`;
+  }
+  throw new Error("no free 127.R loopback range for this test");
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function tempDir(t: TestContext, prefix: string): string {
