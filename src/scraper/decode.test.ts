@@ -7,18 +7,6 @@ import { decodeResourceMetrics, parseGoFloat } from "./decode.ts";
 
 const realistic = readFileSync(new URL("./testdata/resource-1.33.txt", import.meta.url));
 
-function captureLogs(t: { after(fn: () => void): void }, verbosity = 0): string[] {
-  const lines: string[] = [];
-  const prevSink = log.setSink((l) => lines.push(l));
-  const prevV = log.getVerbosity();
-  log.setVerbosity(verbosity);
-  t.after(() => {
-    log.setSink(prevSink);
-    log.setVerbosity(prevV);
-  });
-  return lines;
-}
-
 function rows(s: ReturnType<typeof decodeResourceMetrics>) {
   return Array.from({ length: s.containerCount }, (_, i) => ({
     namespace: s.namespaces[i],
@@ -135,7 +123,7 @@ describe("decodeResourceMetrics", () => {
   });
 
   it("drops the whole pod when one container has zero cpu, keeps other pods", (t) => {
-    const lines = captureLogs(t, 1);
+    const lines = log.captureLogs(t, 1);
     const body = [
       'container_cpu_usage_seconds_total{container="a",namespace="ns",pod="bad"} 1 1000',
       'container_cpu_usage_seconds_total{container="b",namespace="ns",pod="bad"} 0 1000',
@@ -173,7 +161,7 @@ describe("decodeResourceMetrics", () => {
   });
 
   it("marks an incomplete node (zero memory, zero cpu or zero timestamp) with nodeTimestampMs 0 and keeps pods", (t) => {
-    const lines = captureLogs(t, 1);
+    const lines = log.captureLogs(t, 1);
     const pod = [
       'container_cpu_usage_seconds_total{container="a",namespace="ns",pod="p"} 1 1000',
       'container_memory_working_set_bytes{container="a",namespace="ns",pod="p"} 5 1000',

@@ -45,18 +45,6 @@ function nodeFor(name: string, port: number, ready = true, ip = "127.0.0.1"): No
   };
 }
 
-function captureLogs(t: { after(fn: () => void): void }, verbosity = 0): string[] {
-  const lines: string[] = [];
-  const prevSink = log.setSink((l) => lines.push(l));
-  const prevV = log.getVerbosity();
-  log.setVerbosity(verbosity);
-  t.after(() => {
-    log.setSink(prevSink);
-    log.setVerbosity(prevV);
-  });
-  return lines;
-}
-
 describe("Scraper", () => {
   let cert: TestCert;
   before(async () => {
@@ -90,7 +78,7 @@ describe("Scraper", () => {
   const tick = (): AbortSignal => AbortSignal.timeout(30_000);
 
   it("scrapes Ready nodes and returns their decoded batches in node order", async (t) => {
-    const lines = captureLogs(t, 2);
+    const lines = log.captureLogs(t, 2);
     const a = await kubelet(t, "ok");
     const b = await kubelet(t, "ok");
     const batch = await scraper(t).scrape([nodeFor("a", a.port), nodeFor("b", b.port)], tick());
@@ -110,7 +98,7 @@ describe("Scraper", () => {
   });
 
   it("shares interned names between nodes and ticks", async (t) => {
-    captureLogs(t);
+    log.captureLogs(t);
     const a = await kubelet(t, "ok");
     const s = scraper(t);
     const [first] = await s.scrape([nodeFor("a", a.port)], tick());
@@ -154,7 +142,7 @@ describe("Scraper", () => {
   });
 
   it("times out a hanging kubelet without affecting another node", async (t) => {
-    const lines = captureLogs(t);
+    const lines = log.captureLogs(t);
     const good = await kubelet(t, "ok");
     const hang = await kubelet(t, "hang");
     const batch = await scraper(t, { requestTimeoutMs: 300 }).scrape(
@@ -173,7 +161,7 @@ describe("Scraper", () => {
   });
 
   it("names the URL when the kubelet cannot be reached", async (t) => {
-    const lines = captureLogs(t);
+    const lines = log.captureLogs(t);
     const closed = await kubelet(t, "ok");
     const port = closed.port;
     await closed.close();
@@ -188,7 +176,7 @@ describe("Scraper", () => {
   });
 
   it("reports a node without a usable address", async (t) => {
-    const lines = captureLogs(t);
+    const lines = log.captureLogs(t);
     const n = nodeFor("noaddr", 1);
     n.status!.addresses = [{ type: "Hostname", address: "x" }];
     assert.deepEqual(await scraper(t).scrape([n], tick()), []);
@@ -200,7 +188,7 @@ describe("Scraper", () => {
   });
 
   it("skips nodes that are not Ready quietly (V(4) only)", async (t) => {
-    const lines = captureLogs(t, 4);
+    const lines = log.captureLogs(t, 4);
     const a = await kubelet(t, "ok");
     const batch = await scraper(t).scrape([nodeFor("down", a.port, false)], tick());
     assert.deepEqual(batch, []);
@@ -213,7 +201,7 @@ describe("Scraper", () => {
   });
 
   it("keeps the first of duplicate node names", async (t) => {
-    const lines = captureLogs(t);
+    const lines = log.captureLogs(t);
     const a = await kubelet(t, "ok");
     const b = await kubelet(t, "ok");
     const batch = await scraper(t).scrape([nodeFor("same", a.port), nodeFor("same", b.port)], tick());
@@ -224,7 +212,7 @@ describe("Scraper", () => {
   });
 
   it("gives up every node when the tick deadline has passed, without throwing", async (t) => {
-    const lines = captureLogs(t);
+    const lines = log.captureLogs(t);
     const a = await kubelet(t, "hang");
     const b = await kubelet(t, "hang");
     const deadline = new AbortController();
@@ -239,7 +227,7 @@ describe("Scraper", () => {
   });
 
   it("bounds the requests in flight", async (t) => {
-    captureLogs(t);
+    log.captureLogs(t);
     let inFlight = 0;
     let maxInFlight = 0;
     const kubelets: FakeKubelet[] = [];
@@ -264,7 +252,7 @@ describe("Scraper", () => {
   });
 
   it("staggers requests with the jitter from random()", async (t) => {
-    captureLogs(t);
+    log.captureLogs(t);
     const a = await kubelet(t, "ok");
     const draws: number[] = [];
     const s = scraper(t, {
@@ -278,7 +266,7 @@ describe("Scraper", () => {
   });
 
   it("records the three self-metrics and forgets vanished nodes", async (t) => {
-    captureLogs(t);
+    log.captureLogs(t);
     const registry = new Registry();
     registerScraperMetrics(registry);
     registerScraperMetrics(registry); // idempotent
