@@ -1,10 +1,11 @@
 // HTTP client for the Kubernetes API server on undici: one keep-alive agent, one TLS secure context
-// built from the RestConfig, a bearer token that follows service-account token rotation, JSON GETs
-// and streaming watches.
+// built from the RestConfig (rebuilt when an exec plugin hands out a new client certificate),
+// credentials from Credentials with one retry after a 401, JSON GETs and streaming watches.
 
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import { Agent } from "undici";
+import { Agent, type Dispatcher } from "undici";
+import { type ClientCertificate, Credentials } from "./credentials.ts";
 import type { RestConfig } from "./kubeconfig.ts";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -59,9 +60,10 @@ export interface KubeClientOptions {
   userAgent?: string;
   /** How long to wait for response headers of non-watch requests (default 60 s). */
   headersTimeoutMs?: number;
+  /** Where tokens and client certificates come from; by default built from the RestConfig. */
+  credentials?: Credentials;
 }
 
-const TOKEN_REFRESH_MS = 60_000;
 // A single watch event larger than this is certainly garbage, and would otherwise grow without bound.
 const MAX_WATCH_LINE_BYTES = 64 * 1024 * 1024;
 const MAX_ERROR_BODY_CHARS = 4096;
@@ -114,14 +116,21 @@ async function errorFromResponse(
 }
 
 export class KubeClient {
+  /** Shared with whoever else needs the same identity (the kubelet client's bearer token). */
+  readonly credentials: Credentials;
   private readonly origin: string;
   private readonly basePath: string;
-  private readonly agent: Agent;
+  private readonly tls: boolean;
+  private readonly config: RestConfig;
   private readonly userAgent: string;
   private readonly headersTimeoutMs: number;
-  private readonly tokenFile: string | undefined;
-  private token: string | undefined;
-  private tokenReadAt = 0;
+  private agent: Agent;
+  // The client certificate the current agent presents (compared by identity: Credentials hands out
+  // the same Buffers until the certificate changes).
+  private agentCert: ClientCertificate | undefined;
+  // Agents replaced after a certificate change; they finish their in-flight requests, then close.
+  private readonly retiredAgents = new Set<Agent>();
+  private closed = false;
 
   constructor(config: RestConfig, opts: KubeClientOptions = {}) {
     let url: URL;
@@ -134,56 +143,92 @@ export class KubeClient {
       throw new Error(`unsupported API server URL scheme ${url.protocol} in ${config.server}`);
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, "");
+    this.tls = url.protocol === "https:";
+    this.config = config;
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.headersTimeoutMs = opts.headersTimeoutMs ?? 60_000;
-    this.token = config.bearerToken;
-    this.tokenFile = config.bearerTokenFile;
-    this.tokenReadAt = Date.now();
+    this.credentials = opts.credentials ?? new Credentials(config);
+    this.agentCert = config.cert && config.key ? { cert: config.cert, key: config.key } : undefined;
+    this.agent = this.newAgent(this.agentCert);
+  }
 
+  private newAgent(clientCert: ClientCertificate | undefined): Agent {
     const connect: Record<string, unknown> = {};
-    if (url.protocol === "https:") {
+    if (this.tls) {
       // One secure context for every connection: the CA/cert/key are parsed once.
-      connect.secureContext = createSecureContext({ ca: config.ca, cert: config.cert, key: config.key });
-      connect.rejectUnauthorized = !config.insecureSkipTLSVerify;
-      if (config.tlsServerName) connect.servername = config.tlsServerName;
+      connect.secureContext = createSecureContext({
+        ca: this.config.ca,
+        cert: clientCert?.cert,
+        key: clientCert?.key,
+      });
+      connect.rejectUnauthorized = !this.config.insecureSkipTLSVerify;
+      if (this.config.tlsServerName) connect.servername = this.config.tlsServerName;
     }
-    this.agent = new Agent({ connect, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+    return new Agent({ connect, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
   }
 
-  // Service-account tokens are rotated on disk; re-read at most once a minute, keep the last good one.
-  private currentToken(): string | undefined {
-    if (this.tokenFile && Date.now() - this.tokenReadAt >= TOKEN_REFRESH_MS) {
-      this.tokenReadAt = Date.now();
-      try {
-        const t = readFileSync(this.tokenFile, "utf8").trim();
-        if (t) this.token = t;
-      } catch {
-        // Keep using the previous token; the API server will say so if it has expired.
-      }
+  // The agent presenting the current client certificate; rebuilt when an exec plugin hands out a new one.
+  private async dispatcher(): Promise<Agent> {
+    if (!this.tls) return this.agent;
+    const cert = await this.credentials.clientCertificate();
+    if (cert?.cert !== this.agentCert?.cert || cert?.key !== this.agentCert?.key) {
+      if (this.closed) throw new Error("KubeClient is closed");
+      const old = this.agent;
+      this.agentCert = cert;
+      this.agent = this.newAgent(cert);
+      this.retiredAgents.add(old);
+      old
+        .close()
+        .catch(() => {
+          // Closing a retired agent can only fail if it was already destroyed by close().
+        })
+        .finally(() => this.retiredAgents.delete(old));
     }
-    return this.token;
+    return this.agent;
   }
 
-  private headers(accept: string): Record<string, string> {
+  private async headers(accept: string): Promise<Record<string, string>> {
     const h: Record<string, string> = { accept, "user-agent": this.userAgent };
-    const token = this.currentToken();
+    const token = await this.credentials.bearerToken();
     if (token) h.authorization = `Bearer ${token}`;
     return h;
   }
 
+  // One GET; on a 401 with rotatable credentials, forget them and try once more (a rotated token or
+  // an exec credential the server no longer accepts), as client-go's exec authenticator does.
+  private async send(
+    path: string,
+    query: Record<string, string | undefined> | undefined,
+    accept: string,
+    signal: AbortSignal | undefined,
+    watch: boolean,
+  ): Promise<Dispatcher.ResponseData> {
+    const fullPath = this.basePath + path + buildQuery(query);
+    for (let attempt = 0; ; attempt++) {
+      const agent = await this.dispatcher();
+      const res = await agent.request({
+        origin: this.origin,
+        path: fullPath,
+        method: "GET",
+        headers: await this.headers(accept),
+        signal,
+        headersTimeout: this.headersTimeoutMs,
+        // Watches are long-lived and may be quiet for minutes; their length is bounded by timeoutSeconds.
+        bodyTimeout: watch ? 0 : undefined,
+      });
+      if (res.statusCode >= 200 && res.statusCode <= 299) return res;
+      if (res.statusCode === 401 && attempt === 0 && this.credentials.rotatable) {
+        await res.body.dump().catch(() => {});
+        this.credentials.invalidate();
+        continue;
+      }
+      throw await errorFromResponse("GET", path, res.statusCode, res.body);
+    }
+  }
+
   /** GET a path and parse the JSON body. Non-2xx answers throw ApiError. */
   async getJSON<T>(path: string, opts: RequestOptions = {}): Promise<T> {
-    const fullPath = this.basePath + path + buildQuery(opts.query);
-    const res = await this.agent.request({
-      origin: this.origin,
-      path: fullPath,
-      method: "GET",
-      headers: this.headers(opts.accept ?? "application/json"),
-      signal: opts.signal,
-      headersTimeout: this.headersTimeoutMs,
-    });
-    if (res.statusCode < 200 || res.statusCode > 299)
-      throw await errorFromResponse("GET", path, res.statusCode, res.body);
+    const res = await this.send(path, opts.query, opts.accept ?? "application/json", opts.signal, false);
     const text = await res.body.text();
     try {
       return JSON.parse(text) as T;
@@ -194,26 +239,18 @@ export class KubeClient {
 
   /**
    * Starts a watch and yields its events as they arrive (newline-delimited JSON). A non-2xx answer
-   * throws ApiError before the first event; the iteration ends when the server closes the stream.
+   * throws ApiError before the first event; `onOpen` runs once the server has accepted the watch.
+   * The iteration ends when the server closes the stream.
    */
   async *watch<T = unknown>(
     path: string,
     query: Record<string, string | undefined>,
     accept: string,
     signal?: AbortSignal,
+    onOpen?: () => void,
   ): AsyncGenerator<WatchEvent<T>> {
-    const res = await this.agent.request({
-      origin: this.origin,
-      path: this.basePath + path + buildQuery(query),
-      method: "GET",
-      headers: this.headers(accept),
-      signal,
-      headersTimeout: this.headersTimeoutMs,
-      // Watches are long-lived and may be quiet for minutes; their length is bounded by timeoutSeconds.
-      bodyTimeout: 0,
-    });
-    if (res.statusCode < 200 || res.statusCode > 299)
-      throw await errorFromResponse("GET", path, res.statusCode, res.body);
+    const res = await this.send(path, query, accept, signal, true);
+    onOpen?.();
     const decoder = new TextDecoder("utf-8");
     let pending = "";
     try {
@@ -241,7 +278,8 @@ export class KubeClient {
 
   /** Closes all connections; in-flight requests fail. */
   async close(): Promise<void> {
-    await this.agent.destroy();
+    this.closed = true;
+    await Promise.all([this.agent.destroy(), ...[...this.retiredAgents].map((a) => a.destroy())]);
   }
 }
 

@@ -56,7 +56,10 @@ export function newNodeReflector(client: KubeClient, opts: InformerOptions = {})
   });
 }
 
-/** Running pods in all namespaces, metadata only. */
+/**
+ * Running pods in all namespaces, metadata only. Works as well when the server answers with full Pods
+ * or refuses the metadata Accept with 406 (then plain JSON is used); either way objects are slimmed.
+ */
 export function newRunningPodReflector(
   client: KubeClient,
   opts: InformerOptions = {},

@@ -136,7 +136,7 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
             `${base}current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {exec: {command: aws}}}]\n`,
           ),
         ),
-      /exec credential plugins are not supported yet/,
+      /user "u" exec: apiVersion must be one of client.authentication.k8s.io\/v1, client.authentication.k8s.io\/v1beta1/,
     );
     assert.throws(
       () =>

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import * as log from "../log/index.ts";
+import { EXEC_CLUSTER_EXTENSION, type ExecConfig, parseExecConfig } from "./exec.ts";
 
 export interface RestConfig {
   /** Base URL of the API server, e.g. `https://10.0.0.1:443` (no trailing slash). */
@@ -17,6 +18,8 @@ export interface RestConfig {
   bearerTokenFile?: string;
   insecureSkipTLSVerify: boolean;
   tlsServerName?: string;
+  /** An exec credential plugin (recorded, not run: Credentials runs it when a credential is needed). */
+  exec?: ExecConfig;
 }
 
 export const IN_CLUSTER_ROOT = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -121,20 +124,34 @@ export function loadKubeconfig(path: string, context?: string): RestConfig {
     const user = findNamed(doc, "users", "user", userName);
     if (!user) throw new Error(`user "${userName}" not found in kubeconfig ${path}`);
     applyUser(config, user, `user "${userName}"`, baseDir);
+    if (config.exec) {
+      const extension = execExtension(cluster, clusterWhere);
+      if (extension !== undefined) config.exec.clusterConfig = extension;
+    }
     // clientcmd merges user credentials only for TLS transports: over plain http nothing is sent.
     if (url.protocol === "http:") {
       delete config.cert;
       delete config.key;
       delete config.bearerToken;
       delete config.bearerTokenFile;
+      delete config.exec;
     }
   }
   return config;
 }
 
+// The cluster-specific plugin configuration, from `extensions: [{name, extension}]`.
+function execExtension(cluster: YamlMap, where: string): unknown {
+  const list = cluster.extensions;
+  if (list === undefined || list === null) return undefined;
+  if (!Array.isArray(list)) throw new Error(`${where}: extensions must be a list`);
+  for (const entry of list)
+    if (isMap(entry) && entry.name === EXEC_CLUSTER_EXTENSION) return entry.extension ?? undefined;
+  return undefined;
+}
+
 function applyUser(config: RestConfig, user: YamlMap, where: string, baseDir: string): void {
-  if (user.exec !== undefined && user.exec !== null)
-    throw new Error(`${where}: exec credential plugins are not supported yet`);
+  if (user.exec !== undefined && user.exec !== null) config.exec = parseExecConfig(user.exec, where, baseDir);
   if (user["auth-provider"] !== undefined && user["auth-provider"] !== null)
     throw new Error(`${where}: auth-provider plugins are not supported`);
   if (user.username !== undefined || user.password !== undefined)

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
 import * as log from "../log/index.ts";
+import { FakeApiServer, json, listOf, type Pod, pod, send, waitFor } from "./fake-apiserver.ts";
 import {
   KubeClient,
   type Node,
@@ -12,100 +11,6 @@ import {
   Reflector,
   slimNode,
 } from "./index.ts";
-
-interface Pod {
-  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
-}
-
-interface Recorded {
-  path: string;
-  query: URLSearchParams;
-  accept: string;
-  watch: boolean;
-}
-
-// A scriptable fake API server: every request is recorded, then handed to the current list or watch
-// handler. Watch handlers get the open response and write events whenever the test wants.
-class FakeApiServer {
-  readonly requests: Recorded[] = [];
-  list: (q: URLSearchParams, res: ServerResponse) => void = (_q, res) => json(res, 200, listOf([], "1"));
-  watch: (q: URLSearchParams, res: ServerResponse, req: IncomingMessage) => void = () => {};
-  private readonly server: Server;
-  private readonly watchWaiters: ((w: OpenWatch) => void)[] = [];
-  private readonly openWatches: OpenWatch[] = [];
-  url = "";
-
-  constructor() {
-    this.server = createServer((req, res) => {
-      const u = new URL(req.url ?? "/", "http://x");
-      const isWatch = u.searchParams.get("watch") === "true";
-      this.requests.push({
-        path: u.pathname,
-        query: u.searchParams,
-        accept: req.headers.accept ?? "",
-        watch: isWatch,
-      });
-      if (!isWatch) return this.list(u.searchParams, res);
-      const w: OpenWatch = { query: u.searchParams, res, closed: false };
-      req.on("close", () => {
-        w.closed = true;
-      });
-      const waiter = this.watchWaiters.shift();
-      if (waiter) waiter(w);
-      else this.openWatches.push(w);
-      this.watch(u.searchParams, res, req);
-    });
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  /** The next watch request (already arrived or yet to come). */
-  nextWatch(): Promise<OpenWatch> {
-    const w = this.openWatches.shift();
-    if (w) return Promise.resolve(w);
-    return new Promise((resolve) => this.watchWaiters.push(resolve));
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-interface OpenWatch {
-  query: URLSearchParams;
-  res: ServerResponse;
-  closed: boolean;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
-function listOf(items: unknown[], rv: string, cont?: string): unknown {
-  return { kind: "List", apiVersion: "v1", metadata: { resourceVersion: rv, continue: cont }, items };
-}
-
-function pod(ns: string, name: string, rv: string, labels?: Record<string, string>): Pod {
-  return { metadata: { name, namespace: ns, resourceVersion: rv, labels } };
-}
-
-function send(w: OpenWatch, type: string, object: unknown): void {
-  if (!w.res.headersSent) w.res.writeHead(200, { "content-type": "application/json" });
-  w.res.write(`${JSON.stringify({ type, object })}\n`);
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const names = (r: Reflector<Pod>): string[] =>
   r
@@ -426,13 +331,13 @@ describe("Reflector", () => {
     const listReq = api.requests.find((x) => !x.watch);
     assert.equal(
       listReq?.accept,
-      "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+      "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json",
     );
     assert.equal(listReq?.query.get("fieldSelector"), "status.phase=Running");
     const watchReq = api.requests.find((x) => x.watch);
     assert.equal(
       watchReq?.accept,
-      "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+      "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json",
     );
     assert.equal(w.query.get("fieldSelector"), "status.phase=Running");
     const expected: PartialObjectMetadata = {

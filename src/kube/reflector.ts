@@ -43,9 +43,24 @@ const WATCH_GRACE_MS = 30_000;
 // A watch that ends this quickly without events is treated as a failure, so it cannot spin.
 const SHORT_WATCH_MS = 1000;
 
-const LIST_ACCEPT_METADATA =
-  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
-const WATCH_ACCEPT_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+export const LIST_ACCEPT_METADATA =
+  "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json";
+export const WATCH_ACCEPT_METADATA =
+  "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json";
+
+/**
+ * The next backoff: a delay in [base/2, base] (random in [0, 1)) where base is the current step
+ * (capped at maxMs), and the step after it (doubled, capped). Jitter keeps many clients restarted
+ * together from retrying in lockstep.
+ */
+export function jitteredBackoff(
+  stepMs: number,
+  maxMs: number,
+  random: number,
+): { delayMs: number; nextStepMs: number } {
+  const base = Math.min(stepMs, maxMs);
+  return { delayMs: base / 2 + (random * base) / 2, nextStepMs: Math.min(base * 2, maxMs) };
+}
 
 /** Cache key: `name` for cluster-scoped objects, `namespace/name` for namespaced ones. */
 export function objectKey(meta: ObjectMeta): string {
@@ -70,8 +85,20 @@ function isGone(err: unknown): boolean {
   return err instanceof ApiError && err.status === 410;
 }
 
+function isNotAcceptable(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 406;
+}
+
+function kindOf(obj: unknown): string | undefined {
+  const kind = (obj as { kind?: unknown } | null)?.kind;
+  return typeof kind === "string" ? kind : undefined;
+}
+
 // Thrown inside the loop to ask for a relist after the usual backoff (state unknown after an ERROR).
 class RelistError extends Error {}
+
+// Thrown when the server refused the metadata-only Accept for a watch: retry at once with plain JSON.
+class RetryNowError extends Error {}
 
 export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStore<T> {
   private readonly opts: ReflectorOptions<T>;
@@ -86,11 +113,17 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
   private running: Promise<void> | undefined;
   private nextDelayMs: number;
   private lastFailureAt = 0;
+  // Starts as opts.metadataOnly; false for good once the server answers 406 to the metadata Accept.
+  private askMetadata: boolean;
+  private reportedForm = false;
+  private lastErrorMessage: string | undefined;
+  private lastSync: number | undefined;
 
   constructor(opts: ReflectorOptions<T>) {
     this.opts = opts;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.nextDelayMs = this.backoff.initialMs;
+    this.askMetadata = opts.metadataOnly === true;
   }
 
   // ---- ObjectStore ------------------------------------------------------------------------------
@@ -128,6 +161,23 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     return this.resourceVersion;
   }
 
+  // ---- health (diagnostics; readiness itself is hasSynced(), which stays true once set) ----------
+
+  /** The most recent list/watch failure; cleared by the next successful list, watch start or event. */
+  lastError(): string | undefined {
+    return this.lastErrorMessage;
+  }
+
+  /** Unix ms of the last successful list, watch start or watch event; undefined before any. */
+  get lastSyncMs(): number | undefined {
+    return this.lastSync;
+  }
+
+  private succeeded(): void {
+    this.lastErrorMessage = undefined;
+    this.lastSync = Date.now();
+  }
+
   // ---- lifecycle --------------------------------------------------------------------------------
 
   /** Starts listing and watching in the background until stop(). Calling it twice does nothing. */
@@ -162,6 +212,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
         await this.watchOnce(signal);
       } catch (err) {
         if (signal.aborted) return;
+        if (err instanceof RetryNowError) continue;
         if (isGone(err)) {
           // Our resourceVersion is too old: the only way forward is a fresh list, right away.
           log
@@ -170,6 +221,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
           needList = true;
           continue;
         }
+        this.lastErrorMessage = err instanceof Error ? err.message : String(err);
         log.error(err, phase === "list" ? "Failed to list" : "Failed to watch", {
           reflector: this.opts.name,
         });
@@ -184,10 +236,12 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     const now = Date.now();
     if (now - this.lastFailureAt >= BACKOFF_RESET_MS) this.nextDelayMs = this.backoff.initialMs;
     this.lastFailureAt = now;
-    const base = Math.min(this.nextDelayMs, this.backoff.maxMs);
-    this.nextDelayMs = Math.min(base * 2, this.backoff.maxMs);
-    // Jitter in [base/2, base) so that many clients restarted together do not retry in lockstep.
-    const delay = base / 2 + (Math.random() * base) / 2;
+    const { delayMs: delay, nextStepMs } = jitteredBackoff(
+      this.nextDelayMs,
+      this.backoff.maxMs,
+      Math.random(),
+    );
+    this.nextDelayMs = nextStepMs;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);
       function done(): void {
@@ -206,8 +260,28 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     };
   }
 
+  // The server refused the metadata-only form: ask for plain JSON from now on (slimmed all the same).
+  private fallBackToFullObjects(): void {
+    this.askMetadata = false;
+    if (!this.reportedForm) {
+      this.reportedForm = true;
+      log.info("API server does not serve PartialObjectMetadata (406 Not Acceptable); using full objects", {
+        reflector: this.opts.name,
+      });
+    }
+  }
+
+  // A server may ignore the metadata Accept and answer with full objects; that works, but say so once.
+  private noteForm(kind: string | undefined, expected: string): void {
+    if (!this.askMetadata || this.reportedForm || kind === undefined || kind === expected) return;
+    this.reportedForm = true;
+    log.info("API server serves full objects instead of PartialObjectMetadata", {
+      reflector: this.opts.name,
+      kind,
+    });
+  }
+
   private async listAll(signal: AbortSignal): Promise<void> {
-    const accept = this.opts.metadataOnly ? LIST_ACCEPT_METADATA : "application/json";
     const fresh = new Map<string, T>();
     let continueToken: string | undefined;
     let paginate = true;
@@ -218,10 +292,15 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
         limit: paginate ? LIST_PAGE_SIZE : undefined,
         continue: continueToken,
       };
+      const accept = this.askMetadata ? LIST_ACCEPT_METADATA : "application/json";
       let page: ListResponse<T>;
       try {
         page = await this.opts.client.getJSON<ListResponse<T>>(this.opts.path, { query, accept, signal });
       } catch (err) {
+        if (isNotAcceptable(err) && this.askMetadata) {
+          this.fallBackToFullObjects();
+          continue;
+        }
         // An expired continue token: start over with one unpaginated list, as client-go's pager does.
         if (isGone(err) && continueToken !== undefined) {
           fresh.clear();
@@ -233,6 +312,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
       }
       if (!page || typeof page !== "object" || (page.items !== undefined && !Array.isArray(page.items)))
         throw new Error(`list ${this.opts.path}: response is not a list`);
+      this.noteForm(kindOf(page), "PartialObjectMetadataList");
       for (const obj of page.items ?? []) this.addTo(fresh, obj);
       resourceVersion = page.metadata?.resourceVersion ?? "";
       continueToken = page.metadata?.continue || undefined;
@@ -264,6 +344,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     this.nsListCache.clear();
     this.resourceVersion = resourceVersion;
     this.synced = true;
+    this.succeeded();
     this.notify();
   }
 
@@ -321,7 +402,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
       allowWatchBookmarks: "true",
       timeoutSeconds: String(timeoutSeconds),
     };
-    const accept = this.opts.metadataOnly ? WATCH_ACCEPT_METADATA : "application/json";
+    const accept = this.askMetadata ? WATCH_ACCEPT_METADATA : "application/json";
     // The watch's own controller also fires when the server overruns timeoutSeconds: a normal end.
     const watchController = new AbortController();
     const timer = setTimeout(() => watchController.abort(), timeoutSeconds * 1000 + WATCH_GRACE_MS);
@@ -336,11 +417,14 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
         query,
         accept,
         watchController.signal,
+        () => this.succeeded(),
       )) {
         events++;
+        if (ev.type !== "ERROR") this.succeeded();
         switch (ev.type) {
           case "ADDED":
           case "MODIFIED":
+            this.noteForm(kindOf(ev.object), "PartialObjectMetadata");
             this.upsert(ev.object);
             this.advance(ev.object);
             break;
@@ -360,6 +444,10 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
       }
     } catch (err) {
       if (watchController.signal.aborted && !signal.aborted) return;
+      if (isNotAcceptable(err) && this.askMetadata && !signal.aborted) {
+        this.fallBackToFullObjects();
+        throw new RetryNowError((err as Error).message);
+      }
       throw err;
     } finally {
       clearTimeout(timer);
