@@ -34,6 +34,7 @@ describe("resolveKubeletEndpoint", () => {
       port: 10250,
       path: "/metrics/resource",
       url: "https://10.0.0.5:10250/metrics/resource",
+      summaryUrl: "https://10.0.0.5:10250/stats/summary?only_cpu_and_memory=true",
     });
     const hostnameFirst = { ...opts, preferredAddressTypes: ["InternalDNS", "Hostname", "InternalIP"] };
     assert.equal(
@@ -55,6 +56,7 @@ describe("resolveKubeletEndpoint", () => {
     const e = resolveKubeletEndpoint(v6, opts);
     assert.equal(e.host, "fd00::1");
     assert.equal(e.url, "https://[fd00::1]:10250/metrics/resource");
+    assert.equal(e.summaryUrl, "https://[fd00::1]:10250/stats/summary?only_cpu_and_memory=true");
   });
 
   it("honours the resource-metrics-path annotation, and plain http", () => {
@@ -62,6 +64,11 @@ describe("resolveKubeletEndpoint", () => {
     assert.equal(
       resolveKubeletEndpoint(n, { ...opts, scheme: "http" }).url,
       "http://10.0.0.5:10250/api/v1/custom/metrics",
+    );
+    // The annotation moves only the resource path; the Summary fallback keeps its own path.
+    assert.equal(
+      resolveKubeletEndpoint(n, { ...opts, scheme: "http" }).summaryUrl,
+      "http://10.0.0.5:10250/stats/summary?only_cpu_and_memory=true",
     );
     const relative = node({}, { "metrics.k8s.io/resource-metrics-path": "m" });
     assert.equal(resolveKubeletEndpoint(relative, opts).path, "/m");

@@ -3,6 +3,8 @@ import type { Node } from "../kube/types.ts";
 
 export const RESOURCE_METRICS_PATH = "/metrics/resource";
 export const RESOURCE_METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path";
+/** The Summary API fallback (metrics-server <= v0.5 requested the same). */
+export const SUMMARY_PATH = "/stats/summary?only_cpu_and_memory=true";
 
 export interface KubeletEndpointOptions {
   /** Address types in priority order, e.g. ["InternalIP", "ExternalIP", "Hostname"]. */
@@ -19,7 +21,10 @@ export interface KubeletEndpoint {
   host: string;
   port: number;
   path: string;
+  /** The resource metrics URL (scheme, host, port and path). */
   url: string;
+  /** The Summary API fallback on the same scheme, host and port (the path annotation does not apply). */
+  summaryUrl: string;
 }
 
 /**
@@ -40,7 +45,8 @@ export function resolveKubeletEndpoint(node: Node, opts: KubeletEndpointOptions)
   }
   // Like Go's net.JoinHostPort: any colon means an IPv6 literal that needs brackets.
   const hostPort = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  return { host, port, path, url: `${opts.scheme}://${hostPort}${path}` };
+  const origin = `${opts.scheme}://${hostPort}`;
+  return { host, port, path, url: origin + path, summaryUrl: origin + SUMMARY_PATH };
 }
 
 function preferredAddress(node: Node, types: readonly string[]): string {

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { before, describe, it } from "node:test";
+import type { TLSSocket } from "node:tls";
 import { gzipSync } from "node:zlib";
-import { KubeletClient } from "./client.ts";
+import { KubeletClient, KubeletHttpError } from "./client.ts";
 import { selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
 
 const timeout = (): AbortSignal => AbortSignal.timeout(20_000);
@@ -48,6 +49,69 @@ describe("KubeletClient", () => {
     assert.equal(kubelet.requests[0].headers.authorization, undefined);
   });
 
+  it("awaits an async token source on every request (a rotated token is used)", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (_req, res) => res.end("x"));
+    t.after(() => kubelet.close());
+    let n = 0;
+    const c = client(t, { bearerToken: async () => `exec-token-${++n}` });
+    const url = `https://127.0.0.1:${kubelet.port}/m`;
+    await c.get(url, timeout());
+    await c.get(url, timeout());
+    assert.deepEqual(
+      kubelet.requests.map((r) => r.headers.authorization),
+      ["Bearer exec-token-1", "Bearer exec-token-2"],
+    );
+  });
+
+  it("fails the request, naming the URL, when the token source fails", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (_req, res) => res.end("x"));
+    t.after(() => kubelet.close());
+    const url = `https://127.0.0.1:${kubelet.port}/m`;
+    const c = client(t, {
+      bearerToken: () => Promise.reject(new Error("exec: executable aws not found")),
+    });
+    await assert.rejects(c.get(url, timeout()), {
+      message: `Get "${url}": getting credentials: exec: executable aws not found`,
+    });
+    assert.equal(kubelet.requests.length, 0, "nothing is sent without credentials");
+  });
+
+  it("presents the client certificate for mTLS", async (t) => {
+    const clientCert = await selfSignedCert([], "system:metrics-server");
+    const peers: { cn: unknown; authorized: boolean }[] = [];
+    const kubelet = await startFakeKubelet(
+      cert,
+      (req, res) => {
+        const socket = req.socket as TLSSocket;
+        peers.push({ cn: socket.getPeerCertificate().subject?.CN, authorized: socket.authorized });
+        res.end("x");
+      },
+      "127.0.0.1",
+      clientCert.certPem,
+    );
+    t.after(() => kubelet.close());
+    const c = client(t, { cert: Buffer.from(clientCert.certPem), key: Buffer.from(clientCert.keyPem) });
+    await c.get(`https://127.0.0.1:${kubelet.port}/m`, timeout());
+    assert.deepEqual(peers, [{ cn: "system:metrics-server", authorized: true }]);
+    // Without one the kubelet sees an anonymous TLS client.
+    await client(t).get(`https://127.0.0.1:${kubelet.port}/m`, timeout());
+    assert.equal(peers[1].authorized, false);
+  });
+
+  it("reaches a kubelet at an IPv6 literal ([::1]) and verifies its IP SAN", async (t) => {
+    const v6 = await selfSignedCert(["::1"]);
+    const kubelet = await startFakeKubelet(v6, (_req, res) => res.end("six"), "::1");
+    t.after(() => kubelet.close());
+    const c = client(t, { ca: Buffer.from(v6.certPem) });
+    const body = await c.get(`https://[::1]:${kubelet.port}/metrics/resource`, timeout());
+    assert.equal(Buffer.from(body).toString(), "six");
+    // The same server is not trusted under a CA that did not sign it.
+    await assert.rejects(
+      client(t).get(`https://[::1]:${kubelet.port}/m`, timeout()),
+      /self-signed certificate/,
+    );
+  });
+
   it("decompresses a gzip response", async (t) => {
     const text = "node_cpu_usage_seconds_total 1 1\n".repeat(1000);
     const kubelet = await startFakeKubelet(cert, (_req, res) => {
@@ -68,6 +132,54 @@ describe("KubeletClient", () => {
     await assert.rejects(client(t).get(`https://127.0.0.1:${kubelet.port}/metrics/resource`, timeout()), {
       message: 'request failed, status: "500 Internal Server Error"',
     });
+  });
+
+  it("exposes the HTTP status of a failed request", async (t) => {
+    const kubelet = await startFakeKubelet(cert, (_req, res) => {
+      res.writeHead(404);
+      res.end("404 page not found");
+    });
+    t.after(() => kubelet.close());
+    await assert.rejects(
+      client(t).get(`https://127.0.0.1:${kubelet.port}/metrics/resource`, timeout()),
+      (err) => {
+        assert.ok(err instanceof KubeletHttpError);
+        assert.equal(err.status, 404);
+        assert.equal(err.message, 'request failed, status: "404 Not Found"');
+        return true;
+      },
+    );
+  });
+
+  it("stops a kubelet streaming 100 MiB at the cap: bounded reading, an error naming the cap", async (t) => {
+    const chunk = Buffer.alloc(256 * 1024, "x");
+    const total = 100 * 1024 * 1024;
+    let sent = 0;
+    let closed!: () => void;
+    const streamClosed = new Promise<void>((resolve) => {
+      closed = resolve;
+    });
+    const kubelet = await startFakeKubelet(cert, (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.on("error", () => {});
+      res.on("close", closed);
+      const push = (): void => {
+        while (sent < total && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", push);
+        }
+        res.end();
+      };
+      push();
+    });
+    t.after(() => kubelet.close());
+    const c = client(t, { maxBodyBytes: 4 * 1024 * 1024 });
+    await assert.rejects(c.get(`https://127.0.0.1:${kubelet.port}/metrics/resource`, timeout()), {
+      message: "response from kubelet exceeds 4 MiB limit",
+    });
+    await streamClosed;
+    // The client hung up: the kubelet could not push much more than the cap plus socket buffers.
+    assert.ok(sent < 32 * 1024 * 1024, `kubelet sent ${sent} bytes`);
   });
 
   it("stops reading a body over the limit (plain, declared length, and gzip bomb)", async (t) => {

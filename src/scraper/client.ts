@@ -16,8 +16,11 @@ export interface KubeletClientOptions {
   /** Client certificate and key (PEM) for mTLS to the kubelet. */
   cert?: Buffer;
   key?: Buffer;
-  /** Called per request so a rotated service-account token is picked up. */
-  bearerToken?: () => string | undefined;
+  /**
+   * Called per request so a rotated token is picked up (token file, exec credential plugin); may be
+   * async. A source that throws fails the request with "getting credentials: ...".
+   */
+  bearerToken?: () => string | undefined | Promise<string | undefined>;
   /** --kubelet-insecure-tls: do not verify the kubelet's serving certificate. */
   insecureSkipVerify?: boolean;
   /** --deprecated-kubelet-completely-insecure: plain HTTP, no credentials. */
@@ -29,6 +32,21 @@ export interface KubeletClientOptions {
   connections?: number;
 }
 
+/**
+ * A kubelet answered with a status other than 200. The message is upstream's; `status` lets the
+ * scraper tell a missing endpoint (404) from other failures.
+ */
+export class KubeletHttpError extends Error {
+  readonly status: number;
+
+  constructor(status: number) {
+    const reason = STATUS_CODES[status];
+    super(`request failed, status: "${reason ? `${status} ${reason}` : status}"`);
+    this.name = "KubeletHttpError";
+    this.status = status;
+  }
+}
+
 /** "64 MiB" for whole mebibytes, else a byte count. */
 function formatLimit(bytes: number): string {
   const mib = 1024 * 1024;
@@ -38,7 +56,7 @@ function formatLimit(bytes: number): string {
 export class KubeletClient {
   readonly #agent: Agent;
   readonly #maxBodyBytes: number;
-  readonly #bearerToken: (() => string | undefined) | undefined;
+  readonly #bearerToken: KubeletClientOptions["bearerToken"];
   readonly #userAgent: string | undefined;
 
   constructor(opts: KubeletClientOptions = {}) {
@@ -87,7 +105,7 @@ export class KubeletClient {
   async get(url: string, signal: AbortSignal): Promise<Uint8Array> {
     const headers: Record<string, string> = { "accept-encoding": "gzip" };
     if (this.#userAgent) headers["user-agent"] = this.#userAgent;
-    const token = this.#bearerToken?.();
+    const token = await this.#token(url);
     if (token) headers.authorization = `Bearer ${token}`;
 
     let response: Awaited<ReturnType<typeof request>>;
@@ -107,8 +125,7 @@ export class KubeletClient {
     if (statusCode !== 200) {
       // Drain a little so the connection can be reused; give up on it if the body is large.
       await body.dump({ limit: 64 * 1024 }).catch(() => {});
-      const reason = STATUS_CODES[statusCode];
-      throw new Error(`request failed, status: "${reason ? `${statusCode} ${reason}` : statusCode}"`);
+      throw new KubeletHttpError(statusCode);
     }
     const declared = Number(response.headers["content-length"]);
     const encoding = String(response.headers["content-encoding"] ?? "").toLowerCase();
@@ -129,6 +146,18 @@ export class KubeletClient {
   /** Closes every pooled connection. */
   async close(): Promise<void> {
     await this.#agent.close();
+  }
+
+  async #token(url: string): Promise<string | undefined> {
+    if (!this.#bearerToken) return undefined;
+    try {
+      const token = await this.#bearerToken();
+      return typeof token === "string" ? token : undefined;
+    } catch (err) {
+      // client-go words a failing credential plugin the same way.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(`Get "${url}": getting credentials: ${message}`, { cause: err });
+    }
   }
 
   #limitError(): Error {

@@ -2,8 +2,8 @@
 // columnar NodeScrape. Hand-written because only five families matter and a node can carry hundreds
 // of containers: a line of any other family is recognised by its name prefix and only validated.
 // Completeness rules follow upstream metrics-server (reference upstream-behaviour.md §1.5).
-import * as log from "../log/index.ts";
 import type { NodeScrape } from "../storage/types.ts";
+import { buildScrape, completeNode, completePods, containerFor, type PodAccumulator } from "./batch.ts";
 
 const NODE_CPU = "node_cpu_usage_seconds_total";
 const NODE_MEMORY = "node_memory_working_set_bytes";
@@ -27,20 +27,6 @@ const CH_EQUALS = 61;
 const CH_BACKSLASH = 92;
 const CH_LBRACE = 123;
 const CH_RBRACE = 125;
-
-interface ContainerAccumulator {
-  name: string;
-  cpuNs: number;
-  memoryBytes: number;
-  timestampMs: number;
-  startTimeMs: number;
-}
-
-interface PodAccumulator {
-  namespace: string;
-  name: string;
-  containers: Map<string, ContainerAccumulator>;
-}
 
 const utf8 = new TextDecoder("utf-8");
 const identity = (s: string): string => s;
@@ -226,7 +212,7 @@ export function decodeResourceMetrics(
         nodeTimestampMs = timestampMs;
         break;
       default: {
-        const c = containerFor(pods, labels, intern);
+        const c = containerFor(pods, labels.namespace, labels.pod, labels.container, intern);
         if (family === FAMILY_CONTAINER_CPU) {
           c.cpuNs = Math.trunc(usable(value) * 1e9);
           c.timestampMs = timestampMs;
@@ -241,16 +227,14 @@ export function decodeResourceMetrics(
     }
   }
 
-  if (nodeTimestampMs === 0 || nodeCpuNs === 0 || nodeMemoryBytes === 0) {
-    log.V(1).info("Failed getting complete node metric", {
-      node: nodeName,
-      metric: { timestampMs: nodeTimestampMs, cpuNs: nodeCpuNs, memoryBytes: nodeMemoryBytes },
-    });
-    nodeTimestampMs = 0;
-    nodeCpuNs = 0;
-    nodeMemoryBytes = 0;
-  }
-  return buildScrape(nodeName, nodeTimestampMs, nodeCpuNs, nodeMemoryBytes, completePods(pods, nodeName));
+  const node = completeNode(nodeName, {
+    timestampMs: nodeTimestampMs,
+    cpuNs: nodeCpuNs,
+    cpuNsRemainder: 0,
+    memoryBytes: nodeMemoryBytes,
+    startTimeMs: 0,
+  });
+  return buildScrape(nodeName, node, completePods(pods, nodeName));
 }
 
 /** A token for an error message, shortened so a garbage body cannot make a giant log line. */
@@ -340,107 +324,4 @@ function parseLabels(
     if (sep === CH_COMMA) i++;
     else if (sep !== CH_RBRACE) throw new ParseError("expected ',' or '}' after label value", lineNo);
   }
-}
-
-function containerFor(
-  pods: Map<string, PodAccumulator>,
-  labels: { container: string; namespace: string; pod: string },
-  intern: (s: string) => string,
-): ContainerAccumulator {
-  const podKey = labels.namespace + "/" + labels.pod;
-  let pod = pods.get(podKey);
-  if (!pod) {
-    pod = { namespace: intern(labels.namespace), name: intern(labels.pod), containers: new Map() };
-    pods.set(podKey, pod);
-  }
-  let c = pod.containers.get(labels.container);
-  if (!c) {
-    c = { name: intern(labels.container), cpuNs: 0, memoryBytes: 0, timestampMs: 0, startTimeMs: 0 };
-    pod.containers.set(labels.container, c);
-  }
-  return c;
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-interface CompletePod {
-  namespace: string;
-  name: string;
-  containers: ContainerAccumulator[];
-}
-
-/** Pods whose every container has cpu and memory, sorted by namespace/name; containers by name. */
-function completePods(pods: Map<string, PodAccumulator>, nodeName: string): CompletePod[] {
-  const kept: CompletePod[] = [];
-  for (const pod of pods.values()) {
-    let complete = true;
-    for (const c of pod.containers.values()) {
-      if (c.cpuNs === 0 && c.memoryBytes === 0 && c.timestampMs === 0 && c.startTimeMs === 0) continue;
-      if (c.cpuNs === 0 || c.memoryBytes === 0) {
-        if (log.V(1).enabled) {
-          log.V(1).info("Failed getting complete container metric", {
-            node: nodeName,
-            containerName: c.name,
-            containerMetric: { timestampMs: c.timestampMs, cpuNs: c.cpuNs, memoryBytes: c.memoryBytes },
-          });
-          log.V(1).info("Failed getting complete Pod metric", { pod: pod.namespace + "/" + pod.name });
-        }
-        complete = false;
-        break;
-      }
-    }
-    if (!complete || pod.containers.size === 0) continue;
-    const containers = [...pod.containers.values()].sort((a, b) => compareStrings(a.name, b.name));
-    kept.push({ namespace: pod.namespace, name: pod.name, containers });
-  }
-  kept.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
-  return kept;
-}
-
-function buildScrape(
-  nodeName: string,
-  nodeTimestampMs: number,
-  nodeCpuNs: number,
-  nodeMemoryBytes: number,
-  pods: CompletePod[],
-): NodeScrape {
-  let count = 0;
-  for (const pod of pods) count += pod.containers.length;
-  const namespaces = new Array<string>(count);
-  const podNames = new Array<string>(count);
-  const containerNames = new Array<string>(count);
-  const startTimeMs = new Float64Array(count);
-  const timestampMs = new Float64Array(count);
-  const cpuNs = new Float64Array(count);
-  const memoryBytes = new Float64Array(count);
-  let i = 0;
-  for (const pod of pods) {
-    for (const c of pod.containers) {
-      namespaces[i] = pod.namespace;
-      podNames[i] = pod.name;
-      containerNames[i] = c.name;
-      startTimeMs[i] = c.startTimeMs;
-      timestampMs[i] = c.timestampMs;
-      cpuNs[i] = c.cpuNs;
-      memoryBytes[i] = c.memoryBytes;
-      i++;
-    }
-  }
-  return {
-    node: nodeName,
-    nodeTimestampMs,
-    nodeCpuNs,
-    nodeMemoryBytes,
-    nodeStartTimeMs: 0,
-    containerCount: count,
-    namespaces,
-    pods: podNames,
-    containers: containerNames,
-    startTimeMs,
-    timestampMs,
-    cpuNs,
-    memoryBytes,
-  };
 }

@@ -1,14 +1,22 @@
 // One scrape of every node's kubelet (reference upstream-behaviour.md §1.2, §1.6): a short random
 // start jitter per node, a per-request timeout under the tick deadline, decode, and merge. A broken
 // kubelet costs only its own node and one error line; scrape() never throws because of a node.
+// Each node is read from /metrics/resource or, as a fallback, the Summary API (see endpoint.ts).
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Node } from "../kube/types.ts";
 import * as log from "../log/index.ts";
 import type { NodeScrape } from "../storage/types.ts";
-import { isNodeReady, resolveKubeletEndpoint } from "./address.ts";
+import { isNodeReady, type KubeletEndpoint, resolveKubeletEndpoint } from "./address.ts";
 import type { KubeletClient } from "./client.ts";
 import { decodeResourceMetrics } from "./decode.ts";
+import {
+  DEFAULT_RESOURCE_RETRY_MS,
+  EndpointSelector,
+  type KubeletEndpointMode,
+  type ScrapeEndpoint,
+} from "./endpoint.ts";
 import { forgetNode, observeKubeletRequest } from "./metrics.ts";
+import { decodeSummary } from "./summary.ts";
 import { formatGoDuration, Interner, Semaphore } from "./util.ts";
 
 export interface ScraperOptions {
@@ -26,6 +34,15 @@ export interface ScraperOptions {
   maxConcurrency?: number;
   /** Source of the start jitter, [0, 1). Default Math.random. */
   random?: () => number;
+  /**
+   * --kubelet-endpoint. "resource": /metrics/resource only (upstream). "summary": the Summary API
+   * only. "auto" (default): resource, falling back per node to the Summary API on a 404.
+   */
+  endpoint?: KubeletEndpointMode;
+  /** In "auto", how often a node on the Summary API tries /metrics/resource again. Default 10 min. */
+  resourceRetryMs?: number;
+  /** Monotonic clock in ms for the retry period. Default performance.now (tests inject one). */
+  now?: () => number;
 }
 
 // Upstream sleeps a uniform [0, min(8ms × nodes, 4s)) before each node's request.
@@ -45,6 +62,8 @@ export class Scraper {
   readonly #interner = new Interner();
   /** Nodes that currently have per-node metric series. */
   readonly #nodesWithMetrics = new Set<string>();
+  readonly #endpoints: EndpointSelector;
+  readonly #utf8 = new TextDecoder("utf-8");
 
   constructor(opts: ScraperOptions) {
     if (!(opts.requestTimeoutMs > 0))
@@ -53,6 +72,16 @@ export class Scraper {
     this.#timeoutText = formatGoDuration(opts.requestTimeoutMs);
     this.#random = opts.random ?? Math.random;
     this.#semaphore = new Semaphore(opts.maxConcurrency ?? 256);
+    this.#endpoints = new EndpointSelector(
+      opts.endpoint ?? "auto",
+      opts.resourceRetryMs ?? DEFAULT_RESOURCE_RETRY_MS,
+      opts.now ?? (() => performance.now()),
+    );
+  }
+
+  /** The endpoint a node was last scraped from: "resource", "summary", or undefined if never scraped. */
+  endpointOf(node: string): ScrapeEndpoint | undefined {
+    return this.#endpoints.endpointOf(node);
   }
 
   /** Scrapes every Ready node; failed nodes are logged and left out of the result. */
@@ -83,6 +112,7 @@ export class Scraper {
         this.#nodesWithMetrics.delete(name);
       }
     }
+    this.#endpoints.retain(names);
     this.#interner.rotate();
 
     if (log.V(1).enabled) {
@@ -137,7 +167,6 @@ export class Scraper {
 
   async #request(node: Node, deadline: AbortSignal): Promise<NodeScrape | undefined> {
     const name = node.metadata.name;
-    log.V(2).info("Scraping node", { node: name });
     const controller = new AbortController();
     const onDeadline = (): void => controller.abort(deadline.reason);
     deadline.addEventListener("abort", onDeadline, { once: true });
@@ -156,10 +185,7 @@ export class Scraper {
         useNodeStatusPort: o.useNodeStatusPort,
         scheme: o.scheme,
       });
-      // Samples without their own timestamp get the time the request was sent, as upstream.
-      const requestTimeMs = Date.now();
-      const body = await o.client.get(endpoint.url, controller.signal);
-      const scrape = decodeResourceMetrics(body, name, requestTimeMs, this.#interner.intern);
+      const scrape = await this.#fetch(name, endpoint, controller.signal);
       success = true;
       return scrape;
     } catch (err) {
@@ -168,9 +194,36 @@ export class Scraper {
     } finally {
       clearTimeout(timer);
       deadline.removeEventListener("abort", onDeadline);
+      // One observation per node and tick, even when the Summary fallback makes it two requests: the
+      // metrics describe what scraping the node cost and whether it gave a batch.
       observeKubeletRequest(name, (performance.now() - startMs) / 1000, success);
       this.#nodesWithMetrics.add(name);
     }
+  }
+
+  /** The node's batch from the endpoint the selector picks; both requests share the node's deadline. */
+  async #fetch(name: string, endpoint: KubeletEndpoint, signal: AbortSignal): Promise<NodeScrape> {
+    const client = this.#opts.client;
+    if (this.#endpoints.first(name) === "resource") {
+      log.V(2).info("Scraping node", { node: name, endpoint: "resource" });
+      // Samples without their own timestamp get the time the request was sent, as upstream.
+      const requestTimeMs = Date.now();
+      let body: Uint8Array | undefined;
+      try {
+        body = await client.get(endpoint.url, signal);
+      } catch (err) {
+        if (signal.aborted || !this.#endpoints.resourceFailed(name, endpoint.path, err)) throw err;
+      }
+      if (body !== undefined) {
+        this.#endpoints.resourceWorked(name);
+        return decodeResourceMetrics(body, name, requestTimeMs, this.#interner.intern);
+      }
+    }
+    // Nodes on the Summary API, and in the same tick a node whose kubelet has just answered 404 on the
+    // resource path, so the switch costs no point.
+    log.V(2).info("Scraping node", { node: name, endpoint: "summary" });
+    const body = await client.get(endpoint.summaryUrl, signal);
+    return decodeSummary(this.#utf8.decode(body), name, this.#interner.intern);
   }
 }
 

@@ -1,6 +1,5 @@
 // Test helpers (used only by *.test.ts in this folder): a throw-away self-signed P-256 certificate and
 // a fake kubelet HTTPS server on loopback.
-import { webcrypto } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
@@ -22,15 +21,17 @@ export interface FakeKubelet {
   close(): Promise<void>;
 }
 
-/** Starts an HTTPS server on host:0 that answers with `handler`. */
+/** Starts an HTTPS server on host:0 that answers with `handler`; `clientCA` asks for client certs. */
 export async function startFakeKubelet(
   cert: TestCert,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   host = "127.0.0.1",
+  clientCA?: string,
 ): Promise<FakeKubelet> {
   const sockets = new Set<Socket>();
   const requests: FakeKubelet["requests"] = [];
-  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+  const tls = clientCA ? { requestCert: true, rejectUnauthorized: false, ca: clientCA } : {};
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem, ...tls }, (req, res) => {
     requests.push({ path: req.url ?? "", headers: req.headers, remotePort: req.socket.remotePort ?? 0 });
     handler(req, res);
   });

@@ -30,11 +30,14 @@ export class Generation {
   nodeLastStart = new Float64Array(0);
   nodeLastTs = new Float64Array(0);
   nodeLastCpu = new Float64Array(0);
+  /** Exact-counter correction of nodeLastCpu (NodeScrape.nodeCpuNsRemainder). */
+  nodeLastCpuRem = new Float64Array(0);
   nodeLastMem = new Float64Array(0);
   nodePrevStart = new Float64Array(0);
   /** NO_PREV when the node has no prev point. */
   nodePrevTs = new Float64Array(0);
   nodePrevCpu = new Float64Array(0);
+  nodePrevCpuRem = new Float64Array(0);
   /** 1 when a rate can be served for the node. */
   nodeServed = new Uint8Array(0);
   nodeRate = new Float64Array(0);
@@ -58,11 +61,14 @@ export class Generation {
   containerLastStart = new Float64Array(0);
   containerLastTs = new Float64Array(0);
   containerLastCpu = new Float64Array(0);
+  /** Exact-counter correction of containerLastCpu (NodeScrape.cpuNsRemainder). */
+  containerLastCpuRem = new Float64Array(0);
   containerLastMem = new Float64Array(0);
   containerPrevStart = new Float64Array(0);
   /** NO_PREV when the container has no prev point. */
   containerPrevTs = new Float64Array(0);
   containerPrevCpu = new Float64Array(0);
+  containerPrevCpuRem = new Float64Array(0);
   /** 1 when the container's rate is valid (served as part of its pod if the pod is served). */
   containerServed = new Uint8Array(0);
   containerRate = new Float64Array(0);
@@ -79,10 +85,12 @@ export class Generation {
     this.nodeLastStart = grownFloat64(this.nodeLastStart, nodes);
     this.nodeLastTs = grownFloat64(this.nodeLastTs, nodes);
     this.nodeLastCpu = grownFloat64(this.nodeLastCpu, nodes);
+    this.nodeLastCpuRem = grownFloat64(this.nodeLastCpuRem, nodes);
     this.nodeLastMem = grownFloat64(this.nodeLastMem, nodes);
     this.nodePrevStart = grownFloat64(this.nodePrevStart, nodes);
     this.nodePrevTs = grownFloat64(this.nodePrevTs, nodes);
     this.nodePrevCpu = grownFloat64(this.nodePrevCpu, nodes);
+    this.nodePrevCpuRem = grownFloat64(this.nodePrevCpuRem, nodes);
     this.nodeServed = grownUint8(this.nodeServed, nodes);
     this.nodeRate = grownFloat64(this.nodeRate, nodes);
 
@@ -101,10 +109,12 @@ export class Generation {
     this.containerLastStart = grownFloat64(this.containerLastStart, containers);
     this.containerLastTs = grownFloat64(this.containerLastTs, containers);
     this.containerLastCpu = grownFloat64(this.containerLastCpu, containers);
+    this.containerLastCpuRem = grownFloat64(this.containerLastCpuRem, containers);
     this.containerLastMem = grownFloat64(this.containerLastMem, containers);
     this.containerPrevStart = grownFloat64(this.containerPrevStart, containers);
     this.containerPrevTs = grownFloat64(this.containerPrevTs, containers);
     this.containerPrevCpu = grownFloat64(this.containerPrevCpu, containers);
+    this.containerPrevCpuRem = grownFloat64(this.containerPrevCpuRem, containers);
     this.containerServed = grownUint8(this.containerServed, containers);
     this.containerRate = grownFloat64(this.containerRate, containers);
   }

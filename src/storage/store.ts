@@ -9,6 +9,8 @@
 // - A startTime decrease is only an error when both start times are known (0 means unknown).
 // - A node that appears twice in one batch is skipped as a whole (its node point and its pods), one log line.
 // - A malformed node scrape or pod (non-finite/negative numbers, non-string names) is skipped and logged.
+// - CPU counters past 2^53 (Summary API) are kept exact: each counter is a (double, remainder) pair,
+//   and deltas and counter-reset checks use the pair (upstream's uint64 arithmetic, without BigInt).
 //
 // Performance: store() runs once per resolution and computes every servable rate up front; reads (one
 // per API call) only look up slots. Data is columnar (see generation.ts); two generations are swapped
@@ -49,6 +51,11 @@ function isAmount(v: number): boolean {
   return Number.isFinite(v) && v >= 0;
 }
 
+/** An exact-counter correction: a (small) integer of either sign. */
+function isRemainder(v: number): boolean {
+  return Number.isSafeInteger(v);
+}
+
 function isArrayLike(v: unknown): v is ArrayLike<unknown> {
   return (
     Array.isArray(v) ||
@@ -73,24 +80,36 @@ function usableContainerCount(s: NodeScrape): number {
     if (!isArrayLike(column)) return count === 0 && column === undefined ? 0 : -1;
     count = Math.min(count, column.length);
   }
+  // Optional column: absent means every remainder is 0.
+  const remainders: unknown = s.cpuNsRemainder;
+  if (remainders !== undefined) {
+    if (!isArrayLike(remainders)) return -1;
+    count = Math.min(count, remainders.length);
+  }
   return count;
 }
 
+/**
+ * Exact CPU used between two points, each given as (nearest double, remainder). For counters past
+ * 2^53 (Summary API) the doubles are close, so their difference is exact (Sterbenz lemma) and adding
+ * the difference of the small remainders restores the exact integer delta. With remainders 0 (the
+ * resource path) this is the plain difference.
+ */
+function cpuDelta(lastCpu: number, lastRem: number, prevCpu: number, prevRem: number): number {
+  return lastCpu - prevCpu + (lastRem - prevRem);
+}
+
 /** Why a rate cannot be computed between two points, or undefined when it can. */
-function rateError(
-  lastStart: number,
-  lastCpu: number,
-  prevStart: number,
-  prevCpu: number,
-): string | undefined {
+function rateError(lastStart: number, prevStart: number, delta: number): string | undefined {
   if (lastStart !== 0 && prevStart !== 0 && lastStart < prevStart) return START_DECREASE;
-  if (lastCpu < prevCpu) return CPU_DECREASE;
+  // A counter reset: compared on the exact (double, remainder) pair, not on the doubles alone.
+  if (delta < 0) return CPU_DECREASE;
   return undefined;
 }
 
 /** Nanocores: trunc(Δcpu / window in seconds), as upstream computes it. */
-function cpuRate(lastCpu: number, lastTs: number, prevCpu: number, prevTs: number): number {
-  return Math.trunc((lastCpu - prevCpu) / ((lastTs - prevTs) / 1000));
+function cpuRate(delta: number, lastTs: number, prevTs: number): number {
+  return Math.trunc(delta / ((lastTs - prevTs) / 1000));
 }
 
 function isoTime(ms: number): string {
@@ -163,8 +182,9 @@ export class TwoPointStore implements MetricsReader {
     if (ts === 0) return; // the node's own point was incomplete: the node is absent this tick
     const start = s.nodeStartTimeMs ?? 0;
     const cpu = s.nodeCpuNs;
+    const cpuRem = s.nodeCpuNsRemainder ?? 0;
     const mem = s.nodeMemoryBytes;
-    if (!isTime(ts) || !isStartTime(start) || !isAmount(cpu) || !isAmount(mem)) {
+    if (!isTime(ts) || !isStartTime(start) || !isAmount(cpu) || !isRemainder(cpuRem) || !isAmount(mem)) {
       log.error(undefined, "Skipping invalid node metrics point", { node, timestampMs: ts, cpuNs: cpu });
       return;
     }
@@ -173,11 +193,13 @@ export class TwoPointStore implements MetricsReader {
     next.nodeLastStart[slot] = start;
     next.nodeLastTs[slot] = ts;
     next.nodeLastCpu[slot] = cpu;
+    next.nodeLastCpuRem[slot] = cpuRem;
     next.nodeLastMem[slot] = mem;
 
     let prevTs = NO_PREV;
     let prevStart = 0;
     let prevCpu = 0;
+    let prevCpuRem = 0;
     const oldSlot = old.nodeIndex.get(node);
     // A start time at or after the stored point means the node rebooted: its counter began again.
     if (oldSlot !== undefined && (start === 0 || start < old.nodeLastTs[oldSlot])) {
@@ -187,11 +209,13 @@ export class TwoPointStore implements MetricsReader {
         prevTs = oldLastTs;
         prevStart = old.nodeLastStart[oldSlot];
         prevCpu = old.nodeLastCpu[oldSlot];
+        prevCpuRem = old.nodeLastCpuRem[oldSlot];
       } else if (!Number.isNaN(oldPrevTs)) {
         if (oldPrevTs < ts) {
           prevTs = oldPrevTs;
           prevStart = old.nodePrevStart[oldSlot];
           prevCpu = old.nodePrevCpu[oldSlot];
+          prevCpuRem = old.nodePrevCpuRem[oldSlot];
         } else {
           log.V(2).info("Found new node metrics point is older then stored previous, drop previous", {
             node,
@@ -204,17 +228,19 @@ export class TwoPointStore implements MetricsReader {
     next.nodePrevTs[slot] = prevTs;
     next.nodePrevStart[slot] = prevStart;
     next.nodePrevCpu[slot] = prevCpu;
+    next.nodePrevCpuRem[slot] = prevCpuRem;
     next.nodeServed[slot] = 0;
     if (Number.isNaN(prevTs)) return;
 
     next.nodesWithPrev++;
-    const err = rateError(start, cpu, prevStart, prevCpu);
+    const delta = cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem);
+    const err = rateError(start, prevStart, delta);
     if (err !== undefined) {
       log.error(new Error(err), "Skipping node usage metric", { node });
       return;
     }
     next.nodeServed[slot] = 1;
-    next.nodeRate[slot] = cpuRate(cpu, ts, prevCpu, prevTs);
+    next.nodeRate[slot] = cpuRate(delta, ts, prevTs);
   }
 
   #storePods(old: Generation, next: Generation, s: NodeScrape, count: number): void {
@@ -242,6 +268,7 @@ export class TwoPointStore implements MetricsReader {
       return;
     }
     const names = s.containers;
+    const remainders = s.cpuNsRemainder;
     let sorted = true;
     for (let i = from; i < to; i++) {
       if (
@@ -249,6 +276,7 @@ export class TwoPointStore implements MetricsReader {
         !isTime(s.timestampMs[i]) ||
         !isStartTime(s.startTimeMs[i]) ||
         !isAmount(s.cpuNs[i]) ||
+        (remainders !== undefined && !isRemainder(remainders[i])) ||
         !isAmount(s.memoryBytes[i])
       ) {
         log.error(undefined, "Skipping invalid pod metrics point", {
@@ -295,17 +323,20 @@ export class TwoPointStore implements MetricsReader {
       const start = s.startTimeMs[i];
       const ts = s.timestampMs[i];
       const cpu = s.cpuNs[i];
+      const cpuRem = remainders === undefined ? 0 : remainders[i];
       const c = next.containerCount++;
       next.containerName[c] = name;
       next.containerLastStart[c] = start;
       next.containerLastTs[c] = ts;
       next.containerLastCpu[c] = cpu;
+      next.containerLastCpuRem[c] = cpuRem;
       next.containerLastMem[c] = s.memoryBytes[i];
       next.containerServed[c] = 0;
 
       let prevTs = NO_PREV;
       let prevStart = 0;
       let prevCpu = 0;
+      let prevCpuRem = 0;
       const age = ts - start;
       if (start !== 0 && start < ts && age >= FRESH_CONTAINER_MIN_AGE_MS && age < this.#resolutionMs) {
         // Young container: its counter started at 0 at its start time, so that is a valid prev.
@@ -323,11 +354,13 @@ export class TwoPointStore implements MetricsReader {
               prevTs = oldLastTs;
               prevStart = old.containerLastStart[oldCursor];
               prevCpu = old.containerLastCpu[oldCursor];
+              prevCpuRem = old.containerLastCpuRem[oldCursor];
             } else if (!Number.isNaN(oldPrevTs)) {
               if (oldPrevTs < ts) {
                 prevTs = oldPrevTs;
                 prevStart = old.containerPrevStart[oldCursor];
                 prevCpu = old.containerPrevCpu[oldCursor];
+                prevCpuRem = old.containerPrevCpuRem[oldCursor];
               } else {
                 log
                   .V(2)
@@ -345,12 +378,14 @@ export class TwoPointStore implements MetricsReader {
       next.containerPrevTs[c] = prevTs;
       next.containerPrevStart[c] = prevStart;
       next.containerPrevCpu[c] = prevCpu;
+      next.containerPrevCpuRem[c] = prevCpuRem;
       if (Number.isNaN(prevTs)) {
         allHavePrev = false;
         continue;
       }
       withPrev++;
-      const err = rateError(start, cpu, prevStart, prevCpu);
+      const delta = cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem);
+      const err = rateError(start, prevStart, delta);
       if (err !== undefined) {
         log.error(new Error(err), "Skipping container usage metric", {
           container: name,
@@ -359,7 +394,7 @@ export class TwoPointStore implements MetricsReader {
         continue;
       }
       next.containerServed[c] = 1;
-      next.containerRate[c] = cpuRate(cpu, ts, prevCpu, prevTs);
+      next.containerRate[c] = cpuRate(delta, ts, prevTs);
       servedCount++;
       if (ts < earliestTs) {
         earliestTs = ts;

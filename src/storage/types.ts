@@ -16,6 +16,12 @@ export interface NodeScrape {
   /** 0 when the node's own point is incomplete (node dropped, its pods kept). */
   nodeTimestampMs: number;
   nodeCpuNs: number;
+  /**
+   * Exact-counter correction: the kubelet's uint64 counter = nodeCpuNs + nodeCpuNsRemainder, where
+   * nodeCpuNs is the nearest double and the remainder a small exact integer. Only the Summary API
+   * decoder sets it (its counters can pass 2^53); undefined = 0.
+   */
+  nodeCpuNsRemainder?: number;
   nodeMemoryBytes: number;
   /** Node boot time if known (Summary API), else 0. */
   nodeStartTimeMs: number;
@@ -27,6 +33,8 @@ export interface NodeScrape {
   startTimeMs: Float64Array;
   timestampMs: Float64Array;
   cpuNs: Float64Array;
+  /** Per-container exact-counter correction, as nodeCpuNsRemainder; undefined = all zero. */
+  cpuNsRemainder?: Float64Array;
   memoryBytes: Float64Array;
 }
 
