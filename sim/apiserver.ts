@@ -29,6 +29,7 @@ import {
   parseLabelSelector,
   SelectorError,
 } from "./selectors.ts";
+import { bearerToken, type TokenTable } from "./tokens.ts";
 
 export const SIM_VERSION = "v1.33.0-sim";
 
@@ -55,6 +56,13 @@ export interface ApiServerOptions {
   /** APIService availability re-check period (default 10 s; 0 = no availability checks at all). */
   availabilityIntervalMs?: number;
   proxyTimeoutMs?: number;
+  /** Bearer tokens accepted besides client certificates (none when absent). */
+  tokens?: TokenTable;
+  /**
+   * false = behave like an API server without PartialObjectMetadata support: metadata-only Accept
+   * ranges are skipped (plain JSON if also allowed, else 406). Default true.
+   */
+  partialMetadata?: boolean;
   log?: (line: string) => void;
 }
 
@@ -496,16 +504,33 @@ const APIREG_GROUP = {
   preferredVersion: { groupVersion: "apiregistration.k8s.io/v1", version: "v1" },
 };
 
-function userOf(req: IncomingMessage): UserInfo {
+function certUser(req: IncomingMessage): UserInfo | undefined {
   const socket = req.socket as TLSSocket;
-  if (!socket.authorized) throw unauthorized();
+  if (!socket.authorized) return undefined;
   const cert = socket.getPeerCertificate();
   const cn = cert?.subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
-  if (!name) throw unauthorized();
+  if (!name) return undefined;
   const o = cert.subject.O;
   const groups = o === undefined ? [] : Array.isArray(o) ? [...o] : [o];
   return { name, groups: [...groups, "system:authenticated"] };
+}
+
+/**
+ * Like kube-apiserver's union authenticator: a verified client certificate first, then a bearer
+ * token; the first that succeeds wins. Neither (or an unknown token) is 401 Unauthorized.
+ */
+function userOf(req: IncomingMessage, tokens: TokenTable | undefined): UserInfo {
+  const fromCert = certUser(req);
+  if (fromCert) return fromCert;
+  const token = bearerToken(req.headers.authorization);
+  const fromToken = token === undefined ? undefined : tokens?.authenticate(token);
+  if (fromToken) return fromToken;
+  throw unauthorized();
+}
+
+function forbidden(user: UserInfo, verb: string, path: string): ApiError {
+  return new ApiError(403, "Forbidden", `forbidden: User "${user.name}" cannot ${verb} path "${path}"`, {});
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -533,7 +558,12 @@ export class ApiServer {
   private readonly aggregator: Aggregator;
   private readonly bookmarkIntervalMs: number;
   private readonly log: (line: string) => void;
+  /** The end functions of the open watch streams. */
   private readonly watches = new Set<() => void>();
+  /** Accept forms this server can answer for single objects, lists and watches. */
+  private readonly objectForms: readonly Representation[];
+  private readonly listForms: readonly Representation[];
+  private readonly watchForms: readonly Representation[];
 
   private constructor(server: https.Server, opts: ApiServerOptions, aggregator: Aggregator) {
     this.server = server;
@@ -541,6 +571,10 @@ export class ApiServer {
     this.aggregator = aggregator;
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
     this.log = opts.log ?? (() => {});
+    const metadata = opts.partialMetadata ?? true;
+    this.objectForms = metadata ? ["json", "metadata", "table"] : ["json", "table"];
+    this.listForms = metadata ? ["json", "metadataList", "table"] : ["json", "table"];
+    this.watchForms = metadata ? ["json", "metadata"] : ["json"];
     const addr = server.address() as AddressInfo;
     this.port = addr.port;
     this.url = `https://${opts.host}:${addr.port}`;
@@ -583,6 +617,13 @@ export class ApiServer {
     return api;
   }
 
+  /** Ends every open watch stream cleanly (the client reads EOF); returns how many there were. */
+  dropWatches(): number {
+    const open = [...this.watches];
+    for (const end of open) end();
+    return open.length;
+  }
+
   async close(): Promise<void> {
     this.aggregator.close();
     for (const end of [...this.watches]) end();
@@ -606,7 +647,7 @@ export class ApiServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const user = userOf(req);
+    const user = userOf(req, this.opts.tokens);
     const url = new URL(req.url ?? "/", "https://sim.invalid");
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
     const method = req.method ?? "GET";
@@ -614,6 +655,18 @@ export class ApiServer {
 
     if (path === "/sim/truth" && get) return writeJson(res, 200, truthOf(this.opts.cluster.scenario()));
     if (path === "/sim/faults") return this.faults(req, res, method);
+    if (path === "/sim/watches/drop" || path === "/sim/compact") {
+      if (method !== "POST") throw methodNotAllowed();
+      if (!user.groups.includes("system:masters")) throw forbidden(user, "post", path);
+      if (path === "/sim/compact") {
+        const compactedTo = this.opts.cluster.compact();
+        this.log(`sim: watch history compacted to resourceVersion ${compactedTo}`);
+        return writeJson(res, 200, { compactedTo });
+      }
+      const dropped = this.dropWatches();
+      this.log(`sim: dropped ${dropped} watch streams`);
+      return writeJson(res, 200, { dropped });
+    }
     if ((path === "/healthz" || path === "/livez" || path === "/readyz") && get) {
       res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
       res.end("ok");
@@ -713,7 +766,7 @@ export class ApiServer {
     }
     if (method === "GET") {
       const o = cluster.mustGet(resource, namespace, name);
-      const rep = negotiate(req.headers.accept, ["json", "metadata", "table"]);
+      const rep = negotiate(req.headers.accept, this.objectForms);
       if (!rep) throw notAcceptable(req.headers.accept);
       if (rep === "metadata") return writeJson(res, 200, partialMetadata(o));
       if (rep === "table") {
@@ -749,7 +802,7 @@ export class ApiServer {
   private list(req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute): void {
     const cluster = this.opts.cluster;
     const { resource, namespace } = route;
-    const rep = negotiate(req.headers.accept, ["json", "metadataList", "table"]);
+    const rep = negotiate(req.headers.accept, this.listForms);
     if (!rep) throw notAcceptable(req.headers.accept);
     const { labels, fields } = this.selectors(url, resource);
     const q = url.searchParams;
@@ -811,7 +864,7 @@ export class ApiServer {
   private watch(req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute): void {
     const cluster = this.opts.cluster;
     const { resource, namespace } = route;
-    const rep = negotiate(req.headers.accept, ["json", "metadata"]);
+    const rep = negotiate(req.headers.accept, this.watchForms);
     if (!rep) throw notAcceptable(req.headers.accept);
     const { labels, fields } = this.selectors(url, resource);
     const q = url.searchParams;

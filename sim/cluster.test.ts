@@ -245,3 +245,78 @@ test("quantities: formatting and parsing agree", () => {
     }),
   );
 });
+
+test("compact drops the whole history: every earlier resourceVersion is 410, the current one is not", async () => {
+  const c = new Cluster(scenario(), { now: () => NOW });
+  const early = c.resourceVersion;
+  c.setNodeReady("node-a", false);
+  const rv = c.compact();
+  assert.equal(rv, c.resourceVersion);
+  assert.equal(c.oldestResumableVersion, rv);
+  assert.throws(
+    () => c.eventsSince("nodes", early),
+    (err: ApiError) => err.code === 410,
+  );
+  assert.throws(
+    () => c.eventsSince("nodes", rv - 1),
+    (err: ApiError) => err.code === 410,
+  );
+  assert.deepEqual(c.eventsSince("nodes", rv), []);
+  c.setNodeReady("node-a", true);
+  assert.equal(c.eventsSince("nodes", rv).length, 1);
+});
+
+test("node JSON: configured addresses replace the defaults; the metrics path becomes the annotation", () => {
+  const n = scenario().nodes[0];
+  const j = nodeToJson(
+    {
+      ...n,
+      addresses: [
+        { type: "ExternalIP", address: "127.9.250.250" },
+        { type: "InternalIP", address: n.internalIP },
+      ],
+      resourceMetricsPath: "/custom",
+    },
+    5,
+    NOW,
+  ) as Json;
+  assert.deepEqual(j.status.addresses, [
+    { type: "ExternalIP", address: "127.9.250.250" },
+    { type: "InternalIP", address: n.internalIP },
+  ]);
+  assert.equal(j.metadata.annotations["metrics.k8s.io/resource-metrics-path"], "/custom");
+  assert.equal(
+    (nodeToJson(n, 5, NOW) as Json).metadata.annotations["metrics.k8s.io/resource-metrics-path"],
+    undefined,
+  );
+});
+
+test("a node created through the API keeps its addresses and path annotation, and publishes the kubelet's port", async () => {
+  const c = new Cluster(scenario(), { now: () => NOW });
+  c.hooks = { nodeAdded: () => 41234 };
+  const created = (await c.create("nodes", undefined, {
+    metadata: { name: "posted", annotations: { "metrics.k8s.io/resource-metrics-path": "/m" } },
+    status: {
+      addresses: [
+        { type: "ExternalIP", address: "127.9.9.8" },
+        { type: "InternalIP", address: "127.9.9.9" },
+        { type: "Bogus", address: "x" },
+      ],
+    },
+  })) as Json;
+  assert.equal(created.status.daemonEndpoints.kubeletEndpoint.Port, 41234);
+  assert.deepEqual(
+    created.status.addresses.map((a: Json) => a.type),
+    ["ExternalIP", "InternalIP"],
+  );
+  assert.equal(created.metadata.annotations["metrics.k8s.io/resource-metrics-path"], "/m");
+  assert.equal(c.node("posted")?.internalIP, "127.9.9.9");
+  assert.equal(c.node("posted")?.kubeletPort, 41234);
+  await assert.rejects(
+    c.create("nodes", undefined, {
+      metadata: { name: "bad-ip" },
+      status: { addresses: [{ type: "InternalIP", address: "not-an-ip" }] },
+    }),
+    (err: ApiError) => err.code === 422 && /must be a valid IP address/.test(err.message),
+  );
+});

@@ -4,9 +4,14 @@
 // JSON (what the API serves); every change keeps both in step.
 
 import { randomUUID } from "node:crypto";
+import { isIP } from "node:net";
 import type { KubeletView } from "./kubelet.ts";
-import type { PodPhase, Scenario, SimContainer, SimNode, SimPod } from "./scenario.ts";
-import { parseQuantity as parseScenarioQuantity } from "./scenario.ts";
+import type { NodeAddress, PodPhase, Scenario, SimContainer, SimNode, SimPod } from "./scenario.ts";
+import {
+  NODE_ADDRESS_TYPES,
+  parseQuantity as parseScenarioQuantity,
+  RESOURCE_METRICS_PATH_ANNOTATION,
+} from "./scenario.ts";
 
 export type Resource = "nodes" | "pods" | "services" | "endpoints" | "apiservices";
 
@@ -160,7 +165,10 @@ export function nodeToJson(n: SimNode, resourceVersion: number, nowMs: number): 
       resourceVersion: String(resourceVersion),
       creationTimestamp: rfc3339(n.creationTimestampMs),
       labels: { ...n.labels },
-      annotations: { "node.alpha.kubernetes.io/ttl": "0" },
+      annotations: {
+        "node.alpha.kubernetes.io/ttl": "0",
+        ...(n.resourceMetricsPath ? { [RESOURCE_METRICS_PATH_ANNOTATION]: n.resourceMetricsPath } : {}),
+      },
     },
     spec: {},
     status: {
@@ -179,10 +187,12 @@ export function nodeToJson(n: SimNode, resourceVersion: number, nowMs: number): 
           message: n.ready ? "kubelet is posting ready status" : "container runtime network not ready",
         },
       ],
-      addresses: [
-        { type: "InternalIP", address: n.internalIP },
-        { type: "Hostname", address: n.hostname },
-      ],
+      addresses: n.addresses
+        ? n.addresses.map((a) => ({ ...a }))
+        : [
+            { type: "InternalIP", address: n.internalIP },
+            { type: "Hostname", address: n.hostname },
+          ],
       daemonEndpoints: { kubeletEndpoint: { Port: n.kubeletPort } },
       nodeInfo: {
         machineID: n.uid.replaceAll("-", ""),
@@ -365,7 +375,8 @@ export interface ClusterOptions {
 
 /** Side effects the simulator wires: a node created or deleted through the API gets or loses its kubelet. */
 export interface ClusterHooks {
-  nodeAdded?: (node: SimNode) => Promise<void> | void;
+  /** May return the port the kubelet actually listens on; the Node then publishes it. */
+  nodeAdded?: (node: SimNode) => Promise<number | undefined> | Promise<void> | number | void;
   nodeRemoved?: (name: string) => Promise<void> | void;
 }
 
@@ -408,6 +419,17 @@ export class Cluster implements KubeletView {
   /** The lowest resourceVersion a watch may resume from. */
   get oldestResumableVersion(): number {
     return this.compactedRv;
+  }
+
+  /**
+   * Drops the whole watch history, as etcd compaction does to the watch cache: a watch or continue
+   * token from any earlier resourceVersion then gets 410 Expired. Returns the version compacted to.
+   */
+  compact(): number {
+    this.history.length = 0;
+    this.historyStart = 0;
+    this.compactedRv = this.rv;
+    return this.rv;
   }
 
   // --- KubeletView -------------------------------------------------------------------------------
@@ -544,7 +566,13 @@ export class Cluster implements KubeletView {
   async addNode(n: SimNode): Promise<KubeObject> {
     const isNew = !this.simNodes.has(n.name);
     const json = this.putNode(n);
-    if (isNew) await this.hooks.nodeAdded?.(n);
+    if (!isNew) return json;
+    const port = await this.hooks.nodeAdded?.(n);
+    // kubeletPort 0 means "any free port": publish the one the kubelet got (a MODIFIED event, as the
+    // kubelet's own status update would be).
+    if (typeof port === "number" && port !== n.kubeletPort && this.simNodes.get(n.name) === n) {
+      return this.putNode({ ...n, kubeletPort: port });
+    }
     return json;
   }
 
@@ -696,6 +724,21 @@ export class Cluster implements KubeletView {
     const port = typeof kubelet.Port === "number" && kubelet.Port > 0 ? kubelet.Port : 10250;
     const conditions = Array.isArray(status.conditions) ? status.conditions.filter(isRecord) : [];
     const ready = conditions.find((c) => c.type === "Ready");
+    const path = stringMap(meta.annotations)[RESOURCE_METRICS_PATH_ANNOTATION];
+    // Posted addresses are kept as given (kube-apiserver stores status as sent on create).
+    const published = addresses.filter(
+      (a): a is Record<string, unknown> & NodeAddress =>
+        NODE_ADDRESS_TYPES.includes(a.type as NodeAddress["type"]) &&
+        typeof a.address === "string" &&
+        a.address !== "",
+    );
+    if (isIP(internalIP) === 0) {
+      throw invalid(
+        "Node",
+        name,
+        `status.addresses: Invalid value: "${internalIP}": must be a valid IP address`,
+      );
+    }
     return {
       name,
       uid,
@@ -703,6 +746,10 @@ export class Cluster implements KubeletView {
       internalIP,
       hostname: addr("Hostname") ?? name,
       kubeletPort: port,
+      ...(published.length > 0
+        ? { addresses: published.map((a) => ({ type: a.type, address: a.address })) }
+        : {}),
+      ...(path ? { resourceMetricsPath: path } : {}),
       cpuCores: parseQuantity(capacity.cpu) ?? 4,
       memoryBytes: Math.round(parseQuantity(capacity.memory) ?? 16 * GI),
       overheadCpuMilli: 100,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
+import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -8,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import {
+  hostPort,
   KubeletFleet,
   type KubeletView,
   NodeCounterState,
@@ -476,5 +478,185 @@ describe("KubeletFleet", () => {
     for (const n of nodes.slice(0, 3))
       assert.equal(await connectError(n.internalIP, n.kubeletPort), "ECONNREFUSED");
     assert.equal(tcpServers(), serversBefore);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Per-node knobs: summary-only, moved resource metrics, IPv6 on any free port, the read-only port
+
+function fetchFrom(
+  scheme: "http" | "https",
+  host: string,
+  port: number,
+  path: string,
+  ca?: CA,
+): Promise<{ status: number; text: string; contentType: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: http.IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString("utf8"),
+          contentType: res.headers["content-type"],
+        }),
+      );
+      res.on("error", reject);
+    };
+    const req =
+      scheme === "https"
+        ? https.request({ host, port, path, ca: ca?.certPem, agent: false }, onResponse)
+        : http.request({ host, port, path, agent: false }, onResponse);
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("KubeletFleet knobs", () => {
+  const ipBase = `127.${2 + Math.floor(Math.random() * 253)}`;
+  const firstIndex = Math.floor(Math.random() * 60_000);
+  const readOnlyPort = 20_000 + Math.floor(Math.random() * 40_000);
+  let ca: CA;
+  let fleet: KubeletFleet;
+  let nodes: SimNode[];
+  let pods: SimPod[];
+  const view: KubeletView = {
+    node: (name) => nodes.find((n) => n.name === name),
+    podsOnNode: (name) => pods.filter((p) => p.nodeName === name),
+  };
+
+  before(async () => {
+    ca = await createCA("sim-knobs-ca");
+    const scenario = generateScenario({ nodes: 4, podsPerNode: 2, seed: 11, ipBase, nowMs: Date.now() });
+    const at = (i: number) => nodeIP(ipBase, (firstIndex + i) % 60_000);
+    nodes = [
+      { ...scenario.nodes[0], internalIP: at(0), summaryOnly: true },
+      { ...scenario.nodes[1], internalIP: at(1), resourceMetricsPath: "/custom/metrics" },
+      // Port 0 on [::1]: no fixed port there, so parallel runs cannot collide.
+      { ...scenario.nodes[2], internalIP: "::1", kubeletPort: 0 },
+      {
+        ...scenario.nodes[3],
+        internalIP: at(3),
+        addresses: [
+          { type: "ExternalIP", address: `${ipBase}.250.250` },
+          { type: "InternalIP", address: at(3) },
+        ],
+      },
+    ];
+    pods = scenario.pods;
+    // The read-only port is fixed per fleet, so the IPv6 node (shared ::1) is left out of that fleet.
+    fleet = await KubeletFleet.start({
+      view,
+      nodes: nodes.filter((n) => n.kubeletPort !== 0),
+      ca,
+      readOnlyPort,
+    });
+  });
+  after(async () => {
+    await fleet?.close();
+  });
+
+  test("a summary-only kubelet answers 404 page not found for resource metrics, and serves the Summary API", async () => {
+    const n = nodes[0];
+    const metrics = await fetchFrom("https", n.internalIP, n.kubeletPort, "/metrics/resource", ca);
+    assert.equal(metrics.status, 404);
+    assert.equal(metrics.text, "404 page not found\n");
+    const summary = await fetchFrom("https", n.internalIP, n.kubeletPort, "/stats/summary", ca);
+    assert.equal(summary.status, 200);
+    assert.equal(JSON.parse(summary.text).node.nodeName, n.name);
+  });
+
+  test("resourceMetricsPath moves the resource metrics; /metrics/resource is then 404", async () => {
+    const n = nodes[1];
+    const moved = await fetchFrom("https", n.internalIP, n.kubeletPort, "/custom/metrics", ca);
+    assert.equal(moved.status, 200);
+    assert.equal(moved.contentType, RESOURCE_METRICS_CONTENT_TYPE);
+    assert.match(moved.text, /^node_cpu_usage_seconds_total \S+ \d+$/m);
+    assert.equal(
+      (await fetchFrom("https", n.internalIP, n.kubeletPort, "/metrics/resource", ca)).status,
+      404,
+    );
+    assert.equal((await fetchFrom("https", n.internalIP, n.kubeletPort, "/stats/summary", ca)).status, 200);
+  });
+
+  test("the read-only port serves the same handlers over plain HTTP", async () => {
+    const plain = await fetchFrom("http", nodes[3].internalIP, readOnlyPort, "/metrics/resource");
+    assert.equal(plain.status, 200);
+    assert.match(plain.text, /^resource_scrape_error 0$/m);
+    assert.equal(
+      (await fetchFrom("http", nodes[0].internalIP, readOnlyPort, "/metrics/resource")).status,
+      404,
+    );
+    assert.equal((await fetchFrom("http", nodes[1].internalIP, readOnlyPort, "/custom/metrics")).status, 200);
+    const summary = await fetchFrom("http", nodes[0].internalIP, readOnlyPort, "/stats/summary");
+    assert.equal(JSON.parse(summary.text).node.nodeName, nodes[0].name);
+    // And the TLS port still is TLS: plain HTTP to it gets no HTTP answer.
+    await assert.rejects(fetchFrom("http", nodes[3].internalIP, nodes[3].kubeletPort, "/metrics/resource"));
+  });
+
+  test("the serving certificate names every published IP address", async () => {
+    // Dialling the ExternalIP is refused (nothing listens), but a TLS client checking the name would
+    // accept the certificate for it: check the SAN through the InternalIP connection.
+    const n = nodes[3];
+    const cert = await new Promise<import("node:tls").PeerCertificate>((resolve, reject) => {
+      const req = https.request(
+        { host: n.internalIP, port: n.kubeletPort, path: "/stats/summary", ca: ca.certPem, agent: false },
+        (res) => {
+          resolve((res.socket as import("node:tls").TLSSocket).getPeerCertificate());
+          res.resume();
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    assert.match(
+      String(cert.subjectaltname),
+      new RegExp(`IP Address:${ipBase.replace(".", "\\.")}\\.250\\.250`),
+    );
+  });
+
+  test("an IPv6 kubelet on port 0 gets a free port, reported by addNode and kubeletPort(), with an IPv6 SAN", async (t) => {
+    const v6fleet = await KubeletFleet.start({ view, nodes: [], ca });
+    t.after(() => v6fleet.close());
+    const n = nodes[2];
+    const port = await v6fleet.addNode(n);
+    assert.ok(port > 0 && port < 65536);
+    assert.equal(v6fleet.kubeletPort(n.name), port);
+    assert.equal(hostPort(n.internalIP, port), `[::1]:${port}`);
+    // Certificate verification against the CA includes the ::1 identity check.
+    const r = await fetchFrom("https", "::1", port, "/metrics/resource", ca);
+    assert.equal(r.status, 200);
+    // Adding it again (still asking for any port) keeps the running kubelet.
+    assert.equal(await v6fleet.addNode(n), port);
+    await v6fleet.removeNode(n.name);
+    assert.equal(v6fleet.kubeletPort(n.name), undefined);
+    assert.equal(await connectError("::1", port), "ECONNREFUSED");
+  });
+
+  test("a read-only port that cannot be bound fails the node with a clear message and leaves nothing open", async (t) => {
+    const blocker = net.createServer();
+    const host = nodeIP(ipBase, (firstIndex + 4) % 60_000);
+    await new Promise<void>((resolve) => blocker.listen(0, host, resolve));
+    t.after(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const other = await KubeletFleet.start({ view, nodes: [], ca, readOnlyPort: taken });
+    t.after(() => other.close());
+    const node = { ...nodes[3], name: "blocked", internalIP: host, addresses: undefined };
+    await assert.rejects(
+      other.addNode(node),
+      new RegExp(
+        `kubelet for node blocked: cannot listen on ${host.replaceAll(".", "\\.")}:${taken} \\(read-only port\\)`,
+      ),
+    );
+    assert.equal(other.kubeletPort("blocked"), undefined);
+    assert.equal(await connectError(host, node.kubeletPort), "ECONNREFUSED");
+  });
+
+  test("rejects a read-only port outside 1..65535", async () => {
+    await assert.rejects(
+      KubeletFleet.start({ view, nodes: [], ca, readOnlyPort: 70_000 }),
+      /readOnlyPort must be/,
+    );
   });
 });

@@ -1,11 +1,13 @@
 // Fake kubelets: one HTTPS listener per simulated node serving /metrics/resource (kubelet 1.33 text
 // format) and /stats/summary (Summary API JSON), computed on every request from the configured
-// usage, so rates between any two scrapes are exact.
+// usage, so rates between any two scrapes are exact. Optionally a second, plain-HTTP listener per
+// node with the same handlers, like the kubelet's read-only port.
 
 import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import * as http from "node:http";
 import * as https from "node:https";
-import type { Socket } from "node:net";
+import { type AddressInfo, isIP, type Socket } from "node:net";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import type { CA } from "./pki.ts";
@@ -386,8 +388,11 @@ const GARBAGE_BODY =
 const START_BATCH = 250;
 
 interface Listener {
+  /** The node as started, with kubeletPort set to the port actually bound. */
   node: SimNode;
   server: https.Server;
+  /** The plain-HTTP read-only port, when the fleet has one. */
+  readOnly: http.Server | undefined;
   sockets: Set<Socket>;
 }
 
@@ -396,7 +401,33 @@ export interface KubeletFleetOptions {
   nodes: readonly SimNode[];
   ca: CA;
   faults?: ReadonlyMap<string, KubeletFault>;
+  /** Also serve plain HTTP (no TLS, no auth) on internalIP:readOnlyPort, like the kubelet's read-only port. */
+  readOnlyPort?: number;
   log?: (line: string) => void;
+}
+
+const DEFAULT_RESOURCE_METRICS_PATH = "/metrics/resource";
+
+/** "ip:port", bracketing IPv6 addresses. */
+export function hostPort(ip: string, port: number): string {
+  return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  server.listen(port, host);
+  await Promise.race([once(server, "listening"), once(server, "error").then(([err]) => Promise.reject(err))]);
+  return (server.address() as AddressInfo).port;
+}
+
+/** What a kubelet's serving certificate names: its InternalIP and node name plus its published addresses. */
+function servingNames(node: SimNode): { ipAddresses: string[]; dnsNames: string[] } {
+  const ips = new Set([node.internalIP]);
+  const dns = new Set([node.name]);
+  for (const a of node.addresses ?? []) {
+    if (isIP(a.address) !== 0) ips.add(a.address);
+    else dns.add(a.address);
+  }
+  return { ipAddresses: [...ips], dnsNames: [...dns] };
 }
 
 function acceptsGzip(req: IncomingMessage): boolean {
@@ -435,12 +466,20 @@ export class KubeletFleet {
   private readonly faults = new Map<string, KubeletFault>();
   private readonly listeners = new Map<string, Listener>();
   private readonly states = new Map<string, NodeCounterState>();
+  private readonly readOnlyPort: number | undefined;
   private closed = false;
 
   private constructor(opts: KubeletFleetOptions) {
     this.view = opts.view;
     this.ca = opts.ca;
     this.log = opts.log ?? (() => {});
+    if (
+      opts.readOnlyPort !== undefined &&
+      (!Number.isInteger(opts.readOnlyPort) || opts.readOnlyPort < 1 || opts.readOnlyPort > 65535)
+    ) {
+      throw new Error(`KubeletFleet: readOnlyPort must be a port number 1..65535, got ${opts.readOnlyPort}`);
+    }
+    this.readOnlyPort = opts.readOnlyPort;
     for (const [node, fault] of opts.faults ?? []) this.faults.set(node, fault);
   }
 
@@ -472,53 +511,70 @@ export class KubeletFleet {
     else this.faults.set(node, fault);
   }
 
-  /** Starts a kubelet for `node`; a no-op if one already serves the same address. */
-  async addNode(node: SimNode): Promise<void> {
+  /** The port node `name`'s kubelet listens on (resolves kubeletPort 0), or undefined if none runs. */
+  kubeletPort(name: string): number | undefined {
+    return this.listeners.get(name)?.node.kubeletPort;
+  }
+
+  /**
+   * Starts a kubelet for `node` and returns the HTTPS port it listens on (node.kubeletPort, or the
+   * free port picked for 0); a no-op if one already serves the same address.
+   */
+  async addNode(node: SimNode): Promise<number> {
     if (this.closed) throw new Error(`KubeletFleet is closed: cannot add node ${node.name}`);
     const existing = this.listeners.get(node.name);
     if (existing) {
-      if (existing.node.internalIP === node.internalIP && existing.node.kubeletPort === node.kubeletPort)
-        return;
+      const samePort = node.kubeletPort === 0 || existing.node.kubeletPort === node.kubeletPort;
+      if (existing.node.internalIP === node.internalIP && samePort) return existing.node.kubeletPort;
       await this.removeNode(node.name);
     }
     const { certPem, keyPem } = await issueCert(this.ca, {
       commonName: `system:node:${node.name}`,
       organizations: ["system:nodes"],
-      ipAddresses: [node.internalIP],
-      dnsNames: [node.name],
+      ...servingNames(node),
       server: true,
     });
     const listener: Listener = {
       node,
       sockets: new Set(),
       server: https.createServer({ cert: certPem, key: keyPem }),
+      readOnly: this.readOnlyPort === undefined ? undefined : http.createServer(),
     };
-    const { server, sockets } = listener;
-    server.keepAliveTimeout = 120_000;
-    server.headersTimeout = 125_000;
-    server.on("connection", (socket: Socket) => {
-      sockets.add(socket);
-      socket.once("close", () => sockets.delete(socket));
-    });
-    // A broken client must not take the simulator down.
-    server.on("clientError", (_err, socket) => socket.destroy());
-    server.on("request", (req, res) => this.handle(node.name, listener, req, res));
+    for (const server of [listener.server, listener.readOnly]) {
+      if (!server) continue;
+      server.keepAliveTimeout = 120_000;
+      server.headersTimeout = 125_000;
+      server.on("connection", (socket: Socket) => {
+        listener.sockets.add(socket);
+        socket.once("close", () => listener.sockets.delete(socket));
+      });
+      // A broken client must not take the simulator down.
+      server.on("clientError", (_err, socket) => socket.destroy());
+      server.on("request", (req, res) => this.handle(node.name, listener, req, res));
+    }
     // Claim the slot before listening so a concurrent addNode of the same node sees it.
     this.listeners.set(node.name, listener);
     if (!this.states.has(node.name)) this.states.set(node.name, new NodeCounterState());
+    let address = hostPort(node.internalIP, node.kubeletPort);
     try {
-      server.listen(node.kubeletPort, node.internalIP);
-      await Promise.race([
-        once(server, "listening"),
-        once(server, "error").then(([err]) => Promise.reject(err)),
-      ]);
+      const port = await listen(listener.server, node.kubeletPort, node.internalIP);
+      listener.node = { ...node, kubeletPort: port };
+      if (listener.readOnly && this.readOnlyPort !== undefined) {
+        address = `${hostPort(node.internalIP, this.readOnlyPort)} (read-only port)`;
+        await listen(listener.readOnly, this.readOnlyPort, node.internalIP);
+      }
     } catch (err) {
-      if (this.listeners.get(node.name) === listener) this.listeners.delete(node.name);
+      if (this.listeners.get(node.name) === listener) {
+        this.listeners.delete(node.name);
+        this.states.delete(node.name);
+      }
+      await this.closeListener(listener);
       throw new Error(
-        `kubelet for node ${node.name}: cannot listen on ${node.internalIP}:${node.kubeletPort}: ${(err as Error).message}`,
+        `kubelet for node ${node.name}: cannot listen on ${address}: ${(err as Error).message}`,
       );
     }
     if (this.closed) await this.closeListener(listener);
+    return listener.node.kubeletPort;
   }
 
   /** Stops a node's kubelet and forgets its counters. Unknown names are ignored. */
@@ -539,13 +595,14 @@ export class KubeletFleet {
   }
 
   private async closeListener(listener: Listener): Promise<void> {
-    const closed = listener.server.listening
-      ? new Promise<void>((resolve) => listener.server.close(() => resolve()))
-      : Promise.resolve();
+    const servers = [listener.server, listener.readOnly].filter((s) => s !== undefined);
+    const closed = servers.map((server) =>
+      server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve(),
+    );
     for (const socket of listener.sockets) socket.destroy();
     listener.sockets.clear();
-    listener.server.closeAllConnections();
-    await closed;
+    for (const server of servers) server.closeAllConnections();
+    await Promise.all(closed);
   }
 
   private handle(nodeName: string, listener: Listener, req: IncomingMessage, res: ServerResponse): void {
@@ -563,8 +620,16 @@ export class KubeletFleet {
 
   private async respond(nodeName: string, listener: Listener, req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "https://kubelet");
-    const known = url.pathname === "/metrics/resource" || url.pathname === "/stats/summary";
-    if (!known) return send(req, res, 404, "text/plain; charset=utf-8", "404 page not found\n");
+    const node = this.view.node(nodeName) ?? listener.node;
+    // A summary-only kubelet serves no resource metrics at all; otherwise they live at one path,
+    // and the mux answers 404 elsewhere (including /metrics/resource when the path is moved).
+    const metricsPath = node.summaryOnly
+      ? undefined
+      : (node.resourceMetricsPath ?? DEFAULT_RESOURCE_METRICS_PATH);
+    const isMetrics = url.pathname === metricsPath;
+    if (!isMetrics && url.pathname !== "/stats/summary") {
+      return send(req, res, 404, "text/plain; charset=utf-8", "404 page not found\n");
+    }
     if (req.method !== "GET") {
       res.setHeader("Allow", "GET");
       return send(req, res, 405, "text/plain; charset=utf-8", "405: Method Not Allowed\n");
@@ -576,11 +641,10 @@ export class KubeletFleet {
     }
     if (fault === "garbage") return send(req, res, 200, "text/plain; charset=utf-8", GARBAGE_BODY);
 
-    const node = this.view.node(nodeName) ?? listener.node;
     const pods = this.view.podsOnNode(nodeName);
     const state = this.states.get(nodeName);
     const now = Date.now();
-    if (url.pathname === "/metrics/resource") {
+    if (isMetrics) {
       return send(
         req,
         res,

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
-import { parseArgs, parseDuration, UsageError } from "./main.ts";
+import { parseArgs, parseDuration, USAGE, UsageError } from "./main.ts";
 
 const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
@@ -59,6 +59,31 @@ test("parseArgs: defaults and every flag", () => {
   assert.equal(o.bookmarkIntervalMs, 90_000);
   assert.equal(o.scenarioFile, "s.yaml");
   assert.equal(parseArgs(["--help"]).help, true);
+});
+
+test("parseArgs: the kubelet and API server knobs", () => {
+  const d = parseArgs([], () => 42);
+  assert.equal(d.summaryOnlyNodes, 0);
+  assert.equal(d.readOnlyPort, undefined);
+  assert.equal(d.partialMetadata, true);
+  const o = parseArgs(
+    ["--summary-only-nodes", "2", "--read-only-port=10255", "--no-partial-metadata"],
+    () => 42,
+  );
+  assert.equal(o.summaryOnlyNodes, 2);
+  assert.equal(o.readOnlyPort, 10255);
+  assert.equal(o.partialMetadata, false);
+  for (const bad of [
+    ["--summary-only-nodes", "-1"],
+    ["--read-only-port", "0"],
+    ["--read-only-port", "65536"],
+    ["--no-partial-metadata=false"],
+  ]) {
+    assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
+  }
+  for (const flag of ["--summary-only-nodes", "--read-only-port", "--no-partial-metadata", "admin-token"]) {
+    assert.ok(USAGE.includes(flag), flag);
+  }
 });
 
 test("parseArgs rejects bad flags with a message", () => {

@@ -7,9 +7,10 @@ import { join, resolve } from "node:path";
 import { ApiServer, FAULTS, type FaultControl } from "./apiserver.ts";
 import { Cluster } from "./cluster.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
-import { type KubeletFault, KubeletFleet } from "./kubelet.ts";
+import { type KubeletFault, KubeletFleet, type KubeletView } from "./kubelet.ts";
 import { createCA, issueCert } from "./pki.ts";
 import { generateScenario, loadScenarioFile, nodeIP, type Scenario } from "./scenario.ts";
+import { adminUser, randomToken, TokenTable } from "./tokens.ts";
 
 export interface SimOptions {
   nodes: number;
@@ -23,6 +24,12 @@ export interface SimOptions {
   dir: string;
   faults: Map<string, KubeletFault>;
   bookmarkIntervalMs: number;
+  /** The first N nodes (scenario order) get summary-only kubelets. */
+  summaryOnlyNodes: number;
+  /** Plain-HTTP read-only port on every kubelet; undefined = off. */
+  readOnlyPort: number | undefined;
+  /** false = the API server does not support PartialObjectMetadata. */
+  partialMetadata: boolean;
   help: boolean;
 }
 
@@ -42,8 +49,22 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --dir DIR                 where to write kubeconfig and pki/ (default .demo)
   --fault NODE=KIND         make NODE's kubelet misbehave: hang | http500 | garbage (repeatable)
   --bookmark-interval DUR   watch BOOKMARK period, e.g. 60s, 500ms, 1m (default 60s)
+  --summary-only-nodes N    the first N nodes' kubelets answer 404 on /metrics/resource and serve
+                            only /stats/summary (default 0)
+  --read-only-port P        every kubelet also serves plain HTTP (no TLS, no auth) on
+                            <InternalIP>:P, like the kubelet's read-only port 10255 (default off)
+  --no-partial-metadata     act like an API server without PartialObjectMetadata: full objects when
+                            the Accept header also allows application/json, 406 otherwise
   --help                    show this help
+
+Written to DIR: kubeconfig (admin client certificate), admin-token (a bearer token for the same
+admin user, mode 0600), pki/ca.crt, pki/front-proxy-ca.crt, pki/admin.{crt,key}.
+Simulator endpoints: GET /sim/truth, GET|POST /sim/faults, and (admin only)
+POST /sim/watches/drop (end every watch stream) and POST /sim/compact (410 for older watches).
 `;
+
+// Flags that take no value.
+const SWITCHES = new Set(["help", "no-partial-metadata"]);
 
 const DURATION_UNITS: Record<string, number> = {
   ns: 1e-6,
@@ -98,6 +119,9 @@ export function parseArgs(
     dir: ".demo",
     faults: new Map(),
     bookmarkIntervalMs: 60_000,
+    summaryOnlyNodes: 0,
+    readOnlyPort: undefined,
+    partialMetadata: true,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -105,8 +129,10 @@ export function parseArgs(
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
     const eq = arg.indexOf("=");
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (name === "help") {
-      o.help = true;
+    if (SWITCHES.has(name)) {
+      if (eq >= 0) throw new UsageError(`flag --${name} takes no value`);
+      if (name === "help") o.help = true;
+      else o.partialMetadata = false;
       continue;
     }
     let value: string;
@@ -159,6 +185,12 @@ export function parseArgs(
         o.bookmarkIntervalMs = parseDuration(value);
         if (o.bookmarkIntervalMs <= 0) throw new UsageError("--bookmark-interval must be positive");
         break;
+      case "summary-only-nodes":
+        o.summaryOnlyNodes = intFlag(name, value, 0, 250 * 254);
+        break;
+      case "read-only-port":
+        o.readOnlyPort = intFlag(name, value, 1, 65535);
+        break;
       default:
         throw new UsageError(`unknown flag --${name} (see --help)`);
     }
@@ -176,6 +208,11 @@ export interface RunningSim {
   fleet: KubeletFleet;
   cluster: Cluster;
   kubeconfigPath: string;
+  /** The admin bearer token, also written (mode 0600) to adminTokenPath. */
+  adminToken: string;
+  adminTokenPath: string;
+  /** The bearer tokens the API server accepts (the admin token; tests may add users). */
+  tokens: TokenTable;
   readyLine: string;
   close(): Promise<void>;
 }
@@ -198,24 +235,59 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
       throw new UsageError(`--fault names node ${JSON.stringify(node)}, which is not in the scenario`);
     }
   }
+  if (o.summaryOnlyNodes > scenario.nodes.length) {
+    throw new UsageError(
+      `--summary-only-nodes ${o.summaryOnlyNodes} is more than the scenario's ${scenario.nodes.length} nodes`,
+    );
+  }
+  const simNodes = scenario.nodes.map((n, i) => (i < o.summaryOnlyNodes ? { ...n, summaryOnly: true } : n));
   const [ca, frontProxyCA] = await Promise.all([createCA("kubernetes"), createCA("front-proxy-ca")]);
-  const [frontProxyClient, admin] = await Promise.all([
+  const admin = adminUser();
+  const [frontProxyClient, adminCert] = await Promise.all([
     issueCert(frontProxyCA, { commonName: "front-proxy-client", client: true }),
-    issueCert(ca, { commonName: "kubernetes-admin", organizations: ["system:masters"], client: true }),
+    issueCert(ca, {
+      commonName: admin.name,
+      organizations: admin.groups.filter((g) => g !== "system:authenticated"),
+      client: true,
+    }),
   ]);
+  const tokens = new TokenTable();
+  const adminToken = randomToken();
+  tokens.add(adminToken, admin);
 
-  const cluster: Cluster = new Cluster(scenario, {
-    // A node created through the API without an InternalIP gets the next free kubelet address.
-    allocateNodeIP: (start: number): string => {
-      const used = new Set(cluster.scenario().nodes.map((n) => n.internalIP));
-      for (let i = start; ; i++) {
-        const ip = nodeIP(o.ipBase, i);
-        if (!used.has(ip)) return ip;
-      }
-    },
+  // The kubelets start first so that nodes asking for any free port (kubeletPort 0) publish the
+  // port they got from their very first version on; until the cluster exists nobody can ask them.
+  let cluster: Cluster | undefined;
+  const view: KubeletView = {
+    node: (name) => cluster?.node(name),
+    podsOnNode: (name) => cluster?.podsOnNode(name) ?? [],
+  };
+  const fleet = await KubeletFleet.start({
+    view,
+    nodes: simNodes,
+    ca,
+    faults: o.faults,
+    readOnlyPort: o.readOnlyPort,
+    log,
   });
-  const fleet = await KubeletFleet.start({ view: cluster, nodes: scenario.nodes, ca, faults: o.faults, log });
-  cluster.hooks = {
+  const started: Cluster = new Cluster(
+    {
+      nodes: simNodes.map((n) => ({ ...n, kubeletPort: fleet.kubeletPort(n.name) ?? n.kubeletPort })),
+      pods: scenario.pods,
+    },
+    {
+      // A node created through the API without an InternalIP gets the next free kubelet address.
+      allocateNodeIP: (start: number): string => {
+        const used = new Set(started.scenario().nodes.map((n) => n.internalIP));
+        for (let i = start; ; i++) {
+          const ip = nodeIP(o.ipBase, i);
+          if (!used.has(ip)) return ip;
+        }
+      },
+    },
+  );
+  cluster = started;
+  started.hooks = {
     nodeAdded: (n) => fleet.addNode(n),
     nodeRemoved: (name) => fleet.removeNode(name),
   };
@@ -231,30 +303,47 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
   let apiserver: ApiServer;
   try {
     apiserver = await ApiServer.start({
-      cluster,
+      cluster: started,
       ca,
       frontProxyClient,
       host: `${o.ipBase}.0.1`,
       port: o.port,
       bookmarkIntervalMs: o.bookmarkIntervalMs,
       faults: faultControl,
+      tokens,
+      partialMetadata: o.partialMetadata,
       log,
     });
   } catch (err) {
     await fleet.close();
     throw new Error(`cannot start the API server on ${o.ipBase}.0.1:${o.port}: ${(err as Error).message}`);
   }
+  const close = async () => {
+    await apiserver.close();
+    await fleet.close();
+  };
 
   const dir = resolve(o.dir);
-  const pki = join(dir, "pki");
-  await mkdir(pki, { recursive: true });
-  await writeFile(join(pki, "ca.crt"), ca.certPem);
-  await writeFile(join(pki, "front-proxy-ca.crt"), frontProxyCA.certPem);
-  await writeFile(join(pki, "admin.crt"), admin.certPem);
-  await writeFile(join(pki, "admin.key"), admin.keyPem, { mode: 0o600 });
-  await chmod(join(pki, "admin.key"), 0o600);
   const kubeconfigPath = join(dir, "kubeconfig");
-  await writeKubeconfig(kubeconfigPath, { server: apiserver.url, caCertPem: ca.certPem, client: admin });
+  const adminTokenPath = join(dir, "admin-token");
+  try {
+    const pki = join(dir, "pki");
+    await mkdir(pki, { recursive: true });
+    await writeFile(join(pki, "ca.crt"), ca.certPem);
+    await writeFile(join(pki, "front-proxy-ca.crt"), frontProxyCA.certPem);
+    await writeFile(join(pki, "admin.crt"), adminCert.certPem);
+    await writeSecret(join(pki, "admin.key"), adminCert.keyPem);
+    // No trailing newline, like a service account token file.
+    await writeSecret(adminTokenPath, adminToken);
+    await writeKubeconfig(kubeconfigPath, {
+      server: apiserver.url,
+      caCertPem: ca.certPem,
+      client: adminCert,
+    });
+  } catch (err) {
+    await close();
+    throw new Error(`cannot write the cluster files to ${dir}: ${(err as Error).message}`);
+  }
 
   const readyLine =
     `kube-sim ready: apiserver=${apiserver.url} kubeconfig=${kubeconfigPath} ` +
@@ -262,14 +351,20 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
   return {
     apiserver,
     fleet,
-    cluster,
+    cluster: started,
     kubeconfigPath,
+    adminToken,
+    adminTokenPath,
+    tokens,
     readyLine,
-    close: async () => {
-      await apiserver.close();
-      await fleet.close();
-    },
+    close,
   };
+}
+
+/** Writes a file only its owner may read (also when it already existed with another mode). */
+async function writeSecret(path: string, content: string): Promise<void> {
+  await writeFile(path, content, { mode: 0o600 });
+  await chmod(path, 0o600);
 }
 
 async function main(): Promise<void> {

@@ -67,8 +67,14 @@ describe("generateScenario", () => {
             assert.equal(n.labels["kubernetes.io/os"], "linux");
             assert.equal(n.labels["kubernetes.io/arch"], "amd64");
             assert.ok(Object.keys(n.labels).some((k) => k.startsWith("node-role.kubernetes.io/")));
-            assert.ok(n.cpuCores >= 4 && n.cpuCores <= 16);
-            assert.ok(n.memoryBytes >= 8 * GiB && n.memoryBytes <= 64 * GiB);
+            // Drawn from 4–16 cores / 8–64 GiB, then grown (in 4-core / 8 GiB steps) until the pods fit.
+            const used = truthOf({ nodes: [n], pods: s.pods }).nodes[0];
+            assert.ok(n.cpuCores >= 4 && (n.cpuCores <= 16 || n.cpuCores % 4 === 0));
+            assert.ok(
+              n.memoryBytes >= 8 * GiB && (n.memoryBytes <= 64 * GiB || n.memoryBytes % (8 * GiB) === 0),
+            );
+            assert.ok(used.cpuNanocores <= n.cpuCores * 1e9 * 0.8, `${n.name} cpu fits`);
+            assert.ok(used.memoryBytes <= n.memoryBytes * 0.8, `${n.name} memory fits`);
             assert.ok(n.overheadCpuMilli >= 50 && n.overheadCpuMilli <= 300);
             assert.ok(n.overheadMemoryBytes >= 300 * MiB && n.overheadMemoryBytes <= GiB);
             assert.ok(n.bootTimeMs < NOW - 60 * 60_000);
@@ -318,6 +324,57 @@ describe("loadScenarioFile", () => {
     );
   });
 
+  test("sim/scenarios/kubelet-knobs.yaml: one node per kubelet knob, 127.R substituted", () => {
+    const s = load(new URL("./scenarios/kubelet-knobs.yaml", import.meta.url).pathname);
+    const byName = new Map(s.nodes.map((x) => [x.name, x]));
+    assert.equal(s.nodes.length, 7);
+    for (const x of s.nodes) assert.ok(s.pods.filter((p) => p.nodeName === x.name).length >= 2, x.name);
+    assert.equal(byName.get("knobs-summary-only")?.summaryOnly, true);
+    assert.equal(byName.get("knobs-custom-path")?.resourceMetricsPath, "/custom/metrics/resource");
+    const external = byName.get("knobs-external-first")!;
+    assert.deepEqual(external.addresses, [
+      { type: "ExternalIP", address: "127.8.250.250" },
+      { type: "InternalIP", address: "127.8.1.3" },
+      { type: "Hostname", address: "knobs-external-first" },
+    ]);
+    assert.equal(external.internalIP, "127.8.1.3");
+    const v6 = byName.get("knobs-ipv6")!;
+    assert.equal(v6.internalIP, "::1");
+    assert.equal(v6.kubeletPort, 0);
+    assert.equal(byName.get("knobs-not-ready")?.ready, false);
+    for (const plain of ["knobs-plain-1", "knobs-plain-2"]) {
+      const x = byName.get(plain)!;
+      assert.equal(x.summaryOnly, undefined);
+      assert.equal(x.resourceMetricsPath, undefined);
+      assert.equal(x.addresses, undefined);
+      assert.equal(x.kubeletPort, 10250);
+      assert.equal(x.ready, true);
+    }
+  });
+
+  test("internalIP defaults to the first InternalIP of addresses, then to nodeIP; [] is no addresses", () => {
+    const s = load(
+      write(
+        [
+          "nodes:",
+          "  - {name: a, addresses: [{type: Hostname, address: host-a}, {type: InternalIP, address: 127.R.7.7}]}",
+          "  - {name: b, addresses: [{type: ExternalIP, address: 10.1.2.3}]}",
+          "  - {name: c, addresses: [], internalIP: 127.R.9.9}",
+          "  - {name: d, internalIP: 'fd00::1', kubeletPort: 0}",
+        ].join("\n"),
+      ),
+    );
+    assert.deepEqual(
+      s.nodes.map((x) => [x.internalIP, x.hostname, x.addresses?.length]),
+      [
+        ["127.8.7.7", "host-a", 2],
+        ["127.8.1.2", "b", 1],
+        ["127.8.9.9", "c", 0],
+        ["fd00::1", "d", undefined],
+      ],
+    );
+  });
+
   test("an empty file is an empty cluster", () => {
     assert.deepEqual(load(write("")), { nodes: [], pods: [] });
   });
@@ -358,6 +415,64 @@ describe("loadScenarioFile", () => {
     ],
     ["bad age", "nodes: [{name: a, age: forever}]\n", /nodes\[0\]\.age: invalid duration/],
     ["bad port", "nodes: [{name: a, kubeletPort: 70000}]\n", /kubeletPort: want a port number/],
+    ["negative port", "nodes: [{name: a, kubeletPort: -1}]\n", /kubeletPort: want a port number/],
+    [
+      "two kubelets on one address",
+      "nodes: [{name: a, internalIP: '::1'}, {name: b, internalIP: '0:0:0:0:0:0:0:1'}]\n",
+      /nodes\[1\]: kubelet address \[::1\]:10250 is already used by node "a"/,
+    ],
+    [
+      "an explicit internalIP on another node's default address",
+      "nodes: [{name: a}, {name: b, internalIP: 127.R.1.1}]\n",
+      /nodes\[1\]: kubelet address 127\.8\.1\.1:10250 is already used by node "a"/,
+    ],
+    [
+      "bad internalIP",
+      "nodes: [{name: a, internalIP: 127.R.300.1}]\n",
+      /nodes\[0\]\.internalIP: "127\.R\.300\.1" is not an IPv4 or IPv6/,
+    ],
+    ["internalIP not a string", "nodes: [{name: a, internalIP: 5}]\n", /internalIP: want an IP address/],
+    [
+      "addresses not a list",
+      "nodes: [{name: a, addresses: {type: InternalIP}}]\n",
+      /nodes\[0\]\.addresses: want a list/,
+    ],
+    [
+      "bad address type",
+      "nodes: [{name: a, addresses: [{type: PublicIP, address: 1.2.3.4}]}]\n",
+      /addresses\[0\]\.type: want one of Hostname, InternalIP/,
+    ],
+    [
+      "IP address type with a name",
+      "nodes: [{name: a, addresses: [{type: ExternalIP, address: example.com}]}]\n",
+      /addresses\[0\]\.address: "example\.com" is not an IPv4 or IPv6 address/,
+    ],
+    [
+      "DNS address type with junk",
+      "nodes: [{name: a, addresses: [{type: Hostname, address: 'Not A Host'}]}]\n",
+      /addresses\[0\]\.address: "Not A Host" is not a valid DNS name/,
+    ],
+    [
+      "unknown address field",
+      "nodes: [{name: a, addresses: [{type: Hostname, address: a, port: 1}]}]\n",
+      /addresses\[0\]: unknown field "port"/,
+    ],
+    [
+      "relative metrics path",
+      "nodes: [{name: a, resourceMetricsPath: metrics}]\n",
+      /resourceMetricsPath: "metrics" is not a URL path/,
+    ],
+    ["metrics path with a query", "nodes: [{name: a, resourceMetricsPath: '/m?x=1'}]\n", /is not a URL path/],
+    [
+      "metrics path on the Summary API",
+      "nodes: [{name: a, resourceMetricsPath: /stats/summary}]\n",
+      /is the Summary API/,
+    ],
+    [
+      "summaryOnly not a boolean",
+      "nodes: [{name: a, summaryOnly: 'yes'}]\n",
+      /summaryOnly: want true or false/,
+    ],
     ["not a mapping", "- just\n- a list\n", /want a mapping/],
     ["invalid YAML", "nodes: [\n", /invalid YAML/],
   ];

@@ -6,6 +6,7 @@
 // hand-written YAML file; schema documented above loadScenarioFile).
 
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { parse as parseYaml } from "yaml";
 
 export interface SimContainer {
@@ -35,13 +36,39 @@ export interface SimPod {
   initContainers: SimInitContainer[];
 }
 
+export type NodeAddressType = "Hostname" | "InternalIP" | "ExternalIP" | "InternalDNS" | "ExternalDNS";
+
+export const NODE_ADDRESS_TYPES: readonly NodeAddressType[] = [
+  "Hostname",
+  "InternalIP",
+  "ExternalIP",
+  "InternalDNS",
+  "ExternalDNS",
+];
+
+export interface NodeAddress {
+  type: NodeAddressType;
+  address: string;
+}
+
+/** The node annotation metrics-server reads to scrape a kubelet path other than /metrics/resource. */
+export const RESOURCE_METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path";
+
 export interface SimNode {
   name: string;
   uid: string;
   labels: Record<string, string>;
+  /** Where the kubelet listens (IPv4 or IPv6). */
   internalIP: string;
   hostname: string;
+  /** 0 = any free port, replaced by the bound port once the kubelet listens. */
   kubeletPort: number;
+  /** Replaces the default status.addresses (InternalIP + Hostname); the kubelet still listens on internalIP only. */
+  addresses?: NodeAddress[];
+  /** The kubelet answers 404 for resource metrics (at any path) and serves only /stats/summary. */
+  summaryOnly?: boolean;
+  /** Published as the resource-metrics-path annotation; the kubelet serves resource metrics there instead of /metrics/resource. */
+  resourceMetricsPath?: string;
   cpuCores: number;
   memoryBytes: number;
   overheadCpuMilli: number;
@@ -453,9 +480,20 @@ export function parseQuantity(value: unknown): number {
 //       cpu: 4                         # capacity, cores (default 4)
 //       memory: 16Gi                   # capacity (default 16Gi)
 //       overhead: {cpu: 100m, memory: 512Mi}   # system usage outside pods (these defaults)
-//       ready: true                    # default true
-//       kubeletPort: 10250             # default 10250
+//       ready: true                    # default true (false: NotReady, but the kubelet still serves)
+//       kubeletPort: 10250             # default 10250; 0 = any free port, published in
+//                                      #   status.daemonEndpoints.kubeletEndpoint.Port
 //       age: 24h                       # time since boot (default 24h); units ms s m h d
+//       internalIP: 127.R.9.1          # where the kubelet listens, IPv4 or IPv6 (e.g. "::1"); default:
+//                                      #   the first InternalIP in `addresses`, else nodeIP(ipBase, i)
+//       addresses:                     # replaces status.addresses (default: InternalIP, Hostname)
+//         - {type: ExternalIP, address: 127.R.250.1}  # type: Hostname | InternalIP | ExternalIP |
+//         - {type: InternalIP, address: 127.R.9.1}    #   InternalDNS | ExternalDNS; IP types need an IP,
+//         - {type: Hostname, address: worker-1}       #   the others a DNS name; [] = no addresses
+//       summaryOnly: false             # true: resource metrics answer 404 (at any path), only
+//                                      #   /stats/summary is served (like --summary-only-nodes)
+//       resourceMetricsPath: /custom   # annotation metrics.k8s.io/resource-metrics-path on the Node; the
+//                                      #   kubelet serves resource metrics there (404 on /metrics/resource)
 //   pods:
 //     - name: web                      # required, unique per namespace
 //       namespace: default             # default "default"
@@ -474,7 +512,9 @@ export function parseQuantity(value: unknown): number {
 //           memory: 10Mi
 //
 // Timing: a pod starts `age` before nowMs; its init containers start 1 s later and its containers
-// 2 s later. Node i gets nodeIP(ipBase, i).
+// 2 s later. Node i gets nodeIP(ipBase, i) unless it says otherwise. "127.R" at the start of an
+// address or internalIP stands for the run's --ip-base, so one file works in any loopback range.
+// No two kubelets may share an address and a fixed port.
 
 type Obj = Record<string, unknown>;
 
@@ -574,6 +614,67 @@ function duration(o: Obj, key: string, where: string, dflt: number): number {
 
 const PHASES: readonly PodPhase[] = ["Pending", "Running", "Succeeded", "Failed"];
 
+/** "127.R.x.y" → "<ipBase>.x.y"; anything else unchanged. */
+export function substituteIpBase(address: string, ipBase: string): string {
+  return address.startsWith("127.R.") ? `${ipBase}.${address.slice("127.R.".length)}` : address;
+}
+
+function ipAddress(value: unknown, where: string, ipBase: string): string {
+  if (typeof value !== "string" || value === "") fail(where, `want an IP address, got ${describe(value)}`);
+  const ip = substituteIpBase(value.trim(), ipBase);
+  if (isIP(ip) === 0) {
+    fail(
+      where,
+      `${JSON.stringify(value)} is not an IPv4 or IPv6 address (127.R.x.y stands for the --ip-base range)`,
+    );
+  }
+  return ip;
+}
+
+function nodeAddresses(v: unknown, where: string, ipBase: string): NodeAddress[] {
+  if (!Array.isArray(v)) fail(where, `want a list of {type, address}, got ${describe(v)}`);
+  return v.map((raw, j) => {
+    const at = `${where}[${j}]`;
+    const o = asObject(raw, at);
+    checkKeys(o, ["type", "address"], at);
+    const type = str(o, "type", at) as NodeAddressType;
+    if (!NODE_ADDRESS_TYPES.includes(type)) {
+      fail(`${at}.type`, `want one of ${NODE_ADDRESS_TYPES.join(", ")}, got ${JSON.stringify(type)}`);
+    }
+    if (type === "InternalIP" || type === "ExternalIP") {
+      return { type, address: ipAddress(o.address, `${at}.address`, ipBase) };
+    }
+    const address = str(o, "address", at);
+    if (address.length > 253 || !DNS_SUBDOMAIN.test(address)) {
+      fail(`${at}.address`, `${JSON.stringify(address)} is not a valid DNS name for a ${type} address`);
+    }
+    return { type, address };
+  });
+}
+
+// URL path characters (RFC 3986 pchar and "/"); no query or fragment.
+const URL_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+
+function resourceMetricsPath(o: Obj, where: string): string | undefined {
+  if (o.resourceMetricsPath === undefined || o.resourceMetricsPath === null) return undefined;
+  const path = str(o, "resourceMetricsPath", where);
+  if (!URL_PATH.test(path)) {
+    fail(
+      `${where}.resourceMetricsPath`,
+      `${JSON.stringify(path)} is not a URL path: want "/" followed by path characters, no query or fragment`,
+    );
+  }
+  if (path === "/stats/summary") {
+    fail(`${where}.resourceMetricsPath`, `"/stats/summary" is the Summary API; pick another path`);
+  }
+  return path;
+}
+
+/** "host:port" with IPv6 bracketed, and the IP in its canonical form so equal addresses compare equal. */
+function listenKey(ip: string, port: number): string {
+  return isIP(ip) === 6 ? `${new URL(`http://[${ip}]/`).host}:${port}` : `${ip}:${port}`;
+}
+
 /** Deterministic uid from a name, so a scenario file always yields the same uids. */
 function uidFor(kind: string, key: string): string {
   let h = 2166136261;
@@ -601,19 +702,58 @@ export function parseScenario(doc: unknown, opts: { ipBase: string; nowMs: numbe
   checkKeys(root, ["nodes", "pods"], "top level");
   const nodes: SimNode[] = [];
   const nodeNames = new Set<string>();
+  const listenAddresses = new Map<string, string>();
   asList(root.nodes, "nodes").forEach((raw, i) => {
     const where = `nodes[${i}]`;
     const o = asObject(raw, where);
-    checkKeys(o, ["name", "labels", "cpu", "memory", "overhead", "ready", "kubeletPort", "age"], where);
+    checkKeys(
+      o,
+      [
+        "name",
+        "labels",
+        "cpu",
+        "memory",
+        "overhead",
+        "ready",
+        "kubeletPort",
+        "age",
+        "internalIP",
+        "addresses",
+        "summaryOnly",
+        "resourceMetricsPath",
+      ],
+      where,
+    );
     const nodeName = name(o, "name", where, DNS_SUBDOMAIN);
     if (nodeNames.has(nodeName)) fail(`${where}.name`, `duplicate node name ${JSON.stringify(nodeName)}`);
     nodeNames.add(nodeName);
     const overhead = asObject(o.overhead ?? {}, `${where}.overhead`);
     checkKeys(overhead, ["cpu", "memory"], `${where}.overhead`);
     const port = o.kubeletPort ?? 10250;
-    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
-      fail(`${where}.kubeletPort`, `want a port number 1..65535, got ${describe(port)}`);
+    if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) {
+      fail(
+        `${where}.kubeletPort`,
+        `want a port number 1..65535, or 0 for any free port, got ${describe(port)}`,
+      );
     }
+    const addresses =
+      o.addresses === undefined || o.addresses === null
+        ? undefined
+        : nodeAddresses(o.addresses, `${where}.addresses`, opts.ipBase);
+    const internalIP =
+      o.internalIP !== undefined && o.internalIP !== null
+        ? ipAddress(o.internalIP, `${where}.internalIP`, opts.ipBase)
+        : (addresses?.find((a) => a.type === "InternalIP")?.address ?? nodeIP(opts.ipBase, i));
+    if (port !== 0) {
+      const key = listenKey(internalIP, port as number);
+      const other = listenAddresses.get(key);
+      if (other !== undefined) {
+        fail(where, `kubelet address ${key} is already used by node ${JSON.stringify(other)}`);
+      }
+      listenAddresses.set(key, nodeName);
+    }
+    const metricsPath = resourceMetricsPath(o, where);
+    const summaryOnly = bool(o, "summaryOnly", where, false);
     const bootTimeMs = now - duration(o, "age", where, DAY);
     nodes.push({
       name: nodeName,
@@ -624,9 +764,12 @@ export function parseScenario(doc: unknown, opts: { ipBase: string; nowMs: numbe
         "kubernetes.io/arch": "amd64",
         ...labels(o, where),
       },
-      internalIP: nodeIP(opts.ipBase, i),
-      hostname: nodeName,
+      internalIP,
+      hostname: addresses?.find((a) => a.type === "Hostname")?.address ?? nodeName,
       kubeletPort: port as number,
+      ...(addresses ? { addresses } : {}),
+      ...(summaryOnly ? { summaryOnly } : {}),
+      ...(metricsPath ? { resourceMetricsPath: metricsPath } : {}),
       cpuCores: quantity(o, "cpu", where, 4),
       memoryBytes: Math.ceil(quantity(o, "memory", where, 16 * GiB)),
       overheadCpuMilli: Math.round(quantity(overhead, "cpu", `${where}.overhead`, 0.1) * 1e9) / 1e6,
