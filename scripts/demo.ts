@@ -22,6 +22,8 @@ Options:
   --scenario FILE           a YAML scenario instead of a generated one (see sim/scenarios/)
   --metric-resolution DUR   metrics-server --metric-resolution (default 15s)
   --fault NODE=MODE         make a kubelet misbehave: hang | http500 | garbage (repeatable)
+  --summary-only-nodes N    the first N kubelets serve only the Summary API (404 on /metrics/resource)
+  --kubelet-endpoint KIND   metrics-server --kubelet-endpoint: auto | resource | summary (default auto)
   -v N                      metrics-server log verbosity (default 1)
   --ip-base 127.R           the loopback range to use (default: a random one)
   --dir DIR                 where the kubeconfig, PKI and serving certs go (default .demo)
@@ -35,6 +37,8 @@ interface DemoArgs {
   scenario?: string;
   resolution: string;
   faults: string[];
+  summaryOnlyNodes: string;
+  kubeletEndpoint: string;
   verbosity: string;
   dir: string;
   ipBase: string;
@@ -52,6 +56,8 @@ function parseArgs(argv: string[]): DemoArgs {
     seed: "1",
     resolution: "15s",
     faults: [],
+    summaryOnlyNodes: "0",
+    kubeletEndpoint: "auto",
     verbosity: "1",
     dir: join(root, ".demo"),
     ipBase: `127.${1 + Math.floor(Math.random() * 254)}`,
@@ -89,6 +95,12 @@ function parseArgs(argv: string[]): DemoArgs {
         break;
       case "--fault":
         args.faults.push(value());
+        break;
+      case "--summary-only-nodes":
+        args.summaryOnlyNodes = count(value(), name);
+        break;
+      case "--kubelet-endpoint":
+        args.kubeletEndpoint = value();
         break;
       case "-v":
       case "--v":
@@ -185,6 +197,7 @@ async function main(): Promise<void> {
   if (args.scenario) simArgs.push("--scenario", args.scenario);
   else simArgs.push("--nodes", args.nodes, "--pods-per-node", args.podsPerNode);
   for (const f of args.faults) simArgs.push("--fault", f);
+  if (args.summaryOnlyNodes !== "0") simArgs.push("--summary-only-nodes", args.summaryOnlyNodes);
   await start("kube-sim", "sim/main.ts", simArgs, "kube-sim ready:");
 
   await registerMetricsApi(kubeconfig, serverIP, serverPort);
@@ -202,6 +215,7 @@ async function main(): Promise<void> {
       "--kubelet-use-node-status-port",
       `--client-ca-file=${join(demoDir, "pki", "ca.crt")}`,
       `--requestheader-client-ca-file=${join(demoDir, "pki", "front-proxy-ca.crt")}`,
+      `--kubelet-endpoint=${args.kubeletEndpoint}`,
       `--v=${args.verbosity}`,
     ],
     "Serving securely on",

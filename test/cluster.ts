@@ -3,11 +3,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { readTruth, registerMetricsApi, type Truth } from "../scripts/cluster.ts";
-import { randomIpBase, startNodeProcess, tempDir } from "./helpers.ts";
+import {
+  apiRequest,
+  readAdminCredentials,
+  readTruth,
+  registerMetricsApi,
+  type Truth,
+} from "../scripts/cluster.ts";
+import { poll, randomIpBase, startNodeProcess, tempDir } from "./helpers.ts";
 
 export interface Cluster {
   dir: string;
+  /** "127.R": the loopback range of this cluster. */
+  ipBase: string;
   kubeconfig: string;
   serverAddress: string;
   truth: Truth;
@@ -17,7 +25,17 @@ export interface Cluster {
 /** Starts sim + metrics-server, registers the APIService, returns once both are up. */
 export async function startCluster(
   t: TestContext,
-  opts: { simArgs: string[]; serverArgs?: string[]; resolution?: string },
+  opts: {
+    simArgs: string[];
+    serverArgs?: string[];
+    resolution?: string;
+    /** --kubelet-preferred-address-types (default the manifests' InternalIP,ExternalIP,Hostname). */
+    addressTypes?: string;
+    /** Pass --kubelet-use-node-status-port (default true, as the manifests do). */
+    useNodeStatusPort?: boolean;
+    /** A kubeconfig for the metrics-server other than the simulator's admin one (it may use `dir`). */
+    serverKubeconfig?: (dir: string) => string;
+  },
 ): Promise<Cluster> {
   const dir = tempDir(t, "ms-e2e-");
   const ipBase = randomIpBase(t);
@@ -35,13 +53,13 @@ export async function startCluster(
     t,
     "src/server/main.ts",
     [
-      `--kubeconfig=${kubeconfig}`,
+      `--kubeconfig=${opts.serverKubeconfig ? opts.serverKubeconfig(dir) : kubeconfig}`,
       `--bind-address=${serverIP}`,
       `--secure-port=${port}`,
       `--cert-dir=${join(dir, "certs")}`,
       `--metric-resolution=${opts.resolution ?? "5s"}`,
-      "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
-      "--kubelet-use-node-status-port",
+      `--kubelet-preferred-address-types=${opts.addressTypes ?? "InternalIP,ExternalIP,Hostname"}`,
+      ...(opts.useNodeStatusPort === false ? [] : ["--kubelet-use-node-status-port"]),
       `--client-ca-file=${join(dir, "pki", "ca.crt")}`,
       `--requestheader-client-ca-file=${join(dir, "pki", "front-proxy-ca.crt")}`,
       ...(opts.serverArgs ?? []),
@@ -49,7 +67,7 @@ export async function startCluster(
     "Serving securely on",
   );
   const truth = await readTruth(kubeconfig);
-  return { dir, kubeconfig, serverAddress: `${serverIP}:${port}`, truth, server };
+  return { dir, ipBase, kubeconfig, serverAddress: `${serverIP}:${port}`, truth, server };
 }
 
 /** kubectl prints CPU as MilliValue (rounded up) and memory as Value()/2^20 (rounded down). */
@@ -59,4 +77,43 @@ export function assertClose(what: string, got: number, want: number): void {
     Math.abs(got - want) <= tolerance,
     `${what}: kubectl printed ${got}, truth is ${want.toFixed(1)}`,
   );
+}
+
+export interface MetricsItem {
+  metadata: { name: string; namespace?: string };
+  timestamp: string;
+  window: string;
+  usage?: { cpu: string; memory: string };
+  containers?: { name: string; usage: { cpu: string; memory: string } }[];
+}
+
+/** GETs a metrics.k8s.io list through the aggregator as admin; undefined unless it answers 200. */
+export async function metricsItems(kubeconfig: string, path: string): Promise<MetricsItem[] | undefined> {
+  const r = await apiRequest(readAdminCredentials(kubeconfig), "GET", `/apis/metrics.k8s.io/v1beta1/${path}`);
+  if (r.status !== 200) return undefined;
+  return (JSON.parse(r.body) as { items: MetricsItem[] }).items;
+}
+
+/** Polls until the node metrics list holds exactly `want` (sorted names), returning the items. */
+export function waitForNodes(
+  c: Cluster,
+  want: readonly string[],
+  what = "node metrics",
+): Promise<MetricsItem[]> {
+  const sorted = [...want].sort();
+  return poll(`${what}: ${sorted.join(",")}`, async () => {
+    const items = await metricsItems(c.kubeconfig, "nodes");
+    if (!items) return undefined;
+    const names = items.map((i) => i.metadata.name).sort();
+    return names.join(",") === sorted.join(",") ? items : undefined;
+  });
+}
+
+/** Server log lines matching a klog message and key="value" pairs. */
+export function logLines(c: Cluster, msg: string, kv: Record<string, string> = {}): string[] {
+  return c.server
+    .lines()
+    .filter(
+      (l) => l.includes(`"${msg}"`) && Object.entries(kv).every(([k, v]) => l.includes(` ${k}="${v}"`)),
+    );
 }

@@ -5,12 +5,12 @@ import { readFileSync } from "node:fs";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { MetricsApi, registerApiMetrics } from "../api/index.ts";
 import {
+  Credentials,
   KubeClient,
   loadRestConfig,
   newNodeReflector,
   newRunningPodReflector,
   parseLabelSelector,
-  type RestConfig,
 } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import { KubeletClient, registerScraperMetrics, Scraper } from "../scraper/index.ts";
@@ -21,28 +21,6 @@ import { ScrapeManager } from "./manager.ts";
 import { createTickDuration, registerServerMetrics } from "./metrics.ts";
 import { type Options, parseOptions } from "./options.ts";
 import { startServer } from "./serve.ts";
-
-const TOKEN_REREAD_MS = 60_000;
-
-/** A bearer token source for kubelet requests: the kubeconfig's token, or its file re-read each minute. */
-function kubeletToken(rc: RestConfig): () => string | undefined {
-  if (rc.bearerToken || !rc.bearerTokenFile) return () => rc.bearerToken;
-  const file = rc.bearerTokenFile;
-  let token: string | undefined;
-  let readAt = 0;
-  return () => {
-    const now = Date.now();
-    if (now - readAt > TOKEN_REREAD_MS) {
-      readAt = now;
-      try {
-        token = readFileSync(file, "utf8").trim();
-      } catch (err) {
-        log.error(err, "Failed to read bearer token file", { file });
-      }
-    }
-    return token;
-  };
-}
 
 function version(): { gitVersion: string } {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -92,7 +70,10 @@ async function run(o: Options): Promise<void> {
   let shuttingDown = false;
   const stopping = new AbortController();
 
-  const kube = new KubeClient(restConfig);
+  // One credential source for both hops, as client-go shares one rest config: the API server and the
+  // kubelets see the same bearer token (static, a rotating service-account file, or an exec plugin).
+  const credentials = new Credentials(restConfig);
+  const kube = new KubeClient(restConfig, { credentials });
   const nodes = newNodeReflector(kube);
   const pods = newRunningPodReflector(kube);
   nodes.start();
@@ -106,7 +87,7 @@ async function run(o: Options): Promise<void> {
     ca: kubeletCA,
     cert: kubeletCert,
     key: kubeletKey,
-    bearerToken: kubeletToken(restConfig),
+    bearerToken: () => credentials.bearerToken(),
     insecureSkipVerify: o.kubeletInsecureTls,
     completelyInsecure: o.deprecatedKubeletCompletelyInsecure,
   });
@@ -117,6 +98,7 @@ async function run(o: Options): Promise<void> {
     useNodeStatusPort: o.kubeletUseNodeStatusPort,
     scheme: o.deprecatedKubeletCompletelyInsecure ? "http" : "https",
     requestTimeoutMs: o.kubeletRequestTimeoutMs,
+    endpoint: o.kubeletEndpoint,
   });
   const tickDuration = createTickDuration(o.metricResolutionMs / 1000);
   const manager = new ScrapeManager({

@@ -13,6 +13,7 @@ const DEFAULTS: Options = {
   kubeletCertificateAuthorityText: "",
   kubeletClientCertificate: "",
   kubeletClientKey: "",
+  kubeletEndpoint: "auto",
   kubeletInsecureTls: false,
   kubeletPort: 10250,
   kubeletPreferredAddressTypes: ["Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP"],
@@ -336,6 +337,10 @@ describe("parseOptions validation", () => {
     ],
     [["--kubelet-request-timeout=0s"], "kubelet-request-timeout should be positive"],
     [["--kubelet-request-timeout=-1s"], "kubelet-request-timeout should be positive"],
+    [
+      ["--kubelet-endpoint=metrics"],
+      `invalid --kubelet-endpoint "metrics": want one of auto, resource, summary`,
+    ],
     [["--kubelet-preferred-address-types="], "kubelet-preferred-address-types should not be empty"],
     [
       ["--kubelet-preferred-address-types=InternalIP,internalip"],
@@ -527,6 +532,7 @@ describe("--help and --version", () => {
       ["      --kubelet-certificate-authority-text string ", undefined],
       ["      --kubelet-client-certificate string ", undefined],
       ["      --kubelet-client-key string ", undefined],
+      ["      --kubelet-endpoint string ", '(default "auto")'],
       ["      --kubelet-insecure-tls ", undefined],
       ["      --kubelet-port int ", "(default 10250)"],
       [

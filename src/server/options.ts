@@ -47,6 +47,8 @@ export interface Options {
   kubeletCertificateAuthorityText: string;
   kubeletClientCertificate: string;
   kubeletClientKey: string;
+  /** --kubelet-endpoint: auto | resource | summary. */
+  kubeletEndpoint: KubeletEndpointKind;
   kubeletInsecureTls: boolean;
   kubeletPort: number;
   kubeletPreferredAddressTypes: string[];
@@ -117,6 +119,10 @@ export type ParseResult =
   | { kind: "version"; text: string };
 
 /** Node address types in upstream's default priority. */
+/** The values of --kubelet-endpoint. */
+export const KUBELET_ENDPOINTS = ["auto", "resource", "summary"] as const;
+export type KubeletEndpointKind = (typeof KUBELET_ENDPOINTS)[number];
+
 export const DEFAULT_ADDRESS_TYPES: readonly string[] = [
   "Hostname",
   "InternalDNS",
@@ -344,6 +350,14 @@ function declareFlags(fs: FlagSet) {
       "kubelet-client-key",
       "",
       "Path to the key of the TLS client certificate.",
+      kc,
+    ),
+    kubeletEndpoint: fs.string(
+      "kubelet-endpoint",
+      "auto",
+      "Which Kubelet endpoint to scrape: 'resource' (/metrics/resource), 'summary' (/stats/summary, for old " +
+        "Kubelets and the read-only port), or 'auto' (resource, falling back per node to summary when the " +
+        "Kubelet answers 404, and retrying resource every 10 minutes).",
       kc,
     ),
     kubeletInsecureTls: fs.bool(
@@ -657,6 +671,7 @@ function collect(f: Declared): Options {
     kubeletCertificateAuthorityText: f.kubeletCertificateAuthorityText.value,
     kubeletClientCertificate: f.kubeletClientCertificate.value,
     kubeletClientKey: f.kubeletClientKey.value,
+    kubeletEndpoint: f.kubeletEndpoint.value as KubeletEndpointKind,
     kubeletInsecureTls: f.kubeletInsecureTls.value,
     kubeletPort: f.kubeletPort.value,
     kubeletPreferredAddressTypes: f.kubeletPreferredAddressTypes.value,
@@ -754,6 +769,11 @@ export function validateOptions(o: Options): string[] {
     );
   }
   if (o.kubeletRequestTimeoutMs <= 0) errors.push("kubelet-request-timeout should be positive");
+  if (!(KUBELET_ENDPOINTS as readonly string[]).includes(o.kubeletEndpoint)) {
+    errors.push(
+      `invalid --kubelet-endpoint ${goQuote(o.kubeletEndpoint)}: want one of ${KUBELET_ENDPOINTS.join(", ")}`,
+    );
+  }
 
   // Upstream accepts any string here; an unknown type can never match a node address, so every
   // scrape would fail with "no address matched types". Failing at start-up is kinder.
