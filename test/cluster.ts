@@ -27,7 +27,8 @@ export async function startCluster(
   t: TestContext,
   opts: {
     simArgs: string[];
-    serverArgs?: string[];
+    /** Extra metrics-server flags (after the defaults); a function gets the cluster's directory. */
+    serverArgs?: string[] | ((dir: string) => string[]);
     resolution?: string;
     /** --kubelet-preferred-address-types (default the manifests' InternalIP,ExternalIP,Hostname). */
     addressTypes?: string;
@@ -62,7 +63,7 @@ export async function startCluster(
       ...(opts.useNodeStatusPort === false ? [] : ["--kubelet-use-node-status-port"]),
       `--client-ca-file=${join(dir, "pki", "ca.crt")}`,
       `--requestheader-client-ca-file=${join(dir, "pki", "front-proxy-ca.crt")}`,
-      ...(opts.serverArgs ?? []),
+      ...(typeof opts.serverArgs === "function" ? opts.serverArgs(dir) : (opts.serverArgs ?? [])),
     ],
     "Serving securely on",
   );

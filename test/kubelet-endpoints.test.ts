@@ -2,6 +2,7 @@
 // (old kubelets, the read-only port) are served from the Summary API under --kubelet-endpoint=auto,
 // and plain http on the read-only port works with --deprecated-kubelet-completely-insecure.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
 import { parseQuantity } from "../src/api/index.ts";
 import {
@@ -126,4 +127,42 @@ test("read-only port: plain http on 10255 with --deprecated-kubelet-completely-i
     [],
     "no error lines",
   );
+});
+
+test("kubelet TLS: the cluster CA verifies, a wrong CA fails every node with its cause, insecure mode warns", async (t) => {
+  const simArgs = ["--nodes", "2", "--pods-per-node", "1", "--seed", "25"];
+  await t.test("--kubelet-certificate-authority with the cluster CA", async (t) => {
+    const c = await startCluster(t, {
+      simArgs,
+      resolution: "4s",
+      serverArgs: (dir) => [`--kubelet-certificate-authority=${join(dir, "pki", "ca.crt")}`],
+    });
+    await waitForNodes(
+      c,
+      c.truth.nodes.map((n) => n.name),
+    );
+  });
+  await t.test("a CA that did not sign the kubelets' certificates", async (t) => {
+    const c = await startCluster(t, {
+      simArgs,
+      resolution: "4s",
+      serverArgs: (dir) => [`--kubelet-certificate-authority=${join(dir, "pki", "front-proxy-ca.crt")}`],
+    });
+    for (const n of c.truth.nodes) {
+      const lines = await poll(`an error line for ${n.name}`, async () => {
+        const l = logLines(c, "Failed to scrape node", { node: n.name });
+        return l.length > 0 ? l : undefined;
+      });
+      assert.match(lines[0]!, /certificate/, lines[0]);
+    }
+    assert.deepEqual(await metricsItems(c.kubeconfig, "nodes"), []);
+  });
+  await t.test("--kubelet-insecure-tls", async (t) => {
+    const c = await startCluster(t, { simArgs, resolution: "4s", serverArgs: ["--kubelet-insecure-tls"] });
+    await waitForNodes(
+      c,
+      c.truth.nodes.map((n) => n.name),
+    );
+    assert.ok(c.server.lines().some((l) => l.startsWith("W") && l.includes("--kubelet-insecure-tls")));
+  });
 });
