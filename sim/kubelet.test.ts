@@ -58,7 +58,12 @@ function pod(namespace: string, name: string, rest: Partial<SimPod>): SimPod {
   };
 }
 
-/** The pods behind sim/testdata/resource-metrics.golden.txt (values chosen to give round numbers). */
+/**
+ * The pods behind sim/testdata/resource-metrics.golden.txt (values chosen to give round numbers).
+ * Swap: nginx 2 Mi and the sidecar 1 Mi are reported; the completed init container's 512 Ki and the
+ * pods that are not running or on another node are not. With the golden node's 4 Mi overhead swap,
+ * node_swap_usage_bytes = 7 Mi.
+ */
 function fixturePods(): SimPod[] {
   return [
     pod("kube-system", "coredns-668d6bf9bc-7xk2p", {
@@ -66,7 +71,7 @@ function fixturePods(): SimPod[] {
     }),
     pod("default", "web-5d8f7c9b4-q2x8z", {
       containers: [
-        { name: "nginx", cpuMilli: 10, memoryBytes: 5410816, startTimeMs: NOW - 600_000 },
+        { name: "nginx", cpuMilli: 10, memoryBytes: 5410816, startTimeMs: NOW - 600_000, swapBytes: 2097152 },
         { name: "log-shipper", cpuMilli: 25, memoryBytes: 10461184, startTimeMs: NOW - 400_000 },
       ],
       initContainers: [
@@ -76,6 +81,7 @@ function fixturePods(): SimPod[] {
           cpuMilli: 100,
           memoryBytes: 1048576,
           startTimeMs: NOW - 700_000,
+          swapBytes: 524288,
         },
         {
           name: "istio-proxy",
@@ -83,6 +89,7 @@ function fixturePods(): SimPod[] {
           cpuMilli: 5,
           memoryBytes: 31457280,
           startTimeMs: NOW - 200_000,
+          swapBytes: 1048576,
         },
       ],
     }),
@@ -96,7 +103,9 @@ function fixturePods(): SimPod[] {
     }),
     pod("default", "elsewhere-5b7d", {
       nodeName: "node-b",
-      containers: [{ name: "app", cpuMilli: 50, memoryBytes: 1048576, startTimeMs: NOW - 900_000 }],
+      containers: [
+        { name: "app", cpuMilli: 50, memoryBytes: 1048576, startTimeMs: NOW - 900_000, swapBytes: 999 },
+      ],
     }),
   ];
 }
@@ -189,7 +198,10 @@ describe("renderFamilies", () => {
 describe("renderResourceMetrics", () => {
   test("matches the hand-checked golden file", () => {
     const want = readFileSync(new URL("./testdata/resource-metrics.golden.txt", import.meta.url), "utf8");
-    assert.equal(renderResourceMetrics(fixtureNode(), fixturePods(), NOW), want);
+    assert.equal(
+      renderResourceMetrics(fixtureNode({ overheadSwapBytes: 4194304 }), fixturePods(), NOW),
+      want,
+    );
   });
 
   test("a node without running pods has only the node families and resource_scrape_error", () => {
@@ -283,6 +295,97 @@ describe("renderSummary", () => {
       for (const c of p.containers)
         assert.deepEqual(Object.keys(c).sort(), ["cpu", "memory", "name", "startTime", "swap"]);
     }
+  });
+});
+
+describe("init containers and swap on both kubelet endpoints", () => {
+  const node = fixtureNode({ overheadSwapBytes: 4194304 });
+
+  /** "namespace/pod/container" → swap bytes, from the /metrics/resource text. */
+  function resourceSwap(text: string): Map<string, number> {
+    const out = new Map<string, number>();
+    const re =
+      /^container_swap_usage_bytes\{container="([^"]+)",namespace="([^"]+)",pod="([^"]+)"\} (\S+) \d+$/gm;
+    for (const m of text.matchAll(re)) out.set(`${m[2]}/${m[3]}/${m[1]}`, Number(m[4]));
+    return out;
+  }
+
+  function resourceContainers(text: string, family: string): string[] {
+    const re = new RegExp(`^${family}\\{container="([^"]+)",namespace="([^"]+)",pod="([^"]+)"\\}`, "gm");
+    return [...text.matchAll(re)].map((m) => `${m[2]}/${m[3]}/${m[1]}`).sort();
+  }
+
+  const reported = [
+    "default/web-5d8f7c9b4-q2x8z/istio-proxy",
+    "default/web-5d8f7c9b4-q2x8z/log-shipper",
+    "default/web-5d8f7c9b4-q2x8z/nginx",
+    "kube-system/coredns-668d6bf9bc-7xk2p/coredns",
+  ];
+
+  test("/metrics/resource: the running sidecar is reported in every container family, the completed init container in none", () => {
+    const text = renderResourceMetrics(node, fixturePods(), NOW);
+    for (const family of [
+      "container_cpu_usage_seconds_total",
+      "container_memory_working_set_bytes",
+      "container_start_time_seconds",
+      "container_swap_usage_bytes",
+    ]) {
+      assert.deepEqual(resourceContainers(text, family), reported, family);
+    }
+    assert.doesNotMatch(text, /init-config/);
+    assert.deepEqual([...resourceSwap(text)].sort(), [
+      ["default/web-5d8f7c9b4-q2x8z/istio-proxy", 1048576],
+      ["default/web-5d8f7c9b4-q2x8z/log-shipper", 0],
+      ["default/web-5d8f7c9b4-q2x8z/nginx", 2097152],
+      ["kube-system/coredns-668d6bf9bc-7xk2p/coredns", 0],
+    ]);
+    assert.match(text, /^node_swap_usage_bytes 7\.340032e\+06 1732741801205$/m);
+  });
+
+  for (const onlyCpuAndMemory of [false, true]) {
+    test(`/stats/summary${onlyCpuAndMemory ? "?only_cpu_and_memory=true" : ""}: same containers and swap values`, () => {
+      const summary = JSON.parse(renderSummary(node, fixturePods(), NOW, undefined, onlyCpuAndMemory));
+      const names: string[] = [];
+      const swaps = new Map<string, number>();
+      for (const p of summary.pods) {
+        let podSwap = 0;
+        for (const c of p.containers) {
+          const key = `${p.podRef.namespace}/${p.podRef.name}/${c.name}`;
+          names.push(key);
+          swaps.set(key, c.swap.swapUsageBytes);
+          podSwap += c.swap.swapUsageBytes;
+          assert.match(c.swap.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        }
+        assert.equal(p.swap.swapUsageBytes, podSwap, p.podRef.name);
+      }
+      assert.deepEqual(names.sort(), reported);
+      assert.equal(swaps.get("default/web-5d8f7c9b4-q2x8z/nginx"), 2097152);
+      assert.equal(swaps.get("default/web-5d8f7c9b4-q2x8z/istio-proxy"), 1048576);
+      assert.equal(swaps.get("default/web-5d8f7c9b4-q2x8z/log-shipper"), 0);
+      assert.equal(summary.node.swap.swapUsageBytes, 7340032);
+      assert.equal(summary.node.swap.time, summary.node.memory.time);
+    });
+  }
+
+  test("a pod whose only running container is a sidecar is reported with just the sidecar", () => {
+    const pods = [
+      pod("default", "sidecar-only", {
+        containers: [],
+        initContainers: [
+          { name: "done", sidecar: false, cpuMilli: 1, memoryBytes: 1024, startTimeMs: NOW - 60_000 },
+          { name: "agent", sidecar: true, cpuMilli: 2, memoryBytes: 2048, startTimeMs: NOW - 60_000 },
+        ],
+      }),
+    ];
+    const text = renderResourceMetrics(node, pods, NOW);
+    assert.deepEqual(resourceContainers(text, "container_memory_working_set_bytes"), [
+      "default/sidecar-only/agent",
+    ]);
+    const summary = JSON.parse(renderSummary(node, pods, NOW));
+    assert.deepEqual(
+      summary.pods.map((p: { containers: { name: string }[] }) => p.containers.map((c) => c.name)),
+      [["agent"]],
+    );
   });
 });
 

@@ -74,16 +74,20 @@ interface ContainerUsage {
   container: SimContainer;
   cpuSeconds: number;
   memoryBytes: number;
+  swapBytes: number;
 }
 interface PodUsage {
   pod: SimPod;
   containers: ContainerUsage[];
   cpuSeconds: number;
   memoryBytes: number;
+  swapBytes: number;
 }
 interface NodeUsage {
   cpuSeconds: number;
   memoryBytes: number;
+  /** Overhead swap plus every reported container's swap, as cAdvisor sees the whole machine. */
+  swapBytes: number;
   /** Sum over running pods (the "pods" system container). */
   podsCpuSeconds: number;
   podsMemoryBytes: number;
@@ -108,23 +112,32 @@ function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: 
   const current = new Map<string, SimContainer>();
   let podsCpuSeconds = 0;
   let podsMemoryBytes = 0;
+  let podsSwapBytes = 0;
   for (const pod of [...pods].sort(comparePods)) {
     if (pod.nodeName !== node.name) continue;
     const containers = reportedContainers(pod).map((c) => {
       // Rate and start time are part of the identity: a change is a new container (like a restart).
       current.set(`${pod.namespace}/${pod.name}/${pod.uid}/${c.name}/${c.cpuMilli}/${c.startTimeMs}`, c);
-      return { container: c, cpuSeconds: containerCpuSeconds(c, tMs), memoryBytes: c.memoryBytes };
+      return {
+        container: c,
+        cpuSeconds: containerCpuSeconds(c, tMs),
+        memoryBytes: c.memoryBytes,
+        swapBytes: c.swapBytes ?? 0,
+      };
     });
     if (containers.length === 0) continue;
     let cpuSeconds = 0;
     let memoryBytes = 0;
+    let swapBytes = 0;
     for (const c of containers) {
       cpuSeconds += c.cpuSeconds;
       memoryBytes += c.memoryBytes;
+      swapBytes += c.swapBytes;
     }
     podsCpuSeconds += cpuSeconds;
     podsMemoryBytes += memoryBytes;
-    usage.push({ pod, containers, cpuSeconds, memoryBytes });
+    podsSwapBytes += swapBytes;
+    usage.push({ pod, containers, cpuSeconds, memoryBytes, swapBytes });
   }
   state?.observe(current, tMs);
   const overheadSeconds = containerCpuSeconds(
@@ -139,6 +152,7 @@ function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: 
   return {
     cpuSeconds,
     memoryBytes: node.overheadMemoryBytes + podsMemoryBytes,
+    swapBytes: (node.overheadSwapBytes ?? 0) + podsSwapBytes,
     podsCpuSeconds,
     podsMemoryBytes,
     pods: usage,
@@ -151,7 +165,11 @@ function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: 
 const STABLE = "[STABLE] ";
 const ALPHA = "[ALPHA] ";
 
-/** The kubelet 1.33 /metrics/resource body for `node` at nowMs (ms; every sample stamped with it). */
+/**
+ * The /metrics/resource body for `node` at nowMs (ms; every sample stamped with it): the kubelet
+ * 1.33 families plus `container_swap_usage_bytes` for every reported container, as a 1.34+ Linux
+ * kubelet writes it (0 when the container uses no swap).
+ */
 export function renderResourceMetrics(
   node: SimNode,
   pods: readonly SimPod[],
@@ -163,6 +181,7 @@ export function renderResourceMetrics(
   const containerCpu: Sample[] = [];
   const containerMemory: Sample[] = [];
   const containerStart: Sample[] = [];
+  const containerSwap: Sample[] = [];
   const podCpu: Sample[] = [];
   const podMemory: Sample[] = [];
   for (const p of usage.pods) {
@@ -176,6 +195,7 @@ export function renderResourceMetrics(
       const labels = [["container", c.container.name], ...podLabels] as const;
       containerCpu.push({ labels, value: c.cpuSeconds, timestampMs: t });
       containerMemory.push({ labels, value: c.memoryBytes, timestampMs: t });
+      containerSwap.push({ labels, value: c.swapBytes, timestampMs: t });
       // The kubelet skips a start time that is not positive.
       if (c.container.startTimeMs > 0) containerStart.push({ labels, value: c.container.startTimeMs / 1000 });
     }
@@ -200,6 +220,12 @@ export function renderResourceMetrics(
       samples: containerStart,
     },
     {
+      name: "container_swap_usage_bytes",
+      help: `${ALPHA}Current amount of the container swap usage in bytes. Reported only on non-windows systems`,
+      type: "gauge",
+      samples: containerSwap,
+    },
+    {
       name: "node_cpu_usage_seconds_total",
       help: `${STABLE}Cumulative cpu time consumed by the node in core-seconds`,
       type: "counter",
@@ -215,7 +241,8 @@ export function renderResourceMetrics(
       name: "node_swap_usage_bytes",
       help: `${ALPHA}Current swap usage of the node in bytes. Reported only on non-windows systems`,
       type: "gauge",
-      samples: [{ labels: [], value: 0, timestampMs: t }],
+      // Stamped with the memory time, as the kubelet does; always present on a Linux node.
+      samples: [{ labels: [], value: usage.swapBytes, timestampMs: t }],
     },
     {
       name: "pod_cpu_usage_seconds_total",
@@ -324,7 +351,7 @@ export function renderSummary(
       memory: memoryStats(time, usage.podsMemoryBytes, node.memoryBytes),
     },
   ];
-  const swap = { time, swapUsageBytes: 0 };
+  const swap = (swapUsageBytes: number) => ({ time, swapUsageBytes });
   const nodeStats = {
     nodeName: node.name,
     systemContainers,
@@ -347,7 +374,7 @@ export function renderSummary(
           runtime: { imageFs: fsStats(time, 2 * 2 ** 30) },
           rlimit: { time, maxpid: 4194304, curproc: 100 + usage.pods.length * 5 },
         }),
-    swap,
+    swap: swap(usage.swapBytes),
   };
   const podStats = usage.pods.map((p) => {
     const podRateMilli = p.containers.reduce((s, c) => s + c.container.cpuMilli, 0);
@@ -357,7 +384,7 @@ export function renderSummary(
       cpu: cpuStats(time, c.container.cpuMilli, c.cpuSeconds),
       memory: memoryStats(time, c.memoryBytes),
       ...(onlyCpuAndMemory ? {} : { rootfs: fsStats(time, 40960), logs: fsStats(time, 20480) }),
-      swap,
+      swap: swap(c.swapBytes),
     }));
     return {
       podRef: { name: p.pod.name, namespace: p.pod.namespace, uid: p.pod.uid },
@@ -372,7 +399,7 @@ export function renderSummary(
             "ephemeral-storage": fsStats(time, 61440 * p.containers.length),
             process_stats: { process_count: p.containers.length },
           }),
-      swap,
+      swap: swap(p.swapBytes),
     };
   });
   return `${JSON.stringify({ node: nodeStats, pods: podStats }, null, 2)}\n`;

@@ -81,7 +81,17 @@ test("parseArgs: the kubelet and API server knobs", () => {
   ]) {
     assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
   }
-  for (const flag of ["--summary-only-nodes", "--read-only-port", "--no-partial-metadata", "admin-token"]) {
+  assert.equal(d.swap, false);
+  assert.equal(parseArgs(["--swap"], () => 42).swap, true);
+  assert.throws(() => parseArgs(["--swap=yes"]), UsageError);
+  assert.throws(() => parseArgs(["--swap", "--scenario", "s.yaml"]), /--swap applies to generated scenarios/);
+  for (const flag of [
+    "--summary-only-nodes",
+    "--read-only-port",
+    "--no-partial-metadata",
+    "--swap",
+    "admin-token",
+  ]) {
     assert.ok(USAGE.includes(flag), flag);
   }
 });

@@ -17,6 +17,8 @@ export interface SimOptions {
   podsPerNode: number;
   containersPerPod: number | undefined;
   seed: number;
+  /** Generated containers get a seeded nonzero swap usage. */
+  swap: boolean;
   scenarioFile: string | undefined;
   /** "127.R" */
   ipBase: string;
@@ -43,6 +45,8 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --pods-per-node N         pods per node (default 5)
   --containers-per-pod N    containers per pod (default: 1-3, random)
   --seed N                  random seed of the generated scenario (default 1)
+  --swap                    generated containers use some swap (seeded, 1-128 MiB each); without
+                            it every swap usage is 0 (scenario files set swap per container)
   --scenario FILE           load the cluster from a YAML scenario instead of generating it
   --ip-base 127.R           loopback range to use, R in 1..254 (default: random)
   --port N                  API server port, 0 = any free port (default 6443)
@@ -64,7 +68,7 @@ POST /sim/watches/drop (end every watch stream) and POST /sim/compact (410 for o
 `;
 
 // Flags that take no value.
-const SWITCHES = new Set(["help", "no-partial-metadata"]);
+const SWITCHES = new Set(["help", "no-partial-metadata", "swap"]);
 
 const DURATION_UNITS: Record<string, number> = {
   ns: 1e-6,
@@ -113,6 +117,7 @@ export function parseArgs(
     podsPerNode: 5,
     containersPerPod: undefined,
     seed: 1,
+    swap: false,
     scenarioFile: undefined,
     ipBase: "",
     port: 6443,
@@ -132,6 +137,7 @@ export function parseArgs(
     if (SWITCHES.has(name)) {
       if (eq >= 0) throw new UsageError(`flag --${name} takes no value`);
       if (name === "help") o.help = true;
+      else if (name === "swap") o.swap = true;
       else o.partialMetadata = false;
       continue;
     }
@@ -195,6 +201,9 @@ export function parseArgs(
         throw new UsageError(`unknown flag --${name} (see --help)`);
     }
   }
+  if (o.swap && o.scenarioFile !== undefined) {
+    throw new UsageError("--swap applies to generated scenarios; a scenario file sets swap per container");
+  }
   if (o.ipBase === "") o.ipBase = `127.${randomR()}`;
   return o;
 }
@@ -229,6 +238,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
         seed: o.seed,
         ipBase: o.ipBase,
         nowMs,
+        swap: o.swap,
       });
   for (const node of o.faults.keys()) {
     if (!scenario.nodes.some((n) => n.name === node)) {

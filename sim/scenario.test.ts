@@ -111,6 +111,31 @@ describe("generateScenario", () => {
     );
   });
 
+  test("swap is 0 by default; --swap adds seeded nonzero swap and changes nothing else", () => {
+    const plain = generateScenario({ ...opts, nodes: 4, podsPerNode: 10 });
+    const all = (s: Scenario) => s.pods.flatMap((p) => [...p.containers, ...p.initContainers]);
+    for (const c of all(plain)) assert.equal(c.swapBytes ?? 0, 0);
+    for (const n of truthOf(plain).nodes) assert.equal(n.swapBytes, 0);
+
+    const swapped = generateScenario({ ...opts, nodes: 4, podsPerNode: 10, swap: true });
+    assert.deepEqual(generateScenario({ ...opts, nodes: 4, podsPerNode: 10, swap: true }), swapped);
+    for (const c of all(swapped)) {
+      assert.ok(c.swapBytes !== undefined && c.swapBytes >= MiB && c.swapBytes <= 128 * MiB, c.name);
+      assert.equal(c.swapBytes % 1024, 0);
+    }
+    assert.ok(new Set(all(swapped).map((c) => c.swapBytes)).size > 10, "swap values vary");
+    // Without the swap values, the two scenarios are the same.
+    const strip = (s: Scenario) => ({
+      nodes: s.nodes,
+      pods: s.pods.map((p) => ({
+        ...p,
+        containers: p.containers.map(({ swapBytes: _, ...c }) => c),
+        initContainers: p.initContainers.map(({ swapBytes: _, ...c }) => c),
+      })),
+    });
+    assert.deepEqual(strip(swapped), strip(plain));
+  });
+
   test("includes pods with completed init containers and with sidecars", () => {
     const s = generateScenario({ ...opts, nodes: 10, podsPerNode: 20 });
     assert.ok(s.pods.some((p) => p.initContainers.some((c) => !c.sidecar)));
@@ -138,6 +163,7 @@ describe("truthOf", () => {
         memoryBytes: 8 * GiB,
         overheadCpuMilli: 100,
         overheadMemoryBytes: 300 * MiB,
+        overheadSwapBytes: 1 * MiB,
         bootTimeMs: NOW - 1e7,
         creationTimestampMs: NOW - 2e7,
         ready: true,
@@ -153,9 +179,19 @@ describe("truthOf", () => {
         phase: "Running",
         creationTimestampMs: NOW - 1e6,
         startTimeMs: NOW - 1e6,
-        containers: [{ name: "main", cpuMilli: 50, memoryBytes: 50 * MiB, startTimeMs: NOW - 9e5 }],
+        containers: [
+          { name: "main", cpuMilli: 50, memoryBytes: 50 * MiB, startTimeMs: NOW - 9e5, swapBytes: 5 * MiB },
+        ],
         initContainers: [
-          { name: "init", sidecar: false, cpuMilli: 999, memoryBytes: 999, startTimeMs: NOW - 1e6 },
+          {
+            name: "init",
+            sidecar: false,
+            cpuMilli: 999,
+            memoryBytes: 999,
+            startTimeMs: NOW - 1e6,
+            swapBytes: 999,
+          },
+          // No swapBytes: counts as 0.
           { name: "side", sidecar: true, cpuMilli: 7, memoryBytes: 8 * MiB, startTimeMs: NOW - 9e5 },
         ],
       },
@@ -176,7 +212,8 @@ describe("truthOf", () => {
 
   test("excludes terminated init containers and non-running pods, includes sidecars", () => {
     assert.deepEqual(truthOf(scenario), {
-      nodes: [{ name: "n1", cpuNanocores: 157_000_000, memoryBytes: 358 * MiB }],
+      // Swap: overhead 1 Mi + main 5 Mi; the terminated init container's swap is not counted.
+      nodes: [{ name: "n1", cpuNanocores: 157_000_000, memoryBytes: 358 * MiB, swapBytes: 6 * MiB }],
       pods: [
         {
           namespace: "default",
@@ -184,8 +221,8 @@ describe("truthOf", () => {
           node: "n1",
           phase: "Running",
           containers: [
-            { name: "main", cpuNanocores: 50_000_000, memoryBytes: 50 * MiB },
-            { name: "side", cpuNanocores: 7_000_000, memoryBytes: 8 * MiB },
+            { name: "main", cpuNanocores: 50_000_000, memoryBytes: 50 * MiB, swapBytes: 5 * MiB },
+            { name: "side", cpuNanocores: 7_000_000, memoryBytes: 8 * MiB, swapBytes: 0 },
           ],
         },
         { namespace: "default", name: "pending", node: "n1", phase: "Pending", containers: [] },
@@ -209,6 +246,33 @@ describe("truthOf", () => {
         node.overheadCpuMilli * 1e6 + pods.reduce((a, c) => a + c.cpuNanocores, 0),
       );
       assert.equal(n.memoryBytes, node.overheadMemoryBytes + pods.reduce((a, c) => a + c.memoryBytes, 0));
+    }
+  });
+
+  test("node swap truth is overhead swap plus its reported containers' swap", () => {
+    const s = generateScenario({
+      nodes: 3,
+      podsPerNode: 8,
+      seed: 2,
+      ipBase: "127.5",
+      nowMs: NOW,
+      swap: true,
+    });
+    s.nodes[1].overheadSwapBytes = 3 * MiB;
+    const truth = truthOf(s);
+    for (const n of truth.nodes) {
+      const node = s.nodes.find((x) => x.name === n.name)!;
+      const reported = s.pods.filter((p) => p.nodeName === n.name).flatMap((p) => reportedContainers(p));
+      const want = (node.overheadSwapBytes ?? 0) + reported.reduce((a, c) => a + (c.swapBytes ?? 0), 0);
+      assert.equal(n.swapBytes, want);
+      assert.ok(n.swapBytes > 0);
+    }
+    for (const p of truth.pods) {
+      const src = s.pods.find((x) => x.namespace === p.namespace && x.name === p.name)!;
+      for (const c of p.containers) {
+        const from = [...src.containers, ...src.initContainers].find((x) => x.name === c.name)!;
+        assert.equal(c.swapBytes, from.swapBytes);
+      }
     }
   });
 });
@@ -304,6 +368,7 @@ describe("loadScenarioFile", () => {
     assert.equal(a.memoryBytes, 16 * GiB);
     assert.equal(a.overheadCpuMilli, 100);
     assert.equal(a.overheadMemoryBytes, 512 * MiB);
+    assert.equal(a.overheadSwapBytes, 0);
     assert.equal(a.kubeletPort, 10250);
     assert.equal(a.ready, true);
     assert.equal(a.bootTimeMs, NOW - 86_400_000);
@@ -315,7 +380,7 @@ describe("loadScenarioFile", () => {
       ],
     );
     assert.deepEqual(s.pods[0].containers, [
-      { name: "c", cpuMilli: 100, memoryBytes: 64 * MiB, startTimeMs: NOW - 1_800_000 + 2000 },
+      { name: "c", cpuMilli: 100, memoryBytes: 64 * MiB, swapBytes: 0, startTimeMs: NOW - 1_800_000 + 2000 },
     ]);
     // uids are stable across loads.
     assert.equal(
@@ -375,6 +440,47 @@ describe("loadScenarioFile", () => {
     );
   });
 
+  test("swap: per container and node overhead, default 0, reported only for running containers", () => {
+    const s = load(
+      write(
+        [
+          "nodes:",
+          "  - name: a",
+          "    overhead: {swap: 100Mi}",
+          "pods:",
+          "  - name: p",
+          "    containers:",
+          "      - {name: main, swap: 10Mi}",
+          "      - {name: plain}",
+          "    initContainers:",
+          "      - {name: setup, swap: 1Mi}",
+          "      - {name: agent, sidecar: true, swap: 2Mi}",
+          "",
+        ].join("\n"),
+      ),
+    );
+    assert.equal(s.nodes[0].overheadSwapBytes, 100 * MiB);
+    assert.deepEqual(
+      [...s.pods[0].containers, ...s.pods[0].initContainers].map((c) => [c.name, c.swapBytes]),
+      [
+        ["main", 10 * MiB],
+        ["plain", 0],
+        ["setup", MiB],
+        ["agent", 2 * MiB],
+      ],
+    );
+    const truth = truthOf(s);
+    assert.equal(truth.nodes[0].swapBytes, 112 * MiB);
+    assert.deepEqual(
+      truth.pods[0].containers.map((c) => [c.name, c.swapBytes]),
+      [
+        ["main", 10 * MiB],
+        ["plain", 0],
+        ["agent", 2 * MiB],
+      ],
+    );
+  });
+
   test("an empty file is an empty cluster", () => {
     assert.deepEqual(load(write("")), { nodes: [], pods: [] });
   });
@@ -385,6 +491,16 @@ describe("loadScenarioFile", () => {
       "bad quantity",
       "nodes: [{name: a}]\npods: [{name: p, containers: [{name: c, cpu: lots}]}]\n",
       /pods\[0\]\.containers\[0\]\.cpu: invalid quantity "lots"/,
+    ],
+    [
+      "bad swap",
+      "nodes: [{name: a}]\npods: [{name: p, containers: [{name: c, swap: -1Mi}]}]\n",
+      /pods\[0\]\.containers\[0\]\.swap: invalid quantity "-1Mi"/,
+    ],
+    [
+      "bad overhead swap",
+      "nodes: [{name: a, overhead: {swap: lots}}]\n",
+      /nodes\[0\]\.overhead\.swap: invalid quantity "lots"/,
     ],
     [
       "unknown node",

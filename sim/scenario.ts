@@ -14,6 +14,8 @@ export interface SimContainer {
   cpuMilli: number;
   memoryBytes: number;
   startTimeMs: number;
+  /** Swap usage in bytes; undefined = 0 (swap off or unused). */
+  swapBytes?: number;
 }
 
 /** sidecar = restartPolicy Always: running and reported by the kubelet; otherwise it ran to completion and is not reported. */
@@ -73,6 +75,8 @@ export interface SimNode {
   memoryBytes: number;
   overheadCpuMilli: number;
   overheadMemoryBytes: number;
+  /** Swap used outside pods; undefined = 0. The node reports this plus its pods' swap. */
+  overheadSwapBytes?: number;
   bootTimeMs: number;
   creationTimestampMs: number;
   ready: boolean;
@@ -92,6 +96,11 @@ export interface GenerateOptions {
   /** "127.R" */
   ipBase: string;
   nowMs: number;
+  /**
+   * Give every container a seeded nonzero swap usage. Drawn from a separate generator, so the
+   * scenario is otherwise identical to the one without swap (where every swap is 0).
+   */
+  swap?: boolean;
 }
 
 const KiB = 1024;
@@ -130,11 +139,14 @@ export interface TruthContainer {
   name: string;
   cpuNanocores: number;
   memoryBytes: number;
+  swapBytes: number;
 }
 export interface TruthNode {
   name: string;
   cpuNanocores: number;
   memoryBytes: number;
+  /** Overhead swap plus the reported containers' swap (what node_swap_usage_bytes reads). */
+  swapBytes: number;
 }
 export interface TruthPod {
   namespace: string;
@@ -163,6 +175,7 @@ export function truthOf(s: Scenario): Truth {
       name: n.name,
       cpuNanocores: milliToNanocores(n.overheadCpuMilli),
       memoryBytes: n.overheadMemoryBytes,
+      swapBytes: n.overheadSwapBytes ?? 0,
     };
     byNode.set(n.name, t);
     return t;
@@ -172,12 +185,14 @@ export function truthOf(s: Scenario): Truth {
       name: c.name,
       cpuNanocores: milliToNanocores(c.cpuMilli),
       memoryBytes: c.memoryBytes,
+      swapBytes: c.swapBytes ?? 0,
     }));
     const node = byNode.get(p.nodeName);
     if (node) {
       for (const c of containers) {
         node.cpuNanocores += c.cpuNanocores;
         node.memoryBytes += c.memoryBytes;
+        node.swapBytes += c.swapBytes;
       }
     }
     return { namespace: p.namespace, name: p.name, node: p.nodeName, phase: p.phase, containers };
@@ -285,7 +300,8 @@ function randomUsage(rng: Rng, startMin: number, startMax: number): Omit<SimCont
  * nodeIP(ipBase, i); each node runs one `kube-system/kube-proxy-<5 chars>` and podsPerNode − 1
  * deployment-like pods `<app>-<10 hex>-<5 chars>` spread over several namespaces. About 1 in 5
  * pods has a completed init container, about 1 in 7 a sidecar (restartable init container), and
- * about 1 in 100 is Pending (no containers running, no metrics).
+ * about 1 in 100 is Pending (no containers running, no metrics). Swap is 0 everywhere unless
+ * opts.swap, which gives every container (init containers too) 1–128 MiB of swap.
  */
 export function generateScenario(opts: GenerateOptions): Scenario {
   const { nodes: nodeCount, podsPerNode, containersPerPod, seed, ipBase, nowMs } = opts;
@@ -302,6 +318,10 @@ export function generateScenario(opts: GenerateOptions): Scenario {
   if (!Number.isFinite(nowMs))
     throw new Error(`generateScenario: nowMs must be a finite number, got ${nowMs}`);
   const rng = new Rng(seed);
+  // Its own stream, so turning swap on changes nothing but the swap values.
+  const swapRng = opts.swap ? new Rng((seed ^ 0x5bd1e995) >>> 0) : undefined;
+  const withSwap = <T extends SimContainer>(c: T): T =>
+    swapRng ? { ...c, swapBytes: swapRng.int(KiB, 128 * KiB) * KiB } : c;
   const now = Math.floor(nowMs);
   // Running containers started between 1 h and 10 min ago (the configured range).
   const startMin = now - HOUR;
@@ -367,19 +387,19 @@ export function generateScenario(opts: GenerateOptions): Scenario {
       const containers: SimContainer[] = [];
       for (let k = 0; k < count; k++) {
         const cname = k === 0 ? app.app : (app.extraContainers[k - 1] ?? `extra-${k}`);
-        containers.push({ name: cname, ...randomUsage(rng, startMin, startMax) });
+        containers.push(withSwap({ name: cname, ...randomUsage(rng, startMin, startMax) }));
       }
       const initContainers: SimInitContainer[] = [];
       if (!isProxy && rng.chance(0.2)) {
         // Ran to completion before the main containers started; never reported.
-        initContainers.push({ name: "init-config", sidecar: false, ...randomUsage(rng, startMin, startMax) });
+        initContainers.push(
+          withSwap({ name: "init-config", sidecar: false, ...randomUsage(rng, startMin, startMax) }),
+        );
       }
       if (!isProxy && rng.chance(0.15)) {
-        initContainers.push({
-          name: "proxy-sidecar",
-          sidecar: true,
-          ...randomUsage(rng, startMin, startMax),
-        });
+        initContainers.push(
+          withSwap({ name: "proxy-sidecar", sidecar: true, ...randomUsage(rng, startMin, startMax) }),
+        );
       }
       const firstStart = Math.min(
         ...containers.map((c) => c.startTimeMs),
@@ -479,7 +499,7 @@ export function parseQuantity(value: unknown): number {
 //       labels: {zone: a}              # merged over kubernetes.io/{hostname,os,arch}
 //       cpu: 4                         # capacity, cores (default 4)
 //       memory: 16Gi                   # capacity (default 16Gi)
-//       overhead: {cpu: 100m, memory: 512Mi}   # system usage outside pods (these defaults)
+//       overhead: {cpu: 100m, memory: 512Mi, swap: 0}   # system usage outside pods (these defaults)
 //       ready: true                    # default true (false: NotReady, but the kubelet still serves)
 //       kubeletPort: 10250             # default 10250; 0 = any free port, published in
 //                                      #   status.daemonEndpoints.kubeletEndpoint.Port
@@ -505,11 +525,13 @@ export function parseQuantity(value: unknown): number {
 //         - name: nginx                # required, unique within the pod
 //           cpu: 50m                   # default 100m
 //           memory: 50Mi               # default 64Mi
+//           swap: 10Mi                 # swap usage (default 0)
 //       initContainers:
 //         - name: setup                # required
 //           sidecar: false             # true = restartPolicy Always: runs beside the containers
 //           cpu: 10m                   # (usage while running; a completed init container is not reported)
 //           memory: 10Mi
+//           swap: 0                    # default 0
 //
 // Timing: a pod starts `age` before nowMs; its init containers start 1 s later and its containers
 // 2 s later. Node i gets nodeIP(ipBase, i) unless it says otherwise. "127.R" at the start of an
@@ -684,13 +706,18 @@ function uidFor(kind: string, key: string): string {
 
 function parseContainer(raw: unknown, where: string, startTimeMs: number, init: boolean): SimInitContainer {
   const o = asObject(raw, where);
-  checkKeys(o, init ? ["name", "cpu", "memory", "sidecar"] : ["name", "cpu", "memory"], where);
+  checkKeys(
+    o,
+    init ? ["name", "cpu", "memory", "swap", "sidecar"] : ["name", "cpu", "memory", "swap"],
+    where,
+  );
   const cpuCores = quantity(o, "cpu", where, 0.1);
   const memory = quantity(o, "memory", where, 64 * MiB);
   return {
     name: name(o, "name", where, DNS_LABEL),
     cpuMilli: Math.round(cpuCores * 1e9) / 1e6, // nanocore precision, as Kubernetes keeps it
     memoryBytes: Math.ceil(memory), // fractional bytes round up, as Kubernetes does
+    swapBytes: Math.ceil(quantity(o, "swap", where, 0)),
     startTimeMs,
     sidecar: init ? bool(o, "sidecar", where, false) : false,
   };
@@ -728,7 +755,7 @@ export function parseScenario(doc: unknown, opts: { ipBase: string; nowMs: numbe
     if (nodeNames.has(nodeName)) fail(`${where}.name`, `duplicate node name ${JSON.stringify(nodeName)}`);
     nodeNames.add(nodeName);
     const overhead = asObject(o.overhead ?? {}, `${where}.overhead`);
-    checkKeys(overhead, ["cpu", "memory"], `${where}.overhead`);
+    checkKeys(overhead, ["cpu", "memory", "swap"], `${where}.overhead`);
     const port = o.kubeletPort ?? 10250;
     if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) {
       fail(
@@ -774,6 +801,7 @@ export function parseScenario(doc: unknown, opts: { ipBase: string; nowMs: numbe
       memoryBytes: Math.ceil(quantity(o, "memory", where, 16 * GiB)),
       overheadCpuMilli: Math.round(quantity(overhead, "cpu", `${where}.overhead`, 0.1) * 1e9) / 1e6,
       overheadMemoryBytes: Math.ceil(quantity(overhead, "memory", `${where}.overhead`, 512 * MiB)),
+      overheadSwapBytes: Math.ceil(quantity(overhead, "swap", `${where}.overhead`, 0)),
       bootTimeMs,
       creationTimestampMs: bootTimeMs - MINUTE,
       ready: bool(o, "ready", where, true),

@@ -11,6 +11,10 @@ export interface ContainerAccumulator {
   memoryBytes: number;
   timestampMs: number;
   startTimeMs: number;
+  /** Swap usage in bytes; NaN = not reported. Not part of completeness (upstream ignores swap). */
+  swapBytes: number;
+  /** A swap sample was seen (even an unusable one): tells a swap-only container from an empty one. */
+  swapSeen: boolean;
 }
 
 export interface PodAccumulator {
@@ -50,6 +54,8 @@ export function containerFor(
       memoryBytes: 0,
       timestampMs: 0,
       startTimeMs: 0,
+      swapBytes: Number.NaN,
+      swapSeen: false,
     };
     pod.containers.set(containerName, c);
   }
@@ -79,14 +85,23 @@ export interface CompletePod {
   containers: ContainerAccumulator[];
 }
 
+/** True when no cpu, memory, timestamp or start time was recorded (swap does not count). */
+function isEmpty(c: ContainerAccumulator): boolean {
+  return c.cpuNs === 0 && c.memoryBytes === 0 && c.timestampMs === 0 && c.startTimeMs === 0;
+}
+
 /** Pods whose every container has cpu and memory, sorted by namespace/name; containers by name. */
 export function completePods(pods: Map<string, PodAccumulator>, nodeName: string): CompletePod[] {
   const kept: CompletePod[] = [];
   for (const pod of pods.values()) {
     let complete = true;
+    let swapOnly = 0;
     for (const c of pod.containers.values()) {
       // A container never filled in at all (no sample of any family) does not count against its pod.
-      if (c.cpuNs === 0 && c.memoryBytes === 0 && c.timestampMs === 0 && c.startTimeMs === 0) continue;
+      if (isEmpty(c)) {
+        if (c.swapSeen) swapOnly++;
+        continue;
+      }
       if (c.cpuNs === 0 || c.memoryBytes === 0 || c.timestampMs === 0) {
         if (log.V(1).enabled) {
           log.V(1).info("Failed getting complete container metric", {
@@ -100,21 +115,37 @@ export function completePods(pods: Map<string, PodAccumulator>, nodeName: string
         break;
       }
     }
-    if (!complete || pod.containers.size === 0) continue;
-    const containers = [...pod.containers.values()].sort((a, b) => compareStrings(a.name, b.name));
+    if (!complete || pod.containers.size === swapOnly) continue;
+    let containers = [...pod.containers.values()];
+    // Upstream ignores swap entirely, so a container seen only through swap samples does not exist
+    // for it; leave it out rather than serve a container without cpu or memory.
+    if (swapOnly > 0) containers = containers.filter((c) => !(isEmpty(c) && c.swapSeen));
+    containers.sort((a, b) => compareStrings(a.name, b.name));
     kept.push({ namespace: pod.namespace, name: pod.name, containers });
   }
   kept.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
   return kept;
 }
 
-/** Lays the complete pods out column by column. The remainder column exists only when needed. */
-export function buildScrape(nodeName: string, node: NodePoint, pods: CompletePod[]): NodeScrape {
+/**
+ * Lays the complete pods out column by column. The remainder and swap columns exist only when some
+ * container needs them. nodeSwapBytes: NaN = not reported.
+ */
+export function buildScrape(
+  nodeName: string,
+  node: NodePoint,
+  pods: CompletePod[],
+  nodeSwapBytes = Number.NaN,
+): NodeScrape {
   let count = 0;
   let anyRemainder = false;
+  let anySwap = false;
   for (const pod of pods) {
     count += pod.containers.length;
-    for (const c of pod.containers) if (c.cpuNsRemainder !== 0) anyRemainder = true;
+    for (const c of pod.containers) {
+      if (c.cpuNsRemainder !== 0) anyRemainder = true;
+      if (!Number.isNaN(c.swapBytes)) anySwap = true;
+    }
   }
   const namespaces = new Array<string>(count);
   const podNames = new Array<string>(count);
@@ -124,6 +155,7 @@ export function buildScrape(nodeName: string, node: NodePoint, pods: CompletePod
   const cpuNs = new Float64Array(count);
   const cpuNsRemainder = anyRemainder ? new Float64Array(count) : undefined;
   const memoryBytes = new Float64Array(count);
+  const swapBytes = anySwap ? new Float64Array(count) : undefined;
   let i = 0;
   for (const pod of pods) {
     for (const c of pod.containers) {
@@ -135,6 +167,7 @@ export function buildScrape(nodeName: string, node: NodePoint, pods: CompletePod
       cpuNs[i] = c.cpuNs;
       if (cpuNsRemainder) cpuNsRemainder[i] = c.cpuNsRemainder;
       memoryBytes[i] = c.memoryBytes;
+      if (swapBytes) swapBytes[i] = c.swapBytes;
       i++;
     }
   }
@@ -155,5 +188,7 @@ export function buildScrape(nodeName: string, node: NodePoint, pods: CompletePod
   };
   if (node.cpuNsRemainder !== 0) scrape.nodeCpuNsRemainder = node.cpuNsRemainder;
   if (cpuNsRemainder) scrape.cpuNsRemainder = cpuNsRemainder;
+  if (!Number.isNaN(nodeSwapBytes)) scrape.nodeSwapBytes = nodeSwapBytes;
+  if (swapBytes) scrape.swapBytes = swapBytes;
   return scrape;
 }

@@ -1,5 +1,5 @@
 // Decoder for the kubelet's /metrics/resource body (Prometheus text exposition 0.0.4) into one
-// columnar NodeScrape. Hand-written because only five families matter and a node can carry hundreds
+// columnar NodeScrape. Hand-written because only seven families matter and a node can carry hundreds
 // of containers: a line of any other family is recognised by its name prefix and only validated.
 // Completeness rules follow upstream metrics-server (reference upstream-behaviour.md §1.5).
 import type { NodeScrape } from "../storage/types.ts";
@@ -10,12 +10,18 @@ const NODE_MEMORY = "node_memory_working_set_bytes";
 const CONTAINER_CPU = "container_cpu_usage_seconds_total";
 const CONTAINER_MEMORY = "container_memory_working_set_bytes";
 const CONTAINER_START = "container_start_time_seconds";
+// Swap (reference wire-formats.md §1) is read for the optional swap usage only; upstream ignores it,
+// so these samples never set a timestamp and never make a point complete or incomplete.
+const NODE_SWAP = "node_swap_usage_bytes";
+const CONTAINER_SWAP = "container_swap_usage_bytes";
 
 const FAMILY_NODE_CPU = 1;
 const FAMILY_NODE_MEMORY = 2;
 const FAMILY_CONTAINER_CPU = 3;
 const FAMILY_CONTAINER_MEMORY = 4;
 const FAMILY_CONTAINER_START = 5;
+const FAMILY_NODE_SWAP = 6;
+const FAMILY_CONTAINER_SWAP = 7;
 
 const CH_TAB = 9;
 const CH_CR = 13;
@@ -62,6 +68,9 @@ function familyOf(text: string, start: number, stop: number): number {
     } else if (text.startsWith(NODE_MEMORY, start)) {
       name = NODE_MEMORY;
       family = FAMILY_NODE_MEMORY;
+    } else if (text.startsWith(NODE_SWAP, start)) {
+      name = NODE_SWAP;
+      family = FAMILY_NODE_SWAP;
     } else return 0;
   } else if (c === 99 /* c */) {
     if (text.startsWith(CONTAINER_CPU, start)) {
@@ -73,6 +82,9 @@ function familyOf(text: string, start: number, stop: number): number {
     } else if (text.startsWith(CONTAINER_START, start)) {
       name = CONTAINER_START;
       family = FAMILY_CONTAINER_START;
+    } else if (text.startsWith(CONTAINER_SWAP, start)) {
+      name = CONTAINER_SWAP;
+      family = FAMILY_CONTAINER_SWAP;
     } else return 0;
   } else return 0;
   // The name must end here: `container_cpu_usage_seconds_total_foo` is another metric.
@@ -93,6 +105,10 @@ function familyNameLength(family: number): number {
       return CONTAINER_CPU.length;
     case FAMILY_CONTAINER_MEMORY:
       return CONTAINER_MEMORY.length;
+    case FAMILY_NODE_SWAP:
+      return NODE_SWAP.length;
+    case FAMILY_CONTAINER_SWAP:
+      return CONTAINER_SWAP.length;
     default:
       return CONTAINER_START.length;
   }
@@ -122,6 +138,11 @@ function usable(v: number): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
 }
 
+/** A swap byte count: NaN (unknown) unless finite and non-negative; 0 is a real value (swap off). */
+function swapAmount(v: number): number {
+  return Number.isFinite(v) && v >= 0 ? Math.trunc(v) : Number.NaN;
+}
+
 /**
  * Decodes one kubelet /metrics/resource body.
  * @param defaultTimestampMs used for samples without a timestamp (upstream: the request start time).
@@ -139,6 +160,7 @@ export function decodeResourceMetrics(
   let nodeTimestampMs = 0;
   let nodeCpuNs = 0;
   let nodeMemoryBytes = 0;
+  let nodeSwapBytes = Number.NaN;
 
   const labels = { container: "", namespace: "", pod: "" };
   let lineNo = 0;
@@ -211,6 +233,9 @@ export function decodeResourceMetrics(
         nodeMemoryBytes = Math.trunc(usable(value));
         nodeTimestampMs = timestampMs;
         break;
+      case FAMILY_NODE_SWAP:
+        nodeSwapBytes = swapAmount(value);
+        break;
       default: {
         const c = containerFor(pods, labels.namespace, labels.pod, labels.container, intern);
         if (family === FAMILY_CONTAINER_CPU) {
@@ -219,6 +244,9 @@ export function decodeResourceMetrics(
         } else if (family === FAMILY_CONTAINER_MEMORY) {
           c.memoryBytes = Math.trunc(usable(value));
           c.timestampMs = timestampMs;
+        } else if (family === FAMILY_CONTAINER_SWAP) {
+          c.swapBytes = swapAmount(value);
+          c.swapSeen = true;
         } else {
           // The start time's own sample timestamp is ignored, as upstream does.
           c.startTimeMs = usable(value) * 1000;
@@ -234,7 +262,7 @@ export function decodeResourceMetrics(
     memoryBytes: nodeMemoryBytes,
     startTimeMs: 0,
   });
-  return buildScrape(nodeName, node, completePods(pods, nodeName));
+  return buildScrape(nodeName, node, completePods(pods, nodeName), nodeSwapBytes);
 }
 
 /** A token for an error message, shortened so a garbage body cannot make a giant log line. */

@@ -1,6 +1,6 @@
 // Decoder for the kubelet's Summary API (`GET /stats/summary`, stats/v1alpha1 JSON; reference
 // wire-formats.md §2) into one columnar NodeScrape — the fallback for kubelets that do not serve
-// /metrics/resource. Only node/pod/container cpu, memory and start times are read; every other field
+// /metrics/resource. Only node/pod/container cpu, memory, swap usage and start times are read; every other field
 // (network, fs, volumes, systemContainers, ...) is ignored, so the full response and the
 // `only_cpu_and_memory=true` one decode alike.
 //
@@ -115,6 +115,17 @@ function cpuMemory(stats: Json, where: string): CpuMemory {
   return { timestampMs, cpuNs, cpuNsRemainder, memoryBytes };
 }
 
+/**
+ * `swap.swapUsageBytes` of a node or container; NaN when absent. Swap is extra information upstream
+ * never reads, so a malformed swap object makes only the swap unknown, never the cpu/memory point.
+ */
+function swapBytes(stats: Json): number {
+  const swap = stats.swap;
+  if (!isObject(swap)) return Number.NaN;
+  const v = swap.swapUsageBytes;
+  return typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.trunc(v) : Number.NaN;
+}
+
 function parse(body: string): unknown {
   try {
     return JSON.parse(body.replace(LONG_COUNTER, '$1"$2"'));
@@ -163,10 +174,12 @@ export function decodeSummary(body: string, node: string, intern: (s: string) =>
       c.memoryBytes = point.memoryBytes;
       c.timestampMs = point.timestampMs;
       c.startTimeMs = startTimeMs;
+      c.swapBytes = swapBytes(stats);
+      c.swapSeen = stats.swap !== undefined && stats.swap !== null;
     }
     // A pod with an empty container list: registered nowhere, so it is skipped like upstream.
   }
 
   const point = completeNode(node, { ...nodePoint, startTimeMs: nodeStartTimeMs });
-  return buildScrape(node, point, completePods(pods, node));
+  return buildScrape(node, point, completePods(pods, node), swapBytes(nodeStats));
 }

@@ -33,6 +33,8 @@ export class Generation {
   /** Exact-counter correction of nodeLastCpu (NodeScrape.nodeCpuNsRemainder). */
   nodeLastCpuRem = new Float64Array(0);
   nodeLastMem = new Float64Array(0);
+  /** Newest swap usage; NaN = unknown. A gauge: no prev is kept. */
+  nodeLastSwap = new Float64Array(0);
   nodePrevStart = new Float64Array(0);
   /** NO_PREV when the node has no prev point. */
   nodePrevTs = new Float64Array(0);
@@ -64,6 +66,8 @@ export class Generation {
   /** Exact-counter correction of containerLastCpu (NodeScrape.cpuNsRemainder). */
   containerLastCpuRem = new Float64Array(0);
   containerLastMem = new Float64Array(0);
+  /** Newest swap usage; NaN = unknown. */
+  containerLastSwap = new Float64Array(0);
   containerPrevStart = new Float64Array(0);
   /** NO_PREV when the container has no prev point. */
   containerPrevTs = new Float64Array(0);
@@ -87,6 +91,7 @@ export class Generation {
     this.nodeLastCpu = grownFloat64(this.nodeLastCpu, nodes);
     this.nodeLastCpuRem = grownFloat64(this.nodeLastCpuRem, nodes);
     this.nodeLastMem = grownFloat64(this.nodeLastMem, nodes);
+    this.nodeLastSwap = grownFloat64(this.nodeLastSwap, nodes);
     this.nodePrevStart = grownFloat64(this.nodePrevStart, nodes);
     this.nodePrevTs = grownFloat64(this.nodePrevTs, nodes);
     this.nodePrevCpu = grownFloat64(this.nodePrevCpu, nodes);
@@ -111,6 +116,7 @@ export class Generation {
     this.containerLastCpu = grownFloat64(this.containerLastCpu, containers);
     this.containerLastCpuRem = grownFloat64(this.containerLastCpuRem, containers);
     this.containerLastMem = grownFloat64(this.containerLastMem, containers);
+    this.containerLastSwap = grownFloat64(this.containerLastSwap, containers);
     this.containerPrevStart = grownFloat64(this.containerPrevStart, containers);
     this.containerPrevTs = grownFloat64(this.containerPrevTs, containers);
     this.containerPrevCpu = grownFloat64(this.containerPrevCpu, containers);

@@ -9,6 +9,8 @@
 // - A startTime decrease is only an error when both start times are known (0 means unknown).
 // - A node that appears twice in one batch is skipped as a whole (its node point and its pods), one log line.
 // - A malformed node scrape or pod (non-finite/negative numbers, non-string names) is skipped and logged.
+// - Swap usage (an optional gauge upstream does not read) is kept as the newest value and served
+//   beside memory; a missing, negative or non-finite swap value only makes the swap unknown.
 // - CPU counters past 2^53 (Summary API) are kept exact: each counter is a (double, remainder) pair,
 //   and deltas and counter-reset checks use the pair (upstream's uint64 arithmetic, without BigInt).
 //
@@ -56,6 +58,11 @@ function isRemainder(v: number): boolean {
   return Number.isSafeInteger(v);
 }
 
+/** A swap reading as stored: the value when it is a usable amount, else NaN (unknown). */
+function swapOrUnknown(v: unknown): number {
+  return typeof v === "number" && isAmount(v) ? v : Number.NaN;
+}
+
 function isArrayLike(v: unknown): v is ArrayLike<unknown> {
   return (
     Array.isArray(v) ||
@@ -80,11 +87,11 @@ function usableContainerCount(s: NodeScrape): number {
     if (!isArrayLike(column)) return count === 0 && column === undefined ? 0 : -1;
     count = Math.min(count, column.length);
   }
-  // Optional column: absent means every remainder is 0.
-  const remainders: unknown = s.cpuNsRemainder;
-  if (remainders !== undefined) {
-    if (!isArrayLike(remainders)) return -1;
-    count = Math.min(count, remainders.length);
+  // Optional columns: absent means every remainder is 0 and every swap value unknown.
+  for (const optional of [s.cpuNsRemainder, s.swapBytes] as unknown[]) {
+    if (optional === undefined) continue;
+    if (!isArrayLike(optional)) return -1;
+    count = Math.min(count, optional.length);
   }
   return count;
 }
@@ -195,6 +202,7 @@ export class TwoPointStore implements MetricsReader {
     next.nodeLastCpu[slot] = cpu;
     next.nodeLastCpuRem[slot] = cpuRem;
     next.nodeLastMem[slot] = mem;
+    next.nodeLastSwap[slot] = swapOrUnknown(s.nodeSwapBytes);
 
     let prevTs = NO_PREV;
     let prevStart = 0;
@@ -269,6 +277,7 @@ export class TwoPointStore implements MetricsReader {
     }
     const names = s.containers;
     const remainders = s.cpuNsRemainder;
+    const swaps = s.swapBytes;
     let sorted = true;
     for (let i = from; i < to; i++) {
       if (
@@ -331,6 +340,7 @@ export class TwoPointStore implements MetricsReader {
       next.containerLastCpu[c] = cpu;
       next.containerLastCpuRem[c] = cpuRem;
       next.containerLastMem[c] = s.memoryBytes[i];
+      next.containerLastSwap[c] = swaps === undefined ? Number.NaN : swapOrUnknown(swaps[i]);
       next.containerServed[c] = 0;
 
       let prevTs = NO_PREV;
@@ -421,12 +431,15 @@ export class TwoPointStore implements MetricsReader {
         out[i] = undefined;
         continue;
       }
-      out[i] = {
+      const point: NodeMetricsPoint = {
         timestampMs: g.nodeLastTs[slot],
         windowMs: g.nodeLastTs[slot] - g.nodePrevTs[slot],
         cpuNanocores: g.nodeRate[slot],
         memoryBytes: g.nodeLastMem[slot],
       };
+      const swap = g.nodeLastSwap[slot];
+      if (!Number.isNaN(swap)) point.swapBytes = swap;
+      out[i] = point;
     }
     return out;
   }
@@ -445,11 +458,14 @@ export class TwoPointStore implements MetricsReader {
       const containers: ContainerMetricsPoint[] = [];
       for (let c = g.podFirst[slot]; c < g.podEnd[slot]; c++) {
         if (g.containerServed[c] === 0) continue;
-        containers.push({
+        const point: ContainerMetricsPoint = {
           name: g.containerName[c],
           cpuNanocores: g.containerRate[c],
           memoryBytes: g.containerLastMem[c],
-        });
+        };
+        const swap = g.containerLastSwap[c];
+        if (!Number.isNaN(swap)) point.swapBytes = swap;
+        containers.push(point);
       }
       out[i] = { timestampMs: g.podTs[slot], windowMs: g.podWindow[slot], containers };
     }

@@ -24,6 +24,8 @@ export interface ContainerDesc {
   /** Core-seconds. */
   cpu: number;
   memory?: number;
+  /** Swap bytes; omitted = unknown (the scrape's swap column exists only if some container has one). */
+  swap?: number;
 }
 
 export interface PodDesc {
@@ -38,6 +40,8 @@ export interface NodeDesc {
   tsS?: number;
   cpu?: number;
   memory?: number;
+  /** Swap bytes; omitted = unknown (nodeSwapBytes left out). */
+  swap?: number;
   /** Seconds after T0; omitted = unknown. */
   startS?: number;
   pods?: PodDesc[];
@@ -48,7 +52,7 @@ export function nodeScrape(d: NodeDesc): NodeScrape {
   const rows = (d.pods ?? []).flatMap((pod) =>
     pod.containers.map((c) => ({ namespace: pod.namespace ?? "default", pod: pod.name, c })),
   );
-  return {
+  const scrape: NodeScrape = {
     node: d.node,
     nodeTimestampMs: d.tsS === undefined ? 0 : at(d.tsS),
     nodeCpuNs: coreSeconds(d.cpu ?? 0),
@@ -63,6 +67,11 @@ export function nodeScrape(d: NodeDesc): NodeScrape {
     cpuNs: Float64Array.from(rows, (r) => coreSeconds(r.c.cpu)),
     memoryBytes: Float64Array.from(rows, (r) => r.c.memory ?? 1),
   };
+  if (d.swap !== undefined) scrape.nodeSwapBytes = d.swap;
+  if (rows.some((r) => r.c.swap !== undefined)) {
+    scrape.swapBytes = Float64Array.from(rows, (r) => r.c.swap ?? Number.NaN);
+  }
+  return scrape;
 }
 
 /**

@@ -23,6 +23,11 @@ export interface NodeScrape {
    */
   nodeCpuNsRemainder?: number;
   nodeMemoryBytes: number;
+  /**
+   * Node swap usage in bytes (`node_swap_usage_bytes` / Summary `node.swap.swapUsageBytes`).
+   * NaN or undefined = unknown (0 is a real value: swap off). Never affects completeness.
+   */
+  nodeSwapBytes?: number;
   /** Node boot time if known (Summary API), else 0. */
   nodeStartTimeMs: number;
   containerCount: number;
@@ -36,6 +41,12 @@ export interface NodeScrape {
   /** Per-container exact-counter correction, as nodeCpuNsRemainder; undefined = all zero. */
   cpuNsRemainder?: Float64Array;
   memoryBytes: Float64Array;
+  /**
+   * Per-container swap usage in bytes; NaN = unknown. The column is absent (undefined) when no
+   * container of the scrape had a swap sample, so kubelets without swap pay nothing for it.
+   * Swap never affects completeness: upstream ignores it.
+   */
+  swapBytes?: Float64Array;
 }
 
 export interface NodeMetricsPoint {
@@ -45,12 +56,16 @@ export interface NodeMetricsPoint {
   windowMs: number;
   cpuNanocores: number;
   memoryBytes: number;
+  /** Newest swap usage in bytes (a gauge, like memory); undefined when the kubelet did not report it. */
+  swapBytes?: number;
 }
 
 export interface ContainerMetricsPoint {
   name: string;
   cpuNanocores: number;
   memoryBytes: number;
+  /** Newest swap usage in bytes; undefined when the kubelet did not report it. */
+  swapBytes?: number;
 }
 
 export interface PodMetricsPoint {
