@@ -1,4 +1,4 @@
-// Legacy (unaggregated) discovery documents for metrics.k8s.io. They depend only on the server's
+// Discovery documents (legacy, and aggregated for /apis) for metrics.k8s.io. They depend only on the server's
 // address, so they are built once; they must be served even before any metrics exist because the
 // aggregator's availability check GETs /apis/metrics.k8s.io/v1beta1.
 
@@ -15,6 +15,31 @@ export interface DiscoveryDocuments {
   readonly group: string;
   /** GET /apis/metrics.k8s.io/v1beta1: APIResourceList. */
   readonly resourceList: string;
+  /** GET /apis as an aggregated APIGroupDiscoveryList, apidiscovery.k8s.io/v2. */
+  readonly aggregatedV2: string;
+  /** The same in apidiscovery.k8s.io/v2beta1 (kubectl 1.27–1.29 ask for it). */
+  readonly aggregatedV2beta1: string;
+}
+
+/** The Content-Type the generic server writes for an aggregated discovery reply. */
+export function aggregatedDiscoveryContentType(version: "v2" | "v2beta1"): string {
+  return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
+}
+
+// Field order follows the Go structs: APIResourceDiscovery{resource, responseKind, scope,
+// singularResource, verbs}; responseKind's group and version are empty because the metrics storages
+// report none (as in the legacy list, whose singularName is "" for the same reason). The group's
+// metadata is an ObjectMeta with only a name, so Go writes its zero creationTimestamp as null.
+function aggregatedList(version: "v2" | "v2beta1"): string {
+  const resource = (name: string, scope: "Cluster" | "Namespaced", kind: string) =>
+    `{"resource":"${name}","responseKind":{"group":"","version":"","kind":"${kind}"},` +
+    `"scope":"${scope}","singularResource":"","verbs":["get","list"]}`;
+  return (
+    `{"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/${version}","metadata":{},"items":[` +
+    `{"metadata":{"name":"${GROUP}","creationTimestamp":null},"versions":[{"version":"${VERSION}",` +
+    `"resources":[${resource("nodes", "Cluster", "NodeMetrics")},${resource("pods", "Namespaced", "PodMetrics")}],` +
+    `"freshness":"Current"}]}]}\n`
+  );
 }
 
 /** Builds the three documents (newline-terminated like Go's json.Encoder output). */
@@ -33,5 +58,7 @@ export function discoveryDocuments(serverAddress: string): DiscoveryDocuments {
     resourceList:
       `{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"${GROUP_VERSION}","resources":[` +
       `${resource("nodes", false, "NodeMetrics")},${resource("pods", true, "PodMetrics")}]}\n`,
+    aggregatedV2: aggregatedList("v2"),
+    aggregatedV2beta1: aggregatedList("v2beta1"),
   };
 }

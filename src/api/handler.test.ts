@@ -91,7 +91,8 @@ function request(
 function get(api: MetricsApi, path: string, init?: Parameters<typeof request>[1]) {
   const res = api.handle(request(path, init));
   assert.ok(res, `expected ${path} to be handled`);
-  return res;
+  assert.equal(typeof res.body, "string", `expected a text body from ${path}`);
+  return { ...res, body: String(res.body) };
 }
 
 function items(body: string): { metadata: { name: string; namespace?: string } }[] {
@@ -163,7 +164,7 @@ describe("discovery (reference §3.2)", () => {
     assert.equal(get(api, V, { accept: undefined }).body, resourceList);
   });
 
-  it("answers aggregated-discovery Accept headers with the legacy JSON document", () => {
+  it("answers aggregated-discovery Accept headers on /apis with an APIGroupDiscoveryList", () => {
     const { api } = fixture();
     const kubectl =
       "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," +
@@ -171,12 +172,36 @@ describe("discovery (reference §3.2)", () => {
     const aggregator =
       "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," +
       "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
-    for (const accept of [kubectl, aggregator]) {
+    const kubectl127 =
+      "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    for (const [accept, version] of [
+      [kubectl, "v2"],
+      [aggregator, "v2"],
+      [kubectl127, "v2beta1"],
+    ]) {
       const res = get(api, "/apis", { accept });
       assert.equal(res.status, 200);
-      assert.equal(res.contentType, "application/json");
-      assert.equal(res.body, groupList);
+      assert.equal(
+        res.contentType,
+        `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`,
+      );
+      const doc = JSON.parse(res.body);
+      assert.equal(doc.apiVersion, `apidiscovery.k8s.io/${version}`);
+      assert.deepEqual(
+        doc.items[0].versions[0].resources.map((r: { resource: string; scope: string }) => [
+          r.resource,
+          r.scope,
+        ]),
+        [
+          ["nodes", "Cluster"],
+          ["pods", "Namespaced"],
+        ],
+      );
     }
+    // Below the root the generic server has only the legacy documents: it skips the aggregated entry.
+    const group = get(api, V, { accept: kubectl });
+    assert.deepEqual(group, { status: 200, contentType: "application/json", body: resourceList });
+    assert.equal(get(api, V, { accept: aggregator }).status, 406);
   });
 
   it("rejects protobuf-only discovery requests with 406", () => {
@@ -530,7 +555,7 @@ describe("Accept negotiation (reference §3.3, wire-formats §3-§4)", () => {
       "application/*",
       "*/*",
       "application/json;q=0.5",
-      "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
+      "application/json;as=Table;v=v2;g=meta.k8s.io,application/json",
       undefined,
       "",
     ]) {
@@ -550,8 +575,10 @@ describe("Accept negotiation (reference §3.3, wire-formats §3-§4)", () => {
       "application/yaml",
       "text/html",
       "application/json;q=0",
-      "application/json;as=Table;v=v1;g=meta.k8s.io",
-      "application/json;as=Table;v=v1;g=meta.k8s.io, application/vnd.kubernetes.protobuf",
+      "application/json;as=Table;v=v2;g=meta.k8s.io",
+      "application/json;as=PartialObjectMetadata;v=v1;g=example.com",
+      "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io",
+      "application/json;as=Table;v=v1;g=meta.k8s.io;stream=other, application/vnd.kubernetes.protobuf",
     ]) {
       for (const path of [`${V}/nodes`, `${V}/namespaces/default/pods/web`]) {
         assert.deepEqual(
@@ -604,5 +631,88 @@ describe("scale", () => {
       );
     }
     assert.equal(metrics.podRequests.length, 1, "storage is asked once for the whole list");
+  });
+});
+
+describe("protobuf (issue 5)", () => {
+  it("hands the encoder the same objects the JSON response carries, and serves its bytes", () => {
+    const seen: unknown[] = [];
+    const record = (byte: number) => (o: unknown) => {
+      seen.push(o);
+      return new Uint8Array([byte]);
+    };
+    const encoder = {
+      encodeNodeMetrics: record(1),
+      encodeNodeMetricsList: record(2),
+      encodePodMetrics: record(3),
+      encodePodMetricsList: record(4),
+    };
+    const { api: jsonApi } = fixture();
+    const { api } = fixture({ protobuf: encoder });
+    const paths = [`${V}/nodes/kind-worker`, `${V}/nodes`, `${V}/namespaces/default/pods/web`, `${V}/pods`];
+    paths.forEach((path, i) => {
+      const res = api.handle(request(path, { accept: KUBECTL_TOP_ACCEPT }));
+      assert.ok(res);
+      assert.equal(res.contentType, "application/vnd.kubernetes.protobuf");
+      assert.deepEqual([...(res.body as Buffer)], [i + 1]);
+      assert.deepEqual(seen[i], JSON.parse(get(jsonApi, path, { accept: "application/json" }).body), path);
+    });
+    // Errors stay JSON Status bodies.
+    assert.equal(
+      api.handle(request(`${V}/nodes/nope`, { accept: KUBECTL_TOP_ACCEPT }))?.contentType,
+      "application/json",
+    );
+  });
+});
+
+describe("--swap-usage", () => {
+  function swapFixture(swapUsage: boolean) {
+    const f = fixture({ swapUsage });
+    f.metrics.nodes.set("kind-worker", {
+      ...f.metrics.nodes.get("kind-worker")!,
+      swapBytes: 10 * 1024 * 1024,
+    });
+    f.metrics.pods.set("default/web", {
+      timestampMs: T1,
+      windowMs: 15000,
+      containers: [
+        { name: "nginx", cpuNanocores: 1e6, memoryBytes: 1024, swapBytes: 2048 },
+        { name: "sidecar", cpuNanocores: 2e6, memoryBytes: 1024, swapBytes: 1024 },
+      ],
+    });
+    return f;
+  }
+
+  it("adds swap to usage where the kubelet reported it, after cpu and memory", () => {
+    const { api } = swapFixture(true);
+    const nodeBody = get(api, `${V}/nodes/kind-worker`).body;
+    assert.match(nodeBody, /"usage":\{"cpu":"123456789n","memory":"1578392Ki","swap":"10Mi"\}/);
+    // A node without a swap sample has no swap key (unknown is not zero).
+    assert.doesNotMatch(get(api, `${V}/nodes/kind-control-plane`).body, /swap/);
+    const pod = JSON.parse(get(api, `${V}/namespaces/default/pods/web`).body);
+    assert.deepEqual(
+      pod.containers.map((c: { usage: Record<string, string> }) => c.usage.swap),
+      ["2Ki", "1Ki"],
+    );
+  });
+
+  it("sums swap in Table rows and adds a swap column", () => {
+    const { api } = swapFixture(true);
+    const table = JSON.parse(
+      get(api, `${V}/namespaces/default/pods/web`, {
+        accept: "application/json;as=Table;v=v1;g=meta.k8s.io",
+      }).body,
+    );
+    assert.deepEqual(
+      table.columnDefinitions.map((c: { name: string }) => c.name),
+      ["Name", "cpu", "memory", "swap", "Window"],
+    );
+    assert.deepEqual(table.rows[0].cells, ["web", "3m", "2Ki", "3Ki", "15s"]);
+  });
+
+  it("is off by default: upstream's bytes, no swap anywhere", () => {
+    const { api } = swapFixture(false);
+    assert.doesNotMatch(get(api, `${V}/nodes`).body, /swap/);
+    assert.doesNotMatch(get(api, `${V}/pods`).body, /swap/);
   });
 });

@@ -1,6 +1,7 @@
 // The metrics.k8s.io/v1beta1 API as a transport-independent request handler: the server passes in
 // method, path, query and Accept, and writes back status, content type and body.
-// Routes and semantics follow reference §3.1–§3.5 (upstream pkg/api plus generic-apiserver rules).
+// Routes and semantics follow reference §3.1–§3.6 (upstream pkg/api plus generic-apiserver rules):
+// discovery (legacy and aggregated), objects as JSON, Table or protobuf, Status errors, OpenAPI.
 
 import type {
   FieldRequirement,
@@ -12,12 +13,34 @@ import type {
 import { parseFieldSelector, parseLabelSelector } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import { goQuote } from "../log/index.ts";
-import type { MetricsReader, PodRef } from "../storage/index.ts";
-import { type DiscoveryDocuments, discoveryDocuments, GROUP, VERSION } from "./discovery.ts";
+import type { MetricsReader, NodeMetricsPoint, PodMetricsPoint, PodRef } from "../storage/index.ts";
+import {
+  aggregatedDiscoveryContentType,
+  type DiscoveryDocuments,
+  discoveryDocuments,
+  GROUP,
+  VERSION,
+} from "./discovery.ts";
 import { labelsJSON } from "./json.ts";
 import { metricFreshness } from "./metrics.ts";
-import { acceptsDiscoveryJSON, acceptsObjectJSON, SUPPORTED_MEDIA_TYPES } from "./negotiation.ts";
-import { listJSON, nodeMetricsJSON, objectContext, podMetricsJSON } from "./objects.ts";
+import { type Negotiation, negotiateDiscovery, negotiateObject, PROTOBUF_MEDIA_TYPE } from "./negotiation.ts";
+import {
+  formatWindow,
+  itemMetadataJSON,
+  listJSON,
+  METRICS_API_VERSION,
+  type NodeMetricsJSON,
+  type NodeMetricsListJSON,
+  nodeMetricsJSON,
+  nodeMetricsObject,
+  objectContext,
+  type PodMetricsJSON,
+  type PodMetricsListJSON,
+  podMetricsJSON,
+  podMetricsObject,
+  usageObject,
+} from "./objects.ts";
+import { OPENAPI_V3_GROUP_PATH, type OpenApiDocuments, openApiDocuments } from "./openapi.ts";
 import {
   type ApiResponse,
   badRequest,
@@ -32,6 +55,7 @@ import {
   podNotFound,
   watchNotSupported,
 } from "./status.ts";
+import { parseIncludeObject, type TableItem, tableJSON } from "./table.ts";
 
 export type { ApiResponse } from "./status.ts";
 
@@ -41,6 +65,14 @@ export interface ApiRequest {
   path: string;
   query: URLSearchParams;
   accept: string | undefined;
+}
+
+/** Protobuf encoders for the four kinds (each returns the whole `k8s\0` envelope). */
+export interface ProtobufEncoder {
+  encodeNodeMetrics(o: NodeMetricsJSON): Uint8Array;
+  encodeNodeMetricsList(o: NodeMetricsListJSON): Uint8Array;
+  encodePodMetrics(o: PodMetricsJSON): Uint8Array;
+  encodePodMetricsList(o: PodMetricsListJSON): Uint8Array;
 }
 
 export interface MetricsApiDeps {
@@ -54,7 +86,34 @@ export interface MetricsApiDeps {
   serverAddress: string;
   /** Unix milliseconds; defaults to Date.now. */
   now?: () => number;
+  /**
+   * Enables `application/vnd.kubernetes.protobuf` for NodeMetrics/PodMetrics and their lists.
+   * Without it, protobuf-first clients (`application/vnd.kubernetes.protobuf, *\/*`) get JSON.
+   */
+  protobuf?: ProtobufEncoder;
+  /**
+   * --swap-usage: add `swap` to usage where the kubelet reports it (kubectl top --show-swap reads it;
+   * the HPA ignores unknown keys). Off by default: upstream never serves it.
+   */
+  swapUsage?: boolean;
 }
+
+/** One node to serve: its cache labels and its metrics point. */
+interface NodeItem {
+  name: string;
+  labels: Readonly<Record<string, string>> | undefined;
+  point: NodeMetricsPoint;
+}
+
+interface PodItem {
+  namespace: string;
+  name: string;
+  labels: Readonly<Record<string, string>> | undefined;
+  point: PodMetricsPoint;
+}
+
+/** The representation chosen for an object response (never "not-acceptable" here). */
+type ObjectFormat = Exclude<Negotiation, { representation: "not-acceptable" }>;
 
 /** Parsed list options (labelSelector, fieldSelector, watch); limit/continue/resourceVersion are ignored. */
 interface ListOptions {
@@ -91,22 +150,51 @@ function jsonResponse(body: string): ApiResponse {
   return { status: 200, contentType: JSON_CONTENT_TYPE, body };
 }
 
+function protobufResponse(bytes: Uint8Array): ApiResponse {
+  return {
+    status: 200,
+    contentType: PROTOBUF_MEDIA_TYPE,
+    body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  };
+}
+
+/** A pod's Table usage: the sum over its containers ({} when it has none). */
+function podUsageSum(point: PodMetricsPoint, includeSwap: boolean): Record<string, string> {
+  if (point.containers.length === 0) return {};
+  let cpu = 0;
+  let memory = 0;
+  let swap: number | undefined = 0;
+  for (const c of point.containers) {
+    cpu += c.cpuNanocores;
+    memory += c.memoryBytes;
+    swap = swap === undefined || c.swapBytes === undefined ? undefined : swap + c.swapBytes;
+  }
+  return usageObject(cpu, memory, includeSwap ? swap : undefined);
+}
+
 export class MetricsApi {
   readonly #deps: MetricsApiDeps;
   readonly #now: () => number;
   readonly #discovery: DiscoveryDocuments;
+  readonly #openapi: OpenApiDocuments;
 
   constructor(deps: MetricsApiDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#discovery = discoveryDocuments(deps.serverAddress);
+    this.#openapi = openApiDocuments();
   }
 
-  /** Answers a request under /apis; returns undefined for any other path (health, /metrics, …). */
+  /**
+   * Answers a request under /apis or /openapi; returns undefined for any other path (health,
+   * /metrics, …).
+   */
   handle(req: ApiRequest): ApiResponse | undefined {
-    if (req.path !== "/apis" && !req.path.startsWith("/apis/")) return undefined;
+    const { path } = req;
+    const isApi = path === "/apis" || path.startsWith("/apis/");
+    if (!isApi && path !== "/openapi" && !path.startsWith("/openapi/")) return undefined;
     try {
-      return this.#route(req);
+      return isApi ? this.#route(req) : this.#openApi(req);
     } catch (err) {
       log.error(err, "Failed serving metrics API request", { path: req.path });
       return internalError(errorText(err));
@@ -123,38 +211,59 @@ export class MetricsApi {
     if (segments.some((s) => s === "")) return pathNotFound();
     const [, group, version, ...rest] = segments;
 
-    if (group === undefined) return this.#discoveryDoc(req, this.#discovery.groupList);
+    if (group === undefined) return this.#discoveryDoc(req, this.#discovery.groupList, true);
     if (group !== GROUP) return pathNotFound();
-    if (version === undefined) return this.#discoveryDoc(req, this.#discovery.group);
+    if (version === undefined) return this.#discoveryDoc(req, this.#discovery.group, false);
     if (version !== VERSION) return pathNotFound();
-    if (rest.length === 0) return this.#discoveryDoc(req, this.#discovery.resourceList);
+    if (rest.length === 0) return this.#discoveryDoc(req, this.#discovery.resourceList, false);
 
     if (rest[0] === "nodes" && rest.length <= 2) {
-      return this.#resource(req, () => (rest.length === 1 ? this.#listNodes(req) : this.#getNode(rest[1])));
+      return this.#resource(req, (format) =>
+        rest.length === 1 ? this.#listNodes(req, format) : this.#getNode(req, format, rest[1]),
+      );
     }
     if (rest[0] === "pods" && rest.length === 1) {
-      return this.#resource(req, () => this.#listPods(req, undefined));
+      return this.#resource(req, (format) => this.#listPods(req, format, undefined));
     }
     if (rest[0] === "namespaces" && rest[2] === "pods" && rest.length <= 4) {
       const namespace = rest[1];
-      return this.#resource(req, () =>
-        rest.length === 3 ? this.#listPods(req, namespace) : this.#getPod(namespace, rest[3]),
+      return this.#resource(req, (format) =>
+        rest.length === 3
+          ? this.#listPods(req, format, namespace)
+          : this.#getPod(req, format, namespace, rest[3]),
       );
     }
     return pathNotFound();
   }
 
-  #discoveryDoc(req: ApiRequest, body: string): ApiResponse {
+  #discoveryDoc(req: ApiRequest, legacyBody: string, root: boolean): ApiResponse {
     if (req.method !== "GET") return methodNotAllowed();
-    if (!acceptsDiscoveryJSON(req.accept)) return notAcceptable(SUPPORTED_MEDIA_TYPES);
+    const n = negotiateDiscovery(req.accept, root);
+    if (n.representation === "not-acceptable") return notAcceptable(n.supported);
+    if (n.representation === "discovery-aggregated") {
+      const body = n.version === "v2" ? this.#discovery.aggregatedV2 : this.#discovery.aggregatedV2beta1;
+      return { status: 200, contentType: aggregatedDiscoveryContentType(n.version), body };
+    }
+    return jsonResponse(legacyBody);
+  }
+
+  /** `/openapi/v2`, `/openapi/v3` and the v3 group-version document; anything else there is a 404. */
+  #openApi(req: ApiRequest): ApiResponse {
+    let body: string;
+    if (req.path === "/openapi/v2") body = this.#openapi.v2;
+    else if (req.path === "/openapi/v3") body = this.#openapi.v3Index;
+    else if (req.path === OPENAPI_V3_GROUP_PATH) body = this.#openapi.v3GroupVersion;
+    else return pathNotFound();
+    if (req.method !== "GET") return methodNotAllowed();
     return jsonResponse(body);
   }
 
   // The generic server negotiates the output type before it looks at the request's parameters.
-  #resource(req: ApiRequest, serve: () => ApiResponse): ApiResponse {
+  #resource(req: ApiRequest, serve: (format: ObjectFormat) => ApiResponse): ApiResponse {
     if (req.method !== "GET") return methodNotAllowed();
-    if (!acceptsObjectJSON(req.accept)) return notAcceptable(SUPPORTED_MEDIA_TYPES);
-    return serve();
+    const n = negotiateObject(req.accept, this.#deps.protobuf !== undefined);
+    if (n.representation === "not-acceptable") return notAcceptable(n.supported);
+    return serve(n);
   }
 
   /** Decodes list options in apiserver's order: selectors (400 on error), then `watch` (405). */
@@ -184,7 +293,7 @@ export class MetricsApi {
     return { labels, fields };
   }
 
-  #listNodes(req: ApiRequest): ApiResponse {
+  #listNodes(req: ApiRequest, format: ObjectFormat): ApiResponse {
     const options = this.#listOptions(req, "nodes");
     if ("status" in options) return options;
     const { labels, fields } = options;
@@ -208,31 +317,29 @@ export class MetricsApi {
     selected.sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
 
     const now = this.#now();
-    const ctx = objectContext(now);
     const points = this.#deps.metrics.getNodeMetrics(selected.map((n) => n.metadata.name));
-    const items: string[] = [];
+    const items: NodeItem[] = [];
     for (let i = 0; i < selected.length; i++) {
       const point = points[i];
       if (!point) continue;
-      const node = selected[i];
-      items.push(nodeMetricsJSON(ctx, node.metadata.name, labelsJSON(node.metadata.labels), point));
+      const meta = selected[i].metadata;
+      items.push({ name: meta.name, labels: meta.labels, point });
       observeFreshness(now, point.timestampMs);
     }
-    return jsonResponse(listJSON("NodeMetricsList", items) + "\n");
+    return this.#renderNodes(req, format, now, items, true);
   }
 
-  #getNode(name: string): ApiResponse {
+  #getNode(req: ApiRequest, format: ObjectFormat, name: string): ApiResponse {
     const node = this.#deps.nodes.get(name);
     if (!node) return nodeNotFound(name);
     const [point] = this.#deps.metrics.getNodeMetrics([name]);
     if (!point) return nodeMetricsNotFound(name);
     const now = this.#now();
     observeFreshness(now, point.timestampMs);
-    const body = nodeMetricsJSON(objectContext(now), name, labelsJSON(node.metadata.labels), point);
-    return jsonResponse(body + "\n");
+    return this.#renderNodes(req, format, now, [{ name, labels: node.metadata.labels, point }], false);
   }
 
-  #listPods(req: ApiRequest, urlNamespace: string | undefined): ApiResponse {
+  #listPods(req: ApiRequest, format: ObjectFormat, urlNamespace: string | undefined): ApiResponse {
     const options = this.#listOptions(req, "pods");
     if ("status" in options) return options;
     const { labels, fields } = options;
@@ -270,30 +377,123 @@ export class MetricsApi {
       refs[i] = { namespace: meta.namespace ?? "", name: meta.name };
     }
     const now = this.#now();
-    const ctx = objectContext(now);
     const points = this.#deps.metrics.getPodMetrics(refs);
-    const items: string[] = [];
+    const items: PodItem[] = [];
     for (let i = 0; i < selected.length; i++) {
       const point = points[i];
       if (!point) continue;
       const ref = refs[i];
-      items.push(
-        podMetricsJSON(ctx, ref.namespace, ref.name, labelsJSON(selected[i].metadata.labels), point),
-      );
+      items.push({ namespace: ref.namespace, name: ref.name, labels: selected[i].metadata.labels, point });
       observeFreshness(now, point.timestampMs);
     }
-    return jsonResponse(listJSON("PodMetricsList", items) + "\n");
+    return this.#renderPods(req, format, now, items, true);
   }
 
-  #getPod(namespace: string, name: string): ApiResponse {
+  #getPod(req: ApiRequest, format: ObjectFormat, namespace: string, name: string): ApiResponse {
     const pod = this.#deps.pods.get(`${namespace}/${name}`);
     if (!pod) return podNotFound(name);
     const [point] = this.#deps.metrics.getPodMetrics([{ namespace, name }]);
     if (!point) return podMetricsNotFound(namespace, name);
     const now = this.#now();
     observeFreshness(now, point.timestampMs);
-    const body = podMetricsJSON(objectContext(now), namespace, name, labelsJSON(pod.metadata.labels), point);
-    return jsonResponse(body + "\n");
+    return this.#renderPods(
+      req,
+      format,
+      now,
+      [{ namespace, name, labels: pod.metadata.labels, point }],
+      false,
+    );
+  }
+
+  // Rendering happens after the lookup, as in the generic server: a missing object is a 404 even
+  // when the Table options are bad.
+  #renderNodes(
+    req: ApiRequest,
+    format: ObjectFormat,
+    now: number,
+    items: readonly NodeItem[],
+    isList: boolean,
+  ): ApiResponse {
+    const swap = this.#deps.swapUsage === true;
+    const ctx = objectContext(now, swap);
+    const json = (item: NodeItem) => nodeMetricsJSON(ctx, item.name, labelsJSON(item.labels), item.point);
+    if (format.representation === "table") {
+      const include = parseIncludeObject(req.query.get("includeObject"));
+      if (typeof include !== "string") return include;
+      const rows = items.map(
+        (item): TableItem => ({
+          name: item.name,
+          usage: usageObject(
+            item.point.cpuNanocores,
+            item.point.memoryBytes,
+            swap ? item.point.swapBytes : undefined,
+          ),
+          window: formatWindow(item.point.windowMs),
+          metadataJSON: itemMetadataJSON(ctx, item.name, undefined, labelsJSON(item.labels)),
+          objectJSON: () => json(item),
+        }),
+      );
+      return jsonResponse(tableJSON(format.version, rows, include));
+    }
+    const encoder = this.#deps.protobuf;
+    if (format.representation === "protobuf" && encoder) {
+      const objects = items.map((item) => nodeMetricsObject(now, item.name, item.labels, item.point, swap));
+      if (!isList) return protobufResponse(encoder.encodeNodeMetrics(objects[0]));
+      return protobufResponse(
+        encoder.encodeNodeMetricsList({
+          kind: "NodeMetricsList",
+          apiVersion: METRICS_API_VERSION,
+          metadata: {},
+          items: objects,
+        }),
+      );
+    }
+    if (!isList) return jsonResponse(json(items[0]) + "\n");
+    return jsonResponse(listJSON("NodeMetricsList", items.map(json)) + "\n");
+  }
+
+  #renderPods(
+    req: ApiRequest,
+    format: ObjectFormat,
+    now: number,
+    items: readonly PodItem[],
+    isList: boolean,
+  ): ApiResponse {
+    const swap = this.#deps.swapUsage === true;
+    const ctx = objectContext(now, swap);
+    const json = (item: PodItem) =>
+      podMetricsJSON(ctx, item.namespace, item.name, labelsJSON(item.labels), item.point);
+    if (format.representation === "table") {
+      const include = parseIncludeObject(req.query.get("includeObject"));
+      if (typeof include !== "string") return include;
+      const rows = items.map(
+        (item): TableItem => ({
+          name: item.name,
+          usage: podUsageSum(item.point, swap),
+          window: formatWindow(item.point.windowMs),
+          metadataJSON: itemMetadataJSON(ctx, item.name, item.namespace, labelsJSON(item.labels)),
+          objectJSON: () => json(item),
+        }),
+      );
+      return jsonResponse(tableJSON(format.version, rows, include));
+    }
+    const encoder = this.#deps.protobuf;
+    if (format.representation === "protobuf" && encoder) {
+      const objects = items.map((item) =>
+        podMetricsObject(now, item.namespace, item.name, item.labels, item.point, swap),
+      );
+      if (!isList) return protobufResponse(encoder.encodePodMetrics(objects[0]));
+      return protobufResponse(
+        encoder.encodePodMetricsList({
+          kind: "PodMetricsList",
+          apiVersion: METRICS_API_VERSION,
+          metadata: {},
+          items: objects,
+        }),
+      );
+    }
+    if (!isList) return jsonResponse(json(items[0]) + "\n");
+    return jsonResponse(listJSON("PodMetricsList", items.map(json)) + "\n");
   }
 
   #listerFailure(what: string, err: unknown): ApiResponse {

@@ -1,8 +1,24 @@
 // Public face of src/api: the metrics.k8s.io/v1beta1 request handler and the encodings it uses.
 
+import type { ProtobufEncoder } from "./handler.ts";
+import * as protobuf from "./protobuf.ts";
+
 export { formatGoDuration, formatTimestamp } from "./duration.ts";
-export { type ApiRequest, type ApiResponse, MetricsApi, type MetricsApiDeps } from "./handler.ts";
+export {
+  type ApiRequest,
+  type ApiResponse,
+  MetricsApi,
+  type MetricsApiDeps,
+  type ProtobufEncoder,
+} from "./handler.ts";
 export { registerApiMetrics } from "./metrics.ts";
+export type {
+  ContainerMetricsJSON,
+  NodeMetricsJSON,
+  NodeMetricsListJSON,
+  PodMetricsJSON,
+  PodMetricsListJSON,
+} from "./objects.ts";
 export { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 export {
   badRequest,
@@ -16,3 +32,6 @@ export {
   statusJSON,
   statusResponse,
 } from "./status.ts";
+
+/** The k8s.io/metrics protobuf encoders; pass as MetricsApiDeps.protobuf to serve protobuf. */
+export const protobufEncoder: ProtobufEncoder = protobuf;

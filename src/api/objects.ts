@@ -10,6 +10,64 @@ import { formatCpu, formatMemory } from "./quantity.ts";
 
 export const METRICS_API_VERSION = "metrics.k8s.io/v1beta1";
 
+// Plain-object forms of the four kinds, field for field as their JSON. The JSON path below writes
+// strings directly (for speed); these objects feed the other encodings (protobuf, Table rows).
+
+/** A resource list: resource name → canonical quantity string (keys cpu, memory, …). */
+export type UsageJSON = Record<string, string>;
+
+export interface MetricsObjectMetaJSON {
+  name: string;
+  /** Pods only. */
+  namespace?: string;
+  /** RFC 3339, whole seconds; null for Go's zero time. */
+  creationTimestamp: string | null;
+  /** Omitted when the object has no labels. */
+  labels?: Record<string, string>;
+}
+
+export interface NodeMetricsJSON {
+  kind: "NodeMetrics";
+  apiVersion: typeof METRICS_API_VERSION;
+  metadata: MetricsObjectMetaJSON;
+  /** RFC 3339 truncated to seconds; null when unknown (zero time). */
+  timestamp: string | null;
+  /** Go duration string, e.g. "15.006s". */
+  window: string;
+  usage: UsageJSON;
+}
+
+export interface ContainerMetricsJSON {
+  name: string;
+  usage: UsageJSON;
+}
+
+export interface PodMetricsJSON {
+  kind: "PodMetrics";
+  apiVersion: typeof METRICS_API_VERSION;
+  metadata: MetricsObjectMetaJSON;
+  timestamp: string | null;
+  window: string;
+  containers: ContainerMetricsJSON[];
+}
+
+/** List metadata: always empty here (no resourceVersion, no continue token). */
+export type ListMetaJSON = Record<string, never>;
+
+export interface NodeMetricsListJSON {
+  kind: "NodeMetricsList";
+  apiVersion: typeof METRICS_API_VERSION;
+  metadata: ListMetaJSON;
+  items: NodeMetricsJSON[];
+}
+
+export interface PodMetricsListJSON {
+  kind: "PodMetricsList";
+  apiVersion: typeof METRICS_API_VERSION;
+  metadata: ListMetaJSON;
+  items: PodMetricsJSON[];
+}
+
 function timestampJSON(ms: number): string {
   const text = formatTimestamp(ms);
   return text === null ? "null" : `"${text}"`;
@@ -20,8 +78,10 @@ export function formatWindow(windowMs: number): string {
   return formatGoDuration(Math.round(windowMs * 1e6));
 }
 
-function usageJSON(cpuNanocores: number, memoryBytes: number): string {
-  return `{"cpu":"${formatCpu(cpuNanocores)}","memory":"${formatMemory(memoryBytes)}"}`;
+/** `swapBytes` undefined leaves `swap` out (unknown, or not asked for with --swap-usage). */
+function usageJSON(cpuNanocores: number, memoryBytes: number, swapBytes?: number): string {
+  const swap = swapBytes === undefined ? "" : `,"swap":"${formatMemory(swapBytes)}"`;
+  return `{"cpu":"${formatCpu(cpuNanocores)}","memory":"${formatMemory(memoryBytes)}"${swap}}`;
 }
 
 // Upstream writes `timestamp` truncated to whole seconds with `window` unchanged, so
@@ -52,10 +112,12 @@ function metadataJSON(
 export interface ObjectContext {
   /** creationTimestamp of every item (the request time, as upstream), already JSON. */
   creationTimestampJSON: string;
+  /** Add `swap` to usage where the kubelet reported it (--swap-usage). */
+  includeSwap: boolean;
 }
 
-export function objectContext(nowMs: number): ObjectContext {
-  return { creationTimestampJSON: timestampJSON(nowMs) };
+export function objectContext(nowMs: number, includeSwap = false): ObjectContext {
+  return { creationTimestampJSON: timestampJSON(nowMs), includeSwap };
 }
 
 /** One NodeMetrics object. `labels` is labelsJSON() of the Node's labels ("" for none). */
@@ -70,7 +132,7 @@ export function nodeMetricsJSON(
     metadataJSON(goJSONString(name), "", ctx.creationTimestampJSON, labels) +
     "," +
     timeFieldsJSON(point.timestampMs, point.windowMs) +
-    `,"usage":${usageJSON(point.cpuNanocores, point.memoryBytes)}}`
+    `,"usage":${usageJSON(point.cpuNanocores, point.memoryBytes, ctx.includeSwap ? point.swapBytes : undefined)}}`
   );
 }
 
@@ -85,7 +147,9 @@ export function podMetricsJSON(
   const containers = new Array<string>(point.containers.length);
   for (let i = 0; i < point.containers.length; i++) {
     const c = point.containers[i];
-    containers[i] = `{"name":${goJSONString(c.name)},"usage":${usageJSON(c.cpuNanocores, c.memoryBytes)}}`;
+    const swap = ctx.includeSwap ? c.swapBytes : undefined;
+    containers[i] =
+      `{"name":${goJSONString(c.name)},"usage":${usageJSON(c.cpuNanocores, c.memoryBytes, swap)}}`;
   }
   return (
     `{"kind":"PodMetrics","apiVersion":"${METRICS_API_VERSION}","metadata":` +
@@ -99,4 +163,78 @@ export function podMetricsJSON(
 /** A NodeMetricsList / PodMetricsList around already-serialised items (`items` is [] when empty). */
 export function listJSON(kind: "NodeMetricsList" | "PodMetricsList", items: readonly string[]): string {
   return `{"kind":"${kind}","apiVersion":"${METRICS_API_VERSION}","metadata":{},"items":[${items.join(",")}]}`;
+}
+
+/** The `metadata` object of one item as JSON text (for Table rows' PartialObjectMetadata). */
+export function itemMetadataJSON(
+  ctx: ObjectContext,
+  name: string,
+  namespace: string | undefined,
+  labels: string,
+): string {
+  return metadataJSON(
+    goJSONString(name),
+    namespace === undefined ? "" : goJSONString(namespace),
+    ctx.creationTimestampJSON,
+    labels,
+  );
+}
+
+export function usageObject(cpuNanocores: number, memoryBytes: number, swapBytes?: number): UsageJSON {
+  const usage: UsageJSON = { cpu: formatCpu(cpuNanocores), memory: formatMemory(memoryBytes) };
+  if (swapBytes !== undefined) usage.swap = formatMemory(swapBytes);
+  return usage;
+}
+
+function metadataObject(
+  nowMs: number,
+  name: string,
+  namespace: string | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
+): MetricsObjectMetaJSON {
+  const creationTimestamp = formatTimestamp(nowMs);
+  const meta: MetricsObjectMetaJSON =
+    namespace === undefined ? { name, creationTimestamp } : { name, namespace, creationTimestamp };
+  if (labels && Object.keys(labels).length > 0) meta.labels = { ...labels };
+  return meta;
+}
+
+/** One NodeMetrics as a plain object (the same values nodeMetricsJSON writes). */
+export function nodeMetricsObject(
+  nowMs: number,
+  name: string,
+  labels: Readonly<Record<string, string>> | undefined,
+  point: NodeMetricsPoint,
+  includeSwap = false,
+): NodeMetricsJSON {
+  return {
+    kind: "NodeMetrics",
+    apiVersion: METRICS_API_VERSION,
+    metadata: metadataObject(nowMs, name, undefined, labels),
+    timestamp: formatTimestamp(point.timestampMs),
+    window: formatWindow(point.windowMs),
+    usage: usageObject(point.cpuNanocores, point.memoryBytes, includeSwap ? point.swapBytes : undefined),
+  };
+}
+
+/** One PodMetrics as a plain object (the same values podMetricsJSON writes). */
+export function podMetricsObject(
+  nowMs: number,
+  namespace: string,
+  name: string,
+  labels: Readonly<Record<string, string>> | undefined,
+  point: PodMetricsPoint,
+  includeSwap = false,
+): PodMetricsJSON {
+  return {
+    kind: "PodMetrics",
+    apiVersion: METRICS_API_VERSION,
+    metadata: metadataObject(nowMs, name, namespace, labels),
+    timestamp: formatTimestamp(point.timestampMs),
+    window: formatWindow(point.windowMs),
+    containers: point.containers.map((c) => ({
+      name: c.name,
+      usage: usageObject(c.cpuNanocores, c.memoryBytes, includeSwap ? c.swapBytes : undefined),
+    })),
+  };
 }

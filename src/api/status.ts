@@ -14,6 +14,12 @@ export interface StatusDetails {
 export interface ApiResponse {
   status: number;
   contentType: string;
+  /** JSON text, or bytes for protobuf. */
+  body: string | Buffer;
+}
+
+/** A response whose body is text (every Status is JSON text). */
+export interface TextResponse extends ApiResponse {
   body: string;
 }
 
@@ -45,12 +51,12 @@ export function statusResponse(
   reason: string,
   message: string,
   details?: StatusDetails,
-): ApiResponse {
+): TextResponse {
   return { status: code, contentType: JSON_CONTENT_TYPE, body: statusJSON(code, reason, message, details) };
 }
 
 /** apierrors.NewNotFound: `<resource>[.<group>] "<name>" not found`. */
-export function notFound(resource: string, group: string, name: string): ApiResponse {
+export function notFound(resource: string, group: string, name: string): TextResponse {
   const qualified = group ? `${resource}.${group}` : resource;
   return statusResponse(404, "NotFound", `${qualified} ${goQuote(name)} not found`, {
     name,
@@ -60,32 +66,32 @@ export function notFound(resource: string, group: string, name: string): ApiResp
 }
 
 /** The node informer has no such node (the lister's NotFound uses resource "node"). */
-export function nodeNotFound(name: string): ApiResponse {
+export function nodeNotFound(name: string): TextResponse {
   return notFound("node", "", name);
 }
 
 /** The node exists but storage has no metrics for it. */
-export function nodeMetricsNotFound(name: string): ApiResponse {
+export function nodeMetricsNotFound(name: string): TextResponse {
   return notFound("nodemetrics", "metrics.k8s.io", name);
 }
 
 /** The pod is not in the Running-pod cache. */
-export function podNotFound(name: string): ApiResponse {
+export function podNotFound(name: string): TextResponse {
   return notFound("pods", "", name);
 }
 
 /** The pod is Running but storage has no metrics for it; the name is "<namespace>/<name>". */
-export function podMetricsNotFound(namespace: string, name: string): ApiResponse {
+export function podMetricsNotFound(namespace: string, name: string): TextResponse {
   return notFound("podmetrics", "metrics.k8s.io", `${namespace}/${name}`);
 }
 
 /** A path the server does not serve (go-restful's 404 through the generic server's error handler). */
-export function pathNotFound(): ApiResponse {
+export function pathNotFound(): TextResponse {
   return statusResponse(404, "NotFound", "the server could not find the requested resource", {});
 }
 
 /** A method other than GET on a served path. */
-export function methodNotAllowed(): ApiResponse {
+export function methodNotAllowed(): TextResponse {
   return statusResponse(
     405,
     "MethodNotAllowed",
@@ -95,7 +101,7 @@ export function methodNotAllowed(): ApiResponse {
 }
 
 /** `?watch=true` on a list: the metrics storages implement no watch. */
-export function watchNotSupported(resource: string): ApiResponse {
+export function watchNotSupported(resource: string): TextResponse {
   return statusResponse(
     405,
     "MethodNotAllowed",
@@ -104,12 +110,12 @@ export function watchNotSupported(resource: string): ApiResponse {
   );
 }
 
-export function badRequest(message: string): ApiResponse {
+export function badRequest(message: string): TextResponse {
   return statusResponse(400, "BadRequest", message);
 }
 
 /** No Accept entry names a media type we produce. */
-export function notAcceptable(accepted: readonly string[]): ApiResponse {
+export function notAcceptable(accepted: readonly string[]): TextResponse {
   return statusResponse(
     406,
     "NotAcceptable",
@@ -121,6 +127,6 @@ export function notAcceptable(accepted: readonly string[]): ApiResponse {
  * An unexpected failure. Like apiserver's handling of errors that are not API statuses: code 500,
  * no reason, the error text as message.
  */
-export function internalError(message: string): ApiResponse {
+export function internalError(message: string): TextResponse {
   return statusResponse(500, "", message);
 }

@@ -1,0 +1,279 @@
+// Golden responses: each file in testdata/golden is one request and the response the reference says
+// upstream gives (status, content type, body field for field, key order included). The test replays
+// every request against a MetricsApi with fixed data and a fixed clock. `UPDATE_GOLDEN=1` rewrites
+// the files from the current output; review the diff against the reference before keeping it.
+
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { MetricsApi } from "./handler.ts";
+import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
+
+const GOLDEN_DIR = join(import.meta.dirname, "testdata", "golden");
+const UPDATE = process.env.UPDATE_GOLDEN === "1";
+
+const NOW = Date.UTC(2025, 4, 1, 10, 0, 7, 250);
+const SAMPLED = Date.UTC(2025, 4, 1, 10, 0, 1, 900);
+const V = "/apis/metrics.k8s.io/v1beta1";
+const TABLE_ACCEPT =
+  "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+const DISCOVERY_ACCEPT =
+  "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," +
+  "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+const TOP_ACCEPT = "application/vnd.kubernetes.protobuf, */*";
+
+interface GoldenRequest {
+  method: string;
+  path: string;
+  query: string;
+  accept: string | null;
+}
+
+interface GoldenCase {
+  file: string;
+  reference: string;
+  request: Partial<GoldenRequest> & { path: string };
+}
+
+const CASES: readonly GoldenCase[] = [
+  { file: "discovery-apis", reference: "upstream-behaviour.md §3.2", request: { path: "/apis" } },
+  {
+    file: "discovery-group",
+    reference: "upstream-behaviour.md §3.2",
+    request: { path: "/apis/metrics.k8s.io", accept: "application/json, */*" },
+  },
+  {
+    file: "discovery-resources",
+    reference: "upstream-behaviour.md §3.2; wire-formats.md §3 (aggregator fallback)",
+    request: { path: V, accept: "application/json" },
+  },
+  {
+    file: "discovery-aggregated-v2",
+    reference: "upstream-behaviour.md §3.2 (aggregated discovery); wire-formats.md §3",
+    request: { path: "/apis", accept: DISCOVERY_ACCEPT },
+  },
+  {
+    file: "discovery-aggregated-v2beta1",
+    reference: "upstream-behaviour.md §3.2 (aggregated discovery); wire-formats.md §3 (kubectl 1.27-1.29)",
+    request: {
+      path: "/apis",
+      accept: "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+    },
+  },
+  {
+    file: "node-metrics",
+    reference: "upstream-behaviour.md §3.3",
+    request: { path: `${V}/nodes/kind-worker`, accept: TOP_ACCEPT },
+  },
+  {
+    file: "node-metrics-list",
+    reference: "upstream-behaviour.md §3.3, §3.4",
+    request: { path: `${V}/nodes`, accept: TOP_ACCEPT },
+  },
+  {
+    file: "node-metrics-list-empty",
+    reference: "upstream-behaviour.md §3.3 (items [] when empty)",
+    request: { path: `${V}/nodes`, query: "labelSelector=role%3Dnone", accept: TOP_ACCEPT },
+  },
+  {
+    file: "pod-metrics",
+    reference: "upstream-behaviour.md §3.3",
+    request: { path: `${V}/namespaces/default/pods/cpu-consumer`, accept: TOP_ACCEPT },
+  },
+  {
+    file: "pod-metrics-list",
+    reference: "upstream-behaviour.md §3.3, §3.4",
+    request: { path: `${V}/pods`, accept: TOP_ACCEPT },
+  },
+  {
+    file: "error-node-unknown",
+    reference: "upstream-behaviour.md §3.5",
+    request: { path: `${V}/nodes/foo` },
+  },
+  {
+    file: "error-node-no-metrics",
+    reference: "upstream-behaviour.md §3.5",
+    request: { path: `${V}/nodes/kind-worker2` },
+  },
+  {
+    file: "error-pod-unknown",
+    reference: "upstream-behaviour.md §3.5",
+    request: { path: `${V}/namespaces/default/pods/foo` },
+  },
+  {
+    file: "error-pod-no-metrics",
+    reference: "upstream-behaviour.md §3.5; wire-formats.md §3 (errors printed)",
+    request: { path: `${V}/namespaces/default/pods/starting` },
+  },
+  {
+    file: "error-watch-nodes",
+    reference: "upstream-behaviour.md §3.5",
+    request: { path: `${V}/nodes`, query: "watch=true" },
+  },
+  {
+    file: "error-watch-pods",
+    reference: "upstream-behaviour.md §3.5",
+    request: { path: `${V}/namespaces/default/pods`, query: "watch=1" },
+  },
+  {
+    file: "error-field-selector",
+    reference: "upstream-behaviour.md §3.4",
+    request: { path: `${V}/pods`, query: "fieldSelector=spec.nodeName%3Dkind-worker" },
+  },
+  {
+    file: "error-not-acceptable",
+    reference: "upstream-behaviour.md §3.3 (Accept without JSON → 406)",
+    request: { path: `${V}/nodes`, accept: "application/yaml" },
+  },
+  {
+    file: "error-unknown-path",
+    reference: "upstream-behaviour.md §3.5",
+    request: { path: `${V}/services` },
+  },
+  {
+    file: "error-include-object",
+    reference: "upstream-behaviour.md §3.6 (other includeObject values → 400)",
+    request: { path: `${V}/nodes`, query: "includeObject=All", accept: TABLE_ACCEPT },
+  },
+  {
+    file: "table-node-list",
+    reference: "upstream-behaviour.md §3.6; wire-formats.md §3 (kubectl get nodes.metrics.k8s.io)",
+    request: { path: `${V}/nodes`, query: "limit=500", accept: TABLE_ACCEPT },
+  },
+  {
+    file: "table-pod-list",
+    reference: "upstream-behaviour.md §3.6 (pods summed over containers; kubectl get podmetrics -A)",
+    request: { path: `${V}/pods`, query: "limit=500", accept: TABLE_ACCEPT },
+  },
+  {
+    file: "table-pod-get",
+    reference: "upstream-behaviour.md §3.6 (works for get)",
+    request: { path: `${V}/namespaces/default/pods/web`, accept: TABLE_ACCEPT },
+  },
+  {
+    file: "table-include-none",
+    reference: "upstream-behaviour.md §3.6 (includeObject=None)",
+    request: { path: `${V}/nodes/kind-worker`, query: "includeObject=None", accept: TABLE_ACCEPT },
+  },
+  {
+    file: "table-include-object",
+    reference: "upstream-behaviour.md §3.6 (includeObject=Object)",
+    request: {
+      path: `${V}/namespaces/default/pods/cpu-consumer`,
+      query: "includeObject=Object",
+      accept: "application/json;as=Table;v=v1beta1;g=meta.k8s.io",
+    },
+  },
+  {
+    file: "table-empty",
+    reference: "upstream-behaviour.md §3.6 (empty list → null columns and rows)",
+    request: { path: `${V}/namespaces/empty/pods`, accept: TABLE_ACCEPT },
+  },
+];
+
+function fixtureApi(): MetricsApi {
+  const nodes = new FakeStore([
+    node("kind-worker", { "kubernetes.io/hostname": "kind-worker" }),
+    node("kind-worker2", { "kubernetes.io/hostname": "kind-worker2" }),
+    node("kind-control-plane", { "node-role.kubernetes.io/control-plane": "" }),
+  ]);
+  const pods = new FakeStore([
+    pod("default", "cpu-consumer", { app: "x" }),
+    pod("default", "web", { app: "web", tier: "<frontend>" }),
+    pod("default", "starting"),
+    pod("kube-system", "coredns-5d78c9869d-abcde", { "k8s-app": "kube-dns" }),
+  ]);
+  const metrics = new FakeMetrics();
+  metrics.nodes.set("kind-worker", {
+    timestampMs: SAMPLED,
+    windowMs: 15006,
+    cpuNanocores: 123456789,
+    memoryBytes: 1578392 * 1024,
+  });
+  metrics.nodes.set("kind-control-plane", {
+    timestampMs: SAMPLED,
+    windowMs: 60500,
+    cpuNanocores: 2_500_000_000,
+    memoryBytes: 1048576,
+  });
+  metrics.pods.set("default/cpu-consumer", {
+    timestampMs: SAMPLED,
+    windowMs: 14987,
+    containers: [{ name: "cpu-consumer", cpuNanocores: 50_000_000, memoryBytes: 1236 * 1024 }],
+  });
+  metrics.pods.set("default/web", {
+    timestampMs: SAMPLED,
+    windowMs: 15000,
+    containers: [
+      { name: "nginx", cpuNanocores: 7_000_000, memoryBytes: 3 * 1048576 },
+      { name: "sidecar", cpuNanocores: 3_000_000, memoryBytes: 2 * 1048576 },
+    ],
+  });
+  metrics.pods.set("kube-system/coredns-5d78c9869d-abcde", {
+    timestampMs: SAMPLED,
+    windowMs: 999,
+    containers: [{ name: "coredns", cpuNanocores: 1_000_000_000, memoryBytes: 12533760 }],
+  });
+  return new MetricsApi({ nodes, pods, metrics, serverAddress: "10.96.0.10:443", now: () => NOW });
+}
+
+function fullRequest(c: GoldenCase): GoldenRequest {
+  return { method: "GET", query: "", accept: null, ...c.request };
+}
+
+interface GoldenFile {
+  reference: string;
+  request: GoldenRequest;
+  status: number;
+  contentType: string;
+  body: unknown;
+}
+
+function replay(api: MetricsApi, request: GoldenRequest) {
+  const res = api.handle({
+    method: request.method,
+    path: request.path,
+    query: new URLSearchParams(request.query),
+    accept: request.accept ?? undefined,
+  });
+  assert.ok(res, `${request.path} was not handled`);
+  assert.equal(typeof res.body, "string");
+  const text = String(res.body);
+  assert.ok(text.endsWith("\n"), "bodies end with a newline, as Go's json.Encoder writes them");
+  return { status: res.status, contentType: res.contentType, body: JSON.parse(text) as unknown };
+}
+
+describe("golden responses (testdata/golden)", () => {
+  it("has exactly one file per case", () => {
+    if (UPDATE) return;
+    const files = readdirSync(GOLDEN_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
+    assert.deepEqual(files, CASES.map((c) => `${c.file}.json`).sort());
+  });
+
+  for (const c of CASES) {
+    it(`${c.file}: ${c.request.path}${c.request.query ? `?${c.request.query}` : ""}`, () => {
+      const path = join(GOLDEN_DIR, `${c.file}.json`);
+      const request = fullRequest(c);
+      const actual = replay(fixtureApi(), request);
+      if (UPDATE) {
+        const golden: GoldenFile = { reference: c.reference, request, ...actual };
+        writeFileSync(path, JSON.stringify(golden, null, 2) + "\n");
+        return;
+      }
+      const golden = JSON.parse(readFileSync(path, "utf8")) as GoldenFile;
+      assert.ok(
+        golden.reference.startsWith("upstream-behaviour.md") ||
+          golden.reference.startsWith("wire-formats.md"),
+      );
+      assert.deepEqual(golden.request, request, "the file records the request it was made from");
+      assert.equal(actual.status, golden.status);
+      assert.equal(actual.contentType, golden.contentType);
+      assert.deepEqual(actual.body, golden.body);
+      // deepEqual ignores key order; Go's encoder fixes it, and byte-for-byte clients may see it.
+      assert.equal(JSON.stringify(actual.body), JSON.stringify(golden.body), "key order");
+    });
+  }
+});

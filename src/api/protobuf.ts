@@ -1,0 +1,458 @@
+// NodeMetrics / PodMetrics (metrics.k8s.io/v1beta1) in Kubernetes protobuf, the body a Go apiserver
+// sends for `Accept: application/vnd.kubernetes.protobuf`:
+//
+//   "k8s\x00" + runtime.Unknown{typeMeta=1{apiVersion=1, kind=2}, raw=2, contentEncoding=3, contentType=4}
+//
+// with `raw` the object itself. Field numbers follow k8s.io/metrics v1beta1 generated.proto and
+// apimachinery's meta/v1, runtime and resource generated.proto. What gogo-protobuf's generated
+// Marshal code emits, and so what we emit:
+// - Fields in field-number order; map entries {key=1, value=2} sorted by key (Go byte order).
+// - Non-pointer fields always, even when empty/zero: every ObjectMeta string (name, generateName,
+//   namespace, selfLink, uid, resourceVersion, clusterName=15), generation=7 as 0, ListMeta's
+//   selfLink/resourceVersion/continue, Timestamp's seconds and nanos, Duration's duration, and the
+//   Unknown's empty contentEncoding/contentType. Maps and repeated fields only when non-empty.
+// - metav1.Time is {seconds=1, nanos=2} with nanos always 0 (Go drops them); the zero time (JSON
+//   null) is an empty message.
+// - resource.Quantity is {string=1} holding the canonical text, which is what the JSON carries.
+// Known difference: durations and times are held as JS numbers, so a window longer than 2^53 ns
+// (about 104 days) may be off by a few nanoseconds from Go's exact parse.
+//
+// Speed: one forward pass into a growable buffer; a length prefix is reserved as one byte and the
+// payload is shifted only when it turns out to need more; time and duration texts are parsed once
+// per distinct text. Measured once on Node 24 (shared 2-core machine): a 150,000-pod list (2 labels,
+// 1 container each; 25 MB) encodes in 0.3-0.4 s on the first, cold call and 0.1-0.2 s warm;
+// 10,000 nodes in 5-50 ms.
+
+import {
+  METRICS_API_VERSION,
+  type MetricsObjectMetaJSON,
+  type NodeMetricsJSON,
+  type NodeMetricsListJSON,
+  type PodMetricsJSON,
+  type PodMetricsListJSON,
+} from "./objects.ts";
+
+/** The media type of Kubernetes protobuf bodies. */
+export const PROTOBUF_CONTENT_TYPE = "application/vnd.kubernetes.protobuf";
+
+type StringMap = Readonly<Record<string, string>>;
+
+/**
+ * The ListMeta fields protobuf can carry. The lists we serve have none set (ListMetaJSON is `{}`),
+ * but whatever a caller does set is written rather than dropped.
+ */
+interface ListMetaFields {
+  readonly selfLink?: string;
+  readonly resourceVersion?: string;
+  readonly continue?: string;
+  readonly remainingItemCount?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire writer
+
+// Tags are (field number << 3) | wire type; every tag used here fits in one byte.
+const VARINT = 0;
+const LEN = 2;
+function tag(field: number, wireType: number): number {
+  return (field << 3) | wireType;
+}
+
+const TWO_32 = 2 ** 32;
+const utf8 = new TextEncoder();
+
+function uvarintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+class ProtoWriter {
+  buf: Uint8Array;
+  pos = 0;
+
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(Math.max(64, capacity));
+  }
+
+  ensure(extra: number): void {
+    const needed = this.pos + extra;
+    if (needed <= this.buf.length) return;
+    let capacity = this.buf.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const next = new Uint8Array(capacity);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  bytes(data: Uint8Array): void {
+    this.ensure(data.length);
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+  }
+
+  /** An unsigned varint below 2^32 (lengths); space must already be ensured. */
+  private uvarintAt(pos: number, n: number): number {
+    const buf = this.buf;
+    while (n >= 0x80) {
+      buf[pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    buf[pos++] = n;
+    return pos;
+  }
+
+  /** A varint int64 field. Negative values take ten bytes (two's complement), as in Go. */
+  int64(tagByte: number, value: number): void {
+    const n = Math.trunc(value) || 0; // NaN → 0
+    this.ensure(11);
+    const buf = this.buf;
+    buf[this.pos++] = tagByte;
+    if (n >= 0 && n < 0x80000000) {
+      this.pos = this.uvarintAt(this.pos, n);
+      return;
+    }
+    // Split into 32-bit halves; `>>> 0` takes each modulo 2^32, which is two's complement for negatives.
+    let lo = n >>> 0;
+    let hi = Math.floor(n / TWO_32) >>> 0;
+    let pos = this.pos;
+    while (hi !== 0 || lo >= 0x80) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    buf[pos++] = lo;
+    this.pos = pos;
+  }
+
+  /** A string field, UTF-8 encoded (lone surrogates become U+FFFD, as Go's conversion does). */
+  string(tagByte: number, s: string): void {
+    const n = s.length;
+    this.ensure(6 + 3 * n);
+    const buf = this.buf;
+    buf[this.pos++] = tagByte;
+    const lengthSize = uvarintSize(n);
+    const start = this.pos + lengthSize;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[start + i] = c;
+    }
+    if (i === n) {
+      this.uvarintAt(this.pos, n);
+      this.pos = start + n;
+      return;
+    }
+    // Non-ASCII: let the platform encoder write it, then fix up the length prefix's size.
+    const { written } = utf8.encodeInto(s, buf.subarray(start));
+    const actualSize = uvarintSize(written);
+    if (actualSize !== lengthSize) buf.copyWithin(this.pos + actualSize, start, start + written);
+    this.uvarintAt(this.pos, written);
+    this.pos += actualSize + written;
+  }
+
+  /** Starts a length-delimited field; returns the position of its (one-byte, provisional) length. */
+  begin(tagByte: number): number {
+    this.ensure(2);
+    this.buf[this.pos++] = tagByte;
+    return this.pos++;
+  }
+
+  /** Ends the field begun at `lengthPos`, widening its length prefix if the payload needs it. */
+  end(lengthPos: number): void {
+    const length = this.pos - lengthPos - 1;
+    if (length < 0x80) {
+      this.buf[lengthPos] = length;
+      return;
+    }
+    const extra = uvarintSize(length) - 1;
+    this.ensure(extra);
+    this.buf.copyWithin(lengthPos + 1 + extra, lengthPos + 1, this.pos);
+    this.uvarintAt(lengthPos, length);
+    this.pos += extra;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON text → numbers
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Remembers recent parses: the items of one response share a handful of texts (creation time,
+ * scrape times, windows), and parsing each of 150,000 items anew would dominate the encoding.
+ */
+class ParseCache {
+  private readonly entries = new Map<string, number>();
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get(text: string, parse: (text: string) => number): number {
+    const cached = this.entries.get(text);
+    if (cached !== undefined) return cached;
+    const value = parse(text);
+    // Dropping everything when full keeps the cache bounded with no bookkeeping per hit.
+    if (this.entries.size >= this.limit) this.entries.clear();
+    this.entries.set(text, value);
+    return value;
+  }
+}
+
+const timeCache = new ParseCache(256);
+const durationCache = new ParseCache(4096);
+
+/** Unix seconds of an RFC 3339 time, fraction dropped (Go's Time.Unix()). Throws on bad text. */
+function timeSeconds(text: string): number {
+  return timeCache.get(text, parseTimeSeconds);
+}
+
+function parseTimeSeconds(text: string): number {
+  const m = RFC3339.exec(text);
+  if (m === null) throw new TypeError(`invalid RFC 3339 time ${JSON.stringify(text)}`);
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  if (
+    month < 1 ||
+    month > 12 ||
+    date.getUTCDate() !== day ||
+    date.getUTCMonth() !== month - 1 ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    throw new TypeError(`invalid RFC 3339 time ${JSON.stringify(text)}: field out of range`);
+  }
+  let seconds = date.getTime() / 1000;
+  if (m[7] !== undefined) {
+    const offset = Number(m[8]) * 3600 + Number(m[9]) * 60;
+    seconds += m[7] === "+" ? -offset : offset;
+  }
+  return seconds;
+}
+
+const NS_PER_UNIT: Readonly<Record<string, number>> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3, // U+00B5 MICRO SIGN, what Go prints
+  μs: 1e3, // U+03BC GREEK SMALL LETTER MU, also accepted by Go
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+const DURATION_COMPONENT = /(\d*)(?:\.(\d*))?([^\d.]+)/y;
+const MAX_INT64 = 2 ** 63;
+
+/** Nanoseconds of a Go duration string ("15.006s", "1m0.5s", "-2h", "0"), as time.ParseDuration. */
+function durationNanos(text: string): number {
+  return durationCache.get(text, parseDurationNanos);
+}
+
+function parseDurationNanos(text: string): number {
+  const invalid = () => new TypeError(`invalid Go duration ${JSON.stringify(text)}`);
+  let i = 0;
+  let negative = false;
+  if (text[0] === "-" || text[0] === "+") {
+    negative = text[0] === "-";
+    i = 1;
+  }
+  if (text.slice(i) === "0") return 0;
+  if (i === text.length) throw invalid();
+  let total = 0;
+  while (i < text.length) {
+    DURATION_COMPONENT.lastIndex = i;
+    const m = DURATION_COMPONENT.exec(text);
+    if (m === null) throw invalid();
+    const [, whole, fraction = "", unit] = m;
+    const unitNs = NS_PER_UNIT[unit];
+    if ((whole === "" && fraction === "") || unitNs === undefined) throw invalid();
+    total += Number(whole || "0") * unitNs;
+    if (fraction !== "") {
+      // Go scales the fraction in floating point and truncates; digits past 15 cannot matter.
+      const digits = fraction.slice(0, 15);
+      total += Math.trunc(Number(digits) * (unitNs / 10 ** digits.length));
+    }
+    if (total >= MAX_INT64) throw new TypeError(`Go duration ${JSON.stringify(text)} overflows int64`);
+    i = DURATION_COMPONENT.lastIndex;
+  }
+  return negative ? -total : total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+/** Go's sort.Strings order: UTF-8 byte order, which differs from UTF-16 order only above U+D7FF. */
+function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates stand for code points above U+FFFF, whose UTF-8 sorts after U+E000..U+FFFF.
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function sortedKeys(map: StringMap): string[] {
+  const keys = Object.keys(map);
+  for (let i = 1; i < keys.length; i++) {
+    if (compareUtf8(keys[i - 1], keys[i]) > 0) return keys.sort(compareUtf8);
+  }
+  return keys;
+}
+
+/** map<string, string> (labels). */
+function writeStringMap(w: ProtoWriter, field: number, map: StringMap | undefined): void {
+  if (!map) return;
+  const entryTag = tag(field, LEN);
+  for (const key of sortedKeys(map)) {
+    const entry = w.begin(entryTag);
+    w.string(tag(1, LEN), key);
+    w.string(tag(2, LEN), map[key]);
+    w.end(entry);
+  }
+}
+
+/** map<string, resource.Quantity> (usage). */
+function writeQuantityMap(w: ProtoWriter, field: number, map: StringMap | undefined): void {
+  if (!map) return;
+  const entryTag = tag(field, LEN);
+  for (const key of sortedKeys(map)) {
+    const entry = w.begin(entryTag);
+    w.string(tag(1, LEN), key);
+    const quantity = w.begin(tag(2, LEN));
+    w.string(tag(1, LEN), map[key]);
+    w.end(quantity);
+    w.end(entry);
+  }
+}
+
+/** meta/v1 Time {seconds=1, nanos=2}; JSON null (the zero time) is an empty message. */
+function writeTime(w: ProtoWriter, field: number, text: string | null | undefined): void {
+  const time = w.begin(tag(field, LEN));
+  if (text !== null && text !== undefined) {
+    w.int64(tag(1, VARINT), timeSeconds(text));
+    w.int64(tag(2, VARINT), 0);
+  }
+  w.end(time);
+}
+
+function writeObjectMeta(w: ProtoWriter, field: number, meta: MetricsObjectMetaJSON | undefined): void {
+  const m = w.begin(tag(field, LEN));
+  w.string(tag(1, LEN), meta?.name ?? "");
+  w.string(tag(2, LEN), ""); // generateName
+  w.string(tag(3, LEN), meta?.namespace ?? "");
+  w.string(tag(4, LEN), ""); // selfLink
+  w.string(tag(5, LEN), ""); // uid
+  w.string(tag(6, LEN), ""); // resourceVersion
+  w.int64(tag(7, VARINT), 0); // generation
+  writeTime(w, 8, meta?.creationTimestamp ?? null);
+  writeStringMap(w, 11, meta?.labels);
+  w.string(tag(15, LEN), ""); // the deprecated clusterName
+  w.end(m);
+}
+
+function writeListMeta(w: ProtoWriter, field: number, meta: ListMetaFields | undefined): void {
+  const m = w.begin(tag(field, LEN));
+  w.string(tag(1, LEN), meta?.selfLink ?? "");
+  w.string(tag(2, LEN), meta?.resourceVersion ?? "");
+  w.string(tag(3, LEN), meta?.continue ?? "");
+  if (meta?.remainingItemCount !== undefined) w.int64(tag(4, VARINT), meta.remainingItemCount);
+  w.end(m);
+}
+
+/** Fields 1-3 shared by NodeMetrics and PodMetrics. */
+function writeMetricsHeader(w: ProtoWriter, o: NodeMetricsJSON | PodMetricsJSON): void {
+  writeObjectMeta(w, 1, o.metadata);
+  writeTime(w, 2, o.timestamp);
+  const window = w.begin(tag(3, LEN));
+  w.int64(tag(1, VARINT), durationNanos(o.window));
+  w.end(window);
+}
+
+function writeNodeMetrics(w: ProtoWriter, o: NodeMetricsJSON): void {
+  writeMetricsHeader(w, o);
+  writeQuantityMap(w, 4, o.usage);
+}
+
+function writePodMetrics(w: ProtoWriter, o: PodMetricsJSON): void {
+  writeMetricsHeader(w, o);
+  for (const c of o.containers ?? []) {
+    const container = w.begin(tag(4, LEN));
+    w.string(tag(1, LEN), c.name);
+    writeQuantityMap(w, 2, c.usage);
+    w.end(container);
+  }
+}
+
+const MAGIC = new Uint8Array([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
+
+/** The protobuf envelope around one object whose fields `writeBody` writes. */
+function envelope(kind: string, capacity: number, writeBody: (w: ProtoWriter) => void): Uint8Array {
+  const w = new ProtoWriter(capacity);
+  w.bytes(MAGIC);
+  const typeMeta = w.begin(tag(1, LEN));
+  w.string(tag(1, LEN), METRICS_API_VERSION);
+  w.string(tag(2, LEN), kind);
+  w.end(typeMeta);
+  const raw = w.begin(tag(2, LEN));
+  writeBody(w);
+  w.end(raw);
+  w.string(tag(3, LEN), ""); // contentEncoding
+  w.string(tag(4, LEN), ""); // contentType
+  return w.finish();
+}
+
+// Initial buffer sizes: a typical item is 150-300 bytes; the buffer doubles when that is not enough.
+const ITEM_CAPACITY = 256;
+
+/** A NodeMetrics as a Kubernetes protobuf body. Throws TypeError on a malformed timestamp or window. */
+export function encodeNodeMetrics(o: NodeMetricsJSON): Uint8Array {
+  return envelope("NodeMetrics", 1024, (w) => writeNodeMetrics(w, o));
+}
+
+/** A NodeMetricsList as a Kubernetes protobuf body. Throws TypeError on a malformed timestamp or window. */
+export function encodeNodeMetricsList(o: NodeMetricsListJSON): Uint8Array {
+  const items = o.items ?? [];
+  return envelope("NodeMetricsList", 1024 + items.length * ITEM_CAPACITY, (w) => {
+    writeListMeta(w, 1, o.metadata);
+    for (const item of items) {
+      const m = w.begin(tag(2, LEN));
+      writeNodeMetrics(w, item);
+      w.end(m);
+    }
+  });
+}
+
+/** A PodMetrics as a Kubernetes protobuf body. Throws TypeError on a malformed timestamp or window. */
+export function encodePodMetrics(o: PodMetricsJSON): Uint8Array {
+  return envelope("PodMetrics", 1024, (w) => writePodMetrics(w, o));
+}
+
+/** A PodMetricsList as a Kubernetes protobuf body. Throws TypeError on a malformed timestamp or window. */
+export function encodePodMetricsList(o: PodMetricsListJSON): Uint8Array {
+  const items = o.items ?? [];
+  return envelope("PodMetricsList", 1024 + items.length * ITEM_CAPACITY, (w) => {
+    writeListMeta(w, 1, o.metadata);
+    for (const item of items) {
+      const m = w.begin(tag(2, LEN));
+      writePodMetrics(w, item);
+      w.end(m);
+    }
+  });
+}
