@@ -3,7 +3,7 @@
 // scrape loop and the HTTPS server (reference §0: nothing listens before the caches sync).
 import { readFileSync } from "node:fs";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { MetricsApi, registerApiMetrics } from "../api/index.ts";
+import { MetricsApi, protobufEncoder, registerApiMetrics } from "../api/index.ts";
 import {
   Credentials,
   KubeClient,
@@ -121,7 +121,15 @@ async function run(o: Options): Promise<void> {
   const address = o.bindAddress.includes(":")
     ? `[${o.bindAddress}]:${o.securePort}`
     : `${o.bindAddress}:${o.securePort}`;
-  const api = new MetricsApi({ nodes, pods, metrics: store, nodeSelector, serverAddress: address });
+  const api = new MetricsApi({
+    nodes,
+    pods,
+    metrics: store,
+    nodeSelector,
+    serverAddress: address,
+    protobuf: protobufEncoder,
+    swapUsage: o.swapUsage,
+  });
   const health = healthEndpoints({
     nodeSynced: () => nodes.hasSynced(),
     podSynced: () => pods.hasSynced(),

@@ -7,6 +7,7 @@ import { helpText, type Options, OptionsError, parseOptions, validateOptions } f
 
 const DEFAULTS: Options = {
   kubeconfig: "",
+  swapUsage: false,
   metricResolutionMs: 60_000,
   deprecatedKubeletCompletelyInsecure: false,
   kubeletCertificateAuthority: "",
@@ -526,6 +527,7 @@ describe("--help and --version", () => {
     const expectations: [string, string | undefined][] = [
       ["      --kubeconfig string ", undefined],
       ["      --metric-resolution duration ", "(default 1m0s)"],
+      ["      --swap-usage ", undefined],
       ["      --version ", undefined],
       ["      --deprecated-kubelet-completely-insecure ", undefined],
       ["      --kubelet-certificate-authority string ", undefined],

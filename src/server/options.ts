@@ -38,6 +38,8 @@ export interface VmoduleEntry {
 export interface Options {
   // Metrics server
   kubeconfig: string;
+  /** --swap-usage: serve `swap` in usage. */
+  swapUsage: boolean;
   metricResolutionMs: number;
 
   // Kubelet client
@@ -315,6 +317,13 @@ function declareFlags(fs: FlagSet) {
       "metric-resolution",
       60_000,
       "How often metrics are scraped and the resolution metrics-server keeps; upstream requires at least 10s.",
+      ms,
+    ),
+    swapUsage: fs.bool(
+      "swap-usage",
+      false,
+      "Add the kubelet-reported swap usage as 'swap' to NodeMetrics and PodMetrics usage (read by kubectl top " +
+        "--show-swap; the HPA ignores it). Not in upstream.",
       ms,
     ),
     version: fs.bool("version", false, "Print the version and exit", ms),
@@ -665,6 +674,7 @@ export function helpText(): string {
 function collect(f: Declared): Options {
   return {
     kubeconfig: f.kubeconfig.value,
+    swapUsage: f.swapUsage.value,
     metricResolutionMs: f.metricResolution.value,
     deprecatedKubeletCompletelyInsecure: f.deprecatedKubeletCompletelyInsecure.value,
     kubeletCertificateAuthority: f.kubeletCertificateAuthority.value,
