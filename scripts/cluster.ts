@@ -129,13 +129,13 @@ export async function registerMetricsApi(kubeconfigPath: string, ip: string, por
 }
 
 export interface Truth {
-  nodes: { name: string; cpuNanocores: number; memoryBytes: number }[];
+  nodes: { name: string; cpuNanocores: number; memoryBytes: number; swapBytes?: number }[];
   pods: {
     namespace: string;
     name: string;
     node: string;
     phase: string;
-    containers: { name: string; cpuNanocores: number; memoryBytes: number }[];
+    containers: { name: string; cpuNanocores: number; memoryBytes: number; swapBytes?: number }[];
   }[];
 }
 

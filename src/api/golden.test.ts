@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { MetricsApi } from "./handler.ts";
+import { protobufEncoder } from "./index.ts";
 import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
 
 const GOLDEN_DIR = join(import.meta.dirname, "testdata", "golden");
@@ -21,7 +22,7 @@ const TABLE_ACCEPT =
 const DISCOVERY_ACCEPT =
   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList," +
   "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
-const TOP_ACCEPT = "application/vnd.kubernetes.protobuf, */*";
+const RAW_ACCEPT = "application/json, */*";
 
 interface GoldenRequest {
   method: string;
@@ -64,27 +65,27 @@ const CASES: readonly GoldenCase[] = [
   {
     file: "node-metrics",
     reference: "upstream-behaviour.md §3.3",
-    request: { path: `${V}/nodes/kind-worker`, accept: TOP_ACCEPT },
+    request: { path: `${V}/nodes/kind-worker`, accept: RAW_ACCEPT },
   },
   {
     file: "node-metrics-list",
     reference: "upstream-behaviour.md §3.3, §3.4",
-    request: { path: `${V}/nodes`, accept: TOP_ACCEPT },
+    request: { path: `${V}/nodes`, accept: RAW_ACCEPT },
   },
   {
     file: "node-metrics-list-empty",
     reference: "upstream-behaviour.md §3.3 (items [] when empty)",
-    request: { path: `${V}/nodes`, query: "labelSelector=role%3Dnone", accept: TOP_ACCEPT },
+    request: { path: `${V}/nodes`, query: "labelSelector=role%3Dnone", accept: RAW_ACCEPT },
   },
   {
     file: "pod-metrics",
     reference: "upstream-behaviour.md §3.3",
-    request: { path: `${V}/namespaces/default/pods/cpu-consumer`, accept: TOP_ACCEPT },
+    request: { path: `${V}/namespaces/default/pods/cpu-consumer`, accept: RAW_ACCEPT },
   },
   {
     file: "pod-metrics-list",
     reference: "upstream-behaviour.md §3.3, §3.4",
-    request: { path: `${V}/pods`, accept: TOP_ACCEPT },
+    request: { path: `${V}/pods`, accept: RAW_ACCEPT },
   },
   {
     file: "error-node-unknown",
@@ -176,7 +177,10 @@ function fixtureApi(): MetricsApi {
   const nodes = new FakeStore([
     node("kind-worker", { "kubernetes.io/hostname": "kind-worker" }),
     node("kind-worker2", { "kubernetes.io/hostname": "kind-worker2" }),
-    node("kind-control-plane", { "node-role.kubernetes.io/control-plane": "" }),
+    node("kind-control-plane", {
+      "kubernetes.io/hostname": "kind-control-plane",
+      "node-role.kubernetes.io/control-plane": "",
+    }),
   ]);
   const pods = new FakeStore([
     pod("default", "cpu-consumer", { app: "x" }),
@@ -215,7 +219,16 @@ function fixtureApi(): MetricsApi {
     windowMs: 999,
     containers: [{ name: "coredns", cpuNanocores: 1_000_000_000, memoryBytes: 12533760 }],
   });
-  return new MetricsApi({ nodes, pods, metrics, serverAddress: "10.96.0.10:443", now: () => NOW });
+  // As the server runs it: protobuf enabled, so protobuf-first clients would get protobuf; the object
+  // goldens therefore ask for JSON the way `kubectl get --raw` does.
+  return new MetricsApi({
+    nodes,
+    pods,
+    metrics,
+    serverAddress: "10.96.0.10:443",
+    now: () => NOW,
+    protobuf: protobufEncoder,
+  });
 }
 
 function fullRequest(c: GoldenCase): GoldenRequest {
