@@ -133,7 +133,10 @@ async function run(o: Options): Promise<void> {
   const health = healthEndpoints({
     nodeSynced: () => nodes.hasSynced(),
     podSynced: () => pods.hasSynced(),
-    storageReady: () => store.ready(),
+    // Upstream needs pod metrics too, so a cluster with no Running pods never becomes ready (and an
+    // APIService backed by it stays unavailable). We accept node metrics alone when the pod cache holds
+    // no Running pod: there is nothing that could have pod metrics.
+    storageReady: () => store.ready() || (store.nodeReady() && pods.size === 0),
     tickLastStartMs: () => manager.tickLastStartMs,
     resolutionMs: o.metricResolutionMs,
     shuttingDown: () => shuttingDown,

@@ -193,3 +193,14 @@ test("upstream e2e suite (reference §6) against the simulated cluster", async (
     },
   );
 });
+
+test("a cluster with no Running pods becomes ready once nodes have metrics (upstream never does)", async (t) => {
+  const c = await startCluster(t, { simArgs: ["--nodes", "2", "--pods-per-node", "0"], resolution: "4s" });
+  const creds = readAdminCredentials(c.kubeconfig);
+  const r = await poll("readyz passing without pods", async () => {
+    const res = await direct(c.serverAddress, "/readyz", creds);
+    return res.status === 200 ? res : undefined;
+  });
+  assert.equal(r.body, "ok");
+  assert.deepEqual(await metricsItems(c.kubeconfig, "pods"), []);
+});
