@@ -716,3 +716,23 @@ describe("--swap-usage", () => {
     assert.doesNotMatch(get(api, `${V}/pods`).body, /swap/);
   });
 });
+
+describe("discovery before the first scrape", () => {
+  it("answers every discovery document with an empty store (the aggregator's availability check)", () => {
+    const api = new MetricsApi({
+      nodes: new FakeStore<ReturnType<typeof node>>([]),
+      pods: new FakeStore<ReturnType<typeof pod>>([]),
+      metrics: new FakeMetrics(),
+      serverAddress: "10.96.0.10:443",
+    });
+    for (const path of ["/apis", "/apis/metrics.k8s.io", V]) {
+      const res = get(api, path, { accept: "application/json" });
+      assert.equal(res.status, 200, path);
+    }
+    const aggregated = get(api, "/apis", {
+      accept: "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+    });
+    assert.equal(aggregated.status, 200);
+    assert.equal(JSON.parse(aggregated.body).kind, "APIGroupDiscoveryList");
+  });
+});

@@ -158,6 +158,7 @@ test("golden responses over the wire, kubectl get --raw, Table and protobuf", as
       return r;
     };
     for (const [file, path] of [
+      ["discovery-group", "/apis/metrics.k8s.io"],
       ["discovery-resources", "/apis/metrics.k8s.io/v1beta1"],
       ["node-metrics", "/apis/metrics.k8s.io/v1beta1/nodes/kind-worker"],
       ["node-metrics-list", "/apis/metrics.k8s.io/v1beta1/nodes"],
