@@ -7,6 +7,7 @@ import { helpText, type Options, OptionsError, parseOptions, validateOptions } f
 
 const DEFAULTS: Options = {
   kubeconfig: "",
+  manageApiserviceCaBundle: false,
   swapUsage: false,
   metricResolutionMs: 60_000,
   deprecatedKubeletCompletelyInsecure: false,
@@ -527,6 +528,7 @@ describe("--help and --version", () => {
     const expectations: [string, string | undefined][] = [
       ["      --kubeconfig string ", undefined],
       ["      --metric-resolution duration ", "(default 1m0s)"],
+      ["      --manage-apiservice-ca-bundle ", undefined],
       ["      --swap-usage ", undefined],
       ["      --version ", undefined],
       ["      --deprecated-kubelet-completely-insecure ", undefined],

@@ -38,6 +38,8 @@ export interface VmoduleEntry {
 export interface Options {
   // Metrics server
   kubeconfig: string;
+  /** --manage-apiservice-ca-bundle. */
+  manageApiserviceCaBundle: boolean;
   /** --swap-usage: serve `swap` in usage. */
   swapUsage: boolean;
   metricResolutionMs: number;
@@ -317,6 +319,14 @@ function declareFlags(fs: FlagSet) {
       "metric-resolution",
       60_000,
       "How often metrics are scraped and the resolution metrics-server keeps; upstream requires at least 10s.",
+      ms,
+    ),
+    manageApiserviceCaBundle: fs.bool(
+      "manage-apiservice-ca-bundle",
+      false,
+      "Serve with a certificate signed by a CA generated in --cert-dir and write that CA into the caBundle of " +
+        "the APIService v1beta1.metrics.k8s.io (clearing insecureSkipTLSVerify), so kube-apiserver verifies this " +
+        "server. Needs get and update on apiservices. Not in upstream.",
       ms,
     ),
     swapUsage: fs.bool(
@@ -674,6 +684,7 @@ export function helpText(): string {
 function collect(f: Declared): Options {
   return {
     kubeconfig: f.kubeconfig.value,
+    manageApiserviceCaBundle: f.manageApiserviceCaBundle.value,
     swapUsage: f.swapUsage.value,
     metricResolutionMs: f.metricResolution.value,
     deprecatedKubeletCompletelyInsecure: f.deprecatedKubeletCompletelyInsecure.value,
