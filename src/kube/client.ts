@@ -1,6 +1,6 @@
 // HTTP client for the Kubernetes API server on undici: one keep-alive agent, one TLS secure context
 // built from the RestConfig (rebuilt when an exec plugin hands out a new client certificate),
-// credentials from Credentials with one retry after a 401, JSON GETs and streaming watches.
+// credentials from Credentials with one retry after a 401, JSON GETs and POSTs, and streaming watches.
 
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
@@ -202,17 +202,22 @@ export class KubeClient {
     accept: string,
     signal: AbortSignal | undefined,
     watch: boolean,
+    post?: { body: string; headersTimeoutMs?: number },
   ): Promise<Dispatcher.ResponseData> {
     const fullPath = this.basePath + path + buildQuery(query);
+    const method = post ? "POST" : "GET";
     for (let attempt = 0; ; attempt++) {
       const agent = await this.dispatcher();
+      const headers = await this.headers(accept);
+      if (post) headers["content-type"] = "application/json";
       const res = await agent.request({
         origin: this.origin,
         path: fullPath,
-        method: "GET",
-        headers: await this.headers(accept),
+        method,
+        headers,
+        body: post?.body,
         signal,
-        headersTimeout: this.headersTimeoutMs,
+        headersTimeout: post?.headersTimeoutMs ?? this.headersTimeoutMs,
         // Watches are long-lived and may be quiet for minutes; their length is bounded by timeoutSeconds.
         bodyTimeout: watch ? 0 : undefined,
       });
@@ -222,7 +227,7 @@ export class KubeClient {
         this.credentials.invalidate();
         continue;
       }
-      throw await errorFromResponse("GET", path, res.statusCode, res.body);
+      throw await errorFromResponse(method, path, res.statusCode, res.body);
     }
   }
 
@@ -234,6 +239,27 @@ export class KubeClient {
       return JSON.parse(text) as T;
     } catch (err) {
       throw new Error(`GET ${path}: response is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * POST a JSON body and parse the JSON answer (e.g. creating a TokenReview or SubjectAccessReview,
+   * which the API server answers with the object and its status). Non-2xx answers throw ApiError.
+   */
+  async postJSON<T>(
+    path: string,
+    body: unknown,
+    opts: RequestOptions & { timeoutMs?: number } = {},
+  ): Promise<T> {
+    const res = await this.send(path, opts.query, opts.accept ?? "application/json", opts.signal, false, {
+      body: JSON.stringify(body),
+      headersTimeoutMs: opts.timeoutMs,
+    });
+    const text = await res.body.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new Error(`POST ${path}: response is not valid JSON: ${(err as Error).message}`);
     }
   }
 

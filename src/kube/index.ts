@@ -31,6 +31,23 @@ export {
   Reflector,
   WATCH_ACCEPT_METADATA,
 } from "./reflector.ts";
+export type {
+  ConfigMap,
+  NonResourceAttributes,
+  ResourceAttributes,
+  ReviewUser,
+  SubjectAccessReviewSpec,
+  SubjectAccessReviewStatus,
+  TokenReviewStatus,
+} from "./reviews.ts";
+export {
+  AUTHENTICATION_CONFIGMAP_NAME,
+  AUTHENTICATION_CONFIGMAP_NAMESPACE,
+  createSubjectAccessReview,
+  createTokenReview,
+  getConfigMap,
+  newConfigMapReflector,
+} from "./reviews.ts";
 export type { FieldRequirement, LabelOperator, LabelRequirement, LabelSelector } from "./selector.ts";
 export {
   escapeFieldValue,

@@ -29,8 +29,13 @@ export interface AuthRequest {
 
 export type AuthDecision =
   | { allowed: true; user: UserInfo }
-  /** `body` is a complete metav1.Status JSON document ending in "\n" (401 Unauthorized or 403 Forbidden). */
-  | { allowed: false; status: 401 | 403; body: string };
+  /**
+   * `body` is a complete metav1.Status JSON document ending in "\n" (401 Unauthorized or 403
+   * Forbidden), sent as application/json. A 500 is what kube-apiserver answers when it cannot ask the
+   * API server (a failed SubjectAccessReview): its body is plain text, and `contentType` says so.
+   * Send `contentType` when present, else application/json.
+   */
+  | { allowed: false; status: 401 | 403 | 500; body: string; contentType?: string };
 
 /** The listener calls this for every request, health paths included (always-allow is the auth side's job). */
 export interface RequestAuth {
