@@ -1,12 +1,15 @@
 // HTTP(S) client for kubelets, built on undici. One Agent (one pool per kubelet origin, keep-alive
 // across scrape cycles) and one TLS SecureContext shared by every connection, so that 5,000 kubelets
-// do not each re-parse the CA bundle and client key.
+// do not each re-parse the CA bundle and client key. Serving certificates are checked by tls.ts right
+// after each handshake, before a request is written (see there for why).
 import { STATUS_CODES } from "node:http";
+import { isIP } from "node:net";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
-import { createSecureContext, type SecureContext } from "node:tls";
+import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import { createGunzip } from "node:zlib";
-import { Agent, request } from "undici";
+import { Agent, buildConnector, type Dispatcher, request } from "undici";
+import { acceptableNodeName, checkKubeletCertificate, KubeletCertificateError } from "./tls.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
@@ -33,18 +36,45 @@ export interface KubeletClientOptions {
 }
 
 /**
- * A kubelet answered with a status other than 200. The message is upstream's; `status` lets the
- * scraper tell a missing endpoint (404) from other failures.
+ * A kubelet answered with a status other than 200. The message is upstream's, followed for 401 and 403
+ * by what to fix; `status` lets the scraper tell a missing endpoint (404) from other failures.
  */
 export class KubeletHttpError extends Error {
   readonly status: number;
 
-  constructor(status: number) {
+  constructor(status: number, path = "") {
     const reason = STATUS_CODES[status];
-    super(`request failed, status: "${reason ? `${status} ${reason}` : status}"`);
+    const hint = authHint(status, path);
+    super(`request failed, status: "${reason ? `${status} ${reason}` : status}"${hint ? `: ${hint}` : ""}`);
     this.name = "KubeletHttpError";
     this.status = status;
   }
+}
+
+const RBAC_FIX =
+  "the metrics-server's identity needs get on nodes/metrics (and nodes/stats for the Summary API)";
+
+/**
+ * Kubelets authenticate bearer tokens with a TokenReview and client certificates against their client
+ * CA, then authorize with a SubjectAccessReview on nodes/metrics (paths under /metrics) or nodes/stats
+ * (/stats), so 401 and 403 each have one usual cause.
+ */
+function authHint(status: number, path: string): string {
+  const subresource = path.startsWith("/stats") ? "nodes/stats" : "nodes/metrics";
+  if (status === 401) {
+    return (
+      "the kubelet did not authenticate metrics-server: it checks bearer tokens with a TokenReview " +
+      "(enable authentication.webhook on kubelets) and client certificates against its client CA " +
+      `(--kubelet-client-certificate must be signed by it); once authenticated, ${RBAC_FIX}`
+    );
+  }
+  if (status === 403) {
+    return (
+      `the kubelet's SubjectAccessReview denied get on ${subresource}: ${RBAC_FIX}; bind it to a ` +
+      "ClusterRole with those rules (system:metrics-server in the release manifests)"
+    );
+  }
+  return "";
 }
 
 /** "64 MiB" for whole mebibytes, else a byte count. */
@@ -71,22 +101,49 @@ export class KubeletClient {
     this.#bearerToken = opts.completelyInsecure ? undefined : opts.bearerToken;
     this.#userAgent = opts.userAgent;
 
+    // Verification is on unless explicitly switched off; a truthy non-boolean does not count.
+    const skipVerify = opts.insecureSkipVerify === true;
     let secureContext: SecureContext | undefined;
     if (!opts.completelyInsecure) {
       // With insecureSkipVerify the CA is dropped, as upstream does; the client cert still applies.
       secureContext = createSecureContext({
-        ca: opts.insecureSkipVerify ? undefined : opts.ca,
+        ca: skipVerify ? undefined : opts.ca,
         cert: opts.cert,
         key: opts.key,
       });
     }
+    const dial = buildConnector({
+      secureContext,
+      // node:tls only records its verdict; checkKubeletCertificate enforces it below (see tls.ts).
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      // No TLS session resumption: a resumed session has no peer certificate to check, and Go's
+      // transport (upstream) does full handshakes too. Connections are kept alive across ticks anyway.
+      maxCachedSessions: 0,
+      // Go's default dialer timeout; the per-request deadline usually fires first.
+      timeout: 30_000,
+    });
+    const connect: buildConnector.connector = (options, callback) => {
+      dial(options, (err, socket) => {
+        if (err !== null) return callback(err, null);
+        if (skipVerify || !(socket instanceof TLSSocket)) return callback(null, socket);
+        // The server name is the node name only when get() set it for a kubelet dialled by IP.
+        // (At run time undici passes null when there is none.)
+        const nodeName = isIP(options.hostname) !== 0 ? options.servername || undefined : undefined;
+        let refused: Error | undefined;
+        try {
+          refused = checkKubeletCertificate(socket, options.hostname, nodeName);
+        } catch (checkErr) {
+          // This runs in a socket event handler: a throw here would take the process down.
+          refused = new Error(`checking the kubelet serving certificate: ${String(checkErr)}`);
+        }
+        if (refused === undefined) return callback(null, socket);
+        socket.destroy();
+        callback(refused, null);
+      });
+    };
     this.#agent = new Agent({
-      connect: {
-        secureContext,
-        rejectUnauthorized: !opts.insecureSkipVerify,
-        // Go's default dialer timeout; the per-request deadline usually fires first.
-        timeout: 30_000,
-      },
+      connect,
       connections: opts.connections ?? 1,
       pipelining: 1,
       // Longer than the default 60s resolution, so connections survive from one tick to the next.
@@ -101,31 +158,44 @@ export class KubeletClient {
   /**
    * GETs a kubelet URL and returns the (decompressed) body of a 200 response.
    * Transport failures are reported like Go's url.Error: `Get "<url>": <cause>`.
+   * `node` is the node the kubelet serves: errors name it, and when the kubelet is dialled by IP its
+   * certificate may carry the node name as a DNS SAN instead of the IP (it is also sent as SNI).
    */
-  async get(url: string, signal: AbortSignal): Promise<Uint8Array> {
+  async get(url: string, signal: AbortSignal, node?: string): Promise<Uint8Array> {
     const headers: Record<string, string> = { "accept-encoding": "gzip" };
     if (this.#userAgent) headers["user-agent"] = this.#userAgent;
     const token = await this.#token(url);
     if (token) headers.authorization = `Bearer ${token}`;
 
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      throw new Error(`Get "${url}": invalid URL`);
+    }
+    const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
+    // undici passes a request's servername to the connector, and opens a new connection when it changes.
+    const options: RequestOptions = { method: "GET", headers, signal, dispatcher: this.#agent };
+    if (target.protocol === "https:" && acceptableNodeName(node, host)) options.servername = node;
+
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      response = await request(url, { method: "GET", headers, signal, dispatcher: this.#agent });
+      response = await request(url, options);
     } catch (err) {
-      if (!isConnectionReset(err) || signal.aborted) throw transportError(url, err, signal);
+      if (!isConnectionReset(err) || signal.aborted) throw transportError(url, err, signal, node);
       // A kubelet may close an idle keep-alive connection just as the next tick reuses it. GET is
       // idempotent, so try once more on a fresh connection (Go's transport does the same).
       try {
-        response = await request(url, { method: "GET", headers, signal, dispatcher: this.#agent });
+        response = await request(url, options);
       } catch (retryErr) {
-        throw transportError(url, retryErr, signal);
+        throw transportError(url, retryErr, signal, node);
       }
     }
     const { statusCode, body } = response;
     if (statusCode !== 200) {
       // Drain a little so the connection can be reused; give up on it if the body is large.
       await body.dump({ limit: 64 * 1024 }).catch(() => {});
-      throw new KubeletHttpError(statusCode);
+      throw new KubeletHttpError(statusCode, target.pathname);
     }
     const declared = Number(response.headers["content-length"]);
     const encoding = String(response.headers["content-encoding"] ?? "").toLowerCase();
@@ -139,7 +209,7 @@ export class KubeletClient {
     } catch (err) {
       body.destroy();
       if (err instanceof LimitExceeded) throw this.#limitError();
-      throw transportError(url, err, signal);
+      throw transportError(url, err, signal, node);
     }
   }
 
@@ -182,6 +252,12 @@ export class KubeletClient {
 
 class LimitExceeded extends Error {}
 
+// undici's request() forwards `servername` to the dispatcher at run time; its typings omit it.
+type RequestOptions = { dispatcher: Dispatcher; servername?: string } & Omit<
+  Dispatcher.RequestOptions,
+  "origin" | "path"
+>;
+
 function gunzipped(body: Readable): Readable {
   const gunzip = createGunzip();
   // pipeline forwards errors and destroys both sides; the caller reads the gunzip stream.
@@ -194,10 +270,15 @@ function isConnectionReset(err: unknown): boolean {
   return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
 }
 
-function transportError(url: string, err: unknown, signal: AbortSignal): Error {
+function transportError(url: string, err: unknown, signal: AbortSignal, node: string | undefined): Error {
   // On abort, report the signal's reason (e.g. a deadline) rather than undici's generic AbortError.
   const cause = signal.aborted ? signal.reason : err;
-  let message = cause instanceof Error ? cause.message : String(cause);
+  let message =
+    cause instanceof KubeletCertificateError
+      ? cause.describeFor(node)
+      : cause instanceof Error
+        ? cause.message
+        : String(cause);
   // Node appends advice about its own CA store to TLS errors; it is noise for a kubelet connection.
   message = message.replace(/; if the root CA is installed locally, .*$/s, "");
   if (signal.aborted && !(cause instanceof Error)) message = "context canceled";

@@ -23,3 +23,4 @@ export {
 export { registerScraperMetrics } from "./metrics.ts";
 export { Scraper, type ScraperOptions } from "./scraper.ts";
 export { decodeSummary } from "./summary.ts";
+export { type CertificateProblem, KubeletCertificateError } from "./tls.ts";

@@ -210,7 +210,7 @@ export class Scraper {
       const requestTimeMs = Date.now();
       let body: Uint8Array | undefined;
       try {
-        body = await client.get(endpoint.url, signal);
+        body = await client.get(endpoint.url, signal, name);
       } catch (err) {
         if (signal.aborted || !this.#endpoints.resourceFailed(name, endpoint.path, err)) throw err;
       }
@@ -222,7 +222,7 @@ export class Scraper {
     // Nodes on the Summary API, and in the same tick a node whose kubelet has just answered 404 on the
     // resource path, so the switch costs no point.
     log.V(2).info("Scraping node", { node: name, endpoint: "summary" });
-    const body = await client.get(endpoint.summaryUrl, signal);
+    const body = await client.get(endpoint.summaryUrl, signal, name);
     return decodeSummary(this.#utf8.decode(body), name, this.#interner.intern);
   }
 }
