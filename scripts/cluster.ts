@@ -20,9 +20,16 @@ interface KubeconfigFile {
   users?: { name: string; user: { "client-certificate-data"?: string; "client-key-data"?: string } }[];
 }
 
+/** The admin credentials: the current context (`admin` in the simulator's kubeconfig). */
 export function readAdminCredentials(kubeconfigPath: string): AdminCredentials {
+  return readContextCredentials(kubeconfigPath);
+}
+
+/** The client-certificate credentials of one context (default: the current one). */
+export function readContextCredentials(kubeconfigPath: string, context?: string): AdminCredentials {
   const kc = parseYaml(readFileSync(kubeconfigPath, "utf8")) as KubeconfigFile;
-  const ctx = kc.contexts?.find((c) => c.name === kc["current-context"])?.context;
+  const name = context ?? kc["current-context"];
+  const ctx = kc.contexts?.find((c) => c.name === name)?.context;
   const cluster = kc.clusters?.find((c) => c.name === ctx?.cluster)?.cluster;
   const user = kc.users?.find((u) => u.name === ctx?.user)?.user;
   if (
@@ -30,7 +37,9 @@ export function readAdminCredentials(kubeconfigPath: string): AdminCredentials {
     !user?.["client-certificate-data"] ||
     !user["client-key-data"]
   ) {
-    throw new Error(`${kubeconfigPath}: expected a context with inline CA and client certificate data`);
+    throw new Error(
+      `${kubeconfigPath}: expected context ${JSON.stringify(name)} with inline CA and client certificate data`,
+    );
   }
   const b64 = (s: string) => Buffer.from(s, "base64");
   return {
@@ -86,16 +95,57 @@ export function apiRequest(
   });
 }
 
-async function create(creds: AdminCredentials, path: string, obj: unknown): Promise<void> {
-  const res = await apiRequest(creds, "POST", path, obj);
+async function create(creds: AdminCredentials, path: string, obj: unknown, replace = false): Promise<void> {
+  let res = await apiRequest(creds, "POST", path, obj);
+  if (res.status === 409 && replace) {
+    // Registered before, maybe with other TLS settings: replace it so the new ones apply.
+    const name = (obj as { metadata: { name: string } }).metadata.name;
+    const del = await apiRequest(creds, "DELETE", `${path}/${encodeURIComponent(name)}`);
+    if (del.status !== 200 && del.status !== 404) {
+      throw new Error(`DELETE ${path}/${name}: HTTP ${del.status}: ${del.body.slice(0, 300)}`);
+    }
+    res = await apiRequest(creds, "POST", path, obj);
+  }
   if (res.status === 409) return; // already registered: re-running the demo against the same sim
   if (res.status < 200 || res.status >= 300) {
     throw new Error(`POST ${path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
   }
 }
 
-/** Registers metrics.k8s.io/v1beta1 in the cluster, served by the metrics-server at ip:port. */
-export async function registerMetricsApi(kubeconfigPath: string, ip: string, port: number): Promise<void> {
+export interface RegisterOptions {
+  /**
+   * The CA (PEM, or already base64 as the field holds it) that signed the metrics-server's serving
+   * certificate for metrics-server.kube-system.svc: the aggregator then verifies the backend
+   * instead of the manifests' insecureSkipTLSVerify.
+   */
+  caBundle?: string;
+}
+
+/** The APIService's caBundle field: base64 of the PEM bundle. */
+function caBundleField(bundle: string): string {
+  const text = bundle.trim();
+  if (text.startsWith("-----BEGIN")) return Buffer.from(`${text}\n`, "utf8").toString("base64");
+  const decoded = Buffer.from(text, "base64").toString("utf8");
+  if (!decoded.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new Error("registerMetricsApi: caBundle must be PEM certificates (or their base64)");
+  }
+  return text;
+}
+
+/**
+ * Registers metrics.k8s.io/v1beta1 in the cluster, served by the metrics-server at ip:port: with
+ * insecureSkipTLSVerify as upstream's manifests do, or verified against opts.caBundle.
+ */
+export async function registerMetricsApi(
+  kubeconfigPath: string,
+  ip: string,
+  port: number,
+  opts: RegisterOptions = {},
+): Promise<void> {
+  const tls =
+    opts.caBundle === undefined
+      ? { insecureSkipTLSVerify: true }
+      : { caBundle: caBundleField(opts.caBundle) };
   const creds = readAdminCredentials(kubeconfigPath);
   const labels = { "k8s-app": "metrics-server" };
   await create(creds, "/api/v1/namespaces/kube-system/services", {
@@ -113,19 +163,24 @@ export async function registerMetricsApi(kubeconfigPath: string, ip: string, por
     metadata: { name: "metrics-server", namespace: "kube-system", labels },
     subsets: [{ addresses: [{ ip }], ports: [{ name: "https", port, protocol: "TCP" }] }],
   });
-  await create(creds, "/apis/apiregistration.k8s.io/v1/apiservices", {
-    apiVersion: "apiregistration.k8s.io/v1",
-    kind: "APIService",
-    metadata: { name: "v1beta1.metrics.k8s.io", labels },
-    spec: {
-      service: { name: "metrics-server", namespace: "kube-system" },
-      group: "metrics.k8s.io",
-      version: "v1beta1",
-      insecureSkipTLSVerify: true,
-      groupPriorityMinimum: 100,
-      versionPriority: 100,
+  await create(
+    creds,
+    "/apis/apiregistration.k8s.io/v1/apiservices",
+    {
+      apiVersion: "apiregistration.k8s.io/v1",
+      kind: "APIService",
+      metadata: { name: "v1beta1.metrics.k8s.io", labels },
+      spec: {
+        service: { name: "metrics-server", namespace: "kube-system" },
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        ...tls,
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+      },
     },
-  });
+    true,
+  );
 }
 
 export interface Truth {

@@ -12,6 +12,8 @@ import type { CertAndKey } from "./pki.ts";
 export interface UserInfo {
   name: string;
   groups: string[];
+  /** Extra attributes (scopes, credential ids...): forwarded as X-Remote-Extra-<key>. */
+  extra?: Record<string, string[]>;
 }
 
 export interface AggregatorOptions {
@@ -267,6 +269,10 @@ export class Aggregator {
     }
     headers["x-remote-user"] = user.name;
     if (user.groups.length > 0) headers["x-remote-group"] = [...user.groups];
+    for (const [key, values] of Object.entries(user.extra ?? {})) {
+      // Keys travel percent-encoded (lower case), as kube-apiserver's header writer does.
+      if (values.length > 0) headers[`x-remote-extra-${encodeURIComponent(key.toLowerCase())}`] = [...values];
+    }
     headers.host = `${target.host}:${target.port}`;
 
     // A discovery request (/apis/<g>/<v>) gets the aggregator's short timeout.

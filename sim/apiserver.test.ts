@@ -253,10 +253,15 @@ describe("simulated kube-apiserver", () => {
     assert.equal(missing.json().message, "the server could not find the requested resource");
   });
 
-  test("rejects requests without a valid client certificate", async () => {
+  test("treats a request without credentials as system:anonymous and rejects a foreign client certificate", async () => {
     const anonymous = await request(base, "/api/v1/nodes", { ca: ca.certPem });
-    assert.equal(anonymous.status, 401);
-    assert.equal(anonymous.json().reason, "Unauthorized");
+    assert.equal(anonymous.status, 403);
+    assert.equal(anonymous.json().reason, "Forbidden");
+    assert.equal(
+      anonymous.json().message,
+      'nodes is forbidden: User "system:anonymous" cannot list resource "nodes" in API group "" at the cluster scope',
+    );
+    assert.equal((await request(base, "/healthz", { ca: ca.certPem })).status, 200);
     const otherCA = await createCA("someone-else");
     const stranger = await issueCert(otherCA, { commonName: "mallory", client: true });
     const foreign = await request(base, "/api/v1/nodes", { ca: ca.certPem, client: stranger });
@@ -591,7 +596,12 @@ describe("simulated kube-apiserver", () => {
     );
 
     const groups = (await call("/apis")).json().groups.map((g: Json) => g.name);
-    assert.deepEqual(groups, ["apiregistration.k8s.io", "metrics.k8s.io"]);
+    assert.deepEqual(groups, [
+      "apiregistration.k8s.io",
+      "authentication.k8s.io",
+      "authorization.k8s.io",
+      "metrics.k8s.io",
+    ]);
     const group = (await call("/apis/metrics.k8s.io")).json();
     assert.equal(group.kind, "APIGroup");
     assert.equal(group.preferredVersion.groupVersion, "metrics.k8s.io/v1beta1");

@@ -1,13 +1,20 @@
-// The simulated kube-apiserver: HTTPS with client-certificate authentication against the cluster CA,
-// discovery, nodes/pods (list, get, watch, create, delete), services/endpoints/APIServices, the
+// The simulated kube-apiserver: HTTPS with client-certificate, bearer-token and anonymous
+// authentication, every request authorized by the RBAC model, TokenReview and SubjectAccessReview,
+// ConfigMap kube-system/extension-apiserver-authentication, discovery, nodes/pods (list, get, watch, create, delete), services/endpoints/APIServices, the
 // aggregator in front of registered API groups, and the simulator's own /sim/* endpoints.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import type { TLSSocket } from "node:tls";
 import YAML from "yaml";
 import { Aggregator, type UserInfo } from "./aggregator.ts";
+import {
+  AUTH_CONFIGMAP,
+  authConfigMapData,
+  authenticate,
+  subjectAccessReview,
+  tokenReview,
+} from "./authn.ts";
 import {
   ApiError,
   type Cluster,
@@ -18,7 +25,8 @@ import {
   type WatchEvent,
 } from "./cluster.ts";
 import type { KubeletFault } from "./kubelet.ts";
-import { type CA, type CertAndKey, issueCert } from "./pki.ts";
+import { type CA, type CertAndKey, createCA, issueCert } from "./pki.ts";
+import { builtinRbac, forbiddenStatus, type Rbac, requestAttributes } from "./rbac.ts";
 import { truthOf } from "./scenario.ts";
 import {
   type FieldSelector,
@@ -29,16 +37,16 @@ import {
   parseLabelSelector,
   SelectorError,
 } from "./selectors.ts";
-import { bearerToken, type TokenTable } from "./tokens.ts";
+import type { TokenTable } from "./tokens.ts";
 
 export const SIM_VERSION = "v1.33.0-sim";
 
-export const FAULTS: readonly KubeletFault[] = ["hang", "http500", "garbage"];
+export const FAULTS: readonly KubeletFault[] = ["hang", "http500", "garbage", "wrong-ca"];
 
 /** How /sim/faults reads and changes the kubelets' injected faults. */
 export interface FaultControl {
   faults(): Record<string, KubeletFault>;
-  setFault(node: string, fault: KubeletFault | undefined): void;
+  setFault(node: string, fault: KubeletFault | undefined): void | Promise<void>;
 }
 
 export interface ApiServerOptions {
@@ -58,6 +66,12 @@ export interface ApiServerOptions {
   proxyTimeoutMs?: number;
   /** Bearer tokens accepted besides client certificates (none when absent). */
   tokens?: TokenTable;
+  /** Authorizes every request (default: the built-in policy, builtinRbac()). */
+  rbac?: Rbac;
+  /** The front-proxy CA, published as requestheader-client-ca-file (omitted when absent). */
+  frontProxyCACertPem?: string;
+  /** Called after POST /sim/rotate-client-ca with the new CA and the `rotated` user's cert (to save them). */
+  onClientCARotated?: (ca: CA, user: CertAndKey) => Promise<void>;
   /**
    * false = behave like an API server without PartialObjectMetadata support: metadata-only Accept
    * ranges are skipped (plain JSON if also allowed, else 406). Default true.
@@ -69,9 +83,6 @@ export interface ApiServerOptions {
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const MAX_WATCH_BACKLOG_BYTES = 64 * 1024 * 1024;
 const DEFAULT_WATCH_TIMEOUT_S = 1800;
-
-/** Thrown for 401; carried to the Status writer like any ApiError. */
-const unauthorized = () => new ApiError(401, "Unauthorized", "Unauthorized");
 
 function statusBody(err: ApiError): Record<string, unknown> {
   return {
@@ -357,6 +368,10 @@ const TABLES: Record<Resource, { columns: Column[]; row: (o: KubeObject, nowMs: 
     columns: [col("Name", "string", 0, "name"), col("Created At", "date")],
     row: (o) => [o.metadata.name, o.metadata.creationTimestamp],
   },
+  configmaps: {
+    columns: [col("Name", "string", 0, "name"), col("Data", "integer"), col("Age")],
+    row: (o, nowMs) => [o.metadata.name, Object.keys(rec(o.data)).length, ageOf(o, nowMs)],
+  },
 };
 
 function toTable(
@@ -415,7 +430,7 @@ interface ResourceRoute {
   name: string | undefined;
 }
 
-const CORE_RESOURCES: readonly Resource[] = ["nodes", "pods", "services", "endpoints"];
+const CORE_RESOURCES: readonly Resource[] = ["nodes", "pods", "services", "endpoints", "configmaps"];
 
 function routeResource(path: string): ResourceRoute | undefined {
   const s = path.split("/").filter((x) => x !== "");
@@ -462,6 +477,7 @@ const CORE_V1_RESOURCES = {
   kind: "APIResourceList",
   groupVersion: "v1",
   resources: [
+    resourceDoc("configmaps", "configmap", true, "ConfigMap", ["get", "list", "watch"], ["cm"]),
     resourceDoc(
       "endpoints",
       "endpoints",
@@ -498,39 +514,32 @@ const APIREG_V1_RESOURCES = {
   ],
 };
 
-const APIREG_GROUP = {
-  name: "apiregistration.k8s.io",
-  versions: [{ groupVersion: "apiregistration.k8s.io/v1", version: "v1" }],
-  preferredVersion: { groupVersion: "apiregistration.k8s.io/v1", version: "v1" },
+const v1Group = (name: string) => ({
+  name,
+  versions: [{ groupVersion: `${name}/v1`, version: "v1" }],
+  preferredVersion: { groupVersion: `${name}/v1`, version: "v1" },
+});
+
+const APIREG_GROUP = v1Group("apiregistration.k8s.io");
+
+/** The review APIs: create-only, cluster-scoped, served at /apis/<group>/v1/<resource>. */
+const REVIEW_GROUPS: Record<string, { resource: string; singular: string; kind: string }> = {
+  "authentication.k8s.io": { resource: "tokenreviews", singular: "tokenreview", kind: "TokenReview" },
+  "authorization.k8s.io": {
+    resource: "subjectaccessreviews",
+    singular: "subjectaccessreview",
+    kind: "SubjectAccessReview",
+  },
 };
 
-function certUser(req: IncomingMessage): UserInfo | undefined {
-  const socket = req.socket as TLSSocket;
-  if (!socket.authorized) return undefined;
-  const cert = socket.getPeerCertificate();
-  const cn = cert?.subject?.CN;
-  const name = Array.isArray(cn) ? cn[0] : cn;
-  if (!name) return undefined;
-  const o = cert.subject.O;
-  const groups = o === undefined ? [] : Array.isArray(o) ? [...o] : [o];
-  return { name, groups: [...groups, "system:authenticated"] };
-}
-
-/**
- * Like kube-apiserver's union authenticator: a verified client certificate first, then a bearer
- * token; the first that succeeds wins. Neither (or an unknown token) is 401 Unauthorized.
- */
-function userOf(req: IncomingMessage, tokens: TokenTable | undefined): UserInfo {
-  const fromCert = certUser(req);
-  if (fromCert) return fromCert;
-  const token = bearerToken(req.headers.authorization);
-  const fromToken = token === undefined ? undefined : tokens?.authenticate(token);
-  if (fromToken) return fromToken;
-  throw unauthorized();
-}
-
-function forbidden(user: UserInfo, verb: string, path: string): ApiError {
-  return new ApiError(403, "Forbidden", `forbidden: User "${user.name}" cannot ${verb} path "${path}"`, {});
+function reviewResources(group: string): Record<string, unknown> {
+  const r = REVIEW_GROUPS[group];
+  return {
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion: `${group}/v1`,
+    resources: [resourceDoc(r.resource, r.singular, false, r.kind, ["create"])],
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -554,6 +563,11 @@ export class ApiServer {
   readonly url: string;
   readonly port: number;
   private readonly server: https.Server;
+  private readonly serving: CertAndKey;
+  private readonly rbac: Rbac;
+  /** Client CAs in force (PEM), oldest first: the cluster CA, then any added by rotations. */
+  private readonly clientCAs: string[];
+  private rotations = 0;
   private readonly opts: ApiServerOptions;
   private readonly aggregator: Aggregator;
   private readonly bookmarkIntervalMs: number;
@@ -565,8 +579,16 @@ export class ApiServer {
   private readonly listForms: readonly Representation[];
   private readonly watchForms: readonly Representation[];
 
-  private constructor(server: https.Server, opts: ApiServerOptions, aggregator: Aggregator) {
+  private constructor(
+    server: https.Server,
+    serving: CertAndKey,
+    opts: ApiServerOptions,
+    aggregator: Aggregator,
+  ) {
     this.server = server;
+    this.serving = serving;
+    this.rbac = opts.rbac ?? builtinRbac();
+    this.clientCAs = [opts.ca.certPem];
     this.opts = opts;
     this.aggregator = aggregator;
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
@@ -609,12 +631,63 @@ export class ApiServer {
       proxyTimeoutMs: opts.proxyTimeoutMs,
       log: opts.log,
     });
-    const api = new ApiServer(server, opts, aggregator);
+    const api = new ApiServer(server, serving, opts, aggregator);
+    api.publishAuthConfigMap();
     server.on("request", (req: IncomingMessage, res: ServerResponse) => api.handle(req, res));
     // A client that sends garbage must not take the server down.
     server.on("clientError", (_err, socket) => socket.destroy());
     server.on("tlsClientError", () => {});
     return api;
+  }
+
+  /** Forbidden (403) unless the RBAC model allows the request, with kube-apiserver's message. */
+  private authorize(user: UserInfo, method: string, path: string, query: URLSearchParams): void {
+    const attrs = requestAttributes(method, path, query);
+    const decision = this.rbac.authorize(user, attrs);
+    if (decision.allowed) return;
+    const { message, details } = forbiddenStatus(user, attrs, decision.reason);
+    throw new ApiError(403, "Forbidden", message, details);
+  }
+
+  /** (Re)writes kube-system/extension-apiserver-authentication from the CAs in force. */
+  private publishAuthConfigMap(): void {
+    this.opts.cluster.put("configmaps", AUTH_CONFIGMAP.namespace, AUTH_CONFIGMAP.name, {
+      data: authConfigMapData(this.clientCAs, this.opts.frontProxyCACertPem),
+    });
+  }
+
+  /**
+   * Trusts one more client CA (keeping the old ones, as a CA rotation does): new TLS handshakes
+   * accept certificates from it, and the ConfigMap changes (a MODIFIED event for watchers).
+   */
+  addClientCA(caCertPem: string): void {
+    this.clientCAs.push(caCertPem);
+    this.server.setSecureContext({
+      key: this.serving.keyPem,
+      cert: this.serving.certPem,
+      ca: [...this.clientCAs],
+    });
+    this.publishAuthConfigMap();
+  }
+
+  /** POST /sim/rotate-client-ca: a new client CA and a `rotated` user certificate signed by it. */
+  private async rotateClientCA(): Promise<Record<string, unknown>> {
+    this.rotations++;
+    const ca = await createCA(`kubernetes-client-ca-${this.rotations + 1}`);
+    const user = await issueCert(ca, { commonName: "rotated", client: true });
+    await this.opts.onClientCARotated?.(ca, user);
+    this.addClientCA(ca.certPem);
+    this.log(`sim: client CA rotated: ${this.clientCAs.length} client CAs trusted, user "rotated" issued`);
+    return {
+      clientCAs: this.clientCAs.length,
+      user: "rotated",
+      caCertPem: ca.certPem,
+      configMapResourceVersion: this.opts.cluster.get(
+        "configmaps",
+        AUTH_CONFIGMAP.namespace,
+        AUTH_CONFIGMAP.name,
+      )?.metadata.resourceVersion,
+    };
   }
 
   /** Ends every open watch stream cleanly (the client reads EOF); returns how many there were. */
@@ -647,17 +720,21 @@ export class ApiServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const user = userOf(req, this.opts.tokens);
+    const user = authenticate(req, this.opts.tokens);
     const url = new URL(req.url ?? "/", "https://sim.invalid");
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
     const method = req.method ?? "GET";
     const get = method === "GET" || method === "HEAD";
+    this.authorize(user, method, url.pathname, url.searchParams);
 
     if (path === "/sim/truth" && get) return writeJson(res, 200, truthOf(this.opts.cluster.scenario()));
     if (path === "/sim/faults") return this.faults(req, res, method);
+    if (path === "/sim/rotate-client-ca") {
+      if (method !== "POST") throw methodNotAllowed();
+      return writeJson(res, 200, await this.rotateClientCA());
+    }
     if (path === "/sim/watches/drop" || path === "/sim/compact") {
       if (method !== "POST") throw methodNotAllowed();
-      if (!user.groups.includes("system:masters")) throw forbidden(user, "post", path);
       if (path === "/sim/compact") {
         const compactedTo = this.opts.cluster.compact();
         this.log(`sim: watch history compacted to resourceVersion ${compactedTo}`);
@@ -687,18 +764,36 @@ export class ApiServer {
       return writeJson(res, 200, {
         kind: "APIGroupList",
         apiVersion: "v1",
-        groups: [APIREG_GROUP, ...this.aggregator.groups()],
+        groups: [APIREG_GROUP, ...Object.keys(REVIEW_GROUPS).map(v1Group), ...this.aggregator.groups()],
       });
     }
     if (path === "/apis/apiregistration.k8s.io" && get) {
       return writeJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...APIREG_GROUP });
     }
     if (path === "/apis/apiregistration.k8s.io/v1" && get) return writeJson(res, 200, APIREG_V1_RESOURCES);
+    const seg = path.split("/");
+    if (seg[1] === "apis" && seg[2] in REVIEW_GROUPS) {
+      const review = REVIEW_GROUPS[seg[2]];
+      if (seg.length === 3 && get) {
+        return writeJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...v1Group(seg[2]) });
+      }
+      if (seg.length === 4 && seg[3] === "v1" && get) return writeJson(res, 200, reviewResources(seg[2]));
+      if (seg.length === 5 && seg[3] === "v1" && seg[4] === review.resource) {
+        if (method !== "POST") throw methodNotAllowed();
+        const body = await readBody(req);
+        return writeJson(
+          res,
+          201,
+          review.kind === "TokenReview"
+            ? tokenReview(body, this.opts.tokens)
+            : subjectAccessReview(body, this.rbac),
+        );
+      }
+    }
 
     const route = routeResource(path);
     if (route) return this.resource(req, res, url, method, route);
 
-    const seg = path.split("/");
     if (seg[1] === "apis" && seg.length === 3 && get) {
       const group = this.aggregator.group(seg[2]);
       if (group) return writeJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...group });
@@ -725,7 +820,7 @@ export class ApiServer {
       throw new ApiError(
         400,
         "BadRequest",
-        'body must be {"node": "<name>", "fault": "hang" | "http500" | "garbage" | null}',
+        `body must be {"node": "<name>", "fault": ${FAULTS.map((f) => `"${f}"`).join(" | ")} | null}`,
       );
     }
     if (fault !== null && fault !== undefined && !FAULTS.includes(fault as KubeletFault)) {
@@ -737,7 +832,7 @@ export class ApiServer {
     }
     if (!this.opts.cluster.node(node))
       throw new ApiError(404, "NotFound", `nodes "${node}" not found`, { name: node, kind: "nodes" });
-    control.setFault(node, (fault ?? undefined) as KubeletFault | undefined);
+    await control.setFault(node, (fault ?? undefined) as KubeletFault | undefined);
     this.log(`sim: fault on node ${node} set to ${fault ?? "none"}`);
     writeJson(res, 200, control.faults());
   }
@@ -758,7 +853,7 @@ export class ApiServer {
         if (watch === "true" || watch === "1") return this.watch(req, res, url, route);
         return this.list(req, res, url, route);
       }
-      if (method === "POST") {
+      if (method === "POST" && resource !== "configmaps") {
         const created = await cluster.create(resource, namespace, await readBody(req));
         return writeJson(res, 201, created);
       }
@@ -783,7 +878,9 @@ export class ApiServer {
       }
       return writeJson(res, 200, o);
     }
-    if (method === "DELETE") return writeJson(res, 200, await cluster.delete(resource, namespace, name));
+    if (method === "DELETE" && resource !== "configmaps") {
+      return writeJson(res, 200, await cluster.delete(resource, namespace, name));
+    }
     throw methodNotAllowed();
   }
 

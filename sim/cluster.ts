@@ -13,9 +13,16 @@ import {
   RESOURCE_METRICS_PATH_ANNOTATION,
 } from "./scenario.ts";
 
-export type Resource = "nodes" | "pods" | "services" | "endpoints" | "apiservices";
+export type Resource = "nodes" | "pods" | "services" | "endpoints" | "apiservices" | "configmaps";
 
-export const RESOURCES: readonly Resource[] = ["nodes", "pods", "services", "endpoints", "apiservices"];
+export const RESOURCES: readonly Resource[] = [
+  "nodes",
+  "pods",
+  "services",
+  "endpoints",
+  "apiservices",
+  "configmaps",
+];
 
 export interface ResourceInfo {
   kind: string;
@@ -30,6 +37,7 @@ export const RESOURCE_INFO: Readonly<Record<Resource, ResourceInfo>> = {
   pods: { kind: "Pod", apiVersion: "v1", group: "", namespaced: true },
   services: { kind: "Service", apiVersion: "v1", group: "", namespaced: true },
   endpoints: { kind: "Endpoints", apiVersion: "v1", group: "", namespaced: true },
+  configmaps: { kind: "ConfigMap", apiVersion: "v1", group: "", namespaced: true },
   apiservices: {
     kind: "APIService",
     apiVersion: "apiregistration.k8s.io/v1",
@@ -668,6 +676,31 @@ export class Cluster implements KubeletView {
     obj.metadata.resourceVersion = String(this.rv);
     this.objects.get(resource)!.set(keyOf(ns, name), obj);
     this.record("ADDED", resource, obj);
+    return obj;
+  }
+
+  /**
+   * Creates or replaces an object the simulator itself owns (the control plane's own ConfigMaps):
+   * ADDED or MODIFIED, keeping uid and creation time across replacements.
+   */
+  put(resource: "configmaps", namespace: string, name: string, fields: Record<string, unknown>): KubeObject {
+    const info = RESOURCE_INFO[resource];
+    const old = this.get(resource, namespace, name);
+    this.rv++;
+    const obj: KubeObject = {
+      ...structuredClone(fields),
+      kind: info.kind,
+      apiVersion: info.apiVersion,
+      metadata: {
+        name,
+        namespace,
+        uid: old?.metadata.uid ?? randomUUID(),
+        resourceVersion: String(this.rv),
+        creationTimestamp: old?.metadata.creationTimestamp ?? rfc3339(this.now()),
+      },
+    };
+    this.objects.get(resource)!.set(keyOf(namespace, name), obj);
+    this.record(old ? "MODIFIED" : "ADDED", resource, obj, old);
     return obj;
   }
 

@@ -133,7 +133,14 @@ async function eventually<T>(
   }
 }
 
-function kubeletGet(scheme: "http" | "https", host: string, port: number, path: string, ca: string) {
+function kubeletGet(
+  scheme: "http" | "https",
+  host: string,
+  port: number,
+  path: string,
+  ca: string,
+  token?: string,
+) {
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
     const onRes = (res: http.IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -142,7 +149,17 @@ function kubeletGet(scheme: "http" | "https", host: string, port: number, path: 
     };
     const req =
       scheme === "https"
-        ? https.request({ host, port, path, ca, agent: false }, onRes)
+        ? https.request(
+            {
+              host,
+              port,
+              path,
+              ca,
+              agent: false,
+              headers: token ? { authorization: `Bearer ${token}` } : {},
+            },
+            onRes,
+          )
         : http.request({ host, port, path, agent: false }, onRes);
     req.on("error", reject);
     req.end();
@@ -206,7 +223,13 @@ describe("kube-sim with sim/scenarios/kubelet-knobs.yaml", () => {
       reason: "Unauthorized",
       code: 401,
     });
-    assert.equal((await call(base, "/api/v1/pods", { ca })).status, 401);
+    // No credentials at all is system:anonymous, whom RBAC refuses (kube-apiserver's default).
+    const anonymous = await call(base, "/api/v1/pods", { ca });
+    assert.equal(anonymous.status, 403);
+    assert.equal(
+      anonymous.json().message,
+      'pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" at the cluster scope',
+    );
     const kc = YAML.parse(await readFile(sim.kubeconfigPath, "utf8"));
     const cert = {
       certPem: Buffer.from(kc.users[0].user["client-certificate-data"], "base64").toString(),
@@ -247,7 +270,7 @@ describe("kube-sim with sim/scenarios/kubelet-knobs.yaml", () => {
   test("kubelets behave as their nodes say", async () => {
     const get = (name: string, path: string) => {
       const n = nodes.get(name);
-      return kubeletGet("https", internalIP(n), port(n), path, ca);
+      return kubeletGet("https", internalIP(n), port(n), path, ca, sim.metricsServerToken);
     };
     const summaryOnly = await get("knobs-summary-only", "/metrics/resource");
     assert.deepEqual(summaryOnly, { status: 404, text: "404 page not found\n" });
@@ -259,7 +282,7 @@ describe("kube-sim with sim/scenarios/kubelet-knobs.yaml", () => {
     assert.match((await get("knobs-not-ready", "/metrics/resource")).text, /pod="notready-worker"/);
     assert.match((await get("knobs-external-first", "/metrics/resource")).text, /pod="external-web"/);
     await assert.rejects(
-      kubeletGet("https", `${ipBase}.250.250`, 10250, "/metrics/resource", ca),
+      kubeletGet("https", `${ipBase}.250.250`, 10250, "/metrics/resource", ca, sim.metricsServerToken),
       /ECONNREFUSED/,
     );
     const plain = nodes.get("knobs-plain-1");
@@ -288,13 +311,23 @@ describe("kube-sim with sim/scenarios/kubelet-knobs.yaml", () => {
     assert.equal(created.json().status.phase, "Running");
     const series = 'container_memory_working_set_bytes{container="burner",namespace="default",pod="posted"}';
     const scrape = async () =>
-      (await kubeletGet("https", internalIP(node), port(node), "/metrics/resource", ca)).text;
+      (
+        await kubeletGet(
+          "https",
+          internalIP(node),
+          port(node),
+          "/metrics/resource",
+          ca,
+          sim.metricsServerToken,
+        )
+      ).text;
     const line = await eventually("the posted pod in /metrics/resource", async () =>
       (await scrape()).split("\n").find((l) => l.startsWith(`${series} `)),
     );
     assert.equal(Number(line.split(" ")[1]), 64 * 2 ** 20);
     const summary = JSON.parse(
-      (await kubeletGet("https", internalIP(node), port(node), "/stats/summary", ca)).text,
+      (await kubeletGet("https", internalIP(node), port(node), "/stats/summary", ca, sim.metricsServerToken))
+        .text,
     );
     const posted = summary.pods.find((p: Json) => p.podRef.name === "posted");
     assert.equal(posted.containers[0].cpu.usageNanoCores, 250_000_000);
@@ -362,7 +395,7 @@ describe("kube-sim with sim/scenarios/kubelet-knobs.yaml", () => {
     assert.equal((await call(base, "/sim/compact", admin)).status, 405);
     sim.tokens.add("viewer-token", { name: "viewer", groups: ["system:authenticated"] });
     const viewer = { ca, token: "viewer-token" };
-    assert.equal((await call(base, "/api/v1/nodes", viewer)).status, 200);
+    assert.equal((await call(base, "/apis", viewer)).status, 200);
     for (const path of ["/sim/compact", "/sim/watches/drop"]) {
       const r = await call(base, path, viewer, { method: "POST" });
       assert.equal(r.status, 403);
@@ -392,8 +425,18 @@ test("--summary-only-nodes N makes the first N nodes summary-only, and N may not
   for (const n of sim.cluster.scenario().nodes) {
     statuses.push([
       n.name,
-      (await kubeletGet("https", n.internalIP, n.kubeletPort, "/metrics/resource", ca)).status,
-      (await kubeletGet("https", n.internalIP, n.kubeletPort, "/stats/summary", ca)).status,
+      (
+        await kubeletGet(
+          "https",
+          n.internalIP,
+          n.kubeletPort,
+          "/metrics/resource",
+          ca,
+          sim.metricsServerToken,
+        )
+      ).status,
+      (await kubeletGet("https", n.internalIP, n.kubeletPort, "/stats/summary", ca, sim.metricsServerToken))
+        .status,
     ]);
   }
   assert.deepEqual(statuses, [

@@ -8,12 +8,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http from "node:http";
 import * as https from "node:https";
 import { type AddressInfo, isIP, type Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
-import type { CA } from "./pki.ts";
-import { issueCert } from "./pki.ts";
+import type { UserInfo } from "./aggregator.ts";
+import { certUser } from "./authn.ts";
+import type { CA, CertAndKey } from "./pki.ts";
+import { createCA, issueCert } from "./pki.ts";
 import { type Family, renderFamilies, type Sample } from "./promtext.ts";
+import type { Rbac } from "./rbac.ts";
 import { reportedContainers, type SimContainer, type SimNode, type SimPod } from "./scenario.ts";
+import { bearerToken, type TokenTable } from "./tokens.ts";
 
 const gzipAsync = promisify(gzip);
 
@@ -23,7 +28,17 @@ export interface KubeletView {
   podsOnNode(nodeName: string): readonly SimPod[];
 }
 
-export type KubeletFault = "hang" | "http500" | "garbage";
+/** wrong-ca: the kubelet serves a certificate from a CA the cluster does not know. */
+export type KubeletFault = "hang" | "http500" | "garbage" | "wrong-ca";
+
+/**
+ * How the kubelets authenticate and authorize callers (as --client-ca-file, webhook token
+ * authentication and webhook authorization would, answered in-process).
+ */
+export interface KubeletAuth {
+  tokens: TokenTable;
+  rbac: Rbac;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Counters
@@ -417,6 +432,9 @@ const START_BATCH = 250;
 interface Listener {
   /** The node as started, with kubeletPort set to the port actually bound. */
   node: SimNode;
+  /** The serving certificate from the cluster CA, and (once needed) one from the wrong CA. */
+  serving: CertAndKey;
+  wrongServing?: CertAndKey;
   server: https.Server;
   /** The plain-HTTP read-only port, when the fleet has one. */
   readOnly: http.Server | undefined;
@@ -430,6 +448,8 @@ export interface KubeletFleetOptions {
   faults?: ReadonlyMap<string, KubeletFault>;
   /** Also serve plain HTTP (no TLS, no auth) on internalIP:readOnlyPort, like the kubelet's read-only port. */
   readOnlyPort?: number;
+  /** Authenticate and authorize HTTPS callers; absent = serve anyone (tests of the payloads only). */
+  auth?: KubeletAuth;
   log?: (line: string) => void;
 }
 
@@ -447,7 +467,8 @@ async function listen(server: http.Server, port: number, host: string): Promise<
 }
 
 /** What a kubelet's serving certificate names: its InternalIP and node name plus its published addresses. */
-function servingNames(node: SimNode): { ipAddresses: string[]; dnsNames: string[] } {
+export function servingNames(node: SimNode): { ipAddresses: string[]; dnsNames: string[] } {
+  if (node.servingCertSANs === "dns-only") return { ipAddresses: [], dnsNames: [node.name] };
   const ips = new Set([node.internalIP]);
   const dns = new Set([node.name]);
   for (const a of node.addresses ?? []) {
@@ -494,6 +515,9 @@ export class KubeletFleet {
   private readonly listeners = new Map<string, Listener>();
   private readonly states = new Map<string, NodeCounterState>();
   private readonly readOnlyPort: number | undefined;
+  private readonly auth: KubeletAuth | undefined;
+  /** A CA nobody trusts, made on first use by a wrong-ca fault. */
+  private wrongCA: Promise<CA> | undefined;
   private closed = false;
 
   private constructor(opts: KubeletFleetOptions) {
@@ -507,6 +531,7 @@ export class KubeletFleet {
       throw new Error(`KubeletFleet: readOnlyPort must be a port number 1..65535, got ${opts.readOnlyPort}`);
     }
     this.readOnlyPort = opts.readOnlyPort;
+    this.auth = opts.auth;
     for (const [node, fault] of opts.faults ?? []) this.faults.set(node, fault);
   }
 
@@ -532,10 +557,44 @@ export class KubeletFleet {
     return fleet;
   }
 
-  /** Makes a node's kubelet misbehave (or behave again with undefined). Takes effect on the next request. */
-  setFault(node: string, fault: KubeletFault | undefined): void {
+  /**
+   * Makes a node's kubelet misbehave (or behave again with undefined). Takes effect on the next
+   * request; wrong-ca (and undoing it) on the next TLS handshake, once the returned promise resolves.
+   */
+  async setFault(node: string, fault: KubeletFault | undefined): Promise<void> {
+    const before = this.faults.get(node);
     if (fault === undefined) this.faults.delete(node);
     else this.faults.set(node, fault);
+    const listener = this.listeners.get(node);
+    if (listener && (before === "wrong-ca") !== (fault === "wrong-ca")) {
+      listener.server.setSecureContext(
+        await this.secureContext(listener.node, fault === "wrong-ca", listener),
+      );
+    }
+  }
+
+  private wrongCertificateAuthority(): Promise<CA> {
+    this.wrongCA ??= createCA("not-the-cluster-ca");
+    return this.wrongCA;
+  }
+
+  /** TLS options for a node's kubelet: its serving cert (from the wrong CA when asked) and the client CA. */
+  private async secureContext(
+    node: SimNode,
+    wrong: boolean,
+    listener?: Listener,
+  ): Promise<{ cert: string; key: string; ca: string }> {
+    let serving: CertAndKey | undefined = wrong ? listener?.wrongServing : listener?.serving;
+    if (!serving) {
+      serving = await issueCert(wrong ? await this.wrongCertificateAuthority() : this.ca, {
+        commonName: `system:node:${node.name}`,
+        organizations: ["system:nodes"],
+        ...servingNames(node),
+        server: true,
+      });
+      if (listener && wrong) listener.wrongServing = serving;
+    }
+    return { cert: serving.certPem, key: serving.keyPem, ca: this.ca.certPem };
   }
 
   /** The port node `name`'s kubelet listens on (resolves kubeletPort 0), or undefined if none runs. */
@@ -555,16 +614,16 @@ export class KubeletFleet {
       if (existing.node.internalIP === node.internalIP && samePort) return existing.node.kubeletPort;
       await this.removeNode(node.name);
     }
-    const { certPem, keyPem } = await issueCert(this.ca, {
-      commonName: `system:node:${node.name}`,
-      organizations: ["system:nodes"],
-      ...servingNames(node),
-      server: true,
-    });
+    const good = await this.secureContext(node, false);
+    const wrong = this.faults.get(node.name) === "wrong-ca";
+    const tls = wrong ? await this.secureContext(node, true) : good;
     const listener: Listener = {
       node,
+      serving: { certPem: good.cert, keyPem: good.key },
+      ...(wrong ? { wrongServing: { certPem: tls.cert, keyPem: tls.key } } : {}),
       sockets: new Set(),
-      server: https.createServer({ cert: certPem, key: keyPem }),
+      // Client certificates are asked for and checked per request (a caller may use a token instead).
+      server: https.createServer({ ...tls, requestCert: true, rejectUnauthorized: false }),
       readOnly: this.readOnlyPort === undefined ? undefined : http.createServer(),
     };
     for (const server of [listener.server, listener.readOnly]) {
@@ -577,7 +636,8 @@ export class KubeletFleet {
       });
       // A broken client must not take the simulator down.
       server.on("clientError", (_err, socket) => socket.destroy());
-      server.on("request", (req, res) => this.handle(node.name, listener, req, res));
+      const secure = server === listener.server;
+      server.on("request", (req, res) => this.handle(node.name, listener, req, res, secure));
     }
     // Claim the slot before listening so a concurrent addNode of the same node sees it.
     this.listeners.set(node.name, listener);
@@ -632,8 +692,18 @@ export class KubeletFleet {
     await Promise.all(closed);
   }
 
-  private handle(nodeName: string, listener: Listener, req: IncomingMessage, res: ServerResponse): void {
-    this.respond(nodeName, listener, req, res).catch((err: unknown) => {
+  private handle(
+    nodeName: string,
+    listener: Listener,
+    req: IncomingMessage,
+    res: ServerResponse,
+    secure: boolean,
+  ): void {
+    const run = async () => {
+      if (secure && this.auth && !this.authorized(nodeName, listener, req, res)) return;
+      await this.respond(nodeName, listener, req, res);
+    };
+    run().catch((err: unknown) => {
       this.log(`kubelet ${nodeName}: failed to answer ${req.method} ${req.url}: ${(err as Error).message}`);
       if (!res.headersSent) {
         res.statusCode = 500;
@@ -643,6 +713,47 @@ export class KubeletFleet {
         res.destroy();
       }
     });
+  }
+
+  /**
+   * The kubelet's auth filter: x509 (cluster CA) or bearer token (as a TokenReview would answer),
+   * anonymous disabled (401), then RBAC on nodes/<subresource> named after the node (403).
+   */
+  private authorized(
+    nodeName: string,
+    listener: Listener,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): boolean {
+    const auth = this.auth!;
+    let user: UserInfo | undefined = certUser(req.socket as TLSSocket);
+    if (!user) {
+      const token = bearerToken(req.headers.authorization);
+      user = token === undefined ? undefined : auth.tokens.authenticate(token);
+    }
+    if (!user) {
+      res.writeHead(401, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end("Unauthorized");
+      return false;
+    }
+    const path = new URL(req.url ?? "/", "https://kubelet").pathname;
+    // A node's moved resource-metrics endpoint is still its metrics.
+    const movedMetrics = (this.view.node(nodeName) ?? listener.node).resourceMetricsPath;
+    const subresource = path === movedMetrics ? "metrics" : kubeletSubresource(path);
+    const verb = kubeletVerb(req.method ?? "GET");
+    const decision = auth.rbac.authorize(user, {
+      kind: "resource",
+      verb,
+      group: "",
+      version: "v1",
+      resource: "nodes",
+      subresource,
+      name: nodeName,
+    });
+    if (decision.allowed) return true;
+    res.writeHead(403, { "Content-Type": "text/plain; charset=utf-8" });
+    res.end(`Forbidden (user=${user.name}, verb=${verb}, resource=nodes, subresource=${subresource})`);
+    return false;
   }
 
   private async respond(nodeName: string, listener: Listener, req: IncomingMessage, res: ServerResponse) {
@@ -683,5 +794,45 @@ export class KubeletFleet {
     const only = url.searchParams.getAll("only_cpu_and_memory");
     const onlyCpuAndMemory = only.length === 1 && only[0] === "true";
     return send(req, res, 200, "application/json", renderSummary(node, pods, now, state, onlyCpuAndMemory));
+  }
+}
+
+/** The nodes subresource the kubelet authorizes a path as (its authorizer's path mapping). */
+export function kubeletSubresource(path: string): string {
+  const first = path.split("/")[1] ?? "";
+  switch (first) {
+    case "stats":
+      return "stats";
+    case "metrics":
+      return "metrics";
+    case "logs":
+      return "log";
+    case "spec":
+      return "spec";
+    case "checkpoint":
+      return "checkpoint";
+    case "configz":
+      return "configz";
+    case "healthz":
+      return "healthz";
+    case "pods":
+      return "pods";
+    default:
+      return "proxy";
+  }
+}
+
+function kubeletVerb(method: string): string {
+  switch (method.toUpperCase()) {
+    case "POST":
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return "delete";
+    default:
+      return "get";
   }
 }

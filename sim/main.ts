@@ -6,9 +6,10 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ApiServer, FAULTS, type FaultControl } from "./apiserver.ts";
 import { Cluster } from "./cluster.ts";
-import { writeKubeconfig } from "./kubeconfig.ts";
+import { renderKubeconfigFor, writeKubeconfig, writeKubeconfigText } from "./kubeconfig.ts";
 import { type KubeletFault, KubeletFleet, type KubeletView } from "./kubelet.ts";
 import { createCA, issueCert } from "./pki.ts";
+import { builtinRbac, METRICS_SERVER_SA, type Rbac, serviceAccountUser } from "./rbac.ts";
 import { generateScenario, loadScenarioFile, nodeIP, type Scenario } from "./scenario.ts";
 import { adminUser, randomToken, TokenTable } from "./tokens.ts";
 
@@ -28,6 +29,8 @@ export interface SimOptions {
   bookmarkIntervalMs: number;
   /** The first N nodes (scenario order) get summary-only kubelets. */
   summaryOnlyNodes: number;
+  /** The first N nodes (scenario order) get serving certs with only a DNS SAN (the node name). */
+  dnsOnlySanNodes: number;
   /** Plain-HTTP read-only port on every kubelet; undefined = off. */
   readOnlyPort: number | undefined;
   /** false = the API server does not support PartialObjectMetadata. */
@@ -51,20 +54,36 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --ip-base 127.R           loopback range to use, R in 1..254 (default: random)
   --port N                  API server port, 0 = any free port (default 6443)
   --dir DIR                 where to write kubeconfig and pki/ (default .demo)
-  --fault NODE=KIND         make NODE's kubelet misbehave: hang | http500 | garbage (repeatable)
+  --fault NODE=KIND         make NODE's kubelet misbehave: hang | http500 | garbage | wrong-ca
+                            (a serving cert from a CA the cluster does not know) (repeatable)
   --bookmark-interval DUR   watch BOOKMARK period, e.g. 60s, 500ms, 1m (default 60s)
   --summary-only-nodes N    the first N nodes' kubelets answer 404 on /metrics/resource and serve
                             only /stats/summary (default 0)
+  --dns-only-san-nodes N    the first N nodes' kubelets serve certs whose only SAN is DNS:<node name>
+                            (no IP SAN), like scenario field servingCertSANs: dns-only (default 0)
   --read-only-port P        every kubelet also serves plain HTTP (no TLS, no auth) on
                             <InternalIP>:P, like the kubelet's read-only port 10255 (default off)
   --no-partial-metadata     act like an API server without PartialObjectMetadata: full objects when
                             the Accept header also allows application/json, 406 otherwise
   --help                    show this help
 
-Written to DIR: kubeconfig (admin client certificate), admin-token (a bearer token for the same
-admin user, mode 0600), pki/ca.crt, pki/front-proxy-ca.crt, pki/admin.{crt,key}.
-Simulator endpoints: GET /sim/truth, GET|POST /sim/faults, and (admin only)
-POST /sim/watches/drop (end every watch stream) and POST /sim/compact (410 for older watches).
+Written to DIR: kubeconfig with contexts admin (current; client cert, group system:masters),
+viewer (client cert CN=viewer, bound to system:aggregated-metrics-reader) and nobody (client cert
+CN=nobody, no permissions); metrics-server.kubeconfig (the token of service account
+kube-system/metrics-server, bound as upstream's manifests bind it: least privilege); admin-token
+(a bearer token for the admin user); pki/ca.crt, pki/front-proxy-ca.crt, pki/admin.{crt,key}.
+Secrets are mode 0600.
+
+Every API request is authenticated (client cert, bearer token, else system:anonymous) and
+authorized by RBAC; kubelets accept client certs from pki/ca.crt or the tokens above and
+authorize nodes/metrics and nodes/stats the same way (their read-only port stays open).
+The API server serves TokenReview, SubjectAccessReview and ConfigMap
+kube-system/extension-apiserver-authentication.
+
+Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) GET|POST
+/sim/faults, POST /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older
+watches) and POST /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and
+write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
 `;
 
 // Flags that take no value.
@@ -125,6 +144,7 @@ export function parseArgs(
     faults: new Map(),
     bookmarkIntervalMs: 60_000,
     summaryOnlyNodes: 0,
+    dnsOnlySanNodes: 0,
     readOnlyPort: undefined,
     partialMetadata: true,
     help: false,
@@ -194,6 +214,9 @@ export function parseArgs(
       case "summary-only-nodes":
         o.summaryOnlyNodes = intFlag(name, value, 0, 250 * 254);
         break;
+      case "dns-only-san-nodes":
+        o.dnsOnlySanNodes = intFlag(name, value, 0, 250 * 254);
+        break;
       case "read-only-port":
         o.readOnlyPort = intFlag(name, value, 1, 65535);
         break;
@@ -222,6 +245,11 @@ export interface RunningSim {
   adminTokenPath: string;
   /** The bearer tokens the API server accepts (the admin token; tests may add users). */
   tokens: TokenTable;
+  /** The RBAC model every API and kubelet request is authorized with (tests may add bindings). */
+  rbac: Rbac;
+  /** The token of service account kube-system/metrics-server, in metricsServerKubeconfigPath. */
+  metricsServerToken: string;
+  metricsServerKubeconfigPath: string;
   readyLine: string;
   close(): Promise<void>;
 }
@@ -250,20 +278,36 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
       `--summary-only-nodes ${o.summaryOnlyNodes} is more than the scenario's ${scenario.nodes.length} nodes`,
     );
   }
-  const simNodes = scenario.nodes.map((n, i) => (i < o.summaryOnlyNodes ? { ...n, summaryOnly: true } : n));
+  if (o.dnsOnlySanNodes > scenario.nodes.length) {
+    throw new UsageError(
+      `--dns-only-san-nodes ${o.dnsOnlySanNodes} is more than the scenario's ${scenario.nodes.length} nodes`,
+    );
+  }
+  const simNodes = scenario.nodes.map((n, i) => ({
+    ...n,
+    ...(i < o.summaryOnlyNodes ? { summaryOnly: true } : {}),
+    ...(i < o.dnsOnlySanNodes ? { servingCertSANs: "dns-only" as const } : {}),
+  }));
   const [ca, frontProxyCA] = await Promise.all([createCA("kubernetes"), createCA("front-proxy-ca")]);
   const admin = adminUser();
-  const [frontProxyClient, adminCert] = await Promise.all([
+  const [frontProxyClient, adminCert, viewerCert, nobodyCert] = await Promise.all([
     issueCert(frontProxyCA, { commonName: "front-proxy-client", client: true }),
     issueCert(ca, {
       commonName: admin.name,
       organizations: admin.groups.filter((g) => g !== "system:authenticated"),
       client: true,
     }),
+    issueCert(ca, { commonName: "viewer", client: true }),
+    issueCert(ca, { commonName: "nobody", client: true }),
   ]);
   const tokens = new TokenTable();
   const adminToken = randomToken();
   tokens.add(adminToken, admin);
+  const metricsServerToken = randomToken();
+  tokens.add(metricsServerToken, serviceAccountUser(METRICS_SERVER_SA.namespace, METRICS_SERVER_SA.name));
+  const rbac = builtinRbac();
+  const dir = resolve(o.dir);
+  const pki = join(dir, "pki");
 
   // The kubelets start first so that nodes asking for any free port (kubeletPort 0) publish the
   // port they got from their very first version on; until the cluster exists nobody can ask them.
@@ -278,6 +322,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     ca,
     faults: o.faults,
     readOnlyPort: o.readOnlyPort,
+    auth: { tokens, rbac },
     log,
   });
   const started: Cluster = new Cluster(
@@ -307,7 +352,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     setFault: (node, fault) => {
       if (fault) faults.set(node, fault);
       else faults.delete(node);
-      fleet.setFault(node, fault);
+      return fleet.setFault(node, fault);
     },
   };
   let apiserver: ApiServer;
@@ -321,6 +366,13 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
       bookmarkIntervalMs: o.bookmarkIntervalMs,
       faults: faultControl,
       tokens,
+      rbac,
+      frontProxyCACertPem: frontProxyCA.certPem,
+      onClientCARotated: async (_rotatedCA, user) => {
+        await mkdir(pki, { recursive: true });
+        await writeFile(join(pki, "rotated.crt"), user.certPem);
+        await writeSecret(join(pki, "rotated.key"), user.keyPem);
+      },
       partialMetadata: o.partialMetadata,
       log,
     });
@@ -333,11 +385,10 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     await fleet.close();
   };
 
-  const dir = resolve(o.dir);
   const kubeconfigPath = join(dir, "kubeconfig");
   const adminTokenPath = join(dir, "admin-token");
+  const metricsServerKubeconfigPath = join(dir, "metrics-server.kubeconfig");
   try {
-    const pki = join(dir, "pki");
     await mkdir(pki, { recursive: true });
     await writeFile(join(pki, "ca.crt"), ca.certPem);
     await writeFile(join(pki, "front-proxy-ca.crt"), frontProxyCA.certPem);
@@ -349,7 +400,15 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
       server: apiserver.url,
       caCertPem: ca.certPem,
       client: adminCert,
+      extraUsers: [
+        { name: "viewer", client: viewerCert },
+        { name: "nobody", client: nobodyCert },
+      ],
     });
+    await writeKubeconfigText(
+      metricsServerKubeconfigPath,
+      renderKubeconfigFor(apiserver.url, ca.certPem, [{ name: "metrics-server", token: metricsServerToken }]),
+    );
   } catch (err) {
     await close();
     throw new Error(`cannot write the cluster files to ${dir}: ${(err as Error).message}`);
@@ -366,6 +425,9 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     adminToken,
     adminTokenPath,
     tokens,
+    rbac,
+    metricsServerToken,
+    metricsServerKubeconfigPath,
     readyLine,
     close,
   };

@@ -71,6 +71,8 @@ export interface SimNode {
   summaryOnly?: boolean;
   /** Published as the resource-metrics-path annotation; the kubelet serves resource metrics there instead of /metrics/resource. */
   resourceMetricsPath?: string;
+  /** "dns-only": the kubelet's serving certificate names only the node (one DNS SAN), no IP. */
+  servingCertSANs?: "dns-only";
   cpuCores: number;
   memoryBytes: number;
   overheadCpuMilli: number;
@@ -514,6 +516,8 @@ export function parseQuantity(value: unknown): number {
 //                                      #   /stats/summary is served (like --summary-only-nodes)
 //       resourceMetricsPath: /custom   # annotation metrics.k8s.io/resource-metrics-path on the Node; the
 //                                      #   kubelet serves resource metrics there (404 on /metrics/resource)
+//       servingCertSANs: dns-only      # the kubelet's serving cert has one DNS SAN (the node name) and no
+//                                      #   IP SAN, like kubelets with self-signed/CSR certs (default: all)
 //   pods:
 //     - name: web                      # required, unique per namespace
 //       namespace: default             # default "default"
@@ -748,6 +752,7 @@ export function parseScenario(doc: unknown, opts: { ipBase: string; nowMs: numbe
         "addresses",
         "summaryOnly",
         "resourceMetricsPath",
+        "servingCertSANs",
       ],
       where,
     );
@@ -781,6 +786,10 @@ export function parseScenario(doc: unknown, opts: { ipBase: string; nowMs: numbe
     }
     const metricsPath = resourceMetricsPath(o, where);
     const summaryOnly = bool(o, "summaryOnly", where, false);
+    const sans = o.servingCertSANs;
+    if (sans !== undefined && sans !== null && sans !== "dns-only" && sans !== "all") {
+      fail(`${where}.servingCertSANs`, `want "dns-only" or "all", got ${describe(sans)}`);
+    }
     const bootTimeMs = now - duration(o, "age", where, DAY);
     nodes.push({
       name: nodeName,
@@ -797,6 +806,7 @@ export function parseScenario(doc: unknown, opts: { ipBase: string; nowMs: numbe
       ...(addresses ? { addresses } : {}),
       ...(summaryOnly ? { summaryOnly } : {}),
       ...(metricsPath ? { resourceMetricsPath: metricsPath } : {}),
+      ...(sans === "dns-only" ? { servingCertSANs: "dns-only" as const } : {}),
       cpuCores: quantity(o, "cpu", where, 4),
       memoryBytes: Math.ceil(quantity(o, "memory", where, 16 * GiB)),
       overheadCpuMilli: Math.round(quantity(overhead, "cpu", `${where}.overhead`, 0.1) * 1e9) / 1e6,

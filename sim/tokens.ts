@@ -1,5 +1,5 @@
 // Bearer tokens the simulated kube-apiserver accepts, like its --token-auth-file: a table from
-// token to user. Kept small on purpose; TokenReview (issue 6) will look tokens up here too.
+// token to user. TokenReview and the kubelets look tokens up here too.
 
 import { randomBytes } from "node:crypto";
 import type { UserInfo } from "./aggregator.ts";
@@ -27,6 +27,14 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
+function copyUser(user: UserInfo): UserInfo {
+  return {
+    name: user.name,
+    groups: [...user.groups],
+    ...(user.extra ? { extra: structuredClone(user.extra) } : {}),
+  };
+}
+
 export class TokenTable {
   private readonly users = new Map<string, UserInfo>();
 
@@ -36,7 +44,7 @@ export class TokenTable {
       throw new Error("TokenTable.add: a token must be non-empty base64/base64url text (RFC 6750 token68)");
     }
     if (user.name === "") throw new Error("TokenTable.add: the user needs a name");
-    this.users.set(token, { name: user.name, groups: [...user.groups] });
+    this.users.set(token, copyUser(user));
   }
 
   /** Forgets a token; true if it was known. */
@@ -47,7 +55,7 @@ export class TokenTable {
   /** The user a token stands for (a copy), or undefined for an unknown token. */
   authenticate(token: string): UserInfo | undefined {
     const user = this.users.get(token);
-    return user ? { name: user.name, groups: [...user.groups] } : undefined;
+    return user ? copyUser(user) : undefined;
   }
 
   get size(): number {

@@ -1,0 +1,185 @@
+// Authentication as kube-apiserver does it (client certificate, then bearer token, then anonymous),
+// the TokenReview and SubjectAccessReview APIs answered from the token table and the RBAC model,
+// and the data of ConfigMap kube-system/extension-apiserver-authentication.
+
+import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
+import type { UserInfo } from "./aggregator.ts";
+import { ApiError } from "./cluster.ts";
+import { ANONYMOUS, type Attributes, type Rbac } from "./rbac.ts";
+import { bearerToken, type TokenTable } from "./tokens.ts";
+
+export const AUTH_CONFIGMAP = {
+  namespace: "kube-system",
+  name: "extension-apiserver-authentication",
+} as const;
+
+/** The user of a verified client certificate: CN is the name, every O a group. */
+export function certUser(socket: TLSSocket): UserInfo | undefined {
+  if (!socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate();
+  const cn = cert?.subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  if (!name) return undefined;
+  const o = cert.subject.O;
+  const groups = o === undefined ? [] : Array.isArray(o) ? [...o] : [o];
+  return { name, groups: [...groups.filter((g) => g !== "system:authenticated"), "system:authenticated"] };
+}
+
+/** True when the client sent a certificate (verified or not). */
+function presentedCert(socket: TLSSocket): boolean {
+  const cert = typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate() : undefined;
+  return cert !== undefined && cert !== null && Object.keys(cert).length > 0;
+}
+
+export const unauthorized = () => new ApiError(401, "Unauthorized", "Unauthorized");
+
+/**
+ * kube-apiserver's union authenticator: a verified client certificate first, then a bearer token.
+ * A request with no credentials at all is system:anonymous (anonymous auth is on by default); a
+ * rejected credential (an unknown token, a certificate from another CA) is 401 Unauthorized.
+ */
+export function authenticate(req: IncomingMessage, tokens: TokenTable | undefined): UserInfo {
+  const socket = req.socket as TLSSocket;
+  const fromCert = certUser(socket);
+  if (fromCert) return fromCert;
+  const header = req.headers.authorization;
+  const token = bearerToken(header);
+  if (token !== undefined) {
+    const fromToken = tokens?.authenticate(token);
+    if (fromToken) return withAuthenticated(fromToken);
+    throw unauthorized();
+  }
+  if (header !== undefined || presentedCert(socket)) throw unauthorized();
+  return { name: ANONYMOUS.name, groups: [...ANONYMOUS.groups] };
+}
+
+function withAuthenticated(user: UserInfo): UserInfo {
+  return user.groups.includes("system:authenticated")
+    ? user
+    : { ...user, groups: [...user.groups, "system:authenticated"] };
+}
+
+function rec(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function checkKind(body: Record<string, unknown>, kind: string, apiVersion: string): void {
+  if (body.kind !== undefined && body.kind !== kind) {
+    throw new ApiError(400, "BadRequest", `expected kind ${kind}, got ${JSON.stringify(body.kind)}`);
+  }
+  if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
+    throw new ApiError(
+      400,
+      "BadRequest",
+      `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`,
+    );
+  }
+}
+
+function invalid(kind: string, message: string): ApiError {
+  return new ApiError(
+    422,
+    "Invalid",
+    `${kind}.${kind.includes("Token") ? "authentication" : "authorization"}.k8s.io is invalid: ${message}`,
+    {
+      kind,
+      group: kind.includes("Token") ? "authentication.k8s.io" : "authorization.k8s.io",
+    },
+  );
+}
+
+/** POST /apis/authentication.k8s.io/v1/tokenreviews: what the token table says about spec.token. */
+export function tokenReview(body: unknown, tokens: TokenTable | undefined): Record<string, unknown> {
+  const b = rec(body);
+  checkKind(b, "TokenReview", "authentication.k8s.io/v1");
+  const spec = rec(b.spec);
+  if (typeof spec.token !== "string" || spec.token === "")
+    throw invalid("TokenReview", "spec.token: Required value");
+  const audiences = Array.isArray(spec.audiences) ? spec.audiences.filter((a) => typeof a === "string") : [];
+  const user = tokens?.authenticate(spec.token);
+  const status: Record<string, unknown> = user
+    ? {
+        authenticated: true,
+        user: {
+          username: user.name,
+          groups: withAuthenticated(user).groups,
+          ...(user.extra ? { extra: user.extra } : {}),
+        },
+        // The simulator's tokens are valid for every audience asked about.
+        ...(audiences.length > 0 ? { audiences } : {}),
+      }
+    : { user: {}, error: "invalid bearer token" };
+  return {
+    kind: "TokenReview",
+    apiVersion: "authentication.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    spec: { token: spec.token, ...(audiences.length > 0 ? { audiences } : {}) },
+    status,
+  };
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+/** POST /apis/authorization.k8s.io/v1/subjectaccessreviews: the RBAC model's decision. */
+export function subjectAccessReview(body: unknown, rbac: Rbac): Record<string, unknown> {
+  const b = rec(body);
+  checkKind(b, "SubjectAccessReview", "authorization.k8s.io/v1");
+  const spec = rec(b.spec);
+  const ra = spec.resourceAttributes === undefined ? undefined : rec(spec.resourceAttributes);
+  const nra = spec.nonResourceAttributes === undefined ? undefined : rec(spec.nonResourceAttributes);
+  if ((ra === undefined) === (nra === undefined)) {
+    throw invalid(
+      "SubjectAccessReview",
+      "spec.resourceAttributes: Invalid value: exactly one of nonResourceAttributes or resourceAttributes must be specified",
+    );
+  }
+  const userName = typeof spec.user === "string" ? spec.user : "";
+  const groups = strings(spec.groups);
+  if (userName === "" && groups.length === 0) {
+    throw invalid(
+      "SubjectAccessReview",
+      'spec.user: Invalid value: "": at least one of user or group must be specified',
+    );
+  }
+  const str = (o: Record<string, unknown>, k: string) => (typeof o[k] === "string" ? (o[k] as string) : "");
+  const attrs: Attributes = ra
+    ? {
+        kind: "resource",
+        verb: str(ra, "verb"),
+        group: str(ra, "group"),
+        version: str(ra, "version"),
+        resource: str(ra, "resource"),
+        ...(str(ra, "subresource") ? { subresource: str(ra, "subresource") } : {}),
+        ...(str(ra, "namespace") ? { namespace: str(ra, "namespace") } : {}),
+        ...(str(ra, "name") ? { name: str(ra, "name") } : {}),
+      }
+    : { kind: "nonResource", verb: str(nra!, "verb"), path: str(nra!, "path") };
+  const decision = rbac.authorize({ name: userName, groups }, attrs);
+  return {
+    kind: "SubjectAccessReview",
+    apiVersion: "authorization.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    spec,
+    status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) },
+  };
+}
+
+/** The ConfigMap's data, key for key as kube-apiserver publishes it (lists as JSON text). */
+export function authConfigMapData(
+  clientCAPems: readonly string[],
+  frontProxyCAPem: string | undefined,
+): Record<string, string> {
+  const bundle = (pems: readonly string[]) => pems.map((p) => (p.endsWith("\n") ? p : `${p}\n`)).join("");
+  const data: Record<string, string> = { "client-ca-file": bundle(clientCAPems) };
+  if (frontProxyCAPem) {
+    data["requestheader-allowed-names"] = JSON.stringify(["front-proxy-client"]);
+    data["requestheader-client-ca-file"] = bundle([frontProxyCAPem]);
+    data["requestheader-extra-headers-prefix"] = JSON.stringify(["X-Remote-Extra-"]);
+    data["requestheader-group-headers"] = JSON.stringify(["X-Remote-Group"]);
+    data["requestheader-username-headers"] = JSON.stringify(["X-Remote-User"]);
+  }
+  return data;
+}
