@@ -202,10 +202,10 @@ export class KubeClient {
     accept: string,
     signal: AbortSignal | undefined,
     watch: boolean,
-    post?: { body: string; headersTimeoutMs?: number },
+    post?: { body: string; headersTimeoutMs?: number; method?: "POST" | "PUT" },
   ): Promise<Dispatcher.ResponseData> {
     const fullPath = this.basePath + path + buildQuery(query);
-    const method = post ? "POST" : "GET";
+    const method = post ? (post.method ?? "POST") : "GET";
     for (let attempt = 0; ; attempt++) {
       const agent = await this.dispatcher();
       const headers = await this.headers(accept);
@@ -260,6 +260,20 @@ export class KubeClient {
       return JSON.parse(text) as T;
     } catch (err) {
       throw new Error(`POST ${path}: response is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  /** PUT (replace) an object and parse the JSON answer. Non-2xx answers throw ApiError. */
+  async putJSON<T>(path: string, body: unknown, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.send(path, opts.query, opts.accept ?? "application/json", opts.signal, false, {
+      body: JSON.stringify(body),
+      method: "PUT",
+    });
+    const text = await res.body.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new Error(`PUT ${path}: response is not valid JSON: ${(err as Error).message}`);
     }
   }
 

@@ -15,7 +15,8 @@ import {
 import * as log from "../log/index.ts";
 import { KubeletClient, registerScraperMetrics, Scraper } from "../scraper/index.ts";
 import { registerStorageMetrics, TwoPointStore } from "../storage/index.ts";
-import { loadServingCert, readFileOrThrow } from "./certs.ts";
+import { DelegatedAuth } from "./auth.ts";
+import { generateServingCA, loadServingCert, readFileOrThrow } from "./certs.ts";
 import { healthEndpoints } from "./health.ts";
 import { ScrapeManager } from "./manager.ts";
 import { createTickDuration, registerServerMetrics } from "./metrics.ts";
@@ -29,6 +30,38 @@ function version(): { gitVersion: string } {
   return { gitVersion: `v${pkg.version}` };
 }
 
+/** Names the serving cert covers: the bind address (unless a wildcard), localhost, and the service's DNS names. */
+function servingHosts(bindAddress: string): string[] {
+  const hosts = ["localhost", "127.0.0.1", "metrics-server.kube-system.svc", "metrics-server.kube-system"];
+  if (bindAddress !== "0.0.0.0" && bindAddress !== "::") hosts.unshift(bindAddress);
+  return hosts;
+}
+
+const APISERVICE_PATH = "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io";
+
+/**
+ * Writes our CA into the APIService (spec.caBundle, insecureSkipTLSVerify false), retrying until it
+ * sticks: the APIService may not exist yet when we start.
+ */
+async function publishCABundle(kube: KubeClient, caPem: string): Promise<void> {
+  const caBundle = Buffer.from(caPem).toString("base64");
+  for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 60_000)) {
+    try {
+      const current = await kube.getJSON<{ spec?: Record<string, unknown> }>(APISERVICE_PATH);
+      if (current.spec?.caBundle === caBundle && current.spec?.insecureSkipTLSVerify !== true) return;
+      const spec = { ...current.spec, caBundle, insecureSkipTLSVerify: false };
+      await kube.putJSON(APISERVICE_PATH, { ...current, spec });
+      log.info("Wrote the serving CA into the APIService caBundle", { apiservice: "v1beta1.metrics.k8s.io" });
+      return;
+    } catch (err) {
+      log.error(err, "Failed to write the serving CA into the APIService; retrying", {
+        retryIn: `${delayMs}ms`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, delayMs));
+  }
+}
+
 async function waitFor(cond: () => boolean, signal: AbortSignal): Promise<void> {
   while (!cond() && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
 }
@@ -37,12 +70,8 @@ async function run(o: Options): Promise<void> {
   // Everything that can be wrong with the configuration is found here, before anything starts.
   const restConfig = loadRestConfig(o.kubeconfig || undefined);
   const nodeSelector = parseLabelSelector(o.nodeSelector);
-  const clientCAs = [
-    o.clientCaFile ? readFileOrThrow(o.clientCaFile, "--client-ca-file") : undefined,
-    o.requestheaderClientCaFile
-      ? readFileOrThrow(o.requestheaderClientCaFile, "--requestheader-client-ca-file")
-      : undefined,
-  ].filter((b): b is Buffer => b !== undefined);
+  const authnConfig = o.authenticationKubeconfig ? loadRestConfig(o.authenticationKubeconfig) : restConfig;
+  const authzConfig = o.authorizationKubeconfig ? loadRestConfig(o.authorizationKubeconfig) : restConfig;
   const kubeletCA = o.kubeletCertificateAuthority
     ? readFileOrThrow(o.kubeletCertificateAuthority, "--kubelet-certificate-authority")
     : o.kubeletCertificateAuthorityText
@@ -54,14 +83,24 @@ async function run(o: Options): Promise<void> {
   const kubeletKey = o.kubeletClientKey
     ? readFileOrThrow(o.kubeletClientKey, "--kubelet-client-key")
     : restConfig.key;
-  const serving = await loadServingCert({
-    certFile: o.tlsCertFile,
-    keyFile: o.tlsPrivateKeyFile,
-    certDir: o.certDir,
-    hosts: [o.bindAddress],
-  });
-  if (clientCAs.length === 0) {
-    log.warning("No --client-ca-file or --requestheader-client-ca-file: every API request will be refused");
+  // --manage-apiservice-ca-bundle: a CA of our own signs the serving cert, and its PEM goes into the
+  // APIService so kube-apiserver verifies us instead of skipping verification.
+  const servingCA =
+    o.manageApiserviceCaBundle && !o.tlsCertFile
+      ? await generateServingCA(servingHosts(o.bindAddress), o.certDir)
+      : undefined;
+  const serving =
+    servingCA ??
+    (await loadServingCert({
+      certFile: o.tlsCertFile,
+      keyFile: o.tlsPrivateKeyFile,
+      certDir: o.certDir,
+      hosts: [o.bindAddress],
+    }));
+  if (o.manageApiserviceCaBundle && o.tlsCertFile) {
+    log.warning(
+      "--manage-apiservice-ca-bundle is ignored with --tls-cert-file: the given cert's CA is not known",
+    );
   }
   if (o.kubeletInsecureTls) {
     log.warning("--kubelet-insecure-tls: kubelet serving certificates are not verified");
@@ -74,6 +113,27 @@ async function run(o: Options): Promise<void> {
   // kubelets see the same bearer token (static, a rotating service-account file, or an exec plugin).
   const credentials = new Credentials(restConfig);
   const kube = new KubeClient(restConfig, { credentials });
+  const authnClient = authnConfig === restConfig ? kube : new KubeClient(authnConfig);
+  const authzClient = authzConfig === restConfig ? kube : new KubeClient(authzConfig);
+  // Before anything else: a required lookup of the authentication ConfigMap that fails stops the start.
+  const auth = await DelegatedAuth.start(
+    {
+      clientCaFile: o.clientCaFile,
+      requestheaderClientCaFile: o.requestheaderClientCaFile,
+      requestheaderAllowedNames: o.requestheaderAllowedNames,
+      requestheaderUsernameHeaders: o.requestheaderUsernameHeaders,
+      requestheaderGroupHeaders: o.requestheaderGroupHeaders,
+      requestheaderExtraHeadersPrefix: o.requestheaderExtraHeadersPrefix,
+      authenticationSkipLookup: o.authenticationSkipLookup,
+      authenticationTolerateLookupFailure: o.authenticationTolerateLookupFailure,
+      authenticationTokenWebhookCacheTtlMs: o.authenticationTokenWebhookCacheTtlMs,
+      authorizationAlwaysAllowPaths: o.authorizationAlwaysAllowPaths,
+      authorizationWebhookCacheAuthorizedTtlMs: o.authorizationWebhookCacheAuthorizedTtlMs,
+      authorizationWebhookCacheUnauthorizedTtlMs: o.authorizationWebhookCacheUnauthorizedTtlMs,
+    },
+    authnClient,
+    authzClient,
+  );
   const nodes = newNodeReflector(kube);
   const pods = newRunningPodReflector(kube);
   nodes.start();
@@ -148,14 +208,20 @@ async function run(o: Options): Promise<void> {
     port: o.securePort,
     cert: serving.cert,
     key: serving.key,
-    clientCAs,
+    certFile: servingCA ? undefined : o.tlsCertFile || undefined,
+    keyFile: servingCA ? undefined : o.tlsPrivateKeyFile || undefined,
+    tlsMinVersion: o.tlsMinVersion || undefined,
+    tlsCipherSuites: o.tlsCipherSuites,
+    auth,
     health,
     api,
     registry,
     version: version(),
-    alwaysAllowPaths: o.authorizationAlwaysAllowPaths,
+    limits:
+      o.http2MaxStreamsPerConnection > 0 ? { http2MaxConcurrentStreams: o.http2MaxStreamsPerConnection } : {},
   });
   log.info(`Serving securely on ${address}`);
+  if (servingCA) void publishCABundle(kube, servingCA.caPem);
 
   const shutdown = async (signal: string): Promise<void> => {
     if (shuttingDown) return;
@@ -166,7 +232,15 @@ async function run(o: Options): Promise<void> {
     hardStop.unref();
     await manager.stop();
     await new Promise<void>((r) => server.close(() => r()));
-    await Promise.allSettled([nodes.stop(), pods.stop(), kubelets.close(), kube.close()]);
+    await Promise.allSettled([
+      auth.stop(),
+      nodes.stop(),
+      pods.stop(),
+      kubelets.close(),
+      kube.close(),
+      authnClient === kube ? undefined : authnClient.close(),
+      authzClient === kube ? undefined : authzClient.close(),
+    ]);
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,22 +1,60 @@
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import http2 from "node:http2";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { after, before, test } from "node:test";
+import { after, before, describe, it, test } from "node:test";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
 import { registerApiMetrics } from "../api/index.ts";
 import { registerScraperMetrics } from "../scraper/index.ts";
 import { registerStorageMetrics } from "../storage/index.ts";
+import type { AuthRequest, RequestAuth } from "./auth-types.ts";
 import { healthEndpoints } from "./health.ts";
 import { createTickDuration, registerServerMetrics } from "./metrics.ts";
-import { startServer } from "./serve.ts";
+import { plainHeaders, startServer } from "./serve.ts";
 
 let server: http2.Http2SecureServer;
 let port: number;
 let serving: TestCert;
 let admin: TestCert;
 let stranger: TestCert;
+const seen: AuthRequest[] = [];
+
+/**
+ * Stands in for the real authenticator: health paths open, a chain whose leaf the admin CA signed is
+ * allowed, no certificate is 401, any other certificate 403. Records what the listener handed over.
+ */
+function fakeAuth(): RequestAuth {
+  const always = new Set(["/healthz", "/readyz", "/livez"]);
+  return {
+    async check(req) {
+      seen.push(req);
+      const user = { name: "someone", groups: [], extra: {} };
+      if (always.has(req.path)) return { allowed: true, user };
+      const leaf = req.peerCertificates[0];
+      if (!leaf) {
+        return { allowed: false, status: 401, body: statusBody(401, "Unauthorized", "Unauthorized") };
+      }
+      if (leaf.verify(new X509Certificate(admin.certPem).publicKey)) return { allowed: true, user };
+      return { allowed: false, status: 403, body: statusBody(403, "Forbidden", "forbidden") };
+    },
+  };
+}
+
+function statusBody(code: number, reason: string, message: string): string {
+  return (
+    JSON.stringify({
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message,
+      reason,
+      code,
+    }) + "\n"
+  );
+}
 
 before(async () => {
   serving = await testCert("metrics-server", { ip: ["127.0.0.1"] });
@@ -32,7 +70,7 @@ before(async () => {
     port: 0,
     cert: Buffer.from(serving.certPem),
     key: Buffer.from(serving.keyPem),
-    clientCAs: [Buffer.from(admin.certPem)],
+    auth: fakeAuth(),
     health: healthEndpoints({
       nodeSynced: () => true,
       podSynced: () => true,
@@ -53,7 +91,6 @@ before(async () => {
     },
     registry,
     version: { gitVersion: "v0.0.0-test" },
-    alwaysAllowPaths: ["/healthz", "/readyz", "/livez"],
   });
   port = (server.address() as AddressInfo).port;
 });
@@ -121,7 +158,7 @@ function get2(path: string, client?: TestCert): Promise<{ status: number; body: 
   });
 }
 
-test("HTTP/2 with a client certificate from --client-ca-file reaches the API", async () => {
+test("HTTP/2 with a client certificate the auth side accepts reaches the API", async () => {
   const r = await get2("/apis/metrics.k8s.io/v1beta1/nodes", admin);
   assert.equal(r.alpn, "h2");
   assert.equal(r.status, 200);
@@ -137,8 +174,8 @@ test("HTTP/1.1 fallback serves the same", async () => {
   assert.equal(r.status, 200);
 });
 
-test("no client certificate, or one from an unknown CA: 401 Status", async () => {
-  for (const r of [await get1("/apis"), await get2("/apis"), await get1("/apis", stranger)]) {
+test("the auth decision's status and body are sent as they are", async () => {
+  for (const r of [await get1("/apis"), await get2("/apis")]) {
     assert.equal(r.status, 401);
     const status = JSON.parse(r.body);
     assert.equal(status.kind, "Status");
@@ -146,6 +183,37 @@ test("no client certificate, or one from an unknown CA: 401 Status", async () =>
     assert.equal(status.code, 401);
   }
   assert.equal((await get1("/metrics")).status, 401, "/metrics needs credentials");
+  const denied = await get2("/apis", stranger);
+  assert.equal(denied.status, 403);
+  assert.equal(JSON.parse(denied.body).reason, "Forbidden");
+});
+
+test("a client certificate from any CA reaches the auth side, leaf first, unverified", async () => {
+  for (const get of [get1, get2]) {
+    seen.length = 0;
+    await get("/apis?x=1", stranger);
+    const req = seen.at(-1);
+    assert.ok(req);
+    assert.equal(req.peerCertificates.length, 1);
+    assert.equal(req.peerCertificates[0]?.subject, "CN=stranger");
+    assert.equal(req.method, "GET");
+    assert.equal(req.query.get("x"), "1");
+  }
+  seen.length = 0;
+  await get1("/healthz");
+  assert.deepEqual(seen.at(-1)?.peerCertificates, []);
+});
+
+test("the auth side gets the decoded path and lower-case headers without HTTP/2 pseudo-headers", async () => {
+  seen.length = 0;
+  await get2("/apis/metrics.k8s.io/v1beta1/namespaces/a%20b/pods", admin);
+  const req = seen.at(-1);
+  assert.equal(req?.path, "/apis/metrics.k8s.io/v1beta1/namespaces/a b/pods");
+  assert.equal(req?.headers.accept, "application/vnd.kubernetes.protobuf, */*");
+  assert.ok(Object.keys(req?.headers ?? {}).every((k) => !k.startsWith(":") && k === k.toLowerCase()));
+  seen.length = 0;
+  await get1("/healthz");
+  assert.equal(typeof seen.at(-1)?.headers.host, "string", "health paths go through auth.check too");
 });
 
 test("health endpoints answer without credentials", async () => {
@@ -174,4 +242,22 @@ test("unknown paths get a 404 Status", async () => {
   const r = await get1("/nope", admin);
   assert.equal(r.status, 404);
   assert.equal(JSON.parse(r.body).message, "the server could not find the requested resource");
+});
+
+describe("plainHeaders", () => {
+  it("keeps a header sent on several lines as several values (one X-Remote-Group per group)", () => {
+    const headers = plainHeaders({
+      rawHeaders: [
+        ":path",
+        "/x",
+        "X-Remote-User",
+        "admin",
+        "X-Remote-Group",
+        "system:masters",
+        "x-remote-group",
+        "a, b",
+      ],
+    });
+    assert.deepEqual(headers, { "x-remote-user": "admin", "x-remote-group": ["system:masters", "a, b"] });
+  });
 });
