@@ -881,6 +881,9 @@ export class ApiServer {
     if (method === "DELETE" && resource !== "configmaps") {
       return writeJson(res, 200, await cluster.delete(resource, namespace, name));
     }
+    if (method === "PUT") {
+      return writeJson(res, 200, cluster.update(resource, namespace, name, await readBody(req)));
+    }
     throw methodNotAllowed();
   }
 

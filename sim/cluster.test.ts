@@ -320,3 +320,31 @@ test("a node created through the API keeps its addresses and path annotation, an
     (err: ApiError) => err.code === 422 && /must be a valid IP address/.test(err.message),
   );
 });
+
+test("update (PUT): spec replaced, status and identity kept, stale resourceVersion 409, nodes refused", async () => {
+  const c = new Cluster(scenario(), { now: () => NOW });
+  const created = await c.create("apiservices", undefined, {
+    metadata: { name: "v1beta1.metrics.k8s.io" },
+    spec: {
+      service: { name: "metrics-server", namespace: "kube-system" },
+      group: "metrics.k8s.io",
+      version: "v1beta1",
+      insecureSkipTLSVerify: true,
+      groupPriorityMinimum: 100,
+      versionPriority: 100,
+    },
+  });
+  c.updateStatus("apiservices", undefined, "v1beta1.metrics.k8s.io", { conditions: [{ type: "Available" }] });
+  const current = c.mustGet("apiservices", undefined, "v1beta1.metrics.k8s.io");
+  const spec = { ...(current.spec as object), insecureSkipTLSVerify: false, caBundle: "Zm9v" };
+  const updated = c.update("apiservices", undefined, "v1beta1.metrics.k8s.io", { ...current, spec });
+  assert.equal((updated.spec as { caBundle: string }).caBundle, "Zm9v");
+  assert.equal(updated.metadata.uid, created.metadata.uid);
+  assert.deepEqual(updated.status, current.status);
+  assert.ok(Number(updated.metadata.resourceVersion) > Number(current.metadata.resourceVersion));
+  assert.throws(
+    () => c.update("apiservices", undefined, "v1beta1.metrics.k8s.io", { ...current, spec }),
+    (e: { code?: number; status?: number }) => (e.code ?? e.status) === 409,
+  );
+  assert.throws(() => c.update("nodes", undefined, "n1", { metadata: { name: "n1" } }));
+});

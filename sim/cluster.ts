@@ -704,6 +704,56 @@ export class Cluster implements KubeletView {
     return obj;
   }
 
+  /**
+   * PUT: replaces an object's spec and metadata (not its status), keeping uid and creation time, as
+   * kube-apiserver's update does. A stale metadata.resourceVersion is a 409 Conflict. Nodes and pods are
+   * not updatable here (their kubelets are the simulator's).
+   */
+  update(resource: Resource, namespace: string | undefined, name: string, body: unknown): KubeObject {
+    const info = RESOURCE_INFO[resource];
+    if (resource === "nodes" || resource === "pods" || resource === "configmaps") {
+      throw new ApiError(405, "MethodNotAllowed", `the simulator does not update ${resource}`);
+    }
+    if (!isRecord(body))
+      throw new ApiError(400, "BadRequest", "the body of the request was not a JSON object");
+    const old = this.mustGet(resource, namespace, name);
+    const meta = isRecord(body.metadata) ? body.metadata : {};
+    if (meta.name !== undefined && meta.name !== name) {
+      throw new ApiError(400, "BadRequest", "the name of the object does not match the name on the URL");
+    }
+    const rv = meta.resourceVersion;
+    if (typeof rv === "string" && rv !== "" && rv !== old.metadata.resourceVersion) {
+      const g = info.group;
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${qualifiedResource(resource)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        { name, ...(g ? { group: g } : {}), kind: resource },
+      );
+    }
+    const obj: KubeObject = {
+      ...structuredClone(body),
+      kind: info.kind,
+      apiVersion: info.apiVersion,
+      metadata: {
+        ...structuredClone(meta),
+        name,
+        ...(old.metadata.namespace ? { namespace: old.metadata.namespace } : {}),
+        uid: old.metadata.uid,
+        resourceVersion: "",
+        creationTimestamp: old.metadata.creationTimestamp,
+      },
+    };
+    if (old.status !== undefined) obj.status = old.status;
+    else delete obj.status;
+    if (resource === "apiservices") validateAPIService(obj);
+    this.rv++;
+    obj.metadata.resourceVersion = String(this.rv);
+    this.objects.get(resource)!.set(keyOf(old.metadata.namespace, name), obj);
+    this.record("MODIFIED", resource, obj, old);
+    return obj;
+  }
+
   /** Replaces `status` of a stored object (the aggregator's availability checks use this). */
   updateStatus(resource: Resource, namespace: string | undefined, name: string, status: unknown): KubeObject {
     const old = this.mustGet(resource, namespace, name);

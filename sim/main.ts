@@ -394,6 +394,10 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     await writeFile(join(pki, "front-proxy-ca.crt"), frontProxyCA.certPem);
     await writeFile(join(pki, "admin.crt"), adminCert.certPem);
     await writeSecret(join(pki, "admin.key"), adminCert.keyPem);
+    // The aggregator's client cert, where kubeadm keeps it: tests use it to talk to an extension API
+    // server exactly as kube-apiserver does.
+    await writeFile(join(pki, "front-proxy-client.crt"), frontProxyClient.certPem);
+    await writeSecret(join(pki, "front-proxy-client.key"), frontProxyClient.keyPem);
     // No trailing newline, like a service account token file.
     await writeSecret(adminTokenPath, adminToken);
     await writeKubeconfig(kubeconfigPath, {

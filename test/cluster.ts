@@ -34,6 +34,11 @@ export async function startCluster(
     addressTypes?: string;
     /** Pass --kubelet-use-node-status-port (default true, as the manifests do). */
     useNodeStatusPort?: boolean;
+    /**
+     * Pass --client-ca-file and --requestheader-client-ca-file (default true); without them the server
+     * reads both from the extension-apiserver-authentication ConfigMap, as in a real cluster.
+     */
+    caFlags?: boolean;
     /** A kubeconfig for the metrics-server other than the simulator's admin one (it may use `dir`). */
     serverKubeconfig?: (dir: string) => string;
   },
@@ -61,8 +66,12 @@ export async function startCluster(
       `--metric-resolution=${opts.resolution ?? "5s"}`,
       `--kubelet-preferred-address-types=${opts.addressTypes ?? "InternalIP,ExternalIP,Hostname"}`,
       ...(opts.useNodeStatusPort === false ? [] : ["--kubelet-use-node-status-port"]),
-      `--client-ca-file=${join(dir, "pki", "ca.crt")}`,
-      `--requestheader-client-ca-file=${join(dir, "pki", "front-proxy-ca.crt")}`,
+      ...(opts.caFlags === false
+        ? []
+        : [
+            `--client-ca-file=${join(dir, "pki", "ca.crt")}`,
+            `--requestheader-client-ca-file=${join(dir, "pki", "front-proxy-ca.crt")}`,
+          ]),
       ...(typeof opts.serverArgs === "function" ? opts.serverArgs(dir) : (opts.serverArgs ?? [])),
     ],
     "Serving securely on",

@@ -109,31 +109,34 @@ test("kubectl top through the aggregator matches the simulator's truth", async (
     assert.match(r.stderr, /Error from server \(NotFound\): pods "no-such-pod" not found/);
   });
 
-  await t.test("the metrics-server refuses anonymous API requests (403) but serves health checks", async () => {
-    const [host, port] = c.serverAddress.split(":");
-    const https = await import("node:https");
-    const get = (path: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        https
-          .get({ host, port: Number(port), path, rejectUnauthorized: false }, (res) => {
-            let body = "";
-            res.on("data", (d: Buffer) => {
-              body += d.toString();
-            });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-          })
-          .on("error", reject);
-      });
-    // Anonymous, as kube-apiserver treats a request without credentials; the SubjectAccessReview refuses it.
-    const api = await get("/apis/metrics.k8s.io/v1beta1/nodes");
-    assert.equal(api.status, 403, api.body);
-    assert.equal(
-      JSON.parse(api.body).message,
-      'nodes.metrics.k8s.io is forbidden: User "system:anonymous" cannot list resource "nodes" in API group "metrics.k8s.io" at the cluster scope',
-    );
-    const ready = await get("/readyz?verbose");
-    assert.equal(ready.status, 200, ready.body);
-    assert.match(ready.body, /\[\+\]metric-storage-ready ok\n/);
-    assert.match(ready.body, /readyz check passed\n$/);
-  });
+  await t.test(
+    "the metrics-server refuses anonymous API requests (403) but serves health checks",
+    async () => {
+      const [host, port] = c.serverAddress.split(":");
+      const https = await import("node:https");
+      const get = (path: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          https
+            .get({ host, port: Number(port), path, rejectUnauthorized: false }, (res) => {
+              let body = "";
+              res.on("data", (d: Buffer) => {
+                body += d.toString();
+              });
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            })
+            .on("error", reject);
+        });
+      // Anonymous, as kube-apiserver treats a request without credentials; the SubjectAccessReview refuses it.
+      const api = await get("/apis/metrics.k8s.io/v1beta1/nodes");
+      assert.equal(api.status, 403, api.body);
+      assert.equal(
+        JSON.parse(api.body).message,
+        'nodes.metrics.k8s.io is forbidden: User "system:anonymous" cannot list resource "nodes" in API group "metrics.k8s.io" at the cluster scope',
+      );
+      const ready = await get("/readyz?verbose");
+      assert.equal(ready.status, 200, ready.body);
+      assert.match(ready.body, /\[\+\]metric-storage-ready ok\n/);
+      assert.match(ready.body, /readyz check passed\n$/);
+    },
+  );
 });

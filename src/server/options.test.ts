@@ -636,3 +636,27 @@ describe("robustness", () => {
     );
   });
 });
+
+describe("secure by default (issue 6)", () => {
+  it("turns on no insecure option without being asked", () => {
+    const r = parseOptions([]);
+    assert.equal(r.kind, "run");
+    if (r.kind !== "run") return;
+    const o = r.options;
+    assert.equal(o.kubeletInsecureTls, false, "kubelet serving certs are verified");
+    assert.equal(
+      o.deprecatedKubeletCompletelyInsecure,
+      false,
+      "kubelets are reached over TLS with credentials",
+    );
+    assert.equal(o.authenticationSkipLookup, false, "the client CA is looked up, not skipped");
+    assert.equal(o.authenticationTolerateLookupFailure, false, "a failed CA lookup stops the start");
+    assert.deepEqual(
+      o.authorizationAlwaysAllowPaths,
+      ["/healthz", "/readyz", "/livez"],
+      "only health is open",
+    );
+    assert.equal(o.tlsMinVersion, "", "Go's and Node's default minimum (TLS 1.2)");
+    assert.deepEqual(o.tlsCipherSuites, [], "the runtime's secure default suites");
+  });
+});
