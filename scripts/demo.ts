@@ -206,15 +206,15 @@ async function main(): Promise<void> {
     "metrics-server",
     "src/server/main.ts",
     [
-      `--kubeconfig=${kubeconfig}`,
+      // As in a real cluster: the service account's token and least-privilege RBAC, the client CAs read
+      // from the extension-apiserver-authentication ConfigMap, every caller checked with the API server.
+      `--kubeconfig=${join(demoDir, "metrics-server.kubeconfig")}`,
       `--bind-address=${serverIP}`,
       `--secure-port=${serverPort}`,
       `--cert-dir=${join(demoDir, "certs")}`,
       `--metric-resolution=${args.resolution}`,
       "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
       "--kubelet-use-node-status-port",
-      `--client-ca-file=${join(demoDir, "pki", "ca.crt")}`,
-      `--requestheader-client-ca-file=${join(demoDir, "pki", "front-proxy-ca.crt")}`,
       `--kubelet-endpoint=${args.kubeletEndpoint}`,
       `--v=${args.verbosity}`,
     ],
@@ -230,6 +230,8 @@ Try, from another terminal:
   kubectl ${kc} top pod -A
   kubectl ${kc} get --raw /apis/metrics.k8s.io/v1beta1/nodes
   kubectl ${kc} get --raw /sim/truth        # what the simulator is configured to burn
+  kubectl ${kc} --context viewer top pod -A   # bound to system:aggregated-metrics-reader
+  kubectl ${kc} --context nobody top pod -A   # authenticated, no permissions: Forbidden
 
 Ctrl-C stops everything.
 `);
