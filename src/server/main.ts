@@ -102,6 +102,11 @@ async function run(o: Options): Promise<void> {
       "--manage-apiservice-ca-bundle is ignored with --tls-cert-file: the given cert's CA is not known",
     );
   }
+  const sniCertKeys = o.tlsSniCertKeys.map((e) => ({
+    names: e.names,
+    cert: readFileOrThrow(e.certFile, "--tls-sni-cert-key"),
+    key: readFileOrThrow(e.keyFile, "--tls-sni-cert-key"),
+  }));
   if (o.kubeletInsecureTls) {
     log.warning("--kubelet-insecure-tls: kubelet serving certificates are not verified");
   }

@@ -4,6 +4,7 @@ import http2 from "node:http2";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it, test } from "node:test";
+import tls from "node:tls";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
 import { registerApiMetrics } from "../api/index.ts";
@@ -12,7 +13,7 @@ import { registerStorageMetrics } from "../storage/index.ts";
 import type { AuthRequest, RequestAuth } from "./auth-types.ts";
 import { healthEndpoints } from "./health.ts";
 import { createTickDuration, registerServerMetrics } from "./metrics.ts";
-import { plainHeaders, startServer } from "./serve.ts";
+import { plainHeaders, sniMatcher, startServer } from "./serve.ts";
 
 let server: http2.Http2SecureServer;
 let port: number;
@@ -259,5 +260,58 @@ describe("plainHeaders", () => {
       ],
     });
     assert.deepEqual(headers, { "x-remote-user": "admin", "x-remote-group": ["system:masters", "a, b"] });
+  });
+});
+
+describe("--tls-sni-cert-key", () => {
+  it("matches exact names, then a first-label wildcard, case-insensitively; later entries win", () => {
+    const match = sniMatcher([
+      { names: ["a.example.com", "*.example.com"], value: 1 },
+      { names: ["A.example.com"], value: 2 },
+    ]);
+    assert.equal(match("a.example.com"), 2);
+    assert.equal(match("b.example.com."), 1);
+    assert.equal(match("x.b.example.com"), undefined);
+    assert.equal(match("example.com"), undefined);
+  });
+
+  it("serves the SNI certificate for its names and the default one otherwise", async (t) => {
+    const sniCert = await testCert("sni", { dns: ["metrics.example.com"] });
+    const srv = await startServer({
+      bindAddress: "127.0.0.1",
+      port: 0,
+      cert: Buffer.from(serving.certPem),
+      key: Buffer.from(serving.keyPem),
+      sniCertKeys: [{ names: [], cert: Buffer.from(sniCert.certPem), key: Buffer.from(sniCert.keyPem) }],
+      auth: fakeAuth(),
+      health: healthEndpoints({
+        nodeSynced: () => true,
+        podSynced: () => true,
+        storageReady: () => true,
+        tickLastStartMs: () => 0,
+        resolutionMs: 15_000,
+        shuttingDown: () => false,
+      }),
+      api: { handle: () => undefined },
+      registry: new Registry(),
+      version: {},
+    });
+    t.after(() => srv.close());
+    const p = (srv.address() as AddressInfo).port;
+    const subjectFor = (servername?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tls.connect(
+          { host: "127.0.0.1", port: p, servername, rejectUnauthorized: false },
+          () => {
+            const cn = socket.getPeerCertificate().subject.CN;
+            socket.destroy();
+            resolve(String(cn));
+          },
+        );
+        socket.on("error", reject);
+      });
+    assert.equal(await subjectFor("metrics.example.com"), "sni");
+    assert.equal(await subjectFor("other.example.com"), "metrics-server");
+    assert.equal(await subjectFor(undefined), "metrics-server");
   });
 });

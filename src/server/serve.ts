@@ -11,7 +11,7 @@
 import { X509Certificate } from "node:crypto";
 import http2 from "node:http2";
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
+import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import type { Registry } from "prom-client";
 import { type ApiRequest, type ApiResponse, statusJSON } from "../api/index.ts";
 import * as log from "../log/index.ts";
@@ -68,6 +68,44 @@ export interface ServeOptions {
   registry: Registry;
   version: object;
   limits?: Partial<ServeLimits>;
+  /** --tls-sni-cert-key pairs, already read; `names` empty = the names in the certificate. */
+  sniCertKeys?: readonly SniCertKey[];
+}
+
+export interface SniCertKey {
+  names: readonly string[];
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** The DNS names (and CN) a certificate serves, for an SNI entry given without names. */
+export function certificateNames(certPem: Buffer): string[] {
+  const cert = new X509Certificate(certPem);
+  const names = (cert.subjectAltName ?? "")
+    .split(", ")
+    .filter((e) => e.startsWith("DNS:"))
+    .map((e) => e.slice(4));
+  const cn = /^CN=(.*)$/m.exec(cert.subject)?.[1];
+  if (names.length === 0 && cn) names.push(cn);
+  return names;
+}
+
+/**
+ * Picks the SNI entry for a server name as Go's NameToCertificate does: an exact name first, then a
+ * wildcard for the first label ("*.example.com"); later flags win for the same name, like upstream.
+ */
+export function sniMatcher<T>(
+  entries: readonly { names: readonly string[]; value: T }[],
+): (name: string) => T | undefined {
+  const byName = new Map<string, T>();
+  for (const e of entries) for (const n of e.names) byName.set(n.toLowerCase(), e.value);
+  return (name) => {
+    const lower = name.toLowerCase().replace(/\.$/, "");
+    const exact = byName.get(lower);
+    if (exact !== undefined) return exact;
+    const dot = lower.indexOf(".");
+    return dot > 0 ? byName.get("*" + lower.slice(dot)) : undefined;
+  };
 }
 
 const JSON_TYPE = "application/json";
@@ -383,8 +421,21 @@ export async function startServer(opts: ServeOptions): Promise<http2.Http2Secure
     requestCert: true,
     rejectUnauthorized: false,
   };
+  const sniContexts: { names: readonly string[]; value: SecureContext }[] = (opts.sniCertKeys ?? []).map(
+    (e) => ({
+      names: e.names.length > 0 ? e.names : certificateNames(e.cert),
+      value: createSecureContext({ ...tlsOptions, cert: e.cert, key: e.key }),
+    }),
+  );
+  const sni = sniMatcher(sniContexts);
   const server = http2.createSecureServer({
     ...tlsOptions,
+    ...(sniContexts.length > 0
+      ? {
+          SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) =>
+            cb(null, sni(name)),
+        }
+      : {}),
     cert: opts.cert,
     key: opts.key,
     allowHTTP1: true,
