@@ -222,6 +222,7 @@ async function run(o: Options): Promise<void> {
     api,
     registry,
     version: version(),
+    sniCertKeys,
     limits:
       o.http2MaxStreamsPerConnection > 0 ? { http2MaxConcurrentStreams: o.http2MaxStreamsPerConnection } : {},
   });
