@@ -45,9 +45,10 @@ export function formatGoDuration(ns: number): string {
   return `${sign}${hours}h${minutes}m${seconds}${fraction}s`;
 }
 
-// Most items in one response share a timestamp second, so remember the last one formatted.
-let lastSecond = Number.NaN;
-let lastFormatted = "";
+// Items of one response carry a handful of distinct seconds (one per scrape round, plus the request
+// time), interleaved: remember a few recent ones rather than only the last.
+const TIMESTAMP_CACHE_LIMIT = 64;
+const timestampCache = new Map<number, string | null>();
 
 /**
  * A Unix-milliseconds time as metav1.Time's JSON string: RFC 3339 in UTC truncated to whole seconds
@@ -57,12 +58,13 @@ let lastFormatted = "";
 export function formatTimestamp(ms: number): string | null {
   if (ms === 0 || !Number.isFinite(ms)) return null;
   const second = Math.floor(ms / 1000);
-  if (second === lastSecond) return lastFormatted;
+  const cached = timestampCache.get(second);
+  if (cached !== undefined) return cached;
   const date = new Date(second * 1000);
   const year = date.getUTCFullYear();
-  if (Number.isNaN(year) || year < 0 || year > 9999) return null;
-  const formatted = date.toISOString().replace(".000Z", "Z");
-  lastSecond = second;
-  lastFormatted = formatted;
+  const formatted =
+    Number.isNaN(year) || year < 0 || year > 9999 ? null : date.toISOString().replace(".000Z", "Z");
+  if (timestampCache.size >= TIMESTAMP_CACHE_LIMIT) timestampCache.clear();
+  timestampCache.set(second, formatted);
   return formatted;
 }

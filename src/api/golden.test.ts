@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { MetricsApi } from "./handler.ts";
 import { protobufEncoder } from "./index.ts";
+import { responseText } from "./stream.ts";
 import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
 
 const GOLDEN_DIR = join(import.meta.dirname, "testdata", "golden");
@@ -252,7 +253,7 @@ function replay(api: MetricsApi, request: GoldenRequest) {
   });
   assert.ok(res, `${request.path} was not handled`);
   assert.equal(typeof res.body, "string");
-  const text = String(res.body);
+  const text = responseText(res);
   assert.ok(text.endsWith("\n"), "bodies end with a newline, as Go's json.Encoder writes them");
   return { status: res.status, contentType: res.contentType, body: JSON.parse(text) as unknown };
 }

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { parseLabelSelector } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import { type ApiRequest, MetricsApi, type MetricsApiDeps } from "./handler.ts";
+import { ITEMS_PER_CHUNK, responseText } from "./stream.ts";
 import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
 
 const NOW = Date.UTC(2025, 4, 1, 10, 0, 7, 500);
@@ -92,7 +93,7 @@ function get(api: MetricsApi, path: string, init?: Parameters<typeof request>[1]
   const res = api.handle(request(path, init));
   assert.ok(res, `expected ${path} to be handled`);
   assert.equal(typeof res.body, "string", `expected a text body from ${path}`);
-  return { ...res, body: String(res.body) };
+  return { ...res, body: responseText(res) };
 }
 
 function items(body: string): { metadata: { name: string; namespace?: string } }[] {
@@ -630,7 +631,11 @@ describe("scale", () => {
         `${a.namespace}/${a.name} before ${b.namespace}/${b.name}`,
       );
     }
-    assert.equal(metrics.podRequests.length, 1, "storage is asked once for the whole list");
+    // Streamed: storage is read chunk by chunk, each pod exactly once.
+    assert.ok(metrics.podRequests.length > 1);
+    assert.ok(metrics.podRequests.every((batch) => batch.length <= ITEMS_PER_CHUNK));
+    assert.equal(new Set(metrics.podRequests.flat().map((r) => `${r.namespace}/${r.name}`)).size, count);
+    assert.equal(metrics.podRequests.flat().length, count);
   });
 });
 

@@ -27,6 +27,7 @@ import { type Negotiation, negotiateDiscovery, negotiateObject, PROTOBUF_MEDIA_T
 import {
   formatWindow,
   itemMetadataJSON,
+  listHeadJSON,
   listJSON,
   METRICS_API_VERSION,
   type NodeMetricsJSON,
@@ -55,6 +56,7 @@ import {
   podNotFound,
   watchNotSupported,
 } from "./status.ts";
+import { listChunks, STREAM_MIN_ITEMS } from "./stream.ts";
 import { parseIncludeObject, type TableItem, tableJSON } from "./table.ts";
 
 export type { ApiResponse } from "./status.ts";
@@ -139,6 +141,33 @@ function matchesFields(fields: readonly FieldRequirement[], name: string, namesp
     if ((f.operator === "!=") === (actual === f.value)) return false;
   }
   return true;
+}
+
+function compareNodes(a: Node, b: Node): number {
+  return compareStrings(a.metadata.name, b.metadata.name);
+}
+
+function comparePods(a: PartialObjectMetadata, b: PartialObjectMetadata): number {
+  return (
+    compareStrings(a.metadata.namespace ?? "", b.metadata.namespace ?? "") ||
+    compareStrings(a.metadata.name, b.metadata.name)
+  );
+}
+
+// The reflector hands out the same array until its cache changes, so the sorted copy of each array is
+// kept beside it: listing 150,000 pods then does not sort them again on every request.
+const sortedCopies = new WeakMap<object, readonly object[]>();
+
+/** `objects` without undefined entries, sorted; cached per array (never mutate either). */
+function sortedObjects<T extends object>(
+  objects: readonly (T | undefined)[],
+  compare: (a: T, b: T) => number,
+): readonly T[] {
+  const cached = sortedCopies.get(objects);
+  if (cached !== undefined) return cached as readonly T[];
+  const sorted = objects.filter((o): o is T => o !== undefined).sort(compare);
+  sortedCopies.set(objects, sorted);
+  return sorted;
 }
 
 /** The value an equality requirement pins `field` to, so a lookup can replace a scan. */
@@ -297,36 +326,64 @@ export class MetricsApi {
     const options = this.#listOptions(req, "nodes");
     if ("status" in options) return options;
     const { labels, fields } = options;
-    const { nodes, nodeSelector } = this.#deps;
-    let candidates: readonly (Node | undefined)[];
+    const { nodes } = this.#deps;
+    const nodeSelector = this.#deps.nodeSelector?.empty ? undefined : this.#deps.nodeSelector;
+    let sorted: readonly Node[];
     try {
       const name = pinnedValue(fields, "metadata.name");
-      candidates = name === undefined ? nodes.list() : [nodes.get(name)];
+      sorted = sortedObjects(name === undefined ? nodes.list() : [nodes.get(name)], compareNodes);
     } catch (err) {
       return this.#listerFailure("failed listing nodes", err);
     }
-    const selected: Node[] = [];
-    for (const node of candidates) {
-      if (node === undefined) continue;
-      const nodeLabels = node.metadata.labels;
-      if (labels && !labels.matches(nodeLabels)) continue;
-      if (nodeSelector && !nodeSelector.empty && !nodeSelector.matches(nodeLabels)) continue;
-      if (!matchesFields(fields, node.metadata.name, "")) continue;
-      selected.push(node);
-    }
-    selected.sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
-
+    const filtered = labels !== undefined || nodeSelector !== undefined || fields.length > 0;
+    const selected = !filtered
+      ? sorted
+      : sorted.filter((node) => {
+          const nodeLabels = node.metadata.labels;
+          if (labels && !labels.matches(nodeLabels)) return false;
+          if (nodeSelector && !nodeSelector.matches(nodeLabels)) return false;
+          return matchesFields(fields, node.metadata.name, "");
+        });
     const now = this.#now();
-    const points = this.#deps.metrics.getNodeMetrics(selected.map((n) => n.metadata.name));
+    if (format.representation === "json" && selected.length >= STREAM_MIN_ITEMS) {
+      return this.#streamNodes(now, selected);
+    }
+    const items = this.#nodeItems(now, selected, 0, selected.length);
+    return this.#renderNodes(req, format, now, items, true);
+  }
+
+  /** Nodes [from, to) of `nodes` that have metrics, with their points (observed as served). */
+  #nodeItems(now: number, nodes: readonly Node[], from: number, to: number): NodeItem[] {
+    const names = new Array<string>(to - from);
+    for (let i = from; i < to; i++) names[i - from] = nodes[i].metadata.name;
+    const points = this.#deps.metrics.getNodeMetrics(names);
     const items: NodeItem[] = [];
-    for (let i = 0; i < selected.length; i++) {
+    for (let i = 0; i < names.length; i++) {
       const point = points[i];
       if (!point) continue;
-      const meta = selected[i].metadata;
-      items.push({ name: meta.name, labels: meta.labels, point });
+      items.push({ name: names[i], labels: nodes[from + i].metadata.labels, point });
       observeFreshness(now, point.timestampMs);
     }
-    return this.#renderNodes(req, format, now, items, true);
+    return items;
+  }
+
+  /** A NodeMetricsList as JSON chunks; metrics are read per chunk (see stream.ts). */
+  #streamNodes(now: number, nodes: readonly Node[]): ApiResponse {
+    const ctx = objectContext(now, this.#deps.swapUsage === true);
+    const renderBatch = (from: number, to: number): string => {
+      let text = "";
+      for (const item of this.#nodeItems(now, nodes, from, to)) {
+        text +=
+          (text === "" ? "" : ",") + nodeMetricsJSON(ctx, item.name, labelsJSON(item.labels), item.point);
+      }
+      return text;
+    };
+    return {
+      status: 200,
+      contentType: JSON_CONTENT_TYPE,
+      body: listHeadJSON("NodeMetricsList"),
+      chunks: listChunks(nodes.length, renderBatch),
+    };
   }
 
   #getNode(req: ApiRequest, format: ObjectFormat, name: string): ApiResponse {
@@ -347,46 +404,71 @@ export class MetricsApi {
     // Never scan the whole cluster when the URL or the field selector names one namespace.
     const namespace = urlNamespace ?? pinnedValue(fields, "metadata.namespace");
     const name = pinnedValue(fields, "metadata.name");
-    let candidates: readonly (PartialObjectMetadata | undefined)[];
+    let sorted: readonly PartialObjectMetadata[];
     try {
+      let candidates: readonly (PartialObjectMetadata | undefined)[];
       if (namespace === undefined) candidates = pods.list();
       else if (name === undefined) candidates = pods.listNamespace(namespace);
       else candidates = [pods.get(`${namespace}/${name}`)];
+      sorted = sortedObjects(candidates, comparePods);
     } catch (err) {
       return this.#listerFailure("failed listing pods", err);
     }
-    const selected: PartialObjectMetadata[] = [];
-    for (const pod of candidates) {
-      if (pod === undefined) continue;
-      const meta = pod.metadata;
-      const podNamespace = meta.namespace ?? "";
-      if (urlNamespace !== undefined && podNamespace !== urlNamespace) continue;
-      if (labels && !labels.matches(meta.labels)) continue;
-      if (!matchesFields(fields, meta.name, podNamespace)) continue;
-      selected.push(pod);
-    }
-    selected.sort(
-      (a, b) =>
-        compareStrings(a.metadata.namespace ?? "", b.metadata.namespace ?? "") ||
-        compareStrings(a.metadata.name, b.metadata.name),
-    );
-
-    const refs = new Array<PodRef>(selected.length);
-    for (let i = 0; i < selected.length; i++) {
-      const meta = selected[i].metadata;
-      refs[i] = { namespace: meta.namespace ?? "", name: meta.name };
-    }
+    const filtered = urlNamespace !== undefined || labels !== undefined || fields.length > 0;
+    const selected = !filtered
+      ? sorted
+      : sorted.filter((pod) => {
+          const meta = pod.metadata;
+          const podNamespace = meta.namespace ?? "";
+          if (urlNamespace !== undefined && podNamespace !== urlNamespace) return false;
+          if (labels && !labels.matches(meta.labels)) return false;
+          return matchesFields(fields, meta.name, podNamespace);
+        });
     const now = this.#now();
+    if (format.representation === "json" && selected.length >= STREAM_MIN_ITEMS) {
+      return this.#streamPods(now, selected);
+    }
+    const items = this.#podItems(now, selected, 0, selected.length);
+    return this.#renderPods(req, format, now, items, true);
+  }
+
+  /** Pods [from, to) of `pods` that have metrics, with their points (observed as served). */
+  #podItems(now: number, pods: readonly PartialObjectMetadata[], from: number, to: number): PodItem[] {
+    const refs = new Array<PodRef>(to - from);
+    for (let i = from; i < to; i++) {
+      const meta = pods[i].metadata;
+      refs[i - from] = { namespace: meta.namespace ?? "", name: meta.name };
+    }
     const points = this.#deps.metrics.getPodMetrics(refs);
     const items: PodItem[] = [];
-    for (let i = 0; i < selected.length; i++) {
+    for (let i = 0; i < refs.length; i++) {
       const point = points[i];
       if (!point) continue;
       const ref = refs[i];
-      items.push({ namespace: ref.namespace, name: ref.name, labels: selected[i].metadata.labels, point });
+      items.push({ namespace: ref.namespace, name: ref.name, labels: pods[from + i].metadata.labels, point });
       observeFreshness(now, point.timestampMs);
     }
-    return this.#renderPods(req, format, now, items, true);
+    return items;
+  }
+
+  /** A PodMetricsList as JSON chunks; metrics are read per chunk (see stream.ts). */
+  #streamPods(now: number, pods: readonly PartialObjectMetadata[]): ApiResponse {
+    const ctx = objectContext(now, this.#deps.swapUsage === true);
+    const renderBatch = (from: number, to: number): string => {
+      let text = "";
+      for (const item of this.#podItems(now, pods, from, to)) {
+        text +=
+          (text === "" ? "" : ",") +
+          podMetricsJSON(ctx, item.namespace, item.name, labelsJSON(item.labels), item.point);
+      }
+      return text;
+    };
+    return {
+      status: 200,
+      contentType: JSON_CONTENT_TYPE,
+      body: listHeadJSON("PodMetricsList"),
+      chunks: listChunks(pods.length, renderBatch),
+    };
   }
 
   #getPod(req: ApiRequest, format: ObjectFormat, namespace: string, name: string): ApiResponse {

@@ -10,8 +10,14 @@ const GO_ESCAPE_TEXT: Readonly<Record<string, string>> = {
   "\u2029": "\\u2029",
 };
 
+// Kubernetes names, namespaces, container names and most label keys/values use only these
+// characters, none of which JSON or Go escapes: they are quoted as they are, without a scan by
+// JSON.stringify and a second by the HTML-escape pattern.
+const PLAIN_TEXT = /^[A-Za-z0-9 ._\-/:]*$/;
+
 /** A JSON string literal as Go's json.Marshal writes it (HTML-safe escapes, lone surrogates → U+FFFD). */
 export function goJSONString(s: string): string {
+  if (PLAIN_TEXT.test(s)) return '"' + s + '"';
   const text = JSON.stringify(s.isWellFormed() ? s : s.toWellFormed());
   GO_EXTRA_ESCAPES.lastIndex = 0;
   return GO_EXTRA_ESCAPES.test(text) ? text.replace(GO_EXTRA_ESCAPES, (c) => GO_ESCAPE_TEXT[c]) : text;

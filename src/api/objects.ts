@@ -84,11 +84,21 @@ function usageJSON(cpuNanocores: number, memoryBytes: number, swapBytes?: number
   return `{"cpu":"${formatCpu(cpuNanocores)}","memory":"${formatMemory(memoryBytes)}"${swap}}`;
 }
 
+// A response's items share few distinct windows and timestamps (one per node scrape): their texts are
+// kept per response rather than formatted per item. Bounded so a pathological response stays small.
+const TIME_FIELDS_CACHE_LIMIT = 16_384;
+
 // Upstream writes `timestamp` truncated to whole seconds with `window` unchanged, so
 // `timestamp - window` can fall before the real window start; the HPA compares that against pod
 // readiness (wire-formats §4). Kept byte-identical to upstream for now; tracked as a later issue.
-function timeFieldsJSON(timestampMs: number, windowMs: number): string {
-  return `"timestamp":${timestampJSON(timestampMs)},"window":"${formatWindow(windowMs)}"`;
+function timeFieldsJSON(ctx: ObjectContext, timestampMs: number, windowMs: number): string {
+  let window = ctx.windowTexts.get(windowMs);
+  if (window === undefined) {
+    window = formatWindow(windowMs);
+    if (ctx.windowTexts.size >= TIME_FIELDS_CACHE_LIMIT) ctx.windowTexts.clear();
+    ctx.windowTexts.set(windowMs, window);
+  }
+  return `"timestamp":${timestampJSON(timestampMs)},"window":"${window}"`;
 }
 
 /**
@@ -114,10 +124,12 @@ export interface ObjectContext {
   creationTimestampJSON: string;
   /** Add `swap` to usage where the kubelet reported it (--swap-usage). */
   includeSwap: boolean;
+  /** Window (ms) → Go duration text, filled as items are written. */
+  windowTexts: Map<number, string>;
 }
 
 export function objectContext(nowMs: number, includeSwap = false): ObjectContext {
-  return { creationTimestampJSON: timestampJSON(nowMs), includeSwap };
+  return { creationTimestampJSON: timestampJSON(nowMs), includeSwap, windowTexts: new Map() };
 }
 
 /** One NodeMetrics object. `labels` is labelsJSON() of the Node's labels ("" for none). */
@@ -131,7 +143,7 @@ export function nodeMetricsJSON(
     `{"kind":"NodeMetrics","apiVersion":"${METRICS_API_VERSION}","metadata":` +
     metadataJSON(goJSONString(name), "", ctx.creationTimestampJSON, labels) +
     "," +
-    timeFieldsJSON(point.timestampMs, point.windowMs) +
+    timeFieldsJSON(ctx, point.timestampMs, point.windowMs) +
     `,"usage":${usageJSON(point.cpuNanocores, point.memoryBytes, ctx.includeSwap ? point.swapBytes : undefined)}}`
   );
 }
@@ -144,25 +156,39 @@ export function podMetricsJSON(
   labels: string,
   point: PodMetricsPoint,
 ): string {
-  const containers = new Array<string>(point.containers.length);
-  for (let i = 0; i < point.containers.length; i++) {
-    const c = point.containers[i];
+  // Concatenation, not an array and join: V8 builds a rope that is flattened once, when written.
+  let containers = "";
+  const list = point.containers;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
     const swap = ctx.includeSwap ? c.swapBytes : undefined;
-    containers[i] =
-      `{"name":${goJSONString(c.name)},"usage":${usageJSON(c.cpuNanocores, c.memoryBytes, swap)}}`;
+    containers +=
+      (i === 0 ? '{"name":' : ',{"name":') +
+      goJSONString(c.name) +
+      ',"usage":' +
+      usageJSON(c.cpuNanocores, c.memoryBytes, swap) +
+      "}";
   }
   return (
     `{"kind":"PodMetrics","apiVersion":"${METRICS_API_VERSION}","metadata":` +
     metadataJSON(goJSONString(name), goJSONString(namespace), ctx.creationTimestampJSON, labels) +
     "," +
-    timeFieldsJSON(point.timestampMs, point.windowMs) +
-    `,"containers":[${containers.join(",")}]}`
+    timeFieldsJSON(ctx, point.timestampMs, point.windowMs) +
+    `,"containers":[${containers}]}`
   );
 }
 
+/** The text of a NodeMetricsList / PodMetricsList before its first item. */
+export function listHeadJSON(kind: "NodeMetricsList" | "PodMetricsList"): string {
+  return `{"kind":"${kind}","apiVersion":"${METRICS_API_VERSION}","metadata":{},"items":[`;
+}
+
+/** The text after a list's last item, with the newline Go's json.Encoder ends a body with. */
+export const LIST_TAIL_JSON = "]}\n";
+
 /** A NodeMetricsList / PodMetricsList around already-serialised items (`items` is [] when empty). */
 export function listJSON(kind: "NodeMetricsList" | "PodMetricsList", items: readonly string[]): string {
-  return `{"kind":"${kind}","apiVersion":"${METRICS_API_VERSION}","metadata":{},"items":[${items.join(",")}]}`;
+  return `${listHeadJSON(kind)}${items.join(",")}]}`;
 }
 
 /** The `metadata` object of one item as JSON text (for Table rows' PartialObjectMetadata). */

@@ -14,8 +14,14 @@ export interface StatusDetails {
 export interface ApiResponse {
   status: number;
   contentType: string;
-  /** JSON text, or bytes for protobuf. */
+  /** JSON text, or bytes for protobuf. With `chunks`, the start of the body (often ""). */
   body: string | Buffer;
+  /**
+   * The rest of a large body, produced lazily piece by piece: the server writes `body`, then each
+   * chunk in order, waiting for the client to drain and yielding to other requests in between.
+   * Iterate it at most once. The full body is `body` followed by every chunk.
+   */
+  chunks?: Iterable<string | Buffer>;
 }
 
 /** A response whose body is text (every Status is JSON text). */

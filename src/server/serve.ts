@@ -125,6 +125,62 @@ function send(res: Res, status: number, contentType: string, body: string | Buff
   res.end(buf);
 }
 
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Writes a body that comes in chunks (a large list): no content-length (HTTP/1.1 uses chunked
+ * encoding), one chunk at a time. After each chunk it waits for the client to drain when the stream's
+ * buffer is full, and otherwise still yields to the event loop, so other requests (the HPA's small
+ * lists) are served between the chunks of a big one. Stops early when the client goes away.
+ */
+export async function sendChunked(
+  res: Res,
+  status: number,
+  contentType: string,
+  head: string | Buffer,
+  chunks: Iterable<string | Buffer>,
+): Promise<void> {
+  res.writeHead(status, {
+    "content-type": contentType,
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-cache, private",
+  });
+  // The HTTP/2 compat response has no destroyed/closed of its own: its stream does.
+  const h2stream = (res as { stream?: http2.ServerHttp2Stream }).stream;
+  const target = h2stream ?? res;
+  const gone = (): boolean =>
+    res.writableEnded || (h2stream ? h2stream.destroyed || h2stream.closed : res.destroyed);
+  const drained = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (gone()) return resolve();
+      const done = (): void => {
+        res.off("drain", done);
+        target.off("close", done);
+        target.off("error", done);
+        resolve();
+      };
+      res.on("drain", done);
+      target.on("close", done);
+      target.on("error", done);
+    });
+  const iterator = chunks[Symbol.iterator]();
+  try {
+    if (head.length > 0 && !res.write(head)) await drained();
+    for (;;) {
+      if (gone()) return;
+      const next = iterator.next();
+      if (next.done) break;
+      const chunk = next.value;
+      if (chunk.length > 0 && !res.write(chunk)) await drained();
+      else await yieldToEventLoop();
+    }
+    if (!gone()) res.end();
+  } finally {
+    // An abandoned list releases its generator (and whatever it holds) right away.
+    iterator.return?.();
+  }
+}
+
 function sendStatus(res: Res, code: number, reason: string, message: string): void {
   send(res, code, JSON_TYPE, statusJSON(code, reason, message));
 }
@@ -320,6 +376,10 @@ async function dispatch(opts: ServeOptions, limits: ServeLimits, req: Req, res: 
     query: url.searchParams,
     accept: req.headers.accept,
   });
+  if (apiRes?.chunks) {
+    await sendChunked(res, apiRes.status, apiRes.contentType, apiRes.body, apiRes.chunks);
+    return;
+  }
   if (apiRes) {
     send(res, apiRes.status, apiRes.contentType, apiRes.body);
     return;

@@ -1,0 +1,272 @@
+// Micro measurement of the metrics API at issue 7's scale, server-side only (no HTTP, no TLS):
+// 5,000 nodes × 30 pods × 2 containers over the real TwoPointStore and a reflector-like cache.
+// Not a test: run it by hand, `node src/api/measure.ts [--nodes N] [--pods-per-node P] [--rounds R]`.
+//
+// For each case it reports the median and worst time of R rounds to produce the whole body (every
+// chunk consumed) and, for streamed bodies, the longest single synchronous step (what a small request
+// queued behind this one waits at most).
+//
+// Numbers on the project's shared 2-core machine, Node 24, 5,000 × 30 × 2, median of 7 rounds, ms
+// (whole body produced; "step" = longest synchronous step of a streamed body). Noisy: ±30 % run to run.
+//
+//   case                              before   after (total / step)
+//   pods, all (150k, 64 MB) JSON        853     233 / 1.2-6.8
+//   pods, all, protobuf                 547     366-793 (not streamed; one step)
+//   pods, all, Table                    603     600-800 (not streamed; one step)
+//   nodes, all (5k) JSON                6.8     6.2-7.4 / 2.1
+//   nodes, all, protobuf               11.2     8.2-11.2
+//   HPA namespace + selector, JSON    0.046    0.035
+//   HPA namespace + selector, proto   0.078    0.040
+//   get one pod / node, JSON      0.005/0.004  0.004/0.002
+//
+// The pods-all sort is cached per reflector list array; after pod churn the first list sorts again.
+import type { Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
+import type { NodeScrape } from "../storage/index.ts";
+import { TwoPointStore } from "../storage/index.ts";
+import { type ApiResponse, MetricsApi, protobufEncoder } from "./index.ts";
+
+/** An ObjectStore shaped like the Reflector's cache: a namespace index and cached list arrays. */
+class IndexedStore<T extends { metadata: { name: string; namespace?: string } }> implements ObjectStore<T> {
+  readonly #items = new Map<string, T>();
+  readonly #byNamespace = new Map<string, T[]>();
+  #all: T[] | undefined;
+
+  add(o: T): void {
+    const { namespace, name } = o.metadata;
+    this.#items.set(namespace ? `${namespace}/${name}` : name, o);
+    if (namespace !== undefined) {
+      const list = this.#byNamespace.get(namespace);
+      if (list) list.push(o);
+      else this.#byNamespace.set(namespace, [o]);
+    }
+    this.#all = undefined;
+  }
+  list(): readonly T[] {
+    this.#all ??= [...this.#items.values()];
+    return this.#all;
+  }
+  listNamespace(namespace: string): readonly T[] {
+    return this.#byNamespace.get(namespace) ?? [];
+  }
+  get(key: string): T | undefined {
+    return this.#items.get(key);
+  }
+  hasSynced(): boolean {
+    return true;
+  }
+  get size(): number {
+    return this.#items.size;
+  }
+}
+
+interface Scale {
+  nodes: number;
+  podsPerNode: number;
+  containersPerPod: number;
+  /** Pods per namespace; each namespace has deployments of `podsPerApp` pods. */
+  podsPerNamespace: number;
+  podsPerApp: number;
+}
+
+const T0 = 1_750_000_000_000;
+
+function scrapes(scale: Scale, tick: number): NodeScrape[] {
+  const out: NodeScrape[] = [];
+  const ts = T0 + tick * 15_000;
+  const containerNames = Array.from({ length: scale.containersPerPod }, (_, c) => `container-${c}`);
+  let podIndex = 0;
+  for (let n = 0; n < scale.nodes; n++) {
+    const count = scale.podsPerNode * scale.containersPerPod;
+    const s: NodeScrape = {
+      node: `node-${n}`,
+      nodeTimestampMs: ts,
+      nodeCpuNs: (tick + 1) * 1e12 + n,
+      nodeMemoryBytes: 8e9 + n * 4096,
+      nodeStartTimeMs: 0,
+      containerCount: count,
+      namespaces: [],
+      pods: [],
+      containers: [],
+      startTimeMs: new Float64Array(count),
+      timestampMs: new Float64Array(count).fill(ts),
+      cpuNs: new Float64Array(count),
+      memoryBytes: new Float64Array(count),
+    };
+    let i = 0;
+    for (let p = 0; p < scale.podsPerNode; p++, podIndex++) {
+      const ns = `namespace-${Math.floor(podIndex / scale.podsPerNamespace)}`;
+      const pod = podName(scale, podIndex);
+      for (let c = 0; c < scale.containersPerPod; c++, i++) {
+        s.namespaces.push(ns);
+        s.pods.push(pod);
+        s.containers.push(containerNames[c]);
+        s.cpuNs[i] = (tick + 1) * 1.5e9 * (1 + (i % 7));
+        s.memoryBytes[i] = 50 * 1048576 + i * 4096;
+      }
+    }
+    out.push(s);
+  }
+  return out;
+}
+
+function podName(scale: Scale, podIndex: number): string {
+  const app = Math.floor((podIndex % scale.podsPerNamespace) / scale.podsPerApp);
+  return `app-${app}-7d9c8b6f5-${podIndex.toString(36).padStart(5, "0")}`;
+}
+
+function buildApi(scale: Scale): MetricsApi {
+  const nodes = new IndexedStore<Node>();
+  for (let n = 0; n < scale.nodes; n++) {
+    nodes.add({
+      metadata: {
+        name: `node-${n}`,
+        labels: {
+          "kubernetes.io/hostname": `node-${n}`,
+          "kubernetes.io/os": "linux",
+          "topology.kubernetes.io/zone": `zone-${n % 3}`,
+        },
+      },
+    });
+  }
+  const pods = new IndexedStore<PartialObjectMetadata>();
+  const total = scale.nodes * scale.podsPerNode;
+  for (let i = 0; i < total; i++) {
+    const app = Math.floor((i % scale.podsPerNamespace) / scale.podsPerApp);
+    pods.add({
+      metadata: {
+        name: podName(scale, i),
+        namespace: `namespace-${Math.floor(i / scale.podsPerNamespace)}`,
+        labels: { app: `app-${app}`, "pod-template-hash": "7d9c8b6f5" },
+      },
+    });
+  }
+  const store = new TwoPointStore({ resolutionMs: 15_000 });
+  store.store(scrapes(scale, 0));
+  store.store(scrapes(scale, 1));
+  return new MetricsApi({
+    nodes,
+    pods,
+    metrics: store,
+    serverAddress: "127.0.0.1:4443",
+    now: () => T0 + 20_000,
+    protobuf: protobufEncoder,
+  });
+}
+
+interface Sample {
+  totalMs: number;
+  longestStepMs: number;
+  bytes: number;
+}
+
+/** Produces the whole body, timing each synchronous step (the handler call, then each chunk). */
+function consume(produce: () => ApiResponse | undefined): Sample {
+  const start = performance.now();
+  const res = produce();
+  let stepEnd = performance.now();
+  let longest = stepEnd - start;
+  if (res?.status !== 200) throw new Error(`unexpected response: ${res?.status} ${String(res?.body)}`);
+  let bytes = typeof res.body === "string" ? Buffer.byteLength(res.body) : res.body.length;
+  if (res.chunks) {
+    for (const chunk of res.chunks) {
+      bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+      const now = performance.now();
+      longest = Math.max(longest, now - stepEnd);
+      stepEnd = now;
+    }
+  }
+  return { totalMs: performance.now() - start, longestStepMs: longest, bytes };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i < 0 ? Number.NaN : Number(process.argv[i + 1]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function main(): void {
+  const scale: Scale = {
+    nodes: flag("nodes", 5000),
+    podsPerNode: flag("pods-per-node", 30),
+    containersPerPod: flag("containers-per-pod", 2),
+    podsPerNamespace: 300,
+    podsPerApp: 30,
+  };
+  const rounds = flag("rounds", 7);
+  const built = performance.now();
+  const api = buildApi(scale);
+  const V = "/apis/metrics.k8s.io/v1beta1";
+  const JSON_ACCEPT = "application/json";
+  const PROTOBUF_ACCEPT = "application/vnd.kubernetes.protobuf";
+  const TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io";
+  const cases: { name: string; path: string; query?: string; accept: string; repeat?: number }[] = [
+    { name: "pods, all, JSON", path: `${V}/pods`, accept: JSON_ACCEPT },
+    { name: "pods, all, protobuf", path: `${V}/pods`, accept: PROTOBUF_ACCEPT },
+    { name: "pods, all, Table", path: `${V}/pods`, accept: TABLE_ACCEPT },
+    { name: "nodes, all, JSON", path: `${V}/nodes`, accept: JSON_ACCEPT },
+    { name: "nodes, all, protobuf", path: `${V}/nodes`, accept: PROTOBUF_ACCEPT },
+    {
+      name: "HPA: namespace + selector, JSON",
+      path: `${V}/namespaces/namespace-17/pods`,
+      query: "labelSelector=app%3Dapp-3",
+      accept: JSON_ACCEPT,
+      repeat: 200,
+    },
+    {
+      name: "HPA: namespace + selector, protobuf",
+      path: `${V}/namespaces/namespace-17/pods`,
+      query: "labelSelector=app%3Dapp-3",
+      accept: PROTOBUF_ACCEPT,
+      repeat: 200,
+    },
+    {
+      name: "get one pod, JSON",
+      path: `${V}/namespaces/namespace-17/pods/${podName(scale, 17 * 300 + 5)}`,
+      accept: JSON_ACCEPT,
+      repeat: 200,
+    },
+    { name: "get one node, JSON", path: `${V}/nodes/node-17`, accept: JSON_ACCEPT, repeat: 200 },
+  ];
+  process.stdout.write(
+    `${scale.nodes} nodes × ${scale.podsPerNode} pods × ${scale.containersPerPod} containers; ` +
+      `setup ${(performance.now() - built).toFixed(0)} ms; ${rounds} rounds (small cases ×200 each)\n\n`,
+  );
+  process.stdout.write(
+    "case                                   median ms   max ms  longest step ms    bytes\n",
+  );
+  for (const c of cases) {
+    const samples: Sample[] = [];
+    const n = rounds * (c.repeat ?? 1);
+    for (let r = 0; r < n; r++) {
+      samples.push(
+        consume(() =>
+          api.handle({
+            method: "GET",
+            path: c.path,
+            query: new URLSearchParams(c.query ?? ""),
+            accept: c.accept,
+          }),
+        ),
+      );
+    }
+    const totals = samples.map((s) => s.totalMs).sort((a, b) => a - b);
+    const steps = samples.map((s) => s.longestStepMs).sort((a, b) => a - b);
+    process.stdout.write(
+      `${c.name.padEnd(38)} ${percentile(totals, 0.5).toFixed(3).padStart(9)} ${totals[totals.length - 1]
+        .toFixed(3)
+        .padStart(
+          8,
+        )} ${percentile(steps, 0.5).toFixed(3).padStart(16)} ${String(samples[0].bytes).padStart(9)}\n`,
+    );
+  }
+  const mem = process.memoryUsage();
+  process.stdout.write(
+    `\nrss ${(mem.rss / 1048576).toFixed(0)} MiB, heap used ${(mem.heapUsed / 1048576).toFixed(0)} MiB\n`,
+  );
+}
+
+main();
