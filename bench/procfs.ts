@@ -1,0 +1,64 @@
+// What the operating system says a process costs: CPU time from /proc/<pid>/stat and memory from
+// /proc/<pid>/status. Both cover every thread of the process (worker threads included).
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+let clockTicks: number | undefined;
+
+/** USER_HZ, the unit of utime/stime (almost always 100). */
+export function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      const n = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+      clockTicks = Number.isInteger(n) && n > 0 ? n : 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/**
+ * utime + stime of a process in seconds, from the text of /proc/<pid>/stat. The command name
+ * (field 2) may hold spaces and parentheses, so fields are counted after its last ')'.
+ */
+export function parseCpuSeconds(statText: string, ticksPerSecond: number): number {
+  const close = statText.lastIndexOf(")");
+  if (close < 0) throw new Error("malformed /proc stat: no ')' after the command name");
+  // After ") " come fields 3.. (state, ppid, ...); utime and stime are fields 14 and 15.
+  const fields = statText
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) {
+    throw new Error("malformed /proc stat: utime/stime are not numbers");
+  }
+  return (utime + stime) / ticksPerSecond;
+}
+
+export function readCpuSeconds(pid: number): number {
+  return parseCpuSeconds(readFileSync(`/proc/${pid}/stat`, "utf8"), clockTicksPerSecond());
+}
+
+export interface MemoryKiB {
+  /** Resident set size now. */
+  rss: number;
+  /** Peak resident set size over the process's life ("high water mark"). */
+  hwm: number;
+}
+
+/** VmRSS and VmHWM (kB) from the text of /proc/<pid>/status. */
+export function parseMemory(statusText: string): MemoryKiB {
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(statusText);
+    if (!m) throw new Error(`/proc status has no ${name} line`);
+    return Number(m[1]);
+  };
+  return { rss: field("VmRSS"), hwm: field("VmHWM") };
+}
+
+export function readMemory(pid: number): MemoryKiB {
+  return parseMemory(readFileSync(`/proc/${pid}/status`, "utf8"));
+}

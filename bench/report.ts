@@ -1,0 +1,145 @@
+// The benchmark's result document and its markdown rendering.
+import type { BenchArgs } from "./args.ts";
+import type { Summary } from "./stats.ts";
+
+export interface ProcessCost {
+  pid: number;
+  /** utime + stime spent inside the measured window. */
+  cpuSeconds: number;
+  cpuSecondsPerCycle: number;
+  /** cpuSeconds / wall seconds of the window, in millicores. */
+  mCpu: number;
+  mCpuPerNode: number;
+  /** Median VmRSS of the per-second samples in the window. */
+  rssSteadyKiB: number;
+  rssSteadyKiBPerNode: number;
+  /** Highest VmRSS sample in the window. */
+  rssMaxSampledKiB: number;
+  /** VmHWM at the end: the peak over the process's whole life, start-up included. */
+  vmHwmKiB: number;
+  vmHwmKiBPerNode: number;
+  rssSamplesKiB: number[];
+}
+
+export interface ApiResult {
+  path: string;
+  ratePerSecond: number;
+  scheduled: number;
+  completed: number;
+  errors: number;
+  unfinished: number;
+  statuses: Record<string, number>;
+  latencyMs: Summary;
+  meanResponseBytes: number;
+  errorSamples: string[];
+  /** Items in the first successful answer. */
+  items: number;
+  latenciesMs: number[];
+}
+
+export interface BenchResult {
+  schema: "metrics-server-ts/bench/v1";
+  label: string;
+  startedAt: string;
+  params: Omit<BenchArgs, "help" | "verbose" | "outDir">;
+  machine: {
+    cpuModel: string;
+    cores: number;
+    totalMemoryBytes: number;
+    nodeVersion: string;
+    kernel: string;
+    gitCommit: string;
+    gitDirty: boolean;
+  };
+  cluster: {
+    nodes: number;
+    pods: number;
+    simStartupSeconds: number;
+    serverStartupSeconds: number;
+    /** From the server's start to the end of its first scrape that reached every node. */
+    firstFullTickSeconds: number;
+    hpaNamespace: string;
+    hpaLabelSelector: string;
+  };
+  window: {
+    wallSeconds: number;
+    /** "Scrape finished" lines seen in the window (should equal cycles). */
+    ticks: number;
+  };
+  server: ProcessCost;
+  sim: ProcessCost;
+  /** This process (the load client) in the window: it shares the cores too. */
+  loadClient: { cpuSeconds: number; mCpu: number };
+  ticks: {
+    /** Exact scrape durations from the server's -v=1 "Scrape finished" lines (scrape only, no store). */
+    scrapeLogMs: Summary;
+    scrapeLogDurationsMs: number[];
+    scrapeNodeCounts: number[];
+    scrapePodCounts: number[];
+    /**
+     * metrics_server_manager_tick_duration_seconds between two /metrics scrapes (scrape + store):
+     * quantiles are bucket-resolution (linear interpolation in the bucket, as histogram_quantile).
+     */
+    histogram: {
+      count: number;
+      meanSeconds: number;
+      p50Seconds: number;
+      p99Seconds: number;
+      bounds: string[];
+      bucketCounts: number[];
+    };
+  };
+  api: Record<"listPods" | "listNodes" | "hpaNamespaceSelector" | "getPod", ApiResult>;
+}
+
+const MiB = 1024;
+
+function fmt(n: number, digits = 1): string {
+  if (!Number.isFinite(n)) return "n/a";
+  return n.toFixed(digits);
+}
+
+/** The markdown tables printed and written beside the JSON. */
+export function renderMarkdown(r: BenchResult): string {
+  const p = r.params;
+  const n = r.cluster.nodes;
+  const upstreamCpu = n <= 100 ? "100m total" : `${n} m (1 m/node)`;
+  const upstreamMem = n <= 100 ? "200 MiB total" : `${fmt((n * 2) as number, 0)} MiB (2 MiB/node)`;
+  const lines: string[] = [];
+  lines.push(
+    `### ${r.label}: ${n} nodes × ${p.podsPerNode} pods × ${p.containersPerPod} containers, resolution ${p.resolution}`,
+    "",
+    `${r.machine.cpuModel}, ${r.machine.cores} cores (shared by simulator, server and load client), ` +
+      `${fmt(r.machine.totalMemoryBytes / 2 ** 30, 1)} GiB RAM, Node ${r.machine.nodeVersion}, ` +
+      `commit ${r.machine.gitCommit.slice(0, 12)}${r.machine.gitDirty ? " (dirty)" : ""}, ${r.startedAt}.`,
+    `Window: ${r.window.ticks} ticks in ${fmt(r.window.wallSeconds, 1)} s after ${p.warmup} warm-up tick(s); ` +
+      `first full tick ${fmt(r.cluster.firstFullTickSeconds, 1)} s after the server started.`,
+    "",
+    "| | metrics-server | per node | simulator | upstream budget |",
+    "|---|---:|---:|---:|---:|",
+    `| CPU (mCPU, window average) | ${fmt(r.server.mCpu)} | ${fmt(r.server.mCpuPerNode, 3)} | ${fmt(r.sim.mCpu)} | ${upstreamCpu} |`,
+    `| CPU seconds per cycle | ${fmt(r.server.cpuSecondsPerCycle, 3)} | | ${fmt(r.sim.cpuSecondsPerCycle, 3)} | |`,
+    `| RSS steady (median, MiB) | ${fmt(r.server.rssSteadyKiB / MiB)} | ${fmt(r.server.rssSteadyKiBPerNode)} KiB | ${fmt(r.sim.rssSteadyKiB / MiB)} | ${upstreamMem} |`,
+    `| RSS peak (VmHWM, MiB) | ${fmt(r.server.vmHwmKiB / MiB)} | ${fmt(r.server.vmHwmKiBPerNode)} KiB | ${fmt(r.sim.vmHwmKiB / MiB)} | |`,
+    `| scrape p50 / p99 / max (log, exact) | ${fmt(r.ticks.scrapeLogMs.p50, 0)} / ${fmt(r.ticks.scrapeLogMs.p99, 0)} / ${fmt(r.ticks.scrapeLogMs.max, 0)} ms | | | |`,
+    `| tick p50 / p99 (histogram, bucket-resolution) | ${fmt(r.ticks.histogram.p50Seconds * 1000, 0)} / ${fmt(r.ticks.histogram.p99Seconds * 1000, 0)} ms (mean ${fmt(r.ticks.histogram.meanSeconds * 1000, 0)}) | | | |`,
+    `| load client CPU (mCPU) | | | | ${fmt(r.loadClient.mCpu)} (this process) |`,
+    "",
+    "| API call (client-side, HTTP/2, from scheduled send) | rate/s | done | errors | p50 ms | p99 ms | max ms | items | body KiB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  const names: Record<keyof BenchResult["api"], string> = {
+    listPods: "list all pods",
+    listNodes: "list all nodes",
+    hpaNamespaceSelector: `namespace ${r.cluster.hpaNamespace}, ${r.cluster.hpaLabelSelector} (HPA)`,
+    getPod: "get one pod",
+  };
+  for (const key of Object.keys(names) as (keyof BenchResult["api"])[]) {
+    const a = r.api[key];
+    lines.push(
+      `| ${names[key]} | ${a.ratePerSecond} | ${a.completed}/${a.scheduled} | ${a.errors + a.unfinished} | ` +
+        `${fmt(a.latencyMs.p50, 2)} | ${fmt(a.latencyMs.p99, 2)} | ${fmt(a.latencyMs.max, 2)} | ${a.items} | ${fmt(a.meanResponseBytes / 1024, 1)} |`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,461 @@
+// `npm run bench`: the scale benchmark. See USAGE in args.ts and BENCHMARKS.md for the method.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { apiRequest, readAdminCredentials, registerMetricsApi } from "../scripts/cluster.ts";
+import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from "./args.ts";
+import { connect, h2Get, type LoadTarget, runLoad, type TargetResult } from "./load.ts";
+import { readCpuSeconds, readMemory } from "./procfs.ts";
+import { NodeProcess, reserveIpBase } from "./procs.ts";
+import { type ApiResult, type BenchResult, type ProcessCost, renderMarkdown } from "./report.ts";
+import {
+  histogramDelta,
+  histogramQuantile,
+  median,
+  parseGoDurationMs,
+  parseHistogram,
+  summarize,
+} from "./stats.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const TICK_HISTOGRAM = "metrics_server_manager_tick_duration_seconds";
+
+interface ScrapeLine {
+  durationMs: number;
+  nodeCount: number;
+  podCount: number;
+}
+
+/** The server's -v=1 `"Scrape finished" duration="…" nodeCount=N podCount=M` line, parsed. */
+export function parseScrapeFinished(line: string): ScrapeLine | undefined {
+  if (!line.includes('"Scrape finished"')) return undefined;
+  const duration = /\bduration="([^"]*)"/.exec(line)?.[1];
+  const nodeCount = /\bnodeCount=(\d+)/.exec(line)?.[1];
+  const podCount = /\bpodCount=(\d+)/.exec(line)?.[1];
+  if (duration === undefined || nodeCount === undefined || podCount === undefined) return undefined;
+  const durationMs = parseGoDurationMs(duration);
+  if (!Number.isFinite(durationMs)) return undefined;
+  return { durationMs, nodeCount: Number(nodeCount), podCount: Number(podCount) };
+}
+
+function machineInfo(): BenchResult["machine"] {
+  const git = (args: string[]): string => {
+    try {
+      return execFileSync("git", args, {
+        cwd: root,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim();
+    } catch {
+      return "";
+    }
+  };
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    cores: os.availableParallelism(),
+    totalMemoryBytes: os.totalmem(),
+    nodeVersion: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    gitCommit: git(["rev-parse", "HEAD"]) || "unknown",
+    gitDirty: git(["status", "--porcelain", "--untracked-files=no"]) !== "",
+  };
+}
+
+/** Samples VmRSS every second; CPU is read at the window's edges. */
+class ProcessMeter {
+  readonly #pid: number;
+  readonly #samples: number[] = [];
+  #cpuStart = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  start(): void {
+    this.#cpuStart = readCpuSeconds(this.#pid);
+    this.#sample();
+    this.#timer = setInterval(() => this.#sample(), 1000);
+  }
+
+  #sample(): void {
+    try {
+      this.#samples.push(readMemory(this.#pid).rss);
+    } catch {
+      // The process is gone; the caller notices through its exit.
+    }
+  }
+
+  finish(wallSeconds: number, cycles: number, nodes: number): ProcessCost {
+    clearInterval(this.#timer);
+    this.#sample();
+    const cpuSeconds = readCpuSeconds(this.#pid) - this.#cpuStart;
+    const mem = readMemory(this.#pid);
+    const rssSteadyKiB = median(this.#samples);
+    const mCpu = (cpuSeconds / wallSeconds) * 1000;
+    return {
+      pid: this.#pid,
+      cpuSeconds,
+      cpuSecondsPerCycle: cpuSeconds / cycles,
+      mCpu,
+      mCpuPerNode: mCpu / nodes,
+      rssSteadyKiB,
+      rssSteadyKiBPerNode: rssSteadyKiB / nodes,
+      rssMaxSampledKiB: Math.max(...this.#samples),
+      vmHwmKiB: mem.hwm,
+      vmHwmKiBPerNode: mem.hwm / nodes,
+      rssSamplesKiB: [...this.#samples],
+    };
+  }
+}
+
+function toApiResult(t: TargetResult): ApiResult {
+  return {
+    path: t.path,
+    ratePerSecond: t.ratePerSecond,
+    scheduled: t.scheduled,
+    completed: t.completed,
+    errors: t.errors,
+    unfinished: t.unfinished,
+    statuses: t.statuses,
+    latencyMs: summarize(t.latenciesMs),
+    meanResponseBytes: t.meanResponseBytes,
+    errorSamples: t.errorSamples,
+    items: t.items,
+    latenciesMs: t.latenciesMs,
+  };
+}
+
+/** A namespace and label selector an HPA would use: the `app` label of a workload pod. */
+async function hpaTarget(kubeconfig: string): Promise<{ namespace: string; selector: string; pod: string }> {
+  const res = await apiRequest(readAdminCredentials(kubeconfig), "GET", "/api/v1/pods?limit=500");
+  if (res.status !== 200)
+    throw new Error(`listing pods from the simulator: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+  const items = (
+    JSON.parse(res.body) as {
+      items: { metadata: { name: string; namespace: string; labels?: Record<string, string> } }[];
+    }
+  ).items;
+  if (items.length === 0) throw new Error("the simulated cluster has no pods: use --pods-per-node ≥ 1");
+  const workload = items.find((p) => p.metadata.labels?.app !== undefined) ?? items[0]!;
+  const labels = workload.metadata.labels ?? {};
+  const [key, value] =
+    labels.app !== undefined ? ["app", labels.app] : (Object.entries(labels)[0] ?? ["", ""]);
+  return {
+    namespace: workload.metadata.namespace,
+    selector: key === "" ? "" : `${key}=${value}`,
+    pod: workload.metadata.name,
+  };
+}
+
+async function pollUntil(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function runBench(
+  args: BenchArgs,
+): Promise<{ result: BenchResult; jsonPath: string; mdPath: string }> {
+  const startedAt = new Date().toISOString();
+  const machine = machineInfo();
+  const reservation = reserveIpBase();
+  const dir = mkdtempSync(join(os.tmpdir(), "ms-bench-"));
+  const procs: NodeProcess[] = [];
+  const onSignal = (sig: NodeJS.Signals): void => {
+    process.stderr.write(`bench: ${sig}: stopping\n`);
+    void Promise.all(procs.map((p) => p.stop(1000))).finally(() => {
+      reservation.release();
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const status = (msg: string): void => {
+    process.stderr.write(`bench: ${msg}\n`);
+  };
+  try {
+    const ipBase = reservation.ipBase;
+    const serverIP = `${ipBase}.0.2`;
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    const authority = `${serverIP}:${port}`;
+    const scaleTimeoutMs = 120_000 + args.nodes * args.podsPerNode * 2;
+
+    status(
+      `starting the simulator: ${args.nodes} nodes × ${args.podsPerNode} pods × ${args.containersPerPod} containers on ${ipBase}.0.0/16`,
+    );
+    let t0 = performance.now();
+    const sim = new NodeProcess(
+      "kube-sim",
+      "sim/main.ts",
+      [
+        "--dir",
+        dir,
+        "--ip-base",
+        ipBase,
+        "--port",
+        "0",
+        "--nodes",
+        String(args.nodes),
+        "--pods-per-node",
+        String(args.podsPerNode),
+        "--containers-per-pod",
+        String(args.containersPerPod),
+      ],
+      root,
+      args.verbose,
+    );
+    procs.push(sim);
+    const readyLine = await sim.waitFor(
+      "ready line",
+      (l) => (l.startsWith("kube-sim ready:") ? l : undefined),
+      scaleTimeoutMs,
+    );
+    const pods = Number(/\bpods=(\d+)/.exec(readyLine)?.[1] ?? Number.NaN);
+    const simStartupSeconds = (performance.now() - t0) / 1000;
+    const kubeconfig = join(dir, "kubeconfig");
+    await registerMetricsApi(kubeconfig, serverIP, port);
+    const hpa = await hpaTarget(kubeconfig);
+    const admin = readAdminCredentials(kubeconfig);
+
+    status(`starting the metrics-server on ${authority} (resolution ${args.resolution})`);
+    t0 = performance.now();
+    const server = new NodeProcess(
+      "metrics-server",
+      "src/server/main.ts",
+      [
+        // The demo's flags: service-account kubeconfig, client CAs from the ConfigMap, node status port.
+        `--kubeconfig=${join(dir, "metrics-server.kubeconfig")}`,
+        `--bind-address=${serverIP}`,
+        `--secure-port=${port}`,
+        `--cert-dir=${join(dir, "certs")}`,
+        `--metric-resolution=${args.resolution}`,
+        "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+        "--kubelet-use-node-status-port",
+        "--v=1",
+      ],
+      root,
+      args.verbose,
+    );
+    procs.push(server);
+    // Every "Scrape finished" line, in order, from the moment the server starts.
+    const scrapes: ScrapeLine[] = [];
+    const scrapeWaiters: (() => void)[] = [];
+    server.onLine((line) => {
+      const s = parseScrapeFinished(line);
+      if (!s) return;
+      scrapes.push(s);
+      for (const w of scrapeWaiters.splice(0)) w();
+    });
+    const waitForScrapes = (count: number, what: string, timeoutMs: number): Promise<void> =>
+      new Promise((resolveWait, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `timed out waiting for ${what} (${scrapes.length} scrapes so far); server output:\n${server.tail()}`,
+              ),
+            ),
+          timeoutMs,
+        );
+        const check = (): void => {
+          if (server.exited || sim.exited) {
+            clearTimeout(timer);
+            const who = server.exited ? server : sim;
+            reject(new Error(`${who.name} exited while waiting for ${what}; last output:\n${who.tail()}`));
+          } else if (scrapes.length >= count) {
+            clearTimeout(timer);
+            resolveWait();
+          } else scrapeWaiters.push(check);
+        };
+        check();
+      });
+
+    await server.waitFor(
+      '"Serving securely on"',
+      (l) => (l.includes("Serving securely on") ? true : undefined),
+      scaleTimeoutMs,
+    );
+    const serverStartupSeconds = (performance.now() - t0) / 1000;
+    const session = connect(authority, admin.cert, admin.key);
+    try {
+      await pollUntil(
+        "/readyz 200",
+        scaleTimeoutMs,
+        async () => (await h2Get(session, "/readyz", 10_000)).status === 200,
+      );
+      // The first tick that reached every node: from here on the store is warm.
+      const tickTimeoutMs = 3 * args.resolutionMs + 120_000;
+      let firstFull = -1;
+      await pollUntil("the first full scrape", scaleTimeoutMs, async () => {
+        firstFull = scrapes.findIndex((s) => s.nodeCount >= args.nodes);
+        if (server.exited) throw new Error(`metrics-server exited; last output:\n${server.tail()}`);
+        return firstFull >= 0;
+      });
+      const firstFullTickSeconds = (performance.now() - t0) / 1000;
+      status(`first full scrape after ${firstFullTickSeconds.toFixed(1)} s; ${args.warmup} warm-up tick(s)`);
+      await waitForScrapes(
+        firstFull + 1 + args.warmup,
+        "the warm-up ticks",
+        (args.warmup + 1) * tickTimeoutMs,
+      );
+
+      status(`measuring ${args.cycles} tick(s) under load`);
+      const windowFirstScrape = scrapes.length;
+      const metricsBefore = await h2Get(session, "/metrics", 30_000);
+      if (metricsBefore.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsBefore.status}`);
+      const serverMeter = new ProcessMeter(server.pid);
+      const simMeter = new ProcessMeter(sim.pid);
+      const clientCpuStart = process.cpuUsage();
+      const windowStart = performance.now();
+      serverMeter.start();
+      simMeter.start();
+      const base = "/apis/metrics.k8s.io/v1beta1";
+      const ns = encodeURIComponent(hpa.namespace);
+      const targets: LoadTarget[] = [
+        { name: "listPods", path: `${base}/pods`, ratePerSecond: args.listRate },
+        { name: "listNodes", path: `${base}/nodes`, ratePerSecond: args.listRate },
+        {
+          name: "hpaNamespaceSelector",
+          path: `${base}/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(hpa.selector)}`,
+          ratePerSecond: args.rate,
+        },
+        {
+          name: "getPod",
+          path: `${base}/namespaces/${ns}/pods/${encodeURIComponent(hpa.pod)}`,
+          ratePerSecond: args.getRate,
+        },
+      ];
+      const load = runLoad(targets, {
+        authority,
+        cert: admin.cert,
+        key: admin.key,
+        concurrency: args.concurrency,
+        durationMs: args.cycles * args.resolutionMs,
+      });
+      await waitForScrapes(
+        windowFirstScrape + args.cycles,
+        "the measured ticks",
+        args.cycles * tickTimeoutMs,
+      );
+      const wallSeconds = (performance.now() - windowStart) / 1000;
+      const serverCost = serverMeter.finish(wallSeconds, args.cycles, args.nodes);
+      const simCost = simMeter.finish(wallSeconds, args.cycles, args.nodes);
+      const clientCpu = process.cpuUsage(clientCpuStart);
+      const metricsAfter = await h2Get(session, "/metrics", 30_000);
+      if (metricsAfter.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsAfter.status}`);
+      const loadResults = await load;
+
+      const before = parseHistogram(metricsBefore.body.toString("utf8"), TICK_HISTOGRAM);
+      const after = parseHistogram(metricsAfter.body.toString("utf8"), TICK_HISTOGRAM);
+      if (!before || !after) throw new Error(`/metrics has no ${TICK_HISTOGRAM} histogram`);
+      const delta = histogramDelta(before, after);
+      const windowScrapes = scrapes.slice(windowFirstScrape, windowFirstScrape + args.cycles);
+      const clientCpuSeconds = (clientCpu.user + clientCpu.system) / 1e6;
+      const api = Object.fromEntries(loadResults.map((r) => [r.name, toApiResult(r)])) as BenchResult["api"];
+
+      const result: BenchResult = {
+        schema: "metrics-server-ts/bench/v1",
+        label: args.label,
+        startedAt,
+        params: {
+          nodes: args.nodes,
+          podsPerNode: args.podsPerNode,
+          containersPerPod: args.containersPerPod,
+          resolution: args.resolution,
+          resolutionMs: args.resolutionMs,
+          cycles: args.cycles,
+          warmup: args.warmup,
+          concurrency: args.concurrency,
+          rate: args.rate,
+          listRate: args.listRate,
+          getRate: args.getRate,
+          label: args.label,
+        },
+        machine,
+        cluster: {
+          nodes: args.nodes,
+          pods,
+          simStartupSeconds,
+          serverStartupSeconds,
+          firstFullTickSeconds,
+          hpaNamespace: hpa.namespace,
+          hpaLabelSelector: hpa.selector,
+        },
+        window: { wallSeconds, ticks: windowScrapes.length },
+        server: serverCost,
+        sim: simCost,
+        loadClient: { cpuSeconds: clientCpuSeconds, mCpu: (clientCpuSeconds / wallSeconds) * 1000 },
+        ticks: {
+          scrapeLogMs: summarize(windowScrapes.map((s) => s.durationMs)),
+          scrapeLogDurationsMs: windowScrapes.map((s) => s.durationMs),
+          scrapeNodeCounts: windowScrapes.map((s) => s.nodeCount),
+          scrapePodCounts: windowScrapes.map((s) => s.podCount),
+          histogram: {
+            count: delta.count,
+            meanSeconds: delta.count > 0 ? delta.sum / delta.count : Number.NaN,
+            p50Seconds: histogramQuantile(delta, 0.5),
+            p99Seconds: histogramQuantile(delta, 0.99),
+            bounds: delta.bounds.map((b) => (b === Number.POSITIVE_INFINITY ? "+Inf" : String(b))),
+            bucketCounts: delta.counts,
+          },
+        },
+        api,
+      };
+      mkdirSync(args.outDir, { recursive: true });
+      const stamp = startedAt.replace(/[:.]/g, "-");
+      const jsonPath = join(args.outDir, `${args.label}-${stamp}.json`);
+      const mdPath = join(args.outDir, `${args.label}-${stamp}.md`);
+      writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+      writeFileSync(mdPath, renderMarkdown(result));
+      return { result, jsonPath, mdPath };
+    } finally {
+      session.destroy();
+    }
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    reservation.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(process.argv.slice(2), join(root, "bench", "results"));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const { result, jsonPath, mdPath } = await runBench(args);
+  process.stdout.write(`${renderMarkdown(result)}\nwrote ${jsonPath}\nwrote ${mdPath}\n`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
