@@ -56,8 +56,8 @@ import {
   podNotFound,
   watchNotSupported,
 } from "./status.ts";
-import { listChunks, STREAM_MIN_ITEMS } from "./stream.ts";
-import { parseIncludeObject, type TableItem, tableJSON } from "./table.ts";
+import { bufferedListChunks, ITEMS_PER_CHUNK, listChunks, STREAM_MIN_ITEMS } from "./stream.ts";
+import { parseIncludeObject, type TableItem, TableWriter, tableJSON } from "./table.ts";
 
 export type { ApiResponse } from "./status.ts";
 
@@ -75,6 +75,17 @@ export interface ProtobufEncoder {
   encodeNodeMetricsList(o: NodeMetricsListJSON): Uint8Array;
   encodePodMetrics(o: PodMetricsJSON): Uint8Array;
   encodePodMetricsList(o: PodMetricsListJSON): Uint8Array;
+  /**
+   * Optional, for large lists encoded in batches (all three or none): a batch of items as the list's
+   * `items` fields, and the bytes around all of them given their total length. Head, batches and
+   * tail concatenated equal the one-shot list encoding. Without them, lists are encoded in one step.
+   */
+  encodeNodeMetricsListItems?(items: readonly NodeMetricsJSON[]): Uint8Array;
+  encodePodMetricsListItems?(items: readonly PodMetricsJSON[]): Uint8Array;
+  encodeListEnvelope?(
+    kind: "NodeMetricsList" | "PodMetricsList",
+    itemsByteLength: number,
+  ): { head: Uint8Array; tail: Uint8Array };
 }
 
 export interface MetricsApiDeps {
@@ -199,6 +210,48 @@ function podUsageSum(point: PodMetricsPoint, includeSwap: boolean): Record<strin
     swap = swap === undefined || c.swapBytes === undefined ? undefined : swap + c.swapBytes;
   }
   return usageObject(cpu, memory, includeSwap ? swap : undefined);
+}
+
+type ObjectContext = ReturnType<typeof objectContext>;
+
+function nodeTableItem(ctx: ObjectContext, item: NodeItem, swap: boolean): TableItem {
+  return {
+    name: item.name,
+    usage: usageObject(
+      item.point.cpuNanocores,
+      item.point.memoryBytes,
+      swap ? item.point.swapBytes : undefined,
+    ),
+    window: formatWindow(item.point.windowMs),
+    metadataJSON: itemMetadataJSON(ctx, item.name, undefined, labelsJSON(item.labels)),
+    objectJSON: () => nodeMetricsJSON(ctx, item.name, labelsJSON(item.labels), item.point),
+  };
+}
+
+function podTableItem(ctx: ObjectContext, item: PodItem, swap: boolean): TableItem {
+  return {
+    name: item.name,
+    usage: podUsageSum(item.point, swap),
+    window: formatWindow(item.point.windowMs),
+    metadataJSON: itemMetadataJSON(ctx, item.name, item.namespace, labelsJSON(item.labels)),
+    objectJSON: () => podMetricsJSON(ctx, item.namespace, item.name, labelsJSON(item.labels), item.point),
+  };
+}
+
+/** A Table list's text, one batch of rows per chunk (an empty chunk still lets other requests run). */
+function* tableChunks(
+  count: number,
+  table: TableWriter,
+  rowsOf: (from: number, to: number) => TableItem[],
+): Generator<string, void, undefined> {
+  for (let from = 0; from < count; from += ITEMS_PER_CHUNK) {
+    yield table.add(rowsOf(from, Math.min(count, from + ITEMS_PER_CHUNK)));
+  }
+  yield table.end();
+}
+
+function protobufChunksResponse(chunks: Iterable<Buffer>): ApiResponse {
+  return { status: 200, contentType: PROTOBUF_MEDIA_TYPE, body: Buffer.alloc(0), chunks };
 }
 
 export class MetricsApi {
@@ -345,8 +398,9 @@ export class MetricsApi {
           return matchesFields(fields, node.metadata.name, "");
         });
     const now = this.#now();
-    if (format.representation === "json" && selected.length >= STREAM_MIN_ITEMS) {
-      return this.#streamNodes(now, selected);
+    if (selected.length >= STREAM_MIN_ITEMS) {
+      const streamed = this.#streamNodes(req, format, now, selected);
+      if (streamed) return streamed;
     }
     const items = this.#nodeItems(now, selected, 0, selected.length);
     return this.#renderNodes(req, format, now, items, true);
@@ -367,12 +421,50 @@ export class MetricsApi {
     return items;
   }
 
-  /** A NodeMetricsList as JSON chunks; metrics are read per chunk (see stream.ts). */
-  #streamNodes(now: number, nodes: readonly Node[]): ApiResponse {
-    const ctx = objectContext(now, this.#deps.swapUsage === true);
+  /**
+   * A NodeMetricsList in chunks, in any format; metrics are read per chunk (see stream.ts).
+   * Undefined when the format cannot be streamed (an encoder without batch support).
+   */
+  #streamNodes(
+    req: ApiRequest,
+    format: ObjectFormat,
+    now: number,
+    nodes: readonly Node[],
+  ): ApiResponse | undefined {
+    const swap = this.#deps.swapUsage === true;
+    const ctx = objectContext(now, swap);
+    const batch = (from: number, to: number) => this.#nodeItems(now, nodes, from, to);
+    if (format.representation === "table") {
+      const include = parseIncludeObject(req.query.get("includeObject"));
+      if (typeof include !== "string") return include;
+      const table = new TableWriter(format.version, include);
+      return {
+        status: 200,
+        contentType: JSON_CONTENT_TYPE,
+        body: "",
+        chunks: tableChunks(nodes.length, table, (from, to) =>
+          batch(from, to).map((item) => nodeTableItem(ctx, item, swap)),
+        ),
+      };
+    }
+    if (format.representation === "protobuf") {
+      const encoder = this.#deps.protobuf;
+      const { encodeNodeMetricsListItems: encodeItems, encodeListEnvelope } = encoder ?? {};
+      if (!encodeItems || !encodeListEnvelope) return undefined;
+      return protobufChunksResponse(
+        bufferedListChunks(
+          nodes.length,
+          (from, to) =>
+            encodeItems(
+              batch(from, to).map((item) => nodeMetricsObject(now, item.name, item.labels, item.point, swap)),
+            ),
+          (length) => encodeListEnvelope("NodeMetricsList", length),
+        ),
+      );
+    }
     const renderBatch = (from: number, to: number): string => {
       let text = "";
-      for (const item of this.#nodeItems(now, nodes, from, to)) {
+      for (const item of batch(from, to)) {
         text +=
           (text === "" ? "" : ",") + nodeMetricsJSON(ctx, item.name, labelsJSON(item.labels), item.point);
       }
@@ -425,8 +517,9 @@ export class MetricsApi {
           return matchesFields(fields, meta.name, podNamespace);
         });
     const now = this.#now();
-    if (format.representation === "json" && selected.length >= STREAM_MIN_ITEMS) {
-      return this.#streamPods(now, selected);
+    if (selected.length >= STREAM_MIN_ITEMS) {
+      const streamed = this.#streamPods(req, format, now, selected);
+      if (streamed) return streamed;
     }
     const items = this.#podItems(now, selected, 0, selected.length);
     return this.#renderPods(req, format, now, items, true);
@@ -451,12 +544,49 @@ export class MetricsApi {
     return items;
   }
 
-  /** A PodMetricsList as JSON chunks; metrics are read per chunk (see stream.ts). */
-  #streamPods(now: number, pods: readonly PartialObjectMetadata[]): ApiResponse {
-    const ctx = objectContext(now, this.#deps.swapUsage === true);
+  /** A PodMetricsList in chunks, as #streamNodes. */
+  #streamPods(
+    req: ApiRequest,
+    format: ObjectFormat,
+    now: number,
+    pods: readonly PartialObjectMetadata[],
+  ): ApiResponse | undefined {
+    const swap = this.#deps.swapUsage === true;
+    const ctx = objectContext(now, swap);
+    const batch = (from: number, to: number) => this.#podItems(now, pods, from, to);
+    if (format.representation === "table") {
+      const include = parseIncludeObject(req.query.get("includeObject"));
+      if (typeof include !== "string") return include;
+      const table = new TableWriter(format.version, include);
+      return {
+        status: 200,
+        contentType: JSON_CONTENT_TYPE,
+        body: "",
+        chunks: tableChunks(pods.length, table, (from, to) =>
+          batch(from, to).map((item) => podTableItem(ctx, item, swap)),
+        ),
+      };
+    }
+    if (format.representation === "protobuf") {
+      const encoder = this.#deps.protobuf;
+      const { encodePodMetricsListItems: encodeItems, encodeListEnvelope } = encoder ?? {};
+      if (!encodeItems || !encodeListEnvelope) return undefined;
+      return protobufChunksResponse(
+        bufferedListChunks(
+          pods.length,
+          (from, to) =>
+            encodeItems(
+              batch(from, to).map((item) =>
+                podMetricsObject(now, item.namespace, item.name, item.labels, item.point, swap),
+              ),
+            ),
+          (length) => encodeListEnvelope("PodMetricsList", length),
+        ),
+      );
+    }
     const renderBatch = (from: number, to: number): string => {
       let text = "";
-      for (const item of this.#podItems(now, pods, from, to)) {
+      for (const item of batch(from, to)) {
         text +=
           (text === "" ? "" : ",") +
           podMetricsJSON(ctx, item.namespace, item.name, labelsJSON(item.labels), item.point);
@@ -502,19 +632,7 @@ export class MetricsApi {
     if (format.representation === "table") {
       const include = parseIncludeObject(req.query.get("includeObject"));
       if (typeof include !== "string") return include;
-      const rows = items.map(
-        (item): TableItem => ({
-          name: item.name,
-          usage: usageObject(
-            item.point.cpuNanocores,
-            item.point.memoryBytes,
-            swap ? item.point.swapBytes : undefined,
-          ),
-          window: formatWindow(item.point.windowMs),
-          metadataJSON: itemMetadataJSON(ctx, item.name, undefined, labelsJSON(item.labels)),
-          objectJSON: () => json(item),
-        }),
-      );
+      const rows = items.map((item) => nodeTableItem(ctx, item, swap));
       return jsonResponse(tableJSON(format.version, rows, include));
     }
     const encoder = this.#deps.protobuf;
@@ -548,15 +666,7 @@ export class MetricsApi {
     if (format.representation === "table") {
       const include = parseIncludeObject(req.query.get("includeObject"));
       if (typeof include !== "string") return include;
-      const rows = items.map(
-        (item): TableItem => ({
-          name: item.name,
-          usage: podUsageSum(item.point, swap),
-          window: formatWindow(item.point.windowMs),
-          metadataJSON: itemMetadataJSON(ctx, item.name, item.namespace, labelsJSON(item.labels)),
-          objectJSON: () => json(item),
-        }),
-      );
+      const rows = items.map((item) => podTableItem(ctx, item, swap));
       return jsonResponse(tableJSON(format.version, rows, include));
     }
     const encoder = this.#deps.protobuf;

@@ -6,18 +6,20 @@
 // chunk consumed) and, for streamed bodies, the longest single synchronous step (what a small request
 // queued behind this one waits at most).
 //
-// Numbers on the project's shared 2-core machine, Node 24, 5,000 × 30 × 2, median of 7 rounds, ms
+// Numbers on the project's shared 2-core machine, Node 24, 5,000 × 30 × 2, median of 5-7 rounds, ms
 // (whole body produced; "step" = longest synchronous step of a streamed body). Noisy: ±30 % run to run.
 //
-//   case                              before   after (total / step)
-//   pods, all (150k, 64 MB) JSON        853     233 / 1.2-6.8
-//   pods, all, protobuf                 547     366-793 (not streamed; one step)
-//   pods, all, Table                    603     600-800 (not streamed; one step)
-//   nodes, all (5k) JSON                6.8     6.2-7.4 / 2.1
-//   nodes, all, protobuf               11.2     8.2-11.2
+//   case                              before   after (total / longest step)
+//   pods, all (150k, 64 MB) JSON        853     200-240 / 1.1-11
+//   pods, all, protobuf (35 MB)         547     165-310 / 2.2-11 (batches of 256, then head + batches)
+//   pods, all, Table (46 MB)            603     170-450 / 1.3-12 (one 32 ms outlier on a loaded run)
+//   nodes, all (5k) JSON                6.8     3.5-6.6 / 0.2-1.5
+//   nodes, all, protobuf               11.2     4.5-7.0 / 0.3-3.1
 //   HPA namespace + selector, JSON    0.046    0.035
 //   HPA namespace + selector, proto   0.078    0.040
-//   get one pod / node, JSON      0.005/0.004  0.004/0.002
+//   get one pod / node, JSON      0.005/0.004  0.004/0.003
+// Steps above ~3 ms are garbage-collection pauses that land inside a step (see --trace-gc), not
+// the work of one batch (~0.5-1 ms). Protobuf and Table were one 0.4-0.8 s step before issue 7.
 //
 // The pods-all sort is cached per reflector list array; after pod churn the first list sorts again.
 import type { Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";

@@ -7,6 +7,10 @@
 // Consequence: a list's metrics are read from storage batch by batch, as the chunks are written.
 // If a storage tick lands while a list is being written, items after it carry the newer points;
 // each item is still one consistent point with its own timestamp and window.
+//
+// JSON and Table text are written as they are rendered. Protobuf puts the list's total length before
+// its items, so bufferedListChunks encodes every batch first (one step each) and writes afterwards:
+// the encoded items, about the body's size, are held until then.
 
 import { LIST_TAIL_JSON } from "./objects.ts";
 
@@ -50,4 +54,50 @@ export function responseText(res: { body: string | Buffer; chunks?: Iterable<str
   if (res.chunks)
     for (const chunk of res.chunks) text += typeof chunk === "string" ? chunk : chunk.toString("utf8");
   return text;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * The whole body of a list whose head depends on the total length of its items (Kubernetes
+ * protobuf): items [from, to) are encoded by `encodeBatch` one batch per step, an empty chunk after
+ * each so the server lets other requests run, then `envelope(total)`'s head, the batches as they are
+ * and its tail. Holds the encoded items (about the body's size) until they are written.
+ */
+export function* bufferedListChunks(
+  count: number,
+  encodeBatch: (from: number, to: number) => Uint8Array,
+  envelope: (itemsByteLength: number) => { head: Uint8Array; tail: Uint8Array },
+  itemsPerChunk = ITEMS_PER_CHUNK,
+): Generator<Buffer, void, undefined> {
+  const batches: Uint8Array[] = [];
+  let total = 0;
+  for (let from = 0; from < count; from += itemsPerChunk) {
+    const batch = encodeBatch(from, Math.min(count, from + itemsPerChunk));
+    if (batch.length === 0) continue;
+    batches.push(batch);
+    total += batch.length;
+    yield NO_BYTES;
+  }
+  const { head, tail } = envelope(total);
+  yield asBuffer(head);
+  // Each batch is released as soon as it is handed over, so memory falls as the body is written.
+  for (let i = 0; i < batches.length; i++) {
+    const batch = batches[i];
+    batches[i] = NO_BYTES;
+    yield asBuffer(batch);
+  }
+  yield asBuffer(tail);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The whole body of a response as bytes: `body` followed by every chunk (tests and tools). */
+export function responseBytes(res: { body: string | Buffer; chunks?: Iterable<string | Buffer> }): Buffer {
+  const parts: Buffer[] = [typeof res.body === "string" ? Buffer.from(res.body) : res.body];
+  if (res.chunks)
+    for (const chunk of res.chunks) parts.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(parts);
 }

@@ -50,6 +50,73 @@ function rowObjectJSON(item: TableItem, version: TableVersion, include: IncludeO
   return `{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/${version}","metadata":${item.metadataJSON}}`;
 }
 
+function rowJSON(
+  item: TableItem,
+  resources: readonly string[] | undefined,
+  version: TableVersion,
+  include: IncludeObject,
+): string {
+  const cells = [goJSONString(item.name)];
+  for (const r of resources ?? []) cells.push(goJSONString(item.usage[r] ?? "0"));
+  cells.push(goJSONString(item.window));
+  return `{"cells":[${cells.join(",")}],"object":${rowObjectJSON(item, version, include)}}`;
+}
+
+function tableHeadJSON(version: TableVersion, columns: string): string {
+  return `{"kind":"Table","apiVersion":"meta.k8s.io/${version}","metadata":{},"columnDefinitions":${columns},"rows":`;
+}
+
+/**
+ * A Table list written piece by piece: `add` returns the text to write for a batch of rows, `end`
+ * the rest. The column definitions come before the rows but depend on the first row with usage, so
+ * rows before it (pods without containers, rare) are held back until it is seen. The pieces
+ * concatenated are exactly tableJSON of all the rows.
+ */
+export class TableWriter {
+  readonly #version: TableVersion;
+  readonly #include: IncludeObject;
+  #resources: string[] | undefined;
+  #columns = "null";
+  /** Rows not yet written because the columns are not known yet. */
+  #pending: string[] = [];
+  #headWritten = false;
+
+  constructor(version: TableVersion, include: IncludeObject) {
+    this.#version = version;
+    this.#include = include;
+  }
+
+  add(items: readonly TableItem[]): string {
+    let text = "";
+    for (const item of items) {
+      if (this.#resources === undefined) {
+        const keys = Object.keys(item.usage).sort();
+        this.#columns = columnsJSON(keys);
+        if (keys.length > 0) this.#resources = keys;
+      }
+      const row = rowJSON(item, this.#resources, this.#version, this.#include);
+      if (this.#headWritten) {
+        text += "," + row;
+      } else if (this.#resources === undefined) {
+        this.#pending.push(row);
+      } else {
+        this.#pending.push(row);
+        text = tableHeadJSON(this.#version, this.#columns) + "[" + this.#pending.join(",");
+        this.#pending = [];
+        this.#headWritten = true;
+      }
+    }
+    return text;
+  }
+
+  end(): string {
+    if (this.#headWritten) return "]}\n";
+    const rows = this.#pending.length === 0 ? "null" : "[" + this.#pending.join(",") + "]";
+    this.#pending = [];
+    return tableHeadJSON(this.#version, this.#columns) + rows + "}\n";
+  }
+}
+
 /** The Table document (newline-terminated), for one object or a list. */
 export function tableJSON(
   version: TableVersion,
@@ -67,10 +134,7 @@ export function tableJSON(
       columns = columnsJSON(keys);
       if (keys.length > 0) resources = keys;
     }
-    const cells = [goJSONString(item.name)];
-    for (const r of resources ?? []) cells.push(goJSONString(item.usage[r] ?? "0"));
-    cells.push(goJSONString(item.window));
-    rows.push(`{"cells":[${cells.join(",")}],"object":${rowObjectJSON(item, version, include)}}`);
+    rows.push(rowJSON(item, resources, version, include));
   }
   return (
     `{"kind":"Table","apiVersion":"meta.k8s.io/${version}","metadata":{},` +

@@ -132,6 +132,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * encoding), one chunk at a time. After each chunk it waits for the client to drain when the stream's
  * buffer is full, and otherwise still yields to the event loop, so other requests (the HPA's small
  * lists) are served between the chunks of a big one. Stops early when the client goes away.
+ *
+ * The status line and headers go out with the first byte of the body, not before: a body whose
+ * first steps produce nothing (a protobuf list is encoded whole before its length-prefixed head)
+ * that then fails rejects with nothing sent, so the caller can still answer with a Status.
  */
 export async function sendChunked(
   res: Res,
@@ -140,11 +144,20 @@ export async function sendChunked(
   head: string | Buffer,
   chunks: Iterable<string | Buffer>,
 ): Promise<void> {
-  res.writeHead(status, {
-    "content-type": contentType,
-    "x-content-type-options": "nosniff",
-    "cache-control": "no-cache, private",
-  });
+  let headersWritten = false;
+  const writeHeadOnce = (): void => {
+    if (headersWritten) return;
+    headersWritten = true;
+    res.writeHead(status, {
+      "content-type": contentType,
+      "x-content-type-options": "nosniff",
+      "cache-control": "no-cache, private",
+    });
+  };
+  const write = (piece: string | Buffer): boolean => {
+    writeHeadOnce();
+    return res.write(piece);
+  };
   // The HTTP/2 compat response has no destroyed/closed of its own: its stream does.
   const h2stream = (res as { stream?: http2.ServerHttp2Stream }).stream;
   const target = h2stream ?? res;
@@ -165,16 +178,18 @@ export async function sendChunked(
     });
   const iterator = chunks[Symbol.iterator]();
   try {
-    if (head.length > 0 && !res.write(head)) await drained();
+    if (head.length > 0 && !write(head)) await drained();
     for (;;) {
       if (gone()) return;
       const next = iterator.next();
       if (next.done) break;
       const chunk = next.value;
-      if (chunk.length > 0 && !res.write(chunk)) await drained();
+      if (chunk.length > 0 && !write(chunk)) await drained();
       else await yieldToEventLoop();
     }
-    if (!gone()) res.end();
+    if (gone()) return;
+    writeHeadOnce();
+    res.end();
   } finally {
     // An abandoned list releases its generator (and whatever it holds) right away.
     iterator.return?.();
