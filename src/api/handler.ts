@@ -254,6 +254,17 @@ function protobufChunksResponse(chunks: Iterable<Buffer>): ApiResponse {
   return { status: 200, contentType: PROTOBUF_MEDIA_TYPE, body: Buffer.alloc(0), chunks };
 }
 
+/** What #streamList needs to know about one kind of list (nodes or pods). */
+interface ListKind<I, O> {
+  listKind: "NodeMetricsList" | "PodMetricsList";
+  /** Items [from, to) of the selection that have metrics. */
+  batch(from: number, to: number): I[];
+  tableItem(ctx: ObjectContext, item: I, swap: boolean): TableItem;
+  object(now: number, item: I, swap: boolean): O;
+  json(ctx: ObjectContext, item: I): string;
+  encodeItems(encoder: ProtobufEncoder | undefined): ((objects: readonly O[]) => Uint8Array) | undefined;
+}
+
 export class MetricsApi {
   readonly #deps: MetricsApiDeps;
   readonly #now: () => number;
@@ -399,7 +410,14 @@ export class MetricsApi {
         });
     const now = this.#now();
     if (selected.length >= STREAM_MIN_ITEMS) {
-      const streamed = this.#streamNodes(req, format, now, selected);
+      const streamed = this.#streamList(req, format, now, selected.length, {
+        listKind: "NodeMetricsList",
+        batch: (from, to) => this.#nodeItems(now, selected, from, to),
+        tableItem: nodeTableItem,
+        object: (at, item: NodeItem, swap) => nodeMetricsObject(at, item.name, item.labels, item.point, swap),
+        json: (ctx, item) => nodeMetricsJSON(ctx, item.name, labelsJSON(item.labels), item.point),
+        encodeItems: (encoder) => encoder?.encodeNodeMetricsListItems,
+      });
       if (streamed) return streamed;
     }
     const items = this.#nodeItems(now, selected, 0, selected.length);
@@ -422,18 +440,18 @@ export class MetricsApi {
   }
 
   /**
-   * A NodeMetricsList in chunks, in any format; metrics are read per chunk (see stream.ts).
-   * Undefined when the format cannot be streamed (an encoder without batch support).
+   * A NodeMetricsList / PodMetricsList in chunks, in any format; metrics are read per chunk (see
+   * stream.ts). Undefined when the format cannot be streamed (an encoder without batch support).
    */
-  #streamNodes(
+  #streamList<I, O>(
     req: ApiRequest,
     format: ObjectFormat,
     now: number,
-    nodes: readonly Node[],
+    count: number,
+    kind: ListKind<I, O>,
   ): ApiResponse | undefined {
     const swap = this.#deps.swapUsage === true;
     const ctx = objectContext(now, swap);
-    const batch = (from: number, to: number) => this.#nodeItems(now, nodes, from, to);
     if (format.representation === "table") {
       const include = parseIncludeObject(req.query.get("includeObject"));
       if (typeof include !== "string") return include;
@@ -442,39 +460,33 @@ export class MetricsApi {
         status: 200,
         contentType: JSON_CONTENT_TYPE,
         body: "",
-        chunks: tableChunks(nodes.length, table, (from, to) =>
-          batch(from, to).map((item) => nodeTableItem(ctx, item, swap)),
+        chunks: tableChunks(count, table, (from, to) =>
+          kind.batch(from, to).map((item) => kind.tableItem(ctx, item, swap)),
         ),
       };
     }
     if (format.representation === "protobuf") {
-      const encoder = this.#deps.protobuf;
-      const { encodeNodeMetricsListItems: encodeItems, encodeListEnvelope } = encoder ?? {};
+      const encodeItems = kind.encodeItems(this.#deps.protobuf);
+      const encodeListEnvelope = this.#deps.protobuf?.encodeListEnvelope;
       if (!encodeItems || !encodeListEnvelope) return undefined;
       return protobufChunksResponse(
         bufferedListChunks(
-          nodes.length,
-          (from, to) =>
-            encodeItems(
-              batch(from, to).map((item) => nodeMetricsObject(now, item.name, item.labels, item.point, swap)),
-            ),
-          (length) => encodeListEnvelope("NodeMetricsList", length),
+          count,
+          (from, to) => encodeItems(kind.batch(from, to).map((item) => kind.object(now, item, swap))),
+          (length) => encodeListEnvelope(kind.listKind, length),
         ),
       );
     }
     const renderBatch = (from: number, to: number): string => {
       let text = "";
-      for (const item of batch(from, to)) {
-        text +=
-          (text === "" ? "" : ",") + nodeMetricsJSON(ctx, item.name, labelsJSON(item.labels), item.point);
-      }
+      for (const item of kind.batch(from, to)) text += (text === "" ? "" : ",") + kind.json(ctx, item);
       return text;
     };
     return {
       status: 200,
       contentType: JSON_CONTENT_TYPE,
-      body: listHeadJSON("NodeMetricsList"),
-      chunks: listChunks(nodes.length, renderBatch),
+      body: listHeadJSON(kind.listKind),
+      chunks: listChunks(count, renderBatch),
     };
   }
 
@@ -518,7 +530,16 @@ export class MetricsApi {
         });
     const now = this.#now();
     if (selected.length >= STREAM_MIN_ITEMS) {
-      const streamed = this.#streamPods(req, format, now, selected);
+      const streamed = this.#streamList(req, format, now, selected.length, {
+        listKind: "PodMetricsList",
+        batch: (from, to) => this.#podItems(now, selected, from, to),
+        tableItem: podTableItem,
+        object: (at, item: PodItem, swap) =>
+          podMetricsObject(at, item.namespace, item.name, item.labels, item.point, swap),
+        json: (ctx, item) =>
+          podMetricsJSON(ctx, item.namespace, item.name, labelsJSON(item.labels), item.point),
+        encodeItems: (encoder) => encoder?.encodePodMetricsListItems,
+      });
       if (streamed) return streamed;
     }
     const items = this.#podItems(now, selected, 0, selected.length);
@@ -542,63 +563,6 @@ export class MetricsApi {
       observeFreshness(now, point.timestampMs);
     }
     return items;
-  }
-
-  /** A PodMetricsList in chunks, as #streamNodes. */
-  #streamPods(
-    req: ApiRequest,
-    format: ObjectFormat,
-    now: number,
-    pods: readonly PartialObjectMetadata[],
-  ): ApiResponse | undefined {
-    const swap = this.#deps.swapUsage === true;
-    const ctx = objectContext(now, swap);
-    const batch = (from: number, to: number) => this.#podItems(now, pods, from, to);
-    if (format.representation === "table") {
-      const include = parseIncludeObject(req.query.get("includeObject"));
-      if (typeof include !== "string") return include;
-      const table = new TableWriter(format.version, include);
-      return {
-        status: 200,
-        contentType: JSON_CONTENT_TYPE,
-        body: "",
-        chunks: tableChunks(pods.length, table, (from, to) =>
-          batch(from, to).map((item) => podTableItem(ctx, item, swap)),
-        ),
-      };
-    }
-    if (format.representation === "protobuf") {
-      const encoder = this.#deps.protobuf;
-      const { encodePodMetricsListItems: encodeItems, encodeListEnvelope } = encoder ?? {};
-      if (!encodeItems || !encodeListEnvelope) return undefined;
-      return protobufChunksResponse(
-        bufferedListChunks(
-          pods.length,
-          (from, to) =>
-            encodeItems(
-              batch(from, to).map((item) =>
-                podMetricsObject(now, item.namespace, item.name, item.labels, item.point, swap),
-              ),
-            ),
-          (length) => encodeListEnvelope("PodMetricsList", length),
-        ),
-      );
-    }
-    const renderBatch = (from: number, to: number): string => {
-      let text = "";
-      for (const item of batch(from, to)) {
-        text +=
-          (text === "" ? "" : ",") +
-          podMetricsJSON(ctx, item.namespace, item.name, labelsJSON(item.labels), item.point);
-      }
-      return text;
-    };
-    return {
-      status: 200,
-      contentType: JSON_CONTENT_TYPE,
-      body: listHeadJSON("PodMetricsList"),
-      chunks: listChunks(pods.length, renderBatch),
-    };
   }
 
   #getPod(req: ApiRequest, format: ObjectFormat, namespace: string, name: string): ApiResponse {
