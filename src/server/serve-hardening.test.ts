@@ -8,8 +8,8 @@ import tls from "node:tls";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
 import type { RequestAuth } from "./auth-types.ts";
-import { healthEndpoints } from "./health.ts";
 import { startServer } from "./serve.ts";
+import { healthy } from "./serve-testing.ts";
 
 let server: http2.Http2SecureServer;
 let port: number;
@@ -28,14 +28,7 @@ before(async () => {
     cert: Buffer.from(serving.certPem),
     key: Buffer.from(serving.keyPem),
     auth: allowAll,
-    health: healthEndpoints({
-      nodeSynced: () => true,
-      podSynced: () => true,
-      storageReady: () => true,
-      tickLastStartMs: () => 0,
-      resolutionMs: 15_000,
-      shuttingDown: () => false,
-    }),
+    health: healthy(),
     api: {
       handle: (req) =>
         req.path.startsWith("/apis")

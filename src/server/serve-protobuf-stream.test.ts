@@ -8,8 +8,8 @@ import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
 import { type ApiRequest, type ApiResponse, MetricsApi, protobufEncoder } from "../api/index.ts";
 import { FakeMetrics, FakeStore, pod } from "../api/testdata/fakes.ts";
-import { healthEndpoints } from "./health.ts";
 import { startServer } from "./serve.ts";
+import { ALLOW_ALL, healthy } from "./serve-testing.ts";
 
 const V = "/apis/metrics.k8s.io/v1beta1";
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
@@ -69,15 +69,8 @@ before(async () => {
     port: 0,
     cert: Buffer.from(serving.certPem),
     key: Buffer.from(serving.keyPem),
-    auth: { check: async () => ({ allowed: true, user: { name: "u", groups: [], extra: {} } }) },
-    health: healthEndpoints({
-      nodeSynced: () => true,
-      podSynced: () => true,
-      storageReady: () => true,
-      tickLastStartMs: () => 0,
-      resolutionMs: 15_000,
-      shuttingDown: () => false,
-    }),
+    auth: ALLOW_ALL,
+    health: healthy(),
     api: { handle },
     registry: new Registry(),
     version: {},

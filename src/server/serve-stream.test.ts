@@ -8,8 +8,8 @@ import { after, before, test } from "node:test";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
 import type { ApiResponse } from "../api/index.ts";
-import { healthEndpoints } from "./health.ts";
 import { startServer } from "./serve.ts";
+import { ALLOW_ALL, healthy } from "./serve-testing.ts";
 
 const CHUNK_COUNT = 200;
 const CHUNK_BYTES = 64 * 1024;
@@ -57,15 +57,8 @@ before(async () => {
     port: 0,
     cert: Buffer.from(serving.certPem),
     key: Buffer.from(serving.keyPem),
-    auth: { check: async () => ({ allowed: true, user: { name: "u", groups: [], extra: {} } }) },
-    health: healthEndpoints({
-      nodeSynced: () => true,
-      podSynced: () => true,
-      storageReady: () => true,
-      tickLastStartMs: () => 0,
-      resolutionMs: 15_000,
-      shuttingDown: () => false,
-    }),
+    auth: ALLOW_ALL,
+    health: healthy(),
     api: { handle: (req) => handle(req.path) },
     registry: new Registry(),
     version: {},

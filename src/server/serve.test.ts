@@ -11,9 +11,9 @@ import { registerApiMetrics } from "../api/index.ts";
 import { registerScraperMetrics } from "../scraper/index.ts";
 import { registerStorageMetrics } from "../storage/index.ts";
 import type { AuthRequest, RequestAuth } from "./auth-types.ts";
-import { healthEndpoints } from "./health.ts";
 import { createTickDuration, registerServerMetrics } from "./metrics.ts";
 import { plainHeaders, sniMatcher, startServer } from "./serve.ts";
+import { healthy } from "./serve-testing.ts";
 
 let server: http2.Http2SecureServer;
 let port: number;
@@ -72,14 +72,7 @@ before(async () => {
     cert: Buffer.from(serving.certPem),
     key: Buffer.from(serving.keyPem),
     auth: fakeAuth(),
-    health: healthEndpoints({
-      nodeSynced: () => true,
-      podSynced: () => true,
-      storageReady: () => false,
-      tickLastStartMs: () => 0,
-      resolutionMs: 15_000,
-      shuttingDown: () => false,
-    }),
+    health: healthy({ storageReady: () => false }),
     api: {
       handle: (req) =>
         req.path.startsWith("/apis")
@@ -284,14 +277,7 @@ describe("--tls-sni-cert-key", () => {
       key: Buffer.from(serving.keyPem),
       sniCertKeys: [{ names: [], cert: Buffer.from(sniCert.certPem), key: Buffer.from(sniCert.keyPem) }],
       auth: fakeAuth(),
-      health: healthEndpoints({
-        nodeSynced: () => true,
-        podSynced: () => true,
-        storageReady: () => true,
-        tickLastStartMs: () => 0,
-        resolutionMs: 15_000,
-        shuttingDown: () => false,
-      }),
+      health: healthy(),
       api: { handle: () => undefined },
       registry: new Registry(),
       version: {},
