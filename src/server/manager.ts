@@ -11,7 +11,11 @@ export interface BatchScraper {
 }
 
 export interface BatchStore {
-  store(batch: readonly NodeScrape[]): void;
+  /**
+   * Stores one tick's batch without blocking the event loop for long (API requests are served
+   * while it runs); resolves once readers see the new batch.
+   */
+  storeAsync(batch: readonly NodeScrape[]): Promise<void>;
 }
 
 export interface ScrapeManagerOptions {
@@ -80,7 +84,8 @@ export class ScrapeManager {
       const batch = await this.#opts.scraper.scrape(nodes, deadline);
       log.V(6).info("Storing metrics");
       const storeStart = performance.now();
-      this.#opts.store.store(batch);
+      // Awaited: the tick (and its duration) covers the store, and ticks never overlap.
+      await this.#opts.store.storeAsync(batch);
       if (log.V(1).enabled) {
         // The whole tick, store included ("Scrape finished" covers the requests only): what the
         // tick-duration histogram observes, exact rather than bucketed, for the benchmark.

@@ -123,12 +123,36 @@ function isoTime(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
 }
 
+export interface StoreAsyncOptions {
+  /** Work done between two yields to the event loop, in ms (default 5). */
+  sliceMs?: number;
+}
+
+const DEFAULT_SLICE_MS = 5;
+
+/** An in-progress build of the next generation (store() runs it at once, storeAsync in slices). */
+interface Build {
+  scrapes: readonly NodeScrape[];
+  /** Usable container count per scrape, -1 for a malformed scrape. */
+  counts: Int32Array;
+  /** The generation reads see meanwhile; prev points come from it. Never written. */
+  old: Generation;
+  next: Generation;
+  seenNodes: Set<string>;
+  /** Index of the next scrape to store. */
+  nextScrape: number;
+}
+
 export class TwoPointStore implements MetricsReader {
   readonly #resolutionMs: number;
   /** What reads see. */
   #current = new Generation();
   /** The generation before #current; overwritten by the next store(). */
   #spare = new Generation();
+  /** storeAsync calls not yet finished (running or queued); store() is refused meanwhile. */
+  #asyncStores = 0;
+  /** The tail of the storeAsync queue (never rejects). */
+  #queue: Promise<void> = Promise.resolve();
   #loggedNodesReady = false;
   #loggedPodsReady = false;
 
@@ -142,8 +166,56 @@ export class TwoPointStore implements MetricsReader {
     this.#resolutionMs = resolutionMs;
   }
 
-  /** Replaces the stored data with one tick's batch (nodes and pods absent from it vanish). */
+  /**
+   * Replaces the stored data with one tick's batch (nodes and pods absent from it vanish), in one
+   * synchronous step. For tests and small batches; the scrape loop uses storeAsync.
+   */
   store(batch: readonly NodeScrape[]): void {
+    if (this.#asyncStores > 0) {
+      // An asynchronous build writes (or is about to write) the spare generation: a second writer
+      // would corrupt it or be silently overwritten.
+      throw new Error("TwoPointStore.store: an asynchronous store is in progress; await storeAsync first");
+    }
+    const build = this.#beginBuild(batch);
+    this.#buildNodes(build, Number.POSITIVE_INFINITY);
+    this.#finishBuild(build);
+  }
+
+  /**
+   * Same result as store(), but the next generation is built over several event-loop turns: after
+   * about `sliceMs` (default 5) of work, between two nodes, it yields with setImmediate so API
+   * requests are served meanwhile. Reads keep seeing the previous generation until the new one is
+   * complete and swapped in at once. Calls made while one is running are queued and run in order.
+   */
+  storeAsync(batch: readonly NodeScrape[], opts?: StoreAsyncOptions): Promise<void> {
+    const requested = opts?.sliceMs;
+    const sliceMs =
+      typeof requested === "number" && Number.isFinite(requested) && requested > 0
+        ? requested
+        : DEFAULT_SLICE_MS;
+    // Chained on the previous call whatever its outcome: one failed store must not wedge the queue.
+    this.#asyncStores++;
+    const run = this.#queue
+      .then(() => this.#storeInSlices(batch, sliceMs))
+      .finally(() => {
+        this.#asyncStores--;
+      });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #storeInSlices(batch: readonly NodeScrape[], sliceMs: number): Promise<void> {
+    const build = this.#beginBuild(batch);
+    for (;;) {
+      const done = this.#buildNodes(build, performance.now() + sliceMs);
+      if (done) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.#finishBuild(build);
+  }
+
+  /** Validates the batch, sizes the spare generation and prepares to fill it from the current one. */
+  #beginBuild(batch: readonly NodeScrape[]): Build {
     let scrapes: readonly NodeScrape[] = batch;
     if (!Array.isArray(batch)) {
       log.error(undefined, "Ignoring malformed metrics batch, storing an empty one", { type: typeof batch });
@@ -155,28 +227,39 @@ export class TwoPointStore implements MetricsReader {
       counts[i] = usableContainerCount(scrapes[i]);
       if (counts[i] > 0) containerTotal += counts[i];
     }
-
-    const old = this.#current;
     const next = this.#spare;
     next.reset(scrapes.length, containerTotal, containerTotal);
-    const seenNodes = new Set<string>();
-    for (let i = 0; i < scrapes.length; i++) {
+    return { scrapes, counts, old: this.#current, next, seenNodes: new Set(), nextScrape: 0 };
+  }
+
+  /**
+   * Stores scrapes into the next generation until all are done (returns true) or `deadlineMs`
+   * (performance.now() time) has passed after a node (returns false; call again to go on).
+   */
+  #buildNodes(build: Build, deadlineMs: number): boolean {
+    const { scrapes, counts, old, next, seenNodes } = build;
+    while (build.nextScrape < scrapes.length) {
+      const i = build.nextScrape++;
       const scrape = scrapes[i];
       if (counts[i] < 0) {
         const node = typeof scrape?.node === "string" ? scrape.node : "<unknown>";
         log.error(undefined, "Skipping malformed node scrape", { node });
-        continue;
-      }
-      if (seenNodes.has(scrape.node)) {
+      } else if (seenNodes.has(scrape.node)) {
         log.error(undefined, "Got duplicate node point", { node: scrape.node });
-        continue;
+      } else {
+        seenNodes.add(scrape.node);
+        this.#storeNode(old, next, scrape);
+        this.#storePods(old, next, scrape, counts[i]);
       }
-      seenNodes.add(scrape.node);
-      this.#storeNode(old, next, scrape);
-      this.#storePods(old, next, scrape, counts[i]);
+      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length) return false;
     }
-    next.trimNames();
+    return true;
+  }
 
+  /** Swaps the completed generation in: from here on every read sees it whole. */
+  #finishBuild(build: Build): void {
+    const { old, next } = build;
+    next.trimNames();
     this.#current = next;
     this.#spare = old;
     setStoragePoints(next.nodesWithPrev, next.containersWithPrev);
