@@ -10,12 +10,12 @@ import * as https from "node:https";
 import { type AddressInfo, isIP, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
-import { gzip } from "node:zlib";
+import { constants, gzip } from "node:zlib";
 import type { UserInfo } from "./aggregator.ts";
 import { certUser } from "./authn.ts";
 import type { CA, CertAndKey } from "./pki.ts";
-import { createCA, issueCert } from "./pki.ts";
-import { type Family, renderFamilies, type Sample } from "./promtext.ts";
+import { createCA, createKeyPair, issueCert, type KeyPairWithPem } from "./pki.ts";
+import { escapeHelp, escapeLabelValue, formatGoFloat } from "./promtext.ts";
 import type { Rbac } from "./rbac.ts";
 import { reportedContainers, type SimContainer, type SimNode, type SimPod } from "./scenario.ts";
 import { bearerToken, type TokenTable } from "./tokens.ts";
@@ -68,9 +68,34 @@ export class NodeCounterState {
    */
   latestNodeCpu = { tMs: Number.NEGATIVE_INFINITY, seconds: 0 };
   private readonly seen = new Map<string, SeenContainer>();
+  /** The layout last built for this node, reused while its node and pods stay the same objects. */
+  layout: NodeLayout | undefined;
+  /**
+   * The layout the last observeLayout saw and the latest time it was seen at: while it stays the same,
+   * a request only moves this time instead of touching every container's entry.
+   */
+  private observed: { layout: NodeLayout; lastSeenMs: number } | undefined;
+
+  /** observe() for a layout's containers; O(1) while the layout is the one observed last time. */
+  observeLayout(layout: NodeLayout, tMs: number): void {
+    if (this.observed?.layout === layout) {
+      this.observed.lastSeenMs = Math.max(this.observed.lastSeenMs, tMs);
+      return;
+    }
+    this.observe(layout.current, tMs);
+    this.observed = { layout, lastSeenMs: tMs };
+  }
 
   /** Records the containers reported at tMs and retires those that disappeared since the last call. */
   observe(current: ReadonlyMap<string, Pick<SimContainer, "cpuMilli" | "startTimeMs">>, tMs: number): void {
+    // Bring the lazily kept last-seen time of the previously observed layout into the entries first.
+    if (this.observed) {
+      for (const key of this.observed.layout.current.keys()) {
+        const entry = this.seen.get(key);
+        if (entry) entry.lastSeenMs = Math.max(entry.lastSeenMs, this.observed.lastSeenMs);
+      }
+      this.observed = undefined;
+    }
     for (const [key, c] of this.seen) {
       if (!current.has(key)) {
         this.retiredCpuSeconds += containerCpuSeconds(c, c.lastSeenMs);
@@ -85,30 +110,6 @@ export class NodeCounterState {
   }
 }
 
-interface ContainerUsage {
-  container: SimContainer;
-  cpuSeconds: number;
-  memoryBytes: number;
-  swapBytes: number;
-}
-interface PodUsage {
-  pod: SimPod;
-  containers: ContainerUsage[];
-  cpuSeconds: number;
-  memoryBytes: number;
-  swapBytes: number;
-}
-interface NodeUsage {
-  cpuSeconds: number;
-  memoryBytes: number;
-  /** Overhead swap plus every reported container's swap, as cAdvisor sees the whole machine. */
-  swapBytes: number;
-  /** Sum over running pods (the "pods" system container). */
-  podsCpuSeconds: number;
-  podsMemoryBytes: number;
-  pods: PodUsage[];
-}
-
 function comparePods(a: SimPod, b: SimPod): number {
   return a.namespace < b.namespace
     ? -1
@@ -121,40 +122,173 @@ function comparePods(a: SimPod, b: SimPod): number {
           : 0;
 }
 
-/** Everything the node reports at tMs. Only running pods on this node with reported containers count. */
-function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: NodeCounterState): NodeUsage {
-  const usage: PodUsage[] = [];
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+interface LayoutContainer {
+  container: SimContainer;
+  /** Index into the per-request CPU array (pod order, then container order). */
+  index: number;
+  /** `{container="…",namespace="…",pod="…"}`: labels in name order, escaped. */
+  labels: string;
+  memoryText: string;
+  swapText: string;
+}
+interface LayoutPod {
+  pod: SimPod;
+  containers: LayoutContainer[];
+  /** `{namespace="…",pod="…"}` */
+  labels: string;
+  memoryBytes: number;
+  swapBytes: number;
+  rateMilli: number;
+}
+
+/**
+ * Everything about a node's reports that does not depend on the time: the running pods in name
+ * order, their containers, label strings and constant values, and the container samples in the
+ * order the exposition sorts them. Built once per change of the node's pods; SimNode and SimPod
+ * objects are treated as immutable (the cluster replaces them on every change).
+ */
+export interface NodeLayout {
+  node: SimNode;
+  /** The pods array as given (a copy), to recognise an unchanged set by element identity. */
+  pods: readonly SimPod[];
+  /** Pods with at least one reported container, sorted by namespace and name. */
+  reported: LayoutPod[];
+  /** Every reported container in the order of /metrics/resource samples (container, namespace, pod). */
+  metricsOrder: LayoutContainer[];
+  containerCount: number;
+  /** Identity keys of the reported containers, for NodeCounterState. */
+  current: Map<string, SimContainer>;
+  podsMemoryBytes: number;
+  podsSwapBytes: number;
+  podsRateMilli: number;
+  /** The container_start_time_seconds family (header and samples; constant), or "" without samples. */
+  startTimeFamily: string;
+}
+
+function buildLayout(node: SimNode, pods: readonly SimPod[]): NodeLayout {
+  const reported: LayoutPod[] = [];
   const current = new Map<string, SimContainer>();
-  let podsCpuSeconds = 0;
+  let index = 0;
   let podsMemoryBytes = 0;
   let podsSwapBytes = 0;
+  let podsRateMilli = 0;
   for (const pod of [...pods].sort(comparePods)) {
     if (pod.nodeName !== node.name) continue;
-    const containers = reportedContainers(pod).map((c) => {
-      // Rate and start time are part of the identity: a change is a new container (like a restart).
-      current.set(`${pod.namespace}/${pod.name}/${pod.uid}/${c.name}/${c.cpuMilli}/${c.startTimeMs}`, c);
-      return {
-        container: c,
-        cpuSeconds: containerCpuSeconds(c, tMs),
-        memoryBytes: c.memoryBytes,
-        swapBytes: c.swapBytes ?? 0,
-      };
-    });
+    const containers = reportedContainers(pod);
     if (containers.length === 0) continue;
-    let cpuSeconds = 0;
+    const podLabels = `namespace="${escapeLabelValue(pod.namespace)}",pod="${escapeLabelValue(pod.name)}"`;
     let memoryBytes = 0;
     let swapBytes = 0;
-    for (const c of containers) {
-      cpuSeconds += c.cpuSeconds;
+    let rateMilli = 0;
+    const entries = containers.map((c) => {
+      // Rate and start time are part of the identity: a change is a new container (like a restart).
+      current.set(`${pod.namespace}/${pod.name}/${pod.uid}/${c.name}/${c.cpuMilli}/${c.startTimeMs}`, c);
       memoryBytes += c.memoryBytes;
-      swapBytes += c.swapBytes;
-    }
-    podsCpuSeconds += cpuSeconds;
+      swapBytes += c.swapBytes ?? 0;
+      rateMilli += c.cpuMilli;
+      return {
+        container: c,
+        index: index++,
+        labels: `{container="${escapeLabelValue(c.name)}",${podLabels}}`,
+        memoryText: formatGoFloat(c.memoryBytes),
+        swapText: formatGoFloat(c.swapBytes ?? 0),
+      };
+    });
     podsMemoryBytes += memoryBytes;
     podsSwapBytes += swapBytes;
-    usage.push({ pod, containers, cpuSeconds, memoryBytes, swapBytes });
+    // Summed pod by pod, the order the Summary's figures were always added in.
+    podsRateMilli += rateMilli;
+    reported.push({ pod, containers: entries, labels: `{${podLabels}}`, memoryBytes, swapBytes, rateMilli });
   }
-  state?.observe(current, tMs);
+  // Samples sort by label values in label-name order; the sort is stable, like the Go registry's.
+  const metricsOrder = reported
+    .flatMap((p) => p.containers.map((c) => ({ c, p: p.pod })))
+    .sort(
+      (a, b) =>
+        compareStrings(a.c.container.name, b.c.container.name) ||
+        compareStrings(a.p.namespace, b.p.namespace) ||
+        compareStrings(a.p.name, b.p.name),
+    )
+    .map(({ c }) => c);
+  // The kubelet skips a start time that is not positive.
+  const started = metricsOrder.filter((c) => c.container.startTimeMs > 0);
+  const startTimeFamily =
+    started.length === 0
+      ? ""
+      : FAMILY_HEADERS.containerStart +
+        started
+          .map(
+            (c) =>
+              `container_start_time_seconds${c.labels} ${formatGoFloat(c.container.startTimeMs / 1000)}\n`,
+          )
+          .join("");
+  return {
+    node,
+    pods: [...pods],
+    reported,
+    metricsOrder,
+    containerCount: index,
+    current,
+    podsMemoryBytes,
+    podsSwapBytes,
+    podsRateMilli,
+    startTimeFamily,
+  };
+}
+
+/** The node's layout: the cached one while node and pods are the same objects, else a new one. */
+function layoutOf(node: SimNode, pods: readonly SimPod[], state?: NodeCounterState): NodeLayout {
+  const cached = state?.layout;
+  if (
+    cached &&
+    cached.node === node &&
+    cached.pods.length === pods.length &&
+    cached.pods.every((p, i) => p === pods[i])
+  ) {
+    return cached;
+  }
+  const layout = buildLayout(node, pods);
+  if (state) state.layout = layout;
+  return layout;
+}
+
+interface NodeUsage {
+  layout: NodeLayout;
+  /** Cumulative CPU per reported container, indexed by LayoutContainer.index. */
+  containerCpuSeconds: Float64Array;
+  /** Cumulative CPU per reported pod, in layout.reported order. */
+  podCpuSeconds: Float64Array;
+  cpuSeconds: number;
+  memoryBytes: number;
+  /** Overhead swap plus every reported container's swap, as cAdvisor sees the whole machine. */
+  swapBytes: number;
+  /** Sum over running pods (the "pods" system container). */
+  podsCpuSeconds: number;
+  podsMemoryBytes: number;
+}
+
+/** Everything the node reports at tMs. Only running pods on this node with reported containers count. */
+function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: NodeCounterState): NodeUsage {
+  const layout = layoutOf(node, pods, state);
+  const containerCpu = new Float64Array(layout.containerCount);
+  const podCpu = new Float64Array(layout.reported.length);
+  let podsCpuSeconds = 0;
+  for (let i = 0; i < layout.reported.length; i++) {
+    // The same additions in the same order as summing pod by pod, so the totals are bit-identical.
+    let cpuSeconds = 0;
+    for (const c of layout.reported[i].containers) {
+      const seconds = containerCpuSeconds(c.container, tMs);
+      containerCpu[c.index] = seconds;
+      cpuSeconds += seconds;
+    }
+    podCpu[i] = cpuSeconds;
+    podsCpuSeconds += cpuSeconds;
+  }
+  state?.observeLayout(layout, tMs);
   const overheadSeconds = containerCpuSeconds(
     { cpuMilli: node.overheadCpuMilli, startTimeMs: node.bootTimeMs },
     tMs,
@@ -165,12 +299,14 @@ function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: 
     state.latestNodeCpu = { tMs, seconds: cpuSeconds };
   }
   return {
+    layout,
+    containerCpuSeconds: containerCpu,
+    podCpuSeconds: podCpu,
     cpuSeconds,
-    memoryBytes: node.overheadMemoryBytes + podsMemoryBytes,
-    swapBytes: (node.overheadSwapBytes ?? 0) + podsSwapBytes,
+    memoryBytes: node.overheadMemoryBytes + layout.podsMemoryBytes,
+    swapBytes: (node.overheadSwapBytes ?? 0) + layout.podsSwapBytes,
     podsCpuSeconds,
-    podsMemoryBytes,
-    pods: usage,
+    podsMemoryBytes: layout.podsMemoryBytes,
   };
 }
 
@@ -180,10 +316,70 @@ function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: 
 const STABLE = "[STABLE] ";
 const ALPHA = "[ALPHA] ";
 
+function familyHeader(name: string, help: string, type: "counter" | "gauge"): string {
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+}
+
+// The families' HELP and TYPE lines, written once; the families appear in name order.
+const FAMILY_HEADERS = {
+  containerCpu: familyHeader(
+    "container_cpu_usage_seconds_total",
+    `${STABLE}Cumulative cpu time consumed by the container in core-seconds`,
+    "counter",
+  ),
+  containerMemory: familyHeader(
+    "container_memory_working_set_bytes",
+    `${STABLE}Current working set of the container in bytes`,
+    "gauge",
+  ),
+  containerStart: familyHeader(
+    "container_start_time_seconds",
+    `${STABLE}Start time of the container since unix epoch in seconds`,
+    "gauge",
+  ),
+  containerSwap: familyHeader(
+    "container_swap_usage_bytes",
+    `${ALPHA}Current amount of the container swap usage in bytes. Reported only on non-windows systems`,
+    "gauge",
+  ),
+  nodeCpu: familyHeader(
+    "node_cpu_usage_seconds_total",
+    `${STABLE}Cumulative cpu time consumed by the node in core-seconds`,
+    "counter",
+  ),
+  nodeMemory: familyHeader(
+    "node_memory_working_set_bytes",
+    `${STABLE}Current working set of the node in bytes`,
+    "gauge",
+  ),
+  nodeSwap: familyHeader(
+    "node_swap_usage_bytes",
+    `${ALPHA}Current swap usage of the node in bytes. Reported only on non-windows systems`,
+    "gauge",
+  ),
+  podCpu: familyHeader(
+    "pod_cpu_usage_seconds_total",
+    `${STABLE}Cumulative cpu time consumed by the pod in core-seconds`,
+    "counter",
+  ),
+  podMemory: familyHeader(
+    "pod_memory_working_set_bytes",
+    `${STABLE}Current working set of the pod in bytes`,
+    "gauge",
+  ),
+  scrapeError: familyHeader(
+    "resource_scrape_error",
+    `${STABLE}1 if there was an error while getting container metrics, 0 otherwise`,
+    "gauge",
+  ),
+};
+
 /**
  * The /metrics/resource body for `node` at nowMs (ms; every sample stamped with it): the kubelet
  * 1.33 families plus `container_swap_usage_bytes` for every reported container, as a 1.34+ Linux
- * kubelet writes it (0 when the container uses no swap).
+ * kubelet writes it (0 when the container uses no swap). The text is what client_golang writes
+ * (families by name, samples by label values, empty families left out); everything but the CPU
+ * counters and the timestamp comes precomputed from the node's layout.
  */
 export function renderResourceMetrics(
   node: SimNode,
@@ -193,92 +389,35 @@ export function renderResourceMetrics(
 ): string {
   const t = Math.floor(nowMs);
   const usage = nodeUsage(node, pods, t, state);
-  const containerCpu: Sample[] = [];
-  const containerMemory: Sample[] = [];
-  const containerStart: Sample[] = [];
-  const containerSwap: Sample[] = [];
-  const podCpu: Sample[] = [];
-  const podMemory: Sample[] = [];
-  for (const p of usage.pods) {
-    const podLabels = [
-      ["namespace", p.pod.namespace],
-      ["pod", p.pod.name],
-    ] as const;
-    podCpu.push({ labels: podLabels, value: p.cpuSeconds, timestampMs: t });
-    podMemory.push({ labels: podLabels, value: p.memoryBytes, timestampMs: t });
-    for (const c of p.containers) {
-      const labels = [["container", c.container.name], ...podLabels] as const;
-      containerCpu.push({ labels, value: c.cpuSeconds, timestampMs: t });
-      containerMemory.push({ labels, value: c.memoryBytes, timestampMs: t });
-      containerSwap.push({ labels, value: c.swapBytes, timestampMs: t });
-      // The kubelet skips a start time that is not positive.
-      if (c.container.startTimeMs > 0) containerStart.push({ labels, value: c.container.startTimeMs / 1000 });
+  const { layout } = usage;
+  const stamp = ` ${t}\n`;
+  let out = "";
+  if (layout.metricsOrder.length > 0) {
+    out += FAMILY_HEADERS.containerCpu;
+    for (const c of layout.metricsOrder) {
+      out += `container_cpu_usage_seconds_total${c.labels} ${formatGoFloat(usage.containerCpuSeconds[c.index])}${stamp}`;
     }
+    out += FAMILY_HEADERS.containerMemory;
+    for (const c of layout.metricsOrder)
+      out += `container_memory_working_set_bytes${c.labels} ${c.memoryText}${stamp}`;
+    out += layout.startTimeFamily;
+    out += FAMILY_HEADERS.containerSwap;
+    for (const c of layout.metricsOrder) out += `container_swap_usage_bytes${c.labels} ${c.swapText}${stamp}`;
   }
-  const families: Family[] = [
-    {
-      name: "container_cpu_usage_seconds_total",
-      help: `${STABLE}Cumulative cpu time consumed by the container in core-seconds`,
-      type: "counter",
-      samples: containerCpu,
-    },
-    {
-      name: "container_memory_working_set_bytes",
-      help: `${STABLE}Current working set of the container in bytes`,
-      type: "gauge",
-      samples: containerMemory,
-    },
-    {
-      name: "container_start_time_seconds",
-      help: `${STABLE}Start time of the container since unix epoch in seconds`,
-      type: "gauge",
-      samples: containerStart,
-    },
-    {
-      name: "container_swap_usage_bytes",
-      help: `${ALPHA}Current amount of the container swap usage in bytes. Reported only on non-windows systems`,
-      type: "gauge",
-      samples: containerSwap,
-    },
-    {
-      name: "node_cpu_usage_seconds_total",
-      help: `${STABLE}Cumulative cpu time consumed by the node in core-seconds`,
-      type: "counter",
-      samples: [{ labels: [], value: usage.cpuSeconds, timestampMs: t }],
-    },
-    {
-      name: "node_memory_working_set_bytes",
-      help: `${STABLE}Current working set of the node in bytes`,
-      type: "gauge",
-      samples: [{ labels: [], value: usage.memoryBytes, timestampMs: t }],
-    },
-    {
-      name: "node_swap_usage_bytes",
-      help: `${ALPHA}Current swap usage of the node in bytes. Reported only on non-windows systems`,
-      type: "gauge",
-      // Stamped with the memory time, as the kubelet does; always present on a Linux node.
-      samples: [{ labels: [], value: usage.swapBytes, timestampMs: t }],
-    },
-    {
-      name: "pod_cpu_usage_seconds_total",
-      help: `${STABLE}Cumulative cpu time consumed by the pod in core-seconds`,
-      type: "counter",
-      samples: podCpu,
-    },
-    {
-      name: "pod_memory_working_set_bytes",
-      help: `${STABLE}Current working set of the pod in bytes`,
-      type: "gauge",
-      samples: podMemory,
-    },
-    {
-      name: "resource_scrape_error",
-      help: `${STABLE}1 if there was an error while getting container metrics, 0 otherwise`,
-      type: "gauge",
-      samples: [{ labels: [], value: 0 }],
-    },
-  ];
-  return renderFamilies(families);
+  out += `${FAMILY_HEADERS.nodeCpu}node_cpu_usage_seconds_total ${formatGoFloat(usage.cpuSeconds)}${stamp}`;
+  out += `${FAMILY_HEADERS.nodeMemory}node_memory_working_set_bytes ${formatGoFloat(usage.memoryBytes)}${stamp}`;
+  // Stamped with the memory time, as the kubelet does; always present on a Linux node.
+  out += `${FAMILY_HEADERS.nodeSwap}node_swap_usage_bytes ${formatGoFloat(usage.swapBytes)}${stamp}`;
+  if (layout.reported.length > 0) {
+    out += FAMILY_HEADERS.podCpu;
+    layout.reported.forEach((p, i) => {
+      out += `pod_cpu_usage_seconds_total${p.labels} ${formatGoFloat(usage.podCpuSeconds[i])}${stamp}`;
+    });
+    out += FAMILY_HEADERS.podMemory;
+    for (const p of layout.reported)
+      out += `pod_memory_working_set_bytes${p.labels} ${formatGoFloat(p.memoryBytes)}${stamp}`;
+  }
+  return `${out}${FAMILY_HEADERS.scrapeError}resource_scrape_error 0\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,10 +479,8 @@ export function renderSummary(
   const t = Math.floor(nowMs / 1000) * 1000;
   const time = rfc3339(t);
   const usage = nodeUsage(node, pods, t, state);
-  const podsRateMilli = usage.pods.reduce(
-    (sum, p) => sum + p.containers.reduce((s, c) => s + c.container.cpuMilli, 0),
-    0,
-  );
+  const { layout } = usage;
+  const podsRateMilli = layout.podsRateMilli;
   const bootTime = rfc3339(node.bootTimeMs);
   // The kubelet's and runtime's own share of the node overhead.
   const systemContainer = (name: string, share: number) => ({
@@ -387,25 +524,24 @@ export function renderSummary(
           },
           fs: fsStats(time, DISK_CAPACITY - DISK_AVAILABLE),
           runtime: { imageFs: fsStats(time, 2 * 2 ** 30) },
-          rlimit: { time, maxpid: 4194304, curproc: 100 + usage.pods.length * 5 },
+          rlimit: { time, maxpid: 4194304, curproc: 100 + layout.reported.length * 5 },
         }),
     swap: swap(usage.swapBytes),
   };
-  const podStats = usage.pods.map((p) => {
-    const podRateMilli = p.containers.reduce((s, c) => s + c.container.cpuMilli, 0);
+  const podStats = layout.reported.map((p, podIndex) => {
     const containers = p.containers.map((c) => ({
       name: c.container.name,
       startTime: rfc3339(c.container.startTimeMs),
-      cpu: cpuStats(time, c.container.cpuMilli, c.cpuSeconds),
-      memory: memoryStats(time, c.memoryBytes),
+      cpu: cpuStats(time, c.container.cpuMilli, usage.containerCpuSeconds[c.index]),
+      memory: memoryStats(time, c.container.memoryBytes),
       ...(onlyCpuAndMemory ? {} : { rootfs: fsStats(time, 40960), logs: fsStats(time, 20480) }),
-      swap: swap(c.swapBytes),
+      swap: swap(c.container.swapBytes ?? 0),
     }));
     return {
       podRef: { name: p.pod.name, namespace: p.pod.namespace, uid: p.pod.uid },
       startTime: rfc3339(p.pod.startTimeMs),
       containers,
-      cpu: cpuStats(time, podRateMilli, p.cpuSeconds),
+      cpu: cpuStats(time, p.rateMilli, usage.podCpuSeconds[podIndex]),
       memory: memoryStats(time, p.memoryBytes),
       ...(onlyCpuAndMemory
         ? {}
@@ -499,7 +635,9 @@ async function send(
   res.statusCode = status;
   res.setHeader("Content-Type", contentType);
   if (status === 200 && acceptsGzip(req)) {
-    payload = await gzipAsync(payload);
+    // The fastest level: the bytes after decompression are the same, and compressing at the
+    // default level cost the simulator more CPU than rendering the body.
+    payload = await gzipAsync(payload, { level: constants.Z_BEST_SPEED });
     res.setHeader("Content-Encoding", "gzip");
   }
   res.setHeader("Content-Length", payload.length);
@@ -516,6 +654,8 @@ export class KubeletFleet {
   private readonly states = new Map<string, NodeCounterState>();
   private readonly readOnlyPort: number | undefined;
   private readonly auth: KubeletAuth | undefined;
+  /** The one key pair every serving cert of this fleet uses (made on first use). */
+  private servingKey: Promise<KeyPairWithPem> | undefined;
   /** A CA nobody trusts, made on first use by a wrong-ca fault. */
   private wrongCA: Promise<CA> | undefined;
   private closed = false;
@@ -586,7 +726,9 @@ export class KubeletFleet {
   ): Promise<{ cert: string; key: string; ca: string }> {
     let serving: CertAndKey | undefined = wrong ? listener?.wrongServing : listener?.serving;
     if (!serving) {
+      this.servingKey ??= createKeyPair();
       serving = await issueCert(wrong ? await this.wrongCertificateAuthority() : this.ca, {
+        key: await this.servingKey,
         commonName: `system:node:${node.name}`,
         organizations: ["system:nodes"],
         ...servingNames(node),

@@ -38,6 +38,17 @@ export interface IssueOptions {
   client?: boolean;
   /** Validity in days (default 365). */
   days?: number;
+  /**
+   * Use this key pair instead of generating one: thousands of kubelet serving certs can share one
+   * key (each still names its own node), which saves a key generation and export per cert.
+   */
+  key?: KeyPairWithPem;
+}
+
+/** A key pair and its private key as PKCS#8 PEM. */
+export interface KeyPairWithPem {
+  keys: CryptoKeyPair;
+  keyPem: string;
 }
 
 function subjectName(commonName: string, organizations: readonly string[] = []): x509.JsonName {
@@ -59,6 +70,12 @@ async function privateKeyPem(key: CryptoKey): Promise<string> {
 
 function generateKeys(): Promise<CryptoKeyPair> {
   return webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
+}
+
+/** A fresh P-256 key pair, for issueCert's `key` option. */
+export async function createKeyPair(): Promise<KeyPairWithPem> {
+  const keys = await generateKeys();
+  return { keys, keyPem: await privateKeyPem(keys.privateKey) };
 }
 
 /** A self-signed CA valid for 10 years. */
@@ -85,12 +102,12 @@ export async function createCA(commonName: string): Promise<CA> {
   return { cert, keys, certPem: cert.toString("pem"), keyPem: await privateKeyPem(keys.privateKey) };
 }
 
-/** A leaf certificate signed by `ca`, with its own fresh key. */
+/** A leaf certificate signed by `ca`, with its own fresh key unless opts.key is given. */
 export async function issueCert(ca: CA, opts: IssueOptions): Promise<CertAndKey> {
   if (!opts.commonName) throw new Error("issueCert: commonName must not be empty");
   const days = opts.days ?? 365;
   if (!(days > 0)) throw new Error(`issueCert: days must be positive, got ${days}`);
-  const keys = await generateKeys();
+  const keys = opts.key?.keys ?? (await generateKeys());
   const now = Date.now();
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
@@ -120,5 +137,8 @@ export async function issueCert(ca: CA, opts: IssueOptions): Promise<CertAndKey>
     signingKey: ca.keys.privateKey,
     extensions,
   });
-  return { certPem: cert.toString("pem"), keyPem: await privateKeyPem(keys.privateKey) };
+  return {
+    certPem: cert.toString("pem"),
+    keyPem: opts.key?.keyPem ?? (await privateKeyPem(keys.privateKey)),
+  };
 }

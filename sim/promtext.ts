@@ -10,6 +10,11 @@ export function formatGoFloat(v: number): string {
   if (v === Number.POSITIVE_INFINITY) return "+Inf";
   if (v === Number.NEGATIVE_INFINITY) return "-Inf";
   if (v === 0) return Object.is(v, -0) ? "-0" : "0";
+  // Fast path for the common case (counters and byte counts): here Go prints the plain decimal and
+  // JS's String() gives the same shortest digits. A double below 1e6 never prints as 1e+06 (1e6 is
+  // exact), and one at or above the double nearest 1e-4 never prints with exponent -5.
+  const magnitude = Math.abs(v);
+  if (magnitude >= 1e-4 && magnitude < 1e6) return String(v);
   // JS toExponential() without an argument also yields the shortest round-tripping digits.
   const [mantissa, expText] = v.toExponential().split("e");
   const exp = Number(expText);
