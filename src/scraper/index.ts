@@ -1,5 +1,6 @@
 // The scraper's public face: kubelet client, endpoint resolution, the /metrics/resource and Summary API
-// decoders, Scraper.
+// decoders, Scraper, and
+// WorkerScraper (the same scrape in a worker thread).
 export {
   isNodeReady,
   type KubeletEndpoint,
@@ -24,3 +25,4 @@ export { registerScraperMetrics } from "./metrics.ts";
 export { Scraper, type ScraperOptions } from "./scraper.ts";
 export { decodeSummary } from "./summary.ts";
 export { type CertificateProblem, KubeletCertificateError } from "./tls.ts";
+export { WorkerScraper, type WorkerScraperOptions } from "./worker-scraper.ts";

@@ -36,15 +36,45 @@ export function registerScraperMetrics(registry: Registry): void {
   }
 }
 
-/** Records one kubelet request: its duration (seconds), outcome and end time. */
-export function observeKubeletRequest(node: string, durationSeconds: number, success: boolean): void {
+/**
+ * Where observations go instead of this module's metrics. Inside the scraper worker thread these
+ * metrics live in a registry nobody exposes, so the worker forwards every observation to the main
+ * thread, which records it here with the same functions.
+ */
+export interface KubeletRequestObserver {
+  observe(node: string, durationSeconds: number, success: boolean, endTimeMs: number): void;
+  forget(node: string): void;
+}
+
+let redirect: KubeletRequestObserver | undefined;
+
+/** Sends every later observation to `observer` (undefined: record locally again). */
+export function redirectKubeletRequestMetrics(observer: KubeletRequestObserver | undefined): void {
+  redirect = observer;
+}
+
+/** Records one kubelet request: its duration (seconds), outcome and end time (Unix ms, default now). */
+export function observeKubeletRequest(
+  node: string,
+  durationSeconds: number,
+  success: boolean,
+  endTimeMs = Date.now(),
+): void {
+  if (redirect) {
+    redirect.observe(node, durationSeconds, success, endTimeMs);
+    return;
+  }
   kubeletRequestDuration.observe({ node }, durationSeconds);
   kubeletRequestTotal.inc({ success: success ? "true" : "false" });
-  kubeletLastRequestTime.set({ node }, Date.now() / 1000);
+  kubeletLastRequestTime.set({ node }, endTimeMs / 1000);
 }
 
 /** Drops a vanished node's series, so node churn does not grow the exposition without bound. */
 export function forgetNode(node: string): void {
+  if (redirect) {
+    redirect.forget(node);
+    return;
+  }
   kubeletRequestDuration.remove({ node });
   kubeletLastRequestTime.remove({ node });
 }

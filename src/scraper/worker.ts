@@ -1,0 +1,159 @@
+// The scraper thread behind WorkerScraper: a real KubeletClient and Scraper, so TLS, gunzip and
+// decoding run here and the API's event loop stays free. Log lines and metric observations are
+// forwarded to the main thread, which writes and records them exactly as the in-process scraper would.
+import { parentPort, workerData } from "node:worker_threads";
+import * as log from "../log/index.ts";
+import type { NodeScrape } from "../storage/types.ts";
+import { KubeletClient } from "./client.ts";
+import type { ScrapeEndpoint } from "./endpoint.ts";
+import { redirectKubeletRequestMetrics } from "./metrics.ts";
+import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
+import { Scraper } from "./scraper.ts";
+import { encodeScrape, type WireScrape } from "./wire.ts";
+
+if (!parentPort) throw new Error("worker.ts runs only as a worker thread (see WorkerScraper)");
+const port = parentPort;
+const init = workerData as WorkerInit;
+
+// Events are batched per event-loop turn: thousands of per-node observations in single messages
+// would cost the main thread one callback each.
+let outbox: WorkerEvent[] = [];
+let flushScheduled = false;
+function queueEvent(event: WorkerEvent): void {
+  outbox.push(event);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushEvents);
+  }
+}
+function flushEvents(): void {
+  flushScheduled = false;
+  if (outbox.length === 0) return;
+  const events = outbox;
+  outbox = [];
+  post({ type: "events", events });
+}
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+log.setVerbosity(init.verbosity);
+log.setSink((line) => queueEvent({ kind: "log", line }));
+redirectKubeletRequestMetrics({
+  observe: (node, seconds, success, endTimeMs) =>
+    queueEvent({ kind: "observe", node, seconds, success, endTimeMs }),
+  forget: (node) => queueEvent({ kind: "forget", node }),
+});
+
+// structured clone turns Buffers into plain Uint8Arrays; node:tls wants Buffers.
+const asBuffer = (b: Uint8Array | undefined): Buffer | undefined =>
+  b === undefined ? undefined : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+let token: string | undefined;
+let tokenError: string | undefined;
+const client = new KubeletClient({
+  ...init.client,
+  ca: asBuffer(init.client.ca),
+  cert: asBuffer(init.client.cert),
+  key: asBuffer(init.client.key),
+  bearerToken: init.hasBearerToken
+    ? () => {
+        if (tokenError !== undefined) throw new Error(tokenError);
+        return token;
+      }
+    : undefined,
+});
+const scraper = new Scraper({ ...init.scraper, client });
+
+/** The endpoints last reported to the main thread. */
+const reportedEndpoints = new Map<string, ScrapeEndpoint>();
+let current: { id: number; controller: AbortController } | undefined;
+/** Result messages of the finished tick not yet asked for. */
+let pending: { id: number; messages: { scrapes: WireScrape[]; transfer: ArrayBuffer[] }[] } | undefined;
+
+port.on("message", (msg: ToWorker) => {
+  switch (msg.type) {
+    case "tick":
+      void runTick(msg);
+      return;
+    case "abort":
+      if (current?.id === msg.id) current.controller.abort(new Error("context deadline exceeded"));
+      return;
+    case "next":
+      if (pending?.id === msg.id) sendNext();
+      return;
+    case "crash":
+      setImmediate(() => {
+        throw new Error("crash requested by a test");
+      });
+  }
+});
+
+async function runTick(msg: Extract<ToWorker, { type: "tick" }>): Promise<void> {
+  log.setVerbosity(msg.verbosity);
+  token = msg.token;
+  tokenError = msg.tokenError;
+  const controller = new AbortController();
+  if (msg.aborted) controller.abort(new Error("context deadline exceeded"));
+  current = { id: msg.id, controller };
+  // Scraper.scrape never throws because of a node; anything else is a bug that should restart us.
+  const batch = await scraper.scrape(msg.nodes as never, controller.signal);
+  current = undefined;
+  pending = { id: msg.id, messages: split(batch) };
+  const names = new Set<string>();
+  for (const n of msg.nodes) if (typeof n?.metadata?.name === "string") names.add(n.metadata.name);
+  endpointChanges = endpointDiff(names);
+  sendNext();
+}
+
+let endpointChanges: [string, ScrapeEndpoint | null][] = [];
+
+function sendNext(): void {
+  if (!pending) return;
+  const next = pending.messages.shift();
+  const last = pending.messages.length === 0;
+  const msg: FromWorker = { type: "result", id: pending.id, scrapes: next?.scrapes ?? [], last };
+  if (last) {
+    msg.endpoints = endpointChanges;
+    pending = undefined;
+  }
+  // Log lines of the tick go out before its results, so the main side sees them in order.
+  flushEvents();
+  post(msg, next?.transfer);
+}
+
+/** Whole nodes per message, up to about containersPerMessage containers (at least one node). */
+function split(batch: NodeScrape[]): { scrapes: WireScrape[]; transfer: ArrayBuffer[] }[] {
+  const messages: { scrapes: WireScrape[]; transfer: ArrayBuffer[] }[] = [];
+  let containers = 0;
+  for (const s of batch) {
+    let m = messages.at(-1);
+    if (!m || (m.scrapes.length > 0 && containers + s.containerCount > init.containersPerMessage)) {
+      m = { scrapes: [], transfer: [] };
+      messages.push(m);
+      containers = 0;
+    }
+    m.scrapes.push(encodeScrape(s, m.transfer));
+    containers += s.containerCount;
+  }
+  return messages;
+}
+
+/** Endpoint changes since the last report: nodes the scraper forgot (null) and new or switched ones. */
+function endpointDiff(names: Set<string>): [string, ScrapeEndpoint | null][] {
+  const changes: [string, ScrapeEndpoint | null][] = [];
+  for (const name of reportedEndpoints.keys()) {
+    if (scraper.endpointOf(name) === undefined) {
+      reportedEndpoints.delete(name);
+      changes.push([name, null]);
+    }
+  }
+  for (const name of names) {
+    const endpoint = scraper.endpointOf(name);
+    if (endpoint !== undefined && reportedEndpoints.get(name) !== endpoint) {
+      reportedEndpoints.set(name, endpoint);
+      changes.push([name, endpoint]);
+    }
+  }
+  return changes;
+}
