@@ -13,7 +13,7 @@ import {
   parseLabelSelector,
 } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { KubeletClient, registerScraperMetrics, Scraper } from "../scraper/index.ts";
+import { registerScraperMetrics, WorkerScraper } from "../scraper/index.ts";
 import { registerStorageMetrics, TwoPointStore } from "../storage/index.ts";
 import { DelegatedAuth } from "./auth.ts";
 import { generateServingCA, loadServingCert, readFileOrThrow } from "./certs.ts";
@@ -148,16 +148,15 @@ async function run(o: Options): Promise<void> {
   log.V(1).info("Caches synced", { nodes: nodes.size, pods: pods.size });
 
   const store = new TwoPointStore({ resolutionMs: o.metricResolutionMs });
-  const kubelets = new KubeletClient({
+  // Kubelet requests (TLS, gzip) and decoding run in a worker thread, so a 5,000-node tick does not
+  // stall API requests on this event loop (BENCHMARKS.md); logs and self-metrics come back here.
+  const scraper = new WorkerScraper({
     ca: kubeletCA,
     cert: kubeletCert,
     key: kubeletKey,
     bearerToken: () => credentials.bearerToken(),
     insecureSkipVerify: o.kubeletInsecureTls,
     completelyInsecure: o.deprecatedKubeletCompletelyInsecure,
-  });
-  const scraper = new Scraper({
-    client: kubelets,
     addressTypes: o.kubeletPreferredAddressTypes,
     port: o.kubeletPort,
     useNodeStatusPort: o.kubeletUseNodeStatusPort,
@@ -242,7 +241,7 @@ async function run(o: Options): Promise<void> {
       auth.stop(),
       nodes.stop(),
       pods.stop(),
-      kubelets.close(),
+      scraper.close(),
       kube.close(),
       authnClient === kube ? undefined : authnClient.close(),
       authzClient === kube ? undefined : authzClient.close(),
