@@ -927,19 +927,25 @@ export class ApiServer {
       listRv = token.rv;
       start = token.start;
     }
-    const all = cluster
-      .list(resource, namespace)
-      .filter(
-        (o) =>
-          (start === undefined || keyOf(o) > start) &&
-          matchesLabels(labels, o.metadata.labels) &&
-          matchesFields(fields, fieldsOf(resource, o)),
-      );
-    const page = limit > 0 ? all.slice(0, limit) : all;
+    const filtered = labels.length > 0 || fields.length > 0;
+    const {
+      items: page,
+      more,
+      remaining,
+    } = cluster.listPage(
+      resource,
+      namespace,
+      start,
+      limit,
+      filtered
+        ? (o) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, fieldsOf(resource, o))
+        : undefined,
+    );
     const listMeta: Record<string, unknown> = { resourceVersion: String(listRv) };
-    if (page.length < all.length) {
+    if (more) {
       listMeta.continue = encodeContinue({ rv: listRv, start: keyOf(page[page.length - 1]) });
-      if (labels.length === 0 && fields.length === 0) listMeta.remainingItemCount = all.length - page.length;
+      // Only an unfiltered list knows how many items remain without reading them all.
+      if (!filtered) listMeta.remainingItemCount = remaining;
     }
     const info = RESOURCE_INFO[resource];
     const body =

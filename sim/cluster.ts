@@ -394,6 +394,44 @@ function keyOf(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }
 
+/** Code-unit order, the order etcd's byte-ordered keys give for these ASCII names. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The first index whose key is >= `key`. */
+function lowerBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index whose key is > `key`. */
+function upperBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A page of a list (see Cluster.listPage). */
+export interface ListPage {
+  items: KubeObject[];
+  /** A further object after the page matches. */
+  more: boolean;
+  /** Objects in scope after the page, matching or not. */
+  remaining: number;
+}
+
 export class Cluster implements KubeletView {
   hooks: ClusterHooks = {};
   private rv = 0;
@@ -409,12 +447,15 @@ export class Cluster implements KubeletView {
   private readonly now: () => number;
   private readonly allocateNodeIP: ((index: number) => string) | undefined;
   private readonly listeners = new Map<Resource, Set<WatchListener>>();
+  /** Per resource, its object keys in list order; absent = rebuild on next use. */
+  private readonly keyIndex = new Map<Resource, string[]>();
 
   constructor(scenario: Scenario, options: ClusterOptions = {}) {
     this.historyLimit = Math.max(1, options.historyLimit ?? 10_000);
     this.now = options.now ?? Date.now;
     this.allocateNodeIP = options.allocateNodeIP;
     for (const r of RESOURCES) this.objects.set(r, new Map());
+    // No index exists yet while the scenario loads: it is sorted once, on the first list.
     for (const n of scenario.nodes) this.putNode(n);
     for (const p of scenario.pods) this.putPod(p);
   }
@@ -459,13 +500,86 @@ export class Cluster implements KubeletView {
 
   /** Objects sorted by namespace then name (the order etcd keys give kube-apiserver). */
   list(resource: Resource, namespace?: string): KubeObject[] {
-    // Keys are built once, not per comparison: lists of 150,000 pods must stay fast.
-    const keyed: [string, KubeObject][] = [];
-    for (const [key, o] of this.objects.get(resource)!) {
-      if (namespace === undefined || o.metadata.namespace === namespace) keyed.push([key, o]);
+    const objects = this.objects.get(resource)!;
+    const [lo, hi] = this.scope(resource, namespace);
+    const keys = this.sortedKeys(resource);
+    const out: KubeObject[] = [];
+    for (let i = lo; i < hi; i++) {
+      const o = objects.get(keys[i])!;
+      if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
     }
-    keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return keyed.map((e) => e[1]);
+    return out;
+  }
+
+  /**
+   * One page of a list, in key order, costing O(page) rather than O(all objects): the objects after
+   * key `after` (namespace/name or name) that `matches` accepts, at most `limit` (0 = no limit).
+   * `more` says whether a further matching object exists (found by looking ahead past the page);
+   * `remaining` counts every object in scope after the page, matching or not (what
+   * remainingItemCount reports for an unfiltered list).
+   */
+  listPage(
+    resource: Resource,
+    namespace: string | undefined,
+    after: string | undefined,
+    limit: number,
+    matches?: (o: KubeObject) => boolean,
+  ): ListPage {
+    const objects = this.objects.get(resource)!;
+    const keys = this.sortedKeys(resource);
+    let [lo, hi] = this.scope(resource, namespace);
+    if (after !== undefined) lo = Math.min(hi, Math.max(lo, upperBound(keys, after)));
+    const items: KubeObject[] = [];
+    let last = lo - 1;
+    let i = lo;
+    for (; i < hi && (limit === 0 || items.length < limit); i++) {
+      const o = objects.get(keys[i])!;
+      if ((namespace === undefined || o.metadata.namespace === namespace) && (!matches || matches(o))) {
+        items.push(o);
+        last = i;
+      }
+    }
+    let more = false;
+    for (; i < hi && !more; i++) {
+      const o = objects.get(keys[i])!;
+      more = (namespace === undefined || o.metadata.namespace === namespace) && (!matches || matches(o));
+    }
+    return { items, more, remaining: hi - (last + 1) };
+  }
+
+  /** The sorted keys of a resource: sorted once on first use, then kept sorted by store/unstore. */
+  private sortedKeys(resource: Resource): string[] {
+    let keys = this.keyIndex.get(resource);
+    if (!keys) {
+      keys = [...this.objects.get(resource)!.keys()].sort(compareKeys);
+      this.keyIndex.set(resource, keys);
+    }
+    return keys;
+  }
+
+  /** The index range [lo, hi) of the keys a list of `namespace` (undefined = all) can contain. */
+  private scope(resource: Resource, namespace: string | undefined): [number, number] {
+    const keys = this.sortedKeys(resource);
+    if (namespace === undefined) return [0, keys.length];
+    if (!RESOURCE_INFO[resource].namespaced) return [0, 0];
+    // Keys of one namespace share the prefix "<ns>/" and so are contiguous; "0" follows "/".
+    return [lowerBound(keys, `${namespace}/`), lowerBound(keys, `${namespace}0`)];
+  }
+
+  private store(resource: Resource, key: string, obj: KubeObject): void {
+    const objects = this.objects.get(resource)!;
+    const isNew = !objects.has(key);
+    objects.set(key, obj);
+    const keys = this.keyIndex.get(resource);
+    if (isNew && keys) keys.splice(lowerBound(keys, key), 0, key);
+  }
+
+  private unstore(resource: Resource, key: string): void {
+    if (!this.objects.get(resource)!.delete(key)) return;
+    const keys = this.keyIndex.get(resource);
+    if (!keys) return;
+    const i = lowerBound(keys, key);
+    if (keys[i] === key) keys.splice(i, 1);
   }
 
   get(resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined {
@@ -538,7 +652,7 @@ export class Cluster implements KubeletView {
     this.rv++;
     const json = nodeToJson(n, this.rv, this.now());
     this.simNodes.set(n.name, n);
-    this.objects.get("nodes")!.set(n.name, json);
+    this.store("nodes", n.name, json);
     this.record(existing ? "MODIFIED" : "ADDED", "nodes", json, existing);
     return json;
   }
@@ -557,7 +671,7 @@ export class Cluster implements KubeletView {
       this.podsByNode.set(p.nodeName, onNode);
     }
     onNode.push(p);
-    this.objects.get("pods")!.set(key, json);
+    this.store("pods", key, json);
     this.record(existing ? "MODIFIED" : "ADDED", "pods", json, existing);
     return json;
   }
@@ -674,7 +788,7 @@ export class Cluster implements KubeletView {
     if (resource === "apiservices") validateAPIService(obj);
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
-    this.objects.get(resource)!.set(keyOf(ns, name), obj);
+    this.store(resource, keyOf(ns, name), obj);
     this.record("ADDED", resource, obj);
     return obj;
   }
@@ -699,7 +813,7 @@ export class Cluster implements KubeletView {
         creationTimestamp: old?.metadata.creationTimestamp ?? rfc3339(this.now()),
       },
     };
-    this.objects.get(resource)!.set(keyOf(namespace, name), obj);
+    this.store(resource, keyOf(namespace, name), obj);
     this.record(old ? "MODIFIED" : "ADDED", resource, obj, old);
     return obj;
   }
@@ -749,7 +863,7 @@ export class Cluster implements KubeletView {
     if (resource === "apiservices") validateAPIService(obj);
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
-    this.objects.get(resource)!.set(keyOf(old.metadata.namespace, name), obj);
+    this.store(resource, keyOf(old.metadata.namespace, name), obj);
     this.record("MODIFIED", resource, obj, old);
     return obj;
   }
@@ -763,7 +877,7 @@ export class Cluster implements KubeletView {
       status,
       metadata: { ...old.metadata, resourceVersion: String(this.rv) },
     };
-    this.objects.get(resource)!.set(keyOf(old.metadata.namespace, name), obj);
+    this.store(resource, keyOf(old.metadata.namespace, name), obj);
     this.record("MODIFIED", resource, obj, old);
     return obj;
   }
@@ -774,7 +888,7 @@ export class Cluster implements KubeletView {
     const key = keyOf(old.metadata.namespace, name);
     this.rv++;
     const last: KubeObject = { ...old, metadata: { ...old.metadata, resourceVersion: String(this.rv) } };
-    this.objects.get(resource)!.delete(key);
+    this.unstore(resource, key);
     if (resource === "pods") {
       const p = this.simPods.get(key);
       if (p) this.unindexPod(p);

@@ -9,18 +9,15 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { type AddressInfo, isIP, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { promisify } from "node:util";
-import { constants, gzip } from "node:zlib";
 import type { UserInfo } from "./aggregator.ts";
 import { certUser } from "./authn.ts";
+import { ByteWriter, GzipEncoder } from "./body.ts";
 import type { CA, CertAndKey } from "./pki.ts";
 import { createCA, createKeyPair, issueCert, type KeyPairWithPem } from "./pki.ts";
 import { escapeHelp, escapeLabelValue, formatGoFloat } from "./promtext.ts";
 import type { Rbac } from "./rbac.ts";
 import { reportedContainers, type SimContainer, type SimNode, type SimPod } from "./scenario.ts";
 import { bearerToken, type TokenTable } from "./tokens.ts";
-
-const gzipAsync = promisify(gzip);
 
 /** The cluster state, owned by the simulated API server; pods can be added and deleted at run time. */
 export interface KubeletView {
@@ -130,16 +127,10 @@ interface LayoutContainer {
   container: SimContainer;
   /** Index into the per-request CPU array (pod order, then container order). */
   index: number;
-  /** `{container="…",namespace="…",pod="…"}`: labels in name order, escaped. */
-  labels: string;
-  memoryText: string;
-  swapText: string;
 }
 interface LayoutPod {
   pod: SimPod;
   containers: LayoutContainer[];
-  /** `{namespace="…",pod="…"}` */
-  labels: string;
   memoryBytes: number;
   swapBytes: number;
   rateMilli: number;
@@ -157,16 +148,37 @@ export interface NodeLayout {
   pods: readonly SimPod[];
   /** Pods with at least one reported container, sorted by namespace and name. */
   reported: LayoutPod[];
-  /** Every reported container in the order of /metrics/resource samples (container, namespace, pod). */
-  metricsOrder: LayoutContainer[];
   containerCount: number;
   /** Identity keys of the reported containers, for NodeCounterState. */
   current: Map<string, SimContainer>;
   podsMemoryBytes: number;
   podsSwapBytes: number;
   podsRateMilli: number;
-  /** The container_start_time_seconds family (header and samples; constant), or "" without samples. */
-  startTimeFamily: string;
+  /** The /metrics/resource body with its per-request values left out (see ResourceTemplate). */
+  template: ResourceTemplate;
+  /**
+   * Scratch for the per-request CPU figures, reused by every render of this layout (rendering is
+   * synchronous): typed arrays this size live off the V8 heap, and allocating two per request cost
+   * more than filling them.
+   */
+  containerCpu: Float64Array;
+  podCpu: Float64Array;
+}
+
+// Value codes of a ResourceTemplate op (codes >= 0 index the container CPU figures, then the pods').
+const OP_TEXT = -1;
+const OP_STAMP = -2;
+const OP_NODE_CPU = -3;
+
+/**
+ * A node's /metrics/resource body as constant bytes plus ops: op i copies text[ends[2i-2]..ends[2i]]
+ * (from 0 for the first) and then writes its value: nothing (OP_TEXT), the timestamp (OP_STAMP), or a
+ * CPU figure followed by the timestamp.
+ */
+interface ResourceTemplate {
+  text: Buffer;
+  /** Pairs (end offset in text, value code). */
+  ops: Int32Array;
 }
 
 function buildLayout(node: SimNode, pods: readonly SimPod[]): NodeLayout {
@@ -180,7 +192,6 @@ function buildLayout(node: SimNode, pods: readonly SimPod[]): NodeLayout {
     if (pod.nodeName !== node.name) continue;
     const containers = reportedContainers(pod);
     if (containers.length === 0) continue;
-    const podLabels = `namespace="${escapeLabelValue(pod.namespace)}",pod="${escapeLabelValue(pod.name)}"`;
     let memoryBytes = 0;
     let swapBytes = 0;
     let rateMilli = 0;
@@ -190,54 +201,108 @@ function buildLayout(node: SimNode, pods: readonly SimPod[]): NodeLayout {
       memoryBytes += c.memoryBytes;
       swapBytes += c.swapBytes ?? 0;
       rateMilli += c.cpuMilli;
-      return {
-        container: c,
-        index: index++,
-        labels: `{container="${escapeLabelValue(c.name)}",${podLabels}}`,
-        memoryText: formatGoFloat(c.memoryBytes),
-        swapText: formatGoFloat(c.swapBytes ?? 0),
-      };
+      return { container: c, index: index++ };
     });
     podsMemoryBytes += memoryBytes;
     podsSwapBytes += swapBytes;
     // Summed pod by pod, the order the Summary's figures were always added in.
     podsRateMilli += rateMilli;
-    reported.push({ pod, containers: entries, labels: `{${podLabels}}`, memoryBytes, swapBytes, rateMilli });
+    reported.push({ pod, containers: entries, memoryBytes, swapBytes, rateMilli });
   }
-  // Samples sort by label values in label-name order; the sort is stable, like the Go registry's.
-  const metricsOrder = reported
-    .flatMap((p) => p.containers.map((c) => ({ c, p: p.pod })))
-    .sort(
-      (a, b) =>
-        compareStrings(a.c.container.name, b.c.container.name) ||
-        compareStrings(a.p.namespace, b.p.namespace) ||
-        compareStrings(a.p.name, b.p.name),
-    )
-    .map(({ c }) => c);
-  // The kubelet skips a start time that is not positive.
-  const started = metricsOrder.filter((c) => c.container.startTimeMs > 0);
-  const startTimeFamily =
-    started.length === 0
-      ? ""
-      : FAMILY_HEADERS.containerStart +
-        started
-          .map(
-            (c) =>
-              `container_start_time_seconds${c.labels} ${formatGoFloat(c.container.startTimeMs / 1000)}\n`,
-          )
-          .join("");
   return {
     node,
     pods: [...pods],
     reported,
-    metricsOrder,
     containerCount: index,
     current,
     podsMemoryBytes,
     podsSwapBytes,
     podsRateMilli,
-    startTimeFamily,
+    template: buildTemplate(node, reported, index, podsMemoryBytes, podsSwapBytes),
+    containerCpu: new Float64Array(index),
+    podCpu: new Float64Array(reported.length),
   };
+}
+
+/**
+ * The /metrics/resource body as client_golang writes it (families by name, samples by label values,
+ * empty families left out), with everything but the CPU counters and the timestamp precomputed.
+ */
+function buildTemplate(
+  node: SimNode,
+  reported: readonly LayoutPod[],
+  containerCount: number,
+  podsMemoryBytes: number,
+  podsSwapBytes: number,
+): ResourceTemplate {
+  const pieces: string[] = [];
+  const ops: number[] = [];
+  let length = 0;
+  let pending = "";
+  const text = (t: string) => {
+    pending += t;
+  };
+  const op = (t: string, value: number) => {
+    const piece = pending + t;
+    pending = "";
+    pieces.push(piece);
+    length += Buffer.byteLength(piece);
+    ops.push(length, value);
+  };
+  const podLabels = reported.map(
+    (p) => `namespace="${escapeLabelValue(p.pod.namespace)}",pod="${escapeLabelValue(p.pod.name)}"`,
+  );
+  // Samples sort by label values in label-name order (container, namespace, pod); stable, like Go's.
+  const metricsOrder = reported
+    .flatMap((p, i) => p.containers.map((c) => ({ c, pod: p.pod, podLabels: podLabels[i] })))
+    .sort(
+      (a, b) =>
+        compareStrings(a.c.container.name, b.c.container.name) ||
+        compareStrings(a.pod.namespace, b.pod.namespace) ||
+        compareStrings(a.pod.name, b.pod.name),
+    )
+    .map(({ c, podLabels }) => ({
+      c,
+      labels: `{container="${escapeLabelValue(c.container.name)}",${podLabels}}`,
+    }));
+  if (metricsOrder.length > 0) {
+    text(FAMILY_HEADERS.containerCpu);
+    for (const { c, labels } of metricsOrder) op(`container_cpu_usage_seconds_total${labels} `, c.index);
+    text(FAMILY_HEADERS.containerMemory);
+    for (const { c, labels } of metricsOrder) {
+      op(`container_memory_working_set_bytes${labels} ${formatGoFloat(c.container.memoryBytes)}`, OP_STAMP);
+    }
+    // The kubelet skips a start time that is not positive; start times carry no timestamp.
+    const started = metricsOrder.filter(({ c }) => c.container.startTimeMs > 0);
+    if (started.length > 0) {
+      text(FAMILY_HEADERS.containerStart);
+      for (const { c, labels } of started) {
+        text(`container_start_time_seconds${labels} ${formatGoFloat(c.container.startTimeMs / 1000)}\n`);
+      }
+    }
+    text(FAMILY_HEADERS.containerSwap);
+    for (const { c, labels } of metricsOrder) {
+      op(`container_swap_usage_bytes${labels} ${formatGoFloat(c.container.swapBytes ?? 0)}`, OP_STAMP);
+    }
+  }
+  op(`${FAMILY_HEADERS.nodeCpu}node_cpu_usage_seconds_total `, OP_NODE_CPU);
+  const memory = formatGoFloat(node.overheadMemoryBytes + podsMemoryBytes);
+  op(`${FAMILY_HEADERS.nodeMemory}node_memory_working_set_bytes ${memory}`, OP_STAMP);
+  // Stamped with the memory time, as the kubelet does; always present on a Linux node.
+  const swap = formatGoFloat((node.overheadSwapBytes ?? 0) + podsSwapBytes);
+  op(`${FAMILY_HEADERS.nodeSwap}node_swap_usage_bytes ${swap}`, OP_STAMP);
+  if (reported.length > 0) {
+    text(FAMILY_HEADERS.podCpu);
+    reported.forEach((_, i) => {
+      op(`pod_cpu_usage_seconds_total{${podLabels[i]}} `, containerCount + i);
+    });
+    text(FAMILY_HEADERS.podMemory);
+    reported.forEach((p, i) => {
+      op(`pod_memory_working_set_bytes{${podLabels[i]}} ${formatGoFloat(p.memoryBytes)}`, OP_STAMP);
+    });
+  }
+  op(`${FAMILY_HEADERS.scrapeError}resource_scrape_error 0\n`, OP_TEXT);
+  return { text: Buffer.from(pieces.join("")), ops: Int32Array.from(ops) };
 }
 
 /** The node's layout: the cached one while node and pods are the same objects, else a new one. */
@@ -258,7 +323,7 @@ function layoutOf(node: SimNode, pods: readonly SimPod[], state?: NodeCounterSta
 
 interface NodeUsage {
   layout: NodeLayout;
-  /** Cumulative CPU per reported container, indexed by LayoutContainer.index. */
+  /** Cumulative CPU per reported container, indexed by LayoutContainer.index (the layout's scratch). */
   containerCpuSeconds: Float64Array;
   /** Cumulative CPU per reported pod, in layout.reported order. */
   podCpuSeconds: Float64Array;
@@ -274,8 +339,8 @@ interface NodeUsage {
 /** Everything the node reports at tMs. Only running pods on this node with reported containers count. */
 function nodeUsage(node: SimNode, pods: readonly SimPod[], tMs: number, state?: NodeCounterState): NodeUsage {
   const layout = layoutOf(node, pods, state);
-  const containerCpu = new Float64Array(layout.containerCount);
-  const podCpu = new Float64Array(layout.reported.length);
+  const containerCpu = layout.containerCpu;
+  const podCpu = layout.podCpu;
   let podsCpuSeconds = 0;
   for (let i = 0; i < layout.reported.length; i++) {
     // The same additions in the same order as summing pod by pod, so the totals are bit-identical.
@@ -375,50 +440,58 @@ const FAMILY_HEADERS = {
 };
 
 /**
- * The /metrics/resource body for `node` at nowMs (ms; every sample stamped with it): the kubelet
- * 1.33 families plus `container_swap_usage_bytes` for every reported container, as a 1.34+ Linux
- * kubelet writes it (0 when the container uses no swap). The text is what client_golang writes
- * (families by name, samples by label values, empty families left out); everything but the CPU
- * counters and the timestamp comes precomputed from the node's layout.
+ * Writes the /metrics/resource body for `node` at nowMs (ms; every sample stamped with it) into `out`:
+ * the kubelet 1.33 families plus `container_swap_usage_bytes` for every reported container, as a
+ * 1.34+ Linux kubelet writes it (0 when the container uses no swap). Everything but the CPU counters
+ * and the timestamp comes precomputed from the node's layout.
  */
+export function writeResourceMetrics(
+  out: ByteWriter,
+  node: SimNode,
+  pods: readonly SimPod[],
+  nowMs: number,
+  state?: NodeCounterState,
+): void {
+  const t = Math.floor(nowMs);
+  const usage = nodeUsage(node, pods, t, state);
+  const { text, ops } = usage.layout.template;
+  const containerCpu = usage.containerCpuSeconds;
+  const podCpu = usage.podCpuSeconds;
+  const containerCount = containerCpu.length;
+  const stamp = ` ${t}\n`;
+  let from = 0;
+  for (let i = 0; i < ops.length; i += 2) {
+    const end = ops[i];
+    out.range(text, from, end);
+    from = end;
+    const value = ops[i + 1];
+    if (value === OP_TEXT) continue;
+    if (value !== OP_STAMP) {
+      const seconds =
+        value === OP_NODE_CPU
+          ? usage.cpuSeconds
+          : value < containerCount
+            ? containerCpu[value]
+            : podCpu[value - containerCount];
+      out.ascii(formatGoFloat(seconds));
+    }
+    out.ascii(stamp);
+  }
+}
+
+/** The /metrics/resource body as a string (see writeResourceMetrics). */
 export function renderResourceMetrics(
   node: SimNode,
   pods: readonly SimPod[],
   nowMs: number,
   state?: NodeCounterState,
 ): string {
-  const t = Math.floor(nowMs);
-  const usage = nodeUsage(node, pods, t, state);
-  const { layout } = usage;
-  const stamp = ` ${t}\n`;
-  let out = "";
-  if (layout.metricsOrder.length > 0) {
-    out += FAMILY_HEADERS.containerCpu;
-    for (const c of layout.metricsOrder) {
-      out += `container_cpu_usage_seconds_total${c.labels} ${formatGoFloat(usage.containerCpuSeconds[c.index])}${stamp}`;
-    }
-    out += FAMILY_HEADERS.containerMemory;
-    for (const c of layout.metricsOrder)
-      out += `container_memory_working_set_bytes${c.labels} ${c.memoryText}${stamp}`;
-    out += layout.startTimeFamily;
-    out += FAMILY_HEADERS.containerSwap;
-    for (const c of layout.metricsOrder) out += `container_swap_usage_bytes${c.labels} ${c.swapText}${stamp}`;
-  }
-  out += `${FAMILY_HEADERS.nodeCpu}node_cpu_usage_seconds_total ${formatGoFloat(usage.cpuSeconds)}${stamp}`;
-  out += `${FAMILY_HEADERS.nodeMemory}node_memory_working_set_bytes ${formatGoFloat(usage.memoryBytes)}${stamp}`;
-  // Stamped with the memory time, as the kubelet does; always present on a Linux node.
-  out += `${FAMILY_HEADERS.nodeSwap}node_swap_usage_bytes ${formatGoFloat(usage.swapBytes)}${stamp}`;
-  if (layout.reported.length > 0) {
-    out += FAMILY_HEADERS.podCpu;
-    layout.reported.forEach((p, i) => {
-      out += `pod_cpu_usage_seconds_total${p.labels} ${formatGoFloat(usage.podCpuSeconds[i])}${stamp}`;
-    });
-    out += FAMILY_HEADERS.podMemory;
-    for (const p of layout.reported)
-      out += `pod_memory_working_set_bytes${p.labels} ${formatGoFloat(p.memoryBytes)}${stamp}`;
-  }
-  return `${out}${FAMILY_HEADERS.scrapeError}resource_scrape_error 0\n`;
+  stringScratch.reset();
+  writeResourceMetrics(stringScratch, node, pods, nowMs, state);
+  return stringScratch.toString();
 }
+
+const stringScratch = new ByteWriter();
 
 // ---------------------------------------------------------------------------------------------
 // /stats/summary
@@ -624,21 +697,29 @@ function acceptsGzip(req: IncomingMessage): boolean {
   });
 }
 
-async function send(
+/**
+ * Answers with `body` (gzipped when a 200 and asked for). A Buffer body may be shared scratch: it is
+ * compressed or copied before this returns.
+ */
+function send(
   req: IncomingMessage,
   res: ServerResponse,
   status: number,
   contentType: string,
-  body: string,
-): Promise<void> {
-  let payload: Buffer = Buffer.from(body);
+  body: string | Buffer,
+  gzip: GzipEncoder,
+): void {
   res.statusCode = status;
   res.setHeader("Content-Type", contentType);
+  let payload: Buffer;
   if (status === 200 && acceptsGzip(req)) {
     // The fastest level: the bytes after decompression are the same, and compressing at the
     // default level cost the simulator more CPU than rendering the body.
-    payload = await gzipAsync(payload, { level: constants.Z_BEST_SPEED });
+    payload = gzip.encode(typeof body === "string" ? Buffer.from(body) : body);
     res.setHeader("Content-Encoding", "gzip");
+  } else {
+    // A copy for a Buffer: the caller's scratch is reused by the next response.
+    payload = typeof body === "string" ? Buffer.from(body) : Buffer.from(body);
   }
   res.setHeader("Content-Length", payload.length);
   res.end(payload);
@@ -654,6 +735,9 @@ export class KubeletFleet {
   private readonly states = new Map<string, NodeCounterState>();
   private readonly readOnlyPort: number | undefined;
   private readonly auth: KubeletAuth | undefined;
+  /** Every kubelet of the fleet renders into this and compresses with this (both synchronous). */
+  private readonly body = new ByteWriter();
+  private readonly gzip = new GzipEncoder();
   /** The one key pair every serving cert of this fleet uses (made on first use). */
   private servingKey: Promise<KeyPairWithPem> | undefined;
   /** A CA nobody trusts, made on first use by a wrong-ca fault. */
@@ -820,6 +904,7 @@ export class KubeletFleet {
     const all = [...this.listeners.values()];
     this.listeners.clear();
     this.states.clear();
+    this.gzip.close();
     await Promise.all(all.map((l) => this.closeListener(l)));
   }
 
@@ -908,34 +993,44 @@ export class KubeletFleet {
       : (node.resourceMetricsPath ?? DEFAULT_RESOURCE_METRICS_PATH);
     const isMetrics = url.pathname === metricsPath;
     if (!isMetrics && url.pathname !== "/stats/summary") {
-      return send(req, res, 404, "text/plain; charset=utf-8", "404 page not found\n");
+      return send(req, res, 404, "text/plain; charset=utf-8", "404 page not found\n", this.gzip);
     }
     if (req.method !== "GET") {
       res.setHeader("Allow", "GET");
-      return send(req, res, 405, "text/plain; charset=utf-8", "405: Method Not Allowed\n");
+      return send(req, res, 405, "text/plain; charset=utf-8", "405: Method Not Allowed\n", this.gzip);
     }
     const fault = this.faults.get(nodeName);
     if (fault === "hang") return; // never answered; close() destroys the socket
     if (fault === "http500") {
-      return send(req, res, 500, "text/plain; charset=utf-8", "Internal Error: simulated kubelet failure\n");
+      return send(
+        req,
+        res,
+        500,
+        "text/plain; charset=utf-8",
+        "Internal Error: simulated kubelet failure\n",
+        this.gzip,
+      );
     }
-    if (fault === "garbage") return send(req, res, 200, "text/plain; charset=utf-8", GARBAGE_BODY);
+    if (fault === "garbage") return send(req, res, 200, "text/plain; charset=utf-8", GARBAGE_BODY, this.gzip);
 
     const pods = this.view.podsOnNode(nodeName);
     const state = this.states.get(nodeName);
     const now = Date.now();
     if (isMetrics) {
-      return send(
-        req,
-        res,
-        200,
-        RESOURCE_METRICS_CONTENT_TYPE,
-        renderResourceMetrics(node, pods, now, state),
-      );
+      this.body.reset();
+      writeResourceMetrics(this.body, node, pods, now, state);
+      return send(req, res, 200, RESOURCE_METRICS_CONTENT_TYPE, this.body.view(), this.gzip);
     }
     const only = url.searchParams.getAll("only_cpu_and_memory");
     const onlyCpuAndMemory = only.length === 1 && only[0] === "true";
-    return send(req, res, 200, "application/json", renderSummary(node, pods, now, state, onlyCpuAndMemory));
+    return send(
+      req,
+      res,
+      200,
+      "application/json",
+      renderSummary(node, pods, now, state, onlyCpuAndMemory),
+      this.gzip,
+    );
   }
 }
 

@@ -10,7 +10,7 @@ import { renderKubeconfigFor, writeKubeconfig, writeKubeconfigText } from "./kub
 import { type KubeletFault, KubeletFleet, type KubeletView } from "./kubelet.ts";
 import { createCA, issueCert } from "./pki.ts";
 import { builtinRbac, METRICS_SERVER_SA, type Rbac, serviceAccountUser } from "./rbac.ts";
-import { generateScenario, loadScenarioFile, nodeIP, type Scenario } from "./scenario.ts";
+import { addHpaTarget, generateScenario, loadScenarioFile, nodeIP, type Scenario } from "./scenario.ts";
 import { adminUser, randomToken, TokenTable } from "./tokens.ts";
 
 export interface SimOptions {
@@ -35,6 +35,8 @@ export interface SimOptions {
   readOnlyPort: number | undefined;
   /** false = the API server does not support PartialObjectMetadata. */
   partialMetadata: boolean;
+  /** Extra Running pods default/hpa-target-* labelled app=hpa-target (0 = none). */
+  hpaReplicas: number;
   help: boolean;
 }
 
@@ -63,6 +65,9 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
                             (no IP SAN), like scenario field servingCertSANs: dns-only (default 0)
   --read-only-port P        every kubelet also serves plain HTTP (no TLS, no auth) on
                             <InternalIP>:P, like the kubelet's read-only port 10255 (default off)
+  --hpa-replicas N          add N Running pods default/hpa-target-<hash>-<suffix> labelled
+                            app=hpa-target (1 container each, spread round-robin over the nodes),
+                            a fixed-size target for HPA-like queries (default 0 = none)
   --no-partial-metadata     act like an API server without PartialObjectMetadata: full objects when
                             the Accept header also allows application/json, 406 otherwise
   --help                    show this help
@@ -147,6 +152,7 @@ export function parseArgs(
     dnsOnlySanNodes: 0,
     readOnlyPort: undefined,
     partialMetadata: true,
+    hpaReplicas: 0,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -220,6 +226,9 @@ export function parseArgs(
       case "read-only-port":
         o.readOnlyPort = intFlag(name, value, 1, 65535);
         break;
+      case "hpa-replicas":
+        o.hpaReplicas = intFlag(name, value, 0, 100_000);
+        break;
       default:
         throw new UsageError(`unknown flag --${name} (see --help)`);
     }
@@ -257,7 +266,7 @@ export interface RunningSim {
 /** Starts everything; the caller prints `readyLine`. */
 export async function startSim(o: SimOptions): Promise<RunningSim> {
   const nowMs = Date.now();
-  const scenario: Scenario = o.scenarioFile
+  const loaded: Scenario = o.scenarioFile
     ? loadScenarioFile(o.scenarioFile, { ipBase: o.ipBase, nowMs })
     : generateScenario({
         nodes: o.nodes,
@@ -268,6 +277,10 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
         nowMs,
         swap: o.swap,
       });
+  if (o.hpaReplicas > 0 && loaded.nodes.length === 0) {
+    throw new UsageError(`--hpa-replicas ${o.hpaReplicas} needs at least one node to run the pods on`);
+  }
+  const scenario = addHpaTarget(loaded, { replicas: o.hpaReplicas, seed: o.seed, nowMs });
   for (const node of o.faults.keys()) {
     if (!scenario.nodes.some((n) => n.name === node)) {
       throw new UsageError(`--fault names node ${JSON.stringify(node)}, which is not in the scenario`);

@@ -431,6 +431,55 @@ export function generateScenario(opts: GenerateOptions): Scenario {
   return { nodes, pods };
 }
 
+/** Name, namespace and label of the pods addHpaTarget adds. */
+export const HPA_TARGET = { app: "hpa-target", namespace: "default" } as const;
+
+/**
+ * Adds one Deployment-like group of `replicas` Running pods `hpa-target-<10 hex>-<5 chars>` in
+ * namespace default, labelled app=hpa-target, one container each with the usual usage model, placed
+ * round-robin over the nodes: a fixed-size target for an HPA-like pod-metrics query, whatever the
+ * cluster size. Drawn from its own seeded generator, so the rest of the scenario is unchanged.
+ */
+export function addHpaTarget(
+  scenario: Scenario,
+  opts: { replicas: number; seed: number; nowMs: number },
+): Scenario {
+  const { replicas, seed, nowMs } = opts;
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new Error(`addHpaTarget: replicas must be a non-negative integer, got ${replicas}`);
+  }
+  if (replicas === 0) return scenario;
+  if (scenario.nodes.length === 0) {
+    throw new Error(`addHpaTarget: ${replicas} HPA target pods need at least one node to run on`);
+  }
+  const rng = new Rng((seed ^ 0x4a9a7e57) >>> 0);
+  const now = Math.floor(nowMs);
+  const hash = rng.chars(HEX, 10);
+  const taken = new Set(scenario.pods.map((p) => `${p.namespace}/${p.name}`));
+  const pods: SimPod[] = [];
+  for (let i = 0; i < replicas; i++) {
+    let name: string;
+    do name = `${HPA_TARGET.app}-${hash}-${rng.chars(SUFFIX_ALPHABET, 5)}`;
+    while (taken.has(`${HPA_TARGET.namespace}/${name}`));
+    taken.add(`${HPA_TARGET.namespace}/${name}`);
+    const container = { name: HPA_TARGET.app, ...randomUsage(rng, now - HOUR, now - 10 * MINUTE) };
+    const startTimeMs = container.startTimeMs - rng.int(1_000, 20_000);
+    pods.push({
+      namespace: HPA_TARGET.namespace,
+      name,
+      uid: rng.uuid(),
+      nodeName: scenario.nodes[i % scenario.nodes.length].name,
+      labels: { app: HPA_TARGET.app, "pod-template-hash": hash },
+      phase: "Running",
+      creationTimestampMs: startTimeMs - rng.int(100, 5_000),
+      startTimeMs,
+      containers: [container],
+      initContainers: [],
+    });
+  }
+  return { nodes: scenario.nodes, pods: [...scenario.pods, ...pods] };
+}
+
 /**
  * Grows a generated node so its pods use at most ~80 % of it (in steps of 4 cores / 8 GiB), like a
  * scheduler would have ensured; kubectl top's percentages then stay realistic at any pods-per-node.
