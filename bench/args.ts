@@ -17,17 +17,27 @@ export interface BenchArgs {
   listRate: number;
   /** Requests per second for get-one-pod. */
   getRate: number;
+  /**
+   * Pods of the simulator's fixed-size HPA target (`default`, `app=hpa-target`); 0 = no such
+   * Deployment: the HPA call then uses a label of the generated workload (sized by the cluster).
+   */
+  hpaReplicas: number;
   outDir: string;
   label: string;
   verbose: boolean;
+  /** Extra Node.js flags for the server process (e.g. --cpu-prof), split on spaces. */
+  serverNodeArgs: string[];
+  /** Extra Node.js flags for the simulator process. */
+  simNodeArgs: string[];
   help: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [flags]
 
 Starts the simulated cluster (sim/main.ts) and the metrics-server (src/server/main.ts) as separate
-processes, waits for the first full scrape, runs W warm-up ticks and then K measured ticks while an
-HTTP/2 client calls the metrics API, and reports what the OS measured for each process.
+processes, waits for the first full scrape, runs W warm-up ticks and then K measured ticks while
+open-loop HTTP/2 clients (one worker thread per API call kind) call the metrics API, and reports
+what the OS measured for each process.
 
   --nodes N               simulated nodes (default 100)
   --pods-per-node P       pods per node (default 30)
@@ -39,13 +49,32 @@ HTTP/2 client calls the metrics API, and reports what the OS measured for each p
   --rate R                HPA-style calls per second: one namespace, label selector (default 200)
   --list-rate R           list-all-pods and list-all-nodes calls per second, each (default 0.2)
   --get-rate R            get-one-pod calls per second (default 10)
+  --hpa-replicas N        pods the simulator makes for the HPA call's target (namespace default,
+                          app=hpa-target), so that call's size does not grow with the cluster
+                          (default 20; 0: use a generated workload's label instead)
   --out DIR               where the JSON and markdown results go (default bench/results)
   --label NAME            result file prefix (default <nodes>x<pods>x<containers>)
   --verbose               echo the simulator's and the server's logs to stderr
+  --server-node-args S    extra Node.js flags for the server, space-separated
+                          (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; profiles are written on exit)
+  --sim-node-args S       extra Node.js flags for the simulator, space-separated
   -h, --help              this help
 `;
 
 export class UsageError extends Error {}
+
+/** Splits a space-separated list of Node.js flags; each must start with "-". */
+function nodeFlags(name: string, v: string): string[] {
+  const flags = v.split(" ").filter((f) => f !== "");
+  for (const f of flags) {
+    if (!f.startsWith("-")) {
+      throw new UsageError(
+        `invalid value ${JSON.stringify(v)} for ${name}: ${JSON.stringify(f)} is not a flag`,
+      );
+    }
+  }
+  return flags;
+}
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchArgs {
   const args: BenchArgs = {
@@ -60,9 +89,12 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
     rate: 200,
     listRate: 0.2,
     getRate: 10,
+    hpaReplicas: 20,
     outDir: defaultOutDir,
     label: "",
     verbose: false,
+    serverNodeArgs: [],
+    simNodeArgs: [],
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -135,6 +167,9 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
       case "--get-rate":
         args.getRate = positive();
         break;
+      case "--hpa-replicas":
+        args.hpaReplicas = whole(0, 100_000);
+        break;
       case "--out":
         args.outDir = value();
         break;
@@ -150,6 +185,12 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
       }
       case "--verbose":
         args.verbose = true;
+        break;
+      case "--server-node-args":
+        args.serverNodeArgs = nodeFlags(name, value());
+        break;
+      case "--sim-node-args":
+        args.simNodeArgs = nodeFlags(name, value());
         break;
       case "-h":
       case "--help":

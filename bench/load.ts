@@ -1,7 +1,11 @@
-// A bounded, open-loop HTTP/2 load client. Each target has a fixed send schedule (rate per second,
-// evenly spaced) and its own keep-alive connection, as separate API clients would. Latency is
-// measured from the *scheduled* send time, so a request that had to wait — for a free slot under
-// the concurrency bound or for a stalled event loop — carries that wait (no coordinated omission).
+// A bounded, open-loop HTTP/2 load client for ONE call kind. Each call kind has a fixed send
+// schedule (rate per second, evenly spaced) and its own keep-alive connection, as separate API
+// clients would. Latency is measured from the *scheduled* send time, so a request that had to wait
+// — for a free slot under the concurrency bound or for a stalled event loop — carries that wait (no
+// coordinated omission). The bench runs each call kind in its own worker thread (load-threads.ts),
+// so a 64 MiB list being received cannot stall the schedule of a small call; this file is what runs
+// inside one such thread. Bodies are never kept whole: bytes are counted as they arrive, and only
+// one successful body is kept, to count its items after the schedule has ended.
 import http2 from "node:http2";
 import { performance } from "node:perf_hooks";
 
@@ -17,8 +21,8 @@ export interface LoadOptions {
   /** "host:port" of the HTTPS server. */
   authority: string;
   /** Client certificate and key (PEM). */
-  cert: Buffer;
-  key: Buffer;
+  cert: Buffer | string;
+  key: Buffer | string;
   /** Most requests in flight per target; later ones queue (and their wait counts as latency). */
   concurrency: number;
   durationMs: number;
@@ -39,7 +43,7 @@ export interface TargetResult {
   /** Requests still queued or in flight when the drain timeout passed. */
   unfinished: number;
   statuses: Record<string, number>;
-  /** Latency of every completed request (ms, from its scheduled send time), in schedule order. */
+  /** Latency of every completed request (ms, from its scheduled send time), in completion order. */
   latenciesMs: number[];
   /** Mean response body size of the 200 answers. */
   meanResponseBytes: number;
@@ -49,57 +53,110 @@ export interface TargetResult {
   items: number;
 }
 
-interface Slot {
-  scheduledAt: number;
+/** A response read as a stream: its size always, its body only when asked for. */
+export interface StreamedResponse {
+  /** HTTP status; 0 when the request failed below HTTP (transport error, timeout). */
+  status: number;
+  /** Body bytes received. */
+  bytes: number;
+  /** The body's chunks, when keepBody was set (empty otherwise). */
+  chunks: Buffer[];
+  /** The start of a non-200 body (≤ 200 bytes, UTF-8), for error messages. */
+  errorBody: string;
+  /** Why the request failed below HTTP. */
+  error?: string;
 }
 
-/** One GET over an HTTP/2 session; resolves with status and body size, never rejects. */
-export function h2Get(
+const ERROR_BODY_BYTES = 200;
+
+/**
+ * One GET over an HTTP/2 session, read as a stream: bytes are counted as they arrive and the body
+ * is only kept with keepBody. Resolves, never rejects.
+ */
+export function h2Stream(
   session: http2.ClientHttp2Session,
   path: string,
   timeoutMs: number,
-): Promise<{ status: number; bytes: number; body: Buffer; error?: string }> {
+  keepBody: boolean,
+): Promise<StreamedResponse> {
   return new Promise((resolve) => {
+    let status = 0;
+    let bytes = 0;
+    const chunks: Buffer[] = [];
+    const errorChunks: Buffer[] = [];
+    let errorBytes = 0;
     let done = false;
-    const finish = (r: { status: number; bytes: number; body: Buffer; error?: string }): void => {
+    const finish = (error?: string): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      resolve(r);
+      resolve({
+        status: error === undefined ? status : 0,
+        bytes,
+        chunks: error === undefined ? chunks : [],
+        errorBody: Buffer.concat(errorChunks).toString("utf8", 0, ERROR_BODY_BYTES),
+        ...(error === undefined ? {} : { error }),
+      });
     };
-    const timer = setTimeout(() => {
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-      finish({ status: 0, bytes: 0, body: Buffer.alloc(0), error: `timed out after ${timeoutMs} ms` });
-    }, timeoutMs);
     let stream: http2.ClientHttp2Stream;
+    const timer = setTimeout(() => {
+      stream?.close(http2.constants.NGHTTP2_CANCEL);
+      finish(`timed out after ${timeoutMs} ms`);
+    }, timeoutMs);
     try {
       stream = session.request({ ":method": "GET", ":path": path, accept: "application/json" });
     } catch (err) {
-      clearTimeout(timer);
-      resolve({ status: 0, bytes: 0, body: Buffer.alloc(0), error: (err as Error).message });
+      finish((err as Error).message);
       return;
     }
-    let status = 0;
-    const chunks: Buffer[] = [];
-    let bytes = 0;
     stream.on("response", (headers) => {
       status = Number(headers[":status"] ?? 0);
     });
     stream.on("data", (c: Buffer) => {
       bytes += c.length;
-      chunks.push(c);
+      if (keepBody) chunks.push(c);
+      if (status !== 200 && errorBytes < ERROR_BODY_BYTES) {
+        errorChunks.push(c.subarray(0, ERROR_BODY_BYTES - errorBytes));
+        errorBytes += Math.min(c.length, ERROR_BODY_BYTES - errorBytes);
+      }
     });
-    stream.on("end", () => finish({ status, bytes, body: Buffer.concat(chunks) }));
-    stream.on("error", (err) => finish({ status: 0, bytes: 0, body: Buffer.alloc(0), error: err.message }));
-    stream.on("close", () =>
-      finish({ status, bytes, body: Buffer.concat(chunks), error: status ? undefined : "stream closed" }),
-    );
+    // Node ends the readable side of a reset stream too, so whether the body is whole is known
+    // only at "close": a reset code other than NO_ERROR means it was cut off.
+    let ended = false;
+    stream.on("end", () => {
+      ended = true;
+    });
+    stream.on("error", (err) => finish(err.message));
+    stream.on("close", () => {
+      const code = stream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR;
+      if (ended && code === http2.constants.NGHTTP2_NO_ERROR) finish();
+      else finish(`stream closed (HTTP/2 code ${code}) before the ${status ? "body ended" : "response"}`);
+    });
   });
+}
+
+/** One GET over an HTTP/2 session with the whole body (for small documents: /readyz, /metrics). */
+export async function h2Get(
+  session: http2.ClientHttp2Session,
+  path: string,
+  timeoutMs: number,
+): Promise<{ status: number; bytes: number; body: Buffer; error?: string }> {
+  const r = await h2Stream(session, path, timeoutMs, true);
+  return {
+    status: r.status,
+    bytes: r.bytes,
+    body: Buffer.concat(r.chunks),
+    ...(r.error === undefined ? {} : { error: r.error }),
+  };
 }
 
 /** An HTTP/2 client session with the given client cert; the server's cert is not verified (like
  * the APIService's insecureSkipTLSVerify in upstream's manifests). */
-export function connect(authority: string, cert: Buffer, key: Buffer): http2.ClientHttp2Session {
+export function connect(
+  authority: string,
+  cert: Buffer | string,
+  key: Buffer | string,
+): http2.ClientHttp2Session {
   const session = http2.connect(`https://${authority}`, { cert, key, rejectUnauthorized: false });
   session.on("error", () => {
     // Reported through the requests that fail; a new session is made for the next one.
@@ -107,25 +164,44 @@ export function connect(authority: string, cert: Buffer, key: Buffer): http2.Cli
   return session;
 }
 
-/** Items of a list response, 1 for any other JSON object, 0 if the body is not JSON. Parsed once
- * per target only, so the client's CPU stays small. */
-function countItems(body: Buffer): number {
+/** Items of a list response, 1 for any other JSON object, 0 if the body is not JSON. */
+export function countItems(body: Buffer): number {
   try {
-    const v = JSON.parse(body.toString("utf8")) as { items?: unknown };
-    return Array.isArray(v.items) ? v.items.length : 1;
+    const v = JSON.parse(body.toString("utf8")) as unknown;
+    if (v === null || typeof v !== "object") return 0;
+    const items = (v as { items?: unknown }).items;
+    return Array.isArray(items) ? items.length : 1;
   } catch {
     return 0;
   }
 }
 
-class TargetRunner {
+/** The send schedule of one target: request i is due at start + i / rate. */
+export function schedulePlan(
+  ratePerSecond: number,
+  durationMs: number,
+): { intervalMs: number; total: number } {
+  return {
+    intervalMs: 1000 / ratePerSecond,
+    // At least one request, so every row of the report has a sample.
+    total: Math.max(1, Math.floor((durationMs / 1000) * ratePerSecond)),
+  };
+}
+
+/** Sends one target's requests under a concurrency bound and records what came back. */
+export class TargetRunner {
   readonly result: TargetResult;
   readonly #opts: LoadOptions;
-  readonly #queue: Slot[] = [];
+  /** Scheduled send times waiting for a free slot. */
+  readonly #queue: number[] = [];
+  #queueHead = 0;
   #session: http2.ClientHttp2Session | undefined;
   #inFlight = 0;
   #bytes = 0;
   #okCount = 0;
+  /** Requests whose body is being kept as the item-count sample (at most one is needed). */
+  #sampling = 0;
+  #sample: Buffer[] | undefined;
   #idle: (() => void) | undefined;
 
   constructor(target: LoadTarget, opts: LoadOptions) {
@@ -146,13 +222,40 @@ class TargetRunner {
     };
   }
 
+  get #queued(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
   get busy(): boolean {
-    return this.#inFlight > 0 || this.#queue.length > 0;
+    return this.#inFlight > 0 || this.#queued > 0;
+  }
+
+  /**
+   * Opens the connection ahead of the schedule, so the first request does not pay the TLS
+   * handshake (a real API client keeps its connection). Resolves on connect, error or timeout:
+   * a session that failed is replaced at the first request, whose failure is then counted.
+   */
+  warmUp(timeoutMs: number): Promise<void> {
+    const session = this.#sessionFor();
+    if (!session.connecting) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        session.off("connect", done);
+        session.off("error", done);
+        session.off("close", done);
+        resolve();
+      }
+      session.once("connect", done);
+      session.once("error", done);
+      session.once("close", done);
+    });
   }
 
   submit(scheduledAt: number): void {
     this.result.scheduled++;
-    this.#queue.push({ scheduledAt });
+    this.#queue.push(scheduledAt);
     this.#pump();
   }
 
@@ -163,11 +266,19 @@ class TargetRunner {
     });
   }
 
+  /** Stops: what is still queued or in flight counts as unfinished. */
   close(): void {
-    this.result.unfinished = this.#queue.length + this.#inFlight;
+    this.result.unfinished = this.#queued + this.#inFlight;
     this.#queue.length = 0;
+    this.#queueHead = 0;
     this.#session?.destroy();
     this.#session = undefined;
+  }
+
+  /** Counts the items of the kept sample body (a full JSON.parse: call it after the schedule). */
+  countSampleItems(): void {
+    if (this.#sample) this.result.items = countItems(Buffer.concat(this.#sample));
+    this.#sample = undefined;
   }
 
   #sessionFor(): http2.ClientHttp2Session {
@@ -178,16 +289,29 @@ class TargetRunner {
   }
 
   #pump(): void {
-    while (this.#inFlight < this.#opts.concurrency && this.#queue.length > 0) {
-      const slot = this.#queue.shift()!;
+    while (this.#inFlight < this.#opts.concurrency && this.#queued > 0) {
+      const scheduledAt = this.#queue[this.#queueHead++]!;
+      if (this.#queueHead === this.#queue.length) {
+        this.#queue.length = 0;
+        this.#queueHead = 0;
+      }
       this.#inFlight++;
-      void this.#send(slot);
+      void this.#send(scheduledAt);
     }
   }
 
-  async #send(slot: Slot): Promise<void> {
-    const r = await h2Get(this.#sessionFor(), this.result.path, this.#opts.requestTimeoutMs ?? 30_000);
-    const latency = performance.now() - slot.scheduledAt;
+  async #send(scheduledAt: number): Promise<void> {
+    // Keep this body only while no sample exists and no other request is already keeping one.
+    const keep = this.#sample === undefined && this.#sampling === 0;
+    if (keep) this.#sampling++;
+    const r = await h2Stream(
+      this.#sessionFor(),
+      this.result.path,
+      this.#opts.requestTimeoutMs ?? 30_000,
+      keep,
+    );
+    const latency = performance.now() - scheduledAt;
+    if (keep) this.#sampling--;
     this.#inFlight--;
     this.result.completed++;
     this.result.latenciesMs.push(latency);
@@ -195,13 +319,13 @@ class TargetRunner {
     this.result.statuses[key] = (this.result.statuses[key] ?? 0) + 1;
     if (r.status === 200) {
       this.#okCount++;
-      if (this.#okCount === 1) this.result.items = countItems(r.body);
+      if (keep) this.#sample = r.chunks;
       this.#bytes += r.bytes;
       this.result.meanResponseBytes = this.#bytes / this.#okCount;
     } else {
       this.result.errors++;
       if (this.result.errorSamples.length < 5) {
-        this.result.errorSamples.push(r.error ?? `HTTP ${r.status}: ${r.body.toString("utf8", 0, 200)}`);
+        this.result.errorSamples.push(r.error ?? `HTTP ${r.status}: ${r.errorBody}`);
       }
       if (r.status === 0) {
         // The session may be broken: the next request opens a fresh one.
@@ -219,47 +343,33 @@ class TargetRunner {
 }
 
 /**
- * Runs every target's schedule for durationMs (request i of a target is due at
- * start + i / rate), then waits for the stragglers. Never rejects.
+ * Runs one target's schedule on this thread, starting at `start` (this thread's performance.now()
+ * clock; a start in the past sends the overdue requests at once, each still timed from its slot),
+ * then waits up to the drain timeout for the stragglers. Never rejects. Does not count items: call
+ * runner.countSampleItems() afterwards.
  */
-export async function runLoad(targets: readonly LoadTarget[], opts: LoadOptions): Promise<TargetResult[]> {
-  const runners = targets.map((t) => new TargetRunner(t, opts));
-  const start = performance.now();
-  const plans = targets.map((t) => ({
-    intervalMs: 1000 / t.ratePerSecond,
-    // At least one request per target, so every row of the report has a sample.
-    total: Math.max(1, Math.floor((opts.durationMs / 1000) * t.ratePerSecond)),
-    next: 0,
-  }));
+export async function runSchedule(runner: TargetRunner, opts: LoadOptions, start: number): Promise<void> {
+  const plan = schedulePlan(runner.result.ratePerSecond, opts.durationMs);
+  let next = 0;
   await new Promise<void>((resolveSchedule) => {
     const tick = (): void => {
       const now = performance.now();
-      let nextDue = Number.POSITIVE_INFINITY;
-      let remaining = false;
-      plans.forEach((plan, i) => {
-        while (plan.next < plan.total && start + plan.next * plan.intervalMs <= now) {
-          runners[i]!.submit(start + plan.next * plan.intervalMs);
-          plan.next++;
-        }
-        if (plan.next < plan.total) {
-          remaining = true;
-          nextDue = Math.min(nextDue, start + plan.next * plan.intervalMs);
-        }
-      });
-      if (!remaining) resolveSchedule();
-      else setTimeout(tick, Math.max(0, nextDue - performance.now()));
+      while (next < plan.total && start + next * plan.intervalMs <= now) {
+        runner.submit(start + next * plan.intervalMs);
+        next++;
+      }
+      if (next >= plan.total) resolveSchedule();
+      else setTimeout(tick, Math.max(0, start + next * plan.intervalMs - performance.now()));
     };
     tick();
   });
-  const drain = opts.drainTimeoutMs ?? 60_000;
   let drainTimer: NodeJS.Timeout | undefined;
   await Promise.race([
-    Promise.all(runners.map((r) => r.whenIdle())),
+    runner.whenIdle(),
     new Promise((r) => {
-      drainTimer = setTimeout(r, drain);
+      drainTimer = setTimeout(r, opts.drainTimeoutMs ?? 60_000);
     }),
   ]);
   clearTimeout(drainTimer);
-  for (const r of runners) r.close();
-  return runners.map((r) => r.result);
+  runner.close();
 }

@@ -56,9 +56,16 @@ export class NodeProcess {
   #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   readonly #exitListeners = new Set<() => void>();
 
-  constructor(name: string, script: string, args: string[], cwd: string, echo: boolean) {
+  constructor(
+    name: string,
+    script: string,
+    args: string[],
+    cwd: string,
+    echo: boolean,
+    nodeArgs: readonly string[] = [],
+  ) {
     this.name = name;
-    this.child = spawn(process.execPath, [join(cwd, script), ...args], {
+    this.child = spawn(process.execPath, [...nodeArgs, join(cwd, script), ...args], {
       cwd,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,6 @@
 // The benchmark's result document and its markdown rendering.
 import type { BenchArgs } from "./args.ts";
+import type { ThreadCpu } from "./load-threads.ts";
 import type { Summary } from "./stats.ts";
 
 export interface ProcessCost {
@@ -60,16 +61,29 @@ export interface BenchResult {
     firstFullTickSeconds: number;
     hpaNamespace: string;
     hpaLabelSelector: string;
+    /** Pods of the simulator's fixed-size HPA target (0 when the bench ran with --hpa-replicas 0). */
+    hpaPodsMatched: number;
   };
   window: {
     wallSeconds: number;
     /** "Scrape finished" lines seen in the window (should equal cycles). */
     ticks: number;
+    /** From the window's start until every call kind's last request was answered or given up. */
+    loadWallSeconds: number;
   };
   server: ProcessCost;
   sim: ProcessCost;
-  /** This process (the load client) in the window: it shares the cores too. */
-  loadClient: { cpuSeconds: number; mCpu: number };
+  /**
+   * This process (the load client) over window.loadWallSeconds: it shares the cores too.
+   * cpuSeconds/mCpu cover every thread of the process; `threads` splits it by thread: "main" (logs,
+   * /proc sampling) and one worker thread per call kind (keys as in `api`), each over its own span.
+   */
+  loadClient: {
+    cpuSeconds: number;
+    mCpu: number;
+    wallSeconds: number;
+    threads: Record<"main" | keyof BenchResult["api"], ThreadCpu>;
+  };
   ticks: {
     /** Exact scrape durations from the server's -v=1 "Scrape finished" lines (scrape only, no store). */
     scrapeLogMs: Summary;
@@ -99,6 +113,13 @@ function fmt(n: number, digits = 1): string {
   return n.toFixed(digits);
 }
 
+/** "main 3.1, listPods 40.2, …": the load client's mCPU by thread. */
+function clientThreads(r: BenchResult): string {
+  return Object.entries(r.loadClient.threads)
+    .map(([name, t]) => `${name} ${fmt(t.mCpu)}`)
+    .join(", ");
+}
+
 /** The markdown tables printed and written beside the JSON. */
 export function renderMarkdown(r: BenchResult): string {
   const p = r.params;
@@ -123,7 +144,7 @@ export function renderMarkdown(r: BenchResult): string {
     `| RSS peak (VmHWM, MiB) | ${fmt(r.server.vmHwmKiB / MiB)} | ${fmt(r.server.vmHwmKiBPerNode)} KiB | ${fmt(r.sim.vmHwmKiB / MiB)} | |`,
     `| scrape p50 / p99 / max (log, exact) | ${fmt(r.ticks.scrapeLogMs.p50, 0)} / ${fmt(r.ticks.scrapeLogMs.p99, 0)} / ${fmt(r.ticks.scrapeLogMs.max, 0)} ms | | | |`,
     `| tick p50 / p99 (histogram, bucket-resolution) | ${fmt(r.ticks.histogram.p50Seconds * 1000, 0)} / ${fmt(r.ticks.histogram.p99Seconds * 1000, 0)} ms (mean ${fmt(r.ticks.histogram.meanSeconds * 1000, 0)}) | | | |`,
-    `| load client CPU (mCPU) | | | | ${fmt(r.loadClient.mCpu)} (this process) |`,
+    `| load client CPU (mCPU) | | | | ${fmt(r.loadClient.mCpu)} (this process: ${clientThreads(r)}) |`,
     "",
     "| API call (client-side, HTTP/2, from scheduled send) | rate/s | done | errors | p50 ms | p99 ms | max ms | items | body KiB |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -5,9 +5,11 @@ import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { apiRequest, readAdminCredentials, registerMetricsApi } from "../scripts/cluster.ts";
+import { readAdminCredentials, registerMetricsApi } from "../scripts/cluster.ts";
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from "./args.ts";
-import { connect, h2Get, type LoadTarget, runLoad, type TargetResult } from "./load.ts";
+import { findHpaTarget, simHpaArgs } from "./hpa.ts";
+import { connect, h2Get, type LoadTarget, type TargetResult } from "./load.ts";
+import { LoadWorkers, type ThreadCpu, threadCpu } from "./load-threads.ts";
 import { readCpuSeconds, readMemory } from "./procfs.ts";
 import { NodeProcess, reserveIpBase } from "./procs.ts";
 import { type ApiResult, type BenchResult, type ProcessCost, renderMarkdown } from "./report.ts";
@@ -130,28 +132,6 @@ function toApiResult(t: TargetResult): ApiResult {
   };
 }
 
-/** A namespace and label selector an HPA would use: the `app` label of a workload pod. */
-async function hpaTarget(kubeconfig: string): Promise<{ namespace: string; selector: string; pod: string }> {
-  const res = await apiRequest(readAdminCredentials(kubeconfig), "GET", "/api/v1/pods?limit=500");
-  if (res.status !== 200)
-    throw new Error(`listing pods from the simulator: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
-  const items = (
-    JSON.parse(res.body) as {
-      items: { metadata: { name: string; namespace: string; labels?: Record<string, string> } }[];
-    }
-  ).items;
-  if (items.length === 0) throw new Error("the simulated cluster has no pods: use --pods-per-node ≥ 1");
-  const workload = items.find((p) => p.metadata.labels?.app !== undefined) ?? items[0]!;
-  const labels = workload.metadata.labels ?? {};
-  const [key, value] =
-    labels.app !== undefined ? ["app", labels.app] : (Object.entries(labels)[0] ?? ["", ""]);
-  return {
-    namespace: workload.metadata.namespace,
-    selector: key === "" ? "" : `${key}=${value}`,
-    pod: workload.metadata.name,
-  };
-}
-
 async function pollUntil(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
@@ -214,9 +194,11 @@ export async function runBench(
         String(args.podsPerNode),
         "--containers-per-pod",
         String(args.containersPerPod),
+        ...simHpaArgs(args.hpaReplicas),
       ],
       root,
       args.verbose,
+      args.simNodeArgs,
     );
     procs.push(sim);
     const readyLine = await sim.waitFor(
@@ -228,7 +210,12 @@ export async function runBench(
     const simStartupSeconds = (performance.now() - t0) / 1000;
     const kubeconfig = join(dir, "kubeconfig");
     await registerMetricsApi(kubeconfig, serverIP, port);
-    const hpa = await hpaTarget(kubeconfig);
+    const hpa = await findHpaTarget(kubeconfig, args.hpaReplicas);
+    if (args.hpaReplicas > 0 && hpa.matchedPods !== args.hpaReplicas) {
+      status(
+        `warning: --hpa-replicas ${args.hpaReplicas}, but ${hpa.selector} matches ${hpa.matchedPods} pods`,
+      );
+    }
     const admin = readAdminCredentials(kubeconfig);
 
     status(`starting the metrics-server on ${authority} (resolution ${args.resolution})`);
@@ -249,6 +236,7 @@ export async function runBench(
       ],
       root,
       args.verbose,
+      args.serverNodeArgs,
     );
     procs.push(server);
     // Every "Scrape finished" line, in order, from the moment the server starts.
@@ -313,16 +301,6 @@ export async function runBench(
         (args.warmup + 1) * tickTimeoutMs,
       );
 
-      status(`measuring ${args.cycles} tick(s) under load`);
-      const windowFirstScrape = scrapes.length;
-      const metricsBefore = await h2Get(session, "/metrics", 30_000);
-      if (metricsBefore.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsBefore.status}`);
-      const serverMeter = new ProcessMeter(server.pid);
-      const simMeter = new ProcessMeter(sim.pid);
-      const clientCpuStart = process.cpuUsage();
-      const windowStart = performance.now();
-      serverMeter.start();
-      simMeter.start();
       const base = "/apis/metrics.k8s.io/v1beta1";
       const ns = encodeURIComponent(hpa.namespace);
       const targets: LoadTarget[] = [
@@ -339,89 +317,130 @@ export async function runBench(
           ratePerSecond: args.getRate,
         },
       ];
-      const load = runLoad(targets, {
+      // Each call kind gets its own thread and connection, up before the window opens.
+      const workers = await LoadWorkers.start(targets, {
         authority,
         cert: admin.cert,
         key: admin.key,
         concurrency: args.concurrency,
         durationMs: args.cycles * args.resolutionMs,
       });
-      await waitForScrapes(
-        windowFirstScrape + args.cycles,
-        "the measured ticks",
-        args.cycles * tickTimeoutMs,
-      );
-      const wallSeconds = (performance.now() - windowStart) / 1000;
-      const serverCost = serverMeter.finish(wallSeconds, args.cycles, args.nodes);
-      const simCost = simMeter.finish(wallSeconds, args.cycles, args.nodes);
-      const clientCpu = process.cpuUsage(clientCpuStart);
-      const metricsAfter = await h2Get(session, "/metrics", 30_000);
-      if (metricsAfter.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsAfter.status}`);
-      const loadResults = await load;
+      try {
+        status(`measuring ${args.cycles} tick(s) under load`);
+        const windowFirstScrape = scrapes.length;
+        // Before the first scheduled request: fetching and parsing ~10 MB of /metrics is not load.
+        const metricsBefore = await h2Get(session, "/metrics", 30_000);
+        if (metricsBefore.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsBefore.status}`);
+        const serverMeter = new ProcessMeter(server.pid);
+        const simMeter = new ProcessMeter(sim.pid);
+        const clientCpuStart = process.cpuUsage();
+        const mainThreadCpuStart = process.threadCpuUsage();
+        const windowStart = performance.now();
+        serverMeter.start();
+        simMeter.start();
+        const load = workers.run().then((results) => {
+          // The load client's cost over the load's own span: every thread of this process, and
+          // this (main) thread alone — it only reads logs and samples /proc meanwhile.
+          const processCpu = process.cpuUsage(clientCpuStart);
+          const mainCpu = process.threadCpuUsage(mainThreadCpuStart);
+          return {
+            results,
+            wallSeconds: (performance.now() - windowStart) / 1000,
+            processCpuSeconds: (processCpu.user + processCpu.system) / 1e6,
+            mainThreadCpuSeconds: (mainCpu.user + mainCpu.system) / 1e6,
+          };
+        });
+        await waitForScrapes(
+          windowFirstScrape + args.cycles,
+          "the measured ticks",
+          args.cycles * tickTimeoutMs,
+        );
+        const wallSeconds = (performance.now() - windowStart) / 1000;
+        const serverCost = serverMeter.finish(wallSeconds, args.cycles, args.nodes);
+        const simCost = simMeter.finish(wallSeconds, args.cycles, args.nodes);
+        const loadRun = await load;
+        // After the last request completed (or was given up), so /metrics is outside the load.
+        const metricsAfter = await h2Get(session, "/metrics", 30_000);
+        if (metricsAfter.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsAfter.status}`);
 
-      const before = parseHistogram(metricsBefore.body.toString("utf8"), TICK_HISTOGRAM);
-      const after = parseHistogram(metricsAfter.body.toString("utf8"), TICK_HISTOGRAM);
-      if (!before || !after) throw new Error(`/metrics has no ${TICK_HISTOGRAM} histogram`);
-      const delta = histogramDelta(before, after);
-      const windowScrapes = scrapes.slice(windowFirstScrape, windowFirstScrape + args.cycles);
-      const clientCpuSeconds = (clientCpu.user + clientCpu.system) / 1e6;
-      const api = Object.fromEntries(loadResults.map((r) => [r.name, toApiResult(r)])) as BenchResult["api"];
+        const before = parseHistogram(metricsBefore.body.toString("utf8"), TICK_HISTOGRAM);
+        const after = parseHistogram(metricsAfter.body.toString("utf8"), TICK_HISTOGRAM);
+        if (!before || !after) throw new Error(`/metrics has no ${TICK_HISTOGRAM} histogram`);
+        const delta = histogramDelta(before, after);
+        const windowScrapes = scrapes.slice(windowFirstScrape, windowFirstScrape + args.cycles);
+        const api = Object.fromEntries(
+          loadRun.results.map((r) => [r.result.name, toApiResult(r.result)]),
+        ) as BenchResult["api"];
+        const threads: Record<string, ThreadCpu> = {
+          main: threadCpu(loadRun.mainThreadCpuSeconds, loadRun.wallSeconds),
+        };
+        for (const r of loadRun.results) threads[r.result.name] = r.thread;
 
-      const result: BenchResult = {
-        schema: "metrics-server-ts/bench/v1",
-        label: args.label,
-        startedAt,
-        params: {
-          nodes: args.nodes,
-          podsPerNode: args.podsPerNode,
-          containersPerPod: args.containersPerPod,
-          resolution: args.resolution,
-          resolutionMs: args.resolutionMs,
-          cycles: args.cycles,
-          warmup: args.warmup,
-          concurrency: args.concurrency,
-          rate: args.rate,
-          listRate: args.listRate,
-          getRate: args.getRate,
+        const result: BenchResult = {
+          schema: "metrics-server-ts/bench/v1",
           label: args.label,
-        },
-        machine,
-        cluster: {
-          nodes: args.nodes,
-          pods,
-          simStartupSeconds,
-          serverStartupSeconds,
-          firstFullTickSeconds,
-          hpaNamespace: hpa.namespace,
-          hpaLabelSelector: hpa.selector,
-        },
-        window: { wallSeconds, ticks: windowScrapes.length },
-        server: serverCost,
-        sim: simCost,
-        loadClient: { cpuSeconds: clientCpuSeconds, mCpu: (clientCpuSeconds / wallSeconds) * 1000 },
-        ticks: {
-          scrapeLogMs: summarize(windowScrapes.map((s) => s.durationMs)),
-          scrapeLogDurationsMs: windowScrapes.map((s) => s.durationMs),
-          scrapeNodeCounts: windowScrapes.map((s) => s.nodeCount),
-          scrapePodCounts: windowScrapes.map((s) => s.podCount),
-          histogram: {
-            count: delta.count,
-            meanSeconds: delta.count > 0 ? delta.sum / delta.count : Number.NaN,
-            p50Seconds: histogramQuantile(delta, 0.5),
-            p99Seconds: histogramQuantile(delta, 0.99),
-            bounds: delta.bounds.map((b) => (b === Number.POSITIVE_INFINITY ? "+Inf" : String(b))),
-            bucketCounts: delta.counts,
+          startedAt,
+          params: {
+            nodes: args.nodes,
+            podsPerNode: args.podsPerNode,
+            containersPerPod: args.containersPerPod,
+            resolution: args.resolution,
+            resolutionMs: args.resolutionMs,
+            cycles: args.cycles,
+            warmup: args.warmup,
+            concurrency: args.concurrency,
+            rate: args.rate,
+            listRate: args.listRate,
+            getRate: args.getRate,
+            hpaReplicas: args.hpaReplicas,
+            label: args.label,
+            serverNodeArgs: args.serverNodeArgs,
+            simNodeArgs: args.simNodeArgs,
           },
-        },
-        api,
-      };
-      mkdirSync(args.outDir, { recursive: true });
-      const stamp = startedAt.replace(/[:.]/g, "-");
-      const jsonPath = join(args.outDir, `${args.label}-${stamp}.json`);
-      const mdPath = join(args.outDir, `${args.label}-${stamp}.md`);
-      writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
-      writeFileSync(mdPath, renderMarkdown(result));
-      return { result, jsonPath, mdPath };
+          machine,
+          cluster: {
+            nodes: args.nodes,
+            pods,
+            simStartupSeconds,
+            serverStartupSeconds,
+            firstFullTickSeconds,
+            hpaNamespace: hpa.namespace,
+            hpaLabelSelector: hpa.selector,
+            hpaPodsMatched: hpa.matchedPods,
+          },
+          window: { wallSeconds, ticks: windowScrapes.length, loadWallSeconds: loadRun.wallSeconds },
+          server: serverCost,
+          sim: simCost,
+          loadClient: {
+            ...threadCpu(loadRun.processCpuSeconds, loadRun.wallSeconds),
+            threads: threads as BenchResult["loadClient"]["threads"],
+          },
+          ticks: {
+            scrapeLogMs: summarize(windowScrapes.map((s) => s.durationMs)),
+            scrapeLogDurationsMs: windowScrapes.map((s) => s.durationMs),
+            scrapeNodeCounts: windowScrapes.map((s) => s.nodeCount),
+            scrapePodCounts: windowScrapes.map((s) => s.podCount),
+            histogram: {
+              count: delta.count,
+              meanSeconds: delta.count > 0 ? delta.sum / delta.count : Number.NaN,
+              p50Seconds: histogramQuantile(delta, 0.5),
+              p99Seconds: histogramQuantile(delta, 0.99),
+              bounds: delta.bounds.map((b) => (b === Number.POSITIVE_INFINITY ? "+Inf" : String(b))),
+              bucketCounts: delta.counts,
+            },
+          },
+          api,
+        };
+        mkdirSync(args.outDir, { recursive: true });
+        const stamp = startedAt.replace(/[:.]/g, "-");
+        const jsonPath = join(args.outDir, `${args.label}-${stamp}.json`);
+        const mdPath = join(args.outDir, `${args.label}-${stamp}.md`);
+        writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+        writeFileSync(mdPath, renderMarkdown(result));
+        return { result, jsonPath, mdPath };
+      } finally {
+        await workers.stop();
+      }
     } finally {
       session.destroy();
     }
