@@ -100,3 +100,10 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** A cached pod's metadata as a plain object (a CompactPod keeps exactly these three fields). */
+export function podMeta(p: { metadata: Pod["metadata"] } | undefined): unknown {
+  if (p === undefined) return undefined;
+  const { name, namespace, labels } = p.metadata;
+  return labels === undefined ? { name, namespace } : { name, namespace, labels: { ...labels } };
+}

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
 import * as log from "../log/index.ts";
-import { FakeApiServer, json, listOf, type Pod, pod, send, waitFor } from "./fake-apiserver.ts";
+import { FakeApiServer, json, listOf, type Pod, pod, podMeta, send, waitFor } from "./fake-apiserver.ts";
 import {
   KubeClient,
   type Node,
   newNodeReflector,
   newRunningPodReflector,
-  type PartialObjectMetadata,
   Reflector,
   slimNode,
 } from "./index.ts";
@@ -340,26 +339,24 @@ describe("Reflector", () => {
       "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json",
     );
     assert.equal(w.query.get("fieldSelector"), "status.phase=Running");
-    const expected: PartialObjectMetadata = {
-      metadata: {
-        name: "web-1",
-        namespace: "default",
-        labels: { app: "web" },
-        creationTimestamp: "2024-01-01T00:00:00Z",
-        resourceVersion: "3",
-      },
-    };
-    assert.deepEqual(r.get("default/web-1"), expected);
+    // Only what the API serves is kept: name, namespace, labels (not uid, times, annotations, rv).
+    assert.deepEqual(podMeta(r.get("default/web-1")), {
+      name: "web-1",
+      namespace: "default",
+      labels: { app: "web" },
+    });
     // A full Pod (server ignored the Accept header) is slimmed the same way.
     send(w, "MODIFIED", {
       kind: "Pod",
-      metadata: { name: "web-1", namespace: "default", labels: { app: "web" }, resourceVersion: "4" },
+      metadata: { name: "web-1", namespace: "default", labels: { app: "web", v: "2" }, resourceVersion: "4" },
       spec: { containers: [{ name: "c" }] },
       status: { phase: "Running" },
     });
-    await waitFor(() => r.get("default/web-1")?.metadata.resourceVersion === "4", "the update");
-    assert.deepEqual(r.get("default/web-1"), {
-      metadata: { name: "web-1", namespace: "default", labels: { app: "web" }, resourceVersion: "4" },
+    await waitFor(() => r.lastResourceVersion === "4", "the update");
+    assert.deepEqual(podMeta(r.get("default/web-1")), {
+      name: "web-1",
+      namespace: "default",
+      labels: { app: "web", v: "2" },
     });
   });
 

@@ -23,6 +23,12 @@ export interface ReflectorOptions<T> {
   metadataOnly?: boolean;
   /** Applied to every object before it is cached, to drop fields nobody reads. */
   transform?: (obj: T) => T;
+  /**
+   * Called with each cached object (a transform's result) once it leaves the cache: deleted, replaced
+   * by a newer version, or dropped by a relist. Lets a transform that shares parts between objects
+   * give its references back.
+   */
+  release?: (obj: T) => void;
   /** Called after every change to the cache (a list or an applied event). */
   onChange?: () => void;
   backoff?: BackoffOptions;
@@ -72,13 +78,36 @@ function hasName(obj: unknown): obj is { metadata: ObjectMeta } {
   return typeof meta?.name === "string" && meta.name !== "";
 }
 
-function namespaceBucket<T>(index: Map<string, Map<string, T>>, namespace: string): Map<string, T> {
-  let bucket = index.get(namespace);
+// The cache: namespace → name → object, with "" for cluster-scoped objects. One nested map serves
+// get(), list() and listNamespace() without keeping a "namespace/name" key string per object.
+type Buckets<T> = Map<string, Map<string, T>>;
+
+/** The bucket an object lives in: its namespace, "" when it has none (cluster-scoped). */
+function namespaceOf(meta: ObjectMeta): string {
+  return typeof meta.namespace === "string" ? meta.namespace : "";
+}
+
+function bucketOf<T>(buckets: Buckets<T>, namespace: string): Map<string, T> {
+  let bucket = buckets.get(namespace);
   if (!bucket) {
     bucket = new Map();
-    index.set(namespace, bucket);
+    buckets.set(namespace, bucket);
   }
   return bucket;
+}
+
+/** Stores `obj` under its namespace and name; returns the object it replaced, if any. */
+function putIn<T extends { metadata: ObjectMeta }>(buckets: Buckets<T>, obj: T): T | undefined {
+  const bucket = bucketOf(buckets, namespaceOf(obj.metadata));
+  const previous = bucket.get(obj.metadata.name);
+  bucket.set(obj.metadata.name, obj);
+  return previous;
+}
+
+function countOf<T>(buckets: Buckets<T>): number {
+  let n = 0;
+  for (const bucket of buckets.values()) n += bucket.size;
+  return n;
 }
 
 function isGone(err: unknown): boolean {
@@ -103,8 +132,8 @@ class RetryNowError extends Error {}
 export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStore<T> {
   private readonly opts: ReflectorOptions<T>;
   private readonly backoff: BackoffOptions;
-  private items = new Map<string, T>();
-  private byNamespace = new Map<string, Map<string, T>>();
+  private buckets: Buckets<T> = new Map();
+  private count = 0;
   private listCache: T[] | undefined;
   private readonly nsListCache = new Map<string, T[]>();
   private synced = false;
@@ -129,23 +158,36 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
   // ---- ObjectStore ------------------------------------------------------------------------------
 
   list(): readonly T[] {
-    this.listCache ??= [...this.items.values()];
+    if (this.listCache === undefined) {
+      const all = new Array<T>(this.count);
+      let i = 0;
+      for (const bucket of this.buckets.values()) for (const obj of bucket.values()) all[i++] = obj;
+      this.listCache = all;
+    }
     return this.listCache;
   }
 
   listNamespace(namespace: string): readonly T[] {
+    // Cluster-scoped objects ("" bucket) belong to no namespace.
+    if (namespace === "") return [];
     let cached = this.nsListCache.get(namespace);
     if (!cached) {
-      const ns = this.byNamespace.get(namespace);
-      if (!ns) return [];
-      cached = [...ns.values()];
+      const bucket = this.buckets.get(namespace);
+      if (!bucket) return [];
+      cached = [...bucket.values()];
       this.nsListCache.set(namespace, cached);
     }
     return cached;
   }
 
   get(key: string): T | undefined {
-    return this.items.get(key);
+    const slash = key.indexOf("/");
+    if (slash < 0) return this.buckets.get("")?.get(key);
+    return (
+      this.buckets.get(key.slice(0, slash))?.get(key.slice(slash + 1)) ??
+      // Only an invalid cluster-scoped name holds a "/"; objectKey() gives it as is.
+      this.buckets.get("")?.get(key)
+    );
   }
 
   hasSynced(): boolean {
@@ -153,7 +195,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
   }
 
   get size(): number {
-    return this.items.size;
+    return this.count;
   }
 
   /** The resourceVersion the next watch starts from ("" before the first list). */
@@ -282,7 +324,20 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
   }
 
   private async listAll(signal: AbortSignal): Promise<void> {
-    const fresh = new Map<string, T>();
+    const fresh: Buckets<T> = new Map();
+    let resourceVersion: string;
+    try {
+      resourceVersion = await this.listInto(fresh, signal);
+    } catch (err) {
+      // Nothing of a failed list is cached: give back what its objects took.
+      this.releaseAll(fresh);
+      throw err;
+    }
+    this.replace(fresh, resourceVersion);
+  }
+
+  /** Lists every page into `fresh`; returns the list's resourceVersion. */
+  private async listInto(fresh: Buckets<T>, signal: AbortSignal): Promise<string> {
     let continueToken: string | undefined;
     let paginate = true;
     let resourceVersion = "";
@@ -303,6 +358,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
         }
         // An expired continue token: start over with one unpaginated list, as client-go's pager does.
         if (isGone(err) && continueToken !== undefined) {
+          this.releaseAll(fresh);
           fresh.clear();
           continueToken = undefined;
           paginate = false;
@@ -316,30 +372,41 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
       for (const obj of page.items ?? []) this.addTo(fresh, obj);
       resourceVersion = page.metadata?.resourceVersion ?? "";
       continueToken = page.metadata?.continue || undefined;
-      if (!continueToken) break;
+      if (!continueToken) return resourceVersion;
     }
-    this.replace(fresh, resourceVersion);
   }
 
-  private addTo(map: Map<string, T>, obj: T): void {
+  private addTo(buckets: Buckets<T>, obj: T): void {
     if (!hasName(obj)) {
       log.warning("Ignoring object without metadata.name", { reflector: this.opts.name });
       return;
     }
-    const stored = this.opts.transform ? this.opts.transform(obj) : obj;
-    map.set(objectKey(stored.metadata), stored);
+    const previous = putIn(buckets, this.opts.transform ? this.opts.transform(obj) : obj);
+    // A list holding one object twice: keep the later copy, as a map keyed by name would.
+    if (previous !== undefined) this.releaseOne(previous);
   }
 
-  // Swaps in a whole new cache at once, so readers never see a half-applied list.
-  private replace(fresh: Map<string, T>, resourceVersion: string): void {
-    const byNamespace = new Map<string, Map<string, T>>();
-    for (const [key, obj] of fresh) {
-      const ns = obj.metadata.namespace;
-      if (!ns) continue;
-      namespaceBucket(byNamespace, ns).set(key, obj);
+  private releaseOne(obj: T): void {
+    if (!this.opts.release) return;
+    try {
+      this.opts.release(obj);
+    } catch (err) {
+      log.error(err, "Reflector release handler failed", { reflector: this.opts.name });
     }
-    this.items = fresh;
-    this.byNamespace = byNamespace;
+  }
+
+  private releaseAll(buckets: Buckets<T>): void {
+    if (!this.opts.release) return;
+    for (const bucket of buckets.values()) for (const obj of bucket.values()) this.releaseOne(obj);
+  }
+
+  // Swaps in a whole new cache at once, so readers never see a half-applied list. The old objects
+  // are released after the new ones took their references, so shared parts carry over.
+  private replace(fresh: Buckets<T>, resourceVersion: string): void {
+    const old = this.buckets;
+    this.buckets = fresh;
+    this.count = countOf(fresh);
+    this.releaseAll(old);
     this.listCache = undefined;
     this.nsListCache.clear();
     this.resourceVersion = resourceVersion;
@@ -362,29 +429,26 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
       return;
     }
     const stored = this.opts.transform ? this.opts.transform(obj) : obj;
-    const key = objectKey(stored.metadata);
-    this.items.set(key, stored);
+    const previous = putIn(this.buckets, stored);
+    if (previous === undefined) this.count++;
+    else this.releaseOne(previous);
     this.listCache = undefined;
-    const ns = stored.metadata.namespace;
-    if (ns) {
-      namespaceBucket(this.byNamespace, ns).set(key, stored);
-      this.nsListCache.delete(ns);
-    }
+    this.nsListCache.delete(namespaceOf(stored.metadata));
     this.notify();
   }
 
   private remove(obj: T): void {
     if (!hasName(obj)) return;
-    const key = objectKey(obj.metadata);
-    if (!this.items.delete(key)) return;
+    const namespace = namespaceOf(obj.metadata);
+    const bucket = this.buckets.get(namespace);
+    const stored = bucket?.get(obj.metadata.name);
+    if (bucket === undefined || stored === undefined) return;
+    bucket.delete(obj.metadata.name);
+    if (bucket.size === 0) this.buckets.delete(namespace);
+    this.count--;
+    this.releaseOne(stored);
     this.listCache = undefined;
-    const ns = obj.metadata.namespace;
-    if (ns) {
-      const m = this.byNamespace.get(ns);
-      m?.delete(key);
-      if (m && m.size === 0) this.byNamespace.delete(ns);
-      this.nsListCache.delete(ns);
-    }
+    this.nsListCache.delete(namespace);
     this.notify();
   }
 
