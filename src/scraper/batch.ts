@@ -31,24 +31,29 @@ export interface NodePoint {
   startTimeMs: number;
 }
 
-/** The accumulator of one container, created empty on first sight. Names are interned once. */
+/**
+ * The accumulator of one container, created empty on first sight. Names are interned once.
+ * `internRepeated` may be given for namespace and container names, which repeat within a node
+ * (a small per-body cache in front of the big interner saves most of its lookups).
+ */
 export function containerFor(
   pods: Map<string, PodAccumulator>,
   namespace: string,
   podName: string,
   containerName: string,
   intern: (s: string) => string,
+  internRepeated: (s: string) => string = intern,
 ): ContainerAccumulator {
   const podKey = namespace + "/" + podName;
   let pod = pods.get(podKey);
   if (!pod) {
-    pod = { namespace: intern(namespace), name: intern(podName), containers: new Map() };
+    pod = { namespace: internRepeated(namespace), name: intern(podName), containers: new Map() };
     pods.set(podKey, pod);
   }
   let c = pod.containers.get(containerName);
   if (!c) {
     c = {
-      name: intern(containerName),
+      name: internRepeated(containerName),
       cpuNs: 0,
       cpuNsRemainder: 0,
       memoryBytes: 0,

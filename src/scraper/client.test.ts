@@ -123,6 +123,26 @@ describe("KubeletClient", () => {
     assert.equal(Buffer.from(body).toString(), text);
   });
 
+  it("names a corrupt or truncated gzip body, and still reads the next response on that connection", async (t) => {
+    const good = gzipSync("node_cpu_usage_seconds_total 1 1\n".repeat(50));
+    const answers = [Buffer.from("not gzip at all"), good.subarray(0, good.length - 8), good];
+    const kubelet = await startFakeKubelet(cert, (_req, res) => {
+      res.writeHead(200, { "content-encoding": "gzip" });
+      res.end(answers.shift());
+    });
+    t.after(() => kubelet.close());
+    const c = client(t);
+    const url = `https://127.0.0.1:${kubelet.port}/metrics/resource`;
+    await assert.rejects(c.get(url, timeout()), {
+      message: `Get "${url}": decompressing the gzip body: incorrect header check`,
+    });
+    await assert.rejects(c.get(url, timeout()), {
+      message: `Get "${url}": decompressing the gzip body: unexpected end of file`,
+    });
+    assert.equal(Buffer.from(await c.get(url, timeout())).length, 50 * 33);
+    assert.equal(new Set(kubelet.requests.map((r) => r.remotePort)).size, 1);
+  });
+
   it("reports a non-200 status like Go", async (t) => {
     const kubelet = await startFakeKubelet(cert, (_req, res) => {
       res.writeHead(500);

@@ -2,8 +2,38 @@
 // columnar NodeScrape. Hand-written because only seven families matter and a node can carry hundreds
 // of containers: a line of any other family is recognised by its name prefix and only validated.
 // Completeness rules follow upstream metrics-server (reference upstream-behaviour.md §1.5).
+//
+// Built for 5,000 bodies per tick in one thread. A container appears on three or more lines (cpu,
+// memory, start time, swap) with the same label set, so each distinct label-set text is parsed once per
+// body and looked up as a whole afterwards; families come in sorted runs, so the previous line's family
+// name is tried first; plain decimal values are computed without substrings (prom-text.ts).
+// decode-reference.ts keeps the straightforward version this must agree with on every input.
+import { Buffer, isAscii } from "node:buffer";
 import type { NodeScrape } from "../storage/types.ts";
-import { buildScrape, completeNode, completePods, containerFor, type PodAccumulator } from "./batch.ts";
+import {
+  buildScrape,
+  type ContainerAccumulator,
+  completeNode,
+  completePods,
+  containerFor,
+  type PodAccumulator,
+} from "./batch.ts";
+import {
+  CH_CR,
+  CH_HASH,
+  CH_LBRACE,
+  type ContainerLabels,
+  isBlank,
+  isNameChar,
+  isNameStart,
+  ParseError,
+  parseLabels,
+  parseTimestamp,
+  parseValue,
+  quoteToken,
+} from "./prom-text.ts";
+
+export { parseGoFloat } from "./prom-text.ts";
 
 const NODE_CPU = "node_cpu_usage_seconds_total";
 const NODE_MEMORY = "node_memory_working_set_bytes";
@@ -22,39 +52,6 @@ const FAMILY_CONTAINER_MEMORY = 4;
 const FAMILY_CONTAINER_START = 5;
 const FAMILY_NODE_SWAP = 6;
 const FAMILY_CONTAINER_SWAP = 7;
-
-const CH_TAB = 9;
-const CH_CR = 13;
-const CH_SPACE = 32;
-const CH_QUOTE = 34;
-const CH_HASH = 35;
-const CH_COMMA = 44;
-const CH_EQUALS = 61;
-const CH_BACKSLASH = 92;
-const CH_LBRACE = 123;
-const CH_RBRACE = 125;
-
-const utf8 = new TextDecoder("utf-8");
-const identity = (s: string): string => s;
-
-class ParseError extends Error {
-  constructor(what: string, line: number) {
-    super(`failed parsing metrics: ${what} at line ${line}`);
-    this.name = "ParseError";
-  }
-}
-
-function isNameStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
-}
-
-function isNameChar(c: number): boolean {
-  return isNameStart(c) || (c >= 48 && c <= 57);
-}
-
-function isBlank(c: number): boolean {
-  return c === CH_SPACE || c === CH_TAB;
-}
 
 /** Which recognised family a sample line belongs to (0 = none), by its metric-name prefix. */
 function familyOf(text: string, start: number, stop: number): number {
@@ -114,25 +111,6 @@ function familyNameLength(family: number): number {
   }
 }
 
-const DECIMAL_FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const INFINITY = /^[+-]?inf(?:inity)?$/i;
-const HEX_FLOAT = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
-
-/** Go's strconv.ParseFloat syntax (decimal, exponent, Inf/Infinity, NaN, hex with p-exponent). */
-export function parseGoFloat(token: string): number | undefined {
-  if (DECIMAL_FLOAT.test(token)) return Number(token);
-  if (INFINITY.test(token)) return token.charCodeAt(0) === 45 ? -Infinity : Infinity;
-  if (token.length === 3 && token.toLowerCase() === "nan") return Number.NaN;
-  const hex = HEX_FLOAT.exec(token);
-  if (hex && (hex[2].length > 0 || (hex[3] ?? "").length > 0)) {
-    const fraction = hex[3] ?? "";
-    const mantissa = Number.parseInt((hex[2] || "0") + fraction, 16);
-    const value = mantissa * 2 ** (Number(hex[4]) - 4 * fraction.length);
-    return hex[1] === "-" ? -value : value;
-  }
-  return undefined;
-}
-
 /** A counter or byte count that is NaN, infinite or negative cannot be used; 0 marks it missing. */
 function usable(v: number): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
@@ -141,6 +119,23 @@ function usable(v: number): number {
 /** A swap byte count: NaN (unknown) unless finite and non-negative; 0 is a real value (swap off). */
 function swapAmount(v: number): number {
   return Number.isFinite(v) && v >= 0 ? Math.trunc(v) : Number.NaN;
+}
+
+const utf8 = new TextDecoder("utf-8");
+const identity = (s: string): string => s;
+
+/** The body as text. Pure ASCII (every kubelet body in practice) takes the cheaper one-byte decode. */
+function bodyText(body: Uint8Array | string): string {
+  if (typeof body === "string") return body;
+  if (!isAscii(body)) return utf8.decode(body);
+  // For ASCII, latin1 gives the same string with a plain copy into a one-byte string.
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return bytes.toString("latin1");
+}
+
+/** A label set seen in this body: its three kept values and, once needed, its container. */
+interface LabelSet extends ContainerLabels {
+  accumulator: ContainerAccumulator | undefined;
 }
 
 /**
@@ -155,14 +150,38 @@ export function decodeResourceMetrics(
   defaultTimestampMs: number,
   intern: (s: string) => string = identity,
 ): NodeScrape {
-  const text = typeof body === "string" ? body : utf8.decode(body);
+  const text = bodyText(body);
   const pods = new Map<string, PodAccumulator>();
+  // Label-set text (from `{` to `}`) -> its parsed values. Identical text parses identically, so a
+  // hit skips the parse; "" stands for a sample without labels.
+  const labelSets = new Map<string, LabelSet>();
+  labelSets.set("", { container: "", namespace: "", pod: "", accumulator: undefined });
+  // Namespace and container names repeat across a node's pods: most are found here, in a map of a few
+  // entries, instead of in the interner's map of every name in the cluster.
+  const repeated = new Map<string, string>();
+  const internRepeated = (name: string): string => {
+    let interned = repeated.get(name);
+    if (interned === undefined) {
+      interned = intern(name);
+      repeated.set(name, interned);
+    }
+    return interned;
+  };
   let nodeTimestampMs = 0;
   let nodeCpuNs = 0;
   let nodeMemoryBytes = 0;
   let nodeSwapBytes = Number.NaN;
+  // Where the previous sample line's metric name is in `text`, and its family (0 = not stored): the
+  // next line is compared with it in place first, since families come in runs.
+  let lastNameStart = 0;
+  let lastNameLength = 0;
+  let lastFamily = 0;
+  // The label sets of the current and the previous run of one family, by position in the run (as
+  // offsets into `text`): container families list the same containers in the same order, so line k
+  // of container_memory_* usually has the label set of line k of container_cpu_*, compared in place.
+  let run = new LabelRun();
+  let previousRun = new LabelRun();
 
-  const labels = { container: "", namespace: "", pod: "" };
   let lineNo = 0;
   let pos = 0;
   const len = text.length;
@@ -180,23 +199,66 @@ export function decodeResourceMetrics(
     const first = text.charCodeAt(start);
     if (first === CH_HASH) continue;
     if (!isNameStart(first)) throw new ParseError(`invalid metric name`, lineNo);
-    const family = familyOf(text, start, stop);
+
+    let family: number;
     let i: number;
-    if (family !== 0) i = start + familyNameLength(family);
-    else {
-      // Other families are not stored, but their lines are still checked for shape (no values are
-      // kept) so that a truncated or non-Prometheus body fails as it does upstream instead of
-      // silently yielding an empty node.
-      i = start + 1;
-      while (i < stop && isNameChar(text.charCodeAt(i))) i++;
-      const next = text.charCodeAt(i);
-      if (i < stop && next !== CH_LBRACE && !isBlank(next))
-        throw new ParseError("invalid metric name", lineNo);
+    if (
+      lastNameLength !== 0 &&
+      nameEndsAt(text, start + lastNameLength, stop) &&
+      sameText(text, lastNameStart, start, lastNameLength)
+    ) {
+      family = lastFamily;
+      i = start + lastNameLength;
+    } else {
+      family = familyOf(text, start, stop);
+      if (family !== 0) i = start + familyNameLength(family);
+      else {
+        // Other families are not stored, but their lines are still checked for shape (no values are
+        // kept) so that a truncated or non-Prometheus body fails as it does upstream instead of
+        // silently yielding an empty node.
+        i = start + 1;
+        while (i < stop && isNameChar(text.charCodeAt(i))) i++;
+        if (!nameEndsAt(text, i, stop)) throw new ParseError("invalid metric name", lineNo);
+      }
+      lastNameStart = start;
+      lastNameLength = i - start;
+      lastFamily = family;
+      const finished = previousRun;
+      previousRun = run;
+      run = finished;
+      run.length = 0;
     }
-    labels.container = "";
-    labels.namespace = "";
-    labels.pod = "";
-    if (text.charCodeAt(i) === CH_LBRACE) i = parseLabels(text, i + 1, stop, lineNo, labels);
+
+    let labels: LabelSet;
+    if (text.charCodeAt(i) !== CH_LBRACE) labels = labelSets.get("")!;
+    else {
+      // The set's closing brace is the line's last one: values and timestamps cannot contain braces.
+      const close = text.lastIndexOf("}", stop - 1);
+      const length = close + 1 - i;
+      const k = run.length;
+      let known: LabelSet | undefined;
+      if (length > 1) {
+        if (k < previousRun.length && previousRun.lengths[k] === length) {
+          if (sameText(text, previousRun.starts[k], i, length)) known = previousRun.sets[k];
+        }
+        known ??= labelSets.get(text.slice(i, close + 1));
+      }
+      if (known !== undefined) {
+        labels = known;
+        run.add(i, length, known);
+        i = close + 1;
+      } else {
+        labels = { container: "", namespace: "", pod: "", accumulator: undefined };
+        const after = parseLabels(text, i + 1, stop, lineNo, labels);
+        // Remember only a set that really ends at that brace. (One that ends earlier leaves a brace in
+        // a later token, which fails the line below anyway; this keeps the cache obviously exact.)
+        if (length > 1 && after === close + 1) {
+          labelSets.set(text.slice(i, close + 1), labels);
+          run.add(i, length, labels);
+        }
+        i = after;
+      }
+    }
 
     // Value.
     if (i >= stop || !isBlank(text.charCodeAt(i))) throw new ParseError("expected a value", lineNo);
@@ -204,9 +266,9 @@ export function decodeResourceMetrics(
     let tokenEnd = i;
     while (tokenEnd < stop && !isBlank(text.charCodeAt(tokenEnd))) tokenEnd++;
     if (tokenEnd === i) throw new ParseError("expected a value", lineNo);
-    const valueToken = text.slice(i, tokenEnd);
-    const value = parseGoFloat(valueToken);
-    if (value === undefined) throw new ParseError(`invalid value ${quoteToken(valueToken)}`, lineNo);
+    const value = parseValue(text, i, tokenEnd);
+    if (value === undefined)
+      throw new ParseError(`invalid value ${quoteToken(text.slice(i, tokenEnd))}`, lineNo);
 
     // Optional timestamp: integer milliseconds.
     i = tokenEnd;
@@ -215,8 +277,7 @@ export function decodeResourceMetrics(
     if (i < stop) {
       tokenEnd = i;
       while (tokenEnd < stop && !isBlank(text.charCodeAt(tokenEnd))) tokenEnd++;
-      const tsToken = text.slice(i, tokenEnd);
-      timestampMs = parseTimestamp(tsToken, lineNo);
+      timestampMs = parseTimestamp(text, i, tokenEnd, lineNo);
       i = tokenEnd;
       while (i < stop && isBlank(text.charCodeAt(i))) i++;
       if (i < stop) throw new ParseError(`unexpected text after timestamp`, lineNo);
@@ -237,7 +298,15 @@ export function decodeResourceMetrics(
         nodeSwapBytes = swapAmount(value);
         break;
       default: {
-        const c = containerFor(pods, labels.namespace, labels.pod, labels.container, intern);
+        labels.accumulator ??= containerFor(
+          pods,
+          labels.namespace,
+          labels.pod,
+          labels.container,
+          intern,
+          internRepeated,
+        );
+        const c = labels.accumulator;
         if (family === FAMILY_CONTAINER_CPU) {
           c.cpuNs = Math.trunc(usable(value) * 1e9);
           c.timestampMs = timestampMs;
@@ -265,91 +334,30 @@ export function decodeResourceMetrics(
   return buildScrape(nodeName, node, completePods(pods, nodeName), nodeSwapBytes);
 }
 
-/** A token for an error message, shortened so a garbage body cannot make a giant log line. */
-function quoteToken(token: string): string {
-  return JSON.stringify(token.length > 40 ? token.slice(0, 40) + "..." : token);
+/** text[a, a + length) and text[b, b + length) hold the same characters (both ranges in bounds). */
+function sameText(text: string, a: number, b: number, length: number): boolean {
+  for (let j = 0; j < length; j++) if (text.charCodeAt(a + j) !== text.charCodeAt(b + j)) return false;
+  return true;
 }
 
-function parseTimestamp(token: string, lineNo: number): number {
-  // Prometheus timestamps are int64 milliseconds; a negative one is before 1970 and upstream's
-  // decoder fails on it, so it is rejected here too.
-  if (!/^\+?\d+$/.test(token)) throw new ParseError(`invalid timestamp ${quoteToken(token)}`, lineNo);
-  const ms = Number(token);
-  if (!Number.isSafeInteger(ms)) throw new ParseError(`timestamp out of range ${quoteToken(token)}`, lineNo);
-  return ms;
-}
+/** The label sets of one run of a family's lines, as ranges of the body text. */
+class LabelRun {
+  length = 0;
+  starts: number[] = [];
+  lengths: number[] = [];
+  sets: LabelSet[] = [];
 
-/** Parses `name="value",...}` starting after `{`; returns the index after `}`. */
-function parseLabels(
-  text: string,
-  start: number,
-  stop: number,
-  lineNo: number,
-  out: { container: string; namespace: string; pod: string },
-): number {
-  let i = start;
-  for (;;) {
-    while (i < stop && isBlank(text.charCodeAt(i))) i++;
-    if (i >= stop) throw new ParseError("unterminated label set", lineNo);
-    if (text.charCodeAt(i) === CH_RBRACE) return i + 1;
-    const nameStart = i;
-    if (!isNameStart(text.charCodeAt(i)) || text.charCodeAt(i) === 58) {
-      throw new ParseError("invalid label name", lineNo);
-    }
-    while (i < stop && isNameChar(text.charCodeAt(i)) && text.charCodeAt(i) !== 58) i++;
-    const nameEnd = i;
-    while (i < stop && isBlank(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== CH_EQUALS) throw new ParseError("expected '=' after label name", lineNo);
-    i++;
-    while (i < stop && isBlank(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== CH_QUOTE) throw new ParseError("expected '\"' to start label value", lineNo);
-    i++;
-    // Fast path: no backslash before the first quote, so that quote closes the value.
-    let close = text.indexOf('"', i);
-    if (close < 0 || close >= stop) throw new ParseError("unterminated label value", lineNo);
-    let value: string;
-    let escaped = false;
-    for (let k = i; k < close; k++) {
-      if (text.charCodeAt(k) === CH_BACKSLASH) {
-        escaped = true;
-        break;
-      }
-    }
-    if (!escaped) {
-      value = text.slice(i, close);
-      i = close + 1;
-    } else {
-      value = "";
-      let j = i;
-      for (;;) {
-        if (j >= stop) throw new ParseError("unterminated label value", lineNo);
-        const c = text.charCodeAt(j);
-        if (c === CH_QUOTE) break;
-        if (c === CH_BACKSLASH) {
-          if (j + 1 >= stop) throw new ParseError("unterminated label value", lineNo);
-          const e = text.charCodeAt(j + 1);
-          if (e === CH_BACKSLASH) value += "\\";
-          else if (e === CH_QUOTE) value += '"';
-          else if (e === 110 /* n */) value += "\n";
-          else value += text[j] + text[j + 1]; // unknown escapes are kept literally
-          j += 2;
-        } else {
-          value += text[j];
-          j++;
-        }
-      }
-      close = j;
-      i = j + 1;
-    }
-    const nameLen = nameEnd - nameStart;
-    if (nameLen === 3 && text.startsWith("pod", nameStart)) out.pod = value;
-    else if (nameLen === 9) {
-      if (text.startsWith("container", nameStart)) out.container = value;
-      else if (text.startsWith("namespace", nameStart)) out.namespace = value;
-    }
-    while (i < stop && isBlank(text.charCodeAt(i))) i++;
-    const sep = text.charCodeAt(i);
-    if (sep === CH_COMMA) i++;
-    else if (sep !== CH_RBRACE) throw new ParseError("expected ',' or '}' after label value", lineNo);
+  add(start: number, length: number, set: LabelSet): void {
+    const k = this.length++;
+    this.starts[k] = start;
+    this.lengths[k] = length;
+    this.sets[k] = set;
   }
+}
+
+/** A metric name may end at `at`: the line ends there, or a label set or blank follows. */
+function nameEndsAt(text: string, at: number, stop: number): boolean {
+  if (at >= stop) return at === stop;
+  const next = text.charCodeAt(at);
+  return next === CH_LBRACE || isBlank(next);
 }

@@ -3,7 +3,7 @@ import type { Node } from "../kube/types.ts";
 import type { KubeletClientOptions } from "./client.ts";
 import type { ScrapeEndpoint } from "./endpoint.ts";
 import type { ScraperOptions } from "./scraper.ts";
-import type { WireScrape } from "./wire.ts";
+import type { PackedScrapes } from "./wire.ts";
 
 /** Everything the worker needs to build its KubeletClient and Scraper (functions cannot cross). */
 export interface WorkerInit {
@@ -45,7 +45,8 @@ export type FromWorker =
   | {
       type: "result";
       id: number;
-      scrapes: WireScrape[];
+      /** Whole nodes, packed (wire.ts); null when the tick has no nodes to return. */
+      packed: PackedScrapes | null;
       last: boolean;
       /** On the last message: endpoint changes since the previous tick (null = forgotten). */
       endpoints?: [string, ScrapeEndpoint | null][];

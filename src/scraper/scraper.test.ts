@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { before, describe, it } from "node:test";
@@ -224,6 +225,48 @@ describe("Scraper", () => {
     assert.deepEqual(await pending, []);
     assert.equal(lines.length, 2);
     assert.ok(lines.every((l) => l.includes('"Failed to scrape node, timeout to access kubelet"')));
+  });
+
+  it("keeps one listener on the tick deadline however many nodes wait on it", async (t) => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const k = await startFakeKubelet(cert, (_req, res) => {
+      void gate.then(() => res.end(payload));
+    });
+    t.after(() => k.close());
+    const controller = new AbortController();
+    const s = scraper(t, { maxConcurrency: 2, random: () => 0.5 });
+    const nodes = Array.from({ length: 40 }, (_, i) => nodeFor(`n${i}`, k.port));
+    const done = s.scrape(nodes, controller.signal);
+    // While nodes sleep their jitter, queue for a permit and wait for a response.
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal(getEventListeners(controller.signal, "abort").length, 1);
+    }
+    release();
+    const batch = await done;
+    assert.equal(batch.length, 40);
+    assert.equal(getEventListeners(controller.signal, "abort").length, 0, "removed when the tick ends");
+  });
+
+  it("reuses each kubelet's TLS connection from one tick to the next", async (t) => {
+    const kubelets = await Promise.all(Array.from({ length: 6 }, () => kubelet(t, "ok")));
+    const accepted = kubelets.map(() => 0);
+    for (const [i, k] of kubelets.entries()) {
+      k.server.on("secureConnection", () => {
+        accepted[i]++;
+      });
+    }
+    const s = scraper(t);
+    const nodes = kubelets.map((k, i) => nodeFor(`n${i}`, k.port));
+    for (let tickNo = 0; tickNo < 3; tickNo++) assert.equal((await s.scrape(nodes, tick())).length, 6);
+    assert.deepEqual(accepted, [1, 1, 1, 1, 1, 1], "one TLS connection per kubelet over 3 ticks");
+    for (const k of kubelets) {
+      assert.equal(k.requests.length, 3);
+      assert.equal(new Set(k.requests.map((r) => r.remotePort)).size, 1);
+    }
   });
 
   it("bounds the requests in flight", async (t) => {

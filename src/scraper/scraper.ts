@@ -2,7 +2,6 @@
 // start jitter per node, a per-request timeout under the tick deadline, decode, and merge. A broken
 // kubelet costs only its own node and one error line; scrape() never throws because of a node.
 // Each node is read from /metrics/resource or, as a fallback, the Summary API (see endpoint.ts).
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Node } from "../kube/types.ts";
 import * as log from "../log/index.ts";
 import type { NodeScrape } from "../storage/types.ts";
@@ -17,7 +16,7 @@ import {
 } from "./endpoint.ts";
 import { forgetNode, observeKubeletRequest } from "./metrics.ts";
 import { decodeSummary } from "./summary.ts";
-import { formatGoDuration, Interner, Semaphore } from "./util.ts";
+import { AbortFanout, abortableSleep, formatGoDuration, Interner, Semaphore } from "./util.ts";
 
 export interface ScraperOptions {
   client: KubeletClient;
@@ -106,7 +105,14 @@ export class Scraper {
     }
 
     const maxJitterMs = Math.min(JITTER_PER_NODE_MS * unique.length, MAX_JITTER_MS);
-    const results = await Promise.all(unique.map((n) => this.#scrapeNode(n, maxJitterMs, deadline)));
+    // Every node's jitter sleep, queue wait and request hang off this one listener on the deadline.
+    const abort = new AbortFanout(deadline);
+    let results: (NodeScrape | undefined)[];
+    try {
+      results = await Promise.all(unique.map((n) => this.#scrapeNode(n, maxJitterMs, abort)));
+    } finally {
+      abort.dispose();
+    }
     const batch = dropDuplicatePods(results.filter((r): r is NodeScrape => r !== undefined));
 
     for (const name of this.#nodesWithMetrics) {
@@ -134,7 +140,7 @@ export class Scraper {
     return batch;
   }
 
-  async #scrapeNode(node: Node, maxJitterMs: number, deadline: AbortSignal): Promise<NodeScrape | undefined> {
+  async #scrapeNode(node: Node, maxJitterMs: number, deadline: AbortFanout): Promise<NodeScrape | undefined> {
     const name = node.metadata.name;
     try {
       if (!isNodeReady(node)) {
@@ -142,7 +148,7 @@ export class Scraper {
         return undefined;
       }
       const jitterMs = Math.floor(this.#random() * maxJitterMs);
-      if (jitterMs > 0) await sleep(jitterMs, undefined, { signal: deadline });
+      if (jitterMs > 0) await abortableSleep(jitterMs, deadline);
       const release = await this.#semaphore.acquire(deadline);
       try {
         return await this.#request(node, deadline);
@@ -168,12 +174,10 @@ export class Scraper {
     }
   }
 
-  async #request(node: Node, deadline: AbortSignal): Promise<NodeScrape | undefined> {
+  async #request(node: Node, deadline: AbortFanout): Promise<NodeScrape | undefined> {
     const name = node.metadata.name;
     const controller = new AbortController();
-    const onDeadline = (): void => controller.abort(deadline.reason);
-    deadline.addEventListener("abort", onDeadline, { once: true });
-    if (deadline.aborted) onDeadline();
+    const unsubscribe = deadline.subscribe((reason) => controller.abort(reason));
     const timer = setTimeout(
       () => controller.abort(new RequestTimeout("context deadline exceeded")),
       this.#opts.requestTimeoutMs,
@@ -196,7 +200,7 @@ export class Scraper {
       return undefined;
     } finally {
       clearTimeout(timer);
-      deadline.removeEventListener("abort", onDeadline);
+      unsubscribe();
       // One observation per node and tick, even when the Summary fallback makes it two requests: the
       // metrics describe what scraping the node cost and whether it gave a batch.
       observeKubeletRequest(name, (performance.now() - startMs) / 1000, success);

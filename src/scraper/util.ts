@@ -1,35 +1,117 @@
 // Small helpers for the Scraper: a counting semaphore, a generational string interner, Go durations.
 
+/**
+ * One "abort" listener on a signal that many waiters share. Node's EventTarget scans its listener list
+ * for duplicates on every addEventListener, so thousands of per-node listeners on one tick deadline
+ * cost O(n²); here each waiter is an entry in a Set (O(1) to add and remove) and the single listener
+ * calls them all.
+ */
+export class AbortFanout {
+  readonly signal: AbortSignal;
+  readonly #callbacks = new Set<(reason: unknown) => void>();
+  readonly #onAbort = (): void => {
+    const callbacks = [...this.#callbacks];
+    this.#callbacks.clear();
+    for (const cb of callbacks) cb(this.signal.reason);
+  };
+
+  constructor(signal: AbortSignal) {
+    this.signal = signal;
+    if (!signal.aborted) signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  get aborted(): boolean {
+    return this.signal.aborted;
+  }
+
+  /**
+   * Calls `cb` with the abort reason once the signal aborts (synchronously if it already has).
+   * Returns a function that cancels the subscription.
+   */
+  subscribe(cb: (reason: unknown) => void): () => void {
+    if (this.signal.aborted) {
+      cb(this.signal.reason);
+      return () => {};
+    }
+    // A wrapper per subscription, so the same callback subscribed twice is two entries.
+    const entry = (reason: unknown): void => cb(reason);
+    this.#callbacks.add(entry);
+    return () => {
+      this.#callbacks.delete(entry);
+    };
+  }
+
+  /** Removes the listener from the signal (call when the tick is over). */
+  dispose(): void {
+    this.signal.removeEventListener("abort", this.#onAbort);
+    this.#callbacks.clear();
+  }
+
+  /** How many subscriptions are waiting (for tests). */
+  get size(): number {
+    return this.#callbacks.size;
+  }
+}
+
+/** Resolves after `ms`, or rejects with the abort reason when `abort` fires first. */
+export function abortableSleep(ms: number, abort: AbortFanout): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (abort.aborted) {
+      reject(abort.signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      unsubscribe();
+      resolve();
+    }, ms);
+    const unsubscribe = abort.subscribe((reason) => {
+      clearTimeout(timer);
+      reject(reason);
+    });
+  });
+}
+
 /** A counting semaphore whose waiters give up when their signal aborts. */
 export class Semaphore {
   #free: number;
-  readonly #waiters: (() => void)[] = [];
+  // Insertion-ordered, so the first entry is the longest waiter; deleting an aborted waiter is O(1).
+  readonly #waiters = new Set<() => void>();
 
   constructor(permits: number) {
     if (!Number.isInteger(permits) || permits < 1) throw new Error(`permits must be >= 1, got ${permits}`);
     this.#free = permits;
   }
 
-  /** Resolves with a release function once a permit is held; rejects with the reason on abort. */
-  acquire(signal: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves with a release function once a permit is held; rejects with the reason on abort. Pass
+   * an AbortFanout when many callers share one signal (see there).
+   */
+  acquire(abort: AbortSignal | AbortFanout): Promise<() => void> {
+    const signal = abort instanceof AbortFanout ? abort.signal : abort;
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#free > 0) {
       this.#free--;
       return Promise.resolve(this.#releaser());
     }
+    const fanout = abort instanceof AbortFanout ? abort : new AbortFanout(abort);
     return new Promise((resolve, reject) => {
       const grant = (): void => {
-        signal.removeEventListener("abort", onAbort);
+        unsubscribe();
+        if (fanout !== abort) fanout.dispose();
         resolve(this.#releaser());
       };
-      const onAbort = (): void => {
-        const i = this.#waiters.indexOf(grant);
-        if (i >= 0) this.#waiters.splice(i, 1);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(grant);
+      const unsubscribe = fanout.subscribe((reason) => {
+        this.#waiters.delete(grant);
+        if (fanout !== abort) fanout.dispose();
+        reject(reason);
+      });
+      this.#waiters.add(grant);
     });
+  }
+
+  /** Waiters queued for a permit (for tests). */
+  get waiting(): number {
+    return this.#waiters.size;
   }
 
   #releaser(): () => void {
@@ -37,11 +119,26 @@ export class Semaphore {
     return () => {
       if (released) return;
       released = true;
-      const next = this.#waiters.shift();
-      if (next) next();
-      else this.#free++;
+      const next = this.#waiters.values().next();
+      if (next.done) {
+        this.#free++;
+        return;
+      }
+      this.#waiters.delete(next.value);
+      next.value();
     };
   }
+}
+
+/**
+ * A copy of `s` that does not share memory with a larger string. A decoder's substring of a body
+ * is a view that keeps the whole body alive (V8 sliced strings), and an interned name lives for many
+ * ticks: 5,000 nodes' names would pin 5,000 bodies (~150 MiB). Only strings new to the interner pay
+ * for this (V8 copies substrings shorter than 13 characters anyway). The JSON round trip is exact
+ * for every string, lone surrogates included.
+ */
+function ownCopy(s: string): string {
+  return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
 }
 
 /**
@@ -50,25 +147,49 @@ export class Semaphore {
  * rotation, so pod churn cannot grow the table forever.
  */
 export class Interner {
-  #current = new Map<string, string>();
-  #previous = new Map<string, string>();
+  // One map, each entry stamped with the last scrape that used it: a hit is one lookup and a store,
+  // where two generation maps cost a miss, a hit and an insert into a map that is rebuilt (and
+  // rehashed as it grows) every scrape.
+  readonly #entries = new Map<string, { value: string; generation: number }>();
+  #generation = 0;
+  #usedThisGeneration = 0;
+  readonly #copy: (s: string) => string;
+
+  /**
+   * @param copyNew store a copy of each new string (see ownCopy): for strings cut out of larger
+   * ones, as decoders make. Strings that arrive whole (from postMessage) need no copy.
+   */
+  constructor(copyNew = true) {
+    this.#copy = copyNew ? ownCopy : (s) => s;
+  }
 
   readonly intern = (s: string): string => {
-    const hit = this.#current.get(s);
-    if (hit !== undefined) return hit;
-    const old = this.#previous.get(s) ?? s;
-    this.#current.set(old, old);
-    return old;
+    const entry = this.#entries.get(s);
+    if (entry !== undefined) {
+      if (entry.generation !== this.#generation) {
+        entry.generation = this.#generation;
+        this.#usedThisGeneration++;
+      }
+      return entry.value;
+    }
+    const value = this.#copy(s);
+    this.#entries.set(value, { value, generation: this.#generation });
+    this.#usedThisGeneration++;
+    return value;
   };
 
   /** Call once per scrape, after it: strings unused in the scrape just finished are forgotten next time. */
   rotate(): void {
-    this.#previous = this.#current;
-    this.#current = new Map();
+    for (const [key, entry] of this.#entries) {
+      if (entry.generation !== this.#generation) this.#entries.delete(key);
+    }
+    this.#generation++;
+    this.#usedThisGeneration = 0;
   }
 
+  /** Strings used since the last rotation. */
   get size(): number {
-    return this.#current.size;
+    return this.#usedThisGeneration;
   }
 }
 

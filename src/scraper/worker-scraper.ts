@@ -17,7 +17,7 @@ import { forgetNode, observeKubeletRequest } from "./metrics.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
 import { Scraper, type ScraperOptions } from "./scraper.ts";
 import { Interner } from "./util.ts";
-import { decodeScrape } from "./wire.ts";
+import { unpackMessage } from "./wire.ts";
 
 export interface WorkerScraperOptions
   extends Omit<ScraperOptions, "client" | "random" | "now">,
@@ -32,6 +32,7 @@ export interface WorkerScraperOptions
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 const MIN_RESTART_DELAY_MS = 1000;
+const WORKER_YOUNG_GENERATION_MB = 12;
 const MAX_RESTART_DELAY_MS = 60_000;
 
 interface Tick {
@@ -59,7 +60,8 @@ export class WorkerScraper {
   readonly #abortGraceMs: number;
   readonly #endpoints = new Map<string, ScrapeEndpoint>();
   // Strings arrive as fresh copies each tick; interning hands the store the previous tick's instances.
-  readonly #interner = new Interner();
+  // Names arrive as whole strings from postMessage: no copies needed.
+  readonly #interner = new Interner(false);
   #worker: Worker | undefined;
   /** Why the current worker is being stopped by us (restart after a missed deadline). */
   #stopReason: Error | undefined;
@@ -232,7 +234,13 @@ export class WorkerScraper {
   }
 
   #startWorker(): Worker {
-    const worker = new Worker(WORKER_URL, { workerData: this.#init });
+    // A small young generation: without pointer compression V8 lets an isolate's new space grow to
+    // 128 MiB, all of it resident, for garbage that dies within a tick (kubelet bodies, decode
+    // temporaries). 12 MiB measured ~120 MiB less RSS at 1,000 nodes for a few more scavenges.
+    const worker = new Worker(WORKER_URL, {
+      workerData: this.#init,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     worker.unref();
     this.#worker = worker;
     this.#stopReason = undefined;
@@ -257,13 +265,16 @@ export class WorkerScraper {
     const tick = this.#tick;
     if (msg.type !== "result" || tick === undefined || msg.id !== tick.id) return;
     clearTimeout(tick.graceTimer);
-    for (const wire of msg.scrapes) {
+    if (msg.packed !== null) {
       try {
-        const scrape = decodeScrape(wire, this.#interner.intern);
-        tick.received.push(scrape);
-        tick.receivedNames.add(scrape.node);
+        for (const scrape of unpackMessage(msg.packed, this.#interner.intern)) {
+          tick.received.push(scrape);
+          tick.receivedNames.add(scrape.node);
+        }
       } catch (err) {
-        log.error(err, "Failed to scrape node", { node: String(wire?.node) });
+        // Only a bug in the worker gets here; every node of the message gets its failure line.
+        const nodes = Array.isArray(msg.packed?.nodes) ? msg.packed.nodes : ["<unknown>"];
+        for (const node of nodes) log.error(err, "Failed to scrape node", { node: String(node) });
       }
     }
     if (!msg.last) {

@@ -3,13 +3,12 @@
 // forwarded to the main thread, which writes and records them exactly as the in-process scraper would.
 import { parentPort, workerData } from "node:worker_threads";
 import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
 import { KubeletClient } from "./client.ts";
 import type { ScrapeEndpoint } from "./endpoint.ts";
 import { redirectKubeletRequestMetrics } from "./metrics.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
 import { Scraper } from "./scraper.ts";
-import { encodeScrape, type WireScrape } from "./wire.ts";
+import { type PackedMessage, packBatch } from "./wire.ts";
 
 if (!parentPort) throw new Error("worker.ts runs only as a worker thread (see WorkerScraper)");
 const port = parentPort;
@@ -69,7 +68,7 @@ const scraper = new Scraper({ ...init.scraper, client });
 const reportedEndpoints = new Map<string, ScrapeEndpoint>();
 let current: { id: number; controller: AbortController } | undefined;
 /** Result messages of the finished tick not yet asked for. */
-let pending: { id: number; messages: { scrapes: WireScrape[]; transfer: ArrayBuffer[] }[] } | undefined;
+let pending: { id: number; messages: PackedMessage[] } | undefined;
 
 port.on("message", (msg: ToWorker) => {
   switch (msg.type) {
@@ -99,7 +98,7 @@ async function runTick(msg: Extract<ToWorker, { type: "tick" }>): Promise<void> 
   // Scraper.scrape never throws because of a node; anything else is a bug that should restart us.
   const batch = await scraper.scrape(msg.nodes as never, controller.signal);
   current = undefined;
-  pending = { id: msg.id, messages: split(batch) };
+  pending = { id: msg.id, messages: packBatch(batch, init.containersPerMessage) };
   const names = new Set<string>();
   for (const n of msg.nodes) if (typeof n?.metadata?.name === "string") names.add(n.metadata.name);
   endpointChanges = endpointDiff(names);
@@ -112,7 +111,7 @@ function sendNext(): void {
   if (!pending) return;
   const next = pending.messages.shift();
   const last = pending.messages.length === 0;
-  const msg: FromWorker = { type: "result", id: pending.id, scrapes: next?.scrapes ?? [], last };
+  const msg: FromWorker = { type: "result", id: pending.id, packed: next?.message ?? null, last };
   if (last) {
     msg.endpoints = endpointChanges;
     pending = undefined;
@@ -120,23 +119,6 @@ function sendNext(): void {
   // Log lines of the tick go out before its results, so the main side sees them in order.
   flushEvents();
   post(msg, next?.transfer);
-}
-
-/** Whole nodes per message, up to about containersPerMessage containers (at least one node). */
-function split(batch: NodeScrape[]): { scrapes: WireScrape[]; transfer: ArrayBuffer[] }[] {
-  const messages: { scrapes: WireScrape[]; transfer: ArrayBuffer[] }[] = [];
-  let containers = 0;
-  for (const s of batch) {
-    let m = messages.at(-1);
-    if (!m || (m.scrapes.length > 0 && containers + s.containerCount > init.containersPerMessage)) {
-      m = { scrapes: [], transfer: [] };
-      messages.push(m);
-      containers = 0;
-    }
-    m.scrapes.push(encodeScrape(s, m.transfer));
-    containers += s.containerCount;
-  }
-  return messages;
 }
 
 /** Endpoint changes since the last report: nodes the scraper forgot (null) and new or switched ones. */
