@@ -34,7 +34,7 @@ export interface BenchArgs {
 
 export const USAGE = `Usage: npm run bench -- [flags]
 
-Starts the simulated cluster (sim/main.ts) and the metrics-server (src/server/main.ts) as separate
+Starts the simulated cluster (sim/main.ts) and the metrics-server (bin/metrics-server) as separate
 processes, waits for the first full scrape, runs W warm-up ticks and then K measured ticks while
 open-loop HTTP/2 clients (one worker thread per API call kind) call the metrics API, and reports
 what the OS measured for each process.

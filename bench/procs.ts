@@ -65,8 +65,19 @@ export class NodeProcess {
     nodeArgs: readonly string[] = [],
   ) {
     this.name = name;
-    this.child = spawn(process.execPath, [...nodeArgs, join(cwd, script), ...args], {
+    // A bin/ launcher is run as users run it (bin/metrics-server sets the memory settings and takes
+    // extra Node flags from METRICS_SERVER_NODE_FLAGS); a .ts script is run with this Node.
+    const launcher = script.startsWith("bin/");
+    const [command, argv] = launcher
+      ? [join(cwd, script), args]
+      : [process.execPath, [...nodeArgs, join(cwd, script), ...args]];
+    const env =
+      launcher && nodeArgs.length > 0
+        ? { ...process.env, METRICS_SERVER_NODE_FLAGS: nodeArgs.join(" ") }
+        : process.env;
+    this.child = spawn(command, argv, {
       cwd,
+      env,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -222,7 +222,7 @@ export async function runBench(
     t0 = performance.now();
     const server = new NodeProcess(
       "metrics-server",
-      "src/server/main.ts",
+      "bin/metrics-server",
       [
         // The demo's flags: service-account kubeconfig, client CAs from the ConfigMap, node status port.
         `--kubeconfig=${join(dir, "metrics-server.kubeconfig")}`,

@@ -2,7 +2,7 @@
 //
 //   npm start -- --nodes 50 --pods-per-node 30 --seed 7 --metric-resolution 5s
 //
-// Starts sim/main.ts and src/server/main.ts as child processes with this Node, registers the metrics
+// Starts sim/main.ts (with this Node) and bin/metrics-server as child processes, registers the metrics
 // API as an APIService, prints what to run, forwards Ctrl-C/SIGTERM and stops both on exit.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -133,7 +133,11 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 function start(name: string, script: string, args: string[], readyText: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, script), ...args], {
+  // bin/ launchers are run as they are (bin/metrics-server adds the memory settings users get).
+  const [command, argv] = script.startsWith("bin/")
+    ? [join(root, script), args]
+    : [process.execPath, [join(root, script), ...args]];
+  const child = spawn(command, argv, {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -204,7 +208,7 @@ async function main(): Promise<void> {
 
   await start(
     "metrics-server",
-    "src/server/main.ts",
+    "bin/metrics-server",
     [
       // As in a real cluster: the service account's token and least-privilege RBAC, the client CAs read
       // from the extension-apiserver-authentication ConfigMap, every caller checked with the API server.
