@@ -1,6 +1,7 @@
 // Micro measurement of the metrics API at issue 7's scale, server-side only (no HTTP, no TLS):
 // 5,000 nodes × 30 pods × 2 containers over the real TwoPointStore and a reflector-like cache.
-// Not a test: run it by hand, `node src/api/measure.ts [--nodes N] [--pods-per-node P] [--rounds R]`.
+// Not a test: run it by hand,
+//   node src/api/measure.ts [--nodes N] [--pods-per-node P] [--rounds R] [--only <case name part>]
 //
 // For each case it reports the median and worst time of R rounds to produce the whole body (every
 // chunk consumed) and, for streamed bodies, the longest single synchronous step (what a small request
@@ -130,17 +131,24 @@ function buildApi(scale: Scale): MetricsApi {
       },
     });
   }
+  // Like the reflector's cache: names parsed from JSON (other string objects than the scraper's),
+  // one frozen labels object shared by the pods of a ReplicaSet.
   const pods = new IndexedStore<PartialObjectMetadata>();
   const total = scale.nodes * scale.podsPerNode;
+  const metas: { name: string; namespace: string }[] = [];
   for (let i = 0; i < total; i++) {
-    const app = Math.floor((i % scale.podsPerNamespace) / scale.podsPerApp);
-    pods.add({
-      metadata: {
-        name: podName(scale, i),
-        namespace: `namespace-${Math.floor(i / scale.podsPerNamespace)}`,
-        labels: { app: `app-${app}`, "pod-template-hash": "7d9c8b6f5" },
-      },
-    });
+    metas.push({ name: podName(scale, i), namespace: `namespace-${Math.floor(i / scale.podsPerNamespace)}` });
+  }
+  const sharedLabels = new Map<string, Readonly<Record<string, string>>>();
+  for (const meta of JSON.parse(JSON.stringify(metas)) as { name: string; namespace: string }[]) {
+    const app = meta.name.slice(0, meta.name.indexOf("-7d9c8b6f5"));
+    const key = `${meta.namespace}/${app}`;
+    let labels = sharedLabels.get(key);
+    if (labels === undefined) {
+      labels = Object.freeze({ app, "pod-template-hash": "7d9c8b6f5" });
+      sharedLabels.set(key, labels);
+    }
+    pods.add({ metadata: { ...meta, labels } });
   }
   const store = new TwoPointStore({ resolutionMs: 15_000 });
   store.store(scrapes(scale, 0));
@@ -156,22 +164,34 @@ function buildApi(scale: Scale): MetricsApi {
 }
 
 interface Sample {
+  /** Whole body produced and turned into bytes. */
   totalMs: number;
   longestStepMs: number;
   bytes: number;
 }
 
-/** Produces the whole body, timing each synchronous step (the handler call, then each chunk). */
+/**
+ * The bytes the server's stream write makes of a piece: a string is flattened and UTF-8 encoded
+ * there (HTTP/2's writeUtf8String), so that cost belongs to the step that produced the string.
+ */
+function wireBytes(piece: string | Buffer): number {
+  return typeof piece === "string" ? Buffer.from(piece, "utf8").length : piece.length;
+}
+
+/**
+ * Produces the whole body as the server would send it, timing each synchronous step (the handler
+ * call plus writing the head, then each chunk plus its write).
+ */
 function consume(produce: () => ApiResponse | undefined): Sample {
   const start = performance.now();
   const res = produce();
+  if (res?.status !== 200) throw new Error(`unexpected response: ${res?.status} ${String(res?.body)}`);
+  let bytes = wireBytes(res.body);
   let stepEnd = performance.now();
   let longest = stepEnd - start;
-  if (res?.status !== 200) throw new Error(`unexpected response: ${res?.status} ${String(res?.body)}`);
-  let bytes = typeof res.body === "string" ? Buffer.byteLength(res.body) : res.body.length;
   if (res.chunks) {
     for (const chunk of res.chunks) {
-      bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+      bytes += wireBytes(chunk);
       const now = performance.now();
       longest = Math.max(longest, now - stepEnd);
       stepEnd = now;
@@ -237,10 +257,14 @@ function main(): void {
     `${scale.nodes} nodes × ${scale.podsPerNode} pods × ${scale.containersPerPod} containers; ` +
       `setup ${(performance.now() - built).toFixed(0)} ms; ${rounds} rounds (small cases ×200 each)\n\n`,
   );
+  // The machine is shared: min is the least disturbed run, median the typical one.
   process.stdout.write(
-    "case                                   median ms   max ms  longest step ms    bytes\n",
+    "case                                   min ms  median ms   max ms  longest step ms (median/max)    bytes\n",
   );
+  const only = process.argv.indexOf("--only");
+  const filter = only < 0 ? undefined : process.argv[only + 1];
   for (const c of cases) {
+    if (filter !== undefined && !c.name.includes(filter)) continue;
     const samples: Sample[] = [];
     const n = rounds * (c.repeat ?? 1);
     for (let r = 0; r < n; r++) {
@@ -257,12 +281,10 @@ function main(): void {
     }
     const totals = samples.map((s) => s.totalMs).sort((a, b) => a - b);
     const steps = samples.map((s) => s.longestStepMs).sort((a, b) => a - b);
+    const ms = (v: number, width: number) => v.toFixed(3).padStart(width);
     process.stdout.write(
-      `${c.name.padEnd(38)} ${percentile(totals, 0.5).toFixed(3).padStart(9)} ${totals[totals.length - 1]
-        .toFixed(3)
-        .padStart(
-          8,
-        )} ${percentile(steps, 0.5).toFixed(3).padStart(16)} ${String(samples[0].bytes).padStart(9)}\n`,
+      `${c.name.padEnd(38)}${ms(totals[0], 7)} ${ms(percentile(totals, 0.5), 10)} ${ms(totals[totals.length - 1], 8)}` +
+        ` ${ms(percentile(steps, 0.5), 16)} / ${ms(steps[steps.length - 1], 8)} ${String(samples[0].bytes).padStart(9)}\n`,
     );
   }
   const mem = process.memoryUsage();
