@@ -37,6 +37,7 @@ import {
   parseLabelSelector,
   SelectorError,
 } from "./selectors.ts";
+import { formBytes, formPieces, listBytes, type ObjectForm, type StoredObject } from "./stored.ts";
 import type { TokenTable } from "./tokens.ts";
 
 export const SIM_VERSION = "v1.33.0-sim";
@@ -81,6 +82,7 @@ export interface ApiServerOptions {
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
+const EVENT_END = Buffer.from("}\n");
 const MAX_WATCH_BACKLOG_BYTES = 64 * 1024 * 1024;
 const DEFAULT_WATCH_TIMEOUT_S = 1800;
 
@@ -98,9 +100,12 @@ function statusBody(err: ApiError): Record<string, unknown> {
 }
 
 function writeJson(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-  res.end(text);
+  writeJsonBytes(res, code, Buffer.from(JSON.stringify(body)));
+}
+
+function writeJsonBytes(res: ServerResponse, code: number, body: Buffer): void {
+  res.writeHead(code, { "Content-Type": "application/json", "Content-Length": body.length });
+  res.end(body);
 }
 
 function writeStatus(res: ServerResponse, err: ApiError): void {
@@ -179,33 +184,11 @@ function partialMetadata(o: KubeObject): KubeObject {
   return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata };
 }
 
-// List items carry no kind/apiVersion in kube-apiserver's JSON lists.
-function listItem(o: KubeObject): Record<string, unknown> {
-  const { kind: _k, apiVersion: _a, ...rest } = o;
-  return rest;
-}
-
 function rec(v: unknown): Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/** The values field selectors match against. */
-export function fieldsOf(resource: Resource, o: KubeObject): Record<string, string> {
-  const f: Record<string, string> = { "metadata.name": o.metadata.name };
-  if (o.metadata.namespace) f["metadata.namespace"] = o.metadata.namespace;
-  const spec = rec(o.spec);
-  const status = rec(o.status);
-  if (resource === "pods") {
-    f["spec.nodeName"] = String(spec.nodeName ?? "");
-    f["spec.restartPolicy"] = String(spec.restartPolicy ?? "");
-    f["spec.schedulerName"] = String(spec.schedulerName ?? "");
-    f["spec.serviceAccountName"] = String(spec.serviceAccountName ?? "");
-    f["status.phase"] = String(status.phase ?? "");
-    f["status.podIP"] = String(status.podIP ?? "");
-  }
-  if (resource === "nodes") f["spec.unschedulable"] = String(spec.unschedulable === true);
-  return f;
-}
+export { fieldsOf } from "./stored.ts";
 
 /** kube's HumanDuration, used in the AGE column. */
 export function humanDuration(ms: number): string {
@@ -416,10 +399,6 @@ function decodeContinue(s: string): ContinueToken {
     // reported below
   }
   throw new ApiError(400, "BadRequest", "continue key is not valid: incorrect encoded start resourceVersion");
-}
-
-function keyOf(o: KubeObject): string {
-  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
 }
 
 // --- Routing ------------------------------------------------------------------------------------
@@ -860,10 +839,12 @@ export class ApiServer {
       throw methodNotAllowed();
     }
     if (method === "GET") {
-      const o = cluster.mustGet(resource, namespace, name);
+      const stored = cluster.mustGetStored(resource, namespace, name);
       const rep = negotiate(req.headers.accept, this.objectForms);
       if (!rep) throw notAcceptable(req.headers.accept);
-      if (rep === "metadata") return writeJson(res, 200, partialMetadata(o));
+      if (rep === "metadata") return writeJsonBytes(res, 200, formBytes(stored, "metadata"));
+      if (rep === "json") return writeJsonBytes(res, 200, stored.json);
+      const o = stored.object();
       if (rep === "table") {
         return writeJson(
           res,
@@ -937,34 +918,28 @@ export class ApiServer {
       namespace,
       start,
       limit,
-      filtered
-        ? (o) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, fieldsOf(resource, o))
-        : undefined,
+      filtered ? (o) => matchesLabels(labels, o.labels) && matchesFields(fields, o.fields) : undefined,
     );
     const listMeta: Record<string, unknown> = { resourceVersion: String(listRv) };
     if (more) {
-      listMeta.continue = encodeContinue({ rv: listRv, start: keyOf(page[page.length - 1]) });
+      listMeta.continue = encodeContinue({ rv: listRv, start: page[page.length - 1].key });
       // Only an unfiltered list knows how many items remain without reading them all.
       if (!filtered) listMeta.remainingItemCount = remaining;
     }
     const info = RESOURCE_INFO[resource];
-    const body =
-      rep === "table"
-        ? toTable(resource, page, listMeta, q.get("includeObject") ?? "Metadata")
-        : rep === "metadataList"
-          ? {
-              kind: "PartialObjectMetadataList",
-              apiVersion: "meta.k8s.io/v1",
-              metadata: listMeta,
-              items: page.map(partialMetadata),
-            }
-          : {
-              kind: `${info.kind}List`,
-              apiVersion: info.apiVersion,
-              metadata: listMeta,
-              items: page.map(listItem),
-            };
-    writeJson(res, 200, body);
+    if (rep === "table") {
+      const objects = page.map((o) => o.object());
+      writeJson(res, 200, toTable(resource, objects, listMeta, q.get("includeObject") ?? "Metadata"));
+      return;
+    }
+    // The stored bytes, concatenated: no per-page serialization.
+    writeJsonBytes(
+      res,
+      200,
+      rep === "metadataList"
+        ? listBytes("PartialObjectMetadataList", "meta.k8s.io/v1", listMeta, page, "metadata")
+        : listBytes(`${info.kind}List`, info.apiVersion, listMeta, page, "item"),
+    );
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute): void {
@@ -984,12 +959,12 @@ export class ApiServer {
     const timeoutS =
       timeoutText !== null && /^\d+$/.test(timeoutText) ? Number(timeoutText) : DEFAULT_WATCH_TIMEOUT_S;
 
-    const matches = (o: KubeObject | undefined) =>
+    const matches = (o: StoredObject | undefined) =>
       o !== undefined &&
-      (namespace === undefined || o.metadata.namespace === namespace) &&
-      matchesLabels(labels, o.metadata.labels) &&
-      matchesFields(fields, fieldsOf(resource, o));
-    const view = (o: KubeObject) => (rep === "metadata" ? partialMetadata(o) : o);
+      (namespace === undefined || o.namespace === namespace) &&
+      matchesLabels(labels, o.labels) &&
+      matchesFields(fields, o.fields);
+    const form: ObjectForm = rep === "metadata" ? "metadata" : "object";
     const info = RESOURCE_INFO[resource];
     const bookmarkObject = (rv: number, annotations?: Record<string, string>) =>
       rep === "metadata"
@@ -1014,20 +989,31 @@ export class ApiServer {
 
     res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private" });
     let open = true;
-    const send = (type: string, object: unknown) => {
+    const write = (line: Buffer) => {
       if (!open) return;
-      res.write(JSON.stringify({ type, object }) + "\n");
+      res.write(line);
       // A watcher that stops reading is cut off instead of buffering without bound.
       if (res.writableLength > MAX_WATCH_BACKLOG_BYTES) end();
     };
+    const send = (type: string, object: unknown) =>
+      write(Buffer.from(`${JSON.stringify({ type, object })}\n`));
+    // {"type":…,"object":<the stored bytes>}, the bytes JSON.stringify would give.
+    const sendStored = (type: string, o: StoredObject) =>
+      write(
+        Buffer.concat([
+          Buffer.from(`{"type":${JSON.stringify(type)},"object":`),
+          ...formPieces(o, form),
+          EVENT_END,
+        ]),
+      );
     const deliver = (e: WatchEvent) => {
       const now = matches(e.object);
       if (e.type === "MODIFIED") {
         const before = matches(e.previous);
-        if (now && before) send("MODIFIED", view(e.object));
-        else if (now) send("ADDED", view(e.object));
-        else if (before) send("DELETED", view(e.object));
-      } else if (now) send(e.type, view(e.object));
+        if (now && before) sendStored("MODIFIED", e.object);
+        else if (now) sendStored("ADDED", e.object);
+        else if (before) sendStored("DELETED", e.object);
+      } else if (now) sendStored(e.type, e.object);
     };
 
     let unsubscribe = () => {};
@@ -1048,7 +1034,7 @@ export class ApiServer {
     // Everything below runs synchronously, so no change can slip between the backlog and the subscription.
     const startRv = rvText === "" || rvText === "0" || sendInitial ? undefined : Number(rvText);
     if (startRv === undefined) {
-      for (const o of cluster.list(resource, namespace)) if (matches(o)) send("ADDED", view(o));
+      for (const o of cluster.listStored(resource, namespace)) if (matches(o)) sendStored("ADDED", o);
       if (sendInitial && bookmarks) {
         send("BOOKMARK", bookmarkObject(cluster.resourceVersion, { "k8s.io/initial-events-end": "true" }));
       }

@@ -131,20 +131,20 @@ test("resourceVersion increases with every change and watch events carry it", as
   stop();
   c.setNodeReady("node-b", false);
   assert.deepEqual(
-    seen.map((e) => [e.type, e.object.metadata.name, e.resourceVersion]),
+    seen.map((e) => [e.type, e.object.name, e.resourceVersion]),
     [
       ["MODIFIED", "node-b", 6],
       ["DELETED", "node-a", 7],
     ],
   );
-  assert.equal(seen[0].previous?.metadata.resourceVersion, "2");
-  assert.equal(seen[1].object.metadata.resourceVersion, "7");
+  assert.equal(seen[0].previous?.resourceVersion, "2");
+  assert.equal(seen[1].object.resourceVersion, "7");
   assert.deepEqual(
     c.eventsSince("nodes", 5).map((e) => e.resourceVersion),
     [6, 7, 8],
   );
   assert.deepEqual(
-    c.eventsSince("pods", 3).map((e) => e.object.metadata.name),
+    c.eventsSince("pods", 3).map((e) => e.object.name),
     ["db", "api"],
   );
 });

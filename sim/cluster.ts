@@ -1,7 +1,8 @@
 // The simulated cluster's state: the objects kube-apiserver would keep in etcd, one global
 // resourceVersion counter, and a bounded history of watch events (like the apiserver's watch cache).
 // Nodes and pods exist twice: as scenario objects (what the fake kubelets report) and as Kubernetes
-// JSON (what the API serves); every change keeps both in step.
+// JSON (what the API serves); every change keeps both in step. The JSON is kept serialized
+// (StoredObject, stored.ts): reads that need an object parse a fresh copy.
 
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
@@ -12,6 +13,7 @@ import {
   parseQuantity as parseScenarioQuantity,
   RESOURCE_METRICS_PATH_ANNOTATION,
 } from "./scenario.ts";
+import { StoredObject } from "./stored.ts";
 
 export type Resource = "nodes" | "pods" | "services" | "endpoints" | "apiservices" | "configmaps";
 
@@ -70,9 +72,9 @@ export interface WatchEvent {
   type: WatchEventType;
   resource: Resource;
   /** The object after the change (for DELETED: its last state, carrying the deletion's resourceVersion). */
-  object: KubeObject;
+  object: StoredObject;
   /** For MODIFIED: the object before the change (selector-filtered watches need it). */
-  previous?: KubeObject;
+  previous?: StoredObject;
   resourceVersion: number;
 }
 
@@ -425,7 +427,7 @@ function upperBound(keys: readonly string[], key: string): number {
 
 /** A page of a list (see Cluster.listPage). */
 export interface ListPage {
-  items: KubeObject[];
+  items: StoredObject[];
   /** A further object after the page matches. */
   more: boolean;
   /** Objects in scope after the page, matching or not. */
@@ -435,7 +437,7 @@ export interface ListPage {
 export class Cluster implements KubeletView {
   hooks: ClusterHooks = {};
   private rv = 0;
-  private readonly objects = new Map<Resource, Map<string, KubeObject>>();
+  private readonly objects = new Map<Resource, Map<string, StoredObject>>();
   private readonly simNodes = new Map<string, SimNode>();
   private readonly simPods = new Map<string, SimPod>();
   private readonly podsByNode = new Map<string, SimPod[]>();
@@ -498,15 +500,20 @@ export class Cluster implements KubeletView {
 
   // --- Reads -------------------------------------------------------------------------------------
 
-  /** Objects sorted by namespace then name (the order etcd keys give kube-apiserver). */
+  /** Objects sorted by namespace then name (the order etcd keys give kube-apiserver), as fresh copies. */
   list(resource: Resource, namespace?: string): KubeObject[] {
+    return this.listStored(resource, namespace).map((o) => o.object());
+  }
+
+  /** The stored objects sorted by namespace then name. */
+  listStored(resource: Resource, namespace?: string): StoredObject[] {
     const objects = this.objects.get(resource)!;
     const [lo, hi] = this.scope(resource, namespace);
     const keys = this.sortedKeys(resource);
-    const out: KubeObject[] = [];
+    const out: StoredObject[] = [];
     for (let i = lo; i < hi; i++) {
       const o = objects.get(keys[i])!;
-      if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
+      if (namespace === undefined || o.namespace === namespace) out.push(o);
     }
     return out;
   }
@@ -523,18 +530,18 @@ export class Cluster implements KubeletView {
     namespace: string | undefined,
     after: string | undefined,
     limit: number,
-    matches?: (o: KubeObject) => boolean,
+    matches?: (o: StoredObject) => boolean,
   ): ListPage {
     const objects = this.objects.get(resource)!;
     const keys = this.sortedKeys(resource);
     let [lo, hi] = this.scope(resource, namespace);
     if (after !== undefined) lo = Math.min(hi, Math.max(lo, upperBound(keys, after)));
-    const items: KubeObject[] = [];
+    const items: StoredObject[] = [];
     let last = lo - 1;
     let i = lo;
     for (; i < hi && (limit === 0 || items.length < limit); i++) {
       const o = objects.get(keys[i])!;
-      if ((namespace === undefined || o.metadata.namespace === namespace) && (!matches || matches(o))) {
+      if ((namespace === undefined || o.namespace === namespace) && (!matches || matches(o))) {
         items.push(o);
         last = i;
       }
@@ -542,7 +549,7 @@ export class Cluster implements KubeletView {
     let more = false;
     for (; i < hi && !more; i++) {
       const o = objects.get(keys[i])!;
-      more = (namespace === undefined || o.metadata.namespace === namespace) && (!matches || matches(o));
+      more = (namespace === undefined || o.namespace === namespace) && (!matches || matches(o));
     }
     return { items, more, remaining: hi - (last + 1) };
   }
@@ -566,12 +573,20 @@ export class Cluster implements KubeletView {
     return [lowerBound(keys, `${namespace}/`), lowerBound(keys, `${namespace}0`)];
   }
 
-  private store(resource: Resource, key: string, obj: KubeObject): void {
+  /** Serializes and stores `obj` under `key`; `labels` as for StoredObject. */
+  private store(
+    resource: Resource,
+    key: string,
+    obj: KubeObject,
+    labels?: Readonly<Record<string, string>>,
+  ): StoredObject {
+    const stored = new StoredObject(resource, obj, labels);
     const objects = this.objects.get(resource)!;
     const isNew = !objects.has(key);
-    objects.set(key, obj);
+    objects.set(key, stored);
     const keys = this.keyIndex.get(resource);
     if (isNew && keys) keys.splice(lowerBound(keys, key), 0, key);
+    return stored;
   }
 
   private unstore(resource: Resource, key: string): void {
@@ -582,17 +597,27 @@ export class Cluster implements KubeletView {
     if (keys[i] === key) keys.splice(i, 1);
   }
 
+  /** A fresh copy of the object, if it exists. */
   get(resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.getStored(resource, namespace, name)?.object();
+  }
+
+  getStored(resource: Resource, namespace: string | undefined, name: string): StoredObject | undefined {
     return this.objects
       .get(resource)!
       .get(keyOf(RESOURCE_INFO[resource].namespaced ? namespace : undefined, name));
   }
 
-  /** `get` that throws the kube-apiserver 404. */
-  mustGet(resource: Resource, namespace: string | undefined, name: string): KubeObject {
-    const o = this.get(resource, namespace, name);
+  /** `getStored` that throws the kube-apiserver 404. */
+  mustGetStored(resource: Resource, namespace: string | undefined, name: string): StoredObject {
+    const o = this.getStored(resource, namespace, name);
     if (!o) throw notFound(resource, name);
     return o;
+  }
+
+  /** `get` that throws the kube-apiserver 404. */
+  mustGet(resource: Resource, namespace: string | undefined, name: string): KubeObject {
+    return this.mustGetStored(resource, namespace, name).object();
   }
 
   // --- Watch -------------------------------------------------------------------------------------
@@ -621,7 +646,12 @@ export class Cluster implements KubeletView {
     };
   }
 
-  private record(type: WatchEventType, resource: Resource, object: KubeObject, previous?: KubeObject): void {
+  private record(
+    type: WatchEventType,
+    resource: Resource,
+    object: StoredObject,
+    previous?: StoredObject,
+  ): void {
     const event: WatchEvent = { type, resource, object, previous, resourceVersion: this.rv };
     this.history.push(event);
     if (this.history.length - this.historyStart > this.historyLimit) {
@@ -652,8 +682,8 @@ export class Cluster implements KubeletView {
     this.rv++;
     const json = nodeToJson(n, this.rv, this.now());
     this.simNodes.set(n.name, n);
-    this.store("nodes", n.name, json);
-    this.record(existing ? "MODIFIED" : "ADDED", "nodes", json, existing);
+    const stored = this.store("nodes", n.name, json, n.labels);
+    this.record(existing ? "MODIFIED" : "ADDED", "nodes", stored, existing);
     return json;
   }
 
@@ -671,8 +701,8 @@ export class Cluster implements KubeletView {
       this.podsByNode.set(p.nodeName, onNode);
     }
     onNode.push(p);
-    this.store("pods", key, json);
-    this.record(existing ? "MODIFIED" : "ADDED", "pods", json, existing);
+    const stored = this.store("pods", key, json, p.labels);
+    this.record(existing ? "MODIFIED" : "ADDED", "pods", stored, existing);
     return json;
   }
 
@@ -788,8 +818,7 @@ export class Cluster implements KubeletView {
     if (resource === "apiservices") validateAPIService(obj);
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
-    this.store(resource, keyOf(ns, name), obj);
-    this.record("ADDED", resource, obj);
+    this.record("ADDED", resource, this.store(resource, keyOf(ns, name), obj));
     return obj;
   }
 
@@ -799,7 +828,8 @@ export class Cluster implements KubeletView {
    */
   put(resource: "configmaps", namespace: string, name: string, fields: Record<string, unknown>): KubeObject {
     const info = RESOURCE_INFO[resource];
-    const old = this.get(resource, namespace, name);
+    const oldStored = this.getStored(resource, namespace, name);
+    const old = oldStored?.object();
     this.rv++;
     const obj: KubeObject = {
       ...structuredClone(fields),
@@ -813,8 +843,8 @@ export class Cluster implements KubeletView {
         creationTimestamp: old?.metadata.creationTimestamp ?? rfc3339(this.now()),
       },
     };
-    this.store(resource, keyOf(namespace, name), obj);
-    this.record(old ? "MODIFIED" : "ADDED", resource, obj, old);
+    const stored = this.store(resource, keyOf(namespace, name), obj);
+    this.record(oldStored ? "MODIFIED" : "ADDED", resource, stored, oldStored);
     return obj;
   }
 
@@ -830,7 +860,8 @@ export class Cluster implements KubeletView {
     }
     if (!isRecord(body))
       throw new ApiError(400, "BadRequest", "the body of the request was not a JSON object");
-    const old = this.mustGet(resource, namespace, name);
+    const oldStored = this.mustGetStored(resource, namespace, name);
+    const old = oldStored.object();
     const meta = isRecord(body.metadata) ? body.metadata : {};
     if (meta.name !== undefined && meta.name !== name) {
       throw new ApiError(400, "BadRequest", "the name of the object does not match the name on the URL");
@@ -863,28 +894,30 @@ export class Cluster implements KubeletView {
     if (resource === "apiservices") validateAPIService(obj);
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
-    this.store(resource, keyOf(old.metadata.namespace, name), obj);
-    this.record("MODIFIED", resource, obj, old);
+    const stored = this.store(resource, keyOf(old.metadata.namespace, name), obj);
+    this.record("MODIFIED", resource, stored, oldStored);
     return obj;
   }
 
   /** Replaces `status` of a stored object (the aggregator's availability checks use this). */
   updateStatus(resource: Resource, namespace: string | undefined, name: string, status: unknown): KubeObject {
-    const old = this.mustGet(resource, namespace, name);
+    const oldStored = this.mustGetStored(resource, namespace, name);
+    const old = oldStored.object();
     this.rv++;
     const obj: KubeObject = {
       ...old,
       status,
       metadata: { ...old.metadata, resourceVersion: String(this.rv) },
     };
-    this.store(resource, keyOf(old.metadata.namespace, name), obj);
-    this.record("MODIFIED", resource, obj, old);
+    const stored = this.store(resource, keyOf(old.metadata.namespace, name), obj);
+    this.record("MODIFIED", resource, stored, oldStored);
     return obj;
   }
 
   /** Deletes an object; returns its last state. Throws the kube-apiserver 404. */
   async delete(resource: Resource, namespace: string | undefined, name: string): Promise<KubeObject> {
-    const old = this.mustGet(resource, namespace, name);
+    const oldStored = this.mustGetStored(resource, namespace, name);
+    const old = oldStored.object();
     const key = keyOf(old.metadata.namespace, name);
     this.rv++;
     const last: KubeObject = { ...old, metadata: { ...old.metadata, resourceVersion: String(this.rv) } };
@@ -895,7 +928,7 @@ export class Cluster implements KubeletView {
       this.simPods.delete(key);
     }
     if (resource === "nodes") this.simNodes.delete(name);
-    this.record("DELETED", resource, last);
+    this.record("DELETED", resource, new StoredObject(resource, last, oldStored.labels));
     if (resource === "nodes") await this.hooks.nodeRemoved?.(name);
     return last;
   }

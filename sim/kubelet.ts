@@ -12,8 +12,9 @@ import type { TLSSocket } from "node:tls";
 import type { UserInfo } from "./aggregator.ts";
 import { certUser } from "./authn.ts";
 import { ByteWriter, GzipEncoder } from "./body.ts";
+import { ServingCertIssuer } from "./leafcert.ts";
 import type { CA, CertAndKey } from "./pki.ts";
-import { createCA, createKeyPair, issueCert, type KeyPairWithPem } from "./pki.ts";
+import { createCA, createKeyPair, type KeyPairWithPem } from "./pki.ts";
 import { escapeHelp, escapeLabelValue, formatGoFloat } from "./promtext.ts";
 import type { Rbac } from "./rbac.ts";
 import { reportedContainers, type SimContainer, type SimNode, type SimPod } from "./scenario.ts";
@@ -740,6 +741,8 @@ export class KubeletFleet {
   private readonly gzip = new GzipEncoder();
   /** The one key pair every serving cert of this fleet uses (made on first use). */
   private servingKey: Promise<KeyPairWithPem> | undefined;
+  /** Serving-cert issuers of the cluster CA and of the wrong CA, made on first use. */
+  private readonly issuers = new Map<CA, ServingCertIssuer>();
   /** A CA nobody trusts, made on first use by a wrong-ca fault. */
   private wrongCA: Promise<CA> | undefined;
   private closed = false;
@@ -802,6 +805,17 @@ export class KubeletFleet {
     return this.wrongCA;
   }
 
+  private async issuer(ca: CA): Promise<ServingCertIssuer> {
+    this.servingKey ??= createKeyPair();
+    const key = await this.servingKey;
+    let issuer = this.issuers.get(ca);
+    if (!issuer) {
+      issuer = ServingCertIssuer.create(ca, key);
+      this.issuers.set(ca, issuer);
+    }
+    return issuer;
+  }
+
   /** TLS options for a node's kubelet: its serving cert (from the wrong CA when asked) and the client CA. */
   private async secureContext(
     node: SimNode,
@@ -810,14 +824,13 @@ export class KubeletFleet {
   ): Promise<{ cert: string; key: string; ca: string }> {
     let serving: CertAndKey | undefined = wrong ? listener?.wrongServing : listener?.serving;
     if (!serving) {
-      this.servingKey ??= createKeyPair();
-      serving = await issueCert(wrong ? await this.wrongCertificateAuthority() : this.ca, {
-        key: await this.servingKey,
+      const issuer = await this.issuer(wrong ? await this.wrongCertificateAuthority() : this.ca);
+      const certPem = issuer.issue({
         commonName: `system:node:${node.name}`,
         organizations: ["system:nodes"],
         ...servingNames(node),
-        server: true,
       });
+      serving = { certPem, keyPem: issuer.keyPem };
       if (listener && wrong) listener.wrongServing = serving;
     }
     return { cert: serving.certPem, key: serving.keyPem, ca: this.ca.certPem };

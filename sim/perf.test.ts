@@ -9,6 +9,7 @@ import { ByteWriter, GzipEncoder } from "./body.ts";
 import { Cluster, type KubeObject } from "./cluster.ts";
 import { parseArgs, USAGE, UsageError } from "./main.ts";
 import { addHpaTarget, generateScenario, type SimPod } from "./scenario.ts";
+import type { StoredObject } from "./stored.ts";
 
 const NOW = 1_700_000_000_000;
 
@@ -82,6 +83,7 @@ describe("Cluster.listPage", () => {
             void cluster.delete("pods", p.namespace, p.name);
           } else {
             const matches = (x: KubeObject) => !o.onlyX || x.metadata.labels?.app === "x";
+            const matchesStored = (x: StoredObject) => !o.onlyX || x.labels?.app === "x";
             const keys = pods.map((p) => `${p.namespace}/${p.name}`).sort();
             // Continue from an existing key, or from one that is not there (deleted since).
             const after =
@@ -90,9 +92,12 @@ describe("Cluster.listPage", () => {
                 : keys.length > 0 && o.afterIndex % 2 === 0
                   ? keys[(o.afterIndex >> 1) % keys.length]
                   : `${namespaces[o.afterIndex % namespaces.length]}/m`;
-            const got = cluster.listPage("pods", o.ns, after, o.limit, o.onlyX ? matches : undefined);
+            const got = cluster.listPage("pods", o.ns, after, o.limit, o.onlyX ? matchesStored : undefined);
             const want = naivePage(cluster, o.ns, after, o.limit, matches);
-            assert.deepEqual({ names: got.items.map(key), more: got.more, remaining: got.remaining }, want);
+            assert.deepEqual(
+              { names: got.items.map((x) => x.key), more: got.more, remaining: got.remaining },
+              want,
+            );
           }
         }
         const listed = cluster.list("pods").map(key);
@@ -110,7 +115,7 @@ describe("Cluster.listPage", () => {
       calls++;
       return true;
     });
-    assert.deepEqual(page.items[0].metadata.name, "p-010001");
+    assert.deepEqual(page.items[0].name, "p-010001");
     assert.equal(page.items.length, 10);
     assert.equal(page.more, true);
     assert.equal(page.remaining, 20_000 - 10_011);
@@ -194,13 +199,7 @@ describe("the HPA target", () => {
 
   test("a cluster object per pod, selectable by app=hpa-target", () => {
     const cluster = new Cluster(addHpaTarget(base, { replicas: 4, seed: 1, nowMs: NOW }), { now: () => NOW });
-    const page = cluster.listPage(
-      "pods",
-      "default",
-      undefined,
-      0,
-      (o) => o.metadata.labels?.app === "hpa-target",
-    );
+    const page = cluster.listPage("pods", "default", undefined, 0, (o) => o.labels?.app === "hpa-target");
     assert.equal(page.items.length, 4);
   });
 
