@@ -21,7 +21,7 @@ export {
   type KubeletEndpointMode,
   type ScrapeEndpoint,
 } from "./endpoint.ts";
-export { registerScraperMetrics } from "./metrics.ts";
+export { kubeletNodeFamilies, registerScraperMetrics } from "./metrics.ts";
 export { Scraper, type ScraperOptions } from "./scraper.ts";
 export { decodeSummary } from "./summary.ts";
 export { type CertificateProblem, KubeletCertificateError } from "./tls.ts";

@@ -7,7 +7,7 @@ import { Registry } from "prom-client";
 import type { Node } from "../kube/types.ts";
 import * as log from "../log/index.ts";
 import { KubeletClient } from "./client.ts";
-import { registerScraperMetrics } from "./metrics.ts";
+import { kubeletNodeFamilies, registerScraperMetrics } from "./metrics.ts";
 import { Scraper, type ScraperOptions } from "./scraper.ts";
 import { type FakeKubelet, selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
 
@@ -324,7 +324,10 @@ describe("Scraper", () => {
     await s.scrape([nodeFor("metrics-ok", ok.port), nodeFor("metrics-bad", bad.port)], tick());
     assert.equal((await total("true")) - t0, 1);
     assert.equal((await total("false")) - f0, 1);
-    let text = await registry.metrics();
+    // What /metrics serves: the registry, then the per-node families.
+    const exposition = async (): Promise<string> =>
+      (await registry.metrics()) + "\n" + [...kubeletNodeFamilies()].join("");
+    let text = await exposition();
     assert.match(
       text,
       /# HELP metrics_server_kubelet_request_duration_seconds \[ALPHA\] Duration of requests/,
@@ -345,7 +348,7 @@ describe("Scraper", () => {
     assert.ok(last && Math.abs(Number(last[1]) - Date.now() / 1000) < 600);
 
     await s.scrape([nodeFor("metrics-ok", ok.port)], tick());
-    text = await registry.metrics();
+    text = await exposition();
     assert.ok(!text.includes('node="metrics-bad"'));
     assert.ok(text.includes('node="metrics-ok"'));
   });

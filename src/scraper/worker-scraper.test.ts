@@ -8,7 +8,7 @@ import { Registry } from "prom-client";
 import type { Node } from "../kube/types.ts";
 import * as log from "../log/index.ts";
 import { KubeletClient } from "./client.ts";
-import { registerScraperMetrics } from "./metrics.ts";
+import { kubeletNodeFamilies, registerScraperMetrics } from "./metrics.ts";
 import { Scraper } from "./scraper.ts";
 import { type FakeKubelet, selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
 import { WorkerScraper, type WorkerScraperOptions } from "./worker-scraper.ts";
@@ -201,7 +201,10 @@ describe("WorkerScraper", () => {
     await s.scrape([nodeFor("w-ok", kubelets[0].k.port), nodeFor("w-bad", kubelets[1].k.port)], tick());
     assert.equal((await total("true")) - t0, 1);
     assert.equal((await total("false")) - f0, 1);
-    let text = await registry.metrics();
+    // What /metrics serves: the registry, then the per-node families.
+    const exposition = async (): Promise<string> =>
+      (await registry.metrics()) + "\n" + [...kubeletNodeFamilies()].join("");
+    let text = await exposition();
     assert.match(text, /metrics_server_kubelet_request_duration_seconds_bucket\{le="10",node="w-ok"\} 1/);
     assert.match(text, /metrics_server_kubelet_request_duration_seconds_count\{node="w-bad"\} 1/);
     const last = /metrics_server_kubelet_last_request_time_seconds\{node="w-ok"\} (\S+)/.exec(text);
@@ -209,7 +212,7 @@ describe("WorkerScraper", () => {
     assert.equal(text.match(/^# TYPE metrics_server_/gm)?.length, 3);
 
     await s.scrape([nodeFor("w-ok", kubelets[0].k.port)], tick());
-    text = await registry.metrics();
+    text = await exposition();
     assert.ok(!text.includes('node="w-bad"'));
     assert.ok(text.includes('node="w-ok"'));
   });

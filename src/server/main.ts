@@ -13,7 +13,7 @@ import {
   parseLabelSelector,
 } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { registerScraperMetrics, WorkerScraper } from "../scraper/index.ts";
+import { kubeletNodeFamilies, registerScraperMetrics, WorkerScraper } from "../scraper/index.ts";
 import { registerStorageMetrics, TwoPointStore } from "../storage/index.ts";
 import { DelegatedAuth } from "./auth.ts";
 import { generateServingCA, loadServingCert, readFileOrThrow } from "./certs.ts";
@@ -220,6 +220,8 @@ async function run(o: Options): Promise<void> {
     health,
     api,
     registry,
+    // The per-node kubelet families: too large for prom-client's one-step render at 5,000 nodes.
+    appendedMetrics: kubeletNodeFamilies,
     version: version(),
     sniCertKeys,
     limits:

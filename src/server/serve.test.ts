@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
+import { EventEmitter } from "node:events";
 import http2 from "node:http2";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -8,11 +9,11 @@ import tls from "node:tls";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
 import { registerApiMetrics } from "../api/index.ts";
-import { registerScraperMetrics } from "../scraper/index.ts";
+import { kubeletNodeFamilies, registerScraperMetrics } from "../scraper/index.ts";
 import { registerStorageMetrics } from "../storage/index.ts";
 import type { AuthRequest, RequestAuth } from "./auth-types.ts";
 import { createTickDuration, registerServerMetrics } from "./metrics.ts";
-import { plainHeaders, sniMatcher, startServer } from "./serve.ts";
+import { plainHeaders, sendMetrics, sniMatcher, startServer } from "./serve.ts";
 import { healthy } from "./serve-testing.ts";
 
 let server: http2.Http2SecureServer;
@@ -84,6 +85,7 @@ before(async () => {
           : undefined,
     },
     registry,
+    appendedMetrics: kubeletNodeFamilies,
     version: { gitVersion: "v0.0.0-test" },
   });
   port = (server.address() as AddressInfo).port;
@@ -230,6 +232,147 @@ test("/metrics has exactly upstream's six metrics_server_* families (reference Â
     "metrics_server_storage_points",
   ]);
   assert.match(r.body, /metrics_server_manager_tick_duration_seconds_bucket\{le="12.5"\} 0/);
+  assertValidExposition(r.body);
+  assertValidExposition((await get2("/metrics", admin)).body);
+});
+
+/**
+ * Text format 0.0.4 as Prometheus reads it: every family once, HELP then TYPE before its samples,
+ * and every sample line named after the family it follows (histograms: _bucket, _sum, _count).
+ */
+function assertValidExposition(body: string): void {
+  assert.ok(body.endsWith("\n"), "ends with a newline");
+  const declared = new Set<string>();
+  let family = "";
+  let type = "";
+  const lines = body.split("\n");
+  for (const [i, line] of lines.entries()) {
+    if (line === "") continue;
+    const help = /^# HELP (\S+) /.exec(line);
+    if (help) {
+      family = help[1]!;
+      assert.ok(!declared.has(family), `${family} appears once`);
+      declared.add(family);
+      const typeLine = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(lines[i + 1] ?? "");
+      assert.equal(typeLine?.[1], family, `TYPE follows HELP for ${family}`);
+      type = typeLine[2]!;
+      continue;
+    }
+    if (line.startsWith("# TYPE ")) continue;
+    const name = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? \S+$/.exec(line)?.[1];
+    assert.ok(name, `a sample line: ${JSON.stringify(line)}`);
+    const allowed =
+      type === "histogram" ? [`${family}_bucket`, `${family}_sum`, `${family}_count`] : [family];
+    assert.ok(allowed.includes(name), `${name} belongs to the family before it (${family})`);
+  }
+}
+
+test("/metrics streams the appended families after the registry's, over HTTP/1.1 and HTTP/2", async (t) => {
+  const registry = new Registry();
+  registerScraperMetrics(registry);
+  const appended = [
+    "# HELP big_family_seconds Lots of series.\n# TYPE big_family_seconds gauge\n",
+    ...Array.from({ length: 40 }, (_, i) => `big_family_seconds{node="n${i}"} ${i}\n`),
+    "\n# HELP other_total Another.\n# TYPE other_total counter\n",
+    "other_total 3\n",
+  ];
+  const srv = await startServer({
+    bindAddress: "127.0.0.1",
+    port: 0,
+    cert: Buffer.from(serving.certPem),
+    key: Buffer.from(serving.keyPem),
+    auth: fakeAuth(),
+    health: healthy(),
+    api: { handle: () => undefined },
+    registry,
+    appendedMetrics: () => appended,
+    version: {},
+  });
+  t.after(() => srv.close());
+  const saved = port;
+  port = (srv.address() as AddressInfo).port;
+  try {
+    const expected = (await registry.metrics()) + "\n" + appended.join("");
+    for (const r of [await get1("/metrics", admin), await get2("/metrics", admin)]) {
+      assert.equal(r.status, 200);
+      assert.equal(r.body, expected);
+      assertValidExposition(r.body);
+    }
+  } finally {
+    port = saved;
+  }
+});
+
+/** Just enough of an Http2ServerResponse for the chunked writer: every write is accepted at once. */
+class RecordingResponse extends EventEmitter {
+  status = 0;
+  headers: Record<string, string | number> = {};
+  body = "";
+  writableEnded = false;
+  destroyed = false;
+  headersSent = false;
+  onEnd = (): void => {};
+  writeHead(status: number, headers: Record<string, string | number>): this {
+    this.status = status;
+    this.headers = headers;
+    this.headersSent = true;
+    return this;
+  }
+  setHeader(): void {}
+  write(chunk: string | Buffer): boolean {
+    this.body += chunk.toString();
+    return true;
+  }
+  end(chunk?: string | Buffer): void {
+    if (chunk) this.body += chunk.toString();
+    this.writableEnded = true;
+    this.onEnd();
+  }
+}
+
+describe("sendMetrics", () => {
+  it("lets the event loop run between appended chunks (a scrape does not stall other requests)", async () => {
+    const registry = new Registry();
+    registerScraperMetrics(registry);
+    let immediateRan = false;
+    const ranWhenRendered: boolean[] = [];
+    // 5,000 nodes' worth of a family, rendered lazily in 10 chunks as the scraper's families are.
+    function* chunks(): Generator<string> {
+      yield "# HELP many_nodes_seconds Per node.\n# TYPE many_nodes_seconds gauge\n";
+      for (let from = 0; from < 5000; from += 500) {
+        ranWhenRendered.push(immediateRan);
+        let text = "";
+        for (let i = from; i < from + 500; i++) text += `many_nodes_seconds{node="node-${i}"} ${i}\n`;
+        yield text;
+      }
+    }
+    const res = new RecordingResponse();
+    let ranBeforeEnd: boolean | undefined;
+    res.onEnd = () => {
+      ranBeforeEnd = immediateRan;
+    };
+    setImmediate(() => {
+      immediateRan = true;
+    });
+    await sendMetrics(res as unknown as Parameters<typeof sendMetrics>[0], registry, chunks);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["content-type"], registry.contentType);
+    assert.equal(ranWhenRendered.length, 10);
+    assert.equal(ranWhenRendered.at(-1), true, "the callback ran before the last chunk was rendered");
+    assert.equal(ranBeforeEnd, true);
+    assert.equal(res.body.match(/^many_nodes_seconds\{/gm)?.length, 5000);
+    assert.ok(res.body.startsWith(await registry.metrics()));
+  });
+
+  it("sends the registry alone with a length when nothing is appended", async () => {
+    const registry = new Registry();
+    registerScraperMetrics(registry);
+    const res = new RecordingResponse();
+    await sendMetrics(res as unknown as Parameters<typeof sendMetrics>[0], registry);
+    assert.equal(res.body, await registry.metrics());
+    assert.equal(res.headers["content-length"], Buffer.byteLength(res.body));
+    assert.ok(res.writableEnded);
+  });
 });
 
 test("unknown paths get a 404 Status", async () => {

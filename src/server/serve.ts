@@ -66,6 +66,11 @@ export interface ServeOptions {
   health: HealthEndpoints;
   api: ApiHandler;
   registry: Registry;
+  /**
+   * Families kept outside the registry (the per-node kubelet series: tens of thousands of lines),
+   * rendered lazily in chunks and streamed after the registry's text. Each call starts a new render.
+   */
+  appendedMetrics?: () => Iterable<string>;
   version: object;
   limits?: Partial<ServeLimits>;
   /** --tls-sni-cert-key pairs, already read; `names` empty = the names in the certificate. */
@@ -194,6 +199,24 @@ export async function sendChunked(
     // An abandoned list releases its generator (and whatever it holds) right away.
     iterator.return?.();
   }
+}
+
+/**
+ * GET /metrics: the registry's families (small, rendered at once), then the appended ones streamed
+ * chunk by chunk, so a Prometheus scrape at 5,000 nodes does not hold the event loop for the whole
+ * exposition. The appended families follow after a blank line, as prom-client separates families.
+ */
+export async function sendMetrics(
+  res: Res,
+  registry: Registry,
+  appended?: () => Iterable<string>,
+): Promise<void> {
+  const head = await registry.metrics();
+  if (!appended) {
+    send(res, 200, registry.contentType, head);
+    return;
+  }
+  await sendChunked(res, 200, registry.contentType, head + "\n", appended());
 }
 
 function sendStatus(res: Res, code: number, reason: string, message: string): void {
@@ -379,7 +402,7 @@ async function dispatch(opts: ServeOptions, limits: ServeLimits, req: Req, res: 
     } else if (health) {
       send(res, health.status, TEXT_TYPE, health.body);
     } else if (url.pathname === "/metrics") {
-      send(res, 200, opts.registry.contentType, await opts.registry.metrics());
+      await sendMetrics(res, opts.registry, opts.appendedMetrics);
     } else {
       send(res, 200, JSON_TYPE, JSON.stringify(opts.version, null, 2));
     }
