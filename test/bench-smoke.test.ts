@@ -55,7 +55,9 @@ test("npm run bench: a 200-node run exits 0 and writes complete JSON", { timeout
   assert.equal(result.schema, "metrics-server-ts/bench/v1");
   assert.equal(field(result, "params.nodes"), 200);
   assert.equal(field(result, "cluster.nodes"), 200);
-  assert.equal(field(result, "cluster.pods"), 1000);
+  // 200 nodes × 5 pods, plus the fixed-size HPA target group (--hpa-replicas, default 20).
+  assert.equal(field(result, "cluster.pods"), 1000 + Number(field(result, "params.hpaReplicas")));
+  assert.equal(field(result, "cluster.hpaPodsMatched"), field(result, "params.hpaReplicas"));
   assert.equal(field(result, "window.ticks"), 2);
   for (const path of [
     "machine.cpuModel",
