@@ -317,6 +317,16 @@ describe("WorkerScraper", () => {
     await assert.rejects(s.scrape([nodeFor("cl", stuck.port)], tick()), /WorkerScraper is closed/);
   });
 
+  it("reports the worker's V8 heap while it runs, and nothing once closed", async (t) => {
+    const s = new WorkerScraper({ ...base(), ca: Buffer.from(cert.certPem) });
+    t.after(() => s.close());
+    const h = await s.heapStatistics();
+    assert.ok(h, "a running worker has heap statistics");
+    assert.ok(h.usedBytes > 0 && h.usedBytes <= h.totalBytes, `used ${h.usedBytes} of ${h.totalBytes}`);
+    await s.close();
+    assert.equal(await s.heapStatistics(), undefined);
+  });
+
   it("refuses bad options in the constructor", () => {
     assert.throws(
       () => new WorkerScraper({ ...base(), requestTimeoutMs: 0 }),

@@ -63,6 +63,8 @@ export class WorkerScraper {
   // Names arrive as whole strings from postMessage: no copies needed.
   readonly #interner = new Interner(false);
   #worker: Worker | undefined;
+  /** Settles when the current worker is running (or has exited before it could). */
+  #workerOnline: Promise<void> = Promise.resolve();
   /** Why the current worker is being stopped by us (restart after a missed deadline). */
   #stopReason: Error | undefined;
   #workerError: unknown;
@@ -120,6 +122,20 @@ export class WorkerScraper {
     this.#bearerToken = this.#init.hasBearerToken ? bearerToken : undefined;
     this.#abortGraceMs = abortGraceMs;
     this.#startWorker();
+  }
+
+  /** The worker isolate's V8 heap (undefined while no worker runs), for the memory self-metrics. */
+  async heapStatistics(): Promise<{ totalBytes: number; usedBytes: number } | undefined> {
+    const worker = this.#worker;
+    if (!worker) return undefined;
+    try {
+      // A worker that is still starting has no isolate to ask yet.
+      await this.#workerOnline;
+      const h = await worker.getHeapStatistics();
+      return { totalBytes: h.total_heap_size, usedBytes: h.used_heap_size };
+    } catch {
+      return undefined; // the worker exited meanwhile
+    }
   }
 
   /** The endpoint a node was last scraped from, as of the last finished tick. */
@@ -243,6 +259,10 @@ export class WorkerScraper {
     });
     worker.unref();
     this.#worker = worker;
+    this.#workerOnline = new Promise<void>((resolve) => {
+      worker.once("online", resolve);
+      worker.once("exit", () => resolve());
+    });
     this.#stopReason = undefined;
     this.#workerError = undefined;
     worker.on("message", (msg: FromWorker) => {

@@ -2,7 +2,7 @@
 // flag or path exits 1 before anything starts), syncs the node and Running-pod caches, then starts the
 // scrape loop and the HTTPS server (reference §0: nothing listens before the caches sync).
 import { readFileSync } from "node:fs";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { MetricsApi, protobufEncoder, registerApiMetrics } from "../api/index.ts";
 import {
   Credentials,
@@ -181,6 +181,19 @@ async function run(o: Options): Promise<void> {
   registerServerMetrics(registry, tickDuration);
   // process_* and nodejs_* families: other prefixes than metrics_server_ (reference §4.3).
   collectDefaultMetrics({ register: registry });
+  // The scrape worker's heap: the default nodejs_heap_* families describe this thread only.
+  new Gauge({
+    name: "nodejs_scraper_worker_heap_size_bytes",
+    help: "V8 heap of the scrape worker thread in bytes, by kind (total, used).",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+    async collect() {
+      const h = await scraper.heapStatistics();
+      if (!h) return;
+      this.set({ kind: "total" }, h.totalBytes);
+      this.set({ kind: "used" }, h.usedBytes);
+    },
+  });
 
   const address = o.bindAddress.includes(":")
     ? `[${o.bindAddress}]:${o.securePort}`
