@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as log from "../log/index.ts";
 import { type AuthOptions, DelegatedAuth } from "./auth.ts";
@@ -12,6 +15,7 @@ const proxyCA = await makeCA("front-proxy-ca");
 const strangerCA = await makeCA("cluster-ca");
 const proxyClient = await issue(proxyCA, "front-proxy-client");
 const admin = await issue(clusterCA, "kubernetes-admin", { organizations: ["system:masters"] });
+const proxyNamedX = await issue(proxyCA, "x");
 
 const api = new FakeAuthApiServer();
 before(async () => {
@@ -155,13 +159,82 @@ test("a CA rotated in the ConfigMap is used without a restart", async (t) => {
   const rotated = await makeCA("cluster-ca");
   const newAdmin = await issue(rotated, "kubernetes-admin", { organizations: ["system:masters"] });
   assert.equal((await auth.check(request("/metrics", { certs: [newAdmin.cert] }))).allowed, false);
+  // The old admin's chain is verified and cached before the rotation.
+  assert.equal((await auth.check(request("/metrics", { certs: [admin.cert] }))).allowed, true);
   await waitFor(() => api.watchCount() > 0, "the ConfigMap watch");
+  // A watch event with the same bundles (only the allowed names change) keeps the cached verdicts.
+  api.updateConfigMap({ ...clusterConfigMap(), "requestheader-allowed-names": '["front-proxy-client","x"]' });
+  const proxyX = request("/metrics", { certs: [proxyNamedX.cert], headers: { "x-remote-user": "u" } });
+  await waitFor(async () => (await auth.check(proxyX)).allowed, "the new allowed names");
+  const verified = auth.chainVerifications;
+  assert.equal((await auth.check(request("/metrics", { certs: [admin.cert] }))).allowed, true);
+  assert.equal(auth.chainVerifications, verified, "the admin chain was not verified again");
   api.updateConfigMap(clusterConfigMap(rotated.pem));
   await waitFor(
     async () => (await auth.check(request("/metrics", { certs: [newAdmin.cert] }))).allowed,
     "rotation",
   );
   const old = await auth.check(request("/metrics", { certs: [admin.cert] }));
+  assert.equal(!old.allowed && old.status, 401);
+});
+
+async function writeBundle(path: string, pem: string): Promise<void> {
+  // Written beside and renamed into place, as a secret volume update would.
+  await writeFile(`${path}.tmp`, pem);
+  await rename(`${path}.tmp`, path);
+}
+
+test("client certificates: verified once per chain, re-checked against a rotated CA file and the clock", async (t) => {
+  log.captureLogs(t);
+  const dir = await mkdtemp(join(tmpdir(), "auth-ca-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const caFile = join(dir, "client-ca.crt");
+  await writeBundle(caFile, clusterCA.pem);
+  let now = Date.now();
+  api.sar = () => ({ allowed: true });
+  const authn = api.client();
+  const auth = await DelegatedAuth.start(
+    options({ clientCaFile: caFile, requestheaderClientCaFile: "", authenticationSkipLookup: true }),
+    authn,
+    authn,
+    { fileCheckIntervalMs: 20, certificateNow: () => now },
+  );
+  t.after(async () => {
+    await auth.stop();
+    await authn.close();
+  });
+  const chain = [admin.cert]; // one array per connection, as the listener hands it
+  for (let i = 0; i < 20; i++) {
+    const r = await auth.check(request("/metrics", { certs: chain }));
+    assert.equal(r.allowed && r.user.name, "kubernetes-admin");
+  }
+  assert.equal(auth.chainVerifications, 1);
+
+  // Past the certificate's notAfter the cached success is not used.
+  const expiredAt = now + 25 * 3_600_000;
+  const lines = log.captureLogs(t);
+  now = expiredAt;
+  assert.deepEqual(await auth.check(request("/metrics", { certs: chain })), {
+    allowed: false,
+    status: 401,
+    body: UNAUTHORIZED,
+  });
+  assert.ok(
+    lines.some((l) => l.includes(`current time ${new Date(expiredAt).toISOString()} is after`)),
+    "the expiry is logged with the request's time",
+  );
+  now = Date.now();
+  assert.equal((await auth.check(request("/metrics", { certs: chain }))).allowed, true);
+
+  // A new CA file: the cached chain is rejected as soon as the file is reloaded.
+  const rotated = await makeCA("cluster-ca");
+  const newAdmin = await issue(rotated, "kubernetes-admin", { organizations: ["system:masters"] });
+  await writeBundle(caFile, rotated.pem);
+  await waitFor(
+    async () => (await auth.check(request("/metrics", { certs: [newAdmin.cert] }))).allowed,
+    "the CA file reload",
+  );
+  const old = await auth.check(request("/metrics", { certs: chain }));
   assert.equal(!old.allowed && old.status, 401);
 });
 

@@ -29,6 +29,7 @@ import {
   authenticateClientCert,
   authenticateRequestHeader,
   TokenAuthenticator,
+  VerifiedChainCache,
   withAuthenticatedGroup,
 } from "./authn.ts";
 import {
@@ -61,6 +62,10 @@ export interface DelegatedAuthTuning {
   fileCheckIntervalMs?: number;
   /** Clock for the token and SubjectAccessReview caches. */
   now?: () => number;
+  /** Clock that client certificates' validity periods are checked against (default Date.now). */
+  certificateNow?: () => number;
+  /** How many presented client-certificate chains each verification cache keeps (default 4096). */
+  chainCacheEntries?: number;
 }
 
 const UNAUTHORIZED_BODY = statusJSON(401, "Unauthorized", "Unauthorized");
@@ -85,6 +90,10 @@ export class DelegatedAuth implements RequestAuth {
   private readonly tokens: TokenAuthenticator;
   private readonly sar: SubjectAccessReviewAuthorizer;
   private readonly alwaysAllow: PathAllowList;
+  // One per trust anchor set: each empties itself when handed CAs other than those it verified with.
+  private readonly clientCertChains: VerifiedChainCache;
+  private readonly requestHeaderChains: VerifiedChainCache;
+  private readonly certificateNow: () => number;
 
   private constructor(
     opts: AuthOptions,
@@ -93,6 +102,9 @@ export class DelegatedAuth implements RequestAuth {
     tuning: DelegatedAuthTuning,
   ) {
     this.alwaysAllow = new PathAllowList(opts.authorizationAlwaysAllowPaths);
+    this.clientCertChains = new VerifiedChainCache(tuning.chainCacheEntries);
+    this.requestHeaderChains = new VerifiedChainCache(tuning.chainCacheEntries);
+    this.certificateNow = tuning.certificateNow ?? Date.now;
     this.clientCAFile = opts.clientCaFile
       ? new FileCABundle(opts.clientCaFile, "--client-ca-file", tuning.fileCheckIntervalMs)
       : undefined;
@@ -202,7 +214,7 @@ export class DelegatedAuth implements RequestAuth {
   // A deleted ConfigMap takes its CAs with it; a malformed one leaves the last good configuration.
   private applyConfigMap(cm: ConfigMap | undefined): void {
     try {
-      const next = cm ? parseAuthConfigMap(cm.data) : {};
+      const next = keepUnchangedCAs(cm ? parseAuthConfigMap(cm.data) : {}, this.fromConfigMap);
       const changed =
         caDigest(next.clientCAs) !== caDigest(this.fromConfigMap.clientCAs) ||
         JSON.stringify(headerSummary(next.requestHeader)) !==
@@ -236,9 +248,10 @@ export class DelegatedAuth implements RequestAuth {
   /** Who made the request: a user, or undefined when a presented credential was rejected. */
   async authenticate(req: AuthRequest): Promise<UserInfo | undefined> {
     const errors: string[] = [];
+    const now = this.certificateNow();
     const steps: (() => AuthnResult | Promise<AuthnResult>)[] = [
-      () => authenticateRequestHeader(req, this.requestHeader()),
-      () => authenticateClientCert(req, this.clientCAs()),
+      () => authenticateRequestHeader(req, this.requestHeader(), now, this.requestHeaderChains),
+      () => authenticateClientCert(req, this.clientCAs(), now, this.clientCertChains),
       () => this.tokens.authenticate(req),
     ];
     for (const step of steps) {
@@ -284,6 +297,11 @@ export class DelegatedAuth implements RequestAuth {
     }
   }
 
+  /** Full client-certificate chain verifications so far (cache misses), for tests and diagnostics. */
+  get chainVerifications(): number {
+    return this.clientCertChains.verifications + this.requestHeaderChains.verifications;
+  }
+
   /** Stops the ConfigMap watch and the CA file checks. */
   async stop(): Promise<void> {
     this.clientCAFile?.stop();
@@ -294,6 +312,23 @@ export class DelegatedAuth implements RequestAuth {
 
 function caDigest(cas: readonly { fingerprint256: string }[] | undefined): string {
   return cas ? cas.map((c) => c.fingerprint256).join(",") : "";
+}
+
+/**
+ * Every watch event re-parses the ConfigMap into new certificate objects; when a bundle did not
+ * change, the previous objects are kept so the verification caches (keyed by them) stay warm.
+ */
+function keepUnchangedCAs(next: ConfigMapAuthConfig, previous: ConfigMapAuthConfig): ConfigMapAuthConfig {
+  const out: ConfigMapAuthConfig = { ...next };
+  if (next.clientCAs && previous.clientCAs && caDigest(next.clientCAs) === caDigest(previous.clientCAs))
+    out.clientCAs = previous.clientCAs;
+  if (
+    next.requestHeader &&
+    previous.requestHeader &&
+    caDigest(next.requestHeader.cas) === caDigest(previous.requestHeader.cas)
+  )
+    out.requestHeader = { ...next.requestHeader, cas: previous.requestHeader.cas };
+  return out;
 }
 
 function headerSummary(rh: RequestHeaderConfig | undefined): unknown {
