@@ -181,6 +181,10 @@ function sortedObjects<T extends object>(
   return sorted;
 }
 
+// Up to this many pods picked through a store's label index are sorted directly; beyond it the
+// cached sorted list is scanned instead (sorting 100,000 pods on every request would cost far more).
+const SORT_PICKED_MAX = 4096;
+
 /** The value an equality requirement pins `field` to, so a lookup can replace a scan. */
 function pinnedValue(fields: readonly FieldRequirement[], field: string): string | undefined {
   return fields.find((f) => f.field === field && f.operator !== "!=")?.value;
@@ -503,31 +507,12 @@ export class MetricsApi {
   #listPods(req: ApiRequest, format: ObjectFormat, urlNamespace: string | undefined): ApiResponse {
     const options = this.#listOptions(req, "pods");
     if ("status" in options) return options;
-    const { labels, fields } = options;
-    const { pods } = this.#deps;
-    // Never scan the whole cluster when the URL or the field selector names one namespace.
-    const namespace = urlNamespace ?? pinnedValue(fields, "metadata.namespace");
-    const name = pinnedValue(fields, "metadata.name");
-    let sorted: readonly PartialObjectMetadata[];
+    let selected: readonly PartialObjectMetadata[];
     try {
-      let candidates: readonly (PartialObjectMetadata | undefined)[];
-      if (namespace === undefined) candidates = pods.list();
-      else if (name === undefined) candidates = pods.listNamespace(namespace);
-      else candidates = [pods.get(`${namespace}/${name}`)];
-      sorted = sortedObjects(candidates, comparePods);
+      selected = this.#selectPods(urlNamespace, options);
     } catch (err) {
       return this.#listerFailure("failed listing pods", err);
     }
-    const filtered = urlNamespace !== undefined || labels !== undefined || fields.length > 0;
-    const selected = !filtered
-      ? sorted
-      : sorted.filter((pod) => {
-          const meta = pod.metadata;
-          const podNamespace = meta.namespace ?? "";
-          if (urlNamespace !== undefined && podNamespace !== urlNamespace) return false;
-          if (labels && !labels.matches(meta.labels)) return false;
-          return matchesFields(fields, meta.name, podNamespace);
-        });
     const now = this.#now();
     if (selected.length >= STREAM_MIN_ITEMS) {
       const streamed = this.#streamList(req, format, now, selected.length, {
@@ -544,6 +529,44 @@ export class MetricsApi {
     }
     const items = this.#podItems(now, selected, 0, selected.length);
     return this.#renderPods(req, format, now, items, true);
+  }
+
+  /** The pods a list serves, sorted by namespace then name (comparePods). */
+  #selectPods(urlNamespace: string | undefined, options: ListOptions): readonly PartialObjectMetadata[] {
+    const { labels, fields } = options;
+    const { pods } = this.#deps;
+    // Never scan the whole cluster when the URL or the field selector names one namespace.
+    const namespace = urlNamespace ?? pinnedValue(fields, "metadata.namespace");
+    const name = pinnedValue(fields, "metadata.name");
+    const inNamespaceAndFields = (pod: PartialObjectMetadata): boolean => {
+      const meta = pod.metadata;
+      const podNamespace = meta.namespace ?? "";
+      if (urlNamespace !== undefined && podNamespace !== urlNamespace) return false;
+      return matchesFields(fields, meta.name, podNamespace);
+    };
+
+    // With a label selector, a store that groups pods by their shared label maps judges each map
+    // once (the HPA's call: O(label maps in the namespace + matches) instead of O(pods)).
+    if (labels !== undefined && name === undefined) {
+      const matches = (l: Readonly<Record<string, string>> | undefined): boolean => labels.matches(l);
+      const picked =
+        namespace === undefined ? pods.selectAll?.(matches) : pods.selectNamespace?.(namespace, matches);
+      // With many matches, the scan below over the cached sorted list beats sorting them, and costs
+      // little beside rendering thousands of items.
+      if (picked !== undefined && picked.length <= SORT_PICKED_MAX)
+        return picked.sort(comparePods).filter(inNamespaceAndFields);
+    }
+
+    let candidates: readonly (PartialObjectMetadata | undefined)[];
+    if (namespace === undefined) candidates = pods.list();
+    else if (name === undefined) candidates = pods.listNamespace(namespace);
+    else candidates = [pods.get(`${namespace}/${name}`)];
+    const sorted = sortedObjects(candidates, comparePods);
+    const filtered = urlNamespace !== undefined || labels !== undefined || fields.length > 0;
+    if (!filtered) return sorted;
+    return sorted.filter(
+      (pod) => (labels === undefined || labels.matches(pod.metadata.labels)) && inNamespaceAndFields(pod),
+    );
   }
 
   /** Pods [from, to) of `pods` that have metrics, with their points (observed as served). */

@@ -1,7 +1,8 @@
 // Micro measurement of the metrics API at issue 7's scale, server-side only (no HTTP, no TLS):
 // 5,000 nodes × 30 pods × 2 containers over the real TwoPointStore and a reflector-like cache.
 // Not a test: run it by hand,
-//   node src/api/measure.ts [--nodes N] [--pods-per-node P] [--rounds R] [--only <case name part>]
+//   node src/api/measure.ts [--nodes N] [--pods-per-node P] [--pods-per-app A] [--rounds R]
+//                           [--only <case name part>] [--no-label-index]
 //
 // For each case it reports the median and worst time of R rounds to produce the whole body (every
 // chunk consumed) and, for streamed bodies, the longest single synchronous step (what a small request
@@ -16,25 +17,55 @@
 //   pods, all, Table (46 MB)            603     170-450 / 1.3-12 (one 32 ms outlier on a loaded run)
 //   nodes, all (5k) JSON                6.8     3.5-6.6 / 0.2-1.5
 //   nodes, all, protobuf               11.2     4.5-7.0 / 0.3-3.1
-//   HPA namespace + selector, JSON    0.046    0.035
+//   HPA namespace + selector, JSON    0.046    0.035  (old layout: 300 pods per namespace; see below)
 //   HPA namespace + selector, proto   0.078    0.040
 //   get one pod / node, JSON      0.005/0.004  0.004/0.003
 // Steps above ~3 ms are garbage-collection pauses that land inside a step (see --trace-gc), not
 // the work of one batch (~0.5-1 ms). Protobuf and Table were one 0.4-0.8 s step before issue 7.
 //
 // The pods-all sort is cached per reflector list array; after pod churn the first list sorts again.
-import type { Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
+//
+// The HPA's call (issue 7, label index): `default` holds 9 pods in 10 (~135,000), the selector
+// app=hpa-target matches 20 of them. Median µs per call, same run conditions as above:
+//
+//   case                               scan (--no-label-index)   label index
+//   30 pods per app (4,500 label maps in default)
+//     namespace + selector, JSON            1,840                  82
+//     namespace + selector, protobuf        1,850                  84
+//     selector, all namespaces, JSON        2,040                  87
+//   1,000 pods per app (135 label maps in default)
+//     namespace + selector, JSON            1,820                  24
+//     selector, all namespaces, JSON        2,070                  22
+//   namespace + broad selector (135,000 items) is rendering-bound either way: 130-150 ms.
+// With the index, the cost is one selector evaluation per distinct label map plus the matches.
+import type { LabelPredicate, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
+import { LabelIndex } from "../kube/index.ts";
 import type { NodeScrape } from "../storage/index.ts";
 import { TwoPointStore } from "../storage/index.ts";
 import { type ApiResponse, MetricsApi, protobufEncoder } from "./index.ts";
 
-/** An ObjectStore shaped like the Reflector's cache: a namespace index and cached list arrays. */
+/**
+ * An ObjectStore shaped like the Reflector's cache: a namespace index and cached list arrays, and
+ * (unless built without) the label index the pod reflector keeps.
+ */
 class IndexedStore<T extends { metadata: { name: string; namespace?: string } }> implements ObjectStore<T> {
   readonly #items = new Map<string, T>();
   readonly #byNamespace = new Map<string, T[]>();
   #all: T[] | undefined;
+  readonly selectNamespace?: (namespace: string, matches: LabelPredicate) => T[];
+  readonly selectAll?: (matches: LabelPredicate) => T[];
+  readonly #labelIndex: LabelIndex<T> | undefined;
+
+  constructor(indexLabels: boolean) {
+    if (!indexLabels) return;
+    const index = new LabelIndex<T>();
+    this.#labelIndex = index;
+    this.selectNamespace = (namespace, matches) => index.selectNamespace(namespace, matches);
+    this.selectAll = (matches) => index.selectAll(matches);
+  }
 
   add(o: T): void {
+    this.#labelIndex?.add(o);
     const { namespace, name } = o.metadata;
     this.#items.set(namespace ? `${namespace}/${name}` : name, o);
     if (namespace !== undefined) {
@@ -66,9 +97,36 @@ interface Scale {
   nodes: number;
   podsPerNode: number;
   containersPerPod: number;
-  /** Pods per namespace; each namespace has deployments of `podsPerApp` pods. */
-  podsPerNamespace: number;
+  /** Deployment size: pods of one app share one labels object (as the compact cache keeps them). */
   podsPerApp: number;
+  /** Pods per namespace outside `default`. */
+  podsPerNamespace: number;
+  /** Pods of the HPA's target (`default`, app=hpa-target), besides the apps. */
+  hpaReplicas: number;
+}
+
+interface PodIdentity {
+  namespace: string;
+  name: string;
+  app: string;
+}
+
+const HPA_APP = "hpa-target";
+
+/**
+ * Pod `podIndex`: first the HPA target's pods, then apps of `podsPerApp` pods; 9 apps in 10 run in
+ * `default` (so the HPA's namespace holds most of the cluster), the rest in namespace-<k>.
+ */
+function podIdentity(scale: Scale, podIndex: number): PodIdentity {
+  const suffix = podIndex.toString(36).padStart(5, "0");
+  if (podIndex < scale.hpaReplicas)
+    return { namespace: "default", name: `${HPA_APP}-5c9d7f8b4-${suffix}`, app: HPA_APP };
+  const appIndex = Math.floor((podIndex - scale.hpaReplicas) / scale.podsPerApp);
+  const app = `app-${appIndex}`;
+  const name = `${app}-7d9c8b6f5-${suffix}`;
+  if (appIndex % 10 !== 9) return { namespace: "default", name, app };
+  const others = Math.floor(appIndex / 10) * scale.podsPerApp;
+  return { namespace: `namespace-${Math.floor(others / scale.podsPerNamespace)}`, name, app };
 }
 
 const T0 = 1_750_000_000_000;
@@ -97,8 +155,7 @@ function scrapes(scale: Scale, tick: number): NodeScrape[] {
     };
     let i = 0;
     for (let p = 0; p < scale.podsPerNode; p++, podIndex++) {
-      const ns = `namespace-${Math.floor(podIndex / scale.podsPerNamespace)}`;
-      const pod = podName(scale, podIndex);
+      const { namespace: ns, name: pod } = podIdentity(scale, podIndex);
       for (let c = 0; c < scale.containersPerPod; c++, i++) {
         s.namespaces.push(ns);
         s.pods.push(pod);
@@ -112,13 +169,8 @@ function scrapes(scale: Scale, tick: number): NodeScrape[] {
   return out;
 }
 
-function podName(scale: Scale, podIndex: number): string {
-  const app = Math.floor((podIndex % scale.podsPerNamespace) / scale.podsPerApp);
-  return `app-${app}-7d9c8b6f5-${podIndex.toString(36).padStart(5, "0")}`;
-}
-
-function buildApi(scale: Scale): MetricsApi {
-  const nodes = new IndexedStore<Node>();
+function buildApi(scale: Scale, indexLabels: boolean): MetricsApi {
+  const nodes = new IndexedStore<Node>(false);
   for (let n = 0; n < scale.nodes; n++) {
     nodes.add({
       metadata: {
@@ -133,22 +185,20 @@ function buildApi(scale: Scale): MetricsApi {
   }
   // Like the reflector's cache: names parsed from JSON (other string objects than the scraper's),
   // one frozen labels object shared by the pods of a ReplicaSet.
-  const pods = new IndexedStore<PartialObjectMetadata>();
+  const pods = new IndexedStore<PartialObjectMetadata>(indexLabels);
   const total = scale.nodes * scale.podsPerNode;
-  const metas: { name: string; namespace: string }[] = [];
-  for (let i = 0; i < total; i++) {
-    metas.push({ name: podName(scale, i), namespace: `namespace-${Math.floor(i / scale.podsPerNamespace)}` });
-  }
+  const identities: PodIdentity[] = [];
+  for (let i = 0; i < total; i++) identities.push(podIdentity(scale, i));
   const sharedLabels = new Map<string, Readonly<Record<string, string>>>();
-  for (const meta of JSON.parse(JSON.stringify(metas)) as { name: string; namespace: string }[]) {
-    const app = meta.name.slice(0, meta.name.indexOf("-7d9c8b6f5"));
-    const key = `${meta.namespace}/${app}`;
+  for (const { namespace, name, app } of JSON.parse(JSON.stringify(identities)) as PodIdentity[]) {
+    const key = `${namespace}/${app}`;
     let labels = sharedLabels.get(key);
     if (labels === undefined) {
-      labels = Object.freeze({ app, "pod-template-hash": "7d9c8b6f5" });
+      const hash = app === HPA_APP ? "5c9d7f8b4" : "7d9c8b6f5";
+      labels = Object.freeze({ app, "pod-template-hash": hash });
       sharedLabels.set(key, labels);
     }
-    pods.add({ metadata: { ...meta, labels } });
+    pods.add({ metadata: { name, namespace, labels } });
   }
   const store = new TwoPointStore({ resolutionMs: 15_000 });
   store.store(scrapes(scale, 0));
@@ -215,12 +265,15 @@ function main(): void {
     nodes: flag("nodes", 5000),
     podsPerNode: flag("pods-per-node", 30),
     containersPerPod: flag("containers-per-pod", 2),
+    podsPerApp: flag("pods-per-app", 30),
     podsPerNamespace: 300,
-    podsPerApp: 30,
+    hpaReplicas: 20,
   };
   const rounds = flag("rounds", 7);
+  const indexLabels = !process.argv.includes("--no-label-index");
   const built = performance.now();
-  const api = buildApi(scale);
+  const api = buildApi(scale, indexLabels);
+  const otherPod = podIdentity(scale, scale.hpaReplicas + 9 * scale.podsPerApp + 5);
   const V = "/apis/metrics.k8s.io/v1beta1";
   const JSON_ACCEPT = "application/json";
   const PROTOBUF_ACCEPT = "application/vnd.kubernetes.protobuf";
@@ -233,21 +286,34 @@ function main(): void {
     { name: "nodes, all, protobuf", path: `${V}/nodes`, accept: PROTOBUF_ACCEPT },
     {
       name: "HPA: namespace + selector, JSON",
-      path: `${V}/namespaces/namespace-17/pods`,
-      query: "labelSelector=app%3Dapp-3",
+      path: `${V}/namespaces/default/pods`,
+      query: `labelSelector=app%3D${HPA_APP}`,
       accept: JSON_ACCEPT,
       repeat: 200,
     },
     {
       name: "HPA: namespace + selector, protobuf",
-      path: `${V}/namespaces/namespace-17/pods`,
-      query: "labelSelector=app%3Dapp-3",
+      path: `${V}/namespaces/default/pods`,
+      query: `labelSelector=app%3D${HPA_APP}`,
       accept: PROTOBUF_ACCEPT,
       repeat: 200,
     },
     {
+      name: "selector, all namespaces, JSON",
+      path: `${V}/pods`,
+      query: `labelSelector=app%3D${HPA_APP}`,
+      accept: JSON_ACCEPT,
+      repeat: 200,
+    },
+    {
+      name: "namespace + broad selector, JSON",
+      path: `${V}/namespaces/default/pods`,
+      query: "labelSelector=pod-template-hash%3D7d9c8b6f5",
+      accept: JSON_ACCEPT,
+    },
+    {
       name: "get one pod, JSON",
-      path: `${V}/namespaces/namespace-17/pods/${podName(scale, 17 * 300 + 5)}`,
+      path: `${V}/namespaces/${otherPod.namespace}/pods/${otherPod.name}`,
       accept: JSON_ACCEPT,
       repeat: 200,
     },
@@ -255,6 +321,8 @@ function main(): void {
   ];
   process.stdout.write(
     `${scale.nodes} nodes × ${scale.podsPerNode} pods × ${scale.containersPerPod} containers; ` +
+      `${scale.podsPerApp} pods per app, 9 apps in 10 in default, ${scale.hpaReplicas} ${HPA_APP} pods; ` +
+      `label index ${indexLabels ? "on" : "off (scan)"}; ` +
       `setup ${(performance.now() - built).toFixed(0)} ms; ${rounds} rounds (small cases ×200 each)\n\n`,
   );
   // The machine is shared: min is the least disturbed run, median the typical one.

@@ -23,6 +23,8 @@ export type { InformerOptions } from "./informers.ts";
 export { newNodeReflector, newRunningPodReflector, slimNode, slimPodMetadata } from "./informers.ts";
 export type { RestConfig } from "./kubeconfig.ts";
 export { IN_CLUSTER_ROOT, loadInClusterConfig, loadKubeconfig, loadRestConfig } from "./kubeconfig.ts";
+export type { LabelMap, LabelPredicate } from "./label-index.ts";
+export { LabelIndex } from "./label-index.ts";
 export type { BackoffOptions, ReflectorOptions } from "./reflector.ts";
 export {
   jitteredBackoff,

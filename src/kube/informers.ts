@@ -132,6 +132,8 @@ export function newRunningPodReflector(
     metadataOnly: true,
     transform: compactor.compact,
     release: compactor.release,
+    // Pods with identical labels share one map, so a selector is judged once per ReplicaSet.
+    indexLabels: true,
     onChange: opts.onChange,
     backoff: opts.backoff,
   });

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import * as log from "../log/index.ts";
 import { FakeApiServer, json, listOf, type Pod, pod, send, waitFor } from "./fake-apiserver.ts";
 import { KubeClient, type PartialObjectMetadata, Reflector } from "./index.ts";
-import { PodCompactor } from "./informers.ts";
+import { newRunningPodReflector, PodCompactor } from "./informers.ts";
+import { parseLabelSelector } from "./selector.ts";
 
 describe("Reflector cache", () => {
   let api: FakeApiServer;
@@ -174,5 +175,108 @@ describe("Reflector cache", () => {
       send(w, "DELETED", pod(ns, name, "9"));
     await waitFor(() => r.size === 0, "the deletes");
     assert.deepEqual(compactor.interner.stats, { strings: 0, labelSets: 0 });
+  });
+
+  test("the label index follows the cache through list, events and relist, and empties", async (t) => {
+    log.captureLogs(t);
+    const web = { app: "web" };
+    let lists = 0;
+    api.list = (_q, res) => {
+      lists++;
+      if (lists === 1)
+        json(
+          res,
+          200,
+          listOf(
+            [
+              pod("a", "p1", "1", web),
+              pod("a", "p2", "2", web),
+              pod("b", "p3", "3", web),
+              pod("a", "p4", "4"),
+              { metadata: { name: "cluster-scoped", labels: web } },
+            ],
+            "4",
+          ),
+        );
+      else json(res, 200, listOf([pod("a", "p9", "9", web)], "9"));
+    };
+    const compactor = new PodCompactor();
+    const r = new Reflector<PartialObjectMetadata>({
+      client,
+      name: "pods",
+      path: "/api/v1/pods",
+      transform: compactor.compact,
+      release: compactor.release,
+      indexLabels: true,
+    });
+    t.after(() => r.stop());
+    r.start();
+    const selector = (text: string) => {
+      const s = parseLabelSelector(text);
+      return (l: Readonly<Record<string, string>> | undefined) => s.matches(l);
+    };
+    const names = (objects: readonly PartialObjectMetadata[]) =>
+      objects.map((o) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`).sort();
+    // Whatever the index answers must be what a scan of the cache answers.
+    const check = (text: string, namespace: string | undefined, want: string[]) => {
+      const matches = selector(text);
+      const got = namespace === undefined ? r.selectAll(matches) : r.selectNamespace(namespace, matches);
+      const scan = (namespace === undefined ? r.list() : r.listNamespace(namespace)).filter((o) =>
+        matches(o.metadata.labels),
+      );
+      assert.deepEqual(names(got), want, `${text} in ${namespace ?? "all"}`);
+      assert.deepEqual(names(scan), want, `scan: ${text} in ${namespace ?? "all"}`);
+    };
+
+    const w = await api.nextWatch();
+    check("app=web", "a", ["a/p1", "a/p2"]);
+    check("app=web", undefined, ["/cluster-scoped", "a/p1", "a/p2", "b/p3"]);
+    check("!app", "a", ["a/p4"]);
+    check("app=web", "", []);
+    assert.deepEqual(r.labelIndexStats, { namespaces: 3, groups: 4, objects: 5 });
+
+    send(w, "MODIFIED", pod("a", "p2", "5", { app: "db" }));
+    send(w, "DELETED", pod("a", "p1", "6"));
+    send(w, "ADDED", pod("c", "p5", "7", web));
+    await waitFor(() => r.lastResourceVersion === "7", "the events");
+    check("app=web", "a", []);
+    check("app in (db,web)", "a", ["a/p2"]);
+    check("app=web", undefined, ["/cluster-scoped", "b/p3", "c/p5"]);
+    check("app notin (web)", undefined, ["a/p2", "a/p4"]);
+
+    send(w, "ERROR", { kind: "Status", code: 410, reason: "Expired" });
+    const w2 = await api.nextWatch();
+    check("app=web", undefined, ["a/p9"]);
+    assert.deepEqual(r.labelIndexStats, { namespaces: 1, groups: 1, objects: 1 });
+    send(w2, "DELETED", pod("a", "p9", "10"));
+    await waitFor(() => r.size === 0, "the delete");
+    assert.deepEqual(r.labelIndexStats, { namespaces: 0, groups: 0, objects: 0 });
+    assert.deepEqual(compactor.interner.stats, { strings: 0, labelSets: 0 });
+  });
+
+  test("without a label index, select* scan the cache; the Running-pod reflector keeps one", async (t) => {
+    log.captureLogs(t);
+    api.list = (_q, res) =>
+      json(res, 200, listOf([pod("a", "p1", "1", { app: "web" }), pod("a", "p2", "2")], "2"));
+    const r = new Reflector<Pod>({ client, name: "plain", path: "/x" });
+    t.after(() => r.stop());
+    r.start();
+    await api.nextWatch();
+    assert.equal(r.labelIndexStats, undefined);
+    const web = parseLabelSelector("app=web");
+    assert.deepEqual(
+      r.selectNamespace("a", (l) => web.matches(l)).map((p) => p.metadata.name),
+      ["p1"],
+    );
+    assert.deepEqual(
+      r.selectAll((l) => !web.matches(l)).map((p) => p.metadata.name),
+      ["p2"],
+    );
+    assert.deepEqual(
+      r.selectNamespace("", () => true),
+      [],
+    );
+    const pods = newRunningPodReflector(client);
+    assert.deepEqual(pods.labelIndexStats, { namespaces: 0, groups: 0, objects: 0 });
   });
 });

@@ -4,6 +4,7 @@
 
 import * as log from "../log/index.ts";
 import { ApiError, apiErrorFromStatus, type KubeClient } from "./client.ts";
+import { LabelIndex, type LabelPredicate, namespaceOf } from "./label-index.ts";
 import type { ObjectMeta, ObjectStore } from "./types.ts";
 
 export interface BackoffOptions {
@@ -31,6 +32,11 @@ export interface ReflectorOptions<T> {
   release?: (obj: T) => void;
   /** Called after every change to the cache (a list or an applied event). */
   onChange?: () => void;
+  /**
+   * Keep a LabelIndex beside the cache so selectNamespace/selectAll judge each distinct labels
+   * object once. Pays off when a transform shares label maps between objects (the pod cache).
+   */
+  indexLabels?: boolean;
   backoff?: BackoffOptions;
 }
 
@@ -82,11 +88,6 @@ function hasName(obj: unknown): obj is { metadata: ObjectMeta } {
 // get(), list() and listNamespace() without keeping a "namespace/name" key string per object.
 type Buckets<T> = Map<string, Map<string, T>>;
 
-/** The bucket an object lives in: its namespace, "" when it has none (cluster-scoped). */
-function namespaceOf(meta: ObjectMeta): string {
-  return typeof meta.namespace === "string" ? meta.namespace : "";
-}
-
 function bucketOf<T>(buckets: Buckets<T>, namespace: string): Map<string, T> {
   let bucket = buckets.get(namespace);
   if (!bucket) {
@@ -102,6 +103,10 @@ function putIn<T extends { metadata: ObjectMeta }>(buckets: Buckets<T>, obj: T):
   const previous = bucket.get(obj.metadata.name);
   bucket.set(obj.metadata.name, obj);
   return previous;
+}
+
+function* objectsOf<T>(buckets: Buckets<T>): Generator<T, void, undefined> {
+  for (const bucket of buckets.values()) yield* bucket.values();
 }
 
 function countOf<T>(buckets: Buckets<T>): number {
@@ -136,6 +141,8 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
   private count = 0;
   private listCache: T[] | undefined;
   private readonly nsListCache = new Map<string, T[]>();
+  // Present when opts.indexLabels; always describes exactly the objects in `buckets`.
+  private labelIndex: LabelIndex<T> | undefined;
   private synced = false;
   private resourceVersion = "";
   private controller: AbortController | undefined;
@@ -153,6 +160,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.nextDelayMs = this.backoff.initialMs;
     this.askMetadata = opts.metadataOnly === true;
+    if (opts.indexLabels) this.labelIndex = new LabelIndex();
   }
 
   // ---- ObjectStore ------------------------------------------------------------------------------
@@ -188,6 +196,24 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
       // Only an invalid cluster-scoped name holds a "/"; objectKey() gives it as is.
       this.buckets.get("")?.get(key)
     );
+  }
+
+  /** Objects of `namespace` whose labels satisfy `matches` (a new array, unordered). */
+  selectNamespace(namespace: string, matches: LabelPredicate): T[] {
+    if (namespace === "") return [];
+    if (this.labelIndex) return this.labelIndex.selectNamespace(namespace, matches);
+    return this.listNamespace(namespace).filter((obj) => matches(obj.metadata.labels));
+  }
+
+  /** Every object whose labels satisfy `matches` (a new array, unordered). */
+  selectAll(matches: LabelPredicate): T[] {
+    if (this.labelIndex) return this.labelIndex.selectAll(matches);
+    return this.list().filter((obj) => matches(obj.metadata.labels));
+  }
+
+  /** The label index's sizes (undefined without opts.indexLabels), for tests and measurements. */
+  get labelIndexStats(): LabelIndex<T>["stats"] | undefined {
+    return this.labelIndex?.stats;
   }
 
   hasSynced(): boolean {
@@ -406,6 +432,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     const old = this.buckets;
     this.buckets = fresh;
     this.count = countOf(fresh);
+    if (this.labelIndex) this.labelIndex = LabelIndex.from(objectsOf(fresh));
     this.releaseAll(old);
     this.listCache = undefined;
     this.nsListCache.clear();
@@ -430,6 +457,8 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     }
     const stored = this.opts.transform ? this.opts.transform(obj) : obj;
     const previous = putIn(this.buckets, stored);
+    if (previous !== undefined) this.labelIndex?.remove(previous);
+    this.labelIndex?.add(stored);
     if (previous === undefined) this.count++;
     else this.releaseOne(previous);
     this.listCache = undefined;
@@ -446,6 +475,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     bucket.delete(obj.metadata.name);
     if (bucket.size === 0) this.buckets.delete(namespace);
     this.count--;
+    this.labelIndex?.remove(stored);
     this.releaseOne(stored);
     this.listCache = undefined;
     this.nsListCache.delete(namespace);

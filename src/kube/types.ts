@@ -47,6 +47,18 @@ export interface ObjectStore<T> {
   /** Objects of one namespace (empty array if none). */
   listNamespace(namespace: string): readonly T[];
   get(key: string): T | undefined;
+  /**
+   * Optional fast path for label selectors: the objects of `namespace` whose labels satisfy
+   * `matches`, as a new array in no particular order ([] for ""). `matches` must be pure: a store may
+   * call it once per distinct labels object instead of once per object. Callers without it scan
+   * listNamespace().
+   */
+  selectNamespace?(
+    namespace: string,
+    matches: (labels: Readonly<Record<string, string>> | undefined) => boolean,
+  ): T[];
+  /** Like selectNamespace over every object (cluster-scoped ones included), as list() would give. */
+  selectAll?(matches: (labels: Readonly<Record<string, string>> | undefined) => boolean): T[];
   /** True once the first list has been applied. */
   hasSynced(): boolean;
   readonly size: number;
