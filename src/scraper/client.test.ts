@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { before, describe, it } from "node:test";
 import type { TLSSocket } from "node:tls";
 import { gzipSync } from "node:zlib";
-import { KubeletClient, KubeletHttpError } from "./client.ts";
+import { dialKubelet, KubeletClient, KubeletHttpError } from "./client.ts";
 import { selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
 
 const timeout = (): AbortSignal => AbortSignal.timeout(20_000);
@@ -40,6 +40,36 @@ describe("KubeletClient", () => {
     assert.equal(kubelet.requests[0].headers["accept-encoding"], "gzip");
     assert.equal(kubelet.requests[0].headers.accept, undefined);
     assert.equal(kubelet.requests[1].remotePort, kubelet.requests[0].remotePort, "same socket reused");
+  });
+
+  it("offers ALPN http/1.1 from a buffer of its own, not a slice of the shared Buffer pool", async (t) => {
+    // node:tls keeps each socket's options for the socket's life: a pooled ALPN buffer would pin a
+    // 64 KiB pool per kubelet connection (295 MiB at 5,000 nodes before this was fixed).
+    const kubelet = await startFakeKubelet(cert, (_req, res) => res.end("x"));
+    t.after(() => kubelet.close());
+    const { createSecureContext } = await import("node:tls");
+    const socket = await new Promise<TLSSocket>((resolve, reject) => {
+      const s = dialKubelet(
+        {
+          protocol: "https:",
+          hostname: "127.0.0.1",
+          host: "127.0.0.1",
+          port: String(kubelet.port),
+        },
+        createSecureContext({ ca: cert.certPem }),
+        (err) => (err ? reject(err) : resolve(s as TLSSocket)),
+      ) as TLSSocket;
+    });
+    // Closed before the kubelet is: its close() waits for every connection to end.
+    try {
+      assert.equal(socket.alpnProtocol, "http/1.1");
+      const kept = (socket as unknown as { _tlsOptions: { ALPNProtocols: Buffer } })._tlsOptions
+        .ALPNProtocols;
+      assert.deepEqual([...kept], [8, ...Buffer.from("http/1.1")]);
+      assert.ok(kept.buffer.byteLength <= 64, `the ALPN buffer holds ${kept.buffer.byteLength} bytes`);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it("omits the Authorization header when the token source returns nothing", async (t) => {
