@@ -1,7 +1,7 @@
 // What the operating system says a process costs: CPU time from /proc/<pid>/stat and memory from
 // /proc/<pid>/status. Both cover every thread of the process (worker threads included).
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 let clockTicks: number | undefined;
 
@@ -42,11 +42,34 @@ export function readCpuSeconds(pid: number): number {
   return parseCpuSeconds(readFileSync(`/proc/${pid}/stat`, "utf8"), clockTicksPerSecond());
 }
 
+/**
+ * CPU seconds per thread name (/proc/<pid>/task/<tid>/comm), threads of the same name summed: for a
+ * Node process "MainThread", "WorkerThread" (worker_threads), "V8Worker" (V8's GC and compiler
+ * helpers, shared by every isolate) and "libuv-worker". Threads that ended earlier are not counted.
+ */
+export function readThreadCpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const ticks = clockTicksPerSecond();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const seconds = parseCpuSeconds(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"), ticks);
+      out[name] = (out[name] ?? 0) + seconds;
+    } catch {
+      // The thread ended while we read it.
+    }
+  }
+  return out;
+}
+
 export interface MemoryKiB {
   /** Resident set size now. */
   rss: number;
   /** Peak resident set size over the process's life ("high water mark"). */
   hwm: number;
+  /** Resident anonymous memory (heaps, malloc) and resident file-backed pages (the binary, libraries). */
+  anon: number;
+  file: number;
 }
 
 /** VmRSS and VmHWM (kB) from the text of /proc/<pid>/status. */
@@ -56,7 +79,7 @@ export function parseMemory(statusText: string): MemoryKiB {
     if (!m) throw new Error(`/proc status has no ${name} line`);
     return Number(m[1]);
   };
-  return { rss: field("VmRSS"), hwm: field("VmHWM") };
+  return { rss: field("VmRSS"), hwm: field("VmHWM"), anon: field("RssAnon"), file: field("RssFile") };
 }
 
 export function readMemory(pid: number): MemoryKiB {

@@ -20,6 +20,25 @@ export interface ProcessCost {
   vmHwmKiB: number;
   vmHwmKiBPerNode: number;
   rssSamplesKiB: number[];
+  /** RssAnon and RssFile at the end of the window. */
+  rssAnonKiB: number;
+  rssFileKiB: number;
+  /** mCPU over the window by thread name (MainThread, WorkerThread, V8Worker, ...). */
+  threadsMCpu: Record<string, number>;
+}
+
+export interface ServerInternals {
+  /** The API thread's event-loop delay over the window (prom-client, 10 ms resolution). */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** V8's view at the end of the window; NaN where the server did not report it. */
+  memoryBytes: {
+    mainHeapUsed: number;
+    mainHeapTotal: number;
+    mainExternal: number;
+    workerHeapUsed: number;
+    workerHeapTotal: number;
+    workerExternal: number;
+  };
 }
 
 export interface ApiResult {
@@ -104,6 +123,7 @@ export interface BenchResult {
     };
   };
   api: Record<"listPods" | "listNodes" | "hpaNamespaceSelector" | "getPod", ApiResult>;
+  serverInternals: ServerInternals;
 }
 
 const MiB = 1024;
@@ -118,6 +138,28 @@ function clientThreads(r: BenchResult): string {
   return Object.entries(r.loadClient.threads)
     .map(([name, t]) => `${name} ${fmt(t.mCpu)}`)
     .join(", ");
+}
+
+/** Where the server's CPU and memory went, and how long its API thread's event loop waited. */
+function serverLines(r: BenchResult): string[] {
+  const threads = Object.entries(r.server.threadsMCpu)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, m]) => `${name} ${fmt(m)}`)
+    .join(", ");
+  const m = r.serverInternals.memoryBytes;
+  const mib = (b: number): string => fmt(b / 2 ** 20, 0);
+  const known =
+    m.mainHeapTotal + m.mainExternal + m.workerHeapTotal + m.workerExternal + r.server.rssFileKiB * 1024;
+  const rest = r.server.rssSteadyKiB * 1024 - known;
+  const d = r.serverInternals.eventLoopDelayMs;
+  return [
+    `Server CPU by thread (mCPU): ${threads}.`,
+    `Server memory at the end (MiB): API thread heap ${mib(m.mainHeapUsed)} used / ${mib(m.mainHeapTotal)} total, ` +
+      `external ${mib(m.mainExternal)}; scrape thread heap ${mib(m.workerHeapUsed)} / ${mib(m.workerHeapTotal)}, ` +
+      `external ${mib(m.workerExternal)}; file-backed ${mib(r.server.rssFileKiB * 1024)}; the rest of RSS steady ` +
+      `(native: TLS, malloc, V8 new space) ${mib(rest)}.`,
+    `API thread event-loop delay over the window: p50 ${fmt(d.p50, 1)} / p99 ${fmt(d.p99, 1)} / max ${fmt(d.max, 1)} ms.`,
+  ];
 }
 
 /** The markdown tables printed and written beside the JSON. */
@@ -145,6 +187,8 @@ export function renderMarkdown(r: BenchResult): string {
     `| scrape p50 / p99 / max (log, exact) | ${fmt(r.ticks.scrapeLogMs.p50, 0)} / ${fmt(r.ticks.scrapeLogMs.p99, 0)} / ${fmt(r.ticks.scrapeLogMs.max, 0)} ms | | | |`,
     `| tick p50 / p99 (histogram, bucket-resolution) | ${fmt(r.ticks.histogram.p50Seconds * 1000, 0)} / ${fmt(r.ticks.histogram.p99Seconds * 1000, 0)} ms (mean ${fmt(r.ticks.histogram.meanSeconds * 1000, 0)}) | | | |`,
     `| load client CPU (mCPU) | | | | ${fmt(r.loadClient.mCpu)} (this process: ${clientThreads(r)}) |`,
+    "",
+    ...serverLines(r),
     "",
     "| API call (client-side, HTTP/2, from scheduled send) | rate/s | done | errors | p50 ms | p99 ms | max ms | items | body KiB |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -10,13 +10,20 @@ import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from "./args.ts";
 import { findHpaTarget, simHpaArgs } from "./hpa.ts";
 import { connect, h2Get, type LoadTarget, type TargetResult } from "./load.ts";
 import { LoadWorkers, type ThreadCpu, threadCpu } from "./load-threads.ts";
-import { readCpuSeconds, readMemory } from "./procfs.ts";
+import { readCpuSeconds, readMemory, readThreadCpuSeconds } from "./procfs.ts";
 import { NodeProcess, reserveIpBase } from "./procs.ts";
-import { type ApiResult, type BenchResult, type ProcessCost, renderMarkdown } from "./report.ts";
+import {
+  type ApiResult,
+  type BenchResult,
+  type ProcessCost,
+  renderMarkdown,
+  type ServerInternals,
+} from "./report.ts";
 import {
   histogramDelta,
   histogramQuantile,
   median,
+  parseGauge,
   parseGoDurationMs,
   parseHistogram,
   summarize,
@@ -72,6 +79,7 @@ class ProcessMeter {
   readonly #pid: number;
   readonly #samples: number[] = [];
   #cpuStart = 0;
+  #threadsStart: Record<string, number> = {};
   #timer: NodeJS.Timeout | undefined;
 
   constructor(pid: number) {
@@ -80,6 +88,7 @@ class ProcessMeter {
 
   start(): void {
     this.#cpuStart = readCpuSeconds(this.#pid);
+    this.#threadsStart = readThreadCpuSeconds(this.#pid);
     this.#sample();
     this.#timer = setInterval(() => this.#sample(), 1000);
   }
@@ -96,6 +105,11 @@ class ProcessMeter {
     clearInterval(this.#timer);
     this.#sample();
     const cpuSeconds = readCpuSeconds(this.#pid) - this.#cpuStart;
+    const threadsMCpu: Record<string, number> = {};
+    for (const [name, seconds] of Object.entries(readThreadCpuSeconds(this.#pid))) {
+      const mCpu = ((seconds - (this.#threadsStart[name] ?? 0)) / wallSeconds) * 1000;
+      if (mCpu >= 0.05) threadsMCpu[name] = mCpu;
+    }
     const mem = readMemory(this.#pid);
     const rssSteadyKiB = median(this.#samples);
     const mCpu = (cpuSeconds / wallSeconds) * 1000;
@@ -111,6 +125,9 @@ class ProcessMeter {
       vmHwmKiB: mem.hwm,
       vmHwmKiBPerNode: mem.hwm / nodes,
       rssSamplesKiB: [...this.#samples],
+      rssAnonKiB: mem.anon,
+      rssFileKiB: mem.file,
+      threadsMCpu,
     };
   }
 }
@@ -129,6 +146,32 @@ function toApiResult(t: TargetResult): ApiResult {
     errorSamples: t.errorSamples,
     items: t.items,
     latenciesMs: t.latenciesMs,
+  };
+}
+
+const WORKER_HEAP = "nodejs_scraper_worker_heap_size_bytes";
+
+/**
+ * What the server says of itself in /metrics after the window: prom-client's event-loop delay of
+ * the API thread (its histogram is reset at every /metrics scrape, so these cover the window) and
+ * the V8 heaps of both threads at the end.
+ */
+export function serverInternals(metrics: string): ServerInternals {
+  const ms = (name: string): number => parseGauge(metrics, name) * 1000;
+  return {
+    eventLoopDelayMs: {
+      p50: ms("nodejs_eventloop_lag_p50_seconds"),
+      p99: ms("nodejs_eventloop_lag_p99_seconds"),
+      max: ms("nodejs_eventloop_lag_max_seconds"),
+    },
+    memoryBytes: {
+      mainHeapUsed: parseGauge(metrics, "nodejs_heap_size_used_bytes"),
+      mainHeapTotal: parseGauge(metrics, "nodejs_heap_size_total_bytes"),
+      mainExternal: parseGauge(metrics, "nodejs_external_memory_bytes"),
+      workerHeapUsed: parseGauge(metrics, WORKER_HEAP, 'kind="used"'),
+      workerHeapTotal: parseGauge(metrics, WORKER_HEAP, 'kind="total"'),
+      workerExternal: parseGauge(metrics, WORKER_HEAP, 'kind="external"'),
+    },
   };
 }
 
@@ -364,7 +407,8 @@ export async function runBench(
         if (metricsAfter.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsAfter.status}`);
 
         const before = parseHistogram(metricsBefore.body.toString("utf8"), TICK_HISTOGRAM);
-        const after = parseHistogram(metricsAfter.body.toString("utf8"), TICK_HISTOGRAM);
+        const afterText = metricsAfter.body.toString("utf8");
+        const after = parseHistogram(afterText, TICK_HISTOGRAM);
         if (!before || !after) throw new Error(`/metrics has no ${TICK_HISTOGRAM} histogram`);
         const delta = histogramDelta(before, after);
         const windowScrapes = scrapes.slice(windowFirstScrape, windowFirstScrape + args.cycles);
@@ -430,6 +474,7 @@ export async function runBench(
             },
           },
           api,
+          serverInternals: serverInternals(afterText),
         };
         mkdirSync(args.outDir, { recursive: true });
         const stamp = startedAt.replace(/[:.]/g, "-");

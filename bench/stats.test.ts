@@ -7,6 +7,7 @@ import { parseScrapeFinished } from "./run.ts";
 import {
   histogramDelta,
   histogramQuantile,
+  parseGauge,
   parseGoDurationMs,
   parseHistogram,
   percentile,
@@ -86,10 +87,12 @@ test("/proc stat and status parsing", () => {
   const stat = "42 (node (x) y) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 100 0 0";
   assert.equal(parseCpuSeconds(stat, 100), 3);
   assert.throws(() => parseCpuSeconds("garbage", 100), /malformed/);
-  assert.deepEqual(parseMemory("Name:\tnode\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n"), {
-    rss: 1024,
-    hwm: 2048,
-  });
+  assert.deepEqual(
+    parseMemory(
+      "Name:\tnode\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nRssAnon:\t   900 kB\nRssFile:\t   124 kB\n",
+    ),
+    { rss: 1024, hwm: 2048, anon: 900, file: 124 },
+  );
   assert.throws(() => parseMemory("Name:\tnode\n"), /VmRSS/);
 });
 
@@ -106,4 +109,19 @@ test("bench flags: defaults, values, and clear errors", () => {
   assert.throws(() => parseBenchArgs(["--bogus"], "/out"), /unknown flag/);
   assert.throws(() => parseBenchArgs(["--cycles"], "/out"), /needs an argument/);
   assert.equal(parseBenchArgs(["--help"], "/out").help, true);
+});
+
+test("gauges are read by exact name and labels", () => {
+  const text = [
+    "# HELP nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.",
+    "nodejs_heap_size_used_bytes 123456",
+    "nodejs_heap_size_used_bytes_extra 1",
+    'nodejs_scraper_worker_heap_size_bytes{kind="total"} 2e+06',
+    'nodejs_scraper_worker_heap_size_bytes{kind="used"} 1500000',
+  ].join("\n");
+  assert.equal(parseGauge(text, "nodejs_heap_size_used_bytes"), 123456);
+  assert.equal(parseGauge(text, "nodejs_scraper_worker_heap_size_bytes", 'kind="total"'), 2e6);
+  assert.equal(parseGauge(text, "nodejs_scraper_worker_heap_size_bytes", 'kind="used"'), 1.5e6);
+  assert.ok(Number.isNaN(parseGauge(text, "nodejs_heap_size_total_bytes")));
+  assert.ok(Number.isNaN(parseGauge(text, "nodejs_scraper_worker_heap_size_bytes", 'kind="x"')));
 });

@@ -135,3 +135,22 @@ export function parseGoDurationMs(text: string): number {
   }
   return pos === 0 ? Number.NaN : total;
 }
+
+/**
+ * The value of one sample of a Prometheus text exposition: `name` with exactly the given labels
+ * (written as they appear, e.g. 'kind="used"'), or NaN when there is no such sample.
+ */
+export function parseGauge(text: string, name: string, labels = ""): number {
+  const series = labels === "" ? name : `${name}{${labels}}`;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(series) && line.charAt(series.length) === " ") {
+      return Number(
+        line
+          .slice(series.length + 1)
+          .trim()
+          .split(/\s+/)[0],
+      );
+    }
+  }
+  return Number.NaN;
+}

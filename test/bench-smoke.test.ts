@@ -73,6 +73,12 @@ test("npm run bench: a 200-node run exits 0 and writes complete JSON", { timeout
     "ticks.histogram.count",
     "ticks.histogram.p50Seconds",
     "ticks.histogram.p99Seconds",
+    "serverInternals.eventLoopDelayMs.p99",
+    "serverInternals.memoryBytes.mainHeapTotal",
+    "serverInternals.memoryBytes.workerHeapTotal",
+    "serverInternals.memoryBytes.workerExternal",
+    "server.threadsMCpu.MainThread",
+    "server.threadsMCpu.WorkerThread",
   ]) {
     field(result, path);
   }
@@ -89,6 +95,9 @@ test("npm run bench: a 200-node run exits 0 and writes complete JSON", { timeout
       "vmHwmKiB",
       "vmHwmKiBPerNode",
       "rssSamplesKiB",
+      "rssAnonKiB",
+      "rssFileKiB",
+      "threadsMCpu",
     ]) {
       field(result, `${proc}.${key}`);
     }

@@ -323,6 +323,7 @@ describe("WorkerScraper", () => {
     const h = await s.heapStatistics();
     assert.ok(h, "a running worker has heap statistics");
     assert.ok(h.usedBytes > 0 && h.usedBytes <= h.totalBytes, `used ${h.usedBytes} of ${h.totalBytes}`);
+    assert.ok(h.externalBytes >= 0, `external ${h.externalBytes}`);
     await s.close();
     assert.equal(await s.heapStatistics(), undefined);
   });

@@ -125,14 +125,17 @@ export class WorkerScraper {
   }
 
   /** The worker isolate's V8 heap (undefined while no worker runs), for the memory self-metrics. */
-  async heapStatistics(): Promise<{ totalBytes: number; usedBytes: number } | undefined> {
+  async heapStatistics(): Promise<
+    { totalBytes: number; usedBytes: number; externalBytes: number } | undefined
+  > {
     const worker = this.#worker;
     if (!worker) return undefined;
     try {
       // A worker that is still starting has no isolate to ask yet.
       await this.#workerOnline;
       const h = await worker.getHeapStatistics();
-      return { totalBytes: h.total_heap_size, usedBytes: h.used_heap_size };
+      // ArrayBuffers and other memory V8 was told about outside the heap (kubelet bodies, buffers).
+      return { totalBytes: h.total_heap_size, usedBytes: h.used_heap_size, externalBytes: h.external_memory };
     } catch {
       return undefined; // the worker exited meanwhile
     }

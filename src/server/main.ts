@@ -184,7 +184,7 @@ async function run(o: Options): Promise<void> {
   // The scrape worker's heap: the default nodejs_heap_* families describe this thread only.
   new Gauge({
     name: "nodejs_scraper_worker_heap_size_bytes",
-    help: "V8 heap of the scrape worker thread in bytes, by kind (total, used).",
+    help: "V8 heap of the scrape worker thread in bytes, by kind (total, used, external).",
     labelNames: ["kind"] as const,
     registers: [registry],
     async collect() {
@@ -192,6 +192,7 @@ async function run(o: Options): Promise<void> {
       if (!h) return;
       this.set({ kind: "total" }, h.totalBytes);
       this.set({ kind: "used" }, h.usedBytes);
+      this.set({ kind: "external" }, h.externalBytes);
     },
   });
 
