@@ -1,10 +1,21 @@
-// Measures how long storing a large batch takes and how long it blocks the event loop (issue 7).
-// Not a test: timings depend on the machine. Run:
+// Measures how long storing a large batch takes, how long it blocks the event loop (issue 7) and how
+// much memory the filled store holds. Not a test: timings depend on the machine. Run:
 //
 //   node src/storage/measure.ts [--nodes 5000] [--pods 30] [--containers 2] [--rounds 3] [--mode sync|async|both]
+//   node --expose-gc src/storage/measure.ts --mode memory [--ticks 6] [--first-tick-nodes N]
 //
-// For each store it prints the wall time, the longest event-loop block seen by
-// monitorEventLoopDelay (10 ms sampling; a block is recorded in full) and the GC pauses that happened meanwhile.
+// Both: [--namespaces 20] (pods spread evenly over them), [--swap] [--remainders] (every container
+// reports swap / a CPU remainder, as from the Summary API).
+//
+// sync/async (both = the two): for each store, the wall time, the longest event-loop block seen by
+// monitorEventLoopDelay (10 ms sampling; a block is recorded in full) and the GC pauses meanwhile.
+// memory: storeAsync ticks as the scrape loop runs them; after each, the batch is dropped and a full GC
+// forced, and process.memoryUsage() is compared with the same reading taken before the store existed:
+// what remains is the store (its typed arrays are the arrayBuffers line, everything else the heap
+// line). The build's peak is the most arrayBuffers seen while the tick was built, batch excluded
+// (sampled on every turn the build yields; the heap has no such line: without a forced GC it
+// counts garbage). The store time printed includes that sampling: take times from --mode async.
+// With --first-tick-nodes the first tick is smaller, as when nodes come up after the server starts.
 
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,6 +32,11 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     mode: { type: "string", default: "both" },
     "slice-ms": { type: "string", default: "5" },
+    ticks: { type: "string", default: "6" },
+    namespaces: { type: "string", default: "20" },
+    swap: { type: "boolean", default: false },
+    remainders: { type: "boolean", default: false },
+    "first-tick-nodes": { type: "string" },
   },
 });
 
@@ -37,21 +53,37 @@ const containersPerPod = positiveInt("containers", values.containers);
 const rounds = positiveInt("rounds", values.rounds);
 const sliceMs = Number(values["slice-ms"]);
 const mode = values.mode;
-if (mode !== "sync" && mode !== "async" && mode !== "both") {
-  throw new RangeError(`--mode must be sync, async or both, got ${mode}`);
+if (mode !== "sync" && mode !== "async" && mode !== "both" && mode !== "memory") {
+  throw new RangeError(`--mode must be sync, async, both or memory, got ${mode}`);
+}
+const ticks = positiveInt("ticks", values.ticks);
+const firstTickNodes =
+  values["first-tick-nodes"] === undefined
+    ? nodeCount
+    : Math.min(nodeCount, positiveInt("first-tick-nodes", values["first-tick-nodes"]));
+
+// Like the decoder's output: names interned, a handful of namespaces, container names shared. Passed
+// through JSON so they are flat strings, as postMessage delivers them: built by concatenation they
+// would be cons strings, and whichever code first reads their characters would flatten them and
+// change the heap readings of --mode memory.
+const namespaceNames: string[] = flat(
+  Array.from({ length: positiveInt("namespaces", values.namespaces) }, (_, i) => `namespace-${i}`),
+);
+const containerNames: string[] = flat(Array.from({ length: containersPerPod }, (_, i) => `container-${i}`));
+const nodeNames: string[] = flat(Array.from({ length: nodeCount }, (_, i) => `node-${i}`));
+const podNames: string[][] = flat(
+  nodeNames.map((node) => Array.from({ length: podsPerNode }, (_, p) => `pod-${node}-${p}`)),
+);
+
+function flat<T>(names: T): T {
+  return JSON.parse(JSON.stringify(names));
 }
 
-// Like the decoder's output: names interned, a handful of namespaces, container names shared.
-const namespaceNames = Array.from({ length: 20 }, (_, i) => `namespace-${i}`);
-const containerNames = Array.from({ length: containersPerPod }, (_, i) => `container-${i}`);
-const nodeNames = Array.from({ length: nodeCount }, (_, i) => `node-${i}`);
-const podNames = nodeNames.map((node) => Array.from({ length: podsPerNode }, (_, p) => `pod-${node}-${p}`));
-
-/** One tick's batch: every counter advanced by `round` steps of 15 s. */
-function buildBatch(round: number): NodeScrape[] {
+/** One tick's batch of the first `nodes` nodes: every counter advanced by `round` steps of 15 s. */
+function buildBatch(round: number, nodes = nodeCount): NodeScrape[] {
   const tsMs = T0 + 3_600_000 + round * 15_000 + 0.125;
   const batch: NodeScrape[] = [];
-  for (let n = 0; n < nodeCount; n++) {
+  for (let n = 0; n < nodes; n++) {
     const count = podsPerNode * containersPerPod;
     const namespaces: string[] = new Array(count);
     const pods: string[] = new Array(count);
@@ -60,6 +92,9 @@ function buildBatch(round: number): NodeScrape[] {
     const timestampMs = new Float64Array(count).fill(tsMs);
     const cpuNs = new Float64Array(count);
     const memoryBytes = new Float64Array(count);
+    // The Summary API's shape: exact-counter remainders (small integers) and swap for every container.
+    const cpuNsRemainder = values.remainders ? new Float64Array(count) : undefined;
+    const swapBytes = values.swap ? new Float64Array(count) : undefined;
     for (let p = 0; p < podsPerNode; p++) {
       for (let c = 0; c < containersPerPod; c++) {
         const i = p * containersPerPod + c;
@@ -68,6 +103,8 @@ function buildBatch(round: number): NodeScrape[] {
         containers[i] = containerNames[c];
         cpuNs[i] = 1e12 + round * (i + 1) * 1.5e9;
         memoryBytes[i] = 100_000_000 + i;
+        if (cpuNsRemainder !== undefined) cpuNsRemainder[i] = (i % 7) - 3;
+        if (swapBytes !== undefined) swapBytes[i] = 1_000_000 + i;
       }
     }
     batch.push({
@@ -84,6 +121,8 @@ function buildBatch(round: number): NodeScrape[] {
       timestampMs,
       cpuNs,
       memoryBytes,
+      ...(cpuNsRemainder === undefined ? {} : { cpuNsRemainder }),
+      ...(swapBytes === undefined ? {} : { swapBytes }),
     });
   }
   return batch;
@@ -150,6 +189,64 @@ async function measure(kind: "sync" | "async"): Promise<void> {
   }
 }
 
+const MIB = 2 ** 20;
+
+function mib(bytes: number): string {
+  return `${(bytes / MIB).toFixed(1)} MiB`;
+}
+
+async function measureMemory(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("--mode memory needs a forced GC: run node --expose-gc");
+  const containers = nodeCount * podsPerNode * containersPerPod;
+  console.log(
+    `memory: ${nodeCount} nodes × ${podsPerNode} pods × ${containersPerPod} containers = ${containers}, ` +
+      `${ticks} ticks${firstTickNodes < nodeCount ? ` (the first with ${firstTickNodes} nodes)` : ""}`,
+  );
+  /** A full GC, then the turns V8 needs to free the collected ArrayBuffers' memory (it sweeps them concurrently). */
+  const collect = async (): Promise<NodeJS.MemoryUsage> => {
+    for (let i = 0; i < 2; i++) {
+      gc();
+      await sleep(20);
+    }
+    return process.memoryUsage();
+  };
+  const base = await collect();
+  let stored = base;
+  const store = new TwoPointStore({ resolutionMs: 15_000 });
+  for (let tick = 1; tick <= ticks; tick++) {
+    let batch: NodeScrape[] | undefined = buildBatch(tick, tick === 1 ? firstTickNodes : nodeCount);
+    const withBatch = await collect();
+    const batchArrayBuffers = withBatch.arrayBuffers - stored.arrayBuffers;
+    // Sampled on every event-loop turn the build yields: the most the store held at once.
+    let peakArrayBuffers = 0;
+    let sampling = true;
+    const sample = (): void => {
+      peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
+      if (sampling) setImmediate(sample);
+    };
+    setImmediate(sample);
+    const t0 = performance.now();
+    await store.storeAsync(batch, { sliceMs });
+    const storeMs = performance.now() - t0;
+    sampling = false;
+    sample();
+    batch = undefined;
+    stored = await collect();
+    const heap = stored.heapUsed - base.heapUsed;
+    const arrayBuffers = stored.arrayBuffers - base.arrayBuffers;
+    console.log(
+      `  tick ${tick}: store ${storeMs.toFixed(1)} ms; after GC: typed arrays (arrayBuffers) ${mib(arrayBuffers)}, ` +
+        `heap ${mib(heap)}, rss +${mib(stored.rss - base.rss)}; ` +
+        `${((arrayBuffers + heap) / containers).toFixed(1)} B per container; ` +
+        `typed arrays at the build's peak ${mib(peakArrayBuffers - base.arrayBuffers - batchArrayBuffers)}`,
+    );
+  }
+  if (store.getPodMetrics([{ namespace: namespaceNames[0], name: podNames[0][0] }])[0] === undefined)
+    throw new Error("measure: pod-0 of node-0 not served after several stores");
+}
+
 if (mode === "sync" || mode === "both") await measure("sync");
 if (mode === "async" || mode === "both") await measure("async");
+if (mode === "memory") await measureMemory();
 gcObserver.disconnect();

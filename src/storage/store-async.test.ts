@@ -161,3 +161,47 @@ test("storeAsync with a malformed batch or bad slice option resolves and stores 
   await s.storeAsync(simpleBatch({ tsS: 40, cpu: 4 }));
   assert.equal(s.getNodeMetrics(["node1"])[0]?.cpuNanocores, 1e8);
 });
+
+test("a batch changed while storeAsync stores it (more pods than counted) is stored without the extra pods", async () => {
+  const s = new TwoPointStore({ resolutionMs: 60_000 });
+  // 30 one-pod nodes, then node-big with one pod of 40 containers, changed into 40 pods mid-build.
+  const batch = [
+    ...wideBatch(30, 10, 1),
+    nodeScrape({
+      node: "node-big",
+      pods: [
+        {
+          namespace: "other",
+          name: "big",
+          containers: Array.from({ length: 40 }, (_, i) => ({ name: `c${i}`, tsS: 10, cpu: 1 })),
+        },
+      ],
+    }),
+  ];
+  const { lines } = await withLogs(async () => {
+    const pending = s.storeAsync(batch, TINY_SLICE);
+    // With this slice the build takes one scrape per turn: 31 turns to count, then 31 to store. After
+    // 45 turns every scrape has been counted and node-big is not stored yet.
+    for (let turn = 0; turn < 45; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+    const big = batch[30];
+    big.pods = big.pods.map((_, i) => `pod-${i}`);
+    await pending;
+  });
+  assert.ok(lines.some((l) => l.includes("the batch changed while it was being stored")));
+  // Room was counted for 31 pods: the 30 small ones and the first of node-big's, which alone has a
+  // prev point in the next tick.
+  const later = nodeScrape({
+    node: "node-big",
+    pods: Array.from({ length: 40 }, (_, i) => ({
+      namespace: "other",
+      name: `pod-${i}`,
+      containers: [{ name: `c${i}`, tsS: 20, cpu: 2 }],
+    })),
+  });
+  s.store([later]);
+  const served = s.getPodMetrics(later.pods.map((name) => ({ namespace: "other", name })));
+  assert.deepEqual(
+    served.map((p) => p?.containers[0].cpuNanocores),
+    [1e8, ...new Array(39).fill(undefined)],
+  );
+});

@@ -14,12 +14,13 @@
 // - CPU counters past 2^53 (Summary API) are kept exact: each counter is a (double, remainder) pair,
 //   and deltas and counter-reset checks use the pair (upstream's uint64 arithmetic, without BigInt).
 //
-// Performance: store() runs once per resolution and computes every servable rate up front; reads (one
-// per API call) only look up slots. Data is columnar (see generation.ts); two generations are swapped
-// each tick so the typed arrays are reused. Reading one pod costs O(its containers).
+// Performance: store() runs once per resolution and logs every rate error up front; reads (one per API
+// call) look up slots and compute the rates from the two stored points. Data is columnar (see
+// generation.ts); each tick builds a generation sized for its batch and frees the one it replaces.
+// Reading one pod costs O(its containers).
 
 import * as log from "../log/index.ts";
-import { Generation, NO_PREV } from "./generation.ts";
+import { Generation, NO_PREV, stringHash } from "./generation.ts";
 import { setStoragePoints } from "./metrics.ts";
 import type {
   ContainerMetricsPoint,
@@ -114,6 +115,15 @@ function rateError(lastStart: number, prevStart: number, delta: number): string 
   return undefined;
 }
 
+/** The end of the pod group that starts at container `from`: containers of one pod are contiguous. */
+function podGroupEnd(s: NodeScrape, from: number, count: number): number {
+  const namespace = s.namespaces[from];
+  const pod = s.pods[from];
+  let to = from + 1;
+  while (to < count && s.namespaces[to] === namespace && s.pods[to] === pod) to++;
+  return to;
+}
+
 /** Nanocores: trunc(Δcpu / window in seconds), as upstream computes it. */
 function cpuRate(delta: number, lastTs: number, prevTs: number): number {
   return Math.trunc(delta / ((lastTs - prevTs) / 1000));
@@ -123,6 +133,66 @@ function isoTime(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
 }
 
+/** What is served for a node: undefined without a prev point or when the rate cannot be computed. */
+function nodePoint(g: Generation, slot: number): NodeMetricsPoint | undefined {
+  const prevTs = g.nodePrevTs[slot];
+  if (Number.isNaN(prevTs)) return undefined;
+  const ts = g.nodeLastTs[slot];
+  const delta = cpuDelta(
+    g.nodeLastCpu[slot],
+    g.nodeLastCpuRem[slot],
+    g.nodePrevCpu[slot],
+    g.nodePrevCpuRem[slot],
+  );
+  if (rateError(g.nodeLastStart[slot], g.nodePrevStart[slot], delta) !== undefined) return undefined;
+  const point: NodeMetricsPoint = {
+    timestampMs: ts,
+    windowMs: ts - prevTs,
+    cpuNanocores: cpuRate(delta, ts, prevTs),
+    memoryBytes: g.nodeLastMem[slot],
+  };
+  const swap = g.nodeLastSwap[slot];
+  if (!Number.isNaN(swap)) point.swapBytes = swap;
+  return point;
+}
+
+/**
+ * What is served for a pod: undefined while any of its containers lacks a prev point (upstream hides
+ * the pod, e.g. for a container just added) or when no container's rate can be computed; else the
+ * containers with a rate, and the timestamp and window of the earliest of them.
+ */
+function podPoint(g: Generation, slot: number): PodMetricsPoint | undefined {
+  const containers: ContainerMetricsPoint[] = [];
+  let earliestTs = Number.POSITIVE_INFINITY;
+  let earliestWindow = 0;
+  for (let c = g.podFirst[slot]; c < g.podFirst[slot + 1]; c++) {
+    const prevTs = g.containerPrevTs[c];
+    if (Number.isNaN(prevTs)) return undefined;
+    const ts = g.containerLastTs[c];
+    const delta = cpuDelta(
+      g.containerLastCpu[c],
+      g.containerLastCpuRemAt(c),
+      g.containerPrevCpu[c],
+      g.containerPrevCpuRemAt(c),
+    );
+    if (rateError(g.containerLastStart[c], g.containerPrevStartAt(c), delta) !== undefined) continue;
+    const point: ContainerMetricsPoint = {
+      name: g.containerName[c],
+      cpuNanocores: cpuRate(delta, ts, prevTs),
+      memoryBytes: g.containerLastMem[c],
+    };
+    const swap = g.containerLastSwapAt(c);
+    if (!Number.isNaN(swap)) point.swapBytes = swap;
+    containers.push(point);
+    if (ts < earliestTs) {
+      earliestTs = ts;
+      earliestWindow = ts - prevTs;
+    }
+  }
+  if (containers.length === 0) return undefined;
+  return { timestampMs: earliestTs, windowMs: earliestWindow, containers };
+}
+
 export interface StoreAsyncOptions {
   /** Work done between two yields to the event loop, in ms (default 5). */
   sliceMs?: number;
@@ -130,25 +200,33 @@ export interface StoreAsyncOptions {
 
 const DEFAULT_SLICE_MS = 5;
 
-/** An in-progress build of the next generation (store() runs it at once, storeAsync in slices). */
+/**
+ * An in-progress build of the next generation (store() runs it at once, storeAsync in slices). A first
+ * pass counts what the batch holds, so the next generation is allocated at its exact size; the
+ * second stores the scrapes into it.
+ */
 interface Build {
   scrapes: readonly NodeScrape[];
   /** Usable container count per scrape, -1 for a malformed scrape. */
   counts: Int32Array;
-  /** The generation reads see meanwhile; prev points come from it. Never written. */
+  /** Scrapes counted so far (first pass). */
+  counted: number;
+  containerTotal: number;
+  /** Each pod group becomes at most one pod slot: an upper bound (skipped pods leave a few unused). */
+  podTotal: number;
+  /** The generation reads see meanwhile; prev points come from it. Never written; freed at the swap. */
   old: Generation;
-  next: Generation;
+  /** Allocated once every scrape is counted. */
+  next: Generation | undefined;
   seenNodes: Set<string>;
-  /** Index of the next scrape to store. */
+  /** Index of the next scrape to store (second pass). */
   nextScrape: number;
 }
 
 export class TwoPointStore implements MetricsReader {
   readonly #resolutionMs: number;
   /** What reads see. */
-  #current = new Generation();
-  /** The generation before #current; overwritten by the next store(). */
-  #spare = new Generation();
+  #current = new Generation(0, 0, 0);
   /** storeAsync calls not yet finished (running or queued); store() is refused meanwhile. */
   #asyncStores = 0;
   /** The tail of the storeAsync queue (never rejects). */
@@ -172,13 +250,13 @@ export class TwoPointStore implements MetricsReader {
    */
   store(batch: readonly NodeScrape[]): void {
     if (this.#asyncStores > 0) {
-      // An asynchronous build writes (or is about to write) the spare generation: a second writer
-      // would corrupt it or be silently overwritten.
+      // An asynchronous build reads the current generation until its swap frees it: a second writer
+      // would free it under that build, or be silently overwritten.
       throw new Error("TwoPointStore.store: an asynchronous store is in progress; await storeAsync first");
     }
     const build = this.#beginBuild(batch);
-    this.#buildNodes(build, Number.POSITIVE_INFINITY);
-    this.#finishBuild(build);
+    const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
+    if (next !== undefined) this.#finishBuild(build.old, next);
   }
 
   /**
@@ -207,37 +285,54 @@ export class TwoPointStore implements MetricsReader {
   async #storeInSlices(batch: readonly NodeScrape[], sliceMs: number): Promise<void> {
     const build = this.#beginBuild(batch);
     for (;;) {
-      const done = this.#buildNodes(build, performance.now() + sliceMs);
-      if (done) break;
+      const next = this.#buildSlice(build, performance.now() + sliceMs);
+      if (next !== undefined) {
+        this.#finishBuild(build.old, next);
+        return;
+      }
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    this.#finishBuild(build);
   }
 
-  /** Validates the batch, sizes the spare generation and prepares to fill it from the current one. */
+  /** Validates the batch and prepares to build the next generation from the current one. */
   #beginBuild(batch: readonly NodeScrape[]): Build {
     let scrapes: readonly NodeScrape[] = batch;
     if (!Array.isArray(batch)) {
       log.error(undefined, "Ignoring malformed metrics batch, storing an empty one", { type: typeof batch });
       scrapes = [];
     }
-    const counts = new Int32Array(scrapes.length);
-    let containerTotal = 0;
-    for (let i = 0; i < scrapes.length; i++) {
-      counts[i] = usableContainerCount(scrapes[i]);
-      if (counts[i] > 0) containerTotal += counts[i];
-    }
-    const next = this.#spare;
-    next.reset(scrapes.length, containerTotal, containerTotal);
-    return { scrapes, counts, old: this.#current, next, seenNodes: new Set(), nextScrape: 0 };
+    return {
+      scrapes,
+      counts: new Int32Array(scrapes.length),
+      counted: 0,
+      containerTotal: 0,
+      podTotal: 0,
+      old: this.#current,
+      next: undefined,
+      seenNodes: new Set(),
+      nextScrape: 0,
+    };
   }
 
   /**
-   * Stores scrapes into the next generation until all are done (returns true) or `deadlineMs`
-   * (performance.now() time) has passed after a node (returns false; call again to go on).
+   * Goes on with the build until it is complete (returns the next generation) or `deadlineMs`
+   * (performance.now() time) has passed after a node (returns undefined; call again to go on).
    */
-  #buildNodes(build: Build, deadlineMs: number): boolean {
-    const { scrapes, counts, old, next, seenNodes } = build;
+  #buildSlice(build: Build, deadlineMs: number): Generation | undefined {
+    const { scrapes, counts } = build;
+    // Counting is a pass over every container too (pod groups): sliced like the build itself.
+    while (build.counted < scrapes.length) {
+      const i = build.counted++;
+      const count = usableContainerCount(scrapes[i]);
+      counts[i] = count;
+      if (count > 0) {
+        build.containerTotal += count;
+        for (let from = 0; from < count; from = podGroupEnd(scrapes[i], from, count)) build.podTotal++;
+      }
+      if (performance.now() >= deadlineMs) return undefined;
+    }
+    build.next ??= new Generation(scrapes.length, build.podTotal, build.containerTotal);
+    const { old, next, seenNodes } = build;
     while (build.nextScrape < scrapes.length) {
       const i = build.nextScrape++;
       const scrape = scrapes[i];
@@ -251,17 +346,17 @@ export class TwoPointStore implements MetricsReader {
         this.#storeNode(old, next, scrape);
         this.#storePods(old, next, scrape, counts[i]);
       }
-      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length) return false;
+      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length) return undefined;
     }
-    return true;
+    return next;
   }
 
   /** Swaps the completed generation in: from here on every read sees it whole. */
-  #finishBuild(build: Build): void {
-    const { old, next } = build;
-    next.trimNames();
+  #finishBuild(old: Generation, next: Generation): void {
     this.#current = next;
-    this.#spare = old;
+    // Reads are synchronous and only ever see #current, so nothing can read the old one any more.
+    // Kept as a spare for the next build, it would double the store's resident memory between ticks.
+    old.release();
     setStoragePoints(next.nodesWithPrev, next.containersWithPrev);
     this.#logReadinessChange();
   }
@@ -320,27 +415,18 @@ export class TwoPointStore implements MetricsReader {
     next.nodePrevStart[slot] = prevStart;
     next.nodePrevCpu[slot] = prevCpu;
     next.nodePrevCpuRem[slot] = prevCpuRem;
-    next.nodeServed[slot] = 0;
     if (Number.isNaN(prevTs)) return;
 
     next.nodesWithPrev++;
-    const delta = cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem);
-    const err = rateError(start, prevStart, delta);
-    if (err !== undefined) {
-      log.error(new Error(err), "Skipping node usage metric", { node });
-      return;
-    }
-    next.nodeServed[slot] = 1;
-    next.nodeRate[slot] = cpuRate(delta, ts, prevTs);
+    // Logged once here; reads find the same error again and leave the node out.
+    const err = rateError(start, prevStart, cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem));
+    if (err !== undefined) log.error(new Error(err), "Skipping node usage metric", { node });
   }
 
   #storePods(old: Generation, next: Generation, s: NodeScrape, count: number): void {
     let from = 0;
     while (from < count) {
-      const namespace = s.namespaces[from];
-      const pod = s.pods[from];
-      let to = from + 1;
-      while (to < count && s.namespaces[to] === namespace && s.pods[to] === pod) to++;
+      const to = podGroupEnd(s, from, count);
       this.#storePod(old, next, s, from, to);
       from = to;
     }
@@ -354,7 +440,20 @@ export class TwoPointStore implements MetricsReader {
       log.error(undefined, "Skipping pod metrics with a non-string name", { node: s.node });
       return;
     }
-    if (next.lookupPod(namespace, pod) !== undefined) {
+    if (next.podCount === next.podName.length) {
+      // More pods than were counted: the batch was changed while storeAsync was storing it. The
+      // generation has no room (and a full pod index would never end a probe): leave the pod out.
+      log.error(undefined, "Skipping pod metrics: the batch changed while it was being stored", {
+        pod: `${namespace}/${pod}`,
+        node: s.node,
+      });
+      return;
+    }
+    // One hash of the name serves both lookups: the pod index mixes the namespace in per generation.
+    const podNameHash = stringHash(pod);
+    const namespaceId = next.addNamespace(namespace);
+    const bucket = next.findPod(namespaceId, pod, podNameHash);
+    if (bucket >= 0) {
       log.error(undefined, "Got duplicate pod point", { pod: `${namespace}/${pod}`, node: s.node });
       return;
     }
@@ -388,18 +487,14 @@ export class TwoPointStore implements MetricsReader {
       order.sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
     }
 
-    const slot = next.podCount++;
-    next.addPod(namespace, pod, slot);
+    const slot = next.addPod(namespaceId, pod, bucket);
     next.podFirst[slot] = next.containerCount;
-    const oldSlot = old.lookupPod(namespace, pod);
-    let oldCursor = oldSlot === undefined ? 0 : old.podFirst[oldSlot];
-    const oldEnd = oldSlot === undefined ? 0 : old.podEnd[oldSlot];
+    const oldNamespaceId = old.namespaceId(namespace);
+    const oldSlot = oldNamespaceId === undefined ? -1 : old.findPod(oldNamespaceId, pod, podNameHash);
+    let oldCursor = oldSlot < 0 ? 0 : old.podFirst[oldSlot];
+    const oldEnd = oldSlot < 0 ? 0 : old.podFirst[oldSlot + 1];
 
-    let allHavePrev = true;
     let withPrev = 0;
-    let servedCount = 0;
-    let earliestTs = Number.POSITIVE_INFINITY;
-    let earliestWindow = 0;
     let previousName: string | undefined;
     for (let k = 0; k < to - from; k++) {
       const i = order === undefined ? from + k : order[k];
@@ -421,13 +516,11 @@ export class TwoPointStore implements MetricsReader {
       next.containerLastStart[c] = start;
       next.containerLastTs[c] = ts;
       next.containerLastCpu[c] = cpu;
-      next.containerLastCpuRem[c] = cpuRem;
       next.containerLastMem[c] = s.memoryBytes[i];
-      next.containerLastSwap[c] = swaps === undefined ? Number.NaN : swapOrUnknown(swaps[i]);
-      next.containerServed[c] = 0;
 
       let prevTs = NO_PREV;
-      let prevStart = 0;
+      // Without a prev point the prev start is never read; the last start costs no column.
+      let prevStart = start;
       let prevCpu = 0;
       let prevCpuRem = 0;
       const age = ts - start;
@@ -435,7 +528,7 @@ export class TwoPointStore implements MetricsReader {
         // Young container: its counter started at 0 at its start time, so that is a valid prev.
         prevTs = start;
         prevStart = start;
-      } else if (oldSlot !== undefined) {
+      } else if (oldSlot >= 0) {
         // Both generations keep a pod's containers sorted by name, so one forward walk finds matches.
         while (oldCursor < oldEnd && old.containerName[oldCursor] < name) oldCursor++;
         if (oldCursor < oldEnd && old.containerName[oldCursor] === name) {
@@ -447,13 +540,13 @@ export class TwoPointStore implements MetricsReader {
               prevTs = oldLastTs;
               prevStart = old.containerLastStart[oldCursor];
               prevCpu = old.containerLastCpu[oldCursor];
-              prevCpuRem = old.containerLastCpuRem[oldCursor];
+              prevCpuRem = old.containerLastCpuRemAt(oldCursor);
             } else if (!Number.isNaN(oldPrevTs)) {
               if (oldPrevTs < ts) {
                 prevTs = oldPrevTs;
-                prevStart = old.containerPrevStart[oldCursor];
+                prevStart = old.containerPrevStartAt(oldCursor);
                 prevCpu = old.containerPrevCpu[oldCursor];
-                prevCpuRem = old.containerPrevCpuRem[oldCursor];
+                prevCpuRem = old.containerPrevCpuRemAt(oldCursor);
               } else {
                 log
                   .V(2)
@@ -469,39 +562,23 @@ export class TwoPointStore implements MetricsReader {
         }
       }
       next.containerPrevTs[c] = prevTs;
-      next.containerPrevStart[c] = prevStart;
       next.containerPrevCpu[c] = prevCpu;
-      next.containerPrevCpuRem[c] = prevCpuRem;
-      if (Number.isNaN(prevTs)) {
-        allHavePrev = false;
-        continue;
-      }
+      const swap = swaps === undefined ? Number.NaN : swapOrUnknown(swaps[i]);
+      next.setContainerOptional(c, cpuRem, prevCpuRem, prevStart, swap);
+      if (Number.isNaN(prevTs)) continue;
       withPrev++;
-      const delta = cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem);
-      const err = rateError(start, prevStart, delta);
+      // Logged once here; reads find the same error again and skip the container.
+      const err = rateError(start, prevStart, cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem));
       if (err !== undefined) {
         log.error(new Error(err), "Skipping container usage metric", {
           container: name,
           pod: `${namespace}/${pod}`,
         });
-        continue;
-      }
-      next.containerServed[c] = 1;
-      next.containerRate[c] = cpuRate(delta, ts, prevTs);
-      servedCount++;
-      if (ts < earliestTs) {
-        earliestTs = ts;
-        earliestWindow = ts - prevTs;
       }
     }
-    next.podEnd[slot] = next.containerCount;
+    next.podFirst[slot + 1] = next.containerCount;
     if (withPrev > 0) next.podsWithPrev++;
     next.containersWithPrev += withPrev;
-    // Upstream hides a pod while any of its containers lacks a prev (e.g. a container just added).
-    const served = allHavePrev && servedCount > 0;
-    next.podServed[slot] = served ? 1 : 0;
-    next.podTs[slot] = served ? earliestTs : 0;
-    next.podWindow[slot] = served ? earliestWindow : 0;
   }
 
   getNodeMetrics(names: readonly string[]): (NodeMetricsPoint | undefined)[] {
@@ -510,19 +587,7 @@ export class TwoPointStore implements MetricsReader {
     const out: (NodeMetricsPoint | undefined)[] = new Array(names.length);
     for (let i = 0; i < names.length; i++) {
       const slot = g.nodeIndex.get(names[i]);
-      if (slot === undefined || g.nodeServed[slot] === 0) {
-        out[i] = undefined;
-        continue;
-      }
-      const point: NodeMetricsPoint = {
-        timestampMs: g.nodeLastTs[slot],
-        windowMs: g.nodeLastTs[slot] - g.nodePrevTs[slot],
-        cpuNanocores: g.nodeRate[slot],
-        memoryBytes: g.nodeLastMem[slot],
-      };
-      const swap = g.nodeLastSwap[slot];
-      if (!Number.isNaN(swap)) point.swapBytes = swap;
-      out[i] = point;
+      out[i] = slot === undefined ? undefined : nodePoint(g, slot);
     }
     return out;
   }
@@ -534,23 +599,7 @@ export class TwoPointStore implements MetricsReader {
     for (let i = 0; i < pods.length; i++) {
       const ref = pods[i];
       const slot = ref !== null && typeof ref === "object" ? g.lookupPod(ref.namespace, ref.name) : undefined;
-      if (slot === undefined || g.podServed[slot] === 0) {
-        out[i] = undefined;
-        continue;
-      }
-      const containers: ContainerMetricsPoint[] = [];
-      for (let c = g.podFirst[slot]; c < g.podEnd[slot]; c++) {
-        if (g.containerServed[c] === 0) continue;
-        const point: ContainerMetricsPoint = {
-          name: g.containerName[c],
-          cpuNanocores: g.containerRate[c],
-          memoryBytes: g.containerLastMem[c],
-        };
-        const swap = g.containerLastSwap[c];
-        if (!Number.isNaN(swap)) point.swapBytes = swap;
-        containers.push(point);
-      }
-      out[i] = { timestampMs: g.podTs[slot], windowMs: g.podWindow[slot], containers };
+      out[i] = slot === undefined ? undefined : podPoint(g, slot);
     }
     return out;
   }
