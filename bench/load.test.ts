@@ -107,6 +107,30 @@ test("countItems: a list's length, 1 for another object, 0 for anything that is 
   for (const bad of ["", "{", "null", "42", '"items"']) assert.equal(countItems(Buffer.from(bad)), 0);
 });
 
+test("countItems reads Kubernetes protobuf: a list's items, 1 for a single object, 0 for broken bytes", () => {
+  // Field `n` of wire type 2 holding `bytes` (lengths below 128: one-byte varints).
+  const field = (n: number, bytes: Buffer): Buffer =>
+    Buffer.concat([Buffer.from([(n << 3) | 2, bytes.length]), bytes]);
+  const envelope = (object: Buffer): Buffer =>
+    Buffer.concat([
+      Buffer.from("k8s\0", "latin1"),
+      field(1, Buffer.from("tm")),
+      field(2, object),
+      field(4, Buffer.alloc(0)),
+    ]);
+  const item = field(1, Buffer.from("meta"));
+  const list = Buffer.concat([field(1, Buffer.alloc(0)), field(2, item), field(2, item), field(2, item)]);
+  assert.equal(countItems(envelope(list)), 3);
+  assert.equal(countItems(envelope(field(1, Buffer.alloc(0)))), 0, "an empty list");
+  const single = Buffer.concat([
+    field(1, Buffer.from("m")),
+    field(2, Buffer.from("ts")),
+    field(3, Buffer.from("w")),
+  ]);
+  assert.equal(countItems(envelope(single)), 1);
+  assert.equal(countItems(envelope(list).subarray(0, 20)), 0, "cut short");
+});
+
 test("schedulePlan: rate × duration requests (at least one), evenly spaced", () => {
   fc.assert(
     fc.property(

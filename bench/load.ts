@@ -15,6 +15,8 @@ export interface LoadTarget {
   /** Request path (with query). */
   path: string;
   ratePerSecond: number;
+  /** The Accept header (default application/json). */
+  accept?: string;
 }
 
 export interface LoadOptions {
@@ -78,6 +80,7 @@ export function h2Stream(
   path: string,
   timeoutMs: number,
   keepBody: boolean,
+  accept = "application/json",
 ): Promise<StreamedResponse> {
   return new Promise((resolve) => {
     let status = 0;
@@ -104,7 +107,7 @@ export function h2Stream(
       finish(`timed out after ${timeoutMs} ms`);
     }, timeoutMs);
     try {
-      stream = session.request({ ":method": "GET", ":path": path, accept: "application/json" });
+      stream = session.request({ ":method": "GET", ":path": path, accept });
     } catch (err) {
       finish((err as Error).message);
       return;
@@ -178,6 +181,7 @@ export function connect(
 
 /** Items of a list response, 1 for any other JSON object, 0 if the body is not JSON. */
 export function countItems(body: Buffer): number {
+  if (body.subarray(0, 4).equals(PROTOBUF_MAGIC)) return countProtobufItems(body);
   try {
     const v = JSON.parse(body.toString("utf8")) as unknown;
     if (v === null || typeof v !== "object") return 0;
@@ -186,6 +190,61 @@ export function countItems(body: Buffer): number {
   } catch {
     return 0;
   }
+}
+
+// Kubernetes' protobuf envelope: "k8s\0", then runtime.Unknown { 1: typeMeta, 2: raw, ... }.
+const PROTOBUF_MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+/** Reads a base-128 varint at `at`; returns [value, next offset], or undefined past the end. */
+function varint(b: Buffer, at: number): [number, number] | undefined {
+  let value = 0;
+  for (let shift = 0, i = at; i < b.length && shift < 53; shift += 7, i++) {
+    value += (b[i]! & 0x7f) * 2 ** shift;
+    if (b[i]! < 0x80) return [value, i + 1];
+  }
+  return undefined;
+}
+
+/**
+ * The top-level length-delimited fields of a protobuf message: field number → [start, end) of each
+ * occurrence. Undefined when the bytes are not a well-formed message of such fields and varints.
+ */
+function protobufFields(b: Buffer, from: number, to: number): Map<number, [number, number][]> | undefined {
+  const fields = new Map<number, [number, number][]>();
+  let at = from;
+  while (at < to) {
+    const tag = varint(b, at);
+    if (!tag) return undefined;
+    at = tag[1];
+    const wire = tag[0] % 8;
+    const field = Math.floor(tag[0] / 8);
+    if (wire === 0) {
+      const v = varint(b, at);
+      if (!v) return undefined;
+      at = v[1];
+    } else if (wire === 2) {
+      const len = varint(b, at);
+      if (!len || len[1] + len[0] > to) return undefined;
+      const span: [number, number] = [len[1], len[1] + len[0]];
+      const seen = fields.get(field);
+      if (seen) seen.push(span);
+      else fields.set(field, [span]);
+      at = span[1];
+    } else return undefined;
+  }
+  return fields;
+}
+
+/** Items of a Kubernetes protobuf list (field 2 of the object in Unknown.raw); 1 for another object. */
+function countProtobufItems(body: Buffer): number {
+  const unknown = protobufFields(body, 4, body.length);
+  const raw = unknown?.get(2)?.[0];
+  if (!raw) return 0;
+  const object = protobufFields(body, raw[0], raw[1]);
+  if (!object) return 0;
+  // A list has ListMeta (1) and items (2); a single PodMetrics has ObjectMeta (1), timestamp (2), ...
+  const items = object.get(2) ?? [];
+  return object.has(3) ? 1 : items.length;
 }
 
 /** The send schedule of one target: request i is due at start + i / rate. */
@@ -204,6 +263,7 @@ export function schedulePlan(
 export class TargetRunner {
   readonly result: TargetResult;
   readonly #opts: LoadOptions;
+  readonly #accept: string | undefined;
   /** Scheduled send times waiting for a free slot. */
   readonly #queue: number[] = [];
   #queueHead = 0;
@@ -218,6 +278,7 @@ export class TargetRunner {
 
   constructor(target: LoadTarget, opts: LoadOptions) {
     this.#opts = opts;
+    this.#accept = target.accept;
     this.result = {
       name: target.name,
       path: target.path,
@@ -321,6 +382,7 @@ export class TargetRunner {
       this.result.path,
       this.#opts.requestTimeoutMs ?? 30_000,
       keep,
+      this.#accept,
     );
     const latency = performance.now() - scheduledAt;
     if (keep) this.#sampling--;

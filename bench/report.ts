@@ -122,7 +122,7 @@ export interface BenchResult {
       bucketCounts: number[];
     };
   };
-  api: Record<"listPods" | "listNodes" | "hpaNamespaceSelector" | "getPod", ApiResult>;
+  api: Record<"listPods" | "listPodsProtobuf" | "listNodes" | "hpaNamespaceSelector" | "getPod", ApiResult>;
   serverInternals: ServerInternals;
 }
 
@@ -195,6 +195,7 @@ export function renderMarkdown(r: BenchResult): string {
   );
   const names: Record<keyof BenchResult["api"], string> = {
     listPods: "list all pods",
+    listPodsProtobuf: "list all pods, protobuf (kubectl top)",
     listNodes: "list all nodes",
     hpaNamespaceSelector: `namespace ${r.cluster.hpaNamespace}, ${r.cluster.hpaLabelSelector} (HPA)`,
     getPod: "get one pod",

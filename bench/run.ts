@@ -348,6 +348,13 @@ export async function runBench(
       const ns = encodeURIComponent(hpa.namespace);
       const targets: LoadTarget[] = [
         { name: "listPods", path: `${base}/pods`, ratePerSecond: args.listRate },
+        {
+          // What kubectl top pod -A asks for (wire-formats §3): protobuf first.
+          name: "listPodsProtobuf",
+          path: `${base}/pods`,
+          ratePerSecond: args.listRate,
+          accept: "application/vnd.kubernetes.protobuf,application/json",
+        },
         { name: "listNodes", path: `${base}/nodes`, ratePerSecond: args.listRate },
         {
           name: "hpaNamespaceSelector",

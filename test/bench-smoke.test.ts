@@ -104,7 +104,7 @@ test("npm run bench: a 200-node run exits 0 and writes complete JSON", { timeout
     assert.ok((field(result, `${proc}.rssSteadyKiB`) as number) > 0, `${proc} RSS was measured`);
   }
   assert.equal((field(result, "ticks.scrapeNodeCounts") as number[]).length, 2);
-  for (const call of ["listPods", "listNodes", "hpaNamespaceSelector", "getPod"]) {
+  for (const call of ["listPods", "listPodsProtobuf", "listNodes", "hpaNamespaceSelector", "getPod"]) {
     for (const key of [
       "path",
       "ratePerSecond",
@@ -117,6 +117,9 @@ test("npm run bench: a 200-node run exits 0 and writes complete JSON", { timeout
       field(result, `api.${call}.${key}`);
     }
     assert.ok((field(result, `api.${call}.completed`) as number) >= 1, `${call} made at least one call`);
+    assert.ok((field(result, `api.${call}.items`) as number) >= 1, `${call}: items were counted`);
   }
+  // The same pods, in protobuf and in JSON.
+  assert.equal(field(result, "api.listPodsProtobuf.items"), field(result, "api.listPods.items"));
   assertNumbersFinite(result, "result");
 });
