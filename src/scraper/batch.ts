@@ -20,7 +20,10 @@ export interface ContainerAccumulator {
 export interface PodAccumulator {
   namespace: string;
   name: string;
-  containers: Map<string, ContainerAccumulator>;
+  /** In order of first sight (findContainer, addContainer). */
+  containers: ContainerAccumulator[];
+  /** The same by name, made only for a pod with more containers than a short search suits. */
+  byName: Map<string, ContainerAccumulator> | undefined;
 }
 
 export interface NodePoint {
@@ -47,24 +50,75 @@ export function containerFor(
   const podKey = namespace + "/" + podName;
   let pod = pods.get(podKey);
   if (!pod) {
-    pod = { namespace: internRepeated(namespace), name: intern(podName), containers: new Map() };
+    pod = newPod(internRepeated(namespace), intern(podName));
     pods.set(podKey, pod);
   }
-  let c = pod.containers.get(containerName);
-  if (!c) {
-    c = {
-      name: internRepeated(containerName),
-      cpuNs: 0,
-      cpuNsRemainder: 0,
-      memoryBytes: 0,
-      timestampMs: 0,
-      startTimeMs: 0,
-      swapBytes: Number.NaN,
-      swapSeen: false,
-    };
-    pod.containers.set(containerName, c);
+  let c = findContainer(pod, containerName);
+  if (c === undefined) {
+    c = new EmptyContainer(internRepeated(containerName));
+    addContainer(pod, c);
   }
   return c;
+}
+
+/**
+ * A container accumulator with nothing recorded. A class rather than an object literal: in a CPU
+ * profile of 12,000 byte-decoded bodies, the function creating containers spent 207 ms with the
+ * literal and 77 ms with the class.
+ */
+export class EmptyContainer implements ContainerAccumulator {
+  name: string;
+  cpuNs = 0;
+  cpuNsRemainder = 0;
+  memoryBytes = 0;
+  timestampMs = 0;
+  startTimeMs = 0;
+  swapBytes = Number.NaN;
+  swapSeen = false;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+}
+
+/** Makes `c` what `new EmptyContainer(name)` is, for a decoder that reuses accumulators. */
+export function resetContainer(c: ContainerAccumulator, name: string): void {
+  c.name = name;
+  c.cpuNs = 0;
+  c.cpuNsRemainder = 0;
+  c.memoryBytes = 0;
+  c.timestampMs = 0;
+  c.startTimeMs = 0;
+  c.swapBytes = Number.NaN;
+  c.swapSeen = false;
+}
+
+export function newPod(namespace: string, name: string): PodAccumulator {
+  return { namespace, name, containers: [], byName: undefined };
+}
+
+// A pod's containers are searched in its list up to this many; past it, a map by name is kept.
+// Most pods have one to three, and a map for each was a sizeable share of what a decode allocated.
+const CONTAINERS_SEARCHED = 8;
+
+/** The container of `pod` named `name`, if it has one. */
+export function findContainer(pod: PodAccumulator, name: string): ContainerAccumulator | undefined {
+  if (pod.byName !== undefined) return pod.byName.get(name);
+  // Names are interned, so equal ones are usually the same string and compare at once.
+  const containers = pod.containers;
+  for (let k = 0; k < containers.length; k++) if (containers[k].name === name) return containers[k];
+  return undefined;
+}
+
+/** Adds `c`, which findContainer did not find, to `pod`. */
+export function addContainer(pod: PodAccumulator, c: ContainerAccumulator): void {
+  const containers = pod.containers;
+  containers.push(c);
+  if (pod.byName !== undefined) pod.byName.set(c.name, c);
+  else if (containers.length > CONTAINERS_SEARCHED) {
+    pod.byName = new Map();
+    for (const known of containers) pod.byName.set(known.name, known);
+  }
 }
 
 /**
@@ -95,13 +149,52 @@ function isEmpty(c: ContainerAccumulator): boolean {
   return c.cpuNs === 0 && c.memoryBytes === 0 && c.timestampMs === 0 && c.startTimeMs === 0;
 }
 
+/**
+ * Sorts `items` as Array.prototype.sort does (stably, so the same order for the same comparator), by
+ * binary insertion when there are few: the built-in sort allocates work arrays on every call, and a
+ * node's every pod is sorted once per scrape. Up to SORTED_BY_INSERTION items, moving elements costs
+ * less than those allocations.
+ */
+function sortStable<T>(items: T[], compare: (a: T, b: T) => number): void {
+  if (items.length > SORTED_BY_INSERTION) {
+    items.sort(compare);
+    return;
+  }
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i];
+    // After every element that is not greater, so equal elements keep their order.
+    let low = 0;
+    let high = i;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (compare(items[mid], item) > 0) high = mid;
+      else low = mid + 1;
+    }
+    for (let j = i; j > low; j--) items[j] = items[j - 1];
+    items[low] = item;
+  }
+}
+
+const SORTED_BY_INSERTION = 128;
+
+function compareContainers(a: ContainerAccumulator, b: ContainerAccumulator): number {
+  return compareStrings(a.name, b.name);
+}
+
+function comparePods(a: CompletePod, b: CompletePod): number {
+  return compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
+}
+
 /** Pods whose every container has cpu and memory, sorted by namespace/name; containers by name. */
-export function completePods(pods: Map<string, PodAccumulator>, nodeName: string): CompletePod[] {
+export function completePods(
+  pods: ReadonlyMap<string, PodAccumulator> | readonly PodAccumulator[],
+  nodeName: string,
+): CompletePod[] {
   const kept: CompletePod[] = [];
-  for (const pod of pods.values()) {
+  for (const pod of pods instanceof Map ? pods.values() : (pods as readonly PodAccumulator[])) {
     let complete = true;
     let swapOnly = 0;
-    for (const c of pod.containers.values()) {
+    for (const c of pod.containers) {
       // A container never filled in at all (no sample of any family) does not count against its pod.
       if (isEmpty(c)) {
         if (c.swapSeen) swapOnly++;
@@ -120,15 +213,16 @@ export function completePods(pods: Map<string, PodAccumulator>, nodeName: string
         break;
       }
     }
-    if (!complete || pod.containers.size === swapOnly) continue;
-    let containers = [...pod.containers.values()];
+    if (!complete || pod.containers.length === swapOnly) continue;
+    // The accumulator is done with, so its list is sorted in place.
+    let containers: ContainerAccumulator[] = pod.containers;
     // Upstream ignores swap entirely, so a container seen only through swap samples does not exist
     // for it; leave it out rather than serve a container without cpu or memory.
     if (swapOnly > 0) containers = containers.filter((c) => !(isEmpty(c) && c.swapSeen));
-    containers.sort((a, b) => compareStrings(a.name, b.name));
+    sortStable(containers, compareContainers);
     kept.push({ namespace: pod.namespace, name: pod.name, containers });
   }
-  kept.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
+  sortStable(kept, comparePods);
   return kept;
 }
 

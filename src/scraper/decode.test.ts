@@ -3,9 +3,31 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import * as log from "../log/index.ts";
+import type { NodeScrape } from "../storage/types.ts";
 import { decodeResourceMetrics, parseGoFloat } from "./decode.ts";
+import { decodeResourceMetricsReference } from "./decode-reference.ts";
+import { renderResourceBody } from "./resource-fixture.ts";
+import { hashBytes, Interner } from "./util.ts";
 
 const realistic = readFileSync(new URL("./testdata/resource-1.33.txt", import.meta.url));
+
+/**
+ * decodeResourceMetrics of `body` as text, checked to give the same result or the same error as its
+ * UTF-8 bytes (for ASCII, decode-bytes.ts; otherwise the same string decoder after a UTF-8 decode).
+ */
+function decodeBoth(body: string, nodeName: string, defaultTimestampMs: number): NodeScrape {
+  const outcome = (input: string | Uint8Array): { ok: NodeScrape } | { error: string } => {
+    try {
+      return { ok: decodeResourceMetrics(input, nodeName, defaultTimestampMs) };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
+  const fromText = outcome(body);
+  assert.deepEqual(outcome(Buffer.from(body)), fromText, `bytes of ${JSON.stringify(body)}`);
+  if ("error" in fromText) throw new Error(fromText.error);
+  return fromText.ok;
+}
 
 function rows(s: ReturnType<typeof decodeResourceMetrics>) {
   return Array.from({ length: s.containerCount }, (_, i) => ({
@@ -85,7 +107,7 @@ describe("decodeResourceMetrics", () => {
       'container_start_time_seconds{container="c",namespace="ns",pod="p"} 1.633252712e+9',
       "",
     ].join("\n");
-    const s = decodeResourceMetrics(body, "n", 1);
+    const s = decodeBoth(body, "n", 1);
     assert.equal(s.nodeCpuNs, 357354910000);
     assert.equal(s.nodeTimestampMs, Date.parse("2021-10-03T09:36:49.720Z"));
     assert.equal(s.nodeMemoryBytes, 16454545408);
@@ -106,7 +128,7 @@ describe("decodeResourceMetrics", () => {
         "# TYPE scrape_error gauge\nscrape_error 0\n",
       );
     assert.ok(!body.includes("resource_scrape_error"));
-    assert.deepEqual(decodeResourceMetrics(body, "n", 1), decodeResourceMetrics(realistic, "n", 1));
+    assert.deepEqual(decodeBoth(body, "n", 1), decodeResourceMetrics(realistic, "n", 1));
   });
 
   it("uses the default timestamp for samples without one", () => {
@@ -116,7 +138,7 @@ describe("decodeResourceMetrics", () => {
       'container_cpu_usage_seconds_total{container="c",namespace="ns",pod="p"} 1',
       'container_memory_working_set_bytes{container="c",namespace="ns",pod="p"} 2',
     ].join("\n");
-    const s = decodeResourceMetrics(body, "n", 1700000000123);
+    const s = decodeBoth(body, "n", 1700000000123);
     assert.equal(s.nodeTimestampMs, 1700000000123);
     assert.equal(s.timestampMs[0], 1700000000123);
     assert.equal(s.startTimeMs[0], 0);
@@ -145,7 +167,7 @@ describe("decodeResourceMetrics", () => {
       'container_cpu_usage_seconds_total{container="a",namespace="ns",pod="p"} 1 1000',
       'container_memory_working_set_bytes{container="a",namespace="ns",pod="p"} 0 1000',
     ].join("\n");
-    assert.equal(decodeResourceMetrics(body, "n", 1).containerCount, 0);
+    assert.equal(decodeBoth(body, "n", 1).containerCount, 0);
   });
 
   it("drops a pod whose container is seen only through its start time", () => {
@@ -157,7 +179,7 @@ describe("decodeResourceMetrics", () => {
       'container_cpu_usage_seconds_total{container="a",namespace="ns",pod="q"} 1 1000',
       'container_memory_working_set_bytes{container="a",namespace="ns",pod="q"} 5 1000',
     ].join("\n");
-    assert.deepEqual(decodeResourceMetrics(body, "n", 1).pods, ["q"]);
+    assert.deepEqual(decodeBoth(body, "n", 1).pods, ["q"]);
   });
 
   it("marks an incomplete node (zero memory, zero cpu or zero timestamp) with nodeTimestampMs 0 and keeps pods", (t) => {
@@ -183,7 +205,7 @@ describe("decodeResourceMetrics", () => {
   it("throws on a negative timestamp", () => {
     const body =
       "node_cpu_usage_seconds_total 357.35491 -62135596800000\nnode_memory_working_set_bytes 1 1\n";
-    assert.throws(() => decodeResourceMetrics(body, "n", 1), {
+    assert.throws(() => decodeBoth(body, "n", 1), {
       message: 'failed parsing metrics: invalid timestamp "-62135596800000" at line 1',
     });
   });
@@ -210,7 +232,7 @@ describe("decodeResourceMetrics", () => {
     ];
     for (const [body, re] of cases) {
       assert.throws(
-        () => decodeResourceMetrics(body, "n", 1),
+        () => decodeBoth(body, "n", 1),
         (err: Error) => {
           assert.match(err.message, /^failed parsing metrics: /);
           assert.match(err.message, re);
@@ -226,7 +248,7 @@ describe("decodeResourceMetrics", () => {
       'container_memory_working_set_bytes{pod="p\\"q",container="c\\\\d",namespace="n\\ns",} 7 5',
       'container_cpu_usage_seconds_total{ namespace = "n\\ns" , pod="p\\"q", container="c\\\\d", extra="}"}\t2\t5',
     ].join("\n");
-    const s = decodeResourceMetrics(body, "n", 1);
+    const s = decodeBoth(body, "n", 1);
     assert.deepEqual(rows(s), [
       {
         namespace: "n\ns",
@@ -250,7 +272,7 @@ describe("decodeResourceMetrics", () => {
       "node_cpu_usage_seconds_total 3 7",
       "node_memory_working_set_bytes 4 7",
     ].join("\n");
-    const s = decodeResourceMetrics(body, "n", 1);
+    const s = decodeBoth(body, "n", 1);
     assert.equal(s.nodeCpuNs, 3e9);
     assert.equal(s.containerCount, 0);
   });
@@ -258,18 +280,14 @@ describe("decodeResourceMetrics", () => {
   it("tolerates CRLF line ends and blank or indented comment lines", () => {
     const body =
       "  # comment\r\n\r\nnode_cpu_usage_seconds_total 3 7\r\nnode_memory_working_set_bytes 4 7\r\n";
-    const s = decodeResourceMetrics(body, "n", 1);
+    const s = decodeBoth(body, "n", 1);
     assert.equal(s.nodeTimestampMs, 7);
     assert.equal(s.nodeMemoryBytes, 4);
   });
 
   it("treats NaN, Inf and negative values as missing, so the point is incomplete", () => {
     for (const v of ["NaN", "+Inf", "-Inf", "-1"]) {
-      const s = decodeResourceMetrics(
-        `node_cpu_usage_seconds_total ${v} 7\nnode_memory_working_set_bytes 4 7`,
-        "n",
-        1,
-      );
+      const s = decodeBoth(`node_cpu_usage_seconds_total ${v} 7\nnode_memory_working_set_bytes 4 7`, "n", 1);
       assert.equal(s.nodeTimestampMs, 0, v);
     }
   });
@@ -304,7 +322,7 @@ describe("decodeResourceMetrics", () => {
     fc.assert(
       fc.property(samples, fc.boolean(), (cs, reorder) => {
         const body = renderKubelet(cs, reorder);
-        const s = decodeResourceMetrics(body, "n", 42);
+        const s = decodeBoth(body, "n", 42);
         const expected = cs
           .map((c) => ({
             namespace: c.namespace,
@@ -323,6 +341,244 @@ describe("decodeResourceMetrics", () => {
     );
   });
 });
+
+/** Two different strings of the same length made by `make(i)` whose bytes hashBytes alike. */
+function hashCollision(make: (i: number) => string): [string, string] {
+  const seen = new Map<number, string>();
+  const bytes = Buffer.alloc(256);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let i = 0; i < 2_000_000; i++) {
+    const text = make(i);
+    const hash = hashBytes(view, 0, bytes.write(text, "latin1"));
+    const other = seen.get(hash);
+    if (other !== undefined && other.length === text.length) return [other, text];
+    seen.set(hash, text);
+  }
+  throw new Error("no collision found");
+}
+
+describe("decodeResourceMetrics on bytes", () => {
+  const sameAsReference = (body: string): NodeScrape => {
+    const expected = decodeResourceMetricsReference(body, "n", 1);
+    const actual = decodeBoth(body, "n", 1);
+    assert.deepEqual(actual, expected);
+    return actual;
+  };
+
+  it("tells apart label sets of equal length whose bytes hash alike", () => {
+    const [a, b] = hashCollision(
+      (i) => `{container="c",namespace="ns",pod="p-${i.toString(36).padStart(5, "0")}"}`,
+    );
+    // Memory lists the sets in the other order, so each is looked up by hash, not compared in place.
+    const body = [
+      `container_cpu_usage_seconds_total${a} 1 1000`,
+      `container_cpu_usage_seconds_total${b} 2 1000`,
+      `container_memory_working_set_bytes${b} 20 1000`,
+      `container_memory_working_set_bytes${a} 10 1000`,
+      `container_start_time_seconds${a} 5`,
+      `container_start_time_seconds${b} 6`,
+    ].join("\n");
+    const pod = (set: string): string => /pod="([^"]+)"/.exec(set)![1];
+    const s = sameAsReference(body);
+    const byPod = new Map(rows(s).map((r) => [r.pod, r]));
+    assert.deepEqual(
+      [pod(a), pod(b)].map((p) => {
+        const r = byPod.get(p)!;
+        return [r.cpuNs, r.memoryBytes, r.startTimeMs];
+      }),
+      [
+        [1e9, 10, 5000],
+        [2e9, 20, 6000],
+      ],
+    );
+  });
+
+  it("tells apart label values of equal length whose bytes hash alike", () => {
+    const [a, b] = hashCollision((i) => `pod-${i.toString(36).padStart(6, "0")}-abcde`);
+    const body = [
+      `container_cpu_usage_seconds_total{container="c",namespace="ns",pod="${a}"} 1 1000`,
+      `container_cpu_usage_seconds_total{container="c",namespace="ns",pod="${b}"} 2 1000`,
+      `container_memory_working_set_bytes{container="c",namespace="ns",pod="${a}"} 10 1000`,
+      `container_memory_working_set_bytes{container="c",namespace="ns",pod="${b}"} 20 1000`,
+    ].join("\n");
+    const s = sameAsReference(body);
+    assert.deepEqual(
+      rows(s).map((r) => [r.pod, r.cpuNs, r.memoryBytes]),
+      [
+        [a, 1e9, 10],
+        [b, 2e9, 20],
+      ].sort((x, y) => cmp(x[0] as string, y[0] as string)),
+    );
+  });
+
+  it("reads a label set whatever the previous run's set at that position was", () => {
+    const set = '{container="c",namespace="ns",pod="p"}';
+    for (const [memory, what] of [
+      [`container_memory_working_set_bytes${set} 5 1000`, "the same set"],
+      ['container_memory_working_set_bytes{namespace="ns",pod="p",container="c"} 5 1000', "reordered"],
+      ['container_memory_working_set_bytes{container="c", namespace="ns",pod="p"} 5 1000', "respaced"],
+      ['container_memory_working_set_bytes{container="c",namespace="ns",pod="p",x="}"} 5 1000', "extended"],
+      [`container_memory_working_set_bytes${set},pod="q"} 5 1000`, "the set as a prefix"],
+      [`container_memory_working_set_bytes${set}5 1000`, "no blank after it"],
+      ['container_memory_working_set_bytes{container="c",namespace="ns",pod="p} 5 1000', "unterminated"],
+    ]) {
+      const body = `container_cpu_usage_seconds_total${set} 1 1000\n${memory}\n`;
+      assert.deepEqual(
+        outcomeOf(() => decodeBoth(body, "n", 1)),
+        outcomeOf(() => decodeResourceMetricsReference(body, "n", 1)),
+        what,
+      );
+    }
+  });
+
+  it("keeps one pod for the namespace/pod pairs whose joined key is the same", () => {
+    // containerFor keys pods by namespace + "/" + pod, so these two pairs share a pod upstream-style.
+    const body = [
+      'container_cpu_usage_seconds_total{container="c",namespace="a/b",pod="c"} 1 1000',
+      'container_cpu_usage_seconds_total{container="d",namespace="a",pod="b/c"} 2 1000',
+      'container_cpu_usage_seconds_total{container="c",namespace="a",pod="b"} 3 1000',
+      'container_memory_working_set_bytes{container="c",namespace="a/b",pod="c"} 10 1000',
+      'container_memory_working_set_bytes{container="d",namespace="a",pod="b/c"} 20 1000',
+      'container_memory_working_set_bytes{container="c",namespace="a",pod="b"} 30 1000',
+    ].join("\n");
+    const s = sameAsReference(body);
+    assert.deepEqual(
+      rows(s).map((r) => [r.namespace, r.pod, r.container, r.cpuNs]),
+      [
+        ["a", "b", "c", 3e9],
+        ["a/b", "c", "c", 1e9],
+        ["a/b", "c", "d", 2e9],
+      ],
+    );
+  });
+
+  it("reads values that need Go's float syntax, and long decimals, exactly", () => {
+    const line = (pod: string, cpu: string, memory: string, start: string): string[] => [
+      `container_cpu_usage_seconds_total{container="c",namespace="ns",pod="${pod}"} ${cpu} 1000`,
+      `container_memory_working_set_bytes{container="c",namespace="ns",pod="${pod}"} ${memory} 1000`,
+      `container_start_time_seconds{container="c",namespace="ns",pod="${pod}"} ${start}`,
+    ];
+    const body = [
+      ...line("a", "0x1p-2", "1e+07", "1.7327340564563818e+09"),
+      ...line("b", "+12.5", "5.", "1.732734056456382e+09"),
+      ...line("c", ".5", "1e00003", "17327340564.563818e-1"),
+      ...line("d", "123456789012345678", "9007199254740993", "+Inf"),
+      ...line("e", "1.5", "NaN", "0x1.8p1"),
+      "node_cpu_usage_seconds_total 1e400 7",
+      "node_memory_working_set_bytes 4 7",
+    ].join("\n");
+    const s = sameAsReference(body);
+    assert.deepEqual(
+      rows(s).map((r) => [r.pod, r.cpuNs, r.memoryBytes, r.startTimeMs]),
+      [
+        ["a", 0.25e9, 1e7, 1.7327340564563818e9 * 1000],
+        ["b", 12.5e9, 5, 1.732734056456382e9 * 1000],
+        ["c", 0.5e9, 1000, 1.7327340564563818e9 * 1000],
+        ["d", Math.trunc(Number("123456789012345678") * 1e9), 2 ** 53, 0],
+      ],
+    );
+    assert.equal(s.nodeTimestampMs, 0); // an infinite cpu counter is unusable, so the node is incomplete
+  });
+
+  it("decodes a body with any non-ASCII byte as its UTF-8 text", () => {
+    const text = [
+      "# HELP container_cpu_usage_seconds_total Cumulative cpu time — in core-seconds",
+      'container_cpu_usage_seconds_total{container="é",namespace="ns",pod="p-ñ"} 1 1000',
+      'container_memory_working_set_bytes{container="é",namespace="ns",pod="p-ñ"} 5 1000',
+    ].join("\n");
+    const s = decodeResourceMetrics(Buffer.from(text), "n", 1);
+    assert.deepEqual(s, decodeResourceMetrics(text, "n", 1));
+    assert.deepEqual(
+      rows(s).map((r) => [r.pod, r.container]),
+      [["p-ñ", "é"]],
+    );
+    // Only the comment is not ASCII: the same containers as the ASCII body without it.
+    const commentOnly = text.replace(/é/g, "e").replace(/ñ/g, "n").replace("core-seconds", "core-séconds");
+    assert.deepEqual(
+      decodeResourceMetrics(Buffer.from(commentOnly), "n", 1),
+      decodeResourceMetrics(Buffer.from(commentOnly.replace("é", "e")), "n", 1),
+    );
+  });
+
+  it("keeps pods with many containers apart, in any order", () => {
+    const names = Array.from({ length: 12 }, (_, k) => `c${(k * 7) % 12}`);
+    const lines: string[] = [];
+    for (const [family, value] of [
+      ["container_cpu_usage_seconds_total", 1],
+      ["container_memory_working_set_bytes", 2],
+    ] as const) {
+      for (const [k, name] of names.entries()) {
+        const set = `{container="${name}",namespace="ns",pod="p"}`;
+        lines.push(`${family}${set} ${value + k} 1000`);
+      }
+      names.reverse();
+    }
+    const s = sameAsReference(lines.join("\n"));
+    assert.equal(s.containerCount, 12);
+    assert.deepEqual(s.containers, [...names].sort());
+    assert.deepEqual(new Set(Array.from(s.cpuNs, (v, i) => v / 1e9 + Number(s.memoryBytes[i]))).size, 1);
+  });
+
+  it("sorts any number of pods by namespace and name", () => {
+    for (const count of [1, 40, 200]) {
+      const pods = Array.from({ length: count }, (_, k) => [`ns-${(k * 13) % 3}`, `p-${(k * 7919) % count}`]);
+      const body = ["container_cpu_usage_seconds_total", "container_memory_working_set_bytes"]
+        .flatMap((family) =>
+          pods.map(([ns, pod]) => `${family}{container="c",namespace="${ns}",pod="${pod}"} 1 1000`),
+        )
+        .join("\n");
+      const s = decodeBoth(body, "n", 1);
+      const expected = [...pods].sort(([n1, p1], [n2, p2]) => cmp(n1, n2) || cmp(p1, p2));
+      assert.deepEqual(
+        rows(s).map((r) => [r.namespace, r.pod]),
+        expected,
+        String(count),
+      );
+    }
+  });
+
+  it("decodes correctly when intern itself decodes a body", () => {
+    const inner = Buffer.from(
+      'container_cpu_usage_seconds_total{container="x",namespace="y",pod="z"} 9 9\n' +
+        'container_memory_working_set_bytes{container="x",namespace="y",pod="z"} 9 9\n',
+    );
+    let nested: NodeScrape | undefined;
+    const intern = (name: string): string => {
+      nested ??= decodeResourceMetrics(inner, "m", 1);
+      return name;
+    };
+    const s = decodeResourceMetrics(realistic, "n", 1, intern);
+    assert.deepEqual(s, decodeResourceMetrics(realistic, "n", 1));
+    assert.deepEqual(nested?.pods, ["z"]);
+  });
+
+  it("decodes a small body correctly after a very large one", () => {
+    const big = renderResourceBody({ node: 1, pods: 700, containersPerPod: 7 });
+    assert.equal(decodeBoth(big, "n", 1).containerCount, 4900);
+    assert.deepEqual(
+      decodeBoth(realistic.toString("latin1"), "n", 1),
+      decodeResourceMetrics(realistic, "n", 1),
+    );
+  });
+
+  it("looks names up in the Interner it is given, by bytes, across bodies", () => {
+    const interner = new Interner();
+    const first = decodeResourceMetrics(realistic, "n", 1, interner.intern);
+    interner.rotate();
+    const second = decodeResourceMetrics(realistic, "n", 1, interner.intern);
+    assert.deepEqual(second, first);
+    assert.deepEqual(second, decodeResourceMetrics(realistic, "n", 1));
+    assert.equal(interner.size, new Set(["default", "kube-system", ...realisticNames()]).size);
+  });
+});
+
+function outcomeOf(decode: () => NodeScrape): { ok: NodeScrape } | { error: string } {
+  try {
+    return { ok: decode() };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
 
 describe("parseGoFloat", () => {
   it("accepts Go float syntax and rejects the rest", () => {

@@ -3,12 +3,15 @@
 // of containers: a line of any other family is recognised by its name prefix and only validated.
 // Completeness rules follow upstream metrics-server (reference upstream-behaviour.md §1.5).
 //
-// Built for 5,000 bodies per tick in one thread. A container appears on three or more lines (cpu,
-// memory, start time, swap) with the same label set, so each distinct label-set text is parsed once per
-// body and looked up as a whole afterwards; families come in sorted runs, so the previous line's family
-// name is tried first; plain decimal values are computed without substrings (prom-text.ts).
-// decode-reference.ts keeps the straightforward version this must agree with on every input.
-import { Buffer, isAscii } from "node:buffer";
+// Built for 5,000 bodies per tick in one thread. Bytes that are pure ASCII (every kubelet body) are
+// decoded from the bytes by decode-bytes.ts. This file keeps the decoder for text (a string body, or
+// bytes with UTF-8 beyond ASCII), which plays the same tricks on a string: a container appears on three
+// or more lines (cpu, memory, start time, swap) with the same label set, so each distinct label-set
+// text is parsed once per body and looked up as a whole afterwards; families come in sorted runs, so
+// the previous line's family name is tried first; plain decimal values are computed without
+// substrings (prom-text.ts). decode-reference.ts keeps the straightforward version both must agree
+// with on every input.
+import { isAscii } from "node:buffer";
 import type { NodeScrape } from "../storage/types.ts";
 import {
   buildScrape,
@@ -18,40 +21,39 @@ import {
   containerFor,
   type PodAccumulator,
 } from "./batch.ts";
+import { decodeAsciiResourceMetrics } from "./decode-bytes.ts";
 import {
   CH_CR,
   CH_HASH,
   CH_LBRACE,
+  CONTAINER_CPU,
+  CONTAINER_MEMORY,
+  CONTAINER_START,
+  CONTAINER_SWAP,
   type ContainerLabels,
+  FAMILY_CONTAINER_CPU,
+  FAMILY_CONTAINER_MEMORY,
+  FAMILY_CONTAINER_START,
+  FAMILY_CONTAINER_SWAP,
+  FAMILY_NODE_CPU,
+  FAMILY_NODE_MEMORY,
+  FAMILY_NODE_SWAP,
   isBlank,
   isNameChar,
   isNameStart,
+  NODE_CPU,
+  NODE_MEMORY,
+  NODE_SWAP,
   ParseError,
   parseLabels,
   parseTimestamp,
   parseValue,
   quoteToken,
+  swapAmount,
+  usable,
 } from "./prom-text.ts";
 
 export { parseGoFloat } from "./prom-text.ts";
-
-const NODE_CPU = "node_cpu_usage_seconds_total";
-const NODE_MEMORY = "node_memory_working_set_bytes";
-const CONTAINER_CPU = "container_cpu_usage_seconds_total";
-const CONTAINER_MEMORY = "container_memory_working_set_bytes";
-const CONTAINER_START = "container_start_time_seconds";
-// Swap (reference wire-formats.md §1) is read for the optional swap usage only; upstream ignores it,
-// so these samples never set a timestamp and never make a point complete or incomplete.
-const NODE_SWAP = "node_swap_usage_bytes";
-const CONTAINER_SWAP = "container_swap_usage_bytes";
-
-const FAMILY_NODE_CPU = 1;
-const FAMILY_NODE_MEMORY = 2;
-const FAMILY_CONTAINER_CPU = 3;
-const FAMILY_CONTAINER_MEMORY = 4;
-const FAMILY_CONTAINER_START = 5;
-const FAMILY_NODE_SWAP = 6;
-const FAMILY_CONTAINER_SWAP = 7;
 
 /** Which recognised family a sample line belongs to (0 = none), by its metric-name prefix. */
 function familyOf(text: string, start: number, stop: number): number {
@@ -111,27 +113,8 @@ function familyNameLength(family: number): number {
   }
 }
 
-/** A counter or byte count that is NaN, infinite or negative cannot be used; 0 marks it missing. */
-function usable(v: number): number {
-  return Number.isFinite(v) && v > 0 ? v : 0;
-}
-
-/** A swap byte count: NaN (unknown) unless finite and non-negative; 0 is a real value (swap off). */
-function swapAmount(v: number): number {
-  return Number.isFinite(v) && v >= 0 ? Math.trunc(v) : Number.NaN;
-}
-
 const utf8 = new TextDecoder("utf-8");
 const identity = (s: string): string => s;
-
-/** The body as text. Pure ASCII (every kubelet body in practice) takes the cheaper one-byte decode. */
-function bodyText(body: Uint8Array | string): string {
-  if (typeof body === "string") return body;
-  if (!isAscii(body)) return utf8.decode(body);
-  // For ASCII, latin1 gives the same string with a plain copy into a one-byte string.
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return bytes.toString("latin1");
-}
 
 /** A label set seen in this body: its three kept values and, once needed, its container. */
 interface LabelSet extends ContainerLabels {
@@ -141,7 +124,8 @@ interface LabelSet extends ContainerLabels {
 /**
  * Decodes one kubelet /metrics/resource body.
  * @param defaultTimestampMs used for samples without a timestamp (upstream: the request start time).
- * @param intern shares repeated namespace/pod/container strings across scrapes.
+ * @param intern shares repeated namespace/pod/container strings across scrapes; must return a string
+ * equal to its argument.
  * @throws Error("failed parsing metrics: <what> at line N") on malformed input.
  */
 export function decodeResourceMetrics(
@@ -150,7 +134,20 @@ export function decodeResourceMetrics(
   defaultTimestampMs: number,
   intern: (s: string) => string = identity,
 ): NodeScrape {
-  const text = bodyText(body);
+  if (typeof body === "string") return decodeText(body, nodeName, defaultTimestampMs, intern);
+  // Every kubelet body is ASCII, read as bytes (decode-bytes.ts). Other bytes are UTF-8 text: label
+  // values may hold any character, which the string decoder below reads after a UTF-8 decode.
+  if (isAscii(body)) return decodeAsciiResourceMetrics(body, nodeName, defaultTimestampMs, intern);
+  return decodeText(utf8.decode(body), nodeName, defaultTimestampMs, intern);
+}
+
+/** decodeResourceMetrics for a body that is already text. */
+function decodeText(
+  text: string,
+  nodeName: string,
+  defaultTimestampMs: number,
+  intern: (s: string) => string,
+): NodeScrape {
   const pods = new Map<string, PodAccumulator>();
   // Label-set text (from `{` to `}`) -> its parsed values. Identical text parses identically, so a
   // hit skips the parse; "" stands for a sample without labels.

@@ -4,7 +4,9 @@
 //   node --expose-gc src/scraper/measure-tick.ts <section> [nodes] [pods] [containers]
 //   sections: decode | scrape | handoff | tls | conns | all
 //
-// decode:  gunzip (streaming Transform vs one gunzipSync) and decodeResourceMetrics of N gzip -1 bodies.
+// decode:  gunzip (streaming Transform vs one gunzipSync) and decodeResourceMetrics of N gzip -1 bodies:
+//          per tick the GC pauses seen from this thread, the decode loop alone, the process's CPU time
+//          (with V8's GC helper threads) and the bytes allocated on the heap.
 // scrape:  Scraper.scrape CPU time against an in-memory client (abort listeners, semaphore, jitter).
 // handoff: a worker packs N decoded nodes into result messages; main-thread time to receive + rebuild.
 // tls:     WorkerScraper over real TLS against N kubelets in a child process: tick time, connections
@@ -16,6 +18,7 @@ import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { PerformanceObserver } from "node:perf_hooks";
 import { pipeline, Readable } from "node:stream";
 import { setImmediate as yieldTurn } from "node:timers/promises";
+import { GCProfiler, type GCProfilerResult, getHeapStatistics } from "node:v8";
 import {
   MessageChannel,
   type MessagePort,
@@ -90,12 +93,56 @@ async function measureDecode(n: number, p: number, c: number): Promise<void> {
   for (let tick = 0; tick < 3; tick++) {
     gc();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    let loopMs = 0;
+    let allocated = 0;
+    let scavenges = 0;
+    let fullGcs = 0;
     const { gcMs } = await withGc(() => {
+      const profiler = new GCProfiler();
+      profiler.start();
+      const used0 = getHeapStatistics().used_heap_size;
+      const loop0 = performance.now();
       for (let i = 0; i < n; i++) decodeResourceMetrics(plain[i], `node-${i}`, 0, interner.intern);
+      loopMs = performance.now() - loop0;
+      const used1 = getHeapStatistics().used_heap_size;
+      ({ allocated, scavenges, fullGcs } = allocatedBetween(used0, used1, profiler.stop()));
     });
+    // Process-wide: includes the GC work V8 does on its helper threads, which gcMs does not show.
+    const cpu = process.cpuUsage(cpu0);
     interner.rotate();
-    out(`  decodeResourceMetrics tick ${tick + 1}: ${ms(performance.now() - t0)} (gc ${ms(gcMs)})`);
+    // The first figure includes withGc's 50 ms wait for gc entries (kept for comparison with earlier
+    // runs); "loop" is the decode loop alone.
+    out(
+      `  decodeResourceMetrics tick ${tick + 1}: ${ms(performance.now() - t0)} (gc ${ms(gcMs)}), ` +
+        `loop ${ms(loopMs)}, process cpu ${ms((cpu.user + cpu.system) / 1000)}, ` +
+        `allocated ~${mb(allocated)}, ${scavenges} scavenges, ${fullGcs} mark-compacts`,
+    );
   }
+}
+
+/**
+ * Bytes allocated on the V8 heap between two readings of its used size, from what each collection
+ * found before it ran and left behind. An estimate: objects promoted or freed by concurrent sweeping
+ * between collections blur it by a little, but it tells 200 MiB from 20 MiB.
+ */
+function allocatedBetween(
+  usedStart: number,
+  usedEnd: number,
+  result: GCProfilerResult,
+): { allocated: number; scavenges: number; fullGcs: number } {
+  let allocated = 0;
+  let last = usedStart;
+  let scavenges = 0;
+  let fullGcs = 0;
+  for (const s of result.statistics) {
+    allocated += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - last);
+    last = s.afterGC.heapStatistics.usedHeapSize;
+    if (s.gcType === "Scavenge" || s.gcType === "MinorMarkSweep") scavenges++;
+    else fullGcs++;
+  }
+  allocated += Math.max(0, usedEnd - last);
+  return { allocated, scavenges, fullGcs };
 }
 
 function fakeNodes(n: number, address: (i: number) => string, port: (i: number) => number): Node[] {
