@@ -98,6 +98,32 @@ describe("Scraper", () => {
     assert.equal(lines.filter((l) => l.includes('"Got duplicate pod point"')).length, 3);
   });
 
+  it("drops a duplicate pod from every column, swap included, so the kept pods keep their values", async (t) => {
+    log.captureLogs(t);
+    const line = (family: string, pod: string, value: number) =>
+      `${family}{container="c",namespace="ns",pod="${pod}"} ${value} 1700000000000\n`;
+    const pod = (name: string, swap: number) =>
+      line("container_cpu_usage_seconds_total", name, 1) +
+      line("container_memory_working_set_bytes", name, 1000) +
+      line("container_swap_usage_bytes", name, swap);
+    const node =
+      "node_cpu_usage_seconds_total 1 1700000000000\nnode_memory_working_set_bytes 1000 1700000000000\n";
+    const first = await startFakeKubelet(cert, (_req, res) => res.end(node + pod("dup", 111)));
+    t.after(() => first.close());
+    // The second node reports the duplicate first: dropping it shifts every column by one.
+    const second = await startFakeKubelet(cert, (_req, res) =>
+      res.end(node + pod("dup", 111) + pod("own", 222)),
+    );
+    t.after(() => second.close());
+    const batch = await scraper(t).scrape([nodeFor("a", first.port), nodeFor("b", second.port)], tick());
+    const b = batch.find((x) => x.node === "b");
+    assert.ok(b);
+    assert.equal(b.containerCount, 1);
+    assert.deepEqual(b.pods, ["own"]);
+    assert.deepEqual(Array.from(b.swapBytes ?? []), [222]);
+    assert.deepEqual(Array.from(b.memoryBytes), [1000]);
+  });
+
   it("shares interned names between nodes and ticks", async (t) => {
     log.captureLogs(t);
     const a = await kubelet(t, "ok");

@@ -272,7 +272,7 @@ function filterContainers(s: NodeScrape, keep: boolean[]): NodeScrape {
   const idx: number[] = [];
   for (let i = 0; i < s.containerCount; i++) if (keep[i]) idx.push(i);
   const pick = (a: Float64Array): Float64Array => Float64Array.from(idx, (i) => a[i]);
-  return {
+  const filtered: NodeScrape = {
     ...s,
     containerCount: idx.length,
     namespaces: idx.map((i) => s.namespaces[i]),
@@ -283,4 +283,9 @@ function filterContainers(s: NodeScrape, keep: boolean[]): NodeScrape {
     cpuNs: pick(s.cpuNs),
     memoryBytes: pick(s.memoryBytes),
   };
+  // Every per-container column, the optional ones too: a column left as it was would pair the kept
+  // containers with the dropped ones' values.
+  if (s.cpuNsRemainder !== undefined) filtered.cpuNsRemainder = pick(s.cpuNsRemainder);
+  if (s.swapBytes !== undefined) filtered.swapBytes = pick(s.swapBytes);
+  return filtered;
 }
