@@ -47,7 +47,8 @@ what the OS measured for each process.
   --warmup W              warm-up ticks after the first full one (default 1)
   --concurrency X         most requests in flight per API call kind (default 4)
   --rate R                HPA-style calls per second: one namespace, label selector (default 200)
-  --list-rate R           list-all-pods and list-all-nodes calls per second, each (default 0.2)
+  --list-rate R           list-all-nodes calls per second, and list-all-pods calls per second, split
+                          evenly between JSON and protobuf (kubectl top's) (default 0.2)
   --get-rate R            get-one-pod calls per second (default 10)
   --hpa-replicas N        pods the simulator makes for the HPA call's target (namespace default,
                           app=hpa-target), so that call's size does not grow with the cluster

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const msg = await started;
   const cpuStart = process.threadCpuUsage();
   const wallStart = performance.now();
-  await runSchedule(runner, data.options, msg.startEpochMs - performance.timeOrigin);
+  await runSchedule(runner, data.options, msg.startEpochMs - performance.timeOrigin, data.target.phase);
   const cpu = process.threadCpuUsage(cpuStart);
   const threadWallSeconds = (performance.now() - wallStart) / 1000;
   runner.countSampleItems();

@@ -140,9 +140,18 @@ test("schedulePlan: rate × duration requests (at least one), evenly spaced", ()
         const plan = schedulePlan(rate, ms);
         assert.equal(plan.total, Math.max(1, Math.floor((ms / 1000) * rate)));
         assert.equal(plan.intervalMs, 1000 / rate);
+        assert.equal(plan.offsetMs, 0);
       },
     ),
   );
+});
+
+test("schedulePlan: a phase shifts the schedule by that part of one interval, nothing else", () => {
+  const plain = schedulePlan(0.1, 45_000);
+  const shifted = schedulePlan(0.1, 45_000, 0.5);
+  assert.equal(shifted.offsetMs, 5_000);
+  assert.equal(shifted.intervalMs, plain.intervalMs);
+  assert.equal(shifted.total, plain.total);
 });
 
 test("runSchedule: latency counts from the scheduled send, so overdue requests carry their wait", async () => {

@@ -17,6 +17,8 @@ export interface LoadTarget {
   ratePerSecond: number;
   /** The Accept header (default application/json). */
   accept?: string;
+  /** Where in its interval the schedule starts, as a fraction in [0, 1) (default 0). */
+  phase?: number;
 }
 
 export interface LoadOptions {
@@ -247,13 +249,16 @@ function countProtobufItems(body: Buffer): number {
   return object.has(3) ? 1 : items.length;
 }
 
-/** The send schedule of one target: request i is due at start + i / rate. */
+/** The send schedule of one target: request i is due at start + (i + phase) / rate. */
 export function schedulePlan(
   ratePerSecond: number,
   durationMs: number,
-): { intervalMs: number; total: number } {
+  phase = 0,
+): { intervalMs: number; total: number; offsetMs: number } {
   return {
     intervalMs: 1000 / ratePerSecond,
+    // Two call kinds at the same rate with phases 0 and 0.5 take turns instead of colliding.
+    offsetMs: (phase * 1000) / ratePerSecond,
     // At least one request, so every row of the report has a sample.
     total: Math.max(1, Math.floor((durationMs / 1000) * ratePerSecond)),
   };
@@ -422,8 +427,14 @@ export class TargetRunner {
  * then waits up to the drain timeout for the stragglers. Never rejects. Does not count items: call
  * runner.countSampleItems() afterwards.
  */
-export async function runSchedule(runner: TargetRunner, opts: LoadOptions, start: number): Promise<void> {
-  const plan = schedulePlan(runner.result.ratePerSecond, opts.durationMs);
+export async function runSchedule(
+  runner: TargetRunner,
+  opts: LoadOptions,
+  scheduleStart: number,
+  phase = 0,
+): Promise<void> {
+  const plan = schedulePlan(runner.result.ratePerSecond, opts.durationMs, phase);
+  const start = scheduleStart + plan.offsetMs;
   let next = 0;
   await new Promise<void>((resolveSchedule) => {
     const tick = (): void => {

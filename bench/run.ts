@@ -347,12 +347,14 @@ export async function runBench(
       const base = "/apis/metrics.k8s.io/v1beta1";
       const ns = encodeURIComponent(hpa.namespace);
       const targets: LoadTarget[] = [
-        { name: "listPods", path: `${base}/pods`, ratePerSecond: args.listRate },
+        // One full pod list per 1 / listRate seconds, alternating JSON and protobuf (kubectl top pod
+        // -A's Accept, wire-formats §3), so adding the protobuf call did not double the list load.
+        { name: "listPods", path: `${base}/pods`, ratePerSecond: args.listRate / 2 },
         {
-          // What kubectl top pod -A asks for (wire-formats §3): protobuf first.
           name: "listPodsProtobuf",
           path: `${base}/pods`,
-          ratePerSecond: args.listRate,
+          ratePerSecond: args.listRate / 2,
+          phase: 0.5,
           accept: "application/vnd.kubernetes.protobuf,application/json",
         },
         { name: "listNodes", path: `${base}/nodes`, ratePerSecond: args.listRate },
