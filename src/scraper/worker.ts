@@ -81,7 +81,8 @@ const client = new KubeletClient({
       }
     : undefined,
 });
-const scraper = new Scraper({ ...init.scraper, client });
+// Names are interned on the main thread, where the store keeps them (see internAcrossScrapes).
+const scraper = new Scraper({ ...init.scraper, client, internAcrossScrapes: false });
 
 /** The endpoints last reported to the main thread. */
 const reportedEndpoints = new Map<string, ScrapeEndpoint>();
