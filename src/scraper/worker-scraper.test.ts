@@ -186,6 +186,27 @@ describe("WorkerScraper", () => {
     );
   });
 
+  it("follows a node that changed: a replaced node object is sent again, an unchanged one is reused", async (t) => {
+    log.captureLogs(t);
+    kubelets[0].behaviour = { kind: "ok", pods: [] };
+    kubelets[1].behaviour = { kind: "ok", pods: [] };
+    const s = workerScraper(t);
+    const before = [kubelets[0].k.requests.length, kubelets[1].k.requests.length];
+    const node = nodeFor("moving", kubelets[0].k.port);
+    const first = await s.scrape([node], tick());
+    assert.deepEqual(
+      first.map((b) => b.node),
+      ["moving"],
+    );
+    // The same object again, then its replacement on the other kubelet's port, then one not Ready.
+    await s.scrape([node], tick());
+    await s.scrape([nodeFor("moving", kubelets[1].k.port)], tick());
+    assert.equal(kubelets[0].k.requests.length - before[0]!, 2);
+    assert.equal(kubelets[1].k.requests.length - before[1]!, 1);
+    assert.deepEqual(await s.scrape([nodeFor("moving", kubelets[1].k.port, false)], tick()), []);
+    assert.equal(kubelets[1].k.requests.length - before[1]!, 1, "a node that is not Ready is not scraped");
+  });
+
   it("records the kubelet metrics in the main thread's registry and forgets vanished nodes", async (t) => {
     log.captureLogs(t);
     const registry = new Registry();

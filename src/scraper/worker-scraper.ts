@@ -173,16 +173,24 @@ export class WorkerScraper {
     const { token, tokenError } = await this.#currentToken(deadline);
     const worker = this.#worker ?? this.#startWorker();
 
-    const wireNodes = nodes.map(wireNode);
+    const parts = new Array<string>(nodes.length);
     const ready: string[] = [];
     const seen = new Set<string>();
-    for (const n of wireNodes) {
-      const name = n?.metadata.name;
-      if (n && typeof name === "string" && !seen.has(name)) {
-        seen.add(name);
-        if (isNodeReady(n)) ready.push(name);
+    for (let i = 0; i < nodes.length; i++) {
+      let n: WireNode;
+      try {
+        n = wireNodeOf(nodes[i]);
+      } catch (err) {
+        // Only a node holding something JSON cannot write (a BigInt, a cycle) gets here.
+        throw new Error(`cannot pass the nodes to the scraper worker: ${String(err)}`);
+      }
+      parts[i] = n.json;
+      if (n.name !== undefined && !seen.has(n.name)) {
+        seen.add(n.name);
+        if (n.ready) ready.push(n.name);
       }
     }
+    const nodesJSON = `[${parts.join(",")}]`;
 
     const id = this.#nextTickId++;
     return new Promise<NodeScrape[]>((resolve, reject) => {
@@ -211,7 +219,7 @@ export class WorkerScraper {
       const msg: ToWorker = {
         type: "tick",
         id,
-        nodes: wireNodes,
+        nodesJSON,
         verbosity: log.getVerbosity(),
         aborted: deadline.aborted,
       };
@@ -220,7 +228,7 @@ export class WorkerScraper {
       try {
         worker.postMessage(msg);
       } catch (err) {
-        // Only a node holding something structured clone cannot copy gets here.
+        // Only a failing worker gets here (its nodes are one string).
         reject(new Error(`cannot pass the nodes to the scraper worker: ${String(err)}`));
         return;
       }
@@ -374,6 +382,32 @@ export class WorkerScraper {
 }
 
 /** The fields of a node the scraper reads (address, port, path annotation, readiness). */
+/** A node as the worker gets it: its JSON, its name, and whether it is Ready. */
+interface WireNode {
+  json: string;
+  name: string | undefined;
+  ready: boolean;
+}
+
+// The node cache hands out the same object until the node changes (an update replaces it), so each
+// node is serialised once, not once per tick.
+const wireNodes = new WeakMap<object, WireNode>();
+
+function wireNodeOf(node: Node): WireNode {
+  const cacheable = typeof node === "object" && node !== null;
+  const cached = cacheable ? wireNodes.get(node) : undefined;
+  if (cached !== undefined) return cached;
+  const wire = wireNode(node);
+  const name = wire?.metadata.name;
+  const out: WireNode = {
+    json: JSON.stringify(wire),
+    name: typeof name === "string" ? name : undefined,
+    ready: wire !== null && isNodeReady(wire),
+  };
+  if (cacheable) wireNodes.set(node, out);
+  return out;
+}
+
 function wireNode(node: Node): Node | null {
   const meta = node?.metadata;
   if (!meta || typeof meta !== "object") return null;
