@@ -104,6 +104,9 @@ export interface BenchResult {
     threads: Record<"main" | keyof BenchResult["api"], ThreadCpu>;
   };
   ticks: {
+    /** Exact tick durations (scrape, hand-off and store) from the server's -v=1 "Tick finished" lines. */
+    tickLogMs: Summary;
+    tickLogDurationsMs: number[];
     /** Exact scrape durations from the server's -v=1 "Scrape finished" lines (scrape only, no store). */
     scrapeLogMs: Summary;
     scrapeLogDurationsMs: number[];
@@ -184,6 +187,7 @@ export function renderMarkdown(r: BenchResult): string {
     `| CPU seconds per cycle | ${fmt(r.server.cpuSecondsPerCycle, 3)} | | ${fmt(r.sim.cpuSecondsPerCycle, 3)} | |`,
     `| RSS steady (median, MiB) | ${fmt(r.server.rssSteadyKiB / MiB)} | ${fmt(r.server.rssSteadyKiBPerNode)} KiB | ${fmt(r.sim.rssSteadyKiB / MiB)} | ${upstreamMem} |`,
     `| RSS peak (VmHWM, MiB) | ${fmt(r.server.vmHwmKiB / MiB)} | ${fmt(r.server.vmHwmKiBPerNode)} KiB | ${fmt(r.sim.vmHwmKiB / MiB)} | |`,
+    `| tick p50 / max (log, exact: scrape + hand-off + store) | ${fmt(r.ticks.tickLogMs.p50, 0)} / ${fmt(r.ticks.tickLogMs.max, 0)} ms | | | |`,
     `| scrape p50 / p99 / max (log, exact) | ${fmt(r.ticks.scrapeLogMs.p50, 0)} / ${fmt(r.ticks.scrapeLogMs.p99, 0)} / ${fmt(r.ticks.scrapeLogMs.max, 0)} ms | | | |`,
     `| tick p50 / p99 (histogram, bucket-resolution) | ${fmt(r.ticks.histogram.p50Seconds * 1000, 0)} / ${fmt(r.ticks.histogram.p99Seconds * 1000, 0)} ms (mean ${fmt(r.ticks.histogram.meanSeconds * 1000, 0)}) | | | |`,
     `| load client CPU (mCPU) | | | | ${fmt(r.loadClient.mCpu)} (this process: ${clientThreads(r)}) |`,

@@ -38,6 +38,17 @@ interface ScrapeLine {
   podCount: number;
 }
 
+/**
+ * The whole tick (scrape, hand-off and store) from the server's -v=1 `"Tick finished"
+ * duration="1234ms" …` line, or undefined for another line.
+ */
+export function parseTickFinished(line: string): number | undefined {
+  if (!line.includes('"Tick finished"')) return undefined;
+  const duration = /\bduration="([^"]*)"/.exec(line)?.[1];
+  const ms = duration === undefined ? Number.NaN : parseGoDurationMs(duration);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** The server's -v=1 `"Scrape finished" duration="…" nodeCount=N podCount=M` line, parsed. */
 export function parseScrapeFinished(line: string): ScrapeLine | undefined {
   if (!line.includes('"Scrape finished"')) return undefined;
@@ -284,8 +295,12 @@ export async function runBench(
     procs.push(server);
     // Every "Scrape finished" line, in order, from the moment the server starts.
     const scrapes: ScrapeLine[] = [];
+    // The "Tick finished" duration of scrape i (the line follows its "Scrape finished" line).
+    const tickDurationsMs: number[] = [];
     const scrapeWaiters: (() => void)[] = [];
     server.onLine((line) => {
+      const tickMs = parseTickFinished(line);
+      if (tickMs !== undefined && scrapes.length > 0) tickDurationsMs[scrapes.length - 1] = tickMs;
       const s = parseScrapeFinished(line);
       if (!s) return;
       scrapes.push(s);
@@ -421,6 +436,11 @@ export async function runBench(
         if (!before || !after) throw new Error(`/metrics has no ${TICK_HISTOGRAM} histogram`);
         const delta = histogramDelta(before, after);
         const windowScrapes = scrapes.slice(windowFirstScrape, windowFirstScrape + args.cycles);
+        // The last tick's store may still be running when its scrape line ends the window: wait for it.
+        await pollUntil("the last tick's store", 60_000, async () =>
+          windowScrapes.every((_, i) => tickDurationsMs[windowFirstScrape + i] !== undefined),
+        );
+        const windowTicks = windowScrapes.map((_, i) => tickDurationsMs[windowFirstScrape + i]!);
         const api = Object.fromEntries(
           loadRun.results.map((r) => [r.result.name, toApiResult(r.result)]),
         ) as BenchResult["api"];
@@ -469,6 +489,8 @@ export async function runBench(
             threads: threads as BenchResult["loadClient"]["threads"],
           },
           ticks: {
+            tickLogMs: summarize(windowTicks),
+            tickLogDurationsMs: windowTicks,
             scrapeLogMs: summarize(windowScrapes.map((s) => s.durationMs)),
             scrapeLogDurationsMs: windowScrapes.map((s) => s.durationMs),
             scrapeNodeCounts: windowScrapes.map((s) => s.nodeCount),

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { parseBenchArgs, UsageError } from "./args.ts";
 import { parseCpuSeconds, parseMemory } from "./procfs.ts";
-import { parseScrapeFinished } from "./run.ts";
+import { parseScrapeFinished, parseTickFinished } from "./run.ts";
 import {
   histogramDelta,
   histogramQuantile,
@@ -124,4 +124,15 @@ test("gauges are read by exact name and labels", () => {
   assert.equal(parseGauge(text, "nodejs_scraper_worker_heap_size_bytes", 'kind="used"'), 1.5e6);
   assert.ok(Number.isNaN(parseGauge(text, "nodejs_heap_size_total_bytes")));
   assert.ok(Number.isNaN(parseGauge(text, "nodejs_scraper_worker_heap_size_bytes", 'kind="x"')));
+});
+
+test("the server's Tick finished line is parsed; other lines are not", () => {
+  const line =
+    'I1202 16:07:15.560000   32430 manager.ts:92] "Tick finished" duration="3833ms" storeDuration="112.4ms" nodes=5000';
+  assert.equal(parseTickFinished(line), 3833);
+  assert.equal(
+    parseTickFinished('I1202 x.ts:1] "Scrape finished" duration="1s" nodeCount=1 podCount=1'),
+    undefined,
+  );
+  assert.equal(parseTickFinished('I1202 x.ts:1] "Tick finished" duration="soon"'), undefined);
 });

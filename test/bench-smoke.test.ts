@@ -68,6 +68,8 @@ test("npm run bench: a 200-node run exits 0 and writes complete JSON", { timeout
     "cluster.firstFullTickSeconds",
     "window.wallSeconds",
     "loadClient.mCpu",
+    "ticks.tickLogMs.p50",
+    "ticks.tickLogMs.max",
     "ticks.scrapeLogMs.p50",
     "ticks.scrapeLogMs.p99",
     "ticks.histogram.count",
