@@ -38,6 +38,7 @@ import {
   CONTAINER_MEMORY,
   CONTAINER_START,
   CONTAINER_SWAP,
+  containerSample,
   decimalEnd,
   FAMILY_CONTAINER_CPU,
   FAMILY_CONTAINER_MEMORY,
@@ -54,16 +55,16 @@ import {
   NODE_CPU,
   NODE_MEMORY,
   NODE_SWAP,
+  NodeSamples,
+  nodeSample,
   ParseError,
   parseLabelBytes,
   quoteToken,
   readDecimal,
   readTimestamp,
   scanned,
-  swapAmount,
   timestampBytes,
   tokenEnd,
-  usable,
 } from "./prom-text.ts";
 import { asciiString, hashBytes, type Interner, internerOf } from "./util.ts";
 
@@ -330,17 +331,7 @@ class ByteDecoder {
   readonly #sample = new Float64Array(2);
   #current = new LabelRun();
   #previous = new LabelRun();
-  readonly #scratch: LabelSpans = {
-    containerStart: 0,
-    containerEnd: 0,
-    containerText: "",
-    namespaceStart: 0,
-    namespaceEnd: 0,
-    namespaceText: "",
-    podStart: 0,
-    podEnd: 0,
-    podText: "",
-  };
+  readonly #scratch: LabelSpans = { ...EMPTY_SPANS };
   // Per body.
   #bytes: Uint8Array = EMPTY;
   #view: DataView = EMPTY_VIEW;
@@ -413,10 +404,7 @@ class ByteDecoder {
   }
 
   #decode(bytes: Uint8Array, nodeName: string, defaultTimestampMs: number): NodeScrape {
-    let nodeTimestampMs = 0;
-    let nodeCpuNs = 0;
-    let nodeMemoryBytes = 0;
-    let nodeSwapBytes = Number.NaN;
+    const nodeSamples = new NodeSamples();
     // The previous sample line's metric name (as a range of the body) and its family (0 = not stored).
     let lastNameStart = 0;
     let lastNameLength = 0;
@@ -503,49 +491,21 @@ class ByteDecoder {
       const value = sample[SAMPLE_VALUE];
       const timestampMs = sample[SAMPLE_TIMESTAMP];
 
-      switch (family) {
-        case 0:
-          break;
-        case FAMILY_NODE_CPU:
-          nodeCpuNs = Math.trunc(usable(value) * 1e9);
-          nodeTimestampMs = timestampMs;
-          break;
-        case FAMILY_NODE_MEMORY:
-          nodeMemoryBytes = Math.trunc(usable(value));
-          nodeTimestampMs = timestampMs;
-          break;
-        case FAMILY_NODE_SWAP:
-          nodeSwapBytes = swapAmount(value);
-          break;
-        default: {
-          const c = accumulators[set] ?? this.#containerOf(set);
-          if (family === FAMILY_CONTAINER_CPU) {
-            c.cpuNs = Math.trunc(usable(value) * 1e9);
-            c.timestampMs = timestampMs;
-          } else if (family === FAMILY_CONTAINER_MEMORY) {
-            c.memoryBytes = Math.trunc(usable(value));
-            c.timestampMs = timestampMs;
-          } else if (family === FAMILY_CONTAINER_SWAP) {
-            c.swapBytes = swapAmount(value);
-            c.swapSeen = true;
-          } else {
-            // The start time's own sample timestamp is ignored, as upstream does.
-            c.startTimeMs = usable(value) * 1000;
-          }
-        }
+      if (!nodeSample(nodeSamples, family, value, timestampMs)) {
+        containerSample(accumulators[set] ?? this.#containerOf(set), family, value, timestampMs);
       }
     }
     this.#current = run;
     this.#previous = previousRun;
 
     const node = completeNode(nodeName, {
-      timestampMs: nodeTimestampMs,
-      cpuNs: nodeCpuNs,
+      timestampMs: nodeSamples.timestampMs,
+      cpuNs: nodeSamples.cpuNs,
       cpuNsRemainder: 0,
-      memoryBytes: nodeMemoryBytes,
+      memoryBytes: nodeSamples.memoryBytes,
       startTimeMs: 0,
     });
-    return buildScrape(nodeName, node, completePods(this.#podList, nodeName), nodeSwapBytes);
+    return buildScrape(nodeName, node, completePods(this.#podList, nodeName), nodeSamples.swapBytes);
   }
 
   /** Records a new label set; returns its id. */

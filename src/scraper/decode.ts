@@ -31,6 +31,7 @@ import {
   CONTAINER_START,
   CONTAINER_SWAP,
   type ContainerLabels,
+  containerSample,
   FAMILY_CONTAINER_CPU,
   FAMILY_CONTAINER_MEMORY,
   FAMILY_CONTAINER_START,
@@ -44,13 +45,13 @@ import {
   NODE_CPU,
   NODE_MEMORY,
   NODE_SWAP,
+  NodeSamples,
+  nodeSample,
   ParseError,
   parseLabels,
   parseTimestamp,
   parseValue,
   quoteToken,
-  swapAmount,
-  usable,
 } from "./prom-text.ts";
 
 export { parseGoFloat } from "./prom-text.ts";
@@ -164,10 +165,7 @@ function decodeText(
     }
     return interned;
   };
-  let nodeTimestampMs = 0;
-  let nodeCpuNs = 0;
-  let nodeMemoryBytes = 0;
-  let nodeSwapBytes = Number.NaN;
+  const nodeSamples = new NodeSamples();
   // Where the previous sample line's metric name is in `text`, and its family (0 = not stored): the
   // next line is compared with it in place first, since families come in runs.
   let lastNameStart = 0;
@@ -280,55 +278,27 @@ function decodeText(
       if (i < stop) throw new ParseError(`unexpected text after timestamp`, lineNo);
     }
 
-    switch (family) {
-      case 0:
-        break;
-      case FAMILY_NODE_CPU:
-        nodeCpuNs = Math.trunc(usable(value) * 1e9);
-        nodeTimestampMs = timestampMs;
-        break;
-      case FAMILY_NODE_MEMORY:
-        nodeMemoryBytes = Math.trunc(usable(value));
-        nodeTimestampMs = timestampMs;
-        break;
-      case FAMILY_NODE_SWAP:
-        nodeSwapBytes = swapAmount(value);
-        break;
-      default: {
-        labels.accumulator ??= containerFor(
-          pods,
-          labels.namespace,
-          labels.pod,
-          labels.container,
-          intern,
-          internRepeated,
-        );
-        const c = labels.accumulator;
-        if (family === FAMILY_CONTAINER_CPU) {
-          c.cpuNs = Math.trunc(usable(value) * 1e9);
-          c.timestampMs = timestampMs;
-        } else if (family === FAMILY_CONTAINER_MEMORY) {
-          c.memoryBytes = Math.trunc(usable(value));
-          c.timestampMs = timestampMs;
-        } else if (family === FAMILY_CONTAINER_SWAP) {
-          c.swapBytes = swapAmount(value);
-          c.swapSeen = true;
-        } else {
-          // The start time's own sample timestamp is ignored, as upstream does.
-          c.startTimeMs = usable(value) * 1000;
-        }
-      }
+    if (!nodeSample(nodeSamples, family, value, timestampMs)) {
+      labels.accumulator ??= containerFor(
+        pods,
+        labels.namespace,
+        labels.pod,
+        labels.container,
+        intern,
+        internRepeated,
+      );
+      containerSample(labels.accumulator, family, value, timestampMs);
     }
   }
 
   const node = completeNode(nodeName, {
-    timestampMs: nodeTimestampMs,
-    cpuNs: nodeCpuNs,
+    timestampMs: nodeSamples.timestampMs,
+    cpuNs: nodeSamples.cpuNs,
     cpuNsRemainder: 0,
-    memoryBytes: nodeMemoryBytes,
+    memoryBytes: nodeSamples.memoryBytes,
     startTimeMs: 0,
   });
-  return buildScrape(nodeName, node, completePods(pods, nodeName), nodeSwapBytes);
+  return buildScrape(nodeName, node, completePods(pods, nodeName), nodeSamples.swapBytes);
 }
 
 /** text[a, a + length) and text[b, b + length) hold the same characters (both ranges in bounds). */

@@ -5,6 +5,7 @@
 // and must give the same value or the same error for the same characters.
 
 import { Buffer } from "node:buffer";
+import type { ContainerAccumulator } from "./batch.ts";
 import { asciiString } from "./util.ts";
 
 export const CH_TAB = 9;
@@ -52,6 +53,63 @@ export function usable(v: number): number {
 /** A swap byte count: NaN (unknown) unless finite and non-negative; 0 is a real value (swap off). */
 export function swapAmount(v: number): number {
   return Number.isFinite(v) && v >= 0 ? Math.trunc(v) : Number.NaN;
+}
+
+/** A node's own point while a /metrics/resource body is decoded. */
+export class NodeSamples {
+  timestampMs = 0;
+  cpuNs = 0;
+  memoryBytes = 0;
+  /** NaN = not reported. */
+  swapBytes = Number.NaN;
+}
+
+/**
+ * Records one sample line in `node` when it belongs to a node family (or to no family the decoders
+ * keep) and returns true; returns false for a container family, whose sample goes to containerSample.
+ * As upstream reads them (reference §1.5): CPU and memory both set the point's time, the later line
+ * winning; swap never does, and never makes a point complete or incomplete.
+ */
+export function nodeSample(node: NodeSamples, family: number, value: number, timestampMs: number): boolean {
+  switch (family) {
+    case 0:
+      return true;
+    case FAMILY_NODE_CPU:
+      node.cpuNs = Math.trunc(usable(value) * 1e9);
+      node.timestampMs = timestampMs;
+      return true;
+    case FAMILY_NODE_MEMORY:
+      node.memoryBytes = Math.trunc(usable(value));
+      node.timestampMs = timestampMs;
+      return true;
+    case FAMILY_NODE_SWAP:
+      node.swapBytes = swapAmount(value);
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Records one sample line of a container family in its container, as nodeSample does for nodes. */
+export function containerSample(
+  c: ContainerAccumulator,
+  family: number,
+  value: number,
+  timestampMs: number,
+): void {
+  if (family === FAMILY_CONTAINER_CPU) {
+    c.cpuNs = Math.trunc(usable(value) * 1e9);
+    c.timestampMs = timestampMs;
+  } else if (family === FAMILY_CONTAINER_MEMORY) {
+    c.memoryBytes = Math.trunc(usable(value));
+    c.timestampMs = timestampMs;
+  } else if (family === FAMILY_CONTAINER_SWAP) {
+    c.swapBytes = swapAmount(value);
+    c.swapSeen = true;
+  } else {
+    // The start time's own sample timestamp is ignored, as upstream does.
+    c.startTimeMs = usable(value) * 1000;
+  }
 }
 
 export class ParseError extends Error {
