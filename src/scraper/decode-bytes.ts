@@ -66,7 +66,7 @@ import {
   timestampBytes,
   tokenEnd,
 } from "./prom-text.ts";
-import { asciiString, hashBytes, type Interner, internerOf } from "./util.ts";
+import { asciiString, hashBytes } from "./util.ts";
 
 const ascii = (name: string): Uint8Array => Uint8Array.from(name, (ch) => ch.charCodeAt(0));
 const identity = (s: string): string => s;
@@ -336,8 +336,6 @@ class ByteDecoder {
   #bytes: Uint8Array = EMPTY;
   #view: DataView = EMPTY_VIEW;
   #intern: (s: string) => string = identity;
-  /** The Interner behind #intern, if it is one: then a value's bytes are looked up there directly. */
-  #interner: Interner | undefined;
   /** Pods by namespace, then name; pods whose key has a slash by key (see #containerOf). */
   #pods: Map<string, Map<string, PodAccumulator>> | undefined;
   #podsBySlashKey: Map<string, PodAccumulator> | undefined;
@@ -368,7 +366,6 @@ class ByteDecoder {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#intern = intern;
-    this.#interner = internerOf(intern);
     this.#labelSets.clear();
     this.#nameIndex.clear();
     this.#names.length = 0;
@@ -394,7 +391,6 @@ class ByteDecoder {
     this.#bytes = EMPTY;
     this.#view = EMPTY_VIEW;
     this.#intern = identity;
-    this.#interner = undefined;
     this.#pods = undefined;
     this.#podsBySlashKey = undefined;
     this.#podList.length = 0;
@@ -541,11 +537,7 @@ class ByteDecoder {
     let index = this.#nameIndex.get(this.#view, start, length, hash);
     if (index < 0) {
       index = this.#names.length;
-      this.#names.push(
-        this.#interner !== undefined
-          ? this.#interner.internAscii(bytes, start, end, hash)
-          : this.#intern(asciiString(bytes, start, end)),
-      );
+      this.#names.push(this.#intern(asciiString(bytes, start, end)));
       this.#nameIndex.add(start, length, hash, index);
     }
     return this.#names[index];

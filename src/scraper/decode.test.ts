@@ -561,7 +561,7 @@ describe("decodeResourceMetrics on bytes", () => {
     );
   });
 
-  it("looks names up in the Interner it is given, by bytes, across bodies", () => {
+  it("interns names through the Interner it is given, across bodies", () => {
     const interner = new Interner();
     const first = decodeResourceMetrics(realistic, "n", 1, interner.intern);
     interner.rotate();

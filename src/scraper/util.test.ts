@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
-import {
-  AbortFanout,
-  abortableSleep,
-  formatGoDuration,
-  hashBytes,
-  Interner,
-  internerOf,
-  Semaphore,
-} from "./util.ts";
+import { AbortFanout, abortableSleep, formatGoDuration, Interner, Semaphore } from "./util.ts";
 
 describe("formatGoDuration", () => {
   it("formats like Go's time.Duration.String()", () => {
@@ -41,64 +33,6 @@ describe("Interner", () => {
     i.rotate();
     i.rotate();
     assert.equal(i.size, 0);
-  });
-});
-
-describe("Interner.internAscii", () => {
-  const ascii = (text: string): [Buffer, number] => {
-    const bytes = Buffer.from(`..${text}..`, "latin1");
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    return [bytes, hashBytes(view, 2, 2 + text.length)];
-  };
-
-  it("interns text given as bytes as intern() does the same string", () => {
-    const interner = new Interner();
-    const fromString = interner.intern("kube-" + "system");
-    const [bytes, hash] = ascii("kube-system");
-    assert.equal(interner.internAscii(bytes, 2, 2 + 11, hash), fromString);
-    assert.equal(interner.internAscii(bytes, 2, 2 + 11, hash), "kube-system");
-    const [other, otherHash] = ascii("default");
-    assert.equal(interner.internAscii(other, 2, 2 + 7, otherHash), "default");
-    assert.equal(interner.intern("default"), "default");
-    assert.equal(interner.size, 2);
-    assert.equal(internerOf(interner.intern), interner);
-    assert.equal(
-      internerOf((s) => s),
-      undefined,
-    );
-  });
-
-  it("tells apart texts filed under the same hash", () => {
-    const interner = new Interner();
-    const texts = ["pod-a", "pod-b", "other", ""];
-    // One hash for all: every lookup must compare the bytes.
-    for (let round = 0; round < 2; round++) {
-      for (const text of texts) {
-        const bytes = Buffer.from(text, "latin1");
-        assert.equal(interner.internAscii(bytes, 0, bytes.length, 12345), text);
-      }
-    }
-    assert.equal(interner.size, texts.length);
-  });
-
-  it("keeps finding what it indexed as it grows, and forgets what a scrape did not use", () => {
-    const interner = new Interner();
-    const names = Array.from({ length: 5000 }, (_, i) => `pod-${i}`);
-    const lookUp = (name: string): string => {
-      const [bytes, hash] = ascii(name);
-      return interner.internAscii(bytes, 2, 2 + name.length, hash);
-    };
-    for (const name of names) assert.equal(lookUp(name), name);
-    assert.equal(interner.size, names.length);
-    interner.rotate();
-    // Used again: kept through the next rotation. Unused: gone after it.
-    for (const name of names.slice(0, 100)) assert.equal(lookUp(name), name);
-    assert.equal(interner.size, 100);
-    interner.rotate();
-    interner.rotate();
-    assert.equal(interner.size, 0);
-    for (const name of names.slice(0, 200)) assert.equal(lookUp(name), name);
-    assert.equal(interner.size, 200);
   });
 });
 

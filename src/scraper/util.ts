@@ -134,7 +134,7 @@ export class Semaphore {
 /**
  * A 32-bit hash of bytes [start, end) of `view`, four bytes at a time (MurmurHash3's mixing; about
  * 1.5x faster than FNV-1a byte by byte on label sets). Depends only on the bytes, not on where they
- * are, so an Interner's index built from one body serves the next.
+ * are in the body.
  */
 export function hashBytes(view: DataView, start: number, end: number): number {
   let h = end - start;
@@ -162,29 +162,6 @@ export function asciiString(bytes: Uint8Array, start: number, end: number): stri
   return buffer.toString("latin1", start, end);
 }
 
-/** `s` is the ASCII text bytes[start, start + length). */
-function isAsciiText(s: string, bytes: Uint8Array, start: number, length: number): boolean {
-  if (s.length !== length) return false;
-  for (let j = 0; j < length; j++) if (s.charCodeAt(j) !== bytes[start + j]) return false;
-  return true;
-}
-
-interface InternEntry {
-  value: string;
-  /** The last scrape that used it. */
-  generation: number;
-  /** In the byte index under this hash (see Interner.internAscii). */
-  byteIndexed: boolean;
-  byteHash: number;
-}
-
-const interners = new WeakMap<(s: string) => string, Interner>();
-
-/** The Interner whose `intern` function this is, if it is one (for its internAscii). */
-export function internerOf(intern: (s: string) => string): Interner | undefined {
-  return interners.get(intern);
-}
-
 /**
  * A copy of `s` that does not share memory with a larger string. A decoder's substring of a body
  * is a view that keeps the whole body alive (V8 sliced strings), and an interned name lives for many
@@ -196,8 +173,6 @@ function ownCopy(s: string): string {
   return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
 }
 
-const MIN_BYTE_SLOTS = 1024;
-
 /**
  * Interns strings across scrapes so the names of 150,000 containers are stored once, not once per
  * tick. Two generations: a string not seen during the last completed scrape is dropped at the next
@@ -207,15 +182,10 @@ export class Interner {
   // One map, each entry stamped with the last scrape that used it: a hit is one lookup and a store,
   // where two generation maps cost a miss, a hit and an insert into a map that is rebuilt (and
   // rehashed as it grows) every scrape.
-  readonly #entries = new Map<string, InternEntry>();
+  readonly #entries = new Map<string, { value: string; generation: number }>();
   #generation = 0;
   #usedThisGeneration = 0;
   readonly #copy: (s: string) => string;
-  // Entries interned from bytes, by hashBytes (open addressing, linear probing; undefined = empty), so
-  // a decoder reading bytes finds a known name without making a string of it. Rebuilt by rotate().
-  #byteHashes = new Int32Array(MIN_BYTE_SLOTS);
-  #byteEntries: (InternEntry | undefined)[] = new Array(MIN_BYTE_SLOTS).fill(undefined);
-  #byteCount = 0;
 
   /**
    * @param copyNew store a copy of each new string (see ownCopy): for strings cut out of larger
@@ -223,105 +193,27 @@ export class Interner {
    */
   constructor(copyNew = true) {
     this.#copy = copyNew ? ownCopy : (s) => s;
-    interners.set(this.intern, this);
   }
 
   readonly intern = (s: string): string => {
     const entry = this.#entries.get(s);
     if (entry !== undefined) {
-      this.#touch(entry);
+      if (entry.generation !== this.#generation) {
+        entry.generation = this.#generation;
+        this.#usedThisGeneration++;
+      }
       return entry.value;
     }
     const value = this.#copy(s);
-    this.#entries.set(value, { value, generation: this.#generation, byteIndexed: false, byteHash: 0 });
+    this.#entries.set(value, { value, generation: this.#generation });
     this.#usedThisGeneration++;
     return value;
   };
 
-  /**
-   * intern() of the ASCII text bytes[start, end), given its hashBytes: a string already interned from
-   * bytes is found by hash and compared with the bytes in place, so no string is made for it.
-   */
-  internAscii(bytes: Uint8Array, start: number, end: number, hash: number): string {
-    const hashes = this.#byteHashes;
-    const entries = this.#byteEntries;
-    const mask = hashes.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = entries[slot];
-      if (entry === undefined) break;
-      if (hashes[slot] === hash && isAsciiText(entry.value, bytes, start, end - start)) {
-        this.#touch(entry);
-        return entry.value;
-      }
-    }
-    // A fresh string of its own (not a slice of anything), so no copy is needed.
-    const text = asciiString(bytes, start, end);
-    let entry = this.#entries.get(text);
-    if (entry === undefined) {
-      entry = { value: text, generation: this.#generation, byteIndexed: false, byteHash: 0 };
-      this.#entries.set(text, entry);
-      this.#usedThisGeneration++;
-    } else this.#touch(entry);
-    // Not indexed yet: an indexed entry with these bytes would have the same hash and been found.
-    entry.byteIndexed = true;
-    entry.byteHash = hash;
-    if ((this.#byteCount + 1) * 2 > hashes.length) this.#resizeByteIndex(hashes.length * 2);
-    this.#indexBytes(entry);
-    this.#byteCount++;
-    return entry.value;
-  }
-
-  #touch(entry: InternEntry): void {
-    if (entry.generation !== this.#generation) {
-      entry.generation = this.#generation;
-      this.#usedThisGeneration++;
-    }
-  }
-
-  #indexBytes(entry: InternEntry): void {
-    const entries = this.#byteEntries;
-    const mask = entries.length - 1;
-    let slot = entry.byteHash & mask;
-    while (entries[slot] !== undefined) slot = (slot + 1) & mask;
-    entries[slot] = entry;
-    this.#byteHashes[slot] = entry.byteHash;
-  }
-
-  /** The byte index at `slots` slots, with every indexed entry of the map put back. */
-  #resizeByteIndex(slots: number): void {
-    this.#clearByteIndex(slots);
-    for (const entry of this.#entries.values()) {
-      if (!entry.byteIndexed) continue;
-      this.#indexBytes(entry);
-      this.#byteCount++;
-    }
-  }
-
-  #clearByteIndex(slots: number): void {
-    if (slots === this.#byteEntries.length) this.#byteEntries.fill(undefined);
-    else {
-      this.#byteHashes = new Int32Array(slots);
-      this.#byteEntries = new Array(slots).fill(undefined);
-    }
-    this.#byteCount = 0;
-  }
-
   /** Call once per scrape, after it: strings unused in the scrape just finished are forgotten next time. */
   rotate(): void {
-    // The byte index must not keep forgotten entries, so it is refilled in the same pass that forgets
-    // them, sized for the entries indexed now (at most half full with all of them surviving), and kept
-    // at its size while that fits so that a steady cluster does not reallocate it every scrape.
-    let slots = MIN_BYTE_SLOTS;
-    while (slots < this.#byteCount * 2) slots *= 2;
-    const current = this.#byteEntries.length;
-    if (slots <= current && current <= slots * 4) slots = current;
-    this.#clearByteIndex(slots);
     for (const [key, entry] of this.#entries) {
       if (entry.generation !== this.#generation) this.#entries.delete(key);
-      else if (entry.byteIndexed) {
-        this.#indexBytes(entry);
-        this.#byteCount++;
-      }
     }
     this.#generation++;
     this.#usedThisGeneration = 0;
