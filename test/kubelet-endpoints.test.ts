@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parseQuantity } from "../src/api/index.ts";
+import { parseQuantity } from "../src/go/index.ts";
 import {
   type Cluster,
   logLines,

@@ -2,7 +2,7 @@
 // address, so they are built once; they must be served even before any metrics exist because the
 // aggregator's availability check GETs /apis/metrics.k8s.io/v1beta1.
 
-import { goJSONString } from "./json.ts";
+import { goJSONString } from "../go/index.ts";
 
 export const GROUP = "metrics.k8s.io";
 export const VERSION = "v1beta1";

@@ -3,6 +3,7 @@
 // Routes and semantics follow reference §3.1–§3.6 (upstream pkg/api plus generic-apiserver rules):
 // discovery (legacy and aggregated), objects as JSON, Table or protobuf, Status errors, OpenAPI.
 
+import { goQuote, labelsJSON } from "../go/index.ts";
 import type {
   FieldRequirement,
   LabelSelector,
@@ -12,7 +13,6 @@ import type {
 } from "../kube/index.ts";
 import { parseFieldSelector, parseLabelSelector } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { goQuote } from "../log/index.ts";
 import type { MetricsReader, NodeMetricsPoint, PodMetricsPoint, PodRef } from "../storage/index.ts";
 import {
   aggregatedDiscoveryContentType,
@@ -21,7 +21,6 @@ import {
   GROUP,
   VERSION,
 } from "./discovery.ts";
-import { labelsJSON } from "./json.ts";
 import { metricFreshness } from "./metrics.ts";
 import { type Negotiation, negotiateDiscovery, negotiateObject, PROTOBUF_MEDIA_TYPE } from "./negotiation.ts";
 import {

@@ -3,7 +3,6 @@
 import type { ProtobufEncoder } from "./handler.ts";
 import * as protobuf from "./protobuf.ts";
 
-export { formatGoDuration, formatTimestamp } from "./duration.ts";
 export {
   type ApiRequest,
   type ApiResponse,
@@ -19,7 +18,6 @@ export type {
   PodMetricsJSON,
   PodMetricsListJSON,
 } from "./objects.ts";
-export { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 export {
   badRequest,
   internalError,

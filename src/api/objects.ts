@@ -3,10 +3,9 @@
 // Field order follows the Go structs: kind, apiVersion, metadata{name, namespace, creationTimestamp,
 // labels}, timestamp, window, usage | containers; usage keys sorted (cpu, memory).
 
+import { formatCpu, formatGoDurationNs, formatMemory, goJSONString } from "../go/index.ts";
 import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
-import { formatGoDuration, formatTimestamp } from "./duration.ts";
-import { goJSONString } from "./json.ts";
-import { formatCpu, formatMemory } from "./quantity.ts";
+import { formatTimestamp } from "./timestamp.ts";
 
 export const METRICS_API_VERSION = "metrics.k8s.io/v1beta1";
 
@@ -75,7 +74,7 @@ function timestampJSON(ms: number): string {
 
 /** A window in (fractional) milliseconds as a Go duration string, rounded to whole nanoseconds. */
 export function formatWindow(windowMs: number): string {
-  return formatGoDuration(Math.round(windowMs * 1e6));
+  return formatGoDurationNs(Math.round(windowMs * 1e6));
 }
 
 /** `swapBytes` undefined leaves `swap` out (unknown, or not asked for with --swap-usage). */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import protobuf from "protobufjs";
-import { formatGoDuration } from "./duration.ts";
+import { formatGoDurationNs } from "../go/index.ts";
 import type {
   ListMetaJSON,
   NodeMetricsJSON,
@@ -405,7 +405,7 @@ describe("protobuf encoding of metrics.k8s.io/v1beta1", () => {
             apiVersion: API_VERSION,
             metadata: { ...p.metadata, creationTimestamp: toText(p.metadata.creationTimestamp) },
             timestamp: toText(p.timestamp),
-            window: formatGoDuration(p.windowNs),
+            window: formatGoDurationNs(p.windowNs),
             containers: p.containers,
           }),
         );
@@ -446,7 +446,7 @@ describe("protobuf encoding of metrics.k8s.io/v1beta1", () => {
               apiVersion: API_VERSION,
               metadata: { name: n.name, creationTimestamp: "2025-05-01T10:00:07Z" },
               timestamp: "2025-05-01T10:00:01Z",
-              window: formatGoDuration(n.windowMs * 1e6),
+              window: formatGoDurationNs(n.windowMs * 1e6),
               usage: { memory: n.memory, cpu: n.cpu },
             }),
           );

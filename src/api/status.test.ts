@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { goJSONString, labelsJSON } from "../go/index.ts";
 import { discoveryDocuments } from "./discovery.ts";
-import { goJSONString, labelsJSON } from "./json.ts";
 import { internalError, notFound, statusJSON } from "./status.ts";
 
 // Reference: upstream-behaviour.md §3.5 (metav1.Status bodies as kube-apiserver writes them).

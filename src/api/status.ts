@@ -2,8 +2,7 @@
 // key order kind, apiVersion, metadata, status, message, reason, details, code; details key order
 // name, group, kind; Go's `omitempty` drops empty strings (an all-empty details is still `{}`).
 
-import { goQuote } from "../log/index.ts";
-import { goJSONString } from "./json.ts";
+import { goJSONString, goQuote } from "../go/index.ts";
 
 export interface StatusDetails {
   name?: string;

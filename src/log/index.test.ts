@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { goQuote } from "../go/index.ts";
 import * as log from "./index.ts";
 
 function capture(fn: () => void): string[] {
@@ -40,5 +41,5 @@ test("V(n) writes only at or below the verbosity", () => {
 });
 
 test("goQuote escapes like Go's %q", () => {
-  assert.equal(log.goQuote('a"b\\c\nd\u0001'), '"a\\"b\\\\c\\nd\\x01"');
+  assert.equal(goQuote('a"b\\c\nd\u0001'), '"a\\"b\\\\c\\nd\\x01"');
 });

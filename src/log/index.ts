@@ -7,6 +7,8 @@
 // aligned to 7), file:line of the caller, then `]`. Body: the message as a Go-quoted string followed
 // by key="value" pairs (ErrorS puts err first, as klog does).
 
+import { goQuote } from "../go/index.ts";
+
 export type LogValue =
   | string
   | number
@@ -38,22 +40,6 @@ export function setSink(fn: (line: string) => void): (line: string) => void {
   const prev = sink;
   sink = fn;
   return prev;
-}
-
-/** Go's %q for the common cases: double quotes, backslash escapes, control characters as \xNN / \n. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === "\\") out += "\\\\";
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\r") out += "\\r";
-    else if (c < 0x20 || c === 0x7f) out += "\\x" + c.toString(16).padStart(2, "0");
-    else out += ch;
-  }
-  return out + '"';
 }
 
 function formatValue(v: LogValue): string {

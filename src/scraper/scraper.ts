@@ -2,6 +2,8 @@
 // start jitter per node, a per-request timeout under the tick deadline, decode, and merge. A broken
 // kubelet costs only its own node and one error line; scrape() never throws because of a node.
 // Each node is read from /metrics/resource or, as a fallback, the Summary API (see endpoint.ts).
+
+import { formatGoDuration } from "../go/index.ts";
 import type { Node } from "../kube/types.ts";
 import * as log from "../log/index.ts";
 import type { NodeScrape } from "../storage/types.ts";
@@ -16,7 +18,7 @@ import {
 } from "./endpoint.ts";
 import { forgetNode, observeKubeletRequest } from "./metrics.ts";
 import { decodeSummary } from "./summary.ts";
-import { AbortFanout, abortableSleep, formatGoDuration, Interner, Semaphore } from "./util.ts";
+import { AbortFanout, abortableSleep, Interner, Semaphore } from "./util.ts";
 
 export interface ScraperOptions {
   client: KubeletClient;

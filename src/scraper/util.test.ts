@@ -1,26 +1,7 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
-import { AbortFanout, abortableSleep, formatGoDuration, Interner, Semaphore } from "./util.ts";
-
-describe("formatGoDuration", () => {
-  it("formats like Go's time.Duration.String()", () => {
-    const cases: [number, string][] = [
-      [0, "0s"],
-      [10_000, "10s"],
-      [1500, "1.5s"],
-      [500, "500ms"],
-      [1.234567, "1.234567ms"],
-      [0.0015, "1.5µs"],
-      [0.000001, "1ns"],
-      [90_000, "1m30s"],
-      [3_600_000, "1h0m0s"],
-      [3_723_500, "1h2m3.5s"],
-      [-2000, "-2s"],
-    ];
-    for (const [ms, text] of cases) assert.equal(formatGoDuration(ms), text, String(ms));
-  });
-});
+import { AbortFanout, abortableSleep, Interner, Semaphore } from "./util.ts";
 
 describe("Interner", () => {
   it("returns the first instance and forgets strings unused for a whole generation", () => {

@@ -224,27 +224,3 @@ export class Interner {
     return this.#usedThisGeneration;
   }
 }
-
-function fraction(whole: number, remainder: number, digits: number): string {
-  if (remainder === 0) return String(whole);
-  return `${whole}.${String(remainder).padStart(digits, "0").replace(/0+$/, "")}`;
-}
-
-/** Go's time.Duration.String() for a duration in milliseconds: "10s", "1.5ms", "1m30s", "0s". */
-export function formatGoDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  let ns = Math.round(ms * 1e6);
-  if (ns === 0) return "0s";
-  const sign = ns < 0 ? "-" : "";
-  ns = Math.abs(ns);
-  if (ns < 1e3) return `${sign}${ns}ns`;
-  if (ns < 1e6) return `${sign}${fraction(Math.floor(ns / 1e3), ns % 1e3, 3)}µs`;
-  if (ns < 1e9) return `${sign}${fraction(Math.floor(ns / 1e6), ns % 1e6, 6)}ms`;
-  const hours = Math.floor(ns / 3.6e12);
-  const minutes = Math.floor((ns % 3.6e12) / 6e10);
-  const secNs = ns % 6e10;
-  let out = sign;
-  if (hours > 0) out += `${hours}h`;
-  if (hours > 0 || minutes > 0) out += `${minutes}m`;
-  return `${out}${fraction(Math.floor(secNs / 1e9), secNs % 1e9, 9)}s`;
-}

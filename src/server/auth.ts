@@ -4,6 +4,7 @@
 // not allowed outright. The listener (serve.ts) hands each request to check() and sends the answer.
 
 import { statusJSON } from "../api/index.ts";
+import { goQuote } from "../go/index.ts";
 import {
   ApiError,
   AUTHENTICATION_CONFIGMAP_NAME,
@@ -15,7 +16,6 @@ import {
   type Reflector,
 } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { goQuote } from "../log/index.ts";
 import {
   type ConfigMapAuthConfig,
   FileCABundle,

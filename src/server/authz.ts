@@ -3,13 +3,13 @@
 // caches for allowed and denied answers; and the exact 403 bodies kube-apiserver writes.
 
 import { statusJSON } from "../api/index.ts";
+import { goQuote } from "../go/index.ts";
 import {
   createSubjectAccessReview,
   type KubeClient,
   parseFieldSelector,
   type SubjectAccessReviewSpec,
 } from "../kube/index.ts";
-import { goQuote } from "../log/index.ts";
 import { TtlCache } from "./auth-config.ts";
 import type { UserInfo } from "./auth-types.ts";
 

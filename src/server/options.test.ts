@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { FlagError, formatGoDuration } from "./flags.ts";
+import { formatGoDuration } from "../go/index.ts";
+import { FlagError } from "./flags.ts";
 import { helpText, type Options, OptionsError, parseOptions, validateOptions } from "./options.ts";
 
 const DEFAULTS: Options = {

@@ -10,8 +10,8 @@
 // still fails with upstream's message.
 
 import { readFileSync } from "node:fs";
-import { goQuote } from "../log/index.ts";
-import { FlagError, FlagSet, type FlagType, formatGoDuration, msToNs, nsToMs, parseGoInt } from "./flags.ts";
+import { formatGoDuration, goQuote, msToNs, nsToMs } from "../go/index.ts";
+import { FlagError, FlagSet, type FlagType, parseGoInt } from "./flags.ts";
 
 export { FlagError };
 

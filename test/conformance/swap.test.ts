@@ -2,7 +2,7 @@
 // to usage (what `kubectl top --show-swap` reads); without it, the bytes are upstream's.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseQuantity } from "../../src/api/index.ts";
+import { parseQuantity } from "../../src/go/index.ts";
 import { metricsItems, startCluster, waitForNodes } from "../cluster.ts";
 import { poll } from "../helpers.ts";
 

@@ -7,7 +7,7 @@ import https from "node:https";
 import { join } from "node:path";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
-import { parseQuantity } from "../../src/api/index.ts";
+import { parseQuantity } from "../../src/go/index.ts";
 import { type MetricsItem, metricsItems, startCluster } from "../cluster.ts";
 import { poll, root } from "../helpers.ts";
 
