@@ -40,7 +40,6 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 log.setVerbosity(init.verbosity);
-lowerThreadPriority();
 
 /**
  * Scraping is throughput work, API requests are latency work: when both want the CPU, the API's
@@ -58,6 +57,8 @@ function lowerThreadPriority(): void {
   }
 }
 log.setSink((line) => queueEvent({ kind: "log", line }));
+// After the sink: a failure is logged, and only the main thread writes log lines.
+lowerThreadPriority();
 redirectKubeletRequestMetrics({
   observe: (node, seconds, success, endTimeMs) =>
     queueEvent({ kind: "observe", node, seconds, success, endTimeMs }),
