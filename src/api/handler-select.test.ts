@@ -3,13 +3,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import type { ApiRequest } from "../apiserver/index.ts";
 import {
   LabelIndex,
   type LabelPredicate,
   type ObjectStore,
   type PartialObjectMetadata,
 } from "../kube/index.ts";
-import { type ApiRequest, MetricsApi } from "./handler.ts";
+import { MetricsApi } from "./handler.ts";
 import { responseText } from "./stream.ts";
 import { FakeMetrics, FakeStore } from "./testdata/fakes.ts";
 

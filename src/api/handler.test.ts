@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { ApiRequest } from "../apiserver/index.ts";
 import { parseLabelSelector } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { type ApiRequest, MetricsApi, type MetricsApiDeps } from "./handler.ts";
+import { MetricsApi, type MetricsApiDeps } from "./handler.ts";
 import { ITEMS_PER_CHUNK, responseText } from "./stream.ts";
 import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
 

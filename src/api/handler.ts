@@ -3,6 +3,16 @@
 // Routes and semantics follow reference §3.1–§3.6 (upstream pkg/api plus generic-apiserver rules):
 // discovery (legacy and aggregated), objects as JSON, Table or protobuf, Status errors, OpenAPI.
 
+import {
+  type ApiRequest,
+  type ApiResponse,
+  badRequest,
+  internalError,
+  JSON_CONTENT_TYPE,
+  methodNotAllowed,
+  notAcceptable,
+  pathNotFound,
+} from "../apiserver/index.ts";
 import { goQuote, labelsJSON } from "../go/index.ts";
 import type {
   FieldRequirement,
@@ -21,6 +31,13 @@ import {
   GROUP,
   VERSION,
 } from "./discovery.ts";
+import {
+  nodeMetricsNotFound,
+  nodeNotFound,
+  podMetricsNotFound,
+  podNotFound,
+  watchNotSupported,
+} from "./errors.ts";
 import { metricFreshness } from "./metrics.ts";
 import { type Negotiation, negotiateDiscovery, negotiateObject, PROTOBUF_MEDIA_TYPE } from "./negotiation.ts";
 import {
@@ -41,32 +58,8 @@ import {
   usageObject,
 } from "./objects.ts";
 import { OPENAPI_V3_GROUP_PATH, type OpenApiDocuments, openApiDocuments } from "./openapi.ts";
-import {
-  type ApiResponse,
-  badRequest,
-  internalError,
-  JSON_CONTENT_TYPE,
-  methodNotAllowed,
-  nodeMetricsNotFound,
-  nodeNotFound,
-  notAcceptable,
-  pathNotFound,
-  podMetricsNotFound,
-  podNotFound,
-  watchNotSupported,
-} from "./status.ts";
 import { bufferedListChunks, ITEMS_PER_CHUNK, listChunks, STREAM_MIN_ITEMS } from "./stream.ts";
 import { parseIncludeObject, type TableItem, TableWriter, tableJSON } from "./table.ts";
-
-export type { ApiResponse } from "./status.ts";
-
-export interface ApiRequest {
-  method: string;
-  /** URL path without the query, still percent-encoded. */
-  path: string;
-  query: URLSearchParams;
-  accept: string | undefined;
-}
 
 /** Protobuf encoders for the four kinds (each returns the whole `k8s\0` envelope). */
 export interface ProtobufEncoder {

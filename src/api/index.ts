@@ -4,8 +4,6 @@ import type { ProtobufEncoder } from "./handler.ts";
 import * as protobuf from "./protobuf.ts";
 
 export {
-  type ApiRequest,
-  type ApiResponse,
   MetricsApi,
   type MetricsApiDeps,
   type ProtobufEncoder,
@@ -18,18 +16,6 @@ export type {
   PodMetricsJSON,
   PodMetricsListJSON,
 } from "./objects.ts";
-export {
-  badRequest,
-  internalError,
-  JSON_CONTENT_TYPE,
-  methodNotAllowed,
-  notAcceptable,
-  notFound,
-  pathNotFound,
-  type StatusDetails,
-  statusJSON,
-  statusResponse,
-} from "./status.ts";
 
 /** The k8s.io/metrics protobuf encoders; pass as MetricsApiDeps.protobuf to serve protobuf. */
 export const protobufEncoder: ProtobufEncoder = protobuf;

@@ -38,11 +38,13 @@
 //     selector, all namespaces, JSON        2,070                  22
 //   namespace + broad selector (135,000 items) is rendering-bound either way: 130-150 ms.
 // With the index, the cost is one selector evaluation per distinct label map plus the matches.
+
+import type { ApiResponse } from "../apiserver/index.ts";
 import type { LabelPredicate, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
 import { LabelIndex } from "../kube/index.ts";
 import type { NodeScrape } from "../storage/index.ts";
 import { TwoPointStore } from "../storage/index.ts";
-import { type ApiResponse, MetricsApi, protobufEncoder } from "./index.ts";
+import { MetricsApi, protobufEncoder } from "./index.ts";
 
 /**
  * An ObjectStore shaped like the Reflector's cache: a namespace index and cached list arrays, and

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import protobuf from "protobufjs";
-import { type ApiResponse, MetricsApi, type ProtobufEncoder, protobufEncoder } from "./index.ts";
+import type { ApiResponse } from "../apiserver/index.ts";
+import { MetricsApi, type ProtobufEncoder, protobufEncoder } from "./index.ts";
 import type { NodeMetricsListJSON, PodMetricsJSON, PodMetricsListJSON } from "./objects.ts";
 import {
   encodeListEnvelope,

@@ -3,10 +3,10 @@
 // Columns come from the first item that has usage (its resource names, sorted), framed by Name and
 // Window; each row is [name, one quantity per column, window]. Pods show the sum over containers.
 
+import { type ApiResponse, badRequest } from "../apiserver/index.ts";
 import { goJSONString } from "../go/index.ts";
 import type { TableVersion } from "./negotiation.ts";
 import type { UsageJSON } from "./objects.ts";
-import { type ApiResponse, badRequest } from "./status.ts";
 
 /** What each row carries in `object` (the `includeObject` query parameter). */
 export type IncludeObject = "None" | "Metadata" | "Object";

@@ -3,7 +3,7 @@
 // rotation needs no restart), TokenReview for bearer tokens and SubjectAccessReview for everything
 // not allowed outright. The listener (serve.ts) hands each request to check() and sends the answer.
 
-import { statusJSON } from "../api/index.ts";
+import { statusJSON } from "../apiserver/index.ts";
 import { goQuote } from "../go/index.ts";
 import {
   ApiError,

@@ -2,7 +2,7 @@
 // (RequestInfo), always-allowed paths, the privileged group, and SubjectAccessReview with separate
 // caches for allowed and denied answers; and the exact 403 bodies kube-apiserver writes.
 
-import { statusJSON } from "../api/index.ts";
+import { statusJSON } from "../apiserver/index.ts";
 import { goQuote } from "../go/index.ts";
 import {
   createSubjectAccessReview,

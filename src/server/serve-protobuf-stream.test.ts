@@ -6,8 +6,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
-import { type ApiRequest, type ApiResponse, MetricsApi, protobufEncoder } from "../api/index.ts";
+import { MetricsApi, protobufEncoder } from "../api/index.ts";
 import { FakeMetrics, FakeStore, pod } from "../api/testdata/fakes.ts";
+import type { ApiRequest, ApiResponse } from "../apiserver/index.ts";
 import { startServer } from "./serve.ts";
 import { ALLOW_ALL, healthy } from "./serve-testing.ts";
 

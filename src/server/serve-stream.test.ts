@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
-import type { ApiResponse } from "../api/index.ts";
+import type { ApiResponse } from "../apiserver/index.ts";
 import { startServer } from "./serve.ts";
 import { ALLOW_ALL, healthy } from "./serve-testing.ts";
 

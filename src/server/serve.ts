@@ -13,7 +13,7 @@ import http2 from "node:http2";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import type { Registry } from "prom-client";
-import { type ApiRequest, type ApiResponse, statusJSON } from "../api/index.ts";
+import { type ApiRequest, type ApiResponse, statusJSON } from "../apiserver/index.ts";
 import * as log from "../log/index.ts";
 import type { AuthRequest, RequestAuth } from "./auth-types.ts";
 import { nodeMinVersion, opensslCipherList, watchCertKeyPair } from "./certs.ts";

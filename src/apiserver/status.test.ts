@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { goJSONString, labelsJSON } from "../go/index.ts";
-import { discoveryDocuments } from "./discovery.ts";
 import { internalError, notFound, statusJSON } from "./status.ts";
 
-// Reference: upstream-behaviour.md §3.5 (metav1.Status bodies as kube-apiserver writes them).
 describe("statusJSON", () => {
   it("writes Go's key order and omits empty fields", () => {
     assert.equal(
@@ -46,35 +43,5 @@ describe("statusJSON", () => {
 
   it("quotes names in messages like Go's %q", () => {
     assert.equal(JSON.parse(notFound("pods", "", 'a"b').body).message, 'pods "a\\"b" not found');
-  });
-});
-
-describe("Go-compatible JSON strings", () => {
-  it("escapes HTML characters and line separators as Go's encoder does", () => {
-    assert.equal(goJSONString("<a&b>"), '"\\u003ca\\u0026b\\u003e"');
-    assert.equal(goJSONString("x\u2028y\u2029"), '"x\\u2028y\\u2029"');
-    assert.equal(goJSONString('q"\\\n\t\u0001'), '"q\\"\\\\\\n\\t\\u0001"');
-    assert.equal(goJSONString("é"), '"é"');
-  });
-
-  it("writes label maps with sorted keys, reusing the text for the same map", () => {
-    const labels = { zeta: "1", alpha: "2", "app.kubernetes.io/name": "x" };
-    const text = labelsJSON(labels);
-    assert.equal(text, '{"alpha":"2","app.kubernetes.io/name":"x","zeta":"1"}');
-    assert.equal(labelsJSON(labels), text);
-    assert.equal(labelsJSON({}), "");
-    assert.equal(labelsJSON(undefined), "");
-  });
-});
-
-// Reference: upstream-behaviour.md §3.2.
-describe("discoveryDocuments", () => {
-  it("omits serverAddressByClientCIDRs when the server has no address", () => {
-    assert.doesNotMatch(discoveryDocuments("").groupList, /serverAddressByClientCIDRs/);
-    assert.match(discoveryDocuments("10.0.0.1:443").groupList, /"serverAddress":"10\.0\.0\.1:443"/);
-  });
-  it("is valid JSON", () => {
-    const docs = discoveryDocuments("127.1.0.2:4443");
-    for (const doc of [docs.groupList, docs.group, docs.resourceList]) JSON.parse(doc);
   });
 });

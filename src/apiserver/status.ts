@@ -3,29 +3,12 @@
 // name, group, kind; Go's `omitempty` drops empty strings (an all-empty details is still `{}`).
 
 import { goJSONString, goQuote } from "../go/index.ts";
+import type { TextResponse } from "./types.ts";
 
 export interface StatusDetails {
   name?: string;
   group?: string;
   kind?: string;
-}
-
-export interface ApiResponse {
-  status: number;
-  contentType: string;
-  /** JSON text, or bytes for protobuf. With `chunks`, the start of the body (often ""). */
-  body: string | Buffer;
-  /**
-   * The rest of a large body, produced lazily piece by piece: the server writes `body`, then each
-   * chunk in order, waiting for the client to drain and yielding to other requests in between.
-   * Iterate it at most once. The full body is `body` followed by every chunk.
-   */
-  chunks?: Iterable<string | Buffer>;
-}
-
-/** A response whose body is text (every Status is JSON text). */
-export interface TextResponse extends ApiResponse {
-  body: string;
 }
 
 export const JSON_CONTENT_TYPE = "application/json";
@@ -70,26 +53,6 @@ export function notFound(resource: string, group: string, name: string): TextRes
   });
 }
 
-/** The node informer has no such node (the lister's NotFound uses resource "node"). */
-export function nodeNotFound(name: string): TextResponse {
-  return notFound("node", "", name);
-}
-
-/** The node exists but storage has no metrics for it. */
-export function nodeMetricsNotFound(name: string): TextResponse {
-  return notFound("nodemetrics", "metrics.k8s.io", name);
-}
-
-/** The pod is not in the Running-pod cache. */
-export function podNotFound(name: string): TextResponse {
-  return notFound("pods", "", name);
-}
-
-/** The pod is Running but storage has no metrics for it; the name is "<namespace>/<name>". */
-export function podMetricsNotFound(namespace: string, name: string): TextResponse {
-  return notFound("podmetrics", "metrics.k8s.io", `${namespace}/${name}`);
-}
-
 /** A path the server does not serve (go-restful's 404 through the generic server's error handler). */
 export function pathNotFound(): TextResponse {
   return statusResponse(404, "NotFound", "the server could not find the requested resource", {});
@@ -102,16 +65,6 @@ export function methodNotAllowed(): TextResponse {
     "MethodNotAllowed",
     "the server does not allow this method on the requested resource",
     {},
-  );
-}
-
-/** `?watch=true` on a list: the metrics storages implement no watch. */
-export function watchNotSupported(resource: string): TextResponse {
-  return statusResponse(
-    405,
-    "MethodNotAllowed",
-    `watch is not supported on resources of kind ${goQuote(`${resource}.metrics.k8s.io`)}`,
-    { group: "metrics.k8s.io", kind: resource },
   );
 }
 
