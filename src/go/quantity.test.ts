@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 
-// Reference: upstream-behaviour.md §3.3 (quantity canonical form).
+// Canonical quantity text as apimachinery writes it (k8s.io/apimachinery pkg/api/resource/quantity.go).
 describe("formatCpu (decimal SI at scale -9)", () => {
   const cases: [number, string][] = [
     [123456789, "123456789n"],
