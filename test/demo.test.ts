@@ -4,7 +4,11 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { kubectl, kubectlPath, poll, randomIpBase, startNodeProcess, tempDir } from "./helpers.ts";
+import { kubectl, kubectlPath } from "./support/kubectl.ts";
+import { randomIpBase } from "./support/loopback.ts";
+import { tempDir } from "./support/paths.ts";
+import { poll } from "./support/poll.ts";
+import { startNodeProcess } from "./support/processes.ts";
 
 function alive(pid: number): boolean {
   try {

@@ -8,9 +8,10 @@ import https from "node:https";
 import { join } from "node:path";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials, readContextCredentials } from "../scripts/cluster.ts";
-import { type Cluster, logLines, startCluster, waitForNodes } from "./cluster.ts";
-import { kubectl, kubectlPath, poll } from "./helpers.ts";
 import { testCert } from "./support/certs.ts";
+import { type Cluster, logLines, startCluster, waitForNodes } from "./support/cluster.ts";
+import { kubectl, kubectlPath } from "./support/kubectl.ts";
+import { poll } from "./support/poll.ts";
 
 interface Creds {
   cert?: Buffer;

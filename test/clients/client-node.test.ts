@@ -28,7 +28,7 @@ import {
   truthNode,
   truthPod,
   waitFor,
-} from "./common.ts";
+} from "../support/clients.ts";
 
 function assertNodeMetric(c: ClientsCluster, item: NodeMetric): void {
   const n = truthNode(c, item.metadata.name);

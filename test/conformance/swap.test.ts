@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseQuantity } from "../../src/go/index.ts";
-import { metricsItems, startCluster, waitForNodes } from "../cluster.ts";
-import { poll } from "../helpers.ts";
+import { metricsItems, startCluster, waitForNodes } from "../support/cluster.ts";
+import { poll } from "../support/poll.ts";
 
 test("--swap-usage serves the kubelets' swap, node and container, from both endpoints", async (t) => {
   const c = await startCluster(t, {

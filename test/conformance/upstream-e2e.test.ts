@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
 import { parseQuantity } from "../../src/go/index.ts";
-import { type MetricsItem, metricsItems, startCluster } from "../cluster.ts";
-import { poll, root } from "../helpers.ts";
+import { type MetricsItem, metricsItems, startCluster } from "../support/cluster.ts";
+import { root } from "../support/paths.ts";
+import { poll } from "../support/poll.ts";
 
 const SKIP_LABEL = "metrics-server-skip";
 
