@@ -353,7 +353,7 @@ export async function runBench(
       const ns = encodeURIComponent(hpa.namespace);
       const targets: LoadTarget[] = [
         // One full pod list per 1 / listRate seconds, alternating JSON and protobuf (kubectl top pod
-        // -A's Accept, wire-formats §3), so adding the protobuf call did not double the list load.
+        // -A asks for protobuf first), so adding the protobuf call did not double the list load.
         { name: "listPods", path: `${base}/pods`, ratePerSecond: args.listRate / 2 },
         {
           name: "listPodsProtobuf",

@@ -1,4 +1,4 @@
-// Secure by default on both hops (issue 6), against the simulated cluster doing authentication and
+// Secure by default on both hops, against the simulated cluster doing authentication and
 // authorization for real: the metrics-server runs with the least-privilege service-account kubeconfig
 // and no CA flags, so it reads the extension-apiserver-authentication ConfigMap, asks the API server
 // (TokenReview, SubjectAccessReview) about every caller, and verifies every kubelet.

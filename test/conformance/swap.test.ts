@@ -1,4 +1,4 @@
-// Swap beyond upstream (issue 5 item 7): with --swap-usage the server adds the kubelet-reported swap
+// Swap beyond upstream: with --swap-usage the server adds the kubelet-reported swap
 // to usage (what `kubectl top --show-swap` reads); without it, the bytes are upstream's.
 import assert from "node:assert/strict";
 import { test } from "node:test";

@@ -151,7 +151,7 @@ test("golden responses over the wire, kubectl get --raw, Table and protobuf", as
     });
   }
 
-  await t.test("kubectl get --raw and kubectl get (Table) print what the reference says", async (t) => {
+  await t.test("kubectl get --raw and kubectl get (Table) print what the golden files hold", async (t) => {
     const bin = kubectlPath(t, 33);
     if (!bin) return;
     const golden = new Map(goldens());
