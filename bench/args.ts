@@ -1,5 +1,8 @@
-// Flags of `npm run bench`.
-import { parseGoDurationMs } from "./stats.ts";
+// Flags of `npm run bench`, parsed with node:util parseArgs (scripts/flags.ts).
+import { parseFlags, UsageError } from "../scripts/flags.ts";
+import { parseGoDuration } from "../src/go/index.ts";
+
+export { UsageError };
 
 export interface BenchArgs {
   nodes: number;
@@ -62,8 +65,6 @@ what the OS measured for each process.
   -h, --help              this help
 `;
 
-export class UsageError extends Error {}
-
 /** Splits a space-separated list of Node.js flags; each must start with "-". */
 function nodeFlags(name: string, v: string): string[] {
   const flags = v.split(" ").filter((f) => f !== "");
@@ -77,130 +78,91 @@ function nodeFlags(name: string, v: string): string[] {
   return flags;
 }
 
-export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchArgs {
-  const args: BenchArgs = {
-    nodes: 100,
-    podsPerNode: 30,
-    containersPerPod: 2,
-    resolution: "15s",
-    resolutionMs: 15_000,
-    cycles: 3,
-    warmup: 1,
-    concurrency: 4,
-    rate: 200,
-    listRate: 0.2,
-    getRate: 10,
-    hpaReplicas: 20,
-    outDir: defaultOutDir,
-    label: "",
-    verbose: false,
-    serverNodeArgs: [],
-    simNodeArgs: [],
-    help: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i]!;
-    const eq = raw.indexOf("=");
-    const name = eq > 0 && raw.startsWith("--") ? raw.slice(0, eq) : raw;
-    const value = (): string => {
-      if (eq > 0 && raw.startsWith("--")) return raw.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`flag needs an argument: ${name}`);
-      return v;
-    };
-    const whole = (min: number, max: number): number => {
-      const v = value();
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || n < min || n > max) {
-        throw new UsageError(
-          `invalid value ${JSON.stringify(v)} for ${name}: want a whole number in ${min}..${max}`,
-        );
-      }
-      return n;
-    };
-    const positive = (): number => {
-      const v = value();
-      const n = Number(v);
-      if (v.trim() === "" || !Number.isFinite(n) || n <= 0 || n > 100_000) {
-        throw new UsageError(
-          `invalid value ${JSON.stringify(v)} for ${name}: want a number > 0 and ≤ 100000`,
-        );
-      }
-      return n;
-    };
-    switch (name) {
-      case "--nodes":
-        args.nodes = whole(1, 60_000);
-        break;
-      case "--pods-per-node":
-        args.podsPerNode = whole(0, 1000);
-        break;
-      case "--containers-per-pod":
-        args.containersPerPod = whole(1, 100);
-        break;
-      case "--resolution": {
-        const v = value();
-        const ms = parseGoDurationMs(v);
-        if (!Number.isFinite(ms) || ms < 1000) {
-          throw new UsageError(
-            `invalid value ${JSON.stringify(v)} for --resolution: want a Go duration ≥ 1s, e.g. 15s`,
-          );
-        }
-        args.resolution = v;
-        args.resolutionMs = ms;
-        break;
-      }
-      case "--cycles":
-        args.cycles = whole(1, 10_000);
-        break;
-      case "--warmup":
-        args.warmup = whole(0, 10_000);
-        break;
-      case "--concurrency":
-        args.concurrency = whole(1, 10_000);
-        break;
-      case "--rate":
-        args.rate = positive();
-        break;
-      case "--list-rate":
-        args.listRate = positive();
-        break;
-      case "--get-rate":
-        args.getRate = positive();
-        break;
-      case "--hpa-replicas":
-        args.hpaReplicas = whole(0, 100_000);
-        break;
-      case "--out":
-        args.outDir = value();
-        break;
-      case "--label": {
-        const v = value();
-        if (!/^[A-Za-z0-9._-]+$/.test(v)) {
-          throw new UsageError(
-            `invalid value ${JSON.stringify(v)} for --label: letters, digits, '.', '_' and '-' only`,
-          );
-        }
-        args.label = v;
-        break;
-      }
-      case "--verbose":
-        args.verbose = true;
-        break;
-      case "--server-node-args":
-        args.serverNodeArgs = nodeFlags(name, value());
-        break;
-      case "--sim-node-args":
-        args.simNodeArgs = nodeFlags(name, value());
-        break;
-      case "-h":
-      case "--help":
-        args.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown flag: ${raw}`);
-    }
+const FLAGS = {
+  nodes: { type: "string" },
+  "pods-per-node": { type: "string" },
+  "containers-per-pod": { type: "string" },
+  resolution: { type: "string" },
+  cycles: { type: "string" },
+  warmup: { type: "string" },
+  concurrency: { type: "string" },
+  rate: { type: "string" },
+  "list-rate": { type: "string" },
+  "get-rate": { type: "string" },
+  "hpa-replicas": { type: "string" },
+  out: { type: "string" },
+  label: { type: "string" },
+  verbose: { type: "boolean" },
+  "server-node-args": { type: "string" },
+  "sim-node-args": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function whole(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) {
+    throw new UsageError(
+      `invalid value ${JSON.stringify(v)} for --${name}: want a whole number in ${min}..${max}`,
+    );
   }
+  return n;
+}
+
+function positive(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n <= 0 || n > 100_000) {
+    throw new UsageError(`invalid value ${JSON.stringify(v)} for --${name}: want a number > 0 and ≤ 100000`);
+  }
+  return n;
+}
+
+/** A Go duration of at least a second, in milliseconds. */
+function resolutionMs(v: string): number {
+  let ms = Number.NaN;
+  try {
+    ms = parseGoDuration(v);
+  } catch {
+    // not a Go duration: refused below
+  }
+  if (!(ms >= 1000)) {
+    throw new UsageError(
+      `invalid value ${JSON.stringify(v)} for --resolution: want a Go duration ≥ 1s, e.g. 15s`,
+    );
+  }
+  return ms;
+}
+
+export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchArgs {
+  const f = parseFlags(argv, FLAGS);
+  const label = f.label ?? "";
+  if (f.label !== undefined && !/^[A-Za-z0-9._-]+$/.test(label)) {
+    throw new UsageError(
+      `invalid value ${JSON.stringify(label)} for --label: letters, digits, '.', '_' and '-' only`,
+    );
+  }
+  const resolution = f.resolution ?? "15s";
+  const args: BenchArgs = {
+    nodes: whole("nodes", f.nodes, 100, 1, 60_000),
+    podsPerNode: whole("pods-per-node", f["pods-per-node"], 30, 0, 1000),
+    containersPerPod: whole("containers-per-pod", f["containers-per-pod"], 2, 1, 100),
+    resolution,
+    resolutionMs: resolutionMs(resolution),
+    cycles: whole("cycles", f.cycles, 3, 1, 10_000),
+    warmup: whole("warmup", f.warmup, 1, 0, 10_000),
+    concurrency: whole("concurrency", f.concurrency, 4, 1, 10_000),
+    rate: positive("rate", f.rate, 200),
+    listRate: positive("list-rate", f["list-rate"], 0.2),
+    getRate: positive("get-rate", f["get-rate"], 10),
+    hpaReplicas: whole("hpa-replicas", f["hpa-replicas"], 20, 0, 100_000),
+    outDir: f.out ?? defaultOutDir,
+    label,
+    verbose: f.verbose === true,
+    serverNodeArgs: nodeFlags("--server-node-args", f["server-node-args"] ?? ""),
+    simNodeArgs: nodeFlags("--sim-node-args", f["sim-node-args"] ?? ""),
+    help: f.help === true,
+  };
   if (args.label === "") args.label = `${args.nodes}x${args.podsPerNode}x${args.containersPerPod}`;
   return args;
 }

@@ -6,12 +6,14 @@ import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { readAdminCredentials, registerMetricsApi } from "../scripts/cluster.ts";
+import { reserveIpBase } from "../test/support/loopback.ts";
+import { poll } from "../test/support/poll.ts";
+import { NodeProcess } from "../test/support/processes.ts";
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from "./args.ts";
 import { findHpaTarget, simHpaArgs } from "./hpa.ts";
 import { connect, h2Get, type LoadTarget, type TargetResult } from "./load.ts";
 import { LoadWorkers, type ThreadCpu, threadCpu } from "./load-threads.ts";
 import { readCpuSeconds, readMemory, readThreadCpuSeconds } from "./procfs.ts";
-import { NodeProcess, reserveIpBase } from "./procs.ts";
 import {
   type ApiResult,
   type BenchResult,
@@ -186,20 +188,6 @@ export function serverInternals(metrics: string): ServerInternals {
   };
 }
 
-async function pollUntil(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  for (;;) {
-    try {
-      if (await fn()) return;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 export async function runBench(
   args: BenchArgs,
 ): Promise<{ result: BenchResult; jsonPath: string; mdPath: string }> {
@@ -250,9 +238,7 @@ export async function runBench(
         String(args.containersPerPod),
         ...simHpaArgs(args.hpaReplicas),
       ],
-      root,
-      args.verbose,
-      args.simNodeArgs,
+      { cwd: root, echo: args.verbose, nodeArgs: args.simNodeArgs, keep: 200 },
     );
     procs.push(sim);
     const readyLine = await sim.waitFor(
@@ -288,9 +274,7 @@ export async function runBench(
         "--kubelet-use-node-status-port",
         "--v=1",
       ],
-      root,
-      args.verbose,
-      args.serverNodeArgs,
+      { cwd: root, echo: args.verbose, nodeArgs: args.serverNodeArgs, keep: 200 },
     );
     procs.push(server);
     // Every "Scrape finished" line, in order, from the moment the server starts.
@@ -338,19 +322,25 @@ export async function runBench(
     const serverStartupSeconds = (performance.now() - t0) / 1000;
     const session = connect(authority, admin.cert, admin.key);
     try {
-      await pollUntil(
+      await poll(
         "/readyz 200",
+        async () => ((await h2Get(session, "/readyz", 10_000)).status === 200 ? true : undefined),
         scaleTimeoutMs,
-        async () => (await h2Get(session, "/readyz", 10_000)).status === 200,
+        500,
       );
       // The first tick that reached every node: from here on the store is warm.
       const tickTimeoutMs = 3 * args.resolutionMs + 120_000;
       let firstFull = -1;
-      await pollUntil("the first full scrape", scaleTimeoutMs, async () => {
-        firstFull = scrapes.findIndex((s) => s.nodeCount >= args.nodes);
-        if (server.exited) throw new Error(`metrics-server exited; last output:\n${server.tail()}`);
-        return firstFull >= 0;
-      });
+      await poll(
+        "the first full scrape",
+        async () => {
+          firstFull = scrapes.findIndex((s) => s.nodeCount >= args.nodes);
+          if (server.exited) throw new Error(`metrics-server exited; last output:\n${server.tail()}`);
+          return firstFull >= 0 ? true : undefined;
+        },
+        scaleTimeoutMs,
+        500,
+      );
       const firstFullTickSeconds = (performance.now() - t0) / 1000;
       status(`first full scrape after ${firstFullTickSeconds.toFixed(1)} s; ${args.warmup} warm-up tick(s)`);
       await waitForScrapes(
@@ -363,7 +353,7 @@ export async function runBench(
       const ns = encodeURIComponent(hpa.namespace);
       const targets: LoadTarget[] = [
         // One full pod list per 1 / listRate seconds, alternating JSON and protobuf (kubectl top pod
-        // -A's Accept, wire-formats §3), so adding the protobuf call did not double the list load.
+        // -A asks for protobuf first), so adding the protobuf call did not double the list load.
         { name: "listPods", path: `${base}/pods`, ratePerSecond: args.listRate / 2 },
         {
           name: "listPodsProtobuf",
@@ -437,8 +427,14 @@ export async function runBench(
         const delta = histogramDelta(before, after);
         const windowScrapes = scrapes.slice(windowFirstScrape, windowFirstScrape + args.cycles);
         // The last tick's store may still be running when its scrape line ends the window: wait for it.
-        await pollUntil("the last tick's store", 60_000, async () =>
-          windowScrapes.every((_, i) => tickDurationsMs[windowFirstScrape + i] !== undefined),
+        await poll(
+          "the last tick's store",
+          async () =>
+            windowScrapes.every((_, i) => tickDurationsMs[windowFirstScrape + i] !== undefined)
+              ? true
+              : undefined,
+          60_000,
+          500,
         );
         const windowTicks = windowScrapes.map((_, i) => tickDurationsMs[windowFirstScrape + i]!);
         const api = Object.fromEntries(
@@ -536,7 +532,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
-      process.exit(2);
+      process.exit(1);
     }
     throw err;
   }

@@ -1,5 +1,6 @@
 // Numbers for the benchmark report: exact percentiles of raw samples, Prometheus histogram
 // quantiles from bucket deltas, and Go duration strings (the server logs durations that way).
+import { parseGoDuration } from "../src/go/index.ts";
 
 /** Nearest-rank percentile (p in 0..100) of unsorted samples; NaN when there are none. */
 export function percentile(samples: readonly number[], p: number): number {
@@ -109,31 +110,13 @@ export function histogramQuantile(h: HistogramSnapshot, q: number): number {
   return h.bounds[h.bounds.length - 2] ?? Number.NaN;
 }
 
-const GO_UNITS_MS: Record<string, number> = {
-  h: 3_600_000,
-  m: 60_000,
-  s: 1000,
-  ms: 1,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ns: 1e-6,
-};
-
 /** A Go duration ("1m2.5s", "12.3ms", "850µs", "0s") in milliseconds; NaN if it is not one. */
 export function parseGoDurationMs(text: string): number {
-  if (text === "0") return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|μs|ns)/y;
-  let pos = 0;
-  let total = 0;
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) return Number.NaN;
-    total += Number(m[1]) * GO_UNITS_MS[m[2]!]!;
-    pos = re.lastIndex;
+  try {
+    return parseGoDuration(text);
+  } catch {
+    return Number.NaN;
   }
-  return pos === 0 ? Number.NaN : total;
 }
 
 /**

@@ -1,6 +1,7 @@
 // What a cluster admin does to install metrics-server's API, done against the simulated cluster:
 // create the Service, its Endpoints and the APIService `v1beta1.metrics.k8s.io` (the objects in
-// upstream's manifests, §5), using the admin credentials of a kubeconfig. Shared by the demo and the
+// upstream's manifests: kubernetes-sigs/metrics-server manifests/base/apiservice.yaml and
+// service.yaml), using the admin credentials of a kubeconfig. Shared by the demo and the
 // end-to-end tests; talks to the simulator only over its HTTPS API, like kubectl would.
 import { readFileSync } from "node:fs";
 import https from "node:https";

@@ -9,7 +9,9 @@ import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { parseGoDuration } from "../src/go/index.ts";
 import { registerMetricsApi } from "./cluster.ts";
+import { type FlagValues, parseFlags, UsageError } from "./flags.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -44,89 +46,80 @@ interface DemoArgs {
   ipBase: string;
 }
 
+const FLAGS = {
+  nodes: { type: "string" },
+  "pods-per-node": { type: "string" },
+  seed: { type: "string" },
+  scenario: { type: "string" },
+  "metric-resolution": { type: "string" },
+  fault: { type: "string", multiple: true },
+  "summary-only-nodes": { type: "string" },
+  "kubelet-endpoint": { type: "string" },
+  v: { type: "string", short: "v" },
+  "ip-base": { type: "string" },
+  dir: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 function fail(msg: string): never {
   process.stderr.write(`demo: ${msg}\n\n${USAGE}`);
   process.exit(1);
 }
 
-function parseArgs(argv: string[]): DemoArgs {
-  const args: DemoArgs = {
-    nodes: "8",
-    podsPerNode: "6",
-    seed: "1",
-    resolution: "15s",
-    faults: [],
-    summaryOnlyNodes: "0",
-    kubeletEndpoint: "auto",
-    verbosity: "1",
-    dir: join(root, ".demo"),
-    ipBase: `127.${1 + Math.floor(Math.random() * 254)}`,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i]!;
-    const eq = raw.indexOf("=");
-    const name = eq > 0 && raw.startsWith("--") ? raw.slice(0, eq) : raw;
-    const value = (): string => {
-      if (eq > 0 && raw.startsWith("--")) return raw.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) fail(`flag needs an argument: ${name}`);
-      return v;
-    };
-    const count = (v: string, flag: string): string => {
-      if (!/^\d+$/.test(v))
-        fail(`invalid argument ${JSON.stringify(v)} for ${flag}: expected a whole number`);
-      return v;
-    };
-    switch (name) {
-      case "--nodes":
-        args.nodes = count(value(), name);
-        break;
-      case "--pods-per-node":
-        args.podsPerNode = count(value(), name);
-        break;
-      case "--seed":
-        args.seed = count(value(), name);
-        break;
-      case "--scenario":
-        args.scenario = resolve(value());
-        break;
-      case "--metric-resolution":
-        args.resolution = value();
-        break;
-      case "--fault":
-        args.faults.push(value());
-        break;
-      case "--summary-only-nodes":
-        args.summaryOnlyNodes = count(value(), name);
-        break;
-      case "--kubelet-endpoint":
-        args.kubeletEndpoint = value();
-        break;
-      case "-v":
-      case "--v":
-        args.verbosity = count(value(), name);
-        break;
-      case "--ip-base": {
-        const v = value();
-        const m = /^127\.(\d{1,3})$/.exec(v);
-        if (!m || Number(m[1]) < 1 || Number(m[1]) > 254)
-          fail(`invalid argument ${JSON.stringify(v)} for --ip-base: want 127.R with R in 1..254`);
-        args.ipBase = v;
-        break;
-      }
-      case "--dir":
-        args.dir = resolve(value());
-        break;
-      case "-h":
-      case "--help":
-        process.stdout.write(USAGE);
-        process.exit(0);
-        break;
-      default:
-        fail(`unknown flag: ${raw}`);
-    }
+/** A whole-number flag's value, or the default. */
+function count(flag: string, v: string | undefined, fallback: string): string {
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v)) fail(`invalid argument ${JSON.stringify(v)} for --${flag}: expected a whole number`);
+  return v;
+}
+
+function parseDemoArgs(argv: string[]): DemoArgs {
+  let f: FlagValues<typeof FLAGS>;
+  try {
+    f = parseFlags(argv, FLAGS);
+  } catch (err) {
+    if (err instanceof UsageError) fail(err.message);
+    throw err;
   }
-  return args;
+  if (f.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const ipBase = f["ip-base"] ?? `127.${1 + Math.floor(Math.random() * 254)}`;
+  const r = /^127\.(\d{1,3})$/.exec(ipBase);
+  if (!r || Number(r[1]) < 1 || Number(r[1]) > 254) {
+    fail(`invalid argument ${JSON.stringify(ipBase)} for --ip-base: want 127.R with R in 1..254`);
+  }
+  const resolution = f["metric-resolution"] ?? "15s";
+  try {
+    parseGoDuration(resolution);
+  } catch (err) {
+    fail(`invalid argument ${JSON.stringify(resolution)} for --metric-resolution: ${(err as Error).message}`);
+  }
+  return {
+    nodes: count("nodes", f.nodes, "8"),
+    podsPerNode: count("pods-per-node", f["pods-per-node"], "6"),
+    seed: count("seed", f.seed, "1"),
+    scenario: f.scenario === undefined ? undefined : resolve(f.scenario),
+    resolution,
+    faults: f.fault ?? [],
+    summaryOnlyNodes: count("summary-only-nodes", f["summary-only-nodes"], "0"),
+    kubeletEndpoint: f["kubelet-endpoint"] ?? "auto",
+    verbosity: count("v", f.v, "1"),
+    dir: resolve(f.dir ?? join(root, ".demo")),
+    ipBase,
+  };
+}
+
+/**
+ * A child's line without the child's own name in front ("kube-sim ready: …" → "ready: …"): the
+ * demo's `[name]` prefix says which child once.
+ */
+function withoutName(name: string, line: string): string {
+  if (!line.startsWith(name)) return line;
+  const rest = line.slice(name.length);
+  const m = /^:? /.exec(rest);
+  return m ? rest.slice(m[0].length) : line;
 }
 
 const children: ChildProcess[] = [];
@@ -145,7 +138,7 @@ function start(name: string, script: string, args: string[], readyText: string):
   return new Promise((resolveReady, reject) => {
     let ready = false;
     const onLine = (stream: NodeJS.WriteStream) => (line: string) => {
-      stream.write(`[${name}] ${line}\n`);
+      stream.write(`[${name}] ${withoutName(name, line)}\n`);
       if (!ready && line.includes(readyText)) {
         ready = true;
         resolveReady(child);
@@ -180,7 +173,7 @@ async function shutdown(code: number): Promise<never> {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseDemoArgs(process.argv.slice(2));
   // A loopback range of its own (127.R.0.0/16, random unless --ip-base) so kubelets, API server and
   // metrics-server never clash with anything else on the machine.
   const ipBase = args.ipBase;

@@ -5,7 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { root, run } from "./helpers.ts";
+import { root } from "./support/paths.ts";
+import { run } from "./support/processes.ts";
 
 /** Every leaf of `value` that is a number must be finite (JSON turns NaN/Infinity into null). */
 function assertNumbersFinite(value: unknown, path: string): void {

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { stringify } from "yaml";
 import { type AdminCredentials, apiRequest, readAdminCredentials } from "../scripts/cluster.ts";
-import { type Cluster, logLines, metricsItems, startCluster, waitForNodes } from "./cluster.ts";
-import { poll } from "./helpers.ts";
+import { type Cluster, logLines, metricsItems, startCluster, waitForNodes } from "./support/cluster.ts";
+import { poll } from "./support/poll.ts";
 
 // An exec credential plugin, as cloud providers ship them: prints an ExecCredential with the
 // simulator's admin token and records each run, so the test can tell the plugin was used.

@@ -4,7 +4,11 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { kubectl, kubectlPath, poll, randomIpBase, startNodeProcess, tempDir } from "./helpers.ts";
+import { kubectl, kubectlPath } from "./support/kubectl.ts";
+import { randomIpBase } from "./support/loopback.ts";
+import { tempDir } from "./support/paths.ts";
+import { poll } from "./support/poll.ts";
+import { startNodeProcess } from "./support/processes.ts";
 
 function alive(pid: number): boolean {
   try {
@@ -54,6 +58,9 @@ test("npm start: the printed kubectl command shows every node, and Ctrl-C leaves
   );
   const kubeconfig = join(dir, "kubeconfig");
   assert.match(demo.output(), new RegExp(`kubectl --kubeconfig ${kubeconfig} top node`));
+  // Each child's lines say which child once: "[kube-sim] ready: …", not "[kube-sim] kube-sim ready: …".
+  assert.match(demo.output(), /^\[kube-sim\] ready: /m);
+  assert.doesNotMatch(demo.output(), /^\[(kube-sim|metrics-server)\] \1\b/m);
 
   const out = await poll("kubectl top node through the demo", async () => {
     const r = await kubectl(t, bin, kubeconfig, ["top", "node"]);

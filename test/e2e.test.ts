@@ -4,8 +4,9 @@
 // with the simulator's configured truth (within 5 %, kubectl's rounding included).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertClose, startCluster } from "./cluster.ts";
-import { kubectl, kubectlPath, poll } from "./helpers.ts";
+import { assertClose, startCluster } from "./support/cluster.ts";
+import { kubectl, kubectlPath } from "./support/kubectl.ts";
+import { poll } from "./support/poll.ts";
 
 function parseMilli(s: string): number {
   assert.match(s, /^\d+m$/, `CPU column ${JSON.stringify(s)}`);

@@ -3,8 +3,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../scripts/cluster.ts";
-import { startCluster } from "./cluster.ts";
-import { poll, root, run } from "./helpers.ts";
+import { startCluster } from "./support/cluster.ts";
+import { root } from "./support/paths.ts";
+import { poll } from "./support/poll.ts";
+import { run } from "./support/processes.ts";
 
 test("kubelets that hang, answer 500 or send garbage lose only their own node", async (t) => {
   const faults = { "node-0": "hang", "node-1": "http500", "node-2": "garbage" } as const;

@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../scripts/cluster.ts";
-import { logLines, metricsItems, startCluster, waitForNodes } from "./cluster.ts";
-import { poll, root } from "./helpers.ts";
+import { logLines, metricsItems, startCluster, waitForNodes } from "./support/cluster.ts";
+import { root } from "./support/paths.ts";
+import { poll } from "./support/poll.ts";
 
 const SCENARIO = join(root, "sim/scenarios/kubelet-knobs.yaml");
 const READY_NODES = [

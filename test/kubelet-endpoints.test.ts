@@ -12,8 +12,8 @@ import {
   metricsItems,
   startCluster,
   waitForNodes,
-} from "./cluster.ts";
-import { poll } from "./helpers.ts";
+} from "./support/cluster.ts";
+import { poll } from "./support/poll.ts";
 
 /** Every node's served usage is within 5 % of what the simulator burns. */
 function assertNodesMatchTruth(c: Cluster, items: MetricsItem[]): void {

@@ -1,4 +1,4 @@
-// Secure by default on both hops (issue 6), against the simulated cluster doing authentication and
+// Secure by default on both hops, against the simulated cluster doing authentication and
 // authorization for real: the metrics-server runs with the least-privilege service-account kubeconfig
 // and no CA flags, so it reads the extension-apiserver-authentication ConfigMap, asks the API server
 // (TokenReview, SubjectAccessReview) about every caller, and verifies every kubelet.
@@ -8,9 +8,10 @@ import https from "node:https";
 import { join } from "node:path";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials, readContextCredentials } from "../scripts/cluster.ts";
-import { type Cluster, logLines, startCluster, waitForNodes } from "./cluster.ts";
-import { kubectl, kubectlPath, poll } from "./helpers.ts";
 import { testCert } from "./support/certs.ts";
+import { type Cluster, logLines, startCluster, waitForNodes } from "./support/cluster.ts";
+import { kubectl, kubectlPath } from "./support/kubectl.ts";
+import { poll } from "./support/poll.ts";
 
 interface Creds {
   cert?: Buffer;

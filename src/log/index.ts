@@ -8,18 +8,10 @@
 // by key="value" pairs (ErrorS puts err first, as klog does).
 
 import { goQuote } from "../go/index.ts";
+import { wallClockMicros } from "./clock.ts";
 
-export type LogValue =
-  | string
-  | number
-  | boolean
-  | bigint
-  | null
-  | undefined
-  | Error
-  | readonly unknown[]
-  | object;
-export type KV = Record<string, LogValue>;
+type LogValue = string | number | boolean | bigint | null | undefined | Error | readonly unknown[] | object;
+type KV = Record<string, LogValue>;
 
 let verbosity = 0;
 let sink: (line: string) => void = (line) => {
@@ -68,8 +60,9 @@ function caller(depth: number): string {
 }
 
 function header(severity: "I" | "W" | "E" | "F", depth: number): string {
-  const d = new Date();
-  const micros = pad(d.getMilliseconds() * 1000, 6);
+  const us = wallClockMicros();
+  const d = new Date(Math.floor(us / 1000));
+  const micros = pad(us % 1_000_000, 6);
   return (
     `${severity}${pad(d.getMonth() + 1, 2)}${pad(d.getDate(), 2)} ` +
     `${pad(d.getHours(), 2)}:${pad(d.getMinutes(), 2)}:${pad(d.getSeconds(), 2)}.${micros} ` +
@@ -84,7 +77,7 @@ function emit(severity: "I" | "W" | "E" | "F", msg: string, err: unknown, kv: KV
   sink(line + "\n");
 }
 
-export interface Verbose {
+interface Verbose {
   readonly enabled: boolean;
   info(msg: string, kv?: KV): void;
 }

@@ -1,7 +1,7 @@
 // The official JavaScript client, @kubernetes/client-node (2.x, undici fetch, the kubeconfig's
 // client certificate): its Metrics class and the topPods/topNodes helpers, against the metrics API
 // behind the simulator's aggregator, compared with the simulator's truth. The library has no
-// single-object or label-selector call for metrics (wire-formats §5); python.test.ts covers those.
+// single-object or label-selector call for metrics; python.test.ts covers those.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
@@ -28,7 +28,7 @@ import {
   truthNode,
   truthPod,
   waitFor,
-} from "./common.ts";
+} from "../support/clients.ts";
 
 function assertNodeMetric(c: ClientsCluster, item: NodeMetric): void {
   const n = truthNode(c, item.metadata.name);

@@ -5,7 +5,6 @@
 // (unknown pod and node, a pod and a node without metrics, Pending pods young and old, no pods).
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
-import { kubectl, kubectlPath } from "../helpers.ts";
 import {
   assertNear,
   assertTimestampAndWindow,
@@ -21,7 +20,8 @@ import {
   truthNode,
   truthPod,
   waitFor,
-} from "./common.ts";
+} from "../support/clients.ts";
+import { kubectl, kubectlPath } from "../support/kubectl.ts";
 
 const MiB = 2 ** 20;
 

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { root, run } from "../helpers.ts";
 import {
   assertTimestampAndWindow,
   assertUsage,
@@ -18,7 +17,9 @@ import {
   truthNode,
   truthPod,
   waitFor,
-} from "./common.ts";
+} from "../support/clients.ts";
+import { root } from "../support/paths.ts";
+import { run } from "../support/processes.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = join(root, "test", "clients", "metrics_client.py");

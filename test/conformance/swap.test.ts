@@ -1,10 +1,10 @@
-// Swap beyond upstream (issue 5 item 7): with --swap-usage the server adds the kubelet-reported swap
+// Swap beyond upstream: with --swap-usage the server adds the kubelet-reported swap
 // to usage (what `kubectl top --show-swap` reads); without it, the bytes are upstream's.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseQuantity } from "../../src/go/index.ts";
-import { metricsItems, startCluster, waitForNodes } from "../cluster.ts";
-import { poll } from "../helpers.ts";
+import { metricsItems, startCluster, waitForNodes } from "../support/cluster.ts";
+import { poll } from "../support/poll.ts";
 
 test("--swap-usage serves the kubelets' swap, node and container, from both endpoints", async (t) => {
   const c = await startCluster(t, {

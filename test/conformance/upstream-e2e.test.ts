@@ -1,4 +1,4 @@
-// Upstream's e2e test (test/e2e_test.go; reference upstream-behaviour.md §6), every assertion ported
+// Upstream's e2e test (kubernetes-sigs/metrics-server test/e2e_test.go), every assertion ported
 // to the simulated cluster: sim/scenarios/e2e.yaml reproduces its kind cluster (a worker labelled
 // metrics-server-skip=true) and its consumer pods; the server runs with the test overlay's
 // --node-selector. Requests go through the aggregator as admin, as the Go test's clientset does.
@@ -8,12 +8,16 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
 import { parseQuantity } from "../../src/go/index.ts";
-import { type MetricsItem, metricsItems, startCluster } from "../cluster.ts";
-import { poll, root } from "../helpers.ts";
+import { type MetricsItem, metricsItems, startCluster } from "../support/cluster.ts";
+import { root } from "../support/paths.ts";
+import { poll } from "../support/poll.ts";
 
 const SKIP_LABEL = "metrics-server-skip";
 
-/** A GET straight to the metrics-server with the admin client certificate, TLS verification off (§6 #8–10). */
+/**
+ * A GET straight to the metrics-server with the admin client certificate, TLS verification off,
+ * as upstream's e2e test reads /readyz, /livez and /metrics.
+ */
 function direct(
   address: string,
   path: string,
@@ -48,7 +52,7 @@ function direct(
   });
 }
 
-test("upstream e2e suite (reference §6) against the simulated cluster", async (t) => {
+test("upstream e2e suite (test/e2e_test.go) against the simulated cluster", async (t) => {
   const c = await startCluster(t, {
     simArgs: ["--scenario", join(root, "sim/scenarios/e2e.yaml")],
     resolution: "5s",

@@ -14,8 +14,10 @@ import { test } from "node:test";
 import protobuf from "protobufjs";
 import { type AdminCredentials, apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
 import { METRICS_PROTO_SCHEMA } from "../../src/api/testdata/metrics-proto.ts";
-import { type Cluster, startCluster, waitForNodes } from "../cluster.ts";
-import { kubectl, kubectlPath, poll, root } from "../helpers.ts";
+import { type Cluster, startCluster, waitForNodes } from "../support/cluster.ts";
+import { kubectl, kubectlPath } from "../support/kubectl.ts";
+import { root } from "../support/paths.ts";
+import { poll } from "../support/poll.ts";
 
 const GOLDEN_DIR = join(root, "src/api/testdata/golden");
 const JSON_ONLY = "application/json";
@@ -149,7 +151,7 @@ test("golden responses over the wire, kubectl get --raw, Table and protobuf", as
     });
   }
 
-  await t.test("kubectl get --raw and kubectl get (Table) print what the reference says", async (t) => {
+  await t.test("kubectl get --raw and kubectl get (Table) print what the golden files hold", async (t) => {
     const bin = kubectlPath(t, 33);
     if (!bin) return;
     const golden = new Map(goldens());

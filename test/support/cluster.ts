@@ -9,8 +9,11 @@ import {
   readTruth,
   registerMetricsApi,
   type Truth,
-} from "../scripts/cluster.ts";
-import { poll, randomIpBase, startNodeProcess, tempDir } from "./helpers.ts";
+} from "../../scripts/cluster.ts";
+import { randomIpBase } from "./loopback.ts";
+import { tempDir } from "./paths.ts";
+import { poll } from "./poll.ts";
+import { type NodeProcess, startNodeProcess } from "./processes.ts";
 
 export interface Cluster {
   dir: string;
@@ -19,7 +22,7 @@ export interface Cluster {
   kubeconfig: string;
   serverAddress: string;
   truth: Truth;
-  server: Awaited<ReturnType<typeof startNodeProcess>>;
+  server: NodeProcess;
 }
 
 /** Starts sim + metrics-server, registers the APIService, returns once both are up. */

@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { Truth } from "../../scripts/cluster.ts";
-import { type Cluster, startCluster } from "../cluster.ts";
-import { poll, root } from "../helpers.ts";
+import { type Cluster, startCluster } from "./cluster.ts";
+import { root } from "./paths.ts";
+import { poll } from "./poll.ts";
 
 export const SCENARIO = join(root, "test", "clients", "clients.yaml");
 /** The node whose kubelet answers 500 to everything: listed by the API server, never any metrics. */
