@@ -9,12 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { TLSSocket } from "node:tls";
-import { ApiServer, type FaultControl, negotiate } from "./apiserver.ts";
-import { Cluster } from "./cluster.ts";
-import { writeKubeconfig } from "./kubeconfig.ts";
-import type { KubeletFault } from "./kubelet.ts";
-import { type CA, type CertAndKey, createCA, issueCert } from "./pki.ts";
-import { generateScenario } from "./scenario.ts";
+import { type CA, type CertAndKey, createCA, issueCert, writeKubeconfig } from "../auth/index.ts";
+import { generateScenario } from "../scenario/index.ts";
+import { Cluster } from "../state/index.ts";
+import type { KubeletFault } from "../types.ts";
+import { ApiServer, type FaultControl } from "./apiserver.ts";
+import { negotiate } from "./negotiate.ts";
 
 // Decoded API responses are checked field by field; typing every shape would add nothing.
 // biome-ignore lint/suspicious/noExplicitAny: see above

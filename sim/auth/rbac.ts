@@ -3,7 +3,7 @@
 // matching rule, otherwise "no opinion", which the API server turns into 403). Also the request
 // attributes kube-apiserver derives from a URL, and its forbidden messages.
 
-import type { UserInfo } from "./aggregator.ts";
+import type { UserInfo } from "../types.ts";
 
 export interface PolicyRule {
   verbs: string[];

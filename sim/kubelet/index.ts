@@ -1,0 +1,1 @@
+export { hostPort, KubeletFleet } from "./fleet.ts";
