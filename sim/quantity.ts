@@ -63,6 +63,7 @@ export function formatBytes(bytes: number): string {
   return String(b);
 }
 
+/** Millicores as the API prints them: whole cores bare, anything else with the m suffix. */
 export function formatCpu(milli: number): string {
   const m = Math.round(milli);
   return m % 1000 === 0 ? String(m / 1000) : `${m}m`;

@@ -223,7 +223,8 @@ export const METRICS_SERVER_SA = { namespace: "kube-system", name: "metrics-serv
 
 /**
  * The roles and bindings the simulated cluster starts with: kube-apiserver's bootstrap policy (the
- * parts that matter here), upstream metrics-server's manifests (§5), and the demo users.
+ * parts that matter here), upstream metrics-server's manifests (kubernetes-sigs/metrics-server
+ * manifests/base/rbac.yaml), and the demo users.
  */
 export function builtinRbac(): Rbac {
   const rbac = new Rbac();

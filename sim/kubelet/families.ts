@@ -1,5 +1,5 @@
 // The HELP and TYPE lines of the /metrics/resource families, as kubelet 1.33 (and 1.34+ for swap)
-// declares them (kubernetes pkg/kubelet/metrics/collectors/resource_metrics.go).
+// declares them (kubernetes/kubernetes pkg/kubelet/metrics/collectors/resource_metrics.go).
 
 import { escapeHelp } from "./promtext.ts";
 

@@ -1,1 +1,1 @@
-export { hostPort, KubeletFleet } from "./fleet.ts";
+export { KubeletFleet } from "./fleet.ts";
