@@ -110,7 +110,15 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-function intFlag(name: string, value: string, min: number, max: number): number {
+/** An integer flag's value in min..max, or `absent` when the flag is not given. */
+function intFlag<D>(
+  name: string,
+  value: string | undefined,
+  absent: D,
+  min: number,
+  max: number,
+): number | D {
+  if (value === undefined) return absent;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
     throw new UsageError(
       `invalid value ${JSON.stringify(value)} for --${name}: want an integer in ${min}..${max}`,
@@ -184,36 +192,22 @@ export function parseArgs(
   }
   const v = parsed.values;
   const o: SimOptions = {
-    nodes: v.nodes === undefined ? 3 : intFlag("nodes", v.nodes, 0, 250 * 254),
-    podsPerNode:
-      v["pods-per-node"] === undefined ? 5 : intFlag("pods-per-node", v["pods-per-node"], 0, 10_000),
-    containersPerPod:
-      v["containers-per-pod"] === undefined
-        ? undefined
-        : intFlag("containers-per-pod", v["containers-per-pod"], 1, 100),
-    seed: v.seed === undefined ? 1 : intFlag("seed", v.seed, 0, 2 ** 32 - 1),
+    nodes: intFlag("nodes", v.nodes, 3, 0, 250 * 254),
+    podsPerNode: intFlag("pods-per-node", v["pods-per-node"], 5, 0, 10_000),
+    containersPerPod: intFlag("containers-per-pod", v["containers-per-pod"], undefined, 1, 100),
+    seed: intFlag("seed", v.seed, 1, 0, 2 ** 32 - 1),
     swap: v.swap === true,
     scenarioFile: v.scenario,
     ipBase: "",
-    // 0 = any free port (tests)
-    port: v.port === undefined ? 6443 : intFlag("port", v.port, 0, 65535),
+    port: intFlag("port", v.port, 6443, 0, 65535), // 0 = any free port (tests)
     dir: v.dir ?? ".demo",
     faults: new Map(),
     bookmarkIntervalMs: 60_000,
-    summaryOnlyNodes:
-      v["summary-only-nodes"] === undefined
-        ? 0
-        : intFlag("summary-only-nodes", v["summary-only-nodes"], 0, 250 * 254),
-    dnsOnlySanNodes:
-      v["dns-only-san-nodes"] === undefined
-        ? 0
-        : intFlag("dns-only-san-nodes", v["dns-only-san-nodes"], 0, 250 * 254),
-    readOnlyPort:
-      v["read-only-port"] === undefined
-        ? undefined
-        : intFlag("read-only-port", v["read-only-port"], 1, 65535),
+    summaryOnlyNodes: intFlag("summary-only-nodes", v["summary-only-nodes"], 0, 0, 250 * 254),
+    dnsOnlySanNodes: intFlag("dns-only-san-nodes", v["dns-only-san-nodes"], 0, 0, 250 * 254),
+    readOnlyPort: intFlag("read-only-port", v["read-only-port"], undefined, 1, 65535),
     partialMetadata: v["no-partial-metadata"] !== true,
-    hpaReplicas: v["hpa-replicas"] === undefined ? 0 : intFlag("hpa-replicas", v["hpa-replicas"], 0, 100_000),
+    hpaReplicas: intFlag("hpa-replicas", v["hpa-replicas"], 0, 0, 100_000),
     help: v.help === true,
   };
   if (o.scenarioFile === "") throw new UsageError("--scenario needs a file name");

@@ -3,7 +3,7 @@
 // defaults and validation.
 
 import { isIP } from "node:net";
-import { quantityOrUndefined as parseQuantity } from "../quantity.ts";
+import { quantityOrUndefined } from "../quantity.ts";
 import {
   NODE_ADDRESS_TYPES,
   type NodeAddress,
@@ -42,8 +42,8 @@ const DEFAULT_MEMORY = 16 * MI;
 
 function simContainer(c: Record<string, unknown>, startTimeMs: number): SimContainer {
   const requests = isRecord(c.resources) && isRecord(c.resources.requests) ? c.resources.requests : {};
-  const cpu = parseQuantity(requests.cpu);
-  const mem = parseQuantity(requests.memory);
+  const cpu = quantityOrUndefined(requests.cpu);
+  const mem = quantityOrUndefined(requests.memory);
   return {
     name: String(c.name),
     cpuMilli: cpu !== undefined ? Math.max(1, Math.round(cpu * 1000)) : DEFAULT_CPU_MILLI,
@@ -109,8 +109,8 @@ export function simNodeFrom(
       ? { addresses: published.map((a) => ({ type: a.type, address: a.address })) }
       : {}),
     ...(path ? { resourceMetricsPath: path } : {}),
-    cpuCores: parseQuantity(capacity.cpu) ?? 4,
-    memoryBytes: Math.round(parseQuantity(capacity.memory) ?? 16 * GI),
+    cpuCores: quantityOrUndefined(capacity.cpu) ?? 4,
+    memoryBytes: Math.round(quantityOrUndefined(capacity.memory) ?? 16 * GI),
     overheadCpuMilli: 100,
     overheadMemoryBytes: 512 * MI,
     bootTimeMs: nowMs,
