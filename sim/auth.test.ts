@@ -14,8 +14,9 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import YAML from "yaml";
 import { readAdminCredentials, readContextCredentials, registerMetricsApi } from "../scripts/cluster.ts";
-import { parseArgs, type RunningSim, startSim } from "./main.ts";
-import { type CertAndKey, createCA, issueCert } from "./pki.ts";
+import { type CertAndKey, createCA, issueCert } from "./auth/index.ts";
+import { type RunningSim, startSim } from "./main.ts";
+import { parseArgs } from "./options.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON bodies are read field by field in assertions
 type Json = Record<string, any>;

@@ -9,11 +9,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import YAML from "yaml";
-import { ApiServer } from "./apiserver.ts";
-import { Cluster } from "./cluster.ts";
-import { parseArgs, type RunningSim, startSim, UsageError } from "./main.ts";
-import { createCA, issueCert } from "./pki.ts";
-import { generateScenario } from "./scenario.ts";
+import { ApiServer } from "./apiserver/index.ts";
+import { createCA, issueCert } from "./auth/index.ts";
+import { type RunningSim, startSim } from "./main.ts";
+import { parseArgs, UsageError } from "./options.ts";
+import { generateScenario } from "./scenario/index.ts";
+import { Cluster } from "./state/index.ts";
 
 // Decoded API responses are checked field by field; typing every shape would add nothing.
 // biome-ignore lint/suspicious/noExplicitAny: see above

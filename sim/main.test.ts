@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
-import { parseArgs, parseDuration, USAGE, UsageError } from "./main.ts";
+import { parseArgs, parseDuration, USAGE, UsageError } from "./options.ts";
 
 const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const MAIN = new URL("./main.ts", import.meta.url).pathname;

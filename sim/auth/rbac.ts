@@ -3,7 +3,7 @@
 // matching rule, otherwise "no opinion", which the API server turns into 403). Also the request
 // attributes kube-apiserver derives from a URL, and its forbidden messages.
 
-import type { UserInfo } from "./aggregator.ts";
+import type { UserInfo } from "../types.ts";
 
 export interface PolicyRule {
   verbs: string[];
@@ -223,7 +223,8 @@ export const METRICS_SERVER_SA = { namespace: "kube-system", name: "metrics-serv
 
 /**
  * The roles and bindings the simulated cluster starts with: kube-apiserver's bootstrap policy (the
- * parts that matter here), upstream metrics-server's manifests (§5), and the demo users.
+ * parts that matter here), upstream metrics-server's manifests (kubernetes-sigs/metrics-server
+ * manifests/base/rbac.yaml), and the demo users.
  */
 export function builtinRbac(): Rbac {
   const rbac = new Rbac();

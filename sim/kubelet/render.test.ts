@@ -1,14 +1,13 @@
 // The precomputed /metrics/resource renderer against a straightforward reference built on
 // renderFamilies (sort everything per request), on random pods, and the layout cache's behaviour
-// when pods change; plus issueCert's shared-key option the kubelet fleet uses.
+// when pods change.
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { containerCpuSeconds, NodeCounterState, renderResourceMetrics } from "./kubelet.ts";
-import { createCA, createKeyPair, issueCert } from "./pki.ts";
+import { reportedContainers, type SimContainer, type SimNode, type SimPod } from "../types.ts";
 import { type Family, formatGoFloat, renderFamilies, type Sample } from "./promtext.ts";
-import { reportedContainers, type SimContainer, type SimNode, type SimPod } from "./scenario.ts";
+import { renderResourceMetrics } from "./resourcemetrics.ts";
+import { containerCpuSeconds, NodeCounterState } from "./usage.ts";
 
 const NOW = 1732741801205;
 
@@ -230,30 +229,6 @@ describe("renderResourceMetrics (precomputed layout)", () => {
     assert.ok(after >= before, `${after} >= ${before}`);
     // The retired CPU is the container's at its last sighting (NOW + 50 s), not at the first one.
     assert.equal(after, overhead(NOW + 51_000) + containerCpuSeconds(c, NOW + 50_000));
-  });
-});
-
-describe("issueCert with a shared key", () => {
-  test("certs for different names carry the same given key, and are still signed by the CA", async () => {
-    const ca = await createCA("shared-key-ca");
-    const key = await createKeyPair();
-    const a = await issueCert(ca, { commonName: "a", dnsNames: ["a"], server: true, key });
-    const b = await issueCert(ca, { commonName: "b", ipAddresses: ["127.0.0.2"], server: true, key });
-    assert.equal(a.keyPem, key.keyPem);
-    assert.equal(b.keyPem, key.keyPem);
-    const ca509 = new X509Certificate(ca.certPem);
-    const [xa, xb] = [new X509Certificate(a.certPem), new X509Certificate(b.certPem)];
-    assert.ok(xa.checkPrivateKey((await import("node:crypto")).createPrivateKey(key.keyPem)));
-    assert.equal(
-      xa.publicKey.export({ format: "pem", type: "spki" }),
-      xb.publicKey.export({ format: "pem", type: "spki" }),
-    );
-    assert.ok(xa.verify(ca509.publicKey) && xb.verify(ca509.publicKey));
-    assert.equal(xa.subjectAltName, "DNS:a");
-    assert.equal(xb.subjectAltName, "IP Address:127.0.0.2");
-    // Without the option every cert still gets its own key.
-    const c = await issueCert(ca, { commonName: "c", server: true });
-    assert.notEqual(c.keyPem, key.keyPem);
   });
 });
 

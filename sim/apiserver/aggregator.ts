@@ -6,15 +6,9 @@
 
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import * as https from "node:https";
-import type { Cluster, KubeObject } from "./cluster.ts";
-import type { CertAndKey } from "./pki.ts";
-
-export interface UserInfo {
-  name: string;
-  groups: string[];
-  /** Extra attributes (scopes, credential ids...): forwarded as X-Remote-Extra-<key>. */
-  extra?: Record<string, string[]>;
-}
+import type { CertAndKey } from "../auth/index.ts";
+import type { Cluster, KubeObject } from "../state/index.ts";
+import type { UserInfo } from "../types.ts";
 
 export interface AggregatorOptions {
   cluster: Cluster;

@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import fc from "fast-check";
-import {
-  ApiError,
-  Cluster,
-  formatBytes,
-  formatCpu,
-  nodeToJson,
-  parseQuantity,
-  podToJson,
-  type WatchEvent,
-} from "./cluster.ts";
-import type { Scenario, SimNode, SimPod } from "./scenario.ts";
+import type { Scenario, SimNode, SimPod } from "../types.ts";
+import { Cluster, type WatchEvent } from "./cluster.ts";
+import { ApiError } from "./errors.ts";
+import { nodeToJson, podToJson } from "./objects.ts";
 
 // Decoded API responses are checked field by field; typing every shape would add nothing.
 // biome-ignore lint/suspicious/noExplicitAny: see above
@@ -220,30 +212,6 @@ test("create: metadata filled in, duplicates 409, invalid 422, hooks for nodes",
   await assert.rejects(c.delete("apiservices", undefined, "v1.x"), {
     message: 'apiservices.apiregistration.k8s.io "v1.x" not found',
   });
-});
-
-test("quantities: formatting and parsing agree", () => {
-  assert.equal(formatBytes(32 * 1024 ** 3), "32Gi");
-  assert.equal(formatBytes(1536 * 1024), "1536Ki");
-  assert.equal(formatBytes(1000), "1000");
-  assert.equal(formatCpu(8000), "8");
-  assert.equal(formatCpu(250), "250m");
-  assert.equal(parseQuantity("1.5"), 1.5);
-  assert.equal(parseQuantity("250m"), 0.25);
-  assert.equal(parseQuantity("2k"), 2000);
-  assert.equal(parseQuantity("1e3"), 1000);
-  assert.equal(parseQuantity("lots"), undefined);
-  assert.equal(parseQuantity("-1"), undefined);
-  fc.assert(
-    fc.property(fc.integer({ min: 0, max: 2 ** 45 }), (b) => {
-      assert.equal(parseQuantity(formatBytes(b)), b);
-    }),
-  );
-  fc.assert(
-    fc.property(fc.integer({ min: 0, max: 1_000_000 }), (m) => {
-      assert.equal(Math.round(parseQuantity(formatCpu(m))! * 1000), m);
-    }),
-  );
 });
 
 test("compact drops the whole history: every earlier resourceVersion is 410, the current one is not", async () => {

@@ -3,7 +3,7 @@ import { X509Certificate } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { before, describe, test } from "node:test";
 import * as tls from "node:tls";
-import { type CA, createCA, issueCert } from "./pki.ts";
+import { type CA, createCA, createKeyPair, issueCert } from "./pki.ts";
 
 interface HandshakeResult {
   clientAuthorized: boolean;
@@ -141,5 +141,30 @@ describe("pki", () => {
     await assert.rejects(issueCert(ca, { commonName: "" }), /commonName must not be empty/);
     await assert.rejects(issueCert(ca, { commonName: "x", days: 0 }), /days must be positive/);
     await assert.rejects(issueCert(ca, { commonName: "x", ipAddresses: ["not-an-ip"] }));
+  });
+});
+
+// issueCert's shared-key option, which the kubelet fleet's serving certificates use.
+describe("issueCert with a shared key", () => {
+  test("certs for different names carry the same given key, and are still signed by the CA", async () => {
+    const ca = await createCA("shared-key-ca");
+    const key = await createKeyPair();
+    const a = await issueCert(ca, { commonName: "a", dnsNames: ["a"], server: true, key });
+    const b = await issueCert(ca, { commonName: "b", ipAddresses: ["127.0.0.2"], server: true, key });
+    assert.equal(a.keyPem, key.keyPem);
+    assert.equal(b.keyPem, key.keyPem);
+    const ca509 = new X509Certificate(ca.certPem);
+    const [xa, xb] = [new X509Certificate(a.certPem), new X509Certificate(b.certPem)];
+    assert.ok(xa.checkPrivateKey((await import("node:crypto")).createPrivateKey(key.keyPem)));
+    assert.equal(
+      xa.publicKey.export({ format: "pem", type: "spki" }),
+      xb.publicKey.export({ format: "pem", type: "spki" }),
+    );
+    assert.ok(xa.verify(ca509.publicKey) && xb.verify(ca509.publicKey));
+    assert.equal(xa.subjectAltName, "DNS:a");
+    assert.equal(xb.subjectAltName, "IP Address:127.0.0.2");
+    // Without the option every cert still gets its own key.
+    const c = await issueCert(ca, { commonName: "c", server: true });
+    assert.notEqual(c.keyPem, key.keyPem);
   });
 });

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { type KubeObject, nodeToJson, podToJson } from "./cluster.ts";
-import { generateScenario } from "./scenario.ts";
+import { generateScenario } from "../scenario/index.ts";
+import { nodeToJson, podToJson } from "./objects.ts";
+import type { KubeObject } from "./resources.ts";
 import { fieldsOf, formBytes, listBytes, StoredObject } from "./stored.ts";
 
 const NOW = 1_700_000_000_000;

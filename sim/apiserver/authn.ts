@@ -4,33 +4,23 @@
 
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { UserInfo } from "./aggregator.ts";
-import { ApiError } from "./cluster.ts";
-import { ANONYMOUS, type Attributes, type Rbac } from "./rbac.ts";
-import { bearerToken, type TokenTable } from "./tokens.ts";
+import {
+  ANONYMOUS,
+  type Attributes,
+  bearerToken,
+  certUser,
+  presentedCert,
+  type Rbac,
+  type TokenTable,
+} from "../auth/index.ts";
+import { ApiError } from "../state/index.ts";
+import type { UserInfo } from "../types.ts";
+import { rec } from "./http.ts";
 
 export const AUTH_CONFIGMAP = {
   namespace: "kube-system",
   name: "extension-apiserver-authentication",
 } as const;
-
-/** The user of a verified client certificate: CN is the name, every O a group. */
-export function certUser(socket: TLSSocket): UserInfo | undefined {
-  if (!socket.authorized) return undefined;
-  const cert = socket.getPeerCertificate();
-  const cn = cert?.subject?.CN;
-  const name = Array.isArray(cn) ? cn[0] : cn;
-  if (!name) return undefined;
-  const o = cert.subject.O;
-  const groups = o === undefined ? [] : Array.isArray(o) ? [...o] : [o];
-  return { name, groups: [...groups.filter((g) => g !== "system:authenticated"), "system:authenticated"] };
-}
-
-/** True when the client sent a certificate (verified or not). */
-function presentedCert(socket: TLSSocket): boolean {
-  const cert = typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate() : undefined;
-  return cert !== undefined && cert !== null && Object.keys(cert).length > 0;
-}
 
 export const unauthorized = () => new ApiError(401, "Unauthorized", "Unauthorized");
 
@@ -58,10 +48,6 @@ function withAuthenticated(user: UserInfo): UserInfo {
   return user.groups.includes("system:authenticated")
     ? user
     : { ...user, groups: [...user.groups, "system:authenticated"] };
-}
-
-function rec(v: unknown): Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 function checkKind(body: Record<string, unknown>, kind: string, apiVersion: string): void {

@@ -3,7 +3,7 @@
 // object trees were ~460 MiB of heap that every full GC had to mark, and every list page paid a
 // JSON.stringify of its 500 pods; now a page is a concatenation of stored bytes.
 
-import type { KubeObject } from "./cluster.ts";
+import type { KubeObject } from "./resources.ts";
 
 function rec(v: unknown): Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};

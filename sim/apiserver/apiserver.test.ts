@@ -4,17 +4,15 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import * as https from "node:https";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { TLSSocket } from "node:tls";
-import { ApiServer, type FaultControl, negotiate } from "./apiserver.ts";
-import { Cluster } from "./cluster.ts";
-import { writeKubeconfig } from "./kubeconfig.ts";
-import type { KubeletFault } from "./kubelet.ts";
-import { type CA, type CertAndKey, createCA, issueCert } from "./pki.ts";
-import { generateScenario } from "./scenario.ts";
+import { type CA, type CertAndKey, createCA, issueCert, writeKubeconfig } from "../auth/index.ts";
+import { generateScenario } from "../scenario/index.ts";
+import { Cluster } from "../state/index.ts";
+import type { KubeletFault } from "../types.ts";
+import { ApiServer, type FaultControl } from "./apiserver.ts";
+import { negotiate } from "./negotiate.ts";
 
 // Decoded API responses are checked field by field; typing every shape would add nothing.
 // biome-ignore lint/suspicious/noExplicitAny: see above
@@ -511,167 +509,6 @@ describe("simulated kube-apiserver", () => {
     );
     await call("/sim/faults", { method: "POST", body: { node, fault: null } });
     assert.deepEqual((await call("/sim/faults")).json(), {});
-  });
-
-  test("the aggregator proxies a registered API group with front-proxy identity, and answers 503 when it is down", async (t) => {
-    const backendCA = await createCA("backend-ca");
-    const serving = await issueCert(backendCA, {
-      commonName: "metrics-server",
-      dnsNames: ["metrics-server.kube-system.svc"],
-      server: true,
-    });
-    const backendHost = `127.${R}.0.3`;
-    const backend = https.createServer(
-      {
-        cert: serving.certPem,
-        key: serving.keyPem,
-        ca: frontProxyCA.certPem,
-        requestCert: true,
-        rejectUnauthorized: true,
-      },
-      (req, res) => {
-        const peer = (req.socket as TLSSocket).getPeerCertificate();
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({
-            path: req.url,
-            user: req.headers["x-remote-user"],
-            groups: req.headersDistinct["x-remote-group"],
-            authorization: req.headers.authorization ?? null,
-            clientCN: peer.subject.CN,
-          }),
-        );
-      },
-    );
-    await new Promise<void>((resolve) => backend.listen(0, backendHost, resolve));
-    let backendOpen = true;
-    t.after(() => {
-      if (backendOpen) backend.close();
-    });
-    const port = (backend.address() as AddressInfo).port;
-
-    const svc = {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: "metrics-server", namespace: "kube-system", labels: { "k8s-app": "metrics-server" } },
-      spec: { ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: "https" }] },
-    };
-    const eps = {
-      apiVersion: "v1",
-      kind: "Endpoints",
-      metadata: { name: "metrics-server", namespace: "kube-system" },
-      subsets: [{ addresses: [{ ip: backendHost }], ports: [{ name: "https", port, protocol: "TCP" }] }],
-    };
-    const apiService = {
-      apiVersion: "apiregistration.k8s.io/v1",
-      kind: "APIService",
-      metadata: { name: "v1beta1.metrics.k8s.io" },
-      spec: {
-        service: { name: "metrics-server", namespace: "kube-system" },
-        group: "metrics.k8s.io",
-        version: "v1beta1",
-        caBundle: Buffer.from(backendCA.certPem).toString("base64"),
-        groupPriorityMinimum: 100,
-        versionPriority: 100,
-      },
-    };
-    assert.equal(
-      (await call("/api/v1/namespaces/kube-system/services", { method: "POST", body: svc })).status,
-      201,
-    );
-    assert.equal(
-      (await call("/api/v1/namespaces/kube-system/endpoints", { method: "POST", body: eps })).status,
-      201,
-    );
-    const reg = await call("/apis/apiregistration.k8s.io/v1/apiservices", {
-      method: "POST",
-      body: apiService,
-    });
-    assert.equal(reg.status, 201);
-    assert.equal(reg.json().spec.service.port, 443);
-    assert.equal(
-      (await call("/apis/apiregistration.k8s.io/v1/apiservices", { method: "POST", body: apiService }))
-        .status,
-      409,
-    );
-
-    const groups = (await call("/apis")).json().groups.map((g: Json) => g.name);
-    assert.deepEqual(groups, [
-      "apiregistration.k8s.io",
-      "authentication.k8s.io",
-      "authorization.k8s.io",
-      "metrics.k8s.io",
-    ]);
-    const group = (await call("/apis/metrics.k8s.io")).json();
-    assert.equal(group.kind, "APIGroup");
-    assert.equal(group.preferredVersion.groupVersion, "metrics.k8s.io/v1beta1");
-
-    const proxied = await call("/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%3Db", {
-      headers: { authorization: "Bearer secret", "x-remote-user": "spoofed" },
-    });
-    assert.equal(proxied.status, 200);
-    assert.deepEqual(proxied.json(), {
-      path: "/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%3Db",
-      user: "kubernetes-admin",
-      groups: ["system:masters", "system:authenticated"],
-      authorization: null,
-      clientCN: "front-proxy-client",
-    });
-
-    // The availability check marks the APIService Available.
-    const deadline = Date.now() + 20_000;
-    let available = "";
-    while (Date.now() < deadline) {
-      const a = (await call("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")).json();
-      available = a.status?.conditions?.find((c: Json) => c.type === "Available")?.status ?? "";
-      if (available === "True") break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(available, "True");
-
-    await new Promise<void>((resolve) => {
-      backend.close(() => resolve());
-      backend.closeAllConnections();
-    });
-    backendOpen = false;
-    const down = await call("/apis/metrics.k8s.io/v1beta1/nodes");
-    assert.equal(down.status, 503);
-    assert.equal(down.headers["content-type"], "text/plain; charset=utf-8");
-    assert.match(down.text, /connection refused\n$/);
-
-    if (!existsSync(KUBECTL)) {
-      t.diagnostic(`skipping the kubectl check: ${KUBECTL} not found`);
-      return;
-    }
-    const out = await kubectl([
-      "--kubeconfig",
-      join(dir, "kubeconfig"),
-      "--cache-dir",
-      join(dir, "cache"),
-      "get",
-      "--raw",
-      "/apis/metrics.k8s.io/v1beta1/nodes",
-    ]);
-    assert.notEqual(out.code, 0);
-    assert.match(
-      out.stderr,
-      /Error from server \(ServiceUnavailable\): the server is currently unable to handle the request/,
-    );
-    // kubectl top names the resource in the message, as against a real cluster.
-    const top = await kubectl([
-      "--kubeconfig",
-      join(dir, "kubeconfig"),
-      "--cache-dir",
-      join(dir, "cache"),
-      "top",
-      "node",
-    ]);
-    assert.notEqual(top.code, 0);
-    assert.match(
-      top.stderr,
-      /Error from server \(ServiceUnavailable\): the server is currently unable to handle the request \(get nodes\.metrics\.k8s\.io\)/,
-    );
-    await call("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io", { method: "DELETE" });
   });
 
   test("kubectl get nodes and get pods -A work against the simulator", async (t) => {

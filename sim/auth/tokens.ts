@@ -2,7 +2,7 @@
 // token to user. TokenReview and the kubelets look tokens up here too.
 
 import { randomBytes } from "node:crypto";
-import type { UserInfo } from "./aggregator.ts";
+import type { UserInfo } from "../types.ts";
 
 /** The user the simulator's admin token and admin client certificate both stand for (a fresh copy). */
 export function adminUser(): UserInfo {

@@ -1,0 +1,292 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import type { IncomingHttpHeaders } from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { TLSSocket } from "node:tls";
+import { type CA, type CertAndKey, createCA, issueCert, writeKubeconfig } from "../auth/index.ts";
+import { generateScenario } from "../scenario/index.ts";
+import { Cluster } from "../state/index.ts";
+import { ApiServer } from "./apiserver.ts";
+
+// Decoded API responses are checked field by field; typing every shape would add nothing.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type Json = any;
+
+const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+const R = 2 + Math.floor(Math.random() * 253);
+const HOST = `127.${R}.0.1`;
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: () => Json;
+}
+
+function request(
+  base: string,
+  path: string,
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+    client?: CertAndKey;
+    ca: string;
+  },
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(path, base);
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const req = https.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: opts.method ?? "GET",
+        headers: { ...(body ? { "content-type": "application/json" } : {}), ...opts.headers },
+        ca: opts.ca,
+        cert: opts.client?.certPem,
+        key: opts.client?.keyPem,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL, args, { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe("the aggregator in front of registered API groups", () => {
+  let ca: CA;
+  let frontProxyCA: CA;
+  let admin: CertAndKey;
+  let cluster: Cluster;
+  let api: ApiServer;
+  let base: string;
+  let dir: string;
+
+  const call = (
+    path: string,
+    opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+  ) => request(base, path, { ...opts, client: admin, ca: ca.certPem });
+
+  before(async () => {
+    [ca, frontProxyCA] = await Promise.all([createCA("test-ca"), createCA("test-front-proxy-ca")]);
+    admin = await issueCert(ca, {
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      client: true,
+    });
+    const frontProxyClient = await issueCert(frontProxyCA, {
+      commonName: "front-proxy-client",
+      client: true,
+    });
+    const scenario = generateScenario({
+      nodes: 3,
+      podsPerNode: 3,
+      seed: 7,
+      ipBase: `127.${R}`,
+      nowMs: Date.now(),
+    });
+    cluster = new Cluster(scenario, { historyLimit: 200 });
+    api = await ApiServer.start({
+      cluster,
+      ca,
+      frontProxyClient,
+      host: HOST,
+      port: 0,
+      availabilityIntervalMs: 60_000,
+      proxyTimeoutMs: 5_000,
+    });
+    base = api.url;
+    dir = await mkdtemp(join(tmpdir(), "kube-sim-aggregator-test-"));
+    await writeKubeconfig(join(dir, "kubeconfig"), { server: base, caCertPem: ca.certPem, client: admin });
+  });
+
+  after(async () => {
+    await api?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("the aggregator proxies a registered API group with front-proxy identity, and answers 503 when it is down", async (t) => {
+    const backendCA = await createCA("backend-ca");
+    const serving = await issueCert(backendCA, {
+      commonName: "metrics-server",
+      dnsNames: ["metrics-server.kube-system.svc"],
+      server: true,
+    });
+    const backendHost = `127.${R}.0.3`;
+    const backend = https.createServer(
+      {
+        cert: serving.certPem,
+        key: serving.keyPem,
+        ca: frontProxyCA.certPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify({
+            path: req.url,
+            user: req.headers["x-remote-user"],
+            groups: req.headersDistinct["x-remote-group"],
+            authorization: req.headers.authorization ?? null,
+            clientCN: peer.subject.CN,
+          }),
+        );
+      },
+    );
+    await new Promise<void>((resolve) => backend.listen(0, backendHost, resolve));
+    let backendOpen = true;
+    t.after(() => {
+      if (backendOpen) backend.close();
+    });
+    const port = (backend.address() as AddressInfo).port;
+
+    const svc = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "metrics-server", namespace: "kube-system", labels: { "k8s-app": "metrics-server" } },
+      spec: { ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: "https" }] },
+    };
+    const eps = {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "metrics-server", namespace: "kube-system" },
+      subsets: [{ addresses: [{ ip: backendHost }], ports: [{ name: "https", port, protocol: "TCP" }] }],
+    };
+    const apiService = {
+      apiVersion: "apiregistration.k8s.io/v1",
+      kind: "APIService",
+      metadata: { name: "v1beta1.metrics.k8s.io" },
+      spec: {
+        service: { name: "metrics-server", namespace: "kube-system" },
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        caBundle: Buffer.from(backendCA.certPem).toString("base64"),
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+      },
+    };
+    assert.equal(
+      (await call("/api/v1/namespaces/kube-system/services", { method: "POST", body: svc })).status,
+      201,
+    );
+    assert.equal(
+      (await call("/api/v1/namespaces/kube-system/endpoints", { method: "POST", body: eps })).status,
+      201,
+    );
+    const reg = await call("/apis/apiregistration.k8s.io/v1/apiservices", {
+      method: "POST",
+      body: apiService,
+    });
+    assert.equal(reg.status, 201);
+    assert.equal(reg.json().spec.service.port, 443);
+    assert.equal(
+      (await call("/apis/apiregistration.k8s.io/v1/apiservices", { method: "POST", body: apiService }))
+        .status,
+      409,
+    );
+
+    const groups = (await call("/apis")).json().groups.map((g: Json) => g.name);
+    assert.deepEqual(groups, [
+      "apiregistration.k8s.io",
+      "authentication.k8s.io",
+      "authorization.k8s.io",
+      "metrics.k8s.io",
+    ]);
+    const group = (await call("/apis/metrics.k8s.io")).json();
+    assert.equal(group.kind, "APIGroup");
+    assert.equal(group.preferredVersion.groupVersion, "metrics.k8s.io/v1beta1");
+
+    const proxied = await call("/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%3Db", {
+      headers: { authorization: "Bearer secret", "x-remote-user": "spoofed" },
+    });
+    assert.equal(proxied.status, 200);
+    assert.deepEqual(proxied.json(), {
+      path: "/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%3Db",
+      user: "kubernetes-admin",
+      groups: ["system:masters", "system:authenticated"],
+      authorization: null,
+      clientCN: "front-proxy-client",
+    });
+
+    // The availability check marks the APIService Available.
+    const deadline = Date.now() + 20_000;
+    let available = "";
+    while (Date.now() < deadline) {
+      const a = (await call("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")).json();
+      available = a.status?.conditions?.find((c: Json) => c.type === "Available")?.status ?? "";
+      if (available === "True") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(available, "True");
+
+    await new Promise<void>((resolve) => {
+      backend.close(() => resolve());
+      backend.closeAllConnections();
+    });
+    backendOpen = false;
+    const down = await call("/apis/metrics.k8s.io/v1beta1/nodes");
+    assert.equal(down.status, 503);
+    assert.equal(down.headers["content-type"], "text/plain; charset=utf-8");
+    assert.match(down.text, /connection refused\n$/);
+
+    if (!existsSync(KUBECTL)) {
+      t.diagnostic(`skipping the kubectl check: ${KUBECTL} not found`);
+      return;
+    }
+    const out = await kubectl([
+      "--kubeconfig",
+      join(dir, "kubeconfig"),
+      "--cache-dir",
+      join(dir, "cache"),
+      "get",
+      "--raw",
+      "/apis/metrics.k8s.io/v1beta1/nodes",
+    ]);
+    assert.notEqual(out.code, 0);
+    assert.match(
+      out.stderr,
+      /Error from server \(ServiceUnavailable\): the server is currently unable to handle the request/,
+    );
+    // kubectl top names the resource in the message, as against a real cluster.
+    const top = await kubectl([
+      "--kubeconfig",
+      join(dir, "kubeconfig"),
+      "--cache-dir",
+      join(dir, "cache"),
+      "top",
+      "node",
+    ]);
+    assert.notEqual(top.code, 0);
+    assert.match(
+      top.stderr,
+      /Error from server \(ServiceUnavailable\): the server is currently unable to handle the request \(get nodes\.metrics\.k8s\.io\)/,
+    );
+    await call("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io", { method: "DELETE" });
+  });
+});

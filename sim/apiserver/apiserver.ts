@@ -1,0 +1,424 @@
+// The simulated kube-apiserver: HTTPS with client-certificate, bearer-token and anonymous
+// authentication, every request authorized by the RBAC model, TokenReview and SubjectAccessReview,
+// ConfigMap kube-system/extension-apiserver-authentication, discovery, nodes/pods (list, get, watch, create, delete), services/endpoints/APIServices, the
+// aggregator in front of registered API groups, and the simulator's own /sim/* endpoints.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import {
+  builtinRbac,
+  type CA,
+  type CertAndKey,
+  createCA,
+  forbiddenStatus,
+  issueCert,
+  type Rbac,
+  requestAttributes,
+  type TokenTable,
+} from "../auth/index.ts";
+import { ApiError, type Cluster, formBytes, truthOf } from "../state/index.ts";
+import { FAULTS, type KubeletFault, type UserInfo } from "../types.ts";
+import { Aggregator } from "./aggregator.ts";
+import {
+  AUTH_CONFIGMAP,
+  authConfigMapData,
+  authenticate,
+  subjectAccessReview,
+  tokenReview,
+} from "./authn.ts";
+import {
+  APIREG_GROUP,
+  APIREG_V1_RESOURCES,
+  CORE_V1_RESOURCES,
+  REVIEW_GROUPS,
+  reviewResources,
+  v1Group,
+  versionInfo,
+} from "./discovery.ts";
+import { methodNotAllowed, readBody, rec, writeJson, writeJsonBytes, writeStatus } from "./http.ts";
+import { serveList, serveWatch } from "./listwatch.ts";
+import { negotiate, notAcceptable, type Representation } from "./negotiate.ts";
+import { type ResourceRoute, routeResource } from "./routing.ts";
+import { toTable } from "./tables.ts";
+
+/** How /sim/faults reads and changes the kubelets' injected faults. */
+export interface FaultControl {
+  faults(): Record<string, KubeletFault>;
+  setFault(node: string, fault: KubeletFault | undefined): void | Promise<void>;
+}
+
+export interface ApiServerOptions {
+  cluster: Cluster;
+  /** Cluster CA: signs the serving cert and verifies client certificates. */
+  ca: CA;
+  /** The aggregator's client certificate (CN front-proxy-client, front-proxy CA). */
+  frontProxyClient: CertAndKey;
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** BOOKMARK period for watches that allow bookmarks (default 60 s). */
+  bookmarkIntervalMs?: number;
+  faults?: FaultControl;
+  /** APIService availability re-check period (default 10 s; 0 = no availability checks at all). */
+  availabilityIntervalMs?: number;
+  proxyTimeoutMs?: number;
+  /** Bearer tokens accepted besides client certificates (none when absent). */
+  tokens?: TokenTable;
+  /** Authorizes every request (default: the built-in policy, builtinRbac()). */
+  rbac?: Rbac;
+  /** The front-proxy CA, published as requestheader-client-ca-file (omitted when absent). */
+  frontProxyCACertPem?: string;
+  /** Called after POST /sim/rotate-client-ca with the new CA and the `rotated` user's cert (to save them). */
+  onClientCARotated?: (ca: CA, user: CertAndKey) => Promise<void>;
+  /**
+   * false = behave like an API server without PartialObjectMetadata support: metadata-only Accept
+   * ranges are skipped (plain JSON if also allowed, else 406). Default true.
+   */
+  partialMetadata?: boolean;
+  log?: (line: string) => void;
+}
+
+export class ApiServer {
+  readonly url: string;
+  readonly port: number;
+  private readonly server: https.Server;
+  private readonly serving: CertAndKey;
+  private readonly rbac: Rbac;
+  /** Client CAs in force (PEM), oldest first: the cluster CA, then any added by rotations. */
+  private readonly clientCAs: string[];
+  private rotations = 0;
+  private readonly opts: ApiServerOptions;
+  private readonly aggregator: Aggregator;
+  private readonly bookmarkIntervalMs: number;
+  private readonly log: (line: string) => void;
+  /** The end functions of the open watch streams. */
+  private readonly watches = new Set<() => void>();
+  /** Accept forms this server can answer for single objects, lists and watches. */
+  private readonly objectForms: readonly Representation[];
+  private readonly listForms: readonly Representation[];
+  private readonly watchForms: readonly Representation[];
+
+  private constructor(
+    server: https.Server,
+    serving: CertAndKey,
+    opts: ApiServerOptions,
+    aggregator: Aggregator,
+  ) {
+    this.server = server;
+    this.serving = serving;
+    this.rbac = opts.rbac ?? builtinRbac();
+    this.clientCAs = [opts.ca.certPem];
+    this.opts = opts;
+    this.aggregator = aggregator;
+    this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
+    this.log = opts.log ?? (() => {});
+    const metadata = opts.partialMetadata ?? true;
+    this.objectForms = metadata ? ["json", "metadata", "table"] : ["json", "table"];
+    this.listForms = metadata ? ["json", "metadataList", "table"] : ["json", "table"];
+    this.watchForms = metadata ? ["json", "metadata"] : ["json"];
+    const addr = server.address() as AddressInfo;
+    this.port = addr.port;
+    this.url = `https://${opts.host}:${addr.port}`;
+  }
+
+  /** Issues the serving certificate, starts the aggregator and listens. */
+  static async start(opts: ApiServerOptions): Promise<ApiServer> {
+    const serving = await issueCert(opts.ca, {
+      commonName: "kube-apiserver",
+      ipAddresses: [opts.host],
+      dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
+      server: true,
+    });
+    const server = https.createServer({
+      key: serving.keyPem,
+      cert: serving.certPem,
+      ca: opts.ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const aggregator = new Aggregator({
+      cluster: opts.cluster,
+      frontProxyClient: opts.frontProxyClient,
+      availabilityIntervalMs: opts.availabilityIntervalMs,
+      proxyTimeoutMs: opts.proxyTimeoutMs,
+      log: opts.log,
+    });
+    const api = new ApiServer(server, serving, opts, aggregator);
+    api.publishAuthConfigMap();
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => api.handle(req, res));
+    // A client that sends garbage must not take the server down.
+    server.on("clientError", (_err, socket) => socket.destroy());
+    server.on("tlsClientError", () => {});
+    return api;
+  }
+
+  /** Forbidden (403) unless the RBAC model allows the request, with kube-apiserver's message. */
+  private authorize(user: UserInfo, method: string, path: string, query: URLSearchParams): void {
+    const attrs = requestAttributes(method, path, query);
+    const decision = this.rbac.authorize(user, attrs);
+    if (decision.allowed) return;
+    const { message, details } = forbiddenStatus(user, attrs, decision.reason);
+    throw new ApiError(403, "Forbidden", message, details);
+  }
+
+  /** (Re)writes kube-system/extension-apiserver-authentication from the CAs in force. */
+  private publishAuthConfigMap(): void {
+    this.opts.cluster.put("configmaps", AUTH_CONFIGMAP.namespace, AUTH_CONFIGMAP.name, {
+      data: authConfigMapData(this.clientCAs, this.opts.frontProxyCACertPem),
+    });
+  }
+
+  /**
+   * Trusts one more client CA (keeping the old ones, as a CA rotation does): new TLS handshakes
+   * accept certificates from it, and the ConfigMap changes (a MODIFIED event for watchers).
+   */
+  addClientCA(caCertPem: string): void {
+    this.clientCAs.push(caCertPem);
+    this.server.setSecureContext({
+      key: this.serving.keyPem,
+      cert: this.serving.certPem,
+      ca: [...this.clientCAs],
+    });
+    this.publishAuthConfigMap();
+  }
+
+  /** POST /sim/rotate-client-ca: a new client CA and a `rotated` user certificate signed by it. */
+  private async rotateClientCA(): Promise<Record<string, unknown>> {
+    this.rotations++;
+    const ca = await createCA(`kubernetes-client-ca-${this.rotations + 1}`);
+    const user = await issueCert(ca, { commonName: "rotated", client: true });
+    await this.opts.onClientCARotated?.(ca, user);
+    this.addClientCA(ca.certPem);
+    this.log(`sim: client CA rotated: ${this.clientCAs.length} client CAs trusted, user "rotated" issued`);
+    return {
+      clientCAs: this.clientCAs.length,
+      user: "rotated",
+      caCertPem: ca.certPem,
+      configMapResourceVersion: this.opts.cluster.get(
+        "configmaps",
+        AUTH_CONFIGMAP.namespace,
+        AUTH_CONFIGMAP.name,
+      )?.metadata.resourceVersion,
+    };
+  }
+
+  /** Ends every open watch stream cleanly (the client reads EOF); returns how many there were. */
+  dropWatches(): number {
+    const open = [...this.watches];
+    for (const end of open) end();
+    return open.length;
+  }
+
+  async close(): Promise<void> {
+    this.aggregator.close();
+    for (const end of [...this.watches]) end();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    this.dispatch(req, res).catch((err) => {
+      if (err instanceof ApiError) writeStatus(res, err);
+      else {
+        this.log(`apiserver: internal error on ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
+        writeStatus(
+          res,
+          new ApiError(500, "InternalError", `Internal error occurred: ${(err as Error).message}`),
+        );
+      }
+    });
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const user = authenticate(req, this.opts.tokens);
+    const url = new URL(req.url ?? "/", "https://sim.invalid");
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
+    const method = req.method ?? "GET";
+    const get = method === "GET" || method === "HEAD";
+    this.authorize(user, method, url.pathname, url.searchParams);
+
+    if (path === "/sim/truth" && get) return writeJson(res, 200, truthOf(this.opts.cluster.scenario()));
+    if (path === "/sim/faults") return this.faults(req, res, method);
+    if (path === "/sim/rotate-client-ca") {
+      if (method !== "POST") throw methodNotAllowed();
+      return writeJson(res, 200, await this.rotateClientCA());
+    }
+    if (path === "/sim/watches/drop" || path === "/sim/compact") {
+      if (method !== "POST") throw methodNotAllowed();
+      if (path === "/sim/compact") {
+        const compactedTo = this.opts.cluster.compact();
+        this.log(`sim: watch history compacted to resourceVersion ${compactedTo}`);
+        return writeJson(res, 200, { compactedTo });
+      }
+      const dropped = this.dropWatches();
+      this.log(`sim: dropped ${dropped} watch streams`);
+      return writeJson(res, 200, { dropped });
+    }
+    if ((path === "/healthz" || path === "/livez" || path === "/readyz") && get) {
+      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end("ok");
+      return;
+    }
+    if (path === "/version" && get) return writeJson(res, 200, versionInfo());
+    if (path === "/api" && get) {
+      return writeJson(res, 200, {
+        kind: "APIVersions",
+        versions: ["v1"],
+        serverAddressByClientCIDRs: [
+          { clientCIDR: "0.0.0.0/0", serverAddress: `${this.opts.host}:${this.port}` },
+        ],
+      });
+    }
+    if (path === "/api/v1" && get) return writeJson(res, 200, CORE_V1_RESOURCES);
+    if (path === "/apis" && get) {
+      return writeJson(res, 200, {
+        kind: "APIGroupList",
+        apiVersion: "v1",
+        groups: [APIREG_GROUP, ...Object.keys(REVIEW_GROUPS).map(v1Group), ...this.aggregator.groups()],
+      });
+    }
+    if (path === "/apis/apiregistration.k8s.io" && get) {
+      return writeJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...APIREG_GROUP });
+    }
+    if (path === "/apis/apiregistration.k8s.io/v1" && get) return writeJson(res, 200, APIREG_V1_RESOURCES);
+    const seg = path.split("/");
+    if (seg[1] === "apis" && seg[2] in REVIEW_GROUPS) {
+      const review = REVIEW_GROUPS[seg[2]];
+      if (seg.length === 3 && get) {
+        return writeJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...v1Group(seg[2]) });
+      }
+      if (seg.length === 4 && seg[3] === "v1" && get) return writeJson(res, 200, reviewResources(seg[2]));
+      if (seg.length === 5 && seg[3] === "v1" && seg[4] === review.resource) {
+        if (method !== "POST") throw methodNotAllowed();
+        const body = await readBody(req);
+        return writeJson(
+          res,
+          201,
+          review.kind === "TokenReview"
+            ? tokenReview(body, this.opts.tokens)
+            : subjectAccessReview(body, this.rbac),
+        );
+      }
+    }
+
+    const route = routeResource(path);
+    if (route) return this.resource(req, res, url, method, route);
+
+    if (seg[1] === "apis" && seg.length === 3 && get) {
+      const group = this.aggregator.group(seg[2]);
+      if (group) return writeJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...group });
+    }
+    if (seg[1] === "apis" && seg.length >= 4) {
+      const apiService = this.aggregator.apiServiceFor(seg[2], seg[3]);
+      if (apiService) {
+        this.aggregator.proxy(req, res, user, apiService, url);
+        return;
+      }
+    }
+    throw new ApiError(404, "NotFound", "the server could not find the requested resource", {});
+  }
+
+  private async faults(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    const control = this.opts.faults;
+    if (!control) throw new ApiError(404, "NotFound", "fault injection is not enabled on this simulator", {});
+    if (method === "GET") return writeJson(res, 200, control.faults());
+    if (method !== "POST") throw methodNotAllowed();
+    const body = rec(await readBody(req));
+    const node = body.node;
+    const fault = body.fault;
+    if (typeof node !== "string" || node === "") {
+      throw new ApiError(
+        400,
+        "BadRequest",
+        `body must be {"node": "<name>", "fault": ${FAULTS.map((f) => `"${f}"`).join(" | ")} | null}`,
+      );
+    }
+    if (fault !== null && fault !== undefined && !FAULTS.includes(fault as KubeletFault)) {
+      throw new ApiError(
+        400,
+        "BadRequest",
+        `unknown fault ${JSON.stringify(fault)}: want one of ${FAULTS.join(", ")} or null`,
+      );
+    }
+    if (!this.opts.cluster.node(node))
+      throw new ApiError(404, "NotFound", `nodes "${node}" not found`, { name: node, kind: "nodes" });
+    await control.setFault(node, (fault ?? undefined) as KubeletFault | undefined);
+    this.log(`sim: fault on node ${node} set to ${fault ?? "none"}`);
+    writeJson(res, 200, control.faults());
+  }
+
+  private async resource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    method: string,
+    route: ResourceRoute,
+  ): Promise<void> {
+    const cluster = this.opts.cluster;
+    const { resource, namespace, name } = route;
+    if (name === undefined) {
+      if (method === "GET") {
+        const q = url.searchParams;
+        const watch = q.get("watch");
+        if (watch === "true" || watch === "1") {
+          return serveWatch(
+            {
+              cluster,
+              forms: this.watchForms,
+              bookmarkIntervalMs: this.bookmarkIntervalMs,
+              streams: this.watches,
+            },
+            req,
+            res,
+            url,
+            route,
+          );
+        }
+        return serveList(cluster, this.listForms, req, res, url, route);
+      }
+      if (method === "POST" && resource !== "configmaps") {
+        const created = await cluster.create(resource, namespace, await readBody(req));
+        return writeJson(res, 201, created);
+      }
+      throw methodNotAllowed();
+    }
+    if (method === "GET") {
+      const stored = cluster.mustGetStored(resource, namespace, name);
+      const rep = negotiate(req.headers.accept, this.objectForms);
+      if (!rep) throw notAcceptable(req.headers.accept);
+      if (rep === "metadata") return writeJsonBytes(res, 200, formBytes(stored, "metadata"));
+      if (rep === "json") return writeJsonBytes(res, 200, stored.json);
+      const o = stored.object();
+      if (rep === "table") {
+        return writeJson(
+          res,
+          200,
+          toTable(
+            resource,
+            [o],
+            { resourceVersion: o.metadata.resourceVersion },
+            url.searchParams.get("includeObject") ?? "Metadata",
+          ),
+        );
+      }
+      return writeJson(res, 200, o);
+    }
+    if (method === "DELETE" && resource !== "configmaps") {
+      return writeJson(res, 200, await cluster.delete(resource, namespace, name));
+    }
+    if (method === "PUT") {
+      return writeJson(res, 200, cluster.update(resource, namespace, name, await readBody(req)));
+    }
+    throw methodNotAllowed();
+  }
+}

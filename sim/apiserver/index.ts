@@ -1,0 +1,1 @@
+export { ApiServer, type FaultControl } from "./apiserver.ts";

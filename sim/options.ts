@@ -1,0 +1,238 @@
+// kube-sim's command line: its flags, their defaults and validation, and the --help text. A bad flag or
+// value is a UsageError, reported before anything starts.
+
+import { parseArgs as parseFlags } from "node:util";
+import { FAULTS, type KubeletFault } from "./types.ts";
+
+export interface SimOptions {
+  nodes: number;
+  podsPerNode: number;
+  containersPerPod: number | undefined;
+  seed: number;
+  /** Generated containers get a seeded nonzero swap usage. */
+  swap: boolean;
+  scenarioFile: string | undefined;
+  /** "127.R" */
+  ipBase: string;
+  port: number;
+  dir: string;
+  faults: Map<string, KubeletFault>;
+  bookmarkIntervalMs: number;
+  /** The first N nodes (scenario order) get summary-only kubelets. */
+  summaryOnlyNodes: number;
+  /** The first N nodes (scenario order) get serving certs with only a DNS SAN (the node name). */
+  dnsOnlySanNodes: number;
+  /** Plain-HTTP read-only port on every kubelet; undefined = off. */
+  readOnlyPort: number | undefined;
+  /** false = the API server does not support PartialObjectMetadata. */
+  partialMetadata: boolean;
+  /** Extra Running pods default/hpa-target-* labelled app=hpa-target (0 = none). */
+  hpaReplicas: number;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: node sim/main.ts [flags]
+
+A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kubelet per node.
+
+  --nodes N                 number of nodes to generate (default 3)
+  --pods-per-node N         pods per node (default 5)
+  --containers-per-pod N    containers per pod (default: 1-3, random)
+  --seed N                  random seed of the generated scenario (default 1)
+  --swap                    generated containers use some swap (seeded, 1-128 MiB each); without
+                            it every swap usage is 0 (scenario files set swap per container)
+  --scenario FILE           load the cluster from a YAML scenario instead of generating it
+  --ip-base 127.R           loopback range to use, R in 1..254 (default: random)
+  --port N                  API server port, 0 = any free port (default 6443)
+  --dir DIR                 where to write kubeconfig and pki/ (default .demo)
+  --fault NODE=KIND         make NODE's kubelet misbehave: hang | http500 | garbage | wrong-ca
+                            (a serving cert from a CA the cluster does not know) (repeatable)
+  --bookmark-interval DUR   watch BOOKMARK period, e.g. 60s, 500ms, 1m (default 60s)
+  --summary-only-nodes N    the first N nodes' kubelets answer 404 on /metrics/resource and serve
+                            only /stats/summary (default 0)
+  --dns-only-san-nodes N    the first N nodes' kubelets serve certs whose only SAN is DNS:<node name>
+                            (no IP SAN), like scenario field servingCertSANs: dns-only (default 0)
+  --read-only-port P        every kubelet also serves plain HTTP (no TLS, no auth) on
+                            <InternalIP>:P, like the kubelet's read-only port 10255 (default off)
+  --hpa-replicas N          add N Running pods default/hpa-target-<hash>-<suffix> labelled
+                            app=hpa-target (1 container each, spread round-robin over the nodes),
+                            a fixed-size target for HPA-like queries (default 0 = none)
+  --no-partial-metadata     act like an API server without PartialObjectMetadata: full objects when
+                            the Accept header also allows application/json, 406 otherwise
+  --help                    show this help
+
+Written to DIR: kubeconfig with contexts admin (current; client cert, group system:masters),
+viewer (client cert CN=viewer, bound to system:aggregated-metrics-reader) and nobody (client cert
+CN=nobody, no permissions); metrics-server.kubeconfig (the token of service account
+kube-system/metrics-server, bound as upstream's manifests bind it: least privilege); admin-token
+(a bearer token for the admin user); pki/ca.crt, pki/front-proxy-ca.crt, pki/admin.{crt,key}.
+Secrets are mode 0600.
+
+Every API request is authenticated (client cert, bearer token, else system:anonymous) and
+authorized by RBAC; kubelets accept client certs from pki/ca.crt or the tokens above and
+authorize nodes/metrics and nodes/stats the same way (their read-only port stays open).
+The API server serves TokenReview, SubjectAccessReview and ConfigMap
+kube-system/extension-apiserver-authentication.
+
+Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) GET|POST
+/sim/faults, POST /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older
+watches) and POST /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and
+write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
+`;
+
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Parses a Go duration ("1m30s", "500ms") to milliseconds. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  if (text === "0") return 0;
+  let total = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m) throw new UsageError(`invalid duration ${JSON.stringify(text)}: want e.g. 60s, 500ms, 1m30s`);
+    total += Number(m[1]) * DURATION_UNITS[m[2]];
+    pos = re.lastIndex;
+  }
+  if (pos === 0)
+    throw new UsageError(`invalid duration ${JSON.stringify(text)}: want e.g. 60s, 500ms, 1m30s`);
+  return total;
+}
+
+/** An integer flag's value in min..max, or `absent` when the flag is not given. */
+function intFlag<D>(
+  name: string,
+  value: string | undefined,
+  absent: D,
+  min: number,
+  max: number,
+): number | D {
+  if (value === undefined) return absent;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(
+      `invalid value ${JSON.stringify(value)} for --${name}: want an integer in ${min}..${max}`,
+    );
+  }
+  return Number(value);
+}
+
+const FLAGS = {
+  nodes: { type: "string" },
+  "pods-per-node": { type: "string" },
+  "containers-per-pod": { type: "string" },
+  seed: { type: "string" },
+  swap: { type: "boolean" },
+  scenario: { type: "string" },
+  "ip-base": { type: "string" },
+  port: { type: "string" },
+  dir: { type: "string" },
+  fault: { type: "string", multiple: true },
+  "bookmark-interval": { type: "string" },
+  "summary-only-nodes": { type: "string" },
+  "dns-only-san-nodes": { type: "string" },
+  "read-only-port": { type: "string" },
+  "hpa-replicas": { type: "string" },
+  "no-partial-metadata": { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+
+/** node:util's parse errors in this command's words. */
+function usageError(err: unknown): UsageError {
+  const { code, message } = err as { code?: string; message: string };
+  const flag = /'(-[^' <]*)/.exec(message)?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return new UsageError(`unknown flag ${flag} (see --help)`);
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    if (message.includes("does not take an argument")) return new UsageError(`flag ${flag} takes no value`);
+    if (message.includes("ambiguous")) {
+      return new UsageError(`flag ${flag} needs a value (for one that starts with "-", write ${flag}=VALUE)`);
+    }
+    return new UsageError(`flag ${flag} needs a value`);
+  }
+  return new UsageError(message);
+}
+
+function parseFlagsOrThrow(argv: readonly string[]) {
+  try {
+    return parseFlags({
+      args: [...argv],
+      options: FLAGS,
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+    });
+  } catch (err) {
+    throw usageError(err);
+  }
+}
+
+/**
+ * Parses command-line flags (`--flag value` or `--flag=value`; a repeated flag's last value wins, except
+ * --fault, which adds up). Throws UsageError on anything wrong.
+ */
+export function parseArgs(
+  argv: readonly string[],
+  randomR: () => number = () => 1 + Math.floor(Math.random() * 254),
+): SimOptions {
+  const parsed = parseFlagsOrThrow(argv);
+  if (parsed.tokens.some((t) => t.kind === "option-terminator"))
+    throw new UsageError('unexpected argument "--"');
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+  }
+  const v = parsed.values;
+  const o: SimOptions = {
+    nodes: intFlag("nodes", v.nodes, 3, 0, 250 * 254),
+    podsPerNode: intFlag("pods-per-node", v["pods-per-node"], 5, 0, 10_000),
+    containersPerPod: intFlag("containers-per-pod", v["containers-per-pod"], undefined, 1, 100),
+    seed: intFlag("seed", v.seed, 1, 0, 2 ** 32 - 1),
+    swap: v.swap === true,
+    scenarioFile: v.scenario,
+    ipBase: "",
+    port: intFlag("port", v.port, 6443, 0, 65535), // 0 = any free port (tests)
+    dir: v.dir ?? ".demo",
+    faults: new Map(),
+    bookmarkIntervalMs: 60_000,
+    summaryOnlyNodes: intFlag("summary-only-nodes", v["summary-only-nodes"], 0, 0, 250 * 254),
+    dnsOnlySanNodes: intFlag("dns-only-san-nodes", v["dns-only-san-nodes"], 0, 0, 250 * 254),
+    readOnlyPort: intFlag("read-only-port", v["read-only-port"], undefined, 1, 65535),
+    partialMetadata: v["no-partial-metadata"] !== true,
+    hpaReplicas: intFlag("hpa-replicas", v["hpa-replicas"], 0, 0, 100_000),
+    help: v.help === true,
+  };
+  if (o.scenarioFile === "") throw new UsageError("--scenario needs a file name");
+  if (o.dir === "") throw new UsageError("--dir needs a directory");
+  if (v["ip-base"] !== undefined) {
+    const m = /^127\.(\d{1,3})$/.exec(v["ip-base"]);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 254) {
+      throw new UsageError(`invalid --ip-base ${JSON.stringify(v["ip-base"])}: want 127.R with R in 1..254`);
+    }
+    o.ipBase = `127.${Number(m[1])}`;
+  }
+  for (const value of v.fault ?? []) {
+    const m = /^([^=]+)=(.+)$/.exec(value);
+    if (!m || !FAULTS.includes(m[2] as KubeletFault)) {
+      throw new UsageError(`invalid --fault ${JSON.stringify(value)}: want NODE=${FAULTS.join("|")}`);
+    }
+    o.faults.set(m[1], m[2] as KubeletFault);
+  }
+  if (v["bookmark-interval"] !== undefined) {
+    o.bookmarkIntervalMs = parseDuration(v["bookmark-interval"]);
+    if (o.bookmarkIntervalMs <= 0) throw new UsageError("--bookmark-interval must be positive");
+  }
+  if (o.swap && o.scenarioFile !== undefined) {
+    throw new UsageError("--swap applies to generated scenarios; a scenario file sets swap per container");
+  }
+  if (o.ipBase === "") o.ipBase = `127.${randomR()}`;
+  return o;
+}

@@ -1,0 +1,2 @@
+export { loadScenarioFile } from "./file.ts";
+export { addHpaTarget, generateScenario, nodeIP } from "./generate.ts";

@@ -1,0 +1,209 @@
+// What kube-apiserver's registry strategies do on create, for the simulator's resources: a posted Node
+// or Pod becomes a scenario node or pod (so a kubelet reports it), Services and APIServices get their
+// defaults and validation.
+
+import { isIP } from "node:net";
+import { quantityOrUndefined } from "../quantity.ts";
+import {
+  NODE_ADDRESS_TYPES,
+  type NodeAddress,
+  type PodPhase,
+  RESOURCE_METRICS_PATH_ANNOTATION,
+  type SimContainer,
+  type SimNode,
+  type SimPod,
+} from "../types.ts";
+import { invalid } from "./errors.ts";
+import type { KubeObject } from "./resources.ts";
+
+const MI = 1024 * 1024;
+const GI = 1024 * MI;
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(v)) for (const [k, x] of Object.entries(v)) if (typeof x === "string") out[k] = x;
+  return out;
+}
+
+function timeOf(v: unknown, fallback: number): number {
+  const t = typeof v === "string" ? Date.parse(v) : Number.NaN;
+  return Number.isFinite(t) ? t : fallback;
+}
+
+// Usage a posted container will report: its requests (the sim has no other source of truth for it).
+const DEFAULT_CPU_MILLI = 10;
+const DEFAULT_MEMORY = 16 * MI;
+
+function simContainer(c: Record<string, unknown>, startTimeMs: number): SimContainer {
+  const requests = isRecord(c.resources) && isRecord(c.resources.requests) ? c.resources.requests : {};
+  const cpu = quantityOrUndefined(requests.cpu);
+  const mem = quantityOrUndefined(requests.memory);
+  return {
+    name: String(c.name),
+    cpuMilli: cpu !== undefined ? Math.max(1, Math.round(cpu * 1000)) : DEFAULT_CPU_MILLI,
+    memoryBytes: mem !== undefined ? Math.max(1, Math.round(mem)) : DEFAULT_MEMORY,
+    startTimeMs,
+  };
+}
+
+/**
+ * The scenario node a posted Node body describes. `allocateIP` gives the InternalIP of a node posted
+ * without one (undefined: such a node is invalid).
+ */
+export function simNodeFrom(
+  body: Record<string, unknown>,
+  name: string,
+  uid: string,
+  nowMs: number,
+  allocateIP: (() => string) | undefined,
+): SimNode {
+  const meta = body.metadata as Record<string, unknown>;
+  const status = isRecord(body.status) ? body.status : {};
+  const addresses = Array.isArray(status.addresses) ? status.addresses.filter(isRecord) : [];
+  const addr = (type: string) => {
+    const a = addresses.find((x) => x.type === type);
+    return typeof a?.address === "string" ? a.address : undefined;
+  };
+  let internalIP = addr("InternalIP");
+  if (!internalIP) {
+    if (!allocateIP) {
+      throw invalid("Node", name, "status.addresses: Required value: an InternalIP address is required");
+    }
+    internalIP = allocateIP();
+  }
+  const capacity = isRecord(status.capacity) ? status.capacity : {};
+  const endpoints = isRecord(status.daemonEndpoints) ? status.daemonEndpoints : {};
+  const kubelet = isRecord(endpoints.kubeletEndpoint) ? endpoints.kubeletEndpoint : {};
+  const port = typeof kubelet.Port === "number" && kubelet.Port > 0 ? kubelet.Port : 10250;
+  const conditions = Array.isArray(status.conditions) ? status.conditions.filter(isRecord) : [];
+  const ready = conditions.find((c) => c.type === "Ready");
+  const path = stringMap(meta.annotations)[RESOURCE_METRICS_PATH_ANNOTATION];
+  // Posted addresses are kept as given (kube-apiserver stores status as sent on create).
+  const published = addresses.filter(
+    (a): a is Record<string, unknown> & NodeAddress =>
+      NODE_ADDRESS_TYPES.includes(a.type as NodeAddress["type"]) &&
+      typeof a.address === "string" &&
+      a.address !== "",
+  );
+  if (isIP(internalIP) === 0) {
+    throw invalid(
+      "Node",
+      name,
+      `status.addresses: Invalid value: "${internalIP}": must be a valid IP address`,
+    );
+  }
+  return {
+    name,
+    uid,
+    labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", ...stringMap(meta.labels) },
+    internalIP,
+    hostname: addr("Hostname") ?? name,
+    kubeletPort: port,
+    ...(published.length > 0
+      ? { addresses: published.map((a) => ({ type: a.type, address: a.address })) }
+      : {}),
+    ...(path ? { resourceMetricsPath: path } : {}),
+    cpuCores: quantityOrUndefined(capacity.cpu) ?? 4,
+    memoryBytes: Math.round(quantityOrUndefined(capacity.memory) ?? 16 * GI),
+    overheadCpuMilli: 100,
+    overheadMemoryBytes: 512 * MI,
+    bootTimeMs: nowMs,
+    creationTimestampMs: nowMs,
+    ready: ready ? ready.status === "True" : true,
+  };
+}
+
+/** The scenario pod a posted Pod body describes. */
+export function simPodFrom(
+  body: Record<string, unknown>,
+  namespace: string,
+  name: string,
+  uid: string,
+  nowMs: number,
+): SimPod {
+  const meta = body.metadata as Record<string, unknown>;
+  const spec = isRecord(body.spec) ? body.spec : {};
+  const status = isRecord(body.status) ? body.status : {};
+  const containers = Array.isArray(spec.containers) ? spec.containers.filter(isRecord) : [];
+  if (containers.length === 0) throw invalid("Pod", name, "spec.containers: Required value");
+  for (const c of containers) {
+    if (typeof c.name !== "string" || c.name === "") {
+      throw invalid("Pod", name, "spec.containers[].name: Required value");
+    }
+  }
+  const inits = Array.isArray(spec.initContainers) ? spec.initContainers.filter(isRecord) : [];
+  const nodeName = typeof spec.nodeName === "string" ? spec.nodeName : "";
+  const phases: readonly string[] = ["Pending", "Running", "Succeeded", "Failed"];
+  // A pod bound to a node runs there (the sim has no scheduler); an unbound one stays Pending.
+  const phase = (
+    typeof status.phase === "string" && phases.includes(status.phase)
+      ? status.phase
+      : nodeName
+        ? "Running"
+        : "Pending"
+  ) as PodPhase;
+  const startTimeMs = timeOf(status.startTime, nowMs);
+  return {
+    namespace,
+    name,
+    uid,
+    nodeName,
+    labels: stringMap(meta.labels),
+    phase,
+    creationTimestampMs: nowMs,
+    startTimeMs,
+    containers: containers.map((c) => simContainer(c, startTimeMs)),
+    initContainers: inits.map((c) => ({
+      ...simContainer(c, startTimeMs),
+      sidecar: c.restartPolicy === "Always",
+    })),
+  };
+}
+
+export function defaultService(obj: KubeObject, nowMs: number): void {
+  const spec: Record<string, unknown> = isRecord(obj.spec) ? obj.spec : {};
+  obj.spec = spec;
+  spec.type ??= "ClusterIP";
+  if (spec.clusterIP === undefined) {
+    spec.clusterIP = `10.96.${(nowMs >>> 8) % 250}.${(nowMs % 250) + 2}`;
+    spec.clusterIPs = [spec.clusterIP];
+  }
+  if (Array.isArray(spec.ports)) {
+    for (const p of spec.ports) {
+      if (!isRecord(p)) continue;
+      p.protocol ??= "TCP";
+      p.targetPort ??= p.port;
+    }
+  }
+  obj.status ??= { loadBalancer: {} };
+}
+
+export function validateAPIService(obj: KubeObject): void {
+  const spec: Record<string, unknown> = isRecord(obj.spec) ? obj.spec : {};
+  obj.spec = spec;
+  const name = obj.metadata.name;
+  const group = typeof spec.group === "string" ? spec.group : "";
+  const version = typeof spec.version === "string" ? spec.version : "";
+  if (version === "") throw invalid("APIService", name, "spec.version: Required value");
+  if (name !== `${version}.${group}`) {
+    throw invalid("APIService", name, `metadata.name: Invalid value: "${name}": must be ${version}.${group}`);
+  }
+  if (isRecord(spec.service)) spec.service.port ??= 443;
+  obj.status ??= {
+    conditions: [
+      {
+        type: "Available",
+        status: spec.service ? "Unknown" : "True",
+        lastTransitionTime: obj.metadata.creationTimestamp,
+        reason: spec.service ? "Pending" : "Local",
+        message: spec.service ? "not yet checked" : "Local APIServices are always available",
+      },
+    ],
+  };
+}
