@@ -93,6 +93,14 @@ describe("parseQuantity", () => {
     assert.equal(parseQuantity("1e3"), 1000);
     assert.equal(parseQuantity("-4k"), -4000);
   });
+  it("rounds toward +Infinity when asked (a byte count that holds the quantity)", () => {
+    assert.equal(parseQuantity("1.5", 0, "ceil"), 2);
+    assert.equal(parseQuantity("1.1k", 0, "ceil"), 1100);
+    assert.equal(parseQuantity("1e-3", 0, "ceil"), 1);
+    assert.equal(parseQuantity("2Ki", 0, "ceil"), 2048);
+    assert.equal(parseQuantity("-1.5", 0, "ceil"), -1);
+    assert.equal(parseQuantity("-1.5"), -1);
+  });
   it("rejects malformed text", () => {
     for (const bad of ["", "m", "1x", "1.2.3", "Ki", "1 Ki"]) {
       assert.throws(() => parseQuantity(bad), /quantities must match/, bad);
