@@ -2,10 +2,8 @@
 // HTTP/1.1), health endpoints, Status errors and the handler contract. Certificates and delegated
 // auth are its subfolders (certs/, auth/), each with its own face.
 
-export type { ApiHandler } from "./dispatch.ts";
 export { genericChecks, type HealthCheck, type HealthEndpoints, serveHealth } from "./health.ts";
-export type { ServeLimits } from "./limits.ts";
-export { type ServeOptions, type SniCertKey, startServer } from "./serve.ts";
+export { type ServeOptions, startServer } from "./serve.ts";
 export {
   badRequest,
   internalError,

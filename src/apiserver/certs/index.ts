@@ -2,8 +2,8 @@
 // our own for the APIService's caBundle), its reload, SNI, and Go's TLS version and cipher names.
 
 export { watchCertKeyPair } from "./reload.ts";
-export { generateServingCA, type ServingCA } from "./serving-ca.ts";
-export { loadServingCert, readFileOrThrow, type ServingCert } from "./serving-cert.ts";
+export { generateServingCA } from "./serving-ca.ts";
+export { loadServingCert, readFileOrThrow } from "./serving-cert.ts";
 export { certificateNames, sniMatcher } from "./sni.ts";
 export {
   INSECURE_CIPHER_SUITES,

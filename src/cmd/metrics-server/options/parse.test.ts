@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { FlagError, formatGoDuration } from "../../../go/index.ts";
-import { helpText, type Options, OptionsError, parseOptions, validateOptions } from "./index.ts";
+import { helpText, type Options, OptionsError, parseOptions, validateOptions } from "./parse.ts";
 
 const DEFAULTS: Options = {
   kubeconfig: "",
