@@ -22,7 +22,6 @@ import {
 } from "./metrics-server.ts";
 import { type SecureServingOptions, secureServingFlags, validateSecureServing } from "./secure-serving.ts";
 
-
 /** A configuration error found after parsing; the message matches upstream's where it has one. */
 export class OptionsError extends Error {
   override name = "OptionsError";
