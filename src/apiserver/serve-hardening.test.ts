@@ -1,3 +1,4 @@
+// Over 400 lines: one listener and the raw HTTP/1.1 and HTTP/2 clients below serve every case.
 // Bad and hostile clients against the listener: each case gets its status (or a closed connection),
 // the server keeps serving, and nothing it holds grows with what the client sends.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Chunked API bodies (issue 7): written with backpressure, other requests served in between, and an
+// Chunked API bodies (large lists at thousands of nodes): written with backpressure, other requests served in between, and an
 // abandoned list stops being produced.
 import assert from "node:assert/strict";
 import http2 from "node:http2";

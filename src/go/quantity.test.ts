@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 
-// Reference: upstream-behaviour.md §3.3 (quantity canonical form).
+// The canonical form of kubernetes/apimachinery pkg/api/resource/quantity.go (String()).
 describe("formatCpu (decimal SI at scale -9)", () => {
   const cases: [number, string][] = [
     [123456789, "123456789n"],

@@ -1,4 +1,4 @@
-// A large protobuf list over HTTPS (issue 7): encoded in batches with other requests served in
+// A large protobuf list over HTTPS: encoded in batches with other requests served in
 // between, the same bytes as the one-shot encoding; a body that fails before its first byte is a 500.
 import assert from "node:assert/strict";
 import http2 from "node:http2";
