@@ -9,19 +9,7 @@ export {
   parseGoDurationNs,
 } from "./duration.ts";
 export { goJSONString, labelsJSON } from "./json.ts";
-export {
-  boolType,
-  durationType,
-  type Flag,
-  FlagError,
-  FlagSet,
-  type FlagSpec,
-  type FlagType,
-  intType,
-  ipType,
-  stringSliceType,
-  stringType,
-} from "./pflag.ts";
+export { type Flag, FlagError, FlagSet, type FlagSpec, type FlagType, specs } from "./pflag.ts";
 export { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 export { goQuote } from "./quote.ts";
 export { parseGoInt } from "./strconv.ts";

@@ -152,6 +152,38 @@ export interface FlagSpec<T> {
   hidden?: boolean;
 }
 
+/** What a declaration may add to name, type, default and usage. */
+export type SpecExtra<T> = Partial<Pick<FlagSpec<T>, "shorthand" | "section" | "hidden">>;
+
+/** Flag declarations of each value type, for FlagSet.add (FlagSet's bool, string, … add them at once). */
+export const specs = {
+  of<T>(name: string, type: FlagType<T>, def: T, usage: string, extra?: SpecExtra<T>): FlagSpec<T> {
+    return { ...extra, name, type, default: def, usage };
+  },
+  bool: (name: string, def: boolean, usage: string, extra?: SpecExtra<boolean>): FlagSpec<boolean> =>
+    specs.of(name, boolType, def, usage, extra),
+  /** `T` narrows the value for a flag whose validation allows only some strings. */
+  string: <T extends string = string>(
+    name: string,
+    def: T,
+    usage: string,
+    extra?: SpecExtra<T>,
+  ): FlagSpec<T> => specs.of(name, stringType as FlagType<string> as FlagType<T>, def, usage, extra),
+  int: (name: string, def: number, usage: string, extra?: SpecExtra<number>): FlagSpec<number> =>
+    specs.of(name, intType, def, usage, extra),
+  /** A Go duration flag; `defMs` and the value are milliseconds. */
+  duration: (name: string, defMs: number, usage: string, extra?: SpecExtra<number>): FlagSpec<number> =>
+    specs.of(name, durationType, defMs, usage, extra),
+  stringSlice: (
+    name: string,
+    def: readonly string[],
+    usage: string,
+    extra?: SpecExtra<string[]>,
+  ): FlagSpec<string[]> => specs.of(name, stringSliceType, [...def], usage, extra),
+  ip: (name: string, def: string, usage: string, extra?: SpecExtra<string>): FlagSpec<string> =>
+    specs.of(name, ipType, def, usage, extra),
+};
+
 /** A declared flag; read `value` after FlagSet.parse. */
 export class Flag<T> {
   readonly name: string;
@@ -234,29 +266,29 @@ export class FlagSet {
     return flag;
   }
 
-  bool(name: string, def: boolean, usage: string, extra?: Partial<FlagSpec<boolean>>): Flag<boolean> {
-    return this.add({ ...extra, name, type: boolType, default: def, usage });
+  bool(name: string, def: boolean, usage: string, extra?: SpecExtra<boolean>): Flag<boolean> {
+    return this.add(specs.bool(name, def, usage, extra));
   }
-  string(name: string, def: string, usage: string, extra?: Partial<FlagSpec<string>>): Flag<string> {
-    return this.add({ ...extra, name, type: stringType, default: def, usage });
+  string(name: string, def: string, usage: string, extra?: SpecExtra<string>): Flag<string> {
+    return this.add(specs.string(name, def, usage, extra));
   }
-  int(name: string, def: number, usage: string, extra?: Partial<FlagSpec<number>>): Flag<number> {
-    return this.add({ ...extra, name, type: intType, default: def, usage });
+  int(name: string, def: number, usage: string, extra?: SpecExtra<number>): Flag<number> {
+    return this.add(specs.int(name, def, usage, extra));
   }
   /** A Go duration flag; `defMs` and the parsed value are milliseconds. */
-  duration(name: string, defMs: number, usage: string, extra?: Partial<FlagSpec<number>>): Flag<number> {
-    return this.add({ ...extra, name, type: durationType, default: defMs, usage });
+  duration(name: string, defMs: number, usage: string, extra?: SpecExtra<number>): Flag<number> {
+    return this.add(specs.duration(name, defMs, usage, extra));
   }
   stringSlice(
     name: string,
     def: readonly string[],
     usage: string,
-    extra?: Partial<FlagSpec<string[]>>,
+    extra?: SpecExtra<string[]>,
   ): Flag<string[]> {
-    return this.add({ ...extra, name, type: stringSliceType, default: [...def], usage });
+    return this.add(specs.stringSlice(name, def, usage, extra));
   }
-  ip(name: string, def: string, usage: string, extra?: Partial<FlagSpec<string>>): Flag<string> {
-    return this.add({ ...extra, name, type: ipType, default: def, usage });
+  ip(name: string, def: string, usage: string, extra?: SpecExtra<string>): Flag<string> {
+    return this.add(specs.ip(name, def, usage, extra));
   }
 
   lookup(name: string): Flag<unknown> | undefined {

@@ -1,8 +1,9 @@
 // Apiserver authentication flags (the generic apiserver's DelegatingAuthenticationOptions). They reach
 // src/apiserver/auth under the same names (its AuthOptions).
-import * as flag from "./flag.ts";
+import { specs as flag } from "../../../go/index.ts";
+import { inSection, type OptionsOf } from "./group.ts";
 
-export const authenticationFlags = flag.inSection("Apiserver authentication", {
+export const authenticationFlags = inSection("Apiserver authentication", {
   authenticationKubeconfig: flag.string(
     "authentication-kubeconfig",
     "",
@@ -30,7 +31,7 @@ export const authenticationFlags = flag.inSection("Apiserver authentication", {
     "CA bundle for client certificates; a request with a certificate signed by it is authenticated as the " +
       "certificate's CommonName.",
   ),
-  requestheaderAllowedNames: flag.strings(
+  requestheaderAllowedNames: flag.stringSlice(
     "requestheader-allowed-names",
     [],
     "Client certificate common names allowed to pass usernames in the --requestheader-username-headers. " +
@@ -42,21 +43,21 @@ export const authenticationFlags = flag.inSection("Apiserver authentication", {
     "CA bundle that must have signed the client certificate before usernames in " +
       "--requestheader-username-headers are trusted. WARNING: do not assume incoming requests were authorized.",
   ),
-  requestheaderExtraHeadersPrefix: flag.strings(
+  requestheaderExtraHeadersPrefix: flag.stringSlice(
     "requestheader-extra-headers-prefix",
     ["x-remote-extra-"],
     "Request header prefixes carrying extra user attributes. X-Remote-Extra- is suggested.",
   ),
-  requestheaderGroupHeaders: flag.strings(
+  requestheaderGroupHeaders: flag.stringSlice(
     "requestheader-group-headers",
     ["x-remote-group"],
     "Request headers carrying the groups. X-Remote-Group is suggested.",
   ),
-  requestheaderUsernameHeaders: flag.strings(
+  requestheaderUsernameHeaders: flag.stringSlice(
     "requestheader-username-headers",
     ["x-remote-user"],
     "Request headers carrying the username. X-Remote-User is common.",
   ),
 });
 
-export type AuthenticationOptions = flag.OptionsOf<typeof authenticationFlags>;
+export type AuthenticationOptions = OptionsOf<typeof authenticationFlags>;

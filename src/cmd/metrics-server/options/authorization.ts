@@ -1,9 +1,10 @@
 // Apiserver authorization flags (the generic apiserver's DelegatingAuthorizationOptions). They reach
 // src/apiserver/auth under the same names (its AuthOptions).
-import * as flag from "./flag.ts";
+import { specs as flag } from "../../../go/index.ts";
+import { inSection, type OptionsOf } from "./group.ts";
 
-export const authorizationFlags = flag.inSection("Apiserver authorization", {
-  authorizationAlwaysAllowPaths: flag.strings(
+export const authorizationFlags = inSection("Apiserver authorization", {
+  authorizationAlwaysAllowPaths: flag.stringSlice(
     "authorization-always-allow-paths",
     ["/healthz", "/readyz", "/livez"],
     "HTTP paths authorized without asking the core Kubernetes API server.",
@@ -26,4 +27,4 @@ export const authorizationFlags = flag.inSection("Apiserver authorization", {
   ),
 });
 
-export type AuthorizationOptions = flag.OptionsOf<typeof authorizationFlags>;
+export type AuthorizationOptions = OptionsOf<typeof authorizationFlags>;

@@ -1,8 +1,9 @@
 // Features flags (the generic apiserver's FeatureOptions): accepted for upstream's manifests, not
 // acted on.
-import * as flag from "./flag.ts";
+import { specs as flag } from "../../../go/index.ts";
+import { inSection, type OptionsOf } from "./group.ts";
 
-export const featureFlags = flag.inSection("Features", {
+export const featureFlags = inSection("Features", {
   contentionProfiling: flag.bool(
     "contention-profiling",
     false,
@@ -16,4 +17,4 @@ export const featureFlags = flag.inSection("Features", {
   profiling: flag.bool("profiling", true, "Enable profiling through host:port/debug/pprof/"),
 });
 
-export type FeatureOptions = flag.OptionsOf<typeof featureFlags>;
+export type FeatureOptions = OptionsOf<typeof featureFlags>;

@@ -1,7 +1,8 @@
 // Generic server flags (the generic apiserver's ServerRunOptions), validated as upstream does.
-import * as flag from "./flag.ts";
+import { specs as flag } from "../../../go/index.ts";
+import { inSection, type OptionsOf } from "./group.ts";
 
-export const genericServerFlags = flag.inSection("Generic server", {
+export const genericServerFlags = inSection("Generic server", {
   maxRequestsInflight: flag.int(
     "max-requests-inflight",
     400,
@@ -25,7 +26,7 @@ export const genericServerFlags = flag.inSection("Generic server", {
   ),
 });
 
-export type GenericServerOptions = flag.OptionsOf<typeof genericServerFlags>;
+export type GenericServerOptions = OptionsOf<typeof genericServerFlags>;
 
 export function validateGenericServer(o: GenericServerOptions): string[] {
   const errors: string[] = [];

@@ -1,5 +1,5 @@
 // The flags that answer instead of running: --help and --version (not options of the server).
-import * as flag from "./flag.ts";
+import { specs as flag } from "../../../go/index.ts";
 
 export const commandFlags = {
   version: flag.bool("version", false, "Print the version and exit", { section: "Metrics server" }),

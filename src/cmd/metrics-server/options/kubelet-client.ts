@@ -1,7 +1,7 @@
 // Kubelet client flags (upstream's KubeletClientOptions), validated as upstream validates them.
-import { goQuote } from "../../../go/index.ts";
+import { specs as flag, goQuote } from "../../../go/index.ts";
 import { ENDPOINT_MODES, type KubeletEndpointMode } from "../../../scraper/index.ts";
-import * as flag from "./flag.ts";
+import { inSection, type OptionsOf } from "./group.ts";
 
 /** Node address types in upstream's default priority. */
 const DEFAULT_ADDRESS_TYPES: readonly string[] = [
@@ -12,7 +12,7 @@ const DEFAULT_ADDRESS_TYPES: readonly string[] = [
   "ExternalIP",
 ];
 
-export const kubeletClientFlags = flag.inSection("Kubelet client", {
+export const kubeletClientFlags = inSection("Kubelet client", {
   deprecatedKubeletCompletelyInsecure: flag.bool(
     "deprecated-kubelet-completely-insecure",
     false,
@@ -49,7 +49,7 @@ export const kubeletClientFlags = flag.inSection("Kubelet client", {
     "Skip verification of the Kubelets' serving certificates. Only for testing.",
   ),
   kubeletPort: flag.int("kubelet-port", 10250, "Port used to reach Kubelets."),
-  kubeletPreferredAddressTypes: flag.strings(
+  kubeletPreferredAddressTypes: flag.stringSlice(
     "kubelet-preferred-address-types",
     DEFAULT_ADDRESS_TYPES,
     "Node address types to try, in order, when choosing the address used to reach a node's Kubelet",
@@ -74,7 +74,7 @@ export const kubeletClientFlags = flag.inSection("Kubelet client", {
   ),
 });
 
-export type KubeletClientOptions = flag.OptionsOf<typeof kubeletClientFlags>;
+export type KubeletClientOptions = OptionsOf<typeof kubeletClientFlags>;
 
 /** As upstream's KubeletClientOptions.Validate, then checks of our own. */
 export function validateKubeletClient(o: KubeletClientOptions): string[] {

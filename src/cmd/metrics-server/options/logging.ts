@@ -1,6 +1,6 @@
 // Logging flags (component-base's logs options and klog's -v/--vmodule), validated as upstream does.
-import { type FlagType, goQuote, parseGoInt, parseQuantity } from "../../../go/index.ts";
-import * as flag from "./flag.ts";
+import { type FlagType, specs as flag, goQuote, parseGoInt, parseQuantity } from "../../../go/index.ts";
+import { inSection, type OptionsOf } from "./group.ts";
 
 /** One `--vmodule` entry: files matching `pattern` log at `level`. */
 export interface VmoduleEntry {
@@ -65,9 +65,9 @@ const quantityType: FlagType<number> = {
   isZero: (f) => f === "0",
 };
 
-export const loggingFlags = flag.inSection("Logging", {
+export const loggingFlags = inSection("Logging", {
   logFlushFrequencyMs: flag.duration("log-flush-frequency", 5_000, "Longest time between log flushes"),
-  logJsonInfoBufferSizeBytes: flag.custom(
+  logJsonInfoBufferSizeBytes: flag.of(
     "log-json-info-buffer-size",
     quantityType,
     0,
@@ -80,8 +80,8 @@ export const loggingFlags = flag.inSection("Logging", {
     "[Alpha] In JSON format, send errors to stderr and info messages to stdout instead of one stream.",
   ),
   loggingFormat: flag.string<"text" | "json">("logging-format", "text", 'Log format: "text" or "json".'),
-  verbosity: flag.custom("v", levelType, 0, "log verbosity level", { shorthand: "v" }),
-  vmodule: flag.custom(
+  verbosity: flag.of("v", levelType, 0, "log verbosity level", { shorthand: "v" }),
+  vmodule: flag.of(
     "vmodule",
     vmoduleType,
     [],
@@ -89,7 +89,7 @@ export const loggingFlags = flag.inSection("Logging", {
   ),
 });
 
-export type LoggingOptions = flag.OptionsOf<typeof loggingFlags>;
+export type LoggingOptions = OptionsOf<typeof loggingFlags>;
 
 export function validateLogging(o: LoggingOptions): string[] {
   if (o.loggingFormat === "text" || o.loggingFormat === "json") return [];

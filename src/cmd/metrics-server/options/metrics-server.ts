@@ -6,11 +6,11 @@
 // 10s default (resolutions under ~11.1s, where upstream would reject its own default), the timeout
 // defaults to 90% of the resolution instead. An explicit timeout larger than 90% of the resolution
 // still fails with upstream's message.
-import { formatGoDuration, msToNs, nsToMs } from "../../../go/index.ts";
-import * as flag from "./flag.ts";
+import { specs as flag, formatGoDuration, msToNs, nsToMs } from "../../../go/index.ts";
+import { inSection, type OptionsOf } from "./group.ts";
 import { type KubeletClientOptions, kubeletClientFlags } from "./kubelet-client.ts";
 
-export const metricsServerFlags = flag.inSection("Metrics server", {
+export const metricsServerFlags = inSection("Metrics server", {
   kubeconfig: flag.string(
     "kubeconfig",
     "",
@@ -36,7 +36,7 @@ export const metricsServerFlags = flag.inSection("Metrics server", {
   ),
 });
 
-export type MetricsServerOptions = flag.OptionsOf<typeof metricsServerFlags>;
+export type MetricsServerOptions = OptionsOf<typeof metricsServerFlags>;
 
 /** Below this upstream refuses --metric-resolution; we only warn. */
 const MIN_UPSTREAM_RESOLUTION_MS = 10_000;

@@ -8,9 +8,9 @@ import { readVersion } from "../version.ts";
 import { type AuthenticationOptions, authenticationFlags } from "./authentication.ts";
 import { type AuthorizationOptions, authorizationFlags } from "./authorization.ts";
 import { type FeatureOptions, featureFlags } from "./features.ts";
-import type { FlagGroup } from "./flag.ts";
 import { type GenericServerOptions, genericServerFlags, validateGenericServer } from "./generic-server.ts";
 import { commandFlags } from "./global.ts";
+import type { FlagGroup } from "./group.ts";
 import { type KubeletClientOptions, kubeletClientFlags, validateKubeletClient } from "./kubelet-client.ts";
 import { type LoggingOptions, loggingFlags, validateLogging } from "./logging.ts";
 import {

@@ -5,8 +5,8 @@ import {
   PREFERRED_CIPHER_SUITES,
   TLS_VERSIONS,
 } from "../../../apiserver/certs/index.ts";
-import { type FlagType, goQuote } from "../../../go/index.ts";
-import * as flag from "./flag.ts";
+import { type FlagType, specs as flag, goQuote } from "../../../go/index.ts";
+import { inSection, type OptionsOf } from "./group.ts";
 
 /** One `--tls-sni-cert-key` value: certificate and key files, optionally with the names they serve. */
 export interface NamedCertKey {
@@ -46,7 +46,7 @@ const cipherHelp =
   INSECURE_CIPHER_SUITES.join(", ") +
   ".";
 
-export const secureServingFlags = flag.inSection("Apiserver secure serving", {
+export const secureServingFlags = inSection("Apiserver secure serving", {
   bindAddress: flag.ip(
     "bind-address",
     "0.0.0.0",
@@ -85,7 +85,7 @@ export const secureServingFlags = flag.inSection("Apiserver secure serving", {
     "File with the default x509 serving certificate (followed by any CA certificates). Without it and " +
       "--tls-private-key-file a self-signed pair is generated into --cert-dir.",
   ),
-  tlsCipherSuites: flag.strings("tls-cipher-suites", [], cipherHelp),
+  tlsCipherSuites: flag.stringSlice("tls-cipher-suites", [], cipherHelp),
   tlsMinVersion: flag.string(
     "tls-min-version",
     "",
@@ -96,7 +96,7 @@ export const secureServingFlags = flag.inSection("Apiserver secure serving", {
     "",
     "File with the x509 private key matching --tls-cert-file.",
   ),
-  tlsSniCertKeys: flag.custom(
+  tlsSniCertKeys: flag.of(
     "tls-sni-cert-key",
     namedCertKeyType,
     [],
@@ -107,7 +107,7 @@ export const secureServingFlags = flag.inSection("Apiserver secure serving", {
   ),
 });
 
-export type SecureServingOptions = flag.OptionsOf<typeof secureServingFlags>;
+export type SecureServingOptions = OptionsOf<typeof secureServingFlags>;
 
 export function validateSecureServing(o: SecureServingOptions): string[] {
   const errors: string[] = [];
