@@ -9,7 +9,8 @@ export {
   parseGoDurationNs,
 } from "./duration.ts";
 export { goJSONString, labelsJSON } from "./json.ts";
-export { type Flag, FlagError, FlagSet, type FlagSpec, type FlagType, specs } from "./pflag.ts";
+export { type Flag, FlagError, FlagSet, type FlagSpec, specs } from "./pflag.ts";
+export type { FlagType } from "./pflag-values.ts";
 export { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 export { goQuote } from "./quote.ts";
 export { parseGoInt } from "./strconv.ts";
