@@ -1,5 +1,5 @@
-// The server's self-metrics (upstream pkg/server/monitoring.go): the scrape-loop tick duration, and the
-// registry /metrics serves: every stage's families plus the process's own.
+// The server's self-metrics: the scrape-loop tick duration (upstream pkg/server/server.go
+// RegisterServerMetrics), and the registry /metrics serves: every stage's families plus the process's.
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { registerApiMetrics } from "../api/index.ts";
 import { registerScraperMetrics, type WorkerScraper } from "../scraper/index.ts";

@@ -35,7 +35,10 @@ import type { AuthDecision, AuthRequest, RequestAuth, UserInfo } from "./types.t
 import { type AuthnResult, anonymousUser, withAuthenticatedGroup } from "./user.ts";
 import { authenticateClientCert, VerifiedChainCache } from "./x509.ts";
 
-/** The flags this needs, under their option names (src/cmd/metrics-server/options: authentication, authorization). */
+/**
+ * The flags this needs, under their option names (src/cmd/metrics-server/options/authentication.ts
+ * and authorization.ts declare them), so the parsed options pass as they are.
+ */
 export interface AuthOptions {
   clientCaFile: string;
   requestheaderClientCaFile: string;
