@@ -246,8 +246,9 @@ export class VerifiedChainCache {
   private readonly maxEntries: number;
   private readonly entries = new Map<string, ChainFacts>();
   private roots: readonly X509Certificate[] = [];
-  // The listener (../request.ts) hands the same chain array for every request of a connection: remember its digest,
-  // together with the certificates it was computed from, so a reused array is never misread.
+  // The listener (../request.ts) hands the same chain array for every request of a connection:
+  // remember its digest, together with the certificates it was computed from, so a reused array is
+  // never misread.
   private readonly digests = new WeakMap<
     readonly X509Certificate[],
     { certs: X509Certificate[]; key: string }
