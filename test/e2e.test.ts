@@ -1,6 +1,6 @@
 // End to end, as a user sees it: the simulated cluster (sim/main.ts) and the metrics-server
-// (src/server/main.ts) run as separate processes that meet only on the wire; real kubectl 1.27 and
-// 1.33 go through the simulator's aggregator to the metrics-server, and what they print is compared
+// (src/cmd/metrics-server/main.ts) run as separate processes that meet only on the wire; real kubectl
+// 1.27 and 1.33 go through the simulator's aggregator to the metrics-server, and what they print is compared
 // with the simulator's configured truth (within 5 %, kubectl's rounding included).
 import assert from "node:assert/strict";
 import { test } from "node:test";

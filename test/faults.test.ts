@@ -74,14 +74,17 @@ test("kubelets that hang, answer 500 or send garbage lose only their own node", 
 });
 
 test("a bad flag exits 1 with a clear message before anything listens", async () => {
-  const r = await run(process.execPath, [`${root}/src/server/main.ts`, "--metric-resolution=abc"]);
+  const r = await run(process.execPath, [
+    `${root}/src/cmd/metrics-server/main.ts`,
+    "--metric-resolution=abc",
+  ]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /invalid argument "abc" for "--metric-resolution" flag/);
-  const u = await run(process.execPath, [`${root}/src/server/main.ts`, "--no-such-flag"]);
+  const u = await run(process.execPath, [`${root}/src/cmd/metrics-server/main.ts`, "--no-such-flag"]);
   assert.equal(u.code, 1);
   assert.match(u.stderr, /unknown flag: --no-such-flag/);
   const combo = await run(process.execPath, [
-    `${root}/src/server/main.ts`,
+    `${root}/src/cmd/metrics-server/main.ts`,
     "--kubelet-insecure-tls",
     "--kubelet-certificate-authority=/tmp/ca.crt",
   ]);

@@ -1,5 +1,5 @@
 // The Go-compatible formats, one home each: what upstream writes through Go's standard library and
-// apimachinery, reproduced byte for byte.
+// apimachinery, reproduced byte for byte, and the command line it reads through spf13/pflag.
 export {
   formatGoDuration,
   formatGoDurationNs,
@@ -9,5 +9,8 @@ export {
   parseGoDurationNs,
 } from "./duration.ts";
 export { goJSONString, labelsJSON } from "./json.ts";
+export { type Flag, FlagError, FlagSet, type FlagSpec, specs } from "./pflag.ts";
+export type { FlagType } from "./pflag-values.ts";
 export { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 export { goQuote } from "./quote.ts";
+export { parseGoInt } from "./strconv.ts";

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 
-// Canonical quantity text as apimachinery writes it (k8s.io/apimachinery pkg/api/resource/quantity.go).
+// The canonical form of kubernetes/apimachinery pkg/api/resource/quantity.go (String()).
 describe("formatCpu (decimal SI at scale -9)", () => {
   const cases: [number, string][] = [
     [123456789, "123456789n"],
@@ -92,6 +92,14 @@ describe("parseQuantity", () => {
     assert.equal(parseQuantity("2Mi"), 2097152);
     assert.equal(parseQuantity("1e3"), 1000);
     assert.equal(parseQuantity("-4k"), -4000);
+  });
+  it("rounds toward +Infinity when asked (a byte count that holds the quantity)", () => {
+    assert.equal(parseQuantity("1.5", 0, "ceil"), 2);
+    assert.equal(parseQuantity("1.1k", 0, "ceil"), 1100);
+    assert.equal(parseQuantity("1e-3", 0, "ceil"), 1);
+    assert.equal(parseQuantity("2Ki", 0, "ceil"), 2048);
+    assert.equal(parseQuantity("-1.5", 0, "ceil"), -1);
+    assert.equal(parseQuantity("-1.5"), -1);
   });
   it("rejects malformed text", () => {
     for (const bad of ["", "m", "1x", "1.2.3", "Ki", "1 Ki"]) {

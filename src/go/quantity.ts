@@ -85,9 +85,10 @@ const DECIMAL_EXPONENTS: Readonly<Record<string, number>> = {
  * Parses a quantity string and returns its value in units of 10^scale, e.g.
  * parseQuantity("50m", -9) === 50000000 (nanocores) and parseQuantity("12240Ki") === 12533760.
  * Exact (BigInt arithmetic) up to the final conversion to number; a value that is not a whole number
- * of units is truncated toward zero. Throws on malformed input.
+ * of units is truncated toward zero, or with `rounding` "ceil" rounded toward +Infinity (a byte count
+ * that must hold at least the quantity). Throws on malformed input.
  */
-export function parseQuantity(text: string, scale = 0): number {
+export function parseQuantity(text: string, scale = 0, rounding: "truncate" | "ceil" = "truncate"): number {
   const match = QUANTITY_PATTERN.exec(text);
   if (!match) throw new Error(`quantities must match the regular expression '${QUANTITY_PATTERN.source}'`);
   const [, sign, whole, fraction = "", suffix = "", exponentText] = match;
@@ -98,6 +99,11 @@ export function parseQuantity(text: string, scale = 0): number {
   else if (suffix !== "") decimalExponent += DECIMAL_EXPONENTS[suffix];
   let result: bigint;
   if (decimalExponent >= 0) result = numerator * 10n ** BigInt(decimalExponent);
-  else result = numerator / 10n ** BigInt(-decimalExponent);
+  else {
+    const divisor = 10n ** BigInt(-decimalExponent);
+    result = numerator / divisor;
+    // Magnitudes round toward zero; toward +Infinity only a positive value with a remainder moves.
+    if (rounding === "ceil" && sign !== "-" && numerator % divisor !== 0n) result += 1n;
+  }
   return Number(sign === "-" ? -result : result);
 }

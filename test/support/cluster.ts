@@ -60,7 +60,7 @@ export async function startCluster(
   await registerMetricsApi(kubeconfig, serverIP, port);
   const server = await startNodeProcess(
     t,
-    "src/server/main.ts",
+    "src/cmd/metrics-server/main.ts",
     [
       `--kubeconfig=${opts.serverKubeconfig ? opts.serverKubeconfig(dir) : kubeconfig}`,
       `--bind-address=${serverIP}`,

@@ -1,0 +1,28 @@
+// Hardening follows kube-apiserver's secure serving (1 MiB of headers, a 32 s read-header timeout,
+// 90 s idle connections, 250 HTTP/2 streams per connection) plus limits of our own for a read-only
+// API: small request bodies and bounded URLs.
+
+export interface ServeLimits {
+  /** Request line + headers (HTTP/1.1), header list (HTTP/2). Go's http.DefaultMaxHeaderBytes. */
+  maxHeaderBytes: number;
+  /** Request bodies are read and dropped (the API is read-only); a longer one gets 413. */
+  maxBodyBytes: number;
+  /** Path + query; a longer URL gets 414. */
+  maxUrlBytes: number;
+  /** Time to receive a request's headers and body (slowloris); also the TLS handshake timeout. */
+  readTimeoutMs: number;
+  /** A connection with no request in flight is closed after this long. */
+  idleTimeoutMs: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS (--http2-max-streams-per-connection, 0 = this default). */
+  http2MaxConcurrentStreams: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ServeLimits> = {
+  maxHeaderBytes: 1 << 20,
+  maxBodyBytes: 1 << 20,
+  // Far above any selector kubectl or the HPA sends; small enough that parsing it costs nothing.
+  maxUrlBytes: 32 << 10,
+  readTimeoutMs: 32_000,
+  idleTimeoutMs: 90_000,
+  http2MaxConcurrentStreams: 250,
+};

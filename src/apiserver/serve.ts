@@ -1,0 +1,197 @@
+// The HTTPS listener: node:http2 with HTTP/1.1 fallback (kube-apiserver's aggregator proxy speaks
+// HTTP/2 when it can; kubectl and probes often use HTTP/1.1). No framework: one dispatch function.
+//
+// Every request goes through RequestAuth (auth/types.ts), health paths included: the listener only
+// reports what it saw, client certificate chain included, unverified. TLS therefore asks for a client
+// certificate but accepts any, so the auth side can verify against CAs that rotate without a restart.
+// Connection limits: limits.ts.
+import http2 from "node:http2";
+import type { Socket } from "node:net";
+import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
+import * as log from "../log/index.ts";
+import {
+  certificateNames,
+  nodeMinVersion,
+  opensslCipherList,
+  sniMatcher,
+  watchCertKeyPair,
+} from "./certs/index.ts";
+import { createDispatcher, type DispatchOptions } from "./dispatch.ts";
+import { DEFAULT_LIMITS, type ServeLimits } from "./limits.ts";
+import type { Req, Res } from "./response.ts";
+import { JSON_CONTENT_TYPE, statusJSON } from "./status.ts";
+
+export interface ServeOptions extends DispatchOptions {
+  bindAddress: string;
+  port: number;
+  cert: Buffer;
+  key: Buffer;
+  /** When set, the pair is reloaded from these files whenever they change. */
+  certFile?: string;
+  keyFile?: string;
+  /** How often certFile/keyFile are compared with the pair in use (default 5 s). */
+  certReloadIntervalMs?: number;
+  /** Go name: VersionTLS12 or VersionTLS13 (validated by the options). */
+  tlsMinVersion?: string;
+  /** Go (IANA) names of the TLS 1.2 suites to offer. */
+  tlsCipherSuites?: readonly string[];
+  limits?: Partial<ServeLimits>;
+  /** --tls-sni-cert-key pairs, already read; `names` empty = the names in the certificate. */
+  sniCertKeys?: readonly SniCertKey[];
+}
+
+export interface SniCertKey {
+  names: readonly string[];
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * HTTP/1.1 connections: the read timer runs from the connection's start until a request's headers are
+ * in (slowloris), and again from each response's end (keep-alive idle) until the next request.
+ */
+function guardHttp1(server: http2.Http2SecureServer, limits: ServeLimits): void {
+  const timers = new WeakMap<Socket, NodeJS.Timeout>();
+  const arm = (socket: Socket, ms: number): void => {
+    clearTimeout(timers.get(socket));
+    if (socket.destroyed) return;
+    const timer = setTimeout(() => socket.destroy(), ms);
+    timer.unref();
+    timers.set(socket, timer);
+  };
+  server.on("secureConnection", (socket: TLSSocket) => {
+    if (socket.alpnProtocol === "h2") return;
+    arm(socket, limits.readTimeoutMs);
+    socket.once("close", () => clearTimeout(timers.get(socket)));
+  });
+  server.on("request", (req: Req, res: Res) => {
+    if (req.httpVersionMajor === 2) return;
+    const socket = req.socket as unknown as Socket;
+    clearTimeout(timers.get(socket));
+    res.once("finish", () => arm(socket, limits.idleTimeoutMs));
+  });
+  // Parser errors on HTTP/1.1 (oversized headers, garbage): answer once and close. Without this
+  // listener Node resets the connection and clients never see the status.
+  const answered = new WeakSet<Socket>();
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (answered.has(socket)) return;
+    answered.add(socket);
+    const [status, text] =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large"]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "ECONNRESET"
+          ? [0, ""]
+          : [400, "Bad Request"];
+    log.V(4).info("HTTP/1.1 client error", { err: String(err), code: err.code });
+    if (status && socket.writable) {
+      const body =
+        status === 431
+          ? statusJSON(431, "", `request headers too large: limit is ${limits.maxHeaderBytes} bytes`)
+          : statusJSON(400, "BadRequest", "malformed HTTP request");
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\ncontent-type: ${JSON_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `connection: close\r\n\r\n${body}`,
+      );
+      // Give the client a moment to read the answer, then drop whatever it is still sending.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else {
+      socket.destroy();
+    }
+  });
+}
+
+/** HTTP/2 sessions: closed when no stream has been open for a while (or none was ever completed). */
+function guardHttp2(server: http2.Http2SecureServer, limits: ServeLimits): void {
+  server.on("session", (session: http2.ServerHttp2Session) => {
+    let open = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => session.destroy(), ms);
+      timer.unref();
+    };
+    // Until the first stream's headers are complete this is the header timeout (a HEADERS frame whose
+    // CONTINUATION frames trickle in never produces a stream); after that it is the idle timeout.
+    arm(limits.readTimeoutMs);
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      open++;
+      clearTimeout(timer);
+      stream.once("close", () => {
+        open--;
+        if (open === 0 && !session.destroyed) arm(limits.idleTimeoutMs);
+      });
+    });
+    session.once("close", () => clearTimeout(timer));
+    session.on("error", (err) => log.V(2).info("HTTP/2 session error", { err: String(err) }));
+  });
+}
+
+/** The server, listening. Closing it also stops the certificate reload. */
+export async function startServer(opts: ServeOptions): Promise<http2.Http2SecureServer> {
+  const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  if (!(limits.http2MaxConcurrentStreams > 0))
+    limits.http2MaxConcurrentStreams = DEFAULT_LIMITS.http2MaxConcurrentStreams;
+  const tlsOptions = {
+    minVersion: nodeMinVersion(opts.tlsMinVersion),
+    ciphers: opensslCipherList(opts.tlsCipherSuites ?? []),
+    // Go's server picks the suite by its own order when a list is configured.
+    honorCipherOrder: (opts.tlsCipherSuites?.length ?? 0) > 0,
+    // Any client certificate gets through the handshake; RequestAuth verifies it per request.
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
+  const sniContexts: { names: readonly string[]; value: SecureContext }[] = (opts.sniCertKeys ?? []).map(
+    (e) => ({
+      names: e.names.length > 0 ? e.names : certificateNames(e.cert),
+      value: createSecureContext({ ...tlsOptions, cert: e.cert, key: e.key }),
+    }),
+  );
+  const sni = sniMatcher(sniContexts);
+  const server = http2.createSecureServer({
+    ...tlsOptions,
+    ...(sniContexts.length > 0
+      ? {
+          SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) =>
+            cb(null, sni(name)),
+        }
+      : {}),
+    cert: opts.cert,
+    key: opts.key,
+    allowHTTP1: true,
+    handshakeTimeout: limits.readTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+    // Node's default of 128 header pairs would refuse users in many groups (one X-Remote-Group each);
+    // maxHeaderListSize bounds the bytes anyway.
+    maxHeaderListPairs: 4096,
+    settings: {
+      maxConcurrentStreams: limits.http2MaxConcurrentStreams,
+      maxHeaderListSize: limits.maxHeaderBytes,
+    },
+  } as http2.SecureServerOptions);
+  guardHttp1(server, limits);
+  guardHttp2(server, limits);
+  server.on("request", createDispatcher(opts, limits));
+  // A misbehaving client must not take the process down.
+  server.on("sessionError", (err) => log.V(2).info("HTTP/2 session error", { err: String(err) }));
+  server.on("tlsClientError", (err) => log.V(4).info("TLS handshake error", { err: String(err) }));
+
+  if (opts.certFile && opts.keyFile) {
+    const watch = watchCertKeyPair({
+      certFile: opts.certFile,
+      keyFile: opts.keyFile,
+      cert: opts.cert,
+      key: opts.key,
+      intervalMs: opts.certReloadIntervalMs,
+      onChange: (cert, key) => server.setSecureContext({ ...tlsOptions, cert, key }),
+    });
+    server.once("close", () => watch.stop());
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.bindAddress, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return server;
+}

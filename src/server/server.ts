@@ -1,0 +1,136 @@
+// The running metrics-server (upstream pkg/server/server.go): node and Running-pod caches, the scrape
+// loop into the store, and the API, health checks and self-metrics behind the HTTPS listener. Nothing
+// listens before the caches have synced, as upstream.
+import type http2 from "node:http2";
+import { MetricsApi, protobufEncoder } from "../api/index.ts";
+import type { RequestAuth } from "../apiserver/auth/index.ts";
+import { type ServeOptions, startServer } from "../apiserver/index.ts";
+import {
+  type KubeClient,
+  type LabelSelector,
+  type Node,
+  newNodeReflector,
+  newRunningPodReflector,
+  type PartialObjectMetadata,
+  type Reflector,
+} from "../kube/index.ts";
+import * as log from "../log/index.ts";
+import { kubeletNodeFamilies, WorkerScraper, type WorkerScraperOptions } from "../scraper/index.ts";
+import { TwoPointStore } from "../storage/index.ts";
+import { publishCABundle } from "./apiservice.ts";
+import { healthEndpoints } from "./health.ts";
+import { ScrapeManager } from "./manager.ts";
+import { createTickDuration, newRegistry } from "./monitoring.ts";
+
+export interface MetricsServerConfig {
+  kube: KubeClient;
+  auth: RequestAuth;
+  scraper: WorkerScraperOptions;
+  nodeSelector: LabelSelector;
+  resolutionMs: number;
+  /** --swap-usage. */
+  swapUsage: boolean;
+  /** Address, port, certificates, TLS settings and limits of the HTTPS listener. */
+  listener: Omit<ServeOptions, "auth" | "health" | "api" | "registry" | "appendedMetrics" | "version">;
+  /** The /version body. */
+  version: object;
+  /** With --manage-apiservice-ca-bundle: the serving CA to write into the APIService. */
+  caPem?: string;
+}
+
+async function waitFor(cond: () => boolean, signal: AbortSignal): Promise<void> {
+  while (!cond() && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
+}
+
+export class MetricsServer {
+  readonly #config: MetricsServerConfig;
+  readonly #nodes: Reflector<Node>;
+  readonly #pods: Reflector<PartialObjectMetadata>;
+  readonly #stopping = new AbortController();
+  #shuttingDown = false;
+  #scraper: WorkerScraper | undefined;
+  #manager: ScrapeManager | undefined;
+  #listener: http2.Http2SecureServer | undefined;
+
+  constructor(config: MetricsServerConfig) {
+    this.#config = config;
+    this.#nodes = newNodeReflector(config.kube);
+    this.#pods = newRunningPodReflector(config.kube);
+  }
+
+  /** Syncs the caches, then starts the scrape loop and the listener; resolves once serving. */
+  async run(): Promise<void> {
+    const c = this.#config;
+    const nodes = this.#nodes;
+    const pods = this.#pods;
+    nodes.start();
+    pods.start();
+    log.info("Waiting for node and pod caches to sync");
+    await waitFor(() => nodes.hasSynced() && pods.hasSynced(), this.#stopping.signal);
+    log.V(1).info("Caches synced", { nodes: nodes.size, pods: pods.size });
+
+    const store = new TwoPointStore({ resolutionMs: c.resolutionMs });
+    // Kubelet requests (TLS, gzip) and decoding run in a worker thread, so a 5,000-node tick does not
+    // stall API requests on this event loop (BENCHMARKS.md); logs and self-metrics come back here.
+    const scraper = new WorkerScraper(c.scraper);
+    this.#scraper = scraper;
+    const tickDuration = createTickDuration(c.resolutionMs / 1000);
+    const manager = new ScrapeManager({
+      scraper,
+      store,
+      nodes,
+      nodeSelector: c.nodeSelector,
+      resolutionMs: c.resolutionMs,
+      tickDuration,
+    });
+    this.#manager = manager;
+    const registry = newRegistry(scraper, tickDuration);
+
+    const { bindAddress, port } = c.listener;
+    const address = bindAddress.includes(":") ? `[${bindAddress}]:${port}` : `${bindAddress}:${port}`;
+    const api = new MetricsApi({
+      nodes,
+      pods,
+      metrics: store,
+      nodeSelector: c.nodeSelector,
+      serverAddress: address,
+      protobuf: protobufEncoder,
+      swapUsage: c.swapUsage,
+    });
+    const health = healthEndpoints({
+      nodeSynced: () => nodes.hasSynced(),
+      podSynced: () => pods.hasSynced(),
+      // Upstream needs pod metrics too, so a cluster with no Running pods never becomes ready (and an
+      // APIService backed by it stays unavailable). We accept node metrics alone when the pod cache
+      // holds no Running pod: there is nothing that could have pod metrics.
+      storageReady: () => store.ready() || (store.nodeReady() && pods.size === 0),
+      tickLastStartMs: () => manager.tickLastStartMs,
+      resolutionMs: c.resolutionMs,
+      shuttingDown: () => this.#shuttingDown,
+    });
+
+    manager.start();
+    this.#listener = await startServer({
+      ...c.listener,
+      auth: c.auth,
+      health,
+      api,
+      registry,
+      // The per-node kubelet families: too large for prom-client's one-step render at 5,000 nodes.
+      appendedMetrics: kubeletNodeFamilies,
+      version: c.version,
+    });
+    log.info(`Serving securely on ${address}`);
+    if (c.caPem) void publishCABundle(c.kube, c.caPem);
+  }
+
+  /** Fails /readyz, stops the scrape loop and the listener, then the caches and the scrape worker. */
+  async stop(): Promise<void> {
+    this.#shuttingDown = true;
+    this.#stopping.abort();
+    await this.#manager?.stop();
+    const listener = this.#listener;
+    if (listener) await new Promise<void>((r) => listener.close(() => r()));
+    await Promise.allSettled([this.#nodes.stop(), this.#pods.stop(), this.#scraper?.close()]);
+  }
+}
