@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
 import { MetricsApi } from "./handler.ts";
 import { protobufEncoder } from "./index.ts";
 import { responseText } from "./stream.ts";
-import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
 
 const GOLDEN_DIR = join(import.meta.dirname, "testdata", "golden");
 const UPDATE = process.env.UPDATE_GOLDEN === "1";

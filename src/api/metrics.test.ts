@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Registry } from "prom-client";
+import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
 import { MetricsApi } from "./handler.ts";
 import { FRESHNESS_BUCKETS, metricFreshness, registerApiMetrics } from "./metrics.ts";
-import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
 
 async function observations(): Promise<{ count: number; sum: number }> {
   const { values } = await metricFreshness.get();

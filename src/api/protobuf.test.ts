@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import protobuf from "protobufjs";
+import { METRICS_PROTO_SCHEMA } from "../../test/support/metrics-proto.ts";
 import { formatGoDurationNs } from "../go/index.ts";
 import type {
   ListMetaJSON,
@@ -17,7 +18,6 @@ import {
   encodePodMetricsList,
   PROTOBUF_CONTENT_TYPE,
 } from "./protobuf.ts";
-import { METRICS_PROTO_SCHEMA } from "./testdata/metrics-proto.ts";
 
 const root = protobuf.parse(METRICS_PROTO_SCHEMA).root;
 

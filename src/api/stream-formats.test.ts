@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import protobuf from "protobufjs";
+import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
+import { METRICS_PROTO_SCHEMA } from "../../test/support/metrics-proto.ts";
 import type { ApiResponse } from "../apiserver/index.ts";
 import { MetricsApi, type ProtobufEncoder, protobufEncoder } from "./index.ts";
 import type { NodeMetricsListJSON, PodMetricsJSON, PodMetricsListJSON } from "./objects.ts";
@@ -21,8 +23,6 @@ import {
   STREAM_MIN_ITEMS,
 } from "./stream.ts";
 import { type TableItem, TableWriter, tableJSON } from "./table.ts";
-import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
-import { METRICS_PROTO_SCHEMA } from "./testdata/metrics-proto.ts";
 
 const V = "/apis/metrics.k8s.io/v1beta1";
 const NOW = Date.UTC(2025, 4, 1, 10, 0, 5);

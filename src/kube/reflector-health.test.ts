@@ -4,8 +4,17 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import fc from "fast-check";
+import {
+  FakeApiServer,
+  json,
+  listOf,
+  type Pod,
+  pod,
+  podMeta,
+  send,
+  waitFor,
+} from "../../test/support/fake-apiserver.ts";
 import * as log from "../log/index.ts";
-import { FakeApiServer, json, listOf, type Pod, pod, podMeta, send, waitFor } from "./fake-apiserver.ts";
 import {
   jitteredBackoff,
   KubeClient,

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
+import {
+  FakeApiServer,
+  json,
+  listOf,
+  type Pod,
+  pod,
+  podMeta,
+  send,
+  waitFor,
+} from "../../test/support/fake-apiserver.ts";
 import * as log from "../log/index.ts";
-import { FakeApiServer, json, listOf, type Pod, pod, podMeta, send, waitFor } from "./fake-apiserver.ts";
 import {
   KubeClient,
   type Node,

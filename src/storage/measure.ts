@@ -20,8 +20,8 @@
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { T0 } from "../../test/support/node-scrapes.ts";
 import { TwoPointStore } from "./store.ts";
-import { T0 } from "./test-scrapes.ts";
 import type { NodeScrape } from "./types.ts";
 
 const { values } = parseArgs({

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
+import { at, coreSeconds, nodeScrape, simpleBatch } from "../../test/support/node-scrapes.ts";
 import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
-import { at, coreSeconds, nodeScrape, simpleBatch } from "./test-scrapes.ts";
 import type { NodeScrape } from "./types.ts";
 
 const RESOLUTION_MS = 60_000;

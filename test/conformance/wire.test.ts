@@ -13,9 +13,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import protobuf from "protobufjs";
 import { type AdminCredentials, apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
-import { METRICS_PROTO_SCHEMA } from "../../src/api/testdata/metrics-proto.ts";
 import { type Cluster, startCluster, waitForNodes } from "../cluster.ts";
 import { kubectl, kubectlPath, poll, root } from "../helpers.ts";
+import { METRICS_PROTO_SCHEMA } from "../support/metrics-proto.ts";
 
 const GOLDEN_DIR = join(root, "src/api/testdata/golden");
 const JSON_ONLY = "application/json";
