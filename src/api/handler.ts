@@ -38,7 +38,7 @@ import {
   podNotFound,
   watchNotSupported,
 } from "./errors.ts";
-import { metricFreshness } from "./metrics.ts";
+import { metricFreshness } from "./monitoring.ts";
 import { type Negotiation, negotiateDiscovery, negotiateObject, PROTOBUF_MEDIA_TYPE } from "./negotiation.ts";
 import {
   formatWindow,

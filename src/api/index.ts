@@ -8,7 +8,7 @@ export {
   type MetricsApiDeps,
   type ProtobufEncoder,
 } from "./handler.ts";
-export { registerApiMetrics } from "./metrics.ts";
+export { registerApiMetrics } from "./monitoring.ts";
 export type {
   ContainerMetricsJSON,
   NodeMetricsJSON,

@@ -21,7 +21,7 @@
 
 import * as log from "../log/index.ts";
 import { Generation, NO_PREV, stringHash } from "./generation.ts";
-import { setStoragePoints } from "./metrics.ts";
+import { setStoragePoints } from "./monitoring.ts";
 import type {
   ContainerMetricsPoint,
   MetricsReader,

@@ -1,4 +1,5 @@
-// The API's self-metric (reference §4.3): how old the served data is when a client reads it.
+// The API's self-metric, as in kubernetes-sigs/metrics-server pkg/api/monitoring.go: how old the served
+// data is when a client reads it.
 
 import { exponentialBuckets, Histogram, type Registry } from "prom-client";
 
