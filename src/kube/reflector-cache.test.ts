@@ -12,9 +12,11 @@ import {
   waitFor,
 } from "../../test/support/fake-apiserver.ts";
 import * as log from "../log/index.ts";
-import { KubeClient, type PartialObjectMetadata, Reflector } from "./index.ts";
+import { KubeClient } from "./client.ts";
 import { newRunningPodReflector, PodCompactor } from "./informers.ts";
+import { Reflector } from "./reflector.ts";
 import { parseLabelSelector } from "./selector.ts";
+import type { PartialObjectMetadata } from "./types.ts";
 
 describe("Reflector cache", () => {
   let api: FakeApiServer;

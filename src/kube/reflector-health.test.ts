@@ -15,14 +15,9 @@ import {
   waitFor,
 } from "../../test/support/fake-apiserver.ts";
 import * as log from "../log/index.ts";
-import {
-  jitteredBackoff,
-  KubeClient,
-  LIST_ACCEPT_METADATA,
-  newRunningPodReflector,
-  Reflector,
-  WATCH_ACCEPT_METADATA,
-} from "./index.ts";
+import { KubeClient } from "./client.ts";
+import { newRunningPodReflector } from "./informers.ts";
+import { jitteredBackoff, LIST_ACCEPT_METADATA, Reflector, WATCH_ACCEPT_METADATA } from "./reflector.ts";
 
 const names = (r: { list(): readonly Pod[] }): string[] =>
   r

@@ -11,14 +11,10 @@ import {
   waitFor,
 } from "../../test/support/fake-apiserver.ts";
 import * as log from "../log/index.ts";
-import {
-  KubeClient,
-  type Node,
-  newNodeReflector,
-  newRunningPodReflector,
-  Reflector,
-  slimNode,
-} from "./index.ts";
+import { KubeClient } from "./client.ts";
+import { newNodeReflector, newRunningPodReflector, slimNode } from "./informers.ts";
+import { Reflector } from "./reflector.ts";
+import type { Node } from "./types.ts";
 
 const names = (r: Reflector<Pod>): string[] =>
   r

@@ -7,7 +7,7 @@ import {
   labelRequirements,
   parseFieldSelector,
   parseLabelSelector,
-} from "./index.ts";
+} from "./selector.ts";
 
 describe("parseLabelSelector: valid selectors", () => {
   const labels = { app: "web", tier: "front", "example.com/team": "core", empty: "", n: "7" };

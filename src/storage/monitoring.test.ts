@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Registry } from "prom-client";
 import { nodeScrape, simpleBatch } from "../../test/support/node-scrapes.ts";
-import { registerStorageMetrics, TwoPointStore } from "./index.ts";
+import { registerStorageMetrics } from "./monitoring.ts";
+import { TwoPointStore } from "./store.ts";
 
 function gaugeValue(text: string, type: string): number | undefined {
   const m = new RegExp(`^metrics_server_storage_points\\{type="${type}"\\} (\\S+)$`, "m").exec(text);
