@@ -8,9 +8,9 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
+import { responseText } from "../../test/support/response-body.ts";
 import { MetricsApi } from "./handler.ts";
-import { protobufEncoder } from "./index.ts";
-import { responseText } from "./stream.ts";
+import { protobufEncoder } from "./protobuf.ts";
 
 const GOLDEN_DIR = join(import.meta.dirname, "testdata", "golden");
 const UPDATE = process.env.UPDATE_GOLDEN === "1";

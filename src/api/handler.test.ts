@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
+import { responseText } from "../../test/support/response-body.ts";
 import type { ApiRequest } from "../apiserver/index.ts";
 import { parseLabelSelector } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { MetricsApi, type MetricsApiDeps } from "./handler.ts";
-import { ITEMS_PER_CHUNK, responseText } from "./stream.ts";
+import type { MetricsApiDeps } from "./deps.ts";
+import { MetricsApi } from "./handler.ts";
+import { ITEMS_PER_CHUNK } from "./stream.ts";
 
 const NOW = Date.UTC(2025, 4, 1, 10, 0, 7, 500);
 const CREATED = "2025-05-01T10:00:07Z";

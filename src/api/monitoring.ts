@@ -19,3 +19,9 @@ export const metricFreshness = new Histogram({
 export function registerApiMetrics(registry: Registry): void {
   if (registry.getSingleMetric(FRESHNESS_METRIC_NAME) === undefined) registry.registerMetric(metricFreshness);
 }
+
+// A pod whose containers were all skipped has no timestamp (Go's zero time); upstream would record
+// an age of ~56 years, which only pollutes +Inf, so such items are not observed.
+export function observeFreshness(nowMs: number, timestampMs: number): void {
+  if (timestampMs > 0) metricFreshness.observe((nowMs - timestampMs) / 1000);
+}

@@ -19,10 +19,10 @@
 //
 // Speed: one forward pass into a growable buffer; a length prefix is reserved as one byte and the
 // payload is shifted only when it turns out to need more; time and duration texts are parsed once
-// per distinct text. Measured once on Node 24 (shared 2-core machine): a 150,000-pod list (2 labels,
-// 1 container each; 25 MB) encodes in 0.3-0.4 s on the first, cold call and 0.1-0.2 s warm;
-// 10,000 nodes in 5-50 ms. Large lists are served in batches instead (encodeListEnvelope below).
+// per distinct text (bench/micro/metrics-api-lists.ts times it). Large lists are served in batches
+// instead (encodeListEnvelope below).
 
+import type { ProtobufEncoder } from "./deps.ts";
 import {
   METRICS_API_VERSION,
   type MetricsObjectMetaJSON,
@@ -528,3 +528,14 @@ export function encodeListEnvelope(
   t.string(tag(4, LEN), ""); // contentType
   return { head, tail: t.buf.slice(0, t.pos) };
 }
+
+/** The encoders as MetricsApiDeps.protobuf takes them. */
+export const protobufEncoder: ProtobufEncoder = {
+  encodeNodeMetrics,
+  encodeNodeMetricsList,
+  encodePodMetrics,
+  encodePodMetricsList,
+  encodeNodeMetricsListItems,
+  encodePodMetricsListItems,
+  encodeListEnvelope,
+};

@@ -6,22 +6,19 @@ import fc from "fast-check";
 import protobuf from "protobufjs";
 import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
 import { METRICS_PROTO_SCHEMA } from "../../test/support/metrics-proto.ts";
+import { responseBytes, responseText } from "../../test/support/response-body.ts";
 import type { ApiResponse } from "../apiserver/index.ts";
-import { MetricsApi, type ProtobufEncoder, protobufEncoder } from "./index.ts";
+import type { ProtobufEncoder } from "./deps.ts";
+import { MetricsApi } from "./handler.ts";
 import type { NodeMetricsListJSON, PodMetricsJSON, PodMetricsListJSON } from "./objects.ts";
 import {
   encodeListEnvelope,
   encodeNodeMetricsList,
   encodePodMetricsList,
   encodePodMetricsListItems,
+  protobufEncoder,
 } from "./protobuf.ts";
-import {
-  bufferedListChunks,
-  ITEMS_PER_CHUNK,
-  responseBytes,
-  responseText,
-  STREAM_MIN_ITEMS,
-} from "./stream.ts";
+import { bufferedListChunks, ITEMS_PER_CHUNK, STREAM_MIN_ITEMS } from "./stream.ts";
 import { type TableItem, TableWriter, tableJSON } from "./table.ts";
 
 const V = "/apis/metrics.k8s.io/v1beta1";
