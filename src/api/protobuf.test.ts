@@ -4,6 +4,7 @@ import fc from "fast-check";
 import protobuf from "protobufjs";
 import { METRICS_PROTO_SCHEMA } from "../../test/support/metrics-proto.ts";
 import { formatGoDurationNs } from "../go/index.ts";
+import { PROTOBUF_MEDIA_TYPE } from "./negotiation.ts";
 import type {
   ListMetaJSON,
   NodeMetricsJSON,
@@ -16,7 +17,6 @@ import {
   encodeNodeMetricsList,
   encodePodMetrics,
   encodePodMetricsList,
-  PROTOBUF_CONTENT_TYPE,
 } from "./protobuf.ts";
 
 const root = protobuf.parse(METRICS_PROTO_SCHEMA).root;
@@ -127,7 +127,7 @@ const pod: PodMetricsJSON = {
 
 describe("protobuf encoding of metrics.k8s.io/v1beta1", () => {
   it("names the Kubernetes protobuf media type", () => {
-    assert.equal(PROTOBUF_CONTENT_TYPE, "application/vnd.kubernetes.protobuf");
+    assert.equal(PROTOBUF_MEDIA_TYPE, "application/vnd.kubernetes.protobuf");
   });
 
   it("writes the exact bytes a Go apiserver writes for a small NodeMetrics", () => {
