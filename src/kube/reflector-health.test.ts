@@ -15,9 +15,10 @@ import {
   waitFor,
 } from "../../test/support/fake-apiserver.ts";
 import * as log from "../log/index.ts";
+import { jitteredBackoff } from "./backoff.ts";
 import { KubeClient } from "./client.ts";
 import { newRunningPodReflector } from "./informers.ts";
-import { jitteredBackoff, LIST_ACCEPT_METADATA, Reflector, WATCH_ACCEPT_METADATA } from "./reflector.ts";
+import { LIST_ACCEPT_METADATA, Reflector, WATCH_ACCEPT_METADATA } from "./reflector.ts";
 
 const names = (r: { list(): readonly Pod[] }): string[] =>
   r
