@@ -4,9 +4,11 @@
 export { ApiError, KubeClient } from "./client.ts";
 export { Credentials } from "./credentials.ts";
 export type { ExecConfig } from "./exec.ts";
+export { type FieldRequirement, parseFieldSelector } from "./field-selector.ts";
 export { newNodeReflector, newRunningPodReflector } from "./informers.ts";
 export { loadRestConfig } from "./kubeconfig.ts";
 export { LabelIndex, type LabelPredicate } from "./label-index.ts";
+export { type LabelSelector, parseLabelSelector } from "./label-selector.ts";
 export { Reflector } from "./reflector.ts";
 export {
   AUTHENTICATION_CONFIGMAP_NAME,
@@ -18,10 +20,4 @@ export {
   newConfigMapReflector,
   type SubjectAccessReviewSpec,
 } from "./reviews.ts";
-export {
-  type FieldRequirement,
-  type LabelSelector,
-  parseFieldSelector,
-  parseLabelSelector,
-} from "./selector.ts";
 export type { Node, ObjectStore, PartialObjectMetadata } from "./types.ts";

@@ -14,8 +14,8 @@ import {
 import * as log from "../log/index.ts";
 import { KubeClient } from "./client.ts";
 import { newRunningPodReflector, PodCompactor } from "./informers.ts";
+import { parseLabelSelector } from "./label-selector.ts";
 import { Reflector } from "./reflector.ts";
-import { parseLabelSelector } from "./selector.ts";
 import type { PartialObjectMetadata } from "./types.ts";
 
 describe("Reflector cache", () => {
