@@ -131,7 +131,7 @@ const POD_COREDNS =
   `"timestamp":"2025-05-01T10:00:01Z","window":"15s","containers":[` +
   `{"name":"coredns","usage":{"cpu":"1u","memory":"1Ki"}}]}`;
 
-describe("discovery (reference §3.2)", () => {
+describe("discovery", () => {
   const groupList =
     `{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"metrics.k8s.io","versions":[` +
     `{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":` +
@@ -214,7 +214,7 @@ describe("discovery (reference §3.2)", () => {
   });
 });
 
-describe("node metrics (reference §3.3, §3.4)", () => {
+describe("node metrics", () => {
   it("lists nodes with metrics, sorted by name, with --node-selector applied", () => {
     const { api } = fixture();
     const res = get(api, `${V}/nodes`);
@@ -276,7 +276,7 @@ describe("node metrics (reference §3.3, §3.4)", () => {
     );
   });
 
-  it("404s a node unknown to the cache (§3.5)", () => {
+  it("404s a node unknown to the cache", () => {
     const { api } = fixture();
     const res = get(api, `${V}/nodes/foo`);
     assert.equal(res.status, 404);
@@ -287,7 +287,7 @@ describe("node metrics (reference §3.3, §3.4)", () => {
     );
   });
 
-  it("404s a node without metrics (§3.5)", () => {
+  it("404s a node without metrics", () => {
     const { api } = fixture();
     const res = get(api, `${V}/nodes/kind-worker2`);
     assert.equal(res.status, 404);
@@ -306,7 +306,7 @@ describe("node metrics (reference §3.3, §3.4)", () => {
   });
 });
 
-describe("pod metrics (reference §3.3, §3.4)", () => {
+describe("pod metrics", () => {
   it("lists all namespaces sorted by namespace then name, only Running pods with metrics", () => {
     const { api } = fixture();
     const res = get(api, `${V}/pods`);
@@ -377,7 +377,7 @@ describe("pod metrics (reference §3.3, §3.4)", () => {
     assert.deepEqual(res, { status: 200, contentType: "application/json", body: POD_CPU_CONSUMER + "\n" });
   });
 
-  it("404s a pod that is not in the Running cache (§3.5)", () => {
+  it("404s a pod that is not in the Running cache", () => {
     const { api } = fixture();
     for (const name of ["foo", "gone"]) {
       const res = get(api, `${V}/namespaces/default/pods/${name}`);
@@ -390,7 +390,7 @@ describe("pod metrics (reference §3.3, §3.4)", () => {
     }
   });
 
-  it("404s a pod without metrics (§3.5)", () => {
+  it("404s a pod without metrics", () => {
     const { api } = fixture();
     const res = get(api, `${V}/namespaces/default/pods/no-metrics`);
     assert.equal(res.status, 404);
@@ -403,7 +403,7 @@ describe("pod metrics (reference §3.3, §3.4)", () => {
   });
 });
 
-describe("request errors (reference §3.5)", () => {
+describe("request errors", () => {
   it("rejects an unknown field selector with 400", () => {
     const { api } = fixture();
     for (const path of [`${V}/nodes`, `${V}/pods`]) {
@@ -548,7 +548,7 @@ describe("request errors (reference §3.5)", () => {
   });
 });
 
-describe("Accept negotiation (reference §3.3, wire-formats §3-§4)", () => {
+describe("Accept negotiation", () => {
   it("serves JSON to protobuf-first clients, wildcards, plain JSON and absent headers", () => {
     const { api } = fixture();
     for (const accept of [
@@ -642,7 +642,7 @@ describe("scale", () => {
   });
 });
 
-describe("protobuf (issue 5)", () => {
+describe("protobuf", () => {
   it("hands the encoder the same objects the JSON response carries, and serves its bytes", () => {
     const seen: unknown[] = [];
     const record = (byte: number) => (o: unknown) => {

@@ -1,4 +1,4 @@
-// Large protobuf and Table lists produced in batches (issue 7): the same bytes as the one-shot
+// Large protobuf and Table lists produced in batches (docs/metrics-api.md#large-lists): the same bytes as the one-shot
 // encodings, with the event loop free between batches.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

@@ -53,7 +53,7 @@ function get(api: MetricsApi, path: string, search = "") {
   return res;
 }
 
-describe("streamed lists (issue 7)", () => {
+describe("streamed lists", () => {
   for (const swap of [false, true]) {
     it(`are byte-identical to the items served one by one${swap ? " (--swap-usage)" : ""}`, () => {
       const count = STREAM_MIN_ITEMS + 3 * ITEMS_PER_CHUNK + 17;

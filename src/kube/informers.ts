@@ -1,4 +1,4 @@
-// The two caches metrics-server keeps (reference §0): every Node, and metadata of Running pods.
+// The two caches metrics-server keeps (docs/metrics-api.md#caches): every Node, and metadata of Running pods.
 // Transforms keep only the fields the server reads. Pods are the big cache (150,000 at 5,000 nodes), so
 // each is one small frozen object whose namespace and labels are shared with its neighbours.
 

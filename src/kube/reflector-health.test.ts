@@ -1,4 +1,4 @@
-// Reflector recovery and health (reference §4.2: an informer check passes once the first list is
+// Reflector recovery and health (docs/metrics-api.md#caches: an informer check passes once the first list is
 // applied and does not fail again when a watch breaks), and the metadata-only pod reflector's
 // fallbacks when the API server answers with full objects or refuses the metadata Accept.
 import assert from "node:assert/strict";
