@@ -73,7 +73,7 @@ export function timeText(t: Decoded): string | null {
 }
 
 /** The JSON shape back from a decoded ObjectMeta (fields that must be empty are checked here). */
-export function metaJSON(m: Decoded) {
+function metaJSON(m: Decoded) {
   for (const field of ["generateName", "selfLink", "uid", "resourceVersion", "clusterName"]) {
     assert.equal(m[field], "", `${field} is emitted empty, as gogo does for non-pointer strings`);
   }
