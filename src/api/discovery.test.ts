@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { discoveryDocuments } from "./discovery.ts";
 
-// Reference: upstream-behaviour.md §3.2.
+// docs/metrics-api.md#discovery.
 describe("discoveryDocuments", () => {
   it("omits serverAddressByClientCIDRs when the server has no address", () => {
     assert.doesNotMatch(discoveryDocuments("").groupList, /serverAddressByClientCIDRs/);

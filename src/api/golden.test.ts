@@ -1,16 +1,18 @@
-// Golden responses: each file in testdata/golden is one request and the response the reference says
-// upstream gives (status, content type, body field for field, key order included). The test replays
-// every request against a MetricsApi with fixed data and a fixed clock. `UPDATE_GOLDEN=1` rewrites
-// the files from the current output; review the diff against the reference before keeping it.
+// Golden responses: each file in testdata/golden is one request and the response upstream gives
+// (status, content type, body field for field, key order included), citing the docs/metrics-api.md
+// section that describes it. The test replays every request against a MetricsApi with fixed data and
+// a fixed clock. `UPDATE_GOLDEN=1` rewrites the files from the current output; review the diff
+// against upstream's behaviour before keeping it. test/conformance/wire.test.ts replays them over
+// the wire, which is why they stay beside this test rather than under test/.
 
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
+import { responseText } from "../../test/support/response-body.ts";
 import { MetricsApi } from "./handler.ts";
-import { protobufEncoder } from "./index.ts";
-import { responseText } from "./stream.ts";
-import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
+import { protobufEncoder } from "./protobuf.ts";
 
 const GOLDEN_DIR = join(import.meta.dirname, "testdata", "golden");
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
@@ -39,25 +41,25 @@ interface GoldenCase {
 }
 
 const CASES: readonly GoldenCase[] = [
-  { file: "discovery-apis", reference: "upstream-behaviour.md §3.2", request: { path: "/apis" } },
+  { file: "discovery-apis", reference: "docs/metrics-api.md#discovery", request: { path: "/apis" } },
   {
     file: "discovery-group",
-    reference: "upstream-behaviour.md §3.2",
+    reference: "docs/metrics-api.md#discovery",
     request: { path: "/apis/metrics.k8s.io", accept: "application/json, */*" },
   },
   {
     file: "discovery-resources",
-    reference: "upstream-behaviour.md §3.2; wire-formats.md §3 (aggregator fallback)",
+    reference: "docs/metrics-api.md#discovery (aggregator fallback)",
     request: { path: V, accept: "application/json" },
   },
   {
     file: "discovery-aggregated-v2",
-    reference: "upstream-behaviour.md §3.2 (aggregated discovery); wire-formats.md §3",
+    reference: "docs/metrics-api.md#discovery (aggregated discovery)",
     request: { path: "/apis", accept: DISCOVERY_ACCEPT },
   },
   {
     file: "discovery-aggregated-v2beta1",
-    reference: "upstream-behaviour.md §3.2 (aggregated discovery); wire-formats.md §3 (kubectl 1.27-1.29)",
+    reference: "docs/metrics-api.md#discovery (aggregated discovery, kubectl 1.27-1.29)",
     request: {
       path: "/apis",
       accept: "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
@@ -65,102 +67,102 @@ const CASES: readonly GoldenCase[] = [
   },
   {
     file: "node-metrics",
-    reference: "upstream-behaviour.md §3.3",
+    reference: "docs/metrics-api.md#objects",
     request: { path: `${V}/nodes/kind-worker`, accept: RAW_ACCEPT },
   },
   {
     file: "node-metrics-list",
-    reference: "upstream-behaviour.md §3.3, §3.4",
+    reference: "docs/metrics-api.md#objects, #lists-and-selectors",
     request: { path: `${V}/nodes`, accept: RAW_ACCEPT },
   },
   {
     file: "node-metrics-list-empty",
-    reference: "upstream-behaviour.md §3.3 (items [] when empty)",
+    reference: "docs/metrics-api.md#objects (items [] when empty)",
     request: { path: `${V}/nodes`, query: "labelSelector=role%3Dnone", accept: RAW_ACCEPT },
   },
   {
     file: "pod-metrics",
-    reference: "upstream-behaviour.md §3.3",
+    reference: "docs/metrics-api.md#objects",
     request: { path: `${V}/namespaces/default/pods/cpu-consumer`, accept: RAW_ACCEPT },
   },
   {
     file: "pod-metrics-list",
-    reference: "upstream-behaviour.md §3.3, §3.4",
+    reference: "docs/metrics-api.md#objects, #lists-and-selectors",
     request: { path: `${V}/pods`, accept: RAW_ACCEPT },
   },
   {
     file: "error-node-unknown",
-    reference: "upstream-behaviour.md §3.5",
+    reference: "docs/metrics-api.md#errors",
     request: { path: `${V}/nodes/foo` },
   },
   {
     file: "error-node-no-metrics",
-    reference: "upstream-behaviour.md §3.5",
+    reference: "docs/metrics-api.md#errors",
     request: { path: `${V}/nodes/kind-worker2` },
   },
   {
     file: "error-pod-unknown",
-    reference: "upstream-behaviour.md §3.5",
+    reference: "docs/metrics-api.md#errors",
     request: { path: `${V}/namespaces/default/pods/foo` },
   },
   {
     file: "error-pod-no-metrics",
-    reference: "upstream-behaviour.md §3.5; wire-formats.md §3 (errors printed)",
+    reference: "docs/metrics-api.md#errors (errors printed)",
     request: { path: `${V}/namespaces/default/pods/starting` },
   },
   {
     file: "error-watch-nodes",
-    reference: "upstream-behaviour.md §3.5",
+    reference: "docs/metrics-api.md#errors",
     request: { path: `${V}/nodes`, query: "watch=true" },
   },
   {
     file: "error-watch-pods",
-    reference: "upstream-behaviour.md §3.5",
+    reference: "docs/metrics-api.md#errors",
     request: { path: `${V}/namespaces/default/pods`, query: "watch=1" },
   },
   {
     file: "error-field-selector",
-    reference: "upstream-behaviour.md §3.4",
+    reference: "docs/metrics-api.md#lists-and-selectors",
     request: { path: `${V}/pods`, query: "fieldSelector=spec.nodeName%3Dkind-worker" },
   },
   {
     file: "error-not-acceptable",
-    reference: "upstream-behaviour.md §3.3 (Accept without JSON → 406)",
+    reference: "docs/metrics-api.md#accept-negotiation (Accept without JSON → 406)",
     request: { path: `${V}/nodes`, accept: "application/yaml" },
   },
   {
     file: "error-unknown-path",
-    reference: "upstream-behaviour.md §3.5",
+    reference: "docs/metrics-api.md#errors",
     request: { path: `${V}/services` },
   },
   {
     file: "error-include-object",
-    reference: "upstream-behaviour.md §3.6 (other includeObject values → 400)",
+    reference: "docs/metrics-api.md#table (other includeObject values → 400)",
     request: { path: `${V}/nodes`, query: "includeObject=All", accept: TABLE_ACCEPT },
   },
   {
     file: "table-node-list",
-    reference: "upstream-behaviour.md §3.6; wire-formats.md §3 (kubectl get nodes.metrics.k8s.io)",
+    reference: "docs/metrics-api.md#table (kubectl get nodes.metrics.k8s.io)",
     request: { path: `${V}/nodes`, query: "limit=500", accept: TABLE_ACCEPT },
   },
   {
     file: "table-pod-list",
-    reference: "upstream-behaviour.md §3.6 (pods summed over containers; kubectl get podmetrics -A)",
+    reference: "docs/metrics-api.md#table (pods summed over containers; kubectl get podmetrics -A)",
     request: { path: `${V}/pods`, query: "limit=500", accept: TABLE_ACCEPT },
   },
   {
     file: "table-pod-get",
-    reference: "upstream-behaviour.md §3.6 (works for get)",
+    reference: "docs/metrics-api.md#table (works for get)",
     request: { path: `${V}/namespaces/default/pods/web`, accept: TABLE_ACCEPT },
   },
   {
     file: "table-include-none",
-    reference: "upstream-behaviour.md §3.6 (includeObject=None)",
+    reference: "docs/metrics-api.md#table (includeObject=None)",
     request: { path: `${V}/nodes/kind-worker`, query: "includeObject=None", accept: TABLE_ACCEPT },
   },
   {
     file: "table-include-object",
-    reference: "upstream-behaviour.md §3.6 (includeObject=Object)",
+    reference: "docs/metrics-api.md#table (includeObject=Object)",
     request: {
       path: `${V}/namespaces/default/pods/cpu-consumer`,
       query: "includeObject=Object",
@@ -169,7 +171,7 @@ const CASES: readonly GoldenCase[] = [
   },
   {
     file: "table-empty",
-    reference: "upstream-behaviour.md §3.6 (empty list → null columns and rows)",
+    reference: "docs/metrics-api.md#table (empty list → null columns and rows)",
     request: { path: `${V}/namespaces/empty/pods`, accept: TABLE_ACCEPT },
   },
 ];
@@ -278,10 +280,7 @@ describe("golden responses (testdata/golden)", () => {
         return;
       }
       const golden = JSON.parse(readFileSync(path, "utf8")) as GoldenFile;
-      assert.ok(
-        golden.reference.startsWith("upstream-behaviour.md") ||
-          golden.reference.startsWith("wire-formats.md"),
-      );
+      assert.ok(golden.reference.startsWith("docs/metrics-api.md#"), "the file cites what it pins");
       assert.deepEqual(golden.request, request, "the file records the request it was made from");
       assert.equal(actual.status, golden.status);
       assert.equal(actual.contentType, golden.contentType);

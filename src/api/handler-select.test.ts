@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { FakeMetrics, FakeStore } from "../../test/support/fake-stores.ts";
+import { responseText } from "../../test/support/response-body.ts";
 import type { ApiRequest } from "../apiserver/index.ts";
 import {
   LabelIndex,
@@ -11,8 +13,6 @@ import {
   type PartialObjectMetadata,
 } from "../kube/index.ts";
 import { MetricsApi } from "./handler.ts";
-import { responseText } from "./stream.ts";
-import { FakeMetrics, FakeStore } from "./testdata/fakes.ts";
 
 const NOW = Date.UTC(2025, 4, 1, 10, 0, 7, 500);
 const V = "/apis/metrics.k8s.io/v1beta1";

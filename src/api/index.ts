@@ -1,21 +1,6 @@
-// Public face of src/api: the metrics.k8s.io/v1beta1 request handler and the encodings it uses.
+// Public face of src/api: the metrics.k8s.io/v1beta1 request handler, its protobuf encoders and its
+// self-metric.
 
-import type { ProtobufEncoder } from "./handler.ts";
-import * as protobuf from "./protobuf.ts";
-
-export {
-  MetricsApi,
-  type MetricsApiDeps,
-  type ProtobufEncoder,
-} from "./handler.ts";
-export { registerApiMetrics } from "./metrics.ts";
-export type {
-  ContainerMetricsJSON,
-  NodeMetricsJSON,
-  NodeMetricsListJSON,
-  PodMetricsJSON,
-  PodMetricsListJSON,
-} from "./objects.ts";
-
-/** The k8s.io/metrics protobuf encoders; pass as MetricsApiDeps.protobuf to serve protobuf. */
-export const protobufEncoder: ProtobufEncoder = protobuf;
+export { MetricsApi } from "./handler.ts";
+export { registerApiMetrics } from "./monitoring.ts";
+export { protobufEncoder } from "./protobuf.ts";

@@ -89,7 +89,7 @@ const TIME_FIELDS_CACHE_LIMIT = 16_384;
 
 // Upstream writes `timestamp` truncated to whole seconds with `window` unchanged, so
 // `timestamp - window` can fall before the real window start; the HPA compares that against pod
-// readiness (wire-formats §4). Kept byte-identical to upstream for now; tracked as a later issue.
+// readiness. Kept byte-identical to upstream (docs/metrics-api.md#objects).
 function timeFieldsJSON(ctx: ObjectContext, timestampMs: number, windowMs: number): string {
   let window = ctx.windowTexts.get(windowMs);
   if (window === undefined) {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
+import { FakeMetrics, FakeStore } from "../../test/support/fake-stores.ts";
 import { MetricsApi } from "./handler.ts";
-import { FakeMetrics, FakeStore } from "./testdata/fakes.ts";
 
 function api() {
   return new MetricsApi({

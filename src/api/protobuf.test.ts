@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import protobuf from "protobufjs";
+import {
+  type Decoded,
+  entries,
+  nodeJSON,
+  podJSON,
+  timeText,
+  unwrap,
+  usageEntries,
+} from "../../test/support/metrics-proto.ts";
 import { formatGoDurationNs } from "../go/index.ts";
+import { PROTOBUF_MEDIA_TYPE } from "./negotiation.ts";
 import type {
   ListMetaJSON,
   NodeMetricsJSON,
@@ -15,75 +24,9 @@ import {
   encodeNodeMetricsList,
   encodePodMetrics,
   encodePodMetricsList,
-  PROTOBUF_CONTENT_TYPE,
 } from "./protobuf.ts";
-import { METRICS_PROTO_SCHEMA } from "./testdata/metrics-proto.ts";
-
-const root = protobuf.parse(METRICS_PROTO_SCHEMA).root;
-
-// biome-ignore lint/suspicious/noExplicitAny: decoded protobufjs plain objects
-type Decoded = any;
-
-/** Checks the envelope and returns the decoded object and the raw Unknown message. */
-function unwrap(body: Uint8Array, kind: string): { object: Decoded; unknown: Decoded } {
-  assert.deepEqual([...body.subarray(0, 4)], [0x6b, 0x38, 0x73, 0x00], "k8s\\0 magic prefix");
-  const Unknown = root.lookupType("k8s.Unknown");
-  const unknownMessage = Unknown.decode(body.subarray(4));
-  const unknown: Decoded = Unknown.toObject(unknownMessage, { defaults: false });
-  assert.equal(unknown.typeMeta.apiVersion, "metrics.k8s.io/v1beta1");
-  assert.equal(unknown.typeMeta.kind, kind);
-  const Type = root.lookupType(`k8s.${kind}`);
-  const object = Type.toObject(Type.decode(unknown.raw), { longs: Number, defaults: false });
-  return { object, unknown: unknownMessage };
-}
 
 type StringMap = Record<string, string>;
-
-function entries(list: { key: string; value: Decoded }[] | undefined, value: (v: Decoded) => string) {
-  return (list ?? []).map((e) => [e.key, value(e.value)] as [string, string]);
-}
-
-function timeText(t: Decoded): string | null {
-  if (t === undefined) throw new Error("Time field missing");
-  if (t.seconds === undefined) return null; // the zero time is an empty message
-  assert.equal(t.nanos, 0);
-  return new Date(t.seconds * 1000).toISOString().replace(".000Z", "Z");
-}
-
-/** The JSON shape back from a decoded ObjectMeta (fields that must be empty are checked here). */
-function metaJSON(m: Decoded) {
-  for (const field of ["generateName", "selfLink", "uid", "resourceVersion", "clusterName"]) {
-    assert.equal(m[field], "", `${field} is emitted empty, as gogo does for non-pointer strings`);
-  }
-  assert.equal(m.generation, 0);
-  const meta: Decoded = { name: m.name, creationTimestamp: timeText(m.creationTimestamp) };
-  if (m.namespace !== "") meta.namespace = m.namespace;
-  const labels = entries(m.labels, (v) => v);
-  if (labels.length > 0) meta.labels = Object.fromEntries(labels);
-  return meta;
-}
-
-function usageEntries(list: Decoded) {
-  return entries(list, (q) => q.string);
-}
-
-function nodeJSON(n: Decoded) {
-  return {
-    metadata: metaJSON(n.metadata),
-    timestamp: timeText(n.timestamp),
-    windowNs: n.window.duration,
-    usage: usageEntries(n.usage),
-  };
-}
-
-function podJSON(p: Decoded) {
-  return {
-    metadata: metaJSON(p.metadata),
-    timestamp: timeText(p.timestamp),
-    windowNs: p.window.duration,
-    containers: (p.containers ?? []).map((c: Decoded) => ({ name: c.name, usage: usageEntries(c.usage) })),
-  };
-}
 
 /** Go's sort.Strings order, computed independently of the encoder: compare UTF-8 bytes. */
 function goSorted(map: StringMap): [string, string][] {
@@ -127,7 +70,7 @@ const pod: PodMetricsJSON = {
 
 describe("protobuf encoding of metrics.k8s.io/v1beta1", () => {
   it("names the Kubernetes protobuf media type", () => {
-    assert.equal(PROTOBUF_CONTENT_TYPE, "application/vnd.kubernetes.protobuf");
+    assert.equal(PROTOBUF_MEDIA_TYPE, "application/vnd.kubernetes.protobuf");
   });
 
   it("writes the exact bytes a Go apiserver writes for a small NodeMetrics", () => {

@@ -15,14 +15,14 @@
 //   null) is an empty message.
 // - resource.Quantity is {string=1} holding the canonical text, which is what the JSON carries.
 // Known difference: durations and times are held as JS numbers, so a window longer than 2^53 ns
-// (about 104 days) may be off by a few nanoseconds from Go's exact parse.
+// (about 104 days) is rounded to a few nanoseconds where Go keeps it exact.
 //
-// Speed: one forward pass into a growable buffer; a length prefix is reserved as one byte and the
-// payload is shifted only when it turns out to need more; time and duration texts are parsed once
-// per distinct text. Measured once on Node 24 (shared 2-core machine): a 150,000-pod list (2 labels,
-// 1 container each; 25 MB) encodes in 0.3-0.4 s on the first, cold call and 0.1-0.2 s warm;
-// 10,000 nodes in 5-50 ms. Large lists are served in batches instead (encodeListEnvelope below).
+// Speed: one forward pass into a growable buffer (proto-writer.ts); time and duration texts are
+// parsed once per distinct text (bench/micro/metrics-api-lists.ts times it). Large lists are served
+// in batches instead (encodeListEnvelope below).
 
+import { parseGoDurationNs } from "../go/index.ts";
+import type { ProtobufEncoder } from "./deps.ts";
 import {
   METRICS_API_VERSION,
   type MetricsObjectMetaJSON,
@@ -31,9 +31,7 @@ import {
   type PodMetricsJSON,
   type PodMetricsListJSON,
 } from "./objects.ts";
-
-/** The media type of Kubernetes protobuf bodies. */
-export const PROTOBUF_CONTENT_TYPE = "application/vnd.kubernetes.protobuf";
+import { LEN, ProtoWriter, TWO_32, tag, VARINT } from "./proto-writer.ts";
 
 type StringMap = Readonly<Record<string, string>>;
 
@@ -46,140 +44,6 @@ interface ListMetaFields {
   readonly resourceVersion?: string;
   readonly continue?: string;
   readonly remainingItemCount?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Wire writer
-
-// Tags are (field number << 3) | wire type; every tag used here fits in one byte.
-const VARINT = 0;
-const LEN = 2;
-function tag(field: number, wireType: number): number {
-  return (field << 3) | wireType;
-}
-
-const TWO_32 = 2 ** 32;
-const utf8 = new TextEncoder();
-
-function uvarintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-}
-
-class ProtoWriter {
-  buf: Uint8Array;
-  pos = 0;
-
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(64, capacity));
-  }
-
-  ensure(extra: number): void {
-    const needed = this.pos + extra;
-    if (needed <= this.buf.length) return;
-    let capacity = this.buf.length * 2;
-    while (capacity < needed) capacity *= 2;
-    const next = new Uint8Array(capacity);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-
-  bytes(data: Uint8Array): void {
-    this.ensure(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
-  }
-
-  /** An unsigned varint below 2^32 (lengths); space must already be ensured. */
-  private uvarintAt(pos: number, n: number): number {
-    const buf = this.buf;
-    while (n >= 0x80) {
-      buf[pos++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    buf[pos++] = n;
-    return pos;
-  }
-
-  /** A varint int64 field. Negative values take ten bytes (two's complement), as in Go. */
-  int64(tagByte: number, value: number): void {
-    const n = Math.trunc(value) || 0; // NaN → 0
-    this.ensure(11);
-    const buf = this.buf;
-    buf[this.pos++] = tagByte;
-    if (n >= 0 && n < 0x80000000) {
-      this.pos = this.uvarintAt(this.pos, n);
-      return;
-    }
-    // Split into 32-bit halves; `>>> 0` takes each modulo 2^32, which is two's complement for negatives.
-    let lo = n >>> 0;
-    let hi = Math.floor(n / TWO_32) >>> 0;
-    let pos = this.pos;
-    while (hi !== 0 || lo >= 0x80) {
-      buf[pos++] = (lo & 0x7f) | 0x80;
-      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-      hi >>>= 7;
-    }
-    buf[pos++] = lo;
-    this.pos = pos;
-  }
-
-  /** A string field, UTF-8 encoded (lone surrogates become U+FFFD, as Go's conversion does). */
-  string(tagByte: number, s: string): void {
-    const n = s.length;
-    this.ensure(6 + 3 * n);
-    const buf = this.buf;
-    buf[this.pos++] = tagByte;
-    const lengthSize = uvarintSize(n);
-    const start = this.pos + lengthSize;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[start + i] = c;
-    }
-    if (i === n) {
-      this.uvarintAt(this.pos, n);
-      this.pos = start + n;
-      return;
-    }
-    // Non-ASCII: let the platform encoder write it, then fix up the length prefix's size.
-    const { written } = utf8.encodeInto(s, buf.subarray(start));
-    const actualSize = uvarintSize(written);
-    if (actualSize !== lengthSize) buf.copyWithin(this.pos + actualSize, start, start + written);
-    this.uvarintAt(this.pos, written);
-    this.pos += actualSize + written;
-  }
-
-  /** An unsigned varint below 2^32 on its own (a length prefix written ahead of its payload). */
-  uvarint(n: number): void {
-    this.ensure(5);
-    this.pos = this.uvarintAt(this.pos, n);
-  }
-
-  /** Starts a length-delimited field; returns the position of its (one-byte, provisional) length. */
-  begin(tagByte: number): number {
-    this.ensure(2);
-    this.buf[this.pos++] = tagByte;
-    return this.pos++;
-  }
-
-  /** Ends the field begun at `lengthPos`, widening its length prefix if the payload needs it. */
-  end(lengthPos: number): void {
-    const length = this.pos - lengthPos - 1;
-    if (length < 0x80) {
-      this.buf[lengthPos] = length;
-      return;
-    }
-    const extra = uvarintSize(length) - 1;
-    this.ensure(extra);
-    this.buf.copyWithin(lengthPos + 1 + extra, lengthPos + 1, this.pos);
-    this.uvarintAt(lengthPos, length);
-    this.pos += extra;
-  }
-
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,52 +110,19 @@ function parseTimeSeconds(text: string): number {
   return seconds;
 }
 
-const NS_PER_UNIT: Readonly<Record<string, number>> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3, // U+00B5 MICRO SIGN, what Go prints
-  μs: 1e3, // U+03BC GREEK SMALL LETTER MU, also accepted by Go
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-const DURATION_COMPONENT = /(\d*)(?:\.(\d*))?([^\d.]+)/y;
-const MAX_INT64 = 2 ** 63;
-
 /** Nanoseconds of a Go duration string ("15.006s", "1m0.5s", "-2h", "0"), as time.ParseDuration. */
 function durationNanos(text: string): number {
   return durationCache.get(text, parseDurationNanos);
 }
 
 function parseDurationNanos(text: string): number {
-  const invalid = () => new TypeError(`invalid Go duration ${JSON.stringify(text)}`);
-  let i = 0;
-  let negative = false;
-  if (text[0] === "-" || text[0] === "+") {
-    negative = text[0] === "-";
-    i = 1;
+  let ns: bigint;
+  try {
+    ns = parseGoDurationNs(text);
+  } catch {
+    throw new TypeError(`invalid Go duration ${JSON.stringify(text)}`);
   }
-  if (text.slice(i) === "0") return 0;
-  if (i === text.length) throw invalid();
-  let total = 0;
-  while (i < text.length) {
-    DURATION_COMPONENT.lastIndex = i;
-    const m = DURATION_COMPONENT.exec(text);
-    if (m === null) throw invalid();
-    const [, whole, fraction = "", unit] = m;
-    const unitNs = NS_PER_UNIT[unit];
-    if ((whole === "" && fraction === "") || unitNs === undefined) throw invalid();
-    total += Number(whole || "0") * unitNs;
-    if (fraction !== "") {
-      // Go scales the fraction in floating point and truncates; digits past 15 cannot matter.
-      const digits = fraction.slice(0, 15);
-      total += Math.trunc(Number(digits) * (unitNs / 10 ** digits.length));
-    }
-    if (total >= MAX_INT64) throw new TypeError(`Go duration ${JSON.stringify(text)} overflows int64`);
-    i = DURATION_COMPONENT.lastIndex;
-  }
-  return negative ? -total : total;
+  return Number(ns);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,3 +359,14 @@ export function encodeListEnvelope(
   t.string(tag(4, LEN), ""); // contentType
   return { head, tail: t.buf.slice(0, t.pos) };
 }
+
+/** The encoders as MetricsApiDeps.protobuf takes them. */
+export const protobufEncoder: ProtobufEncoder = {
+  encodeNodeMetrics,
+  encodeNodeMetricsList,
+  encodePodMetrics,
+  encodePodMetricsList,
+  encodeNodeMetricsListItems,
+  encodePodMetricsListItems,
+  encodeListEnvelope,
+};

@@ -1,28 +1,25 @@
-// Large protobuf and Table lists produced in batches (issue 7): the same bytes as the one-shot
+// Large protobuf and Table lists produced in batches (docs/metrics-api.md#large-lists): the same bytes as the one-shot
 // encodings, with the event loop free between batches.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import protobuf from "protobufjs";
+import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
+import { METRICS_PROTO_SCHEMA } from "../../test/support/metrics-proto.ts";
+import { responseBytes, responseText } from "../../test/support/response-body.ts";
 import type { ApiResponse } from "../apiserver/index.ts";
-import { MetricsApi, type ProtobufEncoder, protobufEncoder } from "./index.ts";
+import type { ProtobufEncoder } from "./deps.ts";
+import { MetricsApi } from "./handler.ts";
 import type { NodeMetricsListJSON, PodMetricsJSON, PodMetricsListJSON } from "./objects.ts";
 import {
   encodeListEnvelope,
   encodeNodeMetricsList,
   encodePodMetricsList,
   encodePodMetricsListItems,
+  protobufEncoder,
 } from "./protobuf.ts";
-import {
-  bufferedListChunks,
-  ITEMS_PER_CHUNK,
-  responseBytes,
-  responseText,
-  STREAM_MIN_ITEMS,
-} from "./stream.ts";
+import { bufferedListChunks, ITEMS_PER_CHUNK, STREAM_MIN_ITEMS } from "./stream.ts";
 import { type TableItem, TableWriter, tableJSON } from "./table.ts";
-import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
-import { METRICS_PROTO_SCHEMA } from "./testdata/metrics-proto.ts";
 
 const V = "/apis/metrics.k8s.io/v1beta1";
 const NOW = Date.UTC(2025, 4, 1, 10, 0, 5);

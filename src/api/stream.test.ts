@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
+import { responseText } from "../../test/support/response-body.ts";
 import { MetricsApi } from "./handler.ts";
 import { listJSON } from "./objects.ts";
-import { ITEMS_PER_CHUNK, listChunks, responseText, STREAM_MIN_ITEMS } from "./stream.ts";
-import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
+import { ITEMS_PER_CHUNK, listChunks, STREAM_MIN_ITEMS } from "./stream.ts";
 
 const V = "/apis/metrics.k8s.io/v1beta1";
 const NOW = Date.UTC(2025, 4, 1, 10, 0, 5);
@@ -52,7 +53,7 @@ function get(api: MetricsApi, path: string, search = "") {
   return res;
 }
 
-describe("streamed lists (issue 7)", () => {
+describe("streamed lists", () => {
   for (const swap of [false, true]) {
     it(`are byte-identical to the items served one by one${swap ? " (--swap-usage)" : ""}`, () => {
       const count = STREAM_MIN_ITEMS + 3 * ITEMS_PER_CHUNK + 17;

@@ -12,7 +12,11 @@
 // its items, so bufferedListChunks encodes every batch first (one step each) and writes afterwards:
 // the encoded items, about the body's size, are held until then.
 
-import { LIST_TAIL_JSON } from "./objects.ts";
+import { type ApiRequest, type ApiResponse, JSON_CONTENT_TYPE } from "../apiserver/index.ts";
+import type { MetricsApiDeps, ProtobufEncoder } from "./deps.ts";
+import { LIST_TAIL_JSON, listHeadJSON, type ObjectContext, objectContext } from "./objects.ts";
+import { type ObjectFormat, protobufChunksResponse } from "./responses.ts";
+import { parseIncludeObject, type TableItem, TableWriter } from "./table.ts";
 
 /** Lists with fewer items than this are answered in one piece (a single write, with a length). */
 export const STREAM_MIN_ITEMS = 512;
@@ -46,14 +50,6 @@ export function* listChunks(
     // An empty chunk still gives the server a point to let other requests run.
     yield to === count ? chunk + LIST_TAIL_JSON : chunk;
   }
-}
-
-/** The whole body of a response as text: `body` followed by every chunk (tests and tools). */
-export function responseText(res: { body: string | Buffer; chunks?: Iterable<string | Buffer> }): string {
-  let text = typeof res.body === "string" ? res.body : res.body.toString("utf8");
-  if (res.chunks)
-    for (const chunk of res.chunks) text += typeof chunk === "string" ? chunk : chunk.toString("utf8");
-  return text;
 }
 
 const NO_BYTES = Buffer.alloc(0);
@@ -94,10 +90,77 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The whole body of a response as bytes: `body` followed by every chunk (tests and tools). */
-export function responseBytes(res: { body: string | Buffer; chunks?: Iterable<string | Buffer> }): Buffer {
-  const parts: Buffer[] = [typeof res.body === "string" ? Buffer.from(res.body) : res.body];
-  if (res.chunks)
-    for (const chunk of res.chunks) parts.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(parts);
+/** What streamList needs to know about one kind of list (nodes or pods). */
+export interface ListKind<I, O> {
+  listKind: "NodeMetricsList" | "PodMetricsList";
+  /** Items [from, to) of the selection that have metrics. */
+  batch(from: number, to: number): I[];
+  tableItem(ctx: ObjectContext, item: I, swap: boolean): TableItem;
+  object(now: number, item: I, swap: boolean): O;
+  json(ctx: ObjectContext, item: I): string;
+  encodeItems(encoder: ProtobufEncoder | undefined): ((objects: readonly O[]) => Uint8Array) | undefined;
+}
+
+/**
+ * A NodeMetricsList / PodMetricsList in chunks, in any format; metrics are read per chunk (see
+ * above). Undefined when the format cannot be streamed (an encoder without batch support).
+ */
+export function streamList<I, O>(
+  deps: MetricsApiDeps,
+  req: ApiRequest,
+  format: ObjectFormat,
+  now: number,
+  count: number,
+  kind: ListKind<I, O>,
+): ApiResponse | undefined {
+  const swap = deps.swapUsage === true;
+  const ctx = objectContext(now, swap);
+  if (format.representation === "table") {
+    const include = parseIncludeObject(req.query.get("includeObject"));
+    if (typeof include !== "string") return include;
+    const table = new TableWriter(format.version, include);
+    return {
+      status: 200,
+      contentType: JSON_CONTENT_TYPE,
+      body: "",
+      chunks: tableChunks(count, table, (from, to) =>
+        kind.batch(from, to).map((item) => kind.tableItem(ctx, item, swap)),
+      ),
+    };
+  }
+  if (format.representation === "protobuf") {
+    const encodeItems = kind.encodeItems(deps.protobuf);
+    const encodeListEnvelope = deps.protobuf?.encodeListEnvelope;
+    if (!encodeItems || !encodeListEnvelope) return undefined;
+    return protobufChunksResponse(
+      bufferedListChunks(
+        count,
+        (from, to) => encodeItems(kind.batch(from, to).map((item) => kind.object(now, item, swap))),
+        (length) => encodeListEnvelope(kind.listKind, length),
+      ),
+    );
+  }
+  const renderBatch = (from: number, to: number): string => {
+    let text = "";
+    for (const item of kind.batch(from, to)) text += (text === "" ? "" : ",") + kind.json(ctx, item);
+    return text;
+  };
+  return {
+    status: 200,
+    contentType: JSON_CONTENT_TYPE,
+    body: listHeadJSON(kind.listKind),
+    chunks: listChunks(count, renderBatch),
+  };
+}
+
+/** A Table list's text, one batch of rows per chunk (an empty chunk still lets other requests run). */
+function* tableChunks(
+  count: number,
+  table: TableWriter,
+  rowsOf: (from: number, to: number) => TableItem[],
+): Generator<string, void, undefined> {
+  for (let from = 0; from < count; from += ITEMS_PER_CHUNK) {
+    yield table.add(rowsOf(from, Math.min(count, from + ITEMS_PER_CHUNK)));
+  }
+  yield table.end();
 }

@@ -6,7 +6,7 @@ function item(name: string, usage: Record<string, string>, window = "1µs"): Tab
   return { name, usage, window, metadataJSON: `{"name":"${name}"}`, objectJSON: () => `{"name":"${name}"}` };
 }
 
-describe("tableJSON (reference §3.6)", () => {
+describe("tableJSON", () => {
   it("takes columns from the first item's sorted usage keys, with Name and Window around them", () => {
     const table = JSON.parse(
       tableJSON(

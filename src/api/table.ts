@@ -1,5 +1,5 @@
 // meta.k8s.io Table output for `kubectl get nodes.metrics.k8s.io` / `kubectl get podmetrics`
-// (reference §3.6: upstream's table convertor plus the generic server's `asTable`).
+// (upstream's table convertor plus the generic server's `asTable`; docs/metrics-api.md#table).
 // Columns come from the first item that has usage (its resource names, sorted), framed by Name and
 // Window; each row is [name, one quantity per column, window]. Pods show the sum over containers.
 

@@ -9,9 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { TLSSocket } from "node:tls";
+import { fakeExecPlugin, selfSigned } from "../../test/support/kube-credentials.ts";
 import * as log from "../log/index.ts";
-import { ApiError, Credentials, KubeClient, loadInClusterConfig, TOKEN_FILE_REFRESH_MS } from "./index.ts";
-import { fakeExecPlugin, selfSigned } from "./testing.ts";
+import { ApiError, KubeClient } from "./client.ts";
+import { Credentials, TOKEN_FILE_REFRESH_MS } from "./credentials.ts";
+import { loadInClusterConfig } from "./kubeconfig.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kube-client-auth-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { TLSSocket } from "node:tls";
-import { ApiError, apiErrorFromStatus, DEFAULT_USER_AGENT, KubeClient, type WatchEvent } from "./index.ts";
-import { type KeyPairPem, selfSigned } from "./testing.ts";
+import { type KeyPairPem, selfSigned } from "../../test/support/kube-credentials.ts";
+import { ApiError, apiErrorFromStatus, DEFAULT_USER_AGENT, KubeClient, type WatchEvent } from "./client.ts";
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => {

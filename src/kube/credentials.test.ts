@@ -3,9 +3,11 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { type FakeExecPlugin, fakeExecPlugin } from "../../test/support/kube-credentials.ts";
 import * as log from "../log/index.ts";
-import { Credentials, type ExecConfig, type RestConfig } from "./index.ts";
-import { type FakeExecPlugin, fakeExecPlugin } from "./testing.ts";
+import { Credentials } from "./credentials.ts";
+import type { ExecConfig } from "./exec.ts";
+import type { RestConfig } from "./kubeconfig.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kube-credentials-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

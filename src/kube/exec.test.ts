@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { type ExecConfig, execInfo, loadKubeconfig, runExecPlugin } from "./index.ts";
+import { type ExecConfig, execInfo, runExecPlugin } from "./exec.ts";
+import { loadKubeconfig } from "./kubeconfig.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kube-exec-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,63 +1,23 @@
-// Public face of src/kube: API-server access (kubeconfig, HTTP client, reflectors) and selectors.
+// Public face of src/kube: API-server access (kubeconfig, credentials, HTTP client, reflectors and
+// the caches built on them, reviews) and Kubernetes label and field selectors.
 
-export type {
-  KubeClientOptions,
-  RequestOptions,
-  Status,
-  WatchEvent,
-  WatchEventType,
-} from "./client.ts";
-export { ApiError, apiErrorFromStatus, DEFAULT_USER_AGENT, KubeClient } from "./client.ts";
-export type { ClientCertificate, CredentialsOptions } from "./credentials.ts";
-export { Credentials, TOKEN_FILE_REFRESH_MS } from "./credentials.ts";
-export type {
-  ExecClusterInfo,
-  ExecConfig,
-  ExecCredentialResult,
-  ExecEnvVar,
-  ExecInteractiveMode,
-  RunExecOptions,
-} from "./exec.ts";
-export { DEFAULT_EXEC_TIMEOUT_MS, execInfo, parseExecConfig, runExecPlugin } from "./exec.ts";
-export type { InformerOptions } from "./informers.ts";
-export { newNodeReflector, newRunningPodReflector, slimNode, slimPodMetadata } from "./informers.ts";
-export type { RestConfig } from "./kubeconfig.ts";
-export { IN_CLUSTER_ROOT, loadInClusterConfig, loadKubeconfig, loadRestConfig } from "./kubeconfig.ts";
-export type { LabelMap, LabelPredicate } from "./label-index.ts";
-export { LabelIndex } from "./label-index.ts";
-export type { BackoffOptions, ReflectorOptions } from "./reflector.ts";
-export {
-  jitteredBackoff,
-  LIST_ACCEPT_METADATA,
-  objectKey,
-  Reflector,
-  WATCH_ACCEPT_METADATA,
-} from "./reflector.ts";
-export type {
-  ConfigMap,
-  NonResourceAttributes,
-  ResourceAttributes,
-  ReviewUser,
-  SubjectAccessReviewSpec,
-  SubjectAccessReviewStatus,
-  TokenReviewStatus,
-} from "./reviews.ts";
+export { ApiError, KubeClient } from "./client.ts";
+export { Credentials } from "./credentials.ts";
+export type { ExecConfig } from "./exec.ts";
+export { type FieldRequirement, parseFieldSelector } from "./field-selector.ts";
+export { newNodeReflector, newRunningPodReflector } from "./informers.ts";
+export { loadRestConfig } from "./kubeconfig.ts";
+export { LabelIndex, type LabelPredicate } from "./label-index.ts";
+export { type LabelSelector, parseLabelSelector } from "./label-selector.ts";
+export { Reflector } from "./reflector.ts";
 export {
   AUTHENTICATION_CONFIGMAP_NAME,
   AUTHENTICATION_CONFIGMAP_NAMESPACE,
+  type ConfigMap,
   createSubjectAccessReview,
   createTokenReview,
   getConfigMap,
   newConfigMapReflector,
+  type SubjectAccessReviewSpec,
 } from "./reviews.ts";
-export type { FieldRequirement, LabelOperator, LabelRequirement, LabelSelector } from "./selector.ts";
-export {
-  escapeFieldValue,
-  everything,
-  labelRequirements,
-  parseFieldSelector,
-  parseLabelSelector,
-  validateLabelKey,
-  validateLabelValue,
-} from "./selector.ts";
-export type * from "./types.ts";
+export type { Node, ObjectStore, PartialObjectMetadata } from "./types.ts";

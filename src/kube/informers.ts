@@ -1,10 +1,11 @@
-// The two caches metrics-server keeps (reference §0): every Node, and metadata of Running pods.
+// The two caches metrics-server keeps (docs/metrics-api.md#caches): every Node, and metadata of Running pods.
 // Transforms keep only the fields the server reads. Pods are the big cache (150,000 at 5,000 nodes), so
 // each is one small frozen object whose namespace and labels are shared with its neighbours.
 
+import type { BackoffOptions } from "./backoff.ts";
 import type { KubeClient } from "./client.ts";
 import { MetadataInterner } from "./intern.ts";
-import { type BackoffOptions, Reflector } from "./reflector.ts";
+import { Reflector } from "./reflector.ts";
 import type { Node, ObjectMeta, PartialObjectMetadata } from "./types.ts";
 
 export interface InformerOptions {

@@ -1,6 +1,6 @@
 // Reference-counted sharing for the pod cache. At 150,000 pods most metadata repeats: a few hundred
 // namespaces, and pods of one ReplicaSet carry identical labels. JSON.parse gives every pod its own
-// copies; sharing one copy cuts the cache several-fold (src/kube/measure.ts measures it).
+// copies; sharing one copy cuts the cache several-fold (bench/micro/pod-cache-memory.ts measures it).
 // Counts let a value go once the last pod using it leaves the cache, so rollouts (each brings a new
 // pod-template-hash) do not grow the tables forever. A miscount only costs memory, never correctness:
 // a dropped entry is simply created again by the next pod that needs it.

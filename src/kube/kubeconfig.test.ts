@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import * as log from "../log/index.ts";
-import { loadInClusterConfig, loadKubeconfig, loadRestConfig } from "./index.ts";
+import { loadInClusterConfig, loadKubeconfig, loadRestConfig } from "./kubeconfig.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kube-kubeconfig-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { PodCompactor } from "./informers.ts";
 import { LabelIndex, type LabelMap } from "./label-index.ts";
-import { parseLabelSelector } from "./selector.ts";
+import { parseLabelSelector } from "./label-selector.ts";
 import type { PartialObjectMetadata } from "./types.ts";
 
 function key(o: PartialObjectMetadata): string {

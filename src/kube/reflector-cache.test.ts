@@ -2,11 +2,21 @@
 // pod cache relies on to give shared namespaces and label maps back.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import {
+  FakeApiServer,
+  json,
+  listOf,
+  type Pod,
+  pod,
+  send,
+  waitFor,
+} from "../../test/support/fake-apiserver.ts";
 import * as log from "../log/index.ts";
-import { FakeApiServer, json, listOf, type Pod, pod, send, waitFor } from "./fake-apiserver.ts";
-import { KubeClient, type PartialObjectMetadata, Reflector } from "./index.ts";
+import { KubeClient } from "./client.ts";
 import { newRunningPodReflector, PodCompactor } from "./informers.ts";
-import { parseLabelSelector } from "./selector.ts";
+import { parseLabelSelector } from "./label-selector.ts";
+import { Reflector } from "./reflector.ts";
+import type { PartialObjectMetadata } from "./types.ts";
 
 describe("Reflector cache", () => {
   let api: FakeApiServer;

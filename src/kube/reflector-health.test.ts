@@ -1,19 +1,24 @@
-// Reflector recovery and health (reference §4.2: an informer check passes once the first list is
+// Reflector recovery and health (docs/metrics-api.md#caches: an informer check passes once the first list is
 // applied and does not fail again when a watch breaks), and the metadata-only pod reflector's
 // fallbacks when the API server answers with full objects or refuses the metadata Accept.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import fc from "fast-check";
-import * as log from "../log/index.ts";
-import { FakeApiServer, json, listOf, type Pod, pod, podMeta, send, waitFor } from "./fake-apiserver.ts";
 import {
-  jitteredBackoff,
-  KubeClient,
-  LIST_ACCEPT_METADATA,
-  newRunningPodReflector,
-  Reflector,
-  WATCH_ACCEPT_METADATA,
-} from "./index.ts";
+  FakeApiServer,
+  json,
+  listOf,
+  type Pod,
+  pod,
+  podMeta,
+  send,
+  waitFor,
+} from "../../test/support/fake-apiserver.ts";
+import * as log from "../log/index.ts";
+import { jitteredBackoff } from "./backoff.ts";
+import { KubeClient } from "./client.ts";
+import { newRunningPodReflector } from "./informers.ts";
+import { LIST_ACCEPT_METADATA, Reflector, WATCH_ACCEPT_METADATA } from "./reflector.ts";
 
 const names = (r: { list(): readonly Pod[] }): string[] =>
   r

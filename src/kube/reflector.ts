@@ -1,16 +1,15 @@
 // A client-go style reflector: LIST (paginated) into a cache, then WATCH from the list's
 // resourceVersion, re-watching when a watch ends, relisting on 410 Gone and backing off on errors.
-// The cache is the ObjectStore the rest of the server reads (nodes to scrape, Running pods).
+// The cache (object-cache.ts) is the ObjectStore the rest of the server reads (nodes to scrape,
+// Running pods). Slightly over 400 lines: the list and watch steps share the resourceVersion, the
+// Accept form and the health state, so they stay one class.
 
 import * as log from "../log/index.ts";
+import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { ApiError, apiErrorFromStatus, type KubeClient } from "./client.ts";
-import { LabelIndex, type LabelPredicate, namespaceOf } from "./label-index.ts";
+import type { LabelIndex, LabelPredicate } from "./label-index.ts";
+import { type Buckets, ObjectCache, putIn } from "./object-cache.ts";
 import type { ObjectMeta, ObjectStore } from "./types.ts";
-
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
-}
 
 export interface ReflectorOptions<T> {
   client: KubeClient;
@@ -46,9 +45,6 @@ interface ListResponse<T> {
 }
 
 const LIST_PAGE_SIZE = "500";
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 800, maxMs: 30_000 };
-// A failure more than this long after the previous one starts the backoff over.
-const BACKOFF_RESET_MS = 60_000;
 const MIN_WATCH_TIMEOUT_S = 300;
 // Client-side limit on a watch beyond its timeoutSeconds, in case the server or network hangs.
 const WATCH_GRACE_MS = 30_000;
@@ -60,59 +56,9 @@ export const LIST_ACCEPT_METADATA =
 export const WATCH_ACCEPT_METADATA =
   "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json";
 
-/**
- * The next backoff: a delay in [base/2, base] (random in [0, 1)) where base is the current step
- * (capped at maxMs), and the step after it (doubled, capped). Jitter keeps many clients restarted
- * together from retrying in lockstep.
- */
-export function jitteredBackoff(
-  stepMs: number,
-  maxMs: number,
-  random: number,
-): { delayMs: number; nextStepMs: number } {
-  const base = Math.min(stepMs, maxMs);
-  return { delayMs: base / 2 + (random * base) / 2, nextStepMs: Math.min(base * 2, maxMs) };
-}
-
-/** Cache key: `name` for cluster-scoped objects, `namespace/name` for namespaced ones. */
-export function objectKey(meta: ObjectMeta): string {
-  return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
-}
-
 function hasName(obj: unknown): obj is { metadata: ObjectMeta } {
   const meta = (obj as { metadata?: { name?: unknown } } | null)?.metadata;
   return typeof meta?.name === "string" && meta.name !== "";
-}
-
-// The cache: namespace → name → object, with "" for cluster-scoped objects. One nested map serves
-// get(), list() and listNamespace() without keeping a "namespace/name" key string per object.
-type Buckets<T> = Map<string, Map<string, T>>;
-
-function bucketOf<T>(buckets: Buckets<T>, namespace: string): Map<string, T> {
-  let bucket = buckets.get(namespace);
-  if (!bucket) {
-    bucket = new Map();
-    buckets.set(namespace, bucket);
-  }
-  return bucket;
-}
-
-/** Stores `obj` under its namespace and name; returns the object it replaced, if any. */
-function putIn<T extends { metadata: ObjectMeta }>(buckets: Buckets<T>, obj: T): T | undefined {
-  const bucket = bucketOf(buckets, namespaceOf(obj.metadata));
-  const previous = bucket.get(obj.metadata.name);
-  bucket.set(obj.metadata.name, obj);
-  return previous;
-}
-
-function* objectsOf<T>(buckets: Buckets<T>): Generator<T, void, undefined> {
-  for (const bucket of buckets.values()) yield* bucket.values();
-}
-
-function countOf<T>(buckets: Buckets<T>): number {
-  let n = 0;
-  for (const bucket of buckets.values()) n += bucket.size;
-  return n;
 }
 
 function isGone(err: unknown): boolean {
@@ -136,19 +82,12 @@ class RetryNowError extends Error {}
 
 export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStore<T> {
   private readonly opts: ReflectorOptions<T>;
-  private readonly backoff: BackoffOptions;
-  private buckets: Buckets<T> = new Map();
-  private count = 0;
-  private listCache: T[] | undefined;
-  private readonly nsListCache = new Map<string, T[]>();
-  // Present when opts.indexLabels; always describes exactly the objects in `buckets`.
-  private labelIndex: LabelIndex<T> | undefined;
+  private readonly backoff: Backoff;
+  private readonly cache: ObjectCache<T>;
   private synced = false;
   private resourceVersion = "";
   private controller: AbortController | undefined;
   private running: Promise<void> | undefined;
-  private nextDelayMs: number;
-  private lastFailureAt = 0;
   // Starts as opts.metadataOnly; false for good once the server answers 406 to the metadata Accept.
   private askMetadata: boolean;
   private reportedForm = false;
@@ -157,63 +96,38 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
 
   constructor(opts: ReflectorOptions<T>) {
     this.opts = opts;
-    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
-    this.nextDelayMs = this.backoff.initialMs;
+    this.backoff = new Backoff(opts.backoff);
     this.askMetadata = opts.metadataOnly === true;
-    if (opts.indexLabels) this.labelIndex = new LabelIndex();
+    this.cache = new ObjectCache(opts.indexLabels === true);
   }
 
   // ---- ObjectStore ------------------------------------------------------------------------------
 
   list(): readonly T[] {
-    if (this.listCache === undefined) {
-      const all = new Array<T>(this.count);
-      let i = 0;
-      for (const bucket of this.buckets.values()) for (const obj of bucket.values()) all[i++] = obj;
-      this.listCache = all;
-    }
-    return this.listCache;
+    return this.cache.list();
   }
 
   listNamespace(namespace: string): readonly T[] {
-    // Cluster-scoped objects ("" bucket) belong to no namespace.
-    if (namespace === "") return [];
-    let cached = this.nsListCache.get(namespace);
-    if (!cached) {
-      const bucket = this.buckets.get(namespace);
-      if (!bucket) return [];
-      cached = [...bucket.values()];
-      this.nsListCache.set(namespace, cached);
-    }
-    return cached;
+    return this.cache.listNamespace(namespace);
   }
 
   get(key: string): T | undefined {
-    const slash = key.indexOf("/");
-    if (slash < 0) return this.buckets.get("")?.get(key);
-    return (
-      this.buckets.get(key.slice(0, slash))?.get(key.slice(slash + 1)) ??
-      // Only an invalid cluster-scoped name holds a "/"; objectKey() gives it as is.
-      this.buckets.get("")?.get(key)
-    );
+    return this.cache.get(key);
   }
 
   /** Objects of `namespace` whose labels satisfy `matches` (a new array, unordered). */
   selectNamespace(namespace: string, matches: LabelPredicate): T[] {
-    if (namespace === "") return [];
-    if (this.labelIndex) return this.labelIndex.selectNamespace(namespace, matches);
-    return this.listNamespace(namespace).filter((obj) => matches(obj.metadata.labels));
+    return this.cache.selectNamespace(namespace, matches);
   }
 
   /** Every object whose labels satisfy `matches` (a new array, unordered). */
   selectAll(matches: LabelPredicate): T[] {
-    if (this.labelIndex) return this.labelIndex.selectAll(matches);
-    return this.list().filter((obj) => matches(obj.metadata.labels));
+    return this.cache.selectAll(matches);
   }
 
   /** The label index's sizes (undefined without opts.indexLabels), for tests and measurements. */
   get labelIndexStats(): LabelIndex<T>["stats"] | undefined {
-    return this.labelIndex?.stats;
+    return this.cache.labelIndexStats;
   }
 
   hasSynced(): boolean {
@@ -221,7 +135,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
   }
 
   get size(): number {
-    return this.count;
+    return this.cache.size;
   }
 
   /** The resourceVersion the next watch starts from ("" before the first list). */
@@ -295,30 +209,9 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
         });
         // After an ERROR event the cache may have missed changes; otherwise resume the watch.
         if (err instanceof RelistError) needList = true;
-        await this.sleepBackoff(signal);
+        await this.backoff.sleep(signal);
       }
     }
-  }
-
-  private async sleepBackoff(signal: AbortSignal): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastFailureAt >= BACKOFF_RESET_MS) this.nextDelayMs = this.backoff.initialMs;
-    this.lastFailureAt = now;
-    const { delayMs: delay, nextStepMs } = jitteredBackoff(
-      this.nextDelayMs,
-      this.backoff.maxMs,
-      Math.random(),
-    );
-    this.nextDelayMs = nextStepMs;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delay);
-      function done(): void {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done, { once: true });
-    });
   }
 
   private baseQuery(): Record<string, string | undefined> {
@@ -426,16 +319,9 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     for (const bucket of buckets.values()) for (const obj of bucket.values()) this.releaseOne(obj);
   }
 
-  // Swaps in a whole new cache at once, so readers never see a half-applied list. The old objects
-  // are released after the new ones took their references, so shared parts carry over.
+  // The old objects are released after the new ones took their references, so shared parts carry over.
   private replace(fresh: Buckets<T>, resourceVersion: string): void {
-    const old = this.buckets;
-    this.buckets = fresh;
-    this.count = countOf(fresh);
-    if (this.labelIndex) this.labelIndex = LabelIndex.from(objectsOf(fresh));
-    this.releaseAll(old);
-    this.listCache = undefined;
-    this.nsListCache.clear();
+    this.releaseAll(this.cache.replace(fresh));
     this.resourceVersion = resourceVersion;
     this.synced = true;
     this.succeeded();
@@ -455,30 +341,16 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
       log.warning("Ignoring watch event for an object without metadata.name", { reflector: this.opts.name });
       return;
     }
-    const stored = this.opts.transform ? this.opts.transform(obj) : obj;
-    const previous = putIn(this.buckets, stored);
-    if (previous !== undefined) this.labelIndex?.remove(previous);
-    this.labelIndex?.add(stored);
-    if (previous === undefined) this.count++;
-    else this.releaseOne(previous);
-    this.listCache = undefined;
-    this.nsListCache.delete(namespaceOf(stored.metadata));
+    const previous = this.cache.put(this.opts.transform ? this.opts.transform(obj) : obj);
+    if (previous !== undefined) this.releaseOne(previous);
     this.notify();
   }
 
   private remove(obj: T): void {
     if (!hasName(obj)) return;
-    const namespace = namespaceOf(obj.metadata);
-    const bucket = this.buckets.get(namespace);
-    const stored = bucket?.get(obj.metadata.name);
-    if (bucket === undefined || stored === undefined) return;
-    bucket.delete(obj.metadata.name);
-    if (bucket.size === 0) this.buckets.delete(namespace);
-    this.count--;
-    this.labelIndex?.remove(stored);
+    const stored = this.cache.delete(obj.metadata);
+    if (stored === undefined) return;
     this.releaseOne(stored);
-    this.listCache = undefined;
-    this.nsListCache.delete(namespace);
     this.notify();
   }
 

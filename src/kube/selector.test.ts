@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import {
-  escapeFieldValue,
-  everything,
-  labelRequirements,
-  parseFieldSelector,
-  parseLabelSelector,
-} from "./index.ts";
+import { escapeFieldValue, parseFieldSelector } from "./field-selector.ts";
+import { everything, labelRequirements, parseLabelSelector } from "./label-selector.ts";
 
 describe("parseLabelSelector: valid selectors", () => {
   const labels = { app: "web", tier: "front", "example.com/team": "core", empty: "", n: "7" };

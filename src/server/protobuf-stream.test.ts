@@ -6,9 +6,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
+import { FakeMetrics, FakeStore, pod } from "../../test/support/fake-stores.ts";
 import { ALLOW_ALL, healthy } from "../../test/support/serve.ts";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
-import { FakeMetrics, FakeStore, pod } from "../api/testdata/fakes.ts";
 import { type ApiRequest, type ApiResponse, startServer } from "../apiserver/index.ts";
 
 const V = "/apis/metrics.k8s.io/v1beta1";

@@ -2,9 +2,9 @@
 // swap, the prev start time), a generation sized anew for every batch, and the flat pod index.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { nodeScrape } from "../../test/support/node-scrapes.ts";
 import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
-import { nodeScrape } from "./test-scrapes.ts";
 import type { NodeScrape, PodRef } from "./types.ts";
 
 const POD1 = { namespace: "ns1", name: "pod1" };

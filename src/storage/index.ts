@@ -1,5 +1,5 @@
 // The storage stage's public face: the two-point store the scraper fills and the API reads.
 
-export { registerStorageMetrics } from "./metrics.ts";
-export { type StoreAsyncOptions, TwoPointStore, type TwoPointStoreOptions } from "./store.ts";
-export type * from "./types.ts";
+export { registerStorageMetrics } from "./monitoring.ts";
+export { TwoPointStore } from "./store.ts";
+export type { MetricsReader, NodeMetricsPoint, NodeScrape, PodMetricsPoint, PodRef } from "./types.ts";

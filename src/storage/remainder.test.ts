@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { nodeScrape } from "../../test/support/node-scrapes.ts";
 import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
-import { nodeScrape } from "./test-scrapes.ts";
 import type { NodeScrape } from "./types.ts";
 
 /** Splits an exact uint64 counter the way the Summary decoder does. */

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { nodeScrape, simpleBatch } from "../../test/support/node-scrapes.ts";
 import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
-import { nodeScrape, simpleBatch } from "./test-scrapes.ts";
 import type { NodeScrape, PodRef } from "./types.ts";
 
 // A slice this small makes storeAsync yield after every node, the hardest case for atomicity.

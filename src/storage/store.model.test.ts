@@ -1,7 +1,8 @@
-// The columnar store against a plain model of reference §2 (an object per point, Maps keyed by name),
-// over random batch sequences: every read and readiness answer must be the same. The model is
-// deliberately naive so that the store's compact layout (columns allocated on demand, computed rates,
-// the flat pod index, generations sized per batch) has something independent to be checked against.
+// The columnar store against a plain model of the two-point rules (docs/metrics-api.md#storage; an
+// object per point, Maps keyed by name), over random batch sequences: every read and readiness
+// answer must be the same. The model is deliberately naive so that the store's compact layout
+// (columns allocated on demand, computed rates, the flat pod index, generations sized per batch) has
+// something independent to be checked against.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
@@ -351,7 +352,7 @@ function agree(descs: NodeDesc[][], resolutionMs: number): void {
 
 const resolutionArb = fc.constantFrom(10_000, 30_000, 60_000);
 
-test("property: the store serves what a plain model of reference §2 serves, tick after tick", (t) => {
+test("property: the store serves what a plain model of the two-point rules serves, tick after tick", (t) => {
   log.captureLogs(t);
   fc.assert(
     fc.property(

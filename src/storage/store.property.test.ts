@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { T0 } from "../../test/support/node-scrapes.ts";
 import { TwoPointStore } from "./store.ts";
-import { T0 } from "./test-scrapes.ts";
 import type { NodeScrape } from "./types.ts";
 
 /** One node with one single-container pod, node and container sharing the sample. */

@@ -13,9 +13,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import protobuf from "protobufjs";
 import { type AdminCredentials, apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
-import { METRICS_PROTO_SCHEMA } from "../../src/api/testdata/metrics-proto.ts";
 import { type Cluster, startCluster, waitForNodes } from "../support/cluster.ts";
 import { kubectl, kubectlPath } from "../support/kubectl.ts";
+import { METRICS_PROTO_SCHEMA } from "../support/metrics-proto.ts";
 import { root } from "../support/paths.ts";
 import { poll } from "../support/poll.ts";
 

@@ -1,7 +1,7 @@
 // In-memory stand-ins for the reflector caches and the metrics store, for the API's unit tests.
 
-import type { Node, ObjectStore, PartialObjectMetadata } from "../../kube/index.ts";
-import type { MetricsReader, NodeMetricsPoint, PodMetricsPoint, PodRef } from "../../storage/index.ts";
+import type { Node, ObjectStore, PartialObjectMetadata } from "../../src/kube/index.ts";
+import type { MetricsReader, NodeMetricsPoint, PodMetricsPoint, PodRef } from "../../src/storage/index.ts";
 
 /** An ObjectStore over a Map, keyed like the reflector (`name` or `namespace/name`); counts calls. */
 export class FakeStore<T extends { metadata: { name: string; namespace?: string } }>

@@ -1,50 +1,31 @@
-// Micro measurement of the metrics API at issue 7's scale, server-side only (no HTTP, no TLS):
-// 5,000 nodes × 30 pods × 2 containers over the real TwoPointStore and a reflector-like cache.
-// Not a test: run it by hand,
-//   node src/api/measure.ts [--nodes N] [--pods-per-node P] [--pods-per-app A] [--rounds R]
-//                           [--only <case name part>] [--no-label-index]
+// The metrics API's request handling at scale, server-side only (no HTTP, no TLS): nodes × 30 pods ×
+// 2 containers over the real TwoPointStore and a cache shaped like the reflector's. Run:
 //
-// For each case it reports the median and worst time of R rounds to produce the whole body (every
-// chunk consumed) and, for streamed bodies, the longest single synchronous step (what a small request
-// queued behind this one waits at most).
+//   node bench/micro/metrics-api-lists.ts [--nodes 500] [--pods-per-node P] [--pods-per-app A] [--rounds R]
+//                                         [--only <case name part>] [--no-label-index]
 //
-// Numbers on the project's shared 2-core machine, Node 24, 5,000 × 30 × 2, median of 5-7 rounds, ms
-// (whole body produced; "step" = longest synchronous step of a streamed body). Noisy: ±30 % run to run.
+// The defaults are a quick run; the scale worth recording is --nodes 5000 (150,000 pods).
+// For each case it reports the min, median and worst time of R rounds to produce the whole body
+// (every chunk consumed) and, for streamed bodies, the longest single synchronous step (what a small
+// request queued behind this one waits at most). Steps well above a batch's own work are usually
+// garbage-collection pauses that land inside a step (see --trace-gc).
 //
-//   case                              before   after (total / longest step)
-//   pods, all (150k, 64 MB) JSON        853     200-240 / 1.1-11
-//   pods, all, protobuf (35 MB)         547     165-310 / 2.2-11 (batches of 256, then head + batches)
-//   pods, all, Table (46 MB)            603     170-450 / 1.3-12 (one 32 ms outlier on a loaded run)
-//   nodes, all (5k) JSON                6.8     3.5-6.6 / 0.2-1.5
-//   nodes, all, protobuf               11.2     4.5-7.0 / 0.3-3.1
-//   HPA namespace + selector, JSON    0.046    0.035  (old layout: 300 pods per namespace; see below)
-//   HPA namespace + selector, proto   0.078    0.040
-//   get one pod / node, JSON      0.005/0.004  0.004/0.003
-// Steps above ~3 ms are garbage-collection pauses that land inside a step (see --trace-gc), not
-// the work of one batch (~0.5-1 ms). Protobuf and Table were one 0.4-0.8 s step before issue 7.
-//
-// The pods-all sort is cached per reflector list array; after pod churn the first list sorts again.
-//
-// The HPA's call (issue 7, label index): `default` holds 9 pods in 10 (~135,000), the selector
-// app=hpa-target matches 20 of them. Median µs per call, same run conditions as above:
-//
-//   case                               scan (--no-label-index)   label index
-//   30 pods per app (4,500 label maps in default)
-//     namespace + selector, JSON            1,840                  82
-//     namespace + selector, protobuf        1,850                  84
-//     selector, all namespaces, JSON        2,040                  87
-//   1,000 pods per app (135 label maps in default)
-//     namespace + selector, JSON            1,820                  24
-//     selector, all namespaces, JSON        2,070                  22
-//   namespace + broad selector (135,000 items) is rendering-bound either way: 130-150 ms.
-// With the index, the cost is one selector evaluation per distinct label map plus the matches.
+// The HPA's call: `default` holds 9 pods in 10, and the selector app=hpa-target matches 20 of them.
+// With the label index the cost is one selector evaluation per distinct label map plus the matches;
+// --no-label-index scans every pod of the namespace instead, for comparison. --pods-per-app sets how
+// many pods share one label map (30: many maps; 1000: few).
 
-import type { ApiResponse } from "../apiserver/index.ts";
-import type { LabelPredicate, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
-import { LabelIndex } from "../kube/index.ts";
-import type { NodeScrape } from "../storage/index.ts";
-import { TwoPointStore } from "../storage/index.ts";
-import { MetricsApi, protobufEncoder } from "./index.ts";
+import { MetricsApi, protobufEncoder } from "../../src/api/index.ts";
+import type { ApiResponse } from "../../src/apiserver/index.ts";
+import {
+  LabelIndex,
+  type LabelPredicate,
+  type Node,
+  type ObjectStore,
+  type PartialObjectMetadata,
+} from "../../src/kube/index.ts";
+import { type NodeScrape, TwoPointStore } from "../../src/storage/index.ts";
+import { note, type Row, report } from "./report.ts";
 
 /**
  * An ObjectStore shaped like the Reflector's cache: a namespace index and cached list arrays, and
@@ -264,7 +245,7 @@ function flag(name: string, fallback: number): number {
 
 function main(): void {
   const scale: Scale = {
-    nodes: flag("nodes", 5000),
+    nodes: flag("nodes", 500),
     podsPerNode: flag("pods-per-node", 30),
     containersPerPod: flag("containers-per-pod", 2),
     podsPerApp: flag("pods-per-app", 30),
@@ -321,16 +302,8 @@ function main(): void {
     },
     { name: "get one node, JSON", path: `${V}/nodes/node-17`, accept: JSON_ACCEPT, repeat: 200 },
   ];
-  process.stdout.write(
-    `${scale.nodes} nodes × ${scale.podsPerNode} pods × ${scale.containersPerPod} containers; ` +
-      `${scale.podsPerApp} pods per app, 9 apps in 10 in default, ${scale.hpaReplicas} ${HPA_APP} pods; ` +
-      `label index ${indexLabels ? "on" : "off (scan)"}; ` +
-      `setup ${(performance.now() - built).toFixed(0)} ms; ${rounds} rounds (small cases ×200 each)\n\n`,
-  );
-  // The machine is shared: min is the least disturbed run, median the typical one.
-  process.stdout.write(
-    "case                                   min ms  median ms   max ms  longest step ms (median/max)    bytes\n",
-  );
+  const setupMs = performance.now() - built;
+  const rows: Row[] = [];
   const only = process.argv.indexOf("--only");
   const filter = only < 0 ? undefined : process.argv[only + 1];
   for (const c of cases) {
@@ -351,15 +324,27 @@ function main(): void {
     }
     const totals = samples.map((s) => s.totalMs).sort((a, b) => a - b);
     const steps = samples.map((s) => s.longestStepMs).sort((a, b) => a - b);
-    const ms = (v: number, width: number) => v.toFixed(3).padStart(width);
-    process.stdout.write(
-      `${c.name.padEnd(38)}${ms(totals[0], 7)} ${ms(percentile(totals, 0.5), 10)} ${ms(totals[totals.length - 1], 8)}` +
-        ` ${ms(percentile(steps, 0.5), 16)} / ${ms(steps[steps.length - 1], 8)} ${String(samples[0].bytes).padStart(9)}\n`,
-    );
+    rows.push({
+      case: c.name,
+      "min ms": totals[0],
+      "median ms": percentile(totals, 0.5),
+      "max ms": totals[totals.length - 1],
+      "longest step ms, median": percentile(steps, 0.5),
+      "longest step ms, max": steps[steps.length - 1],
+      bytes: samples[0].bytes,
+    });
   }
+  // The machine is shared: min is the least disturbed run, median the typical one.
+  report(
+    `metrics API, ${scale.nodes} nodes × ${scale.podsPerNode} pods × ${scale.containersPerPod} containers`,
+    rows,
+  );
   const mem = process.memoryUsage();
-  process.stdout.write(
-    `\nrss ${(mem.rss / 1048576).toFixed(0)} MiB, heap used ${(mem.heapUsed / 1048576).toFixed(0)} MiB\n`,
+  note(
+    `${scale.podsPerApp} pods per app, 9 apps in 10 in default, ${scale.hpaReplicas} ${HPA_APP} pods; ` +
+      `label index ${indexLabels ? "on" : "off (scan)"}; setup ${setupMs.toFixed(0)} ms; ` +
+      `${rounds} rounds (small cases ×200 each); ` +
+      `rss ${(mem.rss / 1048576).toFixed(0)} MiB, heap used ${(mem.heapUsed / 1048576).toFixed(0)} MiB`,
   );
 }
 

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Registry } from "prom-client";
-import { registerStorageMetrics, TwoPointStore } from "./index.ts";
-import { nodeScrape, simpleBatch } from "./test-scrapes.ts";
+import { nodeScrape, simpleBatch } from "../../test/support/node-scrapes.ts";
+import { registerStorageMetrics } from "./monitoring.ts";
+import { TwoPointStore } from "./store.ts";
 
 function gaugeValue(text: string, type: string): number | undefined {
   const m = new RegExp(`^metrics_server_storage_points\\{type="${type}"\\} (\\S+)$`, "m").exec(text);

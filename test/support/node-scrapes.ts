@@ -1,7 +1,7 @@
 // Test helper: builds columnar NodeScrape batches from a readable description, so storage tests can say
 // "node-1 at 10 s with 10 core·s" instead of filling typed arrays by hand.
 
-import type { NodeScrape } from "./types.ts";
+import type { NodeScrape } from "../../src/storage/index.ts";
 
 /** An arbitrary fixed wall-clock origin, far from 0 so that start time 0 keeps meaning "unknown". */
 export const T0 = 1_700_000_000_000;

@@ -1,4 +1,5 @@
-// Storage self-metrics: upstream's `metrics_server_storage_points` gauge (reference §4.3).
+// Storage self-metrics: the `metrics_server_storage_points` gauge of kubernetes-sigs/metrics-server
+// pkg/storage/monitoring.go.
 
 import { Gauge, type Registry } from "prom-client";
 

@@ -1,6 +1,8 @@
-// Kubernetes label and field selectors, with the grammar, validation and matching rules of
-// apimachinery's labels.Parse and fields.ParseSelector. The HPA sends set-based selectors taken from
-// a scale subresource (e.g. `app in (a,b),!canary`), so the whole grammar is needed, not just `k=v`.
+// Kubernetes label selectors, with the grammar, validation and matching rules of apimachinery's
+// labels.Parse. The HPA sends set-based selectors taken from a scale subresource (e.g.
+// `app in (a,b),!canary`), so the whole grammar is needed, not just `k=v`.
+
+import { invalid, validateLabelKey, validateLabelValue } from "./label-validation.ts";
 
 export interface LabelSelector {
   /** True when the selector has no requirements (it matches everything). */
@@ -10,12 +12,6 @@ export interface LabelSelector {
   toString(): string;
 }
 
-export interface FieldRequirement {
-  field: string;
-  operator: "=" | "==" | "!=";
-  value: string;
-}
-
 export type LabelOperator = "=" | "==" | "!=" | "in" | "notin" | "exists" | "!" | ">" | "<";
 
 export interface LabelRequirement {
@@ -23,82 +19,6 @@ export interface LabelRequirement {
   readonly operator: LabelOperator;
   /** Sorted and de-duplicated; empty for `exists` and `!`. */
   readonly values: readonly string[];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation (apimachinery util/validation): label keys are qualified names, values are label values.
-
-const QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const QUALIFIED_NAME_RE = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
-const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
-const LABEL_VALUE_RE = new RegExp(`^${LABEL_VALUE_FMT}$`);
-const DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
-const DNS1123_SUBDOMAIN_RE = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
-const MAX_NAME_LENGTH = 63;
-const MAX_PREFIX_LENGTH = 253;
-
-function quote(s: string): string {
-  return JSON.stringify(s);
-}
-
-function invalid(path: string, value: string, detail: string): string {
-  return `${path}: Invalid value: ${quote(value)}: ${detail}`;
-}
-
-/** Problems with a label key (empty list when valid). */
-export function validateLabelKey(key: string): string[] {
-  const errs: string[] = [];
-  const parts = key.split("/");
-  let name: string;
-  if (parts.length === 1) {
-    name = parts[0];
-  } else if (parts.length === 2) {
-    const prefix = parts[0];
-    name = parts[1];
-    if (prefix.length === 0) errs.push("prefix part must be non-empty");
-    else {
-      if (prefix.length > MAX_PREFIX_LENGTH)
-        errs.push(`prefix part must be no more than ${MAX_PREFIX_LENGTH} characters`);
-      if (!DNS1123_SUBDOMAIN_RE.test(prefix))
-        errs.push(
-          "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, " +
-            "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex " +
-            `used for validation is '${DNS1123_SUBDOMAIN_FMT}')`,
-        );
-    }
-  } else {
-    return [
-      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end " +
-        "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for " +
-        `validation is '${QUALIFIED_NAME_FMT}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
-    ];
-  }
-  if (name.length === 0) errs.push("name part must be non-empty");
-  else {
-    if (name.length > MAX_NAME_LENGTH)
-      errs.push(`name part must be no more than ${MAX_NAME_LENGTH} characters`);
-    if (!QUALIFIED_NAME_RE.test(name))
-      errs.push(
-        "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an " +
-          "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is " +
-          `'${QUALIFIED_NAME_FMT}')`,
-      );
-  }
-  return errs;
-}
-
-/** Problems with a label value (empty list when valid). */
-export function validateLabelValue(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > MAX_NAME_LENGTH) errs.push(`must be no more than ${MAX_NAME_LENGTH} characters`);
-  if (!LABEL_VALUE_RE.test(value))
-    errs.push(
-      "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and " +
-        "must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', " +
-        `regex used for validation is '${LABEL_VALUE_FMT}')`,
-    );
-  return errs;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,78 +267,4 @@ export function everything(): LabelSelector {
 /** The requirements of a selector made by parseLabelSelector (empty for others). */
 export function labelRequirements(sel: LabelSelector): readonly LabelRequirement[] {
   return sel instanceof RequirementsSelector ? sel.requirements : [];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Field selectors: comma-separated `field=value`, `field==value`, `field!=value`. In values, `\`
-// escapes `\`, `,`, `=` (and `!`, harmlessly); an unescaped `,` splits terms.
-
-function splitTerms(s: string): string[] {
-  const terms: string[] = [];
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === "\\") i++;
-    else if (s[i] === ",") {
-      terms.push(s.slice(start, i));
-      start = i + 1;
-    }
-  }
-  terms.push(s.slice(start));
-  return terms;
-}
-
-const FIELD_OPERATORS = ["!=", "==", "="] as const;
-
-function splitTerm(term: string): FieldRequirement | undefined {
-  for (let i = 0; i < term.length; i++) {
-    if (term[i] === "\\") {
-      i++;
-      continue;
-    }
-    for (const op of FIELD_OPERATORS) {
-      if (term.startsWith(op, i))
-        return { field: term.slice(0, i), operator: op, value: term.slice(i + op.length) };
-    }
-  }
-  return undefined;
-}
-
-function unescapeFieldValue(v: string): string {
-  let out = "";
-  for (let i = 0; i < v.length; i++) {
-    const ch = v[i];
-    if (ch === "\\") {
-      const nextCh = v[i + 1];
-      if (nextCh === "\\" || nextCh === "," || nextCh === "=" || nextCh === "!") {
-        out += nextCh;
-        i++;
-      } else {
-        throw new Error(`invalid escape sequence: ${nextCh === undefined ? "\\" : `\\${nextCh}`}`);
-      }
-    } else if (ch === "," || ch === "=") {
-      throw new Error(`invalid field selector: unescaped character ${quote(ch)}`);
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
-/** Parses a field selector into its requirements (an empty string gives none). Throws on bad syntax. */
-export function parseFieldSelector(s: string): FieldRequirement[] {
-  const reqs: FieldRequirement[] = [];
-  for (const term of splitTerms(s)) {
-    if (term === "") continue;
-    const req = splitTerm(term);
-    if (!req) throw new Error(`invalid selector: '${s}'; can't understand '${term}'`);
-    if (req.field === "") throw new Error(`invalid selector: '${s}'; field name is empty in '${term}'`);
-    req.value = unescapeFieldValue(req.value);
-    reqs.push(req);
-  }
-  return reqs;
-}
-
-/** Escapes a value for use in a field selector (the inverse of the parser's unescaping). */
-export function escapeFieldValue(v: string): string {
-  return v.replace(/[\\,=]/g, (c) => `\\${c}`);
 }

@@ -1,4 +1,5 @@
-// The API's self-metric (reference §4.3): how old the served data is when a client reads it.
+// The API's self-metric, as in kubernetes-sigs/metrics-server pkg/api/monitoring.go: how old the served
+// data is when a client reads it.
 
 import { exponentialBuckets, Histogram, type Registry } from "prom-client";
 
@@ -17,4 +18,10 @@ export const metricFreshness = new Histogram({
 /** Adds the API's metrics to the server's registry (idempotent per registry). */
 export function registerApiMetrics(registry: Registry): void {
   if (registry.getSingleMetric(FRESHNESS_METRIC_NAME) === undefined) registry.registerMetric(metricFreshness);
+}
+
+// A pod whose containers were all skipped has no timestamp (Go's zero time); upstream would record
+// an age of ~56 years, which only pollutes +Inf, so such items are not observed.
+export function observeFreshness(nowMs: number, timestampMs: number): void {
+  if (timestampMs > 0) metricFreshness.observe((nowMs - timestampMs) / 1000);
 }

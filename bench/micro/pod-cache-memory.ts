@@ -1,15 +1,16 @@
-// Measures what the Running-pod cache costs per pod, in this process:
+// What the Running-pod cache costs per pod, in this process:
 //
-//   node --expose-gc src/kube/measure.ts [--pods 150000] [--namespaces 100] [--pods-per-set 30]
+//   node --expose-gc bench/micro/pod-cache-memory.ts [--pods 20000] [--namespaces 100] [--pods-per-set 30]
 //
+// The defaults are a quick run; the scale worth recording is --pods 150000.
 // It builds the list pages an API server sends for `GET /api/v1/pods?fieldSelector=status.phase=Running`
 // with the PartialObjectMetadata Accept (500 per page, as JSON text), lets the real pod reflector
 // list them through a stand-in client (JSON.parse per page, like KubeClient.getJSON), and compares
 // heapUsed after full GCs before and after. It also reports the extra arrays list() and
 // listNamespace() keep, since the API reads through them.
 import { randomBytes, randomUUID } from "node:crypto";
-import type { KubeClient } from "./client.ts";
-import { newRunningPodReflector } from "./informers.ts";
+import { type KubeClient, newRunningPodReflector } from "../../src/kube/index.ts";
+import { note, report } from "./report.ts";
 
 interface Shape {
   pods: number;
@@ -64,7 +65,7 @@ function podJSON(app: string, hash: string, namespace: string, rv: number): stri
 }
 
 /** The list pages, as JSON text, chained by continue tokens "1", "2", … */
-export function buildPages(shape: Shape, pageSize = 500): string[] {
+function buildPages(shape: Shape, pageSize = 500): string[] {
   const items: string[] = [];
   let rv = 1000;
   for (let set = 0; items.length < shape.pods; set++) {
@@ -106,13 +107,13 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-export interface PodCacheCost {
+interface PodCacheCost {
   pods: number;
   cacheBytesPerPod: number;
   listArraysBytesPerPod: number;
 }
 
-export async function measurePodCache(shape: Shape): Promise<PodCacheCost> {
+async function measurePodCache(shape: Shape): Promise<PodCacheCost> {
   const pages = buildPages(shape);
   const before = heapUsed();
   const reflector = newRunningPodReflector(pagesClient(pages));
@@ -144,14 +145,19 @@ function flag(name: string, fallback: number): number {
 
 if (import.meta.main) {
   const shape = {
-    pods: flag("--pods", 150_000),
+    pods: flag("--pods", 20_000),
     namespaces: flag("--namespaces", 100),
     podsPerSet: flag("--pods-per-set", 30),
   };
   const cost = await measurePodCache(shape);
-  process.stdout.write(
-    `${cost.pods} pods (${shape.namespaces} namespaces, ${shape.podsPerSet} pods per label set): ` +
-      `cache ${cost.cacheBytesPerPod.toFixed(0)} B/pod, ` +
-      `+ list()/listNamespace() arrays ${cost.listArraysBytesPerPod.toFixed(0)} B/pod\n`,
-  );
+  report("Running-pod cache, heap per pod", [
+    {
+      pods: cost.pods,
+      namespaces: shape.namespaces,
+      "pods per label set": shape.podsPerSet,
+      "cache B/pod": Math.round(cost.cacheBytesPerPod),
+      "list()/listNamespace() arrays B/pod": Math.round(cost.listArraysBytesPerPod),
+    },
+  ]);
+  note("heapUsed after full GCs, before and after the reflector's list; pages parsed as JSON, 500 per page");
 }

@@ -1,8 +1,8 @@
-// Test helpers for this folder's *.test.ts.
+// Credentials for the kube client tests: a self-signed certificate and a scriptable exec plugin.
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { testCert } from "../../test/support/certs.ts";
-import type { ExecConfig } from "./exec.ts";
+import type { ExecConfig } from "../../src/kube/index.ts";
+import { testCert } from "./certs.ts";
 
 export interface KeyPairPem {
   cert: string;

@@ -1,9 +1,11 @@
-// Measures how long storing a large batch takes, how long it blocks the event loop (issue 7) and how
-// much memory the filled store holds. Not a test: timings depend on the machine. Run:
+// How long storing a large batch takes, how long it blocks the event loop (a store must not hold up
+// the requests queued behind it) and how much memory the filled store holds. Timings depend on the
+// machine. Run:
 //
-//   node src/storage/measure.ts [--nodes 5000] [--pods 30] [--containers 2] [--rounds 3] [--mode sync|async|both]
-//   node --expose-gc src/storage/measure.ts --mode memory [--ticks 6] [--first-tick-nodes N]
+//   node bench/micro/store-batch.ts [--nodes 500] [--pods 30] [--containers 2] [--rounds 3] [--mode sync|async|both]
+//   node --expose-gc bench/micro/store-batch.ts --mode memory [--ticks 6] [--first-tick-nodes N]
 //
+// The defaults are a quick run; the scale worth recording is --nodes 5000 (150,000 pods).
 // Both: [--namespaces 20] (pods spread evenly over them), [--swap] [--remainders] (every container
 // reports swap / a CPU remainder, as from the Summary API).
 //
@@ -20,13 +22,15 @@
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { TwoPointStore } from "./store.ts";
-import { T0 } from "./test-scrapes.ts";
-import type { NodeScrape } from "./types.ts";
+import { type NodeScrape, TwoPointStore } from "../../src/storage/index.ts";
+import { note, type Row, report } from "./report.ts";
+
+/** A fixed wall-clock origin for the synthetic scrapes (far from 0, which means "unknown" to the store). */
+const T0 = 1_700_000_000_000;
 
 const { values } = parseArgs({
   options: {
-    nodes: { type: "string", default: "5000" },
+    nodes: { type: "string", default: "500" },
     pods: { type: "string", default: "30" },
     containers: { type: "string", default: "2" },
     rounds: { type: "string", default: "3" },
@@ -139,9 +143,7 @@ async function measure(kind: "sync" | "async"): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   // Enabled for the whole run: the histogram only sees a block once its timer has been armed.
   delay.enable();
-  console.log(
-    `${kind}: ${nodeCount} nodes × ${podsPerNode * containersPerPod} containers = ${nodeCount * podsPerNode * containersPerPod}`,
-  );
+  const rows: Row[] = [];
   for (let round = 1; round <= rounds; round++) {
     const batch = buildBatch(round);
     // Let the batch's own allocation settle so it is not charged to the store.
@@ -177,32 +179,33 @@ async function measure(kind: "sync" | "async"): Promise<void> {
     const maxBlockMs = delay.max / 1e6;
     const gcMax = gcPauses.length === 0 ? 0 : Math.max(...gcPauses);
     const gcTotal = gcPauses.reduce((a, b) => a + b, 0);
-    console.log(
-      `  store ${round}: ${storeMs.toFixed(1)} ms, longest event-loop block ${maxBlockMs.toFixed(1)} ms ` +
-        `(longest gap between timer turns ${longestGapMs.toFixed(1)} ms), ` +
-        `GC ${gcPauses.length} pauses (longest ${gcMax.toFixed(1)} ms, total ${gcTotal.toFixed(1)} ms)`,
-    );
+    rows.push({
+      round,
+      "store ms": storeMs,
+      "longest event-loop block ms": maxBlockMs,
+      "longest gap between timer turns ms": longestGapMs,
+      "GC pauses": gcPauses.length,
+      "longest GC ms": gcMax,
+      "GC total ms": gcTotal,
+    });
     const served = store.getPodMetrics([{ namespace: namespaceNames[0], name: podNames[0][0] }])[0];
     if (round === rounds) delay.disable();
     if (round > 1 && served === undefined)
-      throw new Error("measure: pod-0 of node-0 not served after two stores");
+      throw new Error("store-batch: pod-0 of node-0 not served after two stores");
   }
+  report(
+    `${kind === "sync" ? "store" : "storeAsync"}: ${nodeCount} nodes × ${podsPerNode * containersPerPod} containers = ${nodeCount * podsPerNode * containersPerPod}`,
+    rows,
+  );
 }
 
 const MIB = 2 ** 20;
-
-function mib(bytes: number): string {
-  return `${(bytes / MIB).toFixed(1)} MiB`;
-}
 
 async function measureMemory(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error("--mode memory needs a forced GC: run node --expose-gc");
   const containers = nodeCount * podsPerNode * containersPerPod;
-  console.log(
-    `memory: ${nodeCount} nodes × ${podsPerNode} pods × ${containersPerPod} containers = ${containers}, ` +
-      `${ticks} ticks${firstTickNodes < nodeCount ? ` (the first with ${firstTickNodes} nodes)` : ""}`,
-  );
+  const rows: Row[] = [];
   /** A full GC, then the turns V8 needs to free the collected ArrayBuffers' memory (it sweeps them concurrently). */
   const collect = async (): Promise<NodeJS.MemoryUsage> => {
     for (let i = 0; i < 2; i++) {
@@ -235,15 +238,26 @@ async function measureMemory(): Promise<void> {
     stored = await collect();
     const heap = stored.heapUsed - base.heapUsed;
     const arrayBuffers = stored.arrayBuffers - base.arrayBuffers;
-    console.log(
-      `  tick ${tick}: store ${storeMs.toFixed(1)} ms; after GC: typed arrays (arrayBuffers) ${mib(arrayBuffers)}, ` +
-        `heap ${mib(heap)}, rss +${mib(stored.rss - base.rss)}; ` +
-        `${((arrayBuffers + heap) / containers).toFixed(1)} B per container; ` +
-        `typed arrays at the build's peak ${mib(peakArrayBuffers - base.arrayBuffers - batchArrayBuffers)}`,
-    );
+    rows.push({
+      tick,
+      "store ms": storeMs,
+      "typed arrays MiB": arrayBuffers / MIB,
+      "heap MiB": heap / MIB,
+      "rss + MiB": (stored.rss - base.rss) / MIB,
+      "B per container": (arrayBuffers + heap) / containers,
+      "typed arrays at build peak MiB": (peakArrayBuffers - base.arrayBuffers - batchArrayBuffers) / MIB,
+    });
   }
   if (store.getPodMetrics([{ namespace: namespaceNames[0], name: podNames[0][0] }])[0] === undefined)
-    throw new Error("measure: pod-0 of node-0 not served after several stores");
+    throw new Error("store-batch: pod-0 of node-0 not served after several stores");
+  report(
+    `store memory: ${nodeCount} nodes × ${podsPerNode} pods × ${containersPerPod} containers = ${containers}`,
+    rows,
+  );
+  note(
+    `${ticks} storeAsync ticks${firstTickNodes < nodeCount ? ` (the first with ${firstTickNodes} nodes)` : ""}; ` +
+      "readings after a full GC, against the same reading before the store existed",
+  );
 }
 
 if (mode === "sync" || mode === "both") await measure("sync");

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Registry } from "prom-client";
+import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
 import { MetricsApi } from "./handler.ts";
-import { FRESHNESS_BUCKETS, metricFreshness, registerApiMetrics } from "./metrics.ts";
-import { FakeMetrics, FakeStore, node, pod } from "./testdata/fakes.ts";
+import { FRESHNESS_BUCKETS, metricFreshness, registerApiMetrics } from "./monitoring.ts";
 
 async function observations(): Promise<{ count: number; sum: number }> {
   const { values } = await metricFreshness.get();
@@ -14,7 +14,8 @@ async function observations(): Promise<{ count: number; sum: number }> {
   };
 }
 
-// Reference: upstream-behaviour.md §4.3 and §3.4 (freshness of every returned item).
+// Upstream observes the freshness of every item a list or get returns (kubernetes-sigs/metrics-server
+// pkg/api/pod.go and node.go).
 describe("metrics_server_api_metric_freshness_seconds", () => {
   it("has upstream's name, help text and 20 exponential buckets", async () => {
     const registry = new Registry();

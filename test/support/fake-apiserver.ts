@@ -1,4 +1,4 @@
-// Test helper for this folder's reflector tests: a scriptable fake API server. Every request is
+// For the kube reflector tests: a scriptable fake API server. Every request is
 // recorded, then handed to the current list or watch handler; watch handlers get the open response
 // and write events whenever the test wants. It can go down (stop listening) and come back on the
 // same port, like an API server being restarted.

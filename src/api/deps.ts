@@ -1,0 +1,47 @@
+// What a MetricsApi is built from: the caches and the store it reads, and the server's options.
+
+import type { LabelSelector, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
+import type { MetricsReader } from "../storage/index.ts";
+import type { NodeMetricsJSON, NodeMetricsListJSON, PodMetricsJSON, PodMetricsListJSON } from "./objects.ts";
+
+/** Protobuf encoders for the four kinds (each returns the whole `k8s\0` envelope). */
+export interface ProtobufEncoder {
+  encodeNodeMetrics(o: NodeMetricsJSON): Uint8Array;
+  encodeNodeMetricsList(o: NodeMetricsListJSON): Uint8Array;
+  encodePodMetrics(o: PodMetricsJSON): Uint8Array;
+  encodePodMetricsList(o: PodMetricsListJSON): Uint8Array;
+  /**
+   * Optional, for large lists encoded in batches (all three or none): a batch of items as the list's
+   * `items` fields, and the bytes around all of them given their total length. Head, batches and
+   * tail concatenated equal the one-shot list encoding. Without them, lists are encoded in one step.
+   */
+  encodeNodeMetricsListItems?(items: readonly NodeMetricsJSON[]): Uint8Array;
+  encodePodMetricsListItems?(items: readonly PodMetricsJSON[]): Uint8Array;
+  encodeListEnvelope?(
+    kind: "NodeMetricsList" | "PodMetricsList",
+    itemsByteLength: number,
+  ): { head: Uint8Array; tail: Uint8Array };
+}
+
+export interface MetricsApiDeps {
+  nodes: ObjectStore<Node>;
+  /** The Running-pod metadata cache. */
+  pods: ObjectStore<PartialObjectMetadata>;
+  metrics: MetricsReader;
+  /** The server's --node-selector; applied to node LIST only (a GET by name ignores it, as upstream). */
+  nodeSelector?: LabelSelector;
+  /** host:port advertised in /apis serverAddressByClientCIDRs. */
+  serverAddress: string;
+  /** Unix milliseconds; defaults to Date.now. */
+  now?: () => number;
+  /**
+   * Enables `application/vnd.kubernetes.protobuf` for NodeMetrics/PodMetrics and their lists.
+   * Without it, protobuf-first clients (`application/vnd.kubernetes.protobuf, *\/*`) get JSON.
+   */
+  protobuf?: ProtobufEncoder;
+  /**
+   * --swap-usage: add `swap` to usage where the kubelet reports it (kubectl top --show-swap reads it;
+   * the HPA ignores unknown keys). Off by default: upstream never serves it.
+   */
+  swapUsage?: boolean;
+}
