@@ -8,8 +8,9 @@
 //   - a folder's index.ts is its face: a file may import files in its own directory and in its
 //     ancestor directories (within src/ or sim/); any other directory only through its index.ts.
 //     Precisely: with L the deepest directory holding both files, an import of a file below L must
-//     name <the child of L on the way>/index.ts, so src/api cannot reach src/scraper/client/index.ts
-//     past src/scraper/index.ts. A unit test (*.test.ts) may also import anything below its own
+//     name the index.ts of the first directory on the way that has one, so src/api cannot reach
+//     src/scraper/client/index.ts past src/scraper/index.ts, while src/cmd/ (no index.ts: a
+//     namespace) leaves src/cmd/metrics-server/options/index.ts as the options' face. A unit test (*.test.ts) may also import anything below its own
 //     directory. Files under test/, bench/ and scripts/ reach into src/ and sim/ only through
 //     src/<dir>/index.ts or sim/<dir>/index.ts (the processes they spawn are paths, not imports).
 import { type Dirent, readdirSync, readFileSync } from "node:fs";
@@ -58,9 +59,11 @@ function commonDir(a: string, b: string): string {
 
 /**
  * The index.ts an import from `file` to `target` (both in src/ or sim/) must name, or undefined when
- * the import is allowed as it is.
+ * the import is allowed as it is. The face is the index.ts of the first directory with one on the
+ * way down from the deepest directory holding both: a directory without an index.ts (src/cmd/) is a
+ * namespace, not a module, so its children are each their own module.
  */
-function requiredFace(file: string, target: string): string | undefined {
+function requiredFace(file: string, target: string, files: ReadonlyMap<string, string>): string | undefined {
   const targetDir = posix.dirname(target);
   const fromDir = areaOf(file) === areaOf(target) ? posix.dirname(file) : areaOf(target);
   if (areaOf(file) === areaOf(target)) {
@@ -68,11 +71,14 @@ function requiredFace(file: string, target: string): string | undefined {
     if (isUnitTest(file) && within(targetDir, fromDir)) return undefined;
   }
   const base = commonDir(fromDir, targetDir);
-  const face =
-    targetDir === base
-      ? `${base}/index.ts` // an outsider's way into a file at the top of src/ or sim/
-      : `${base}/${targetDir.slice(base.length + 1).split("/")[0]}/index.ts`;
-  return target === face ? undefined : face;
+  // An outsider's way into a file at the top of src/ or sim/ is that area's index.ts.
+  if (targetDir === base) return target === `${base}/index.ts` ? undefined : `${base}/index.ts`;
+  let dir = base;
+  for (const part of targetDir.slice(base.length + 1).split("/")) {
+    dir = `${dir}/${part}`;
+    if (files.has(`${dir}/index.ts`)) return target === `${dir}/index.ts` ? undefined : `${dir}/index.ts`;
+  }
+  return `${targetDir}/index.ts`; // no face on the way: the target's folder needs one
 }
 
 /** Every violation in a set of files (path relative to the repository root → source text). */
@@ -100,7 +106,7 @@ export function checkBoundaries(files: ReadonlyMap<string, string>): Violation[]
         continue;
       }
       if (!walled(to)) continue;
-      const face = requiredFace(file, target);
+      const face = requiredFace(file, target, files);
       if (face !== undefined) report(`reaches into ${posix.dirname(target)}/ past its face: import ${face}`);
     }
   }

@@ -165,3 +165,21 @@ test("sim/ and src/ importing each other is reported, faces or not, tests includ
     ],
   );
 });
+
+test("a directory without an index.ts is a namespace: each child folder is its own module", () => {
+  assert.deepEqual(
+    report({
+      "src/cmd/metrics-server/main.ts": ["./options/index.ts", "../../server/index.ts"],
+      "src/cmd/metrics-server/options/index.ts": ["./parse.ts"],
+      "src/cmd/metrics-server/options/parse.ts": [],
+      "src/server/index.ts": [],
+      "test/support/options.ts": ["../../src/cmd/metrics-server/options/index.ts"],
+      "test/support/parse.ts": ["../../src/cmd/metrics-server/options/parse.ts"],
+      "bench/run.ts": ["../src/cmd/metrics-server/main.ts"],
+    }),
+    [
+      'bench/run.ts: import "../src/cmd/metrics-server/main.ts": reaches into src/cmd/metrics-server/ past its face: import src/cmd/metrics-server/index.ts',
+      'test/support/parse.ts: import "../../src/cmd/metrics-server/options/parse.ts": reaches into src/cmd/metrics-server/options/ past its face: import src/cmd/metrics-server/options/index.ts',
+    ],
+  );
+});

@@ -1,7 +1,16 @@
 // Public face of src/apiserver: generic Kubernetes-style API serving: the HTTPS listener (node:http2 +
-// HTTP/1.1), health endpoints, Status errors and the handler contract. Certificates and delegated
-// auth are its subfolders (certs/, auth/), each with its own face.
+// HTTP/1.1), health endpoints, Status errors and the handler contract, and what other folders use of
+// its subfolders certs/ (serving certificates, Go's TLS names) and auth/ (delegated authn/authz).
 
+export { type AuthRequest, DelegatedAuth, type RequestAuth } from "./auth/index.ts";
+export {
+  generateServingCA,
+  INSECURE_CIPHER_SUITES,
+  loadServingCert,
+  PREFERRED_CIPHER_SUITES,
+  readFileOrThrow,
+  TLS_VERSIONS,
+} from "./certs/index.ts";
 export { genericChecks, type HealthCheck, type HealthEndpoints, serveHealth } from "./health.ts";
 export { type ServeOptions, startServer } from "./serve.ts";
 export {

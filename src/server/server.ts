@@ -3,7 +3,7 @@
 // listens before the caches have synced, as upstream.
 import type http2 from "node:http2";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
-import type { RequestAuth } from "../apiserver/auth/index.ts";
+import type { RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, startServer } from "../apiserver/index.ts";
 import {
   type KubeClient,

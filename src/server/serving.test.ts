@@ -9,7 +9,7 @@ import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
 import { healthy } from "../../test/support/serve.ts";
 import { registerApiMetrics } from "../api/index.ts";
-import type { AuthRequest, RequestAuth } from "../apiserver/auth/index.ts";
+import type { AuthRequest, RequestAuth } from "../apiserver/index.ts";
 import { startServer } from "../apiserver/index.ts";
 import { kubeletNodeFamilies, registerScraperMetrics } from "../scraper/index.ts";
 import { registerStorageMetrics } from "../storage/index.ts";

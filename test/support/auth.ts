@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import type { AuthRequest } from "../../src/apiserver/auth/index.ts";
+import type { AuthRequest } from "../../src/apiserver/index.ts";
 import { KubeClient } from "../../src/kube/index.ts";
 import { testCert } from "./certs.ts";
 

@@ -1,8 +1,7 @@
 // Shared by the listener's tests: an allow-all RequestAuth and metrics-server's health checks, all
 // passing (or failing where a test says so).
 
-import type { RequestAuth } from "../../src/apiserver/auth/index.ts";
-import type { HealthEndpoints } from "../../src/apiserver/index.ts";
+import type { HealthEndpoints, RequestAuth } from "../../src/apiserver/index.ts";
 import { type HealthSources, healthEndpoints } from "../../src/server/index.ts";
 
 export const ALLOW_ALL: RequestAuth = {

@@ -1,8 +1,7 @@
 // Options → a ready-to-run metrics-server (upstream cmd/metrics-server/app/options and
 // pkg/server/config.go): every file read and every client made here, so that anything wrong with the
 // configuration stops the start before anything listens.
-import { DelegatedAuth } from "../../apiserver/auth/index.ts";
-import { generateServingCA, loadServingCert, readFileOrThrow } from "../../apiserver/certs/index.ts";
+import { DelegatedAuth, generateServingCA, loadServingCert, readFileOrThrow } from "../../apiserver/index.ts";
 import { Credentials, KubeClient, loadRestConfig, parseLabelSelector } from "../../kube/index.ts";
 import * as log from "../../log/index.ts";
 import { MetricsServer, servingHosts } from "../../server/index.ts";

@@ -1,10 +1,6 @@
 // Apiserver secure serving flags (the generic apiserver's SecureServingOptions; the port is optional
 // for metrics-server).
-import {
-  INSECURE_CIPHER_SUITES,
-  PREFERRED_CIPHER_SUITES,
-  TLS_VERSIONS,
-} from "../../../apiserver/certs/index.ts";
+import { INSECURE_CIPHER_SUITES, PREFERRED_CIPHER_SUITES, TLS_VERSIONS } from "../../../apiserver/index.ts";
 import { type FlagType, specs as flag, goQuote } from "../../../go/index.ts";
 import { inSection, type OptionsOf } from "./group.ts";
 
