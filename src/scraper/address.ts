@@ -1,5 +1,5 @@
 // Where to reach a node's kubelet (reference upstream-behaviour.md §1.3).
-import type { Node } from "../kube/types.ts";
+import type { Node } from "../kube/index.ts";
 
 export const RESOURCE_METRICS_PATH = "/metrics/resource";
 export const RESOURCE_METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path";

@@ -4,12 +4,17 @@ import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { before, describe, it } from "node:test";
 import { Registry } from "prom-client";
-import type { Node } from "../kube/types.ts";
+import {
+  type FakeKubelet,
+  selfSignedCert,
+  startFakeKubelet,
+  type TestCert,
+} from "../../test/support/fake-kubelet.ts";
+import type { Node } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { KubeletClient } from "./client.ts";
-import { kubeletNodeFamilies, registerScraperMetrics } from "./metrics.ts";
+import { KubeletClient } from "./kubelet/index.ts";
+import { kubeletNodeFamilies, registerScraperMetrics } from "./monitoring.ts";
 import { Scraper, type ScraperOptions } from "./scraper.ts";
-import { type FakeKubelet, selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
 
 const payload = readFileSync(new URL("./testdata/resource-1.33.txt", import.meta.url));
 

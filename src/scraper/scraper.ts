@@ -4,21 +4,22 @@
 // Each node is read from /metrics/resource or, as a fallback, the Summary API (see endpoint.ts).
 
 import { formatGoDuration } from "../go/index.ts";
-import type { Node } from "../kube/types.ts";
+import type { Node } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
+import type { NodeScrape } from "../storage/index.ts";
+import { AbortFanout, abortableSleep } from "./abort-fanout.ts";
 import { isNodeReady, type KubeletEndpoint, resolveKubeletEndpoint } from "./address.ts";
-import type { KubeletClient } from "./client.ts";
-import { decodeResourceMetrics } from "./decode.ts";
+import { decodeResourceMetrics, decodeSummary } from "./decode/index.ts";
 import {
   DEFAULT_RESOURCE_RETRY_MS,
   EndpointSelector,
   type KubeletEndpointMode,
   type ScrapeEndpoint,
 } from "./endpoint.ts";
-import { forgetNode, observeKubeletRequest } from "./metrics.ts";
-import { decodeSummary } from "./summary.ts";
-import { AbortFanout, abortableSleep, Interner, Semaphore } from "./util.ts";
+import { Interner } from "./interner.ts";
+import type { KubeletClient } from "./kubelet/index.ts";
+import { forgetNode, observeKubeletRequest } from "./monitoring.ts";
+import { Semaphore } from "./semaphore.ts";
 
 export interface ScraperOptions {
   client: KubeletClient;

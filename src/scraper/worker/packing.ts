@@ -5,7 +5,7 @@
 // copies every string separately and the main thread pays for each one when it deserialises, so
 // names travel once per message, not once per container. The main side rebuilds NodeScrapes whose
 // Float64Array columns are views into the transferred buffer (storage copies values out of them).
-import type { NodeScrape } from "../storage/types.ts";
+import type { NodeScrape } from "../../storage/index.ts";
 
 /** One result message's nodes. */
 export interface PackedScrapes {

@@ -9,7 +9,7 @@ import {
   kubeletNodeFamilies,
   observeKubeletRequest,
   redirectKubeletRequestMetrics,
-} from "./metrics.ts";
+} from "./monitoring.ts";
 
 /**
  * The two per-node families exactly as they were declared with prom-client before the compact

@@ -1,7 +1,7 @@
 // What both kubelet decoders (/metrics/resource and the Summary API) share: per-pod accumulators, the
 // upstream completeness rules (reference upstream-behaviour.md §1.5) and the columnar NodeScrape build.
-import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
+import * as log from "../../log/index.ts";
+import type { NodeScrape } from "../../storage/index.ts";
 
 export interface ContainerAccumulator {
   name: string;

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import * as log from "../log/index.ts";
-import { TwoPointStore } from "../storage/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
+import * as log from "../../log/index.ts";
+import type { NodeScrape } from "../../storage/index.ts";
+import { TwoPointStore } from "../../storage/index.ts";
 import { decodeSummary } from "./summary.ts";
 
-const full = readFileSync(new URL("./testdata/summary-full.json", import.meta.url), "utf8");
-const reduced = readFileSync(new URL("./testdata/summary-cpu-memory.json", import.meta.url), "utf8");
+const full = readFileSync(new URL("../testdata/summary-full.json", import.meta.url), "utf8");
+const reduced = readFileSync(new URL("../testdata/summary-cpu-memory.json", import.meta.url), "utf8");
 const same = (s: string): string => s;
 const ms = (rfc3339: string): number => Date.parse(rfc3339);
 

@@ -4,14 +4,14 @@
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import type { Node } from "../kube/types.ts";
-import * as log from "../log/index.ts";
-import { KubeletClient } from "./client.ts";
-import type { ScrapeEndpoint } from "./endpoint.ts";
-import { redirectKubeletRequestMetrics } from "./metrics.ts";
+import type { Node } from "../../kube/index.ts";
+import * as log from "../../log/index.ts";
+import type { ScrapeEndpoint } from "../endpoint.ts";
+import { KubeletClient } from "../kubelet/index.ts";
+import { redirectKubeletRequestMetrics } from "../monitoring.ts";
+import { Scraper } from "../scraper.ts";
+import { type PackedMessage, packBatch } from "./packing.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
-import { Scraper } from "./scraper.ts";
-import { type PackedMessage, packBatch } from "./wire.ts";
 
 if (!parentPort) throw new Error("worker.ts runs only as a worker thread (see WorkerScraper)");
 const port = parentPort;

@@ -5,12 +5,10 @@
 //   node src/scraper/measure-worker.ts [nodes=300] [podsPerNode=30] [containersPerPod=2] [ticks=3]
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
-import type { Node } from "../kube/types.ts";
-import * as log from "../log/index.ts";
-import { KubeletClient } from "./client.ts";
-import { Scraper } from "./scraper.ts";
-import { selfSignedCert, startFakeKubelet } from "./testing.ts";
-import { WorkerScraper } from "./worker-scraper.ts";
+import type { Node } from "../../src/kube/index.ts";
+import * as log from "../../src/log/index.ts";
+import { KubeletClient, Scraper, WorkerScraper } from "../../src/scraper/index.ts";
+import { selfSignedCert, startFakeKubelet } from "../../test/support/fake-kubelet.ts";
 
 const [nodeCount = 300, podsPerNode = 30, containersPerPod = 2, ticks = 3] = process.argv
   .slice(2)

@@ -1,7 +1,13 @@
 // The previous /metrics/resource decoder, kept unchanged as the oracle that decode.ts (the optimised
 // one) must agree with on every input: used only by the property tests and measure-tick.ts.
-import type { NodeScrape } from "../storage/types.ts";
-import { buildScrape, completeNode, completePods, containerFor, type PodAccumulator } from "./batch.ts";
+import {
+  buildScrape,
+  completeNode,
+  completePods,
+  containerFor,
+  type PodAccumulator,
+} from "../../src/scraper/decode/index.ts";
+import type { NodeScrape } from "../../src/storage/index.ts";
 
 const NODE_CPU = "node_cpu_usage_seconds_total";
 const NODE_MEMORY = "node_memory_working_set_bytes";

@@ -27,17 +27,20 @@ import {
   workerData,
 } from "node:worker_threads";
 import { createGunzip, gunzipSync, gzipSync } from "node:zlib";
-import type { Node } from "../kube/types.ts";
-import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
-import { KubeletClient } from "./client.ts";
-import { decodeResourceMetrics } from "./decode.ts";
-import { renderResourceBody } from "./resource-fixture.ts";
-import { Scraper } from "./scraper.ts";
-import { selfSignedCert } from "./testing.ts";
-import { Interner } from "./util.ts";
-import { packBatch, unpackMessage } from "./wire.ts";
-import { WorkerScraper } from "./worker-scraper.ts";
+import type { Node } from "../../src/kube/index.ts";
+import * as log from "../../src/log/index.ts";
+import {
+  decodeResourceMetrics,
+  Interner,
+  KubeletClient,
+  packBatch,
+  Scraper,
+  unpackMessage,
+  WorkerScraper,
+} from "../../src/scraper/index.ts";
+import type { NodeScrape } from "../../src/storage/index.ts";
+import { selfSignedCert } from "../../test/support/fake-kubelet.ts";
+import { renderResourceBody } from "../../test/support/resource-body.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;

@@ -1,8 +1,9 @@
 // The messages between WorkerScraper (main thread) and worker.ts (the scraper thread).
-import type { KubeletClientOptions } from "./client.ts";
-import type { ScrapeEndpoint } from "./endpoint.ts";
-import type { ScraperOptions } from "./scraper.ts";
-import type { PackedScrapes } from "./wire.ts";
+
+import type { ScrapeEndpoint } from "../endpoint.ts";
+import type { KubeletClientOptions } from "../kubelet/index.ts";
+import type { ScraperOptions } from "../scraper.ts";
+import type { PackedScrapes } from "./packing.ts";
 
 /** Everything the worker needs to build its KubeletClient and Scraper (functions cannot cross). */
 export interface WorkerInit {

@@ -6,9 +6,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import * as x509 from "@peculiar/x509";
-import { type TestCert, testCert } from "../../test/support/certs.ts";
+import { type TestCert, testCert } from "./certs.ts";
 
-export type { TestCert } from "../../test/support/certs.ts";
+export type { TestCert } from "./certs.ts";
 
 /** A self-signed serving certificate (also its own CA) for the given IP SANs. */
 export function selfSignedCert(ips: readonly string[] = ["127.0.0.1"], cn = "kubelet"): Promise<TestCert> {

@@ -5,8 +5,8 @@
 // and must give the same value or the same error for the same characters.
 
 import { Buffer } from "node:buffer";
-import type { ContainerAccumulator } from "./batch.ts";
-import { asciiString } from "./util.ts";
+import type { ContainerAccumulator } from "./accumulators.ts";
+import { asciiString } from "./byte-ranges.ts";
 
 export const CH_TAB = 9;
 export const CH_CR = 13;

@@ -5,15 +5,20 @@ import type { Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { Registry } from "prom-client";
-import type { Node } from "../kube/types.ts";
-import * as log from "../log/index.ts";
-import { KubeletClient } from "./client.ts";
-import { kubeletNodeFamilies, registerScraperMetrics } from "./metrics.ts";
-import { Scraper } from "./scraper.ts";
-import { type FakeKubelet, selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
+import {
+  type FakeKubelet,
+  selfSignedCert,
+  startFakeKubelet,
+  type TestCert,
+} from "../../../test/support/fake-kubelet.ts";
+import type { Node } from "../../kube/index.ts";
+import * as log from "../../log/index.ts";
+import { KubeletClient } from "../kubelet/index.ts";
+import { kubeletNodeFamilies, registerScraperMetrics } from "../monitoring.ts";
+import { Scraper } from "../scraper.ts";
 import { WorkerScraper, type WorkerScraperOptions } from "./worker-scraper.ts";
 
-const summary = readFileSync(new URL("./testdata/summary-cpu-memory.json", import.meta.url));
+const summary = readFileSync(new URL("../testdata/summary-cpu-memory.json", import.meta.url));
 
 interface PodSpec {
   namespace: string;

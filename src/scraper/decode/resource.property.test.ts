@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeResourceMetrics } from "./decode.ts";
-import { decodeResourceMetricsReference } from "./decode-reference.ts";
+import { decodeResourceMetricsReference } from "../../../test/support/reference-resource-decoder.ts";
+import { formatGoFloat, renderResourceBody } from "../../../test/support/resource-body.ts";
 import {
   decimalEnd,
   goFloatBytes,
@@ -19,8 +19,8 @@ import {
   scanned,
   timestampBytes,
   tokenEnd,
-} from "./prom-text.ts";
-import { formatGoFloat, renderResourceBody } from "./resource-fixture.ts";
+} from "./numbers.ts";
+import { decodeResourceMetrics } from "./text.ts";
 
 type Outcome = { ok: unknown } | { error: string };
 

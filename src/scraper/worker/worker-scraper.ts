@@ -7,17 +7,17 @@
 // only after the previous one has been taken in and the event loop has had a turn: Node delivers all
 // queued worker messages in one go, so pulling bounds how long a delivery blocks API requests.
 import { Worker } from "node:worker_threads";
-import type { Node } from "../kube/types.ts";
-import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
-import { isNodeReady } from "./address.ts";
-import { KubeletClient, type KubeletClientOptions } from "./client.ts";
-import type { ScrapeEndpoint } from "./endpoint.ts";
-import { forgetNode, observeKubeletRequest } from "./metrics.ts";
+import type { Node } from "../../kube/index.ts";
+import * as log from "../../log/index.ts";
+import type { NodeScrape } from "../../storage/index.ts";
+import { isNodeReady } from "../address.ts";
+import type { ScrapeEndpoint } from "../endpoint.ts";
+import { Interner } from "../interner.ts";
+import { KubeletClient, type KubeletClientOptions } from "../kubelet/index.ts";
+import { forgetNode, observeKubeletRequest } from "../monitoring.ts";
+import { Scraper, type ScraperOptions } from "../scraper.ts";
+import { unpackMessage } from "./packing.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
-import { Scraper, type ScraperOptions } from "./scraper.ts";
-import { Interner } from "./util.ts";
-import { unpackMessage } from "./wire.ts";
 
 export interface WorkerScraperOptions
   extends Omit<ScraperOptions, "client" | "random" | "now">,
@@ -30,7 +30,7 @@ export interface WorkerScraperOptions
   abortGraceMs?: number;
 }
 
-const WORKER_URL = new URL("./worker.ts", import.meta.url);
+const WORKER_URL = new URL("./thread.ts", import.meta.url);
 const MIN_RESTART_DELAY_MS = 1000;
 const WORKER_YOUNG_GENERATION_MB = 12;
 const MAX_RESTART_DELAY_MS = 60_000;

@@ -15,7 +15,7 @@
 //   readTimestamp).
 // - The tables and the pod and container accumulators live in a ByteDecoder that is reused for the
 //   next body, so a body allocates little more than the NodeScrape it returns.
-import type { NodeScrape } from "../storage/types.ts";
+import type { NodeScrape } from "../../storage/index.ts";
 import {
   addContainer,
   buildScrape,
@@ -27,7 +27,8 @@ import {
   newPod,
   type PodAccumulator,
   resetContainer,
-} from "./batch.ts";
+} from "./accumulators.ts";
+import { asciiString, hashBytes } from "./byte-ranges.ts";
 import {
   atLineEnd,
   CH_CR,
@@ -65,8 +66,7 @@ import {
   scanned,
   timestampBytes,
   tokenEnd,
-} from "./prom-text.ts";
-import { asciiString, hashBytes } from "./util.ts";
+} from "./numbers.ts";
 
 const ascii = (name: string): Uint8Array => Uint8Array.from(name, (ch) => ch.charCodeAt(0));
 const identity = (s: string): string => s;

@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import { before, describe, it } from "node:test";
 import type { TLSSocket } from "node:tls";
 import { gzipSync } from "node:zlib";
+import { selfSignedCert, startFakeKubelet, type TestCert } from "../../../test/support/fake-kubelet.ts";
 import { dialKubelet, KubeletClient, KubeletHttpError } from "./client.ts";
-import { selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
 
 const timeout = (): AbortSignal => AbortSignal.timeout(20_000);
 

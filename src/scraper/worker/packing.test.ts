@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import fc from "fast-check";
-import type { NodeScrape } from "../storage/types.ts";
-import { packBatch, unpackMessage } from "./wire.ts";
+import type { NodeScrape } from "../../storage/index.ts";
+import { packBatch, unpackMessage } from "./packing.ts";
 
 const name = fc.constantFrom("default", "kube-system", "app", "pod-a", "pod-b", "é", "");
 const column = (n: number, nan = false) =>

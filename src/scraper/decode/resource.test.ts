@@ -2,14 +2,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
-import { decodeResourceMetrics, parseGoFloat } from "./decode.ts";
-import { decodeResourceMetricsReference } from "./decode-reference.ts";
-import { renderResourceBody } from "./resource-fixture.ts";
-import { hashBytes, Interner } from "./util.ts";
+import { decodeResourceMetricsReference } from "../../../test/support/reference-resource-decoder.ts";
+import { renderResourceBody } from "../../../test/support/resource-body.ts";
+import * as log from "../../log/index.ts";
+import type { NodeScrape } from "../../storage/index.ts";
+import { Interner } from "../interner.ts";
+import { hashBytes } from "./byte-ranges.ts";
+import { decodeResourceMetrics, parseGoFloat } from "./text.ts";
 
-const realistic = readFileSync(new URL("./testdata/resource-1.33.txt", import.meta.url));
+const realistic = readFileSync(new URL("../testdata/resource-1.33.txt", import.meta.url));
 
 /**
  * decodeResourceMetrics of `body` as text, checked to give the same result or the same error as its

@@ -15,8 +15,14 @@
 // window is only good to about ±1 s / 15 s ≈ ±7 % (the /metrics/resource timestamps are in ms). Rates
 // are still computed honestly from the kubelet's own cpu.time values; when two scrapes carry the same
 // time the store has no window and serves no new rate that tick.
-import type { NodeScrape } from "../storage/types.ts";
-import { buildScrape, completeNode, completePods, containerFor, type PodAccumulator } from "./batch.ts";
+import type { NodeScrape } from "../../storage/index.ts";
+import {
+  buildScrape,
+  completeNode,
+  completePods,
+  containerFor,
+  type PodAccumulator,
+} from "./accumulators.ts";
 
 // 16+ digits may not fit a double exactly (2^53 has 16 digits); shorter runs parse exactly as numbers.
 const LONG_COUNTER = /("usageCoreNanoSeconds"\s*:\s*)(\d{16,})/g;

@@ -4,15 +4,18 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
-import { decodeResourceMetrics } from "./decode.ts";
+import * as log from "../../log/index.ts";
+import type { NodeScrape } from "../../storage/index.ts";
 import { decodeSummary } from "./summary.ts";
+import { decodeResourceMetrics } from "./text.ts";
 
 const same = (s: string): string => s;
-const realistic = readFileSync(new URL("./testdata/resource-1.33.txt", import.meta.url));
-const summaryFull = readFileSync(new URL("./testdata/summary-full.json", import.meta.url), "utf8");
-const summaryCpuMemory = readFileSync(new URL("./testdata/summary-cpu-memory.json", import.meta.url), "utf8");
+const realistic = readFileSync(new URL("../testdata/resource-1.33.txt", import.meta.url));
+const summaryFull = readFileSync(new URL("../testdata/summary-full.json", import.meta.url), "utf8");
+const summaryCpuMemory = readFileSync(
+  new URL("../testdata/summary-cpu-memory.json", import.meta.url),
+  "utf8",
+);
 
 /** "namespace/pod/container" → swap (NaN = unknown; undefined column = all unknown). */
 function swapByContainer(s: NodeScrape): Record<string, number> {

@@ -3,11 +3,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { before, describe, it } from "node:test";
 import type { PeerCertificate, TLSSocket } from "node:tls";
 import fc from "fast-check";
-import type { Node } from "../kube/types.ts";
-import * as log from "../log/index.ts";
+import { startFakeKubelet, type TestCA, type TestCert, testCA } from "../../../test/support/fake-kubelet.ts";
+import type { Node } from "../../kube/index.ts";
+import * as log from "../../log/index.ts";
+import { Scraper } from "../scraper.ts";
 import { KubeletClient, type KubeletClientOptions, KubeletHttpError } from "./client.ts";
-import { Scraper } from "./scraper.ts";
-import { startFakeKubelet, type TestCA, type TestCert, testCA } from "./testing.ts";
 import { acceptableNodeName, checkIdentity, parseSubjectAltNames } from "./tls.ts";
 
 type Cleanup = { after(fn: () => Promise<void> | void): void };

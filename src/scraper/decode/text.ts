@@ -12,7 +12,7 @@
 // substrings (prom-text.ts). decode-reference.ts keeps the straightforward version both must agree
 // with on every input.
 import { isAscii } from "node:buffer";
-import type { NodeScrape } from "../storage/types.ts";
+import type { NodeScrape } from "../../storage/index.ts";
 import {
   buildScrape,
   type ContainerAccumulator,
@@ -20,8 +20,7 @@ import {
   completePods,
   containerFor,
   type PodAccumulator,
-} from "./batch.ts";
-import { decodeAsciiResourceMetrics } from "./decode-bytes.ts";
+} from "./accumulators.ts";
 import {
   CH_CR,
   CH_HASH,
@@ -52,9 +51,10 @@ import {
   parseTimestamp,
   parseValue,
   quoteToken,
-} from "./prom-text.ts";
+} from "./numbers.ts";
+import { decodeAsciiResourceMetrics } from "./resource.ts";
 
-export { parseGoFloat } from "./prom-text.ts";
+export { parseGoFloat } from "./numbers.ts";
 
 /** Which recognised family a sample line belongs to (0 = none), by its metric-name prefix. */
 function familyOf(text: string, start: number, stop: number): number {

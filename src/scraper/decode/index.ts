@@ -1,0 +1,11 @@
+// The kubelet decoders: /metrics/resource (Prometheus text) and the Summary API (JSON), each into one
+// columnar NodeScrape. The accumulation they share is exported for test/support's reference decoder.
+export {
+  buildScrape,
+  completeNode,
+  completePods,
+  containerFor,
+  type PodAccumulator,
+} from "./accumulators.ts";
+export { decodeSummary } from "./summary.ts";
+export { decodeResourceMetrics } from "./text.ts";
