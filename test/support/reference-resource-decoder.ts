@@ -1,5 +1,6 @@
-// The previous /metrics/resource decoder, kept unchanged as the oracle that decode.ts (the optimised
-// one) must agree with on every input: used only by the property tests and measure-tick.ts.
+// The straightforward /metrics/resource decoder that src/scraper/decode/resource.ts replaced, kept as
+// the oracle the property tests hold it to on every input: it decodes the whole body to text (UTF-8)
+// first and reads the text line by line.
 import {
   buildScrape,
   completeNode,
@@ -14,8 +15,8 @@ const NODE_MEMORY = "node_memory_working_set_bytes";
 const CONTAINER_CPU = "container_cpu_usage_seconds_total";
 const CONTAINER_MEMORY = "container_memory_working_set_bytes";
 const CONTAINER_START = "container_start_time_seconds";
-// Swap (reference wire-formats.md §1) is read for the optional swap usage only; upstream ignores it,
-// so these samples never set a timestamp and never make a point complete or incomplete.
+// Swap is read for the optional swap usage only; upstream ignores it, so these samples never set a
+// timestamp and never make a point complete or incomplete.
 const NODE_SWAP = "node_swap_usage_bytes";
 const CONTAINER_SWAP = "container_swap_usage_bytes";
 
@@ -274,7 +275,7 @@ function quoteToken(token: string): string {
   return JSON.stringify(token.length > 40 ? token.slice(0, 40) + "..." : token);
 }
 
-function parseTimestamp(token: string, lineNo: number): number {
+export function parseTimestamp(token: string, lineNo: number): number {
   // Prometheus timestamps are int64 milliseconds; a negative one is before 1970 and upstream's
   // decoder fails on it, so it is rejected here too.
   if (!/^\+?\d+$/.test(token)) throw new ParseError(`invalid timestamp ${quoteToken(token)}`, lineNo);
@@ -284,7 +285,7 @@ function parseTimestamp(token: string, lineNo: number): number {
 }
 
 /** Parses `name="value",...}` starting after `{`; returns the index after `}`. */
-function parseLabels(
+export function parseLabels(
   text: string,
   start: number,
   stop: number,

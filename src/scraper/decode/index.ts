@@ -7,5 +7,5 @@ export {
   containerFor,
   type PodAccumulator,
 } from "./accumulators.ts";
+export { decodeResourceMetrics } from "./resource.ts";
 export { decodeSummary } from "./summary.ts";
-export { decodeResourceMetrics } from "./text.ts";

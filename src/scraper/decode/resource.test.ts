@@ -8,7 +8,8 @@ import * as log from "../../log/index.ts";
 import type { NodeScrape } from "../../storage/index.ts";
 import { Interner } from "../interner.ts";
 import { hashBytes } from "./byte-ranges.ts";
-import { decodeResourceMetrics, parseGoFloat } from "./text.ts";
+import { parseGoFloat } from "./numbers.ts";
+import { decodeResourceMetrics } from "./resource.ts";
 
 const realistic = readFileSync(new URL("../testdata/resource-1.33.txt", import.meta.url));
 

@@ -1,20 +1,23 @@
-// The /metrics/resource decoder for a pure-ASCII body, reading its bytes: no string of the body, no
-// substring per line, no string for a label value this body has already produced. Every kubelet body
-// is ASCII; decode.ts sends anything else through the string decoder, which this one must agree with
-// on every input (same NodeScrape, same error message and line number; decode.property.test.ts).
+// The decoder of the kubelet's /metrics/resource body (Prometheus text exposition 0.0.4) into one
+// columnar NodeScrape, as upstream's kubernetes-sigs/metrics-server
+// pkg/scraper/client/resource/decode.go reads it: the families in families.ts are kept, a line of any
+// other family is only checked for shape, and a malformed line fails the whole body. It reads the
+// body's bytes: kubelets send ASCII, and any other byte is UTF-8 text (label values may hold any
+// character), read as such where a string is made of it.
 //
-// Where the time goes at 5,000 bodies of 60 containers per tick, and what is done about it:
+// Built for 5,000 bodies of 60 containers per tick in one thread; where the time goes and what is
+// done about it:
 // - Families come in runs: a line's metric name is compared in place with the previous line's.
 // - Container families list the same label sets in the same order, so line k of a run is compared in
 //   place with line k of the previous run; on a match the set is not parsed again.
-// - Otherwise the `{...}` span is parsed into byte ranges (parseLabelBytes), and looked up by hash and
-//   bytes among the sets this body has already seen, so equal sets share one record and one container.
+// - Otherwise the `{...}` span is parsed into byte ranges (labels.ts), and looked up by hash and bytes
+//   among the sets this body has already seen, so equal sets share one record and one container.
 // - Label values become strings only when a container family first uses the set, once per distinct
-//   value per body (`names`), and then go through `intern`.
-// - Numbers are read from the bytes, in the same pass that finds where they end (readDecimal,
-//   readTimestamp).
-// - The tables and the pod and container accumulators live in a ByteDecoder that is reused for the
+//   value per body, and then go through `intern`.
+// - Numbers are read from the bytes, in the same pass that finds where they end (numbers.ts).
+// - The tables and the pod and container accumulators live in a ResourceDecoder that is reused for the
 //   next body, so a body allocates little more than the NodeScrape it returns.
+import { Buffer, isAscii } from "node:buffer";
 import type { NodeScrape } from "../../storage/index.ts";
 import {
   addContainer,
@@ -28,244 +31,27 @@ import {
   type PodAccumulator,
   resetContainer,
 } from "./accumulators.ts";
-import { asciiString, hashBytes } from "./byte-ranges.ts";
+import { asciiText, hashBytes, sameBytes, utf8Text } from "./byte-ranges.ts";
+import { FAMILY_NAME, FAMILY_OF_NODE, familyOf, recordSample } from "./families.ts";
+import { type LabelSpans, NO_SPANS, parseLabelBytes, resetSpans } from "./labels.ts";
+import { readSample, SAMPLE_TIMESTAMP, SAMPLE_VALUE } from "./numbers.ts";
+import { SpanTable } from "./span-table.ts";
 import {
   atLineEnd,
   CH_CR,
   CH_HASH,
   CH_LBRACE,
   CH_LF,
-  CONTAINER_CPU,
-  CONTAINER_MEMORY,
-  CONTAINER_START,
-  CONTAINER_SWAP,
-  containerSample,
-  decimalEnd,
-  FAMILY_CONTAINER_CPU,
-  FAMILY_CONTAINER_MEMORY,
-  FAMILY_CONTAINER_START,
-  FAMILY_CONTAINER_SWAP,
-  FAMILY_NODE_CPU,
-  FAMILY_NODE_MEMORY,
-  FAMILY_NODE_SWAP,
-  goFloatBytes,
   isBlank,
   isNameChar,
   isNameStart,
-  type LabelSpans,
-  NODE_CPU,
-  NODE_MEMORY,
-  NODE_SWAP,
-  NodeSamples,
-  nodeSample,
+  nameEndsAt,
   ParseError,
-  parseLabelBytes,
-  quoteToken,
-  readDecimal,
-  readTimestamp,
-  scanned,
-  timestampBytes,
-  tokenEnd,
-} from "./numbers.ts";
+} from "./syntax.ts";
 
-const ascii = (name: string): Uint8Array => Uint8Array.from(name, (ch) => ch.charCodeAt(0));
 const identity = (s: string): string => s;
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW: DataView = new DataView(EMPTY.buffer);
-
-// Family names by family id (0 = not stored), grouped by first letter for familyOf.
-const FAMILY_NAMES: Uint8Array[] = [];
-FAMILY_NAMES[FAMILY_NODE_CPU] = ascii(NODE_CPU);
-FAMILY_NAMES[FAMILY_NODE_MEMORY] = ascii(NODE_MEMORY);
-FAMILY_NAMES[FAMILY_NODE_SWAP] = ascii(NODE_SWAP);
-FAMILY_NAMES[FAMILY_CONTAINER_CPU] = ascii(CONTAINER_CPU);
-FAMILY_NAMES[FAMILY_CONTAINER_MEMORY] = ascii(CONTAINER_MEMORY);
-FAMILY_NAMES[FAMILY_CONTAINER_START] = ascii(CONTAINER_START);
-FAMILY_NAMES[FAMILY_CONTAINER_SWAP] = ascii(CONTAINER_SWAP);
-// In the order decode.ts's familyOf tries them (no name is a prefix of another, so order is moot).
-const NODE_FAMILIES = [FAMILY_NODE_CPU, FAMILY_NODE_MEMORY, FAMILY_NODE_SWAP];
-const CONTAINER_FAMILIES = [
-  FAMILY_CONTAINER_CPU,
-  FAMILY_CONTAINER_MEMORY,
-  FAMILY_CONTAINER_START,
-  FAMILY_CONTAINER_SWAP,
-];
-
-/**
- * Bytes [a, a + length) and [b, b + length) of `view` (the body) are equal; both ranges in bounds.
- * Eight bytes at a time: label sets are compared on almost every line, and byte by byte this was half
- * of the decoder's own time.
- */
-function sameBytes(view: DataView, a: number, b: number, length: number): boolean {
-  let j = 0;
-  for (; j + 8 <= length; j += 8) {
-    if (
-      view.getInt32(a + j) !== view.getInt32(b + j) ||
-      view.getInt32(a + j + 4) !== view.getInt32(b + j + 4)
-    )
-      return false;
-  }
-  for (; j < length; j++) if (view.getUint8(a + j) !== view.getUint8(b + j)) return false;
-  return true;
-}
-
-/** A metric name may end at `at`: the line ends there, or a label set or blank follows. */
-function nameEndsAt(bytes: Uint8Array, at: number): boolean {
-  if (atLineEnd(bytes, at)) return true;
-  const next = bytes[at];
-  return next === CH_LBRACE || isBlank(next);
-}
-
-/** Which stored family the line at `start` is a sample of (0 = none): decode.ts's familyOf on bytes. */
-function familyOf(bytes: Uint8Array, start: number): number {
-  const c = bytes[start];
-  const candidates = c === 110 /* n */ ? NODE_FAMILIES : c === 99 /* c */ ? CONTAINER_FAMILIES : undefined;
-  if (candidates === undefined) return 0;
-  for (const family of candidates) {
-    const name = FAMILY_NAMES[family];
-    if (start + name.length > bytes.length) continue;
-    let j = 1;
-    while (j < name.length && bytes[start + j] === name[j]) j++;
-    if (j < name.length) continue;
-    // The name must end here: `container_cpu_usage_seconds_total_foo` is another metric.
-    return nameEndsAt(bytes, start + name.length) ? family : 0;
-  }
-  return 0;
-}
-
-const SAMPLE_VALUE = 0;
-const SAMPLE_TIMESTAMP = 1;
-
-/**
- * Reads a sample line's value and optional timestamp from `i` (just after the name or label set) into
- * `sample`, checking the rest of the line as the string decoder does; returns the line's end. The
- * numbers travel in a Float64Array so that the decoder's loop handles them as raw doubles: mixed with
- * the tagged results of the rare slow paths they were boxed, an allocation per line.
- * @param checkOnly the value is not used (other families): it is validated, not computed.
- */
-function readSample(
-  bytes: Uint8Array,
-  i: number,
-  checkOnly: boolean,
-  lineNo: number,
-  defaultTimestampMs: number,
-  sample: Float64Array,
-): number {
-  const len = bytes.length;
-  if (atLineEnd(bytes, i) || !isBlank(bytes[i])) throw new ParseError("expected a value", lineNo);
-  while (i < len && isBlank(bytes[i])) i++;
-  if (atLineEnd(bytes, i)) throw new ParseError("expected a value", lineNo);
-  if (checkOnly) {
-    // Long digit runs (pod_* lines have them) would cost a string each to compute.
-    let end = decimalEnd(bytes, i);
-    if (end < 0) {
-      end = tokenEnd(bytes, i);
-      if (goFloatBytes(bytes, i, end) === undefined)
-        throw new ParseError(`invalid value ${quoteToken(asciiString(bytes, i, end))}`, lineNo);
-    }
-    sample[SAMPLE_VALUE] = 0;
-    i = end;
-  } else if (readDecimal(bytes, i)) {
-    sample[SAMPLE_VALUE] = scanned.number[0];
-    i = scanned.end;
-  } else {
-    const end = tokenEnd(bytes, i);
-    const value = goFloatBytes(bytes, i, end);
-    if (value === undefined)
-      throw new ParseError(`invalid value ${quoteToken(asciiString(bytes, i, end))}`, lineNo);
-    sample[SAMPLE_VALUE] = value;
-    i = end;
-  }
-
-  // Optional timestamp: integer milliseconds.
-  while (i < len && isBlank(bytes[i])) i++;
-  sample[SAMPLE_TIMESTAMP] = defaultTimestampMs;
-  if (!atLineEnd(bytes, i)) {
-    if (readTimestamp(bytes, i)) {
-      sample[SAMPLE_TIMESTAMP] = scanned.number[0];
-      i = scanned.end;
-    } else {
-      const end = tokenEnd(bytes, i);
-      sample[SAMPLE_TIMESTAMP] = timestampBytes(bytes, i, end, lineNo);
-      i = end;
-    }
-    while (i < len && isBlank(bytes[i])) i++;
-    if (!atLineEnd(bytes, i)) throw new ParseError(`unexpected text after timestamp`, lineNo);
-  }
-  return i;
-}
-
-/**
- * Byte ranges of the body being decoded -> small non-negative integers, by hash and bytes (open
- * addressing, linear probing). Reused from body to body: clear() forgets the entries.
- */
-class SpanTable {
-  // Per slot: the value + 1 (0 = empty), the range's hash, start and length.
-  #values = new Int32Array(64);
-  #hashes = new Int32Array(64);
-  #starts = new Int32Array(64);
-  #lengths = new Int32Array(64);
-  #count = 0;
-
-  clear(): void {
-    // One odd body must not make every later clear() pay for its size.
-    if (this.#values.length > 1024) this.#allocate(64);
-    else this.#values.fill(0);
-    this.#count = 0;
-  }
-
-  /** The value stored for the body's bytes [start, start + length), or -1. */
-  get(view: DataView, start: number, length: number, hash: number): number {
-    const values = this.#values;
-    const mask = values.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const v = values[slot];
-      if (v === 0) return -1;
-      if (
-        this.#hashes[slot] === hash &&
-        this.#lengths[slot] === length &&
-        sameBytes(view, this.#starts[slot], start, length)
-      ) {
-        return v - 1;
-      }
-    }
-  }
-
-  /** Stores `value` for a range that get() did not find. */
-  add(start: number, length: number, hash: number, value: number): void {
-    if ((this.#count + 1) * 2 > this.#values.length) this.#grow();
-    this.#count++;
-    this.#put(start, length, hash, value + 1);
-  }
-
-  #put(start: number, length: number, hash: number, stored: number): void {
-    const mask = this.#values.length - 1;
-    let slot = hash & mask;
-    while (this.#values[slot] !== 0) slot = (slot + 1) & mask;
-    this.#values[slot] = stored;
-    this.#hashes[slot] = hash;
-    this.#starts[slot] = start;
-    this.#lengths[slot] = length;
-  }
-
-  #allocate(capacity: number): void {
-    this.#values = new Int32Array(capacity);
-    this.#hashes = new Int32Array(capacity);
-    this.#starts = new Int32Array(capacity);
-    this.#lengths = new Int32Array(capacity);
-  }
-
-  #grow(): void {
-    const values = this.#values;
-    const hashes = this.#hashes;
-    const starts = this.#starts;
-    const lengths = this.#lengths;
-    this.#allocate(values.length * 2);
-    for (let slot = 0; slot < values.length; slot++) {
-      if (values[slot] !== 0) this.#put(starts[slot], lengths[slot], hashes[slot], values[slot]);
-    }
-  }
-}
 
 /** The label sets of one run of a family's lines, in line order: where each is and its set id. */
 class LabelRun {
@@ -303,7 +89,7 @@ function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   return b;
 }
 
-// A label set's record: 6 ints in ByteDecoder.#spans (value ranges, see LabelSpans) and 3 strings in
+// A label set's record: 6 ints in ResourceDecoder.#spans (value ranges, see LabelSpans) and 3 strings in
 // #texts (values with escapes), in this order.
 const CONTAINER = 0;
 const NAMESPACE = 1;
@@ -314,8 +100,8 @@ const POOL_KEPT = 4096;
 /** Set id of a sample without labels: all three values "". */
 const NO_LABELS = 0;
 
-/** Decodes ASCII bodies one at a time, keeping its tables for the next body. Not re-entrant. */
-class ByteDecoder {
+/** Decodes bodies one at a time, keeping its tables for the next body. Not re-entrant. */
+class ResourceDecoder {
   // Label sets seen in this body, by id: their kept values, and their container once a container
   // family has used them.
   #setCount = 0;
@@ -331,10 +117,14 @@ class ByteDecoder {
   readonly #sample = new Float64Array(2);
   #current = new LabelRun();
   #previous = new LabelRun();
-  readonly #scratch: LabelSpans = { ...EMPTY_SPANS };
+  readonly #scratch: LabelSpans = { ...NO_SPANS };
   // Per body.
   #bytes: Uint8Array = EMPTY;
   #view: DataView = EMPTY_VIEW;
+  /** The body is ASCII (as every kubelet's is): label values are read the fast way. */
+  #ascii = true;
+  /** The node's own point, recorded as a container's is. */
+  readonly #node = new EmptyContainer("");
   #intern: (s: string) => string = identity;
   /** Pods by namespace, then name; pods whose key has a slash by key (see #containerOf). */
   #pods: Map<string, Map<string, PodAccumulator>> | undefined;
@@ -365,7 +155,9 @@ class ByteDecoder {
   #begin(bytes: Uint8Array, intern: (s: string) => string): void {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#ascii = isAscii(bytes);
     this.#intern = intern;
+    resetContainer(this.#node, "");
     this.#labelSets.clear();
     this.#nameIndex.clear();
     this.#names.length = 0;
@@ -383,7 +175,7 @@ class ByteDecoder {
       this.#accumulators = [];
     }
     this.#setCount = 0;
-    this.#addSet(EMPTY_SPANS);
+    this.#addSet(NO_SPANS);
   }
 
   /** Lets go of what belongs to the body (the decoder outlives it). */
@@ -400,7 +192,7 @@ class ByteDecoder {
   }
 
   #decode(bytes: Uint8Array, nodeName: string, defaultTimestampMs: number): NodeScrape {
-    const nodeSamples = new NodeSamples();
+    const nodePoint = this.#node;
     // The previous sample line's metric name (as a range of the body) and its family (0 = not stored).
     let lastNameStart = 0;
     let lastNameLength = 0;
@@ -437,9 +229,11 @@ class ByteDecoder {
         i = start + lastNameLength;
       } else {
         family = familyOf(bytes, start);
-        if (family !== 0) i = start + FAMILY_NAMES[family].length;
+        if (family !== 0) i = start + FAMILY_NAME[family].length;
         else {
-          // Lines of other families are only checked for shape, as in decode.ts.
+          // Other families are not kept, but their lines are still checked for shape (no values are
+          // computed) so that a truncated or non-Prometheus body fails as it does upstream instead of
+          // silently yielding an empty node.
           i = start + 1;
           while (i < len && isNameChar(bytes[i])) i++;
           if (!nameEndsAt(bytes, i)) throw new ParseError("invalid metric name", lineNo);
@@ -487,21 +281,22 @@ class ByteDecoder {
       const value = sample[SAMPLE_VALUE];
       const timestampMs = sample[SAMPLE_TIMESTAMP];
 
-      if (!nodeSample(nodeSamples, family, value, timestampMs)) {
-        containerSample(accumulators[set] ?? this.#containerOf(set), family, value, timestampMs);
+      if (family !== 0) {
+        const c = FAMILY_OF_NODE[family] === 1 ? nodePoint : (accumulators[set] ?? this.#containerOf(set));
+        recordSample(c, family, value, timestampMs);
       }
     }
     this.#current = run;
     this.#previous = previousRun;
 
     const node = completeNode(nodeName, {
-      timestampMs: nodeSamples.timestampMs,
-      cpuNs: nodeSamples.cpuNs,
+      timestampMs: nodePoint.timestampMs,
+      cpuNs: nodePoint.cpuNs,
       cpuNsRemainder: 0,
-      memoryBytes: nodeSamples.memoryBytes,
-      startTimeMs: 0,
+      memoryBytes: nodePoint.memoryBytes,
+      startTimeMs: nodePoint.startTimeMs,
     });
-    return buildScrape(nodeName, node, completePods(this.#podList, nodeName), nodeSamples.swapBytes);
+    return buildScrape(nodeName, node, completePods(this.#podList, nodeName), nodePoint.swapBytes);
   }
 
   /** Records a new label set; returns its id. */
@@ -537,14 +332,15 @@ class ByteDecoder {
     let index = this.#nameIndex.get(this.#view, start, length, hash);
     if (index < 0) {
       index = this.#names.length;
-      this.#names.push(this.#intern(asciiString(bytes, start, end)));
+      const text = this.#ascii ? asciiText(bytes, start, end) : utf8Text(bytes, start, end);
+      this.#names.push(this.#intern(text));
       this.#nameIndex.add(start, length, hash, index);
     }
     return this.#names[index];
   }
 
   /**
-   * The container of set `id`, created empty on first sight (batch.ts containerFor, from bytes). Pods
+   * The container of set `id`, created empty on first sight (containerFor, from bytes). Pods
    * are keyed as containerFor keys them, by `namespace + "/" + pod`: without a slash in either name
    * that key is one-to-one with the pair, so a map per namespace serves without building the key;
    * with a slash, two pairs can share a key (and so a pod), which the keyed map reproduces.
@@ -609,45 +405,29 @@ class ByteDecoder {
   }
 }
 
-const EMPTY_SPANS: LabelSpans = {
-  containerStart: 0,
-  containerEnd: 0,
-  containerText: "",
-  namespaceStart: 0,
-  namespaceEnd: 0,
-  namespaceText: "",
-  podStart: 0,
-  podEnd: 0,
-  podText: "",
-};
-
-function resetSpans(spans: LabelSpans): void {
-  spans.containerStart = 0;
-  spans.containerEnd = 0;
-  spans.containerText = "";
-  spans.namespaceStart = 0;
-  spans.namespaceEnd = 0;
-  spans.namespaceText = "";
-  spans.podStart = 0;
-  spans.podEnd = 0;
-  spans.podText = "";
-}
-
 // Decoders not in use. Usually one: a decode that starts while another is running (an intern callback
 // that decodes) takes a fresh one instead of sharing tables.
-const idle: ByteDecoder[] = [];
+const idle: ResourceDecoder[] = [];
 
 /**
- * Decodes one kubelet /metrics/resource body that is pure ASCII (see decodeResourceMetrics).
- * @throws ParseError as the string decoder does.
+ * Decodes one kubelet /metrics/resource body.
+ * @param body the body's bytes; a string (as tests pass) is read as its UTF-8 encoding.
+ * @param defaultTimestampMs used for samples without a timestamp (upstream: the request start time).
+ * @param intern shares repeated namespace/pod/container strings across scrapes; must return a string
+ * equal to its argument.
+ * @throws ParseError("failed parsing metrics: <what> at line N") on malformed input.
  */
-export function decodeAsciiResourceMetrics(
-  bytes: Uint8Array,
+export function decodeResourceMetrics(
+  body: Uint8Array | string,
   nodeName: string,
   defaultTimestampMs: number,
-  intern: (s: string) => string,
+  intern: (s: string) => string = identity,
 ): NodeScrape {
-  const decoder = idle.pop() ?? new ByteDecoder();
+  let bytes: Uint8Array;
+  if (typeof body === "string") bytes = Buffer.from(body, "utf8");
+  // Bytes are read as a UTF-8 decoder reads them, which skips a leading byte order mark.
+  else bytes = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.subarray(3) : body;
+  const decoder = idle.pop() ?? new ResourceDecoder();
   try {
     return decoder.decode(bytes, nodeName, defaultTimestampMs, intern);
   } finally {

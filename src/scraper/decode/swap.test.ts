@@ -6,8 +6,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import * as log from "../../log/index.ts";
 import type { NodeScrape } from "../../storage/index.ts";
+import { decodeResourceMetrics } from "./resource.ts";
 import { decodeSummary } from "./summary.ts";
-import { decodeResourceMetrics } from "./text.ts";
 
 const same = (s: string): string => s;
 const realistic = readFileSync(new URL("../testdata/resource-1.33.txt", import.meta.url));
