@@ -101,7 +101,8 @@ function labelSetOf(units: string[]): fc.Arbitrary<string> {
     fc.constantFrom('{container="a"', '{container="a",}', "{container=a}", '{container="a"} }'),
   );
 }
-const labelSet = labelSetOf([...ASCII_UNITS, "é"]);
+// Non-ASCII units: two- and four-byte UTF-8, escaped or not, and a byte order mark inside a value.
+const labelSet = labelSetOf([...ASCII_UNITS, "é", "\\é", "😀", "\\😀", "\uFEFF"]);
 const asciiLabelSet = labelSetOf(ASCII_UNITS);
 const value = fc.oneof(
   fc.double().map((v) => formatGoFloat(v)),
@@ -254,6 +255,36 @@ describe("decodeResourceMetrics agrees with the reference decoder", () => {
         },
       ),
       { numRuns: 1500 },
+    );
+  });
+
+  it("on bodies with UTF-8 and invalid bytes anywhere, a leading byte order mark included", () => {
+    const inserted = fc.constantFrom(
+      [0xc3, 0xa9], // é
+      [0xf0, 0x9f, 0x98, 0x80], // 😀
+      [0xef, 0xbb, 0xbf], // a byte order mark
+      [0xff],
+      [0x80],
+      [0xc3], // the first byte of two, alone
+      [0xe2, 0x82], // two bytes of three
+    );
+    const realistic = renderResourceBody({ node: 5, pods: 3, containersPerPod: 2, swap: true });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.array(line, { maxLength: 8 }).map((lines) => lines.join("\n")),
+          fc.constant(realistic),
+        ),
+        fc.array(fc.tuple(fc.nat(), inserted), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        (text, inserts, bom) => {
+          const bytes = [...Buffer.from(text)];
+          for (const [at, b] of inserts) bytes.splice(at % (bytes.length + 1), 0, ...b);
+          if (bom) bytes.unshift(0xef, 0xbb, 0xbf);
+          assertSame(new Uint8Array(bytes));
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 
