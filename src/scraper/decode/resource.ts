@@ -20,21 +20,18 @@
 import { Buffer, isAscii } from "node:buffer";
 import type { NodeScrape } from "../../storage/index.ts";
 import {
-  addContainer,
   buildScrape,
   type ContainerAccumulator,
   completeNode,
   completePods,
   EmptyContainer,
-  findContainer,
-  newPod,
-  type PodAccumulator,
   resetContainer,
 } from "./accumulators.ts";
 import { asciiText, hashBytes, sameBytes, utf8Text } from "./byte-ranges.ts";
 import { FAMILY_NAME, FAMILY_OF_NODE, familyOf, recordSample } from "./families.ts";
 import { type LabelSpans, NO_SPANS, parseLabelBytes, resetSpans } from "./labels.ts";
 import { readSample, SAMPLE_TIMESTAMP, SAMPLE_VALUE } from "./numbers.ts";
+import { PodTable } from "./pod-table.ts";
 import { SpanTable } from "./span-table.ts";
 import {
   atLineEnd,
@@ -95,8 +92,6 @@ const CONTAINER = 0;
 const NAMESPACE = 1;
 const POD = 2;
 const SPAN_FIELDS = 6;
-/** Pooled accumulators kept between bodies, at most (a node has up to ~110 pods). */
-const POOL_KEPT = 4096;
 /** Set id of a sample without labels: all three values "". */
 const NO_LABELS = 0;
 
@@ -126,17 +121,7 @@ class ResourceDecoder {
   /** The node's own point, recorded as a container's is. */
   readonly #node = new EmptyContainer("");
   #intern: (s: string) => string = identity;
-  /** Pods by namespace, then name; pods whose key has a slash by key (see #containerOf). */
-  #pods: Map<string, Map<string, PodAccumulator>> | undefined;
-  #podsBySlashKey: Map<string, PodAccumulator> | undefined;
-  /** This body's pods, in order of first sight. */
-  readonly #podList: PodAccumulator[] = [];
-  // Accumulators are reused from body to body: none outlives a decode (buildScrape copies the numbers
-  // out), and made afresh they were most of the garbage a body left.
-  readonly #podPool: PodAccumulator[] = [];
-  #podsUsed = 0;
-  readonly #containerPool: ContainerAccumulator[] = [];
-  #containersUsed = 0;
+  readonly #pods = new PodTable();
 
   decode(
     bytes: Uint8Array,
@@ -163,12 +148,8 @@ class ResourceDecoder {
     this.#names.length = 0;
     this.#current.reset();
     this.#previous.reset();
-    this.#podList.length = 0;
-    this.#podsUsed = 0;
-    this.#containersUsed = 0;
+    this.#pods.begin();
     // One odd body must not make the decoder hold its size for good.
-    if (this.#podPool.length > POOL_KEPT) this.#podPool.length = POOL_KEPT;
-    if (this.#containerPool.length > POOL_KEPT) this.#containerPool.length = POOL_KEPT;
     if (this.#accumulators.length > 1024) {
       this.#spans = new Int32Array(64 * SPAN_FIELDS);
       this.#texts = [];
@@ -183,9 +164,7 @@ class ResourceDecoder {
     this.#bytes = EMPTY;
     this.#view = EMPTY_VIEW;
     this.#intern = identity;
-    this.#pods = undefined;
-    this.#podsBySlashKey = undefined;
-    this.#podList.length = 0;
+    this.#pods.end();
     this.#accumulators.fill(undefined, 0, this.#setCount);
     this.#texts.fill("", 0, this.#setCount * 3);
     this.#names.length = 0;
@@ -296,7 +275,7 @@ class ResourceDecoder {
       memoryBytes: nodePoint.memoryBytes,
       startTimeMs: nodePoint.startTimeMs,
     });
-    return buildScrape(nodeName, node, completePods(this.#podList, nodeName), nodePoint.swapBytes);
+    return buildScrape(nodeName, node, completePods(this.#pods.list, nodeName), nodePoint.swapBytes);
   }
 
   /** Records a new label set; returns its id. */
@@ -339,69 +318,15 @@ class ResourceDecoder {
     return this.#names[index];
   }
 
-  /**
-   * The container of set `id`, created empty on first sight (containerFor, from bytes). Pods
-   * are keyed as containerFor keys them, by `namespace + "/" + pod`: without a slash in either name
-   * that key is one-to-one with the pair, so a map per namespace serves without building the key;
-   * with a slash, two pairs can share a key (and so a pod), which the keyed map reproduces.
-   */
+  /** The container of set `id`, created empty on first sight. */
   #containerOf(id: number): ContainerAccumulator {
-    const namespace = this.#value(id, NAMESPACE);
-    const podName = this.#value(id, POD);
-    const containerName = this.#value(id, CONTAINER);
-    let pod: PodAccumulator | undefined;
-    if (namespace.includes("/") || podName.includes("/")) {
-      const key = namespace + "/" + podName;
-      this.#podsBySlashKey ??= new Map();
-      pod = this.#podsBySlashKey.get(key);
-      if (pod === undefined) {
-        pod = this.#newPod(namespace, podName);
-        this.#podsBySlashKey.set(key, pod);
-      }
-    } else {
-      this.#pods ??= new Map();
-      let byName = this.#pods.get(namespace);
-      if (byName === undefined) {
-        byName = new Map();
-        this.#pods.set(namespace, byName);
-      }
-      pod = byName.get(podName);
-      if (pod === undefined) {
-        pod = this.#newPod(namespace, podName);
-        byName.set(podName, pod);
-      }
-    }
-    let c = findContainer(pod, containerName);
-    if (c === undefined) {
-      if (this.#containersUsed < this.#containerPool.length) {
-        c = this.#containerPool[this.#containersUsed];
-        resetContainer(c, containerName);
-      } else {
-        c = new EmptyContainer(containerName);
-        this.#containerPool.push(c);
-      }
-      this.#containersUsed++;
-      addContainer(pod, c);
-    }
+    const c = this.#pods.containerOf(
+      this.#value(id, NAMESPACE),
+      this.#value(id, POD),
+      this.#value(id, CONTAINER),
+    );
     this.#accumulators[id] = c;
     return c;
-  }
-
-  #newPod(namespace: string, name: string): PodAccumulator {
-    let pod: PodAccumulator;
-    if (this.#podsUsed < this.#podPool.length) {
-      pod = this.#podPool[this.#podsUsed];
-      pod.namespace = namespace;
-      pod.name = name;
-      pod.containers.length = 0;
-      pod.byName = undefined;
-    } else {
-      pod = newPod(namespace, name);
-      this.#podPool.push(pod);
-    }
-    this.#podsUsed++;
-    this.#podList.push(pod);
-    return pod;
   }
 }
 
