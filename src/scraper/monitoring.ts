@@ -1,11 +1,12 @@
-// The scraper's three upstream self-metrics (reference upstream-behaviour.md §1.7, §4.3).
+// The scraper's three self-metrics, named and rendered as kubernetes-sigs/metrics-server
+// pkg/scraper/scraper.go defines them.
 //
 // The request counter is a plain prom-client metric. The two per-node families are not: at 5,000
 // nodes they are ~75,000 sample lines, and prom-client renders a registry in one synchronous step
 // (~150 ms plus the garbage of one object per sample), stalling every API request on the event loop.
 // KubeletNodeSeries keeps them in typed-array columns instead and renders them in chunks of nodes,
 // which the server streams with a turn of the event loop between chunks. The text is byte-for-byte
-// what prom-client rendered for the same observations (metrics.test.ts compares the two).
+// what prom-client rendered for the same observations (monitoring.test.ts compares the two).
 import { Counter, type Registry } from "prom-client";
 
 export const KUBELET_REQUEST_DURATION = "metrics_server_kubelet_request_duration_seconds";
@@ -15,7 +16,7 @@ export const KUBELET_LAST_REQUEST_TIME = "metrics_server_kubelet_last_request_ti
 const DURATION_HELP = "[ALPHA] Duration of requests to Kubelet API in seconds";
 const LAST_REQUEST_TIME_HELP =
   "[ALPHA] Time of last request performed to Kubelet API since unix epoch in seconds";
-/** Prometheus' default buckets, as upstream uses (§4.3). */
+/** Prometheus' default buckets, as upstream uses. */
 const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BUCKETS = DURATION_BUCKETS.length;
 

@@ -132,7 +132,7 @@ describe("Scraper", () => {
   it("gives the same names from tick to tick, with or without the cross-scrape name table", async (t) => {
     // Whether two equal strings are one instance cannot be seen from JavaScript (Object.is compares
     // strings by value), so only the names themselves are checked here; the table's instance sharing
-    // is measured, not tested (heap snapshots, src/scraper/measure-tick.ts).
+    // is measured, not tested (heap snapshots, bench/micro/scraper-tick.ts).
     log.captureLogs(t);
     const a = await kubelet(t, "ok");
     for (const internAcrossScrapes of [true, false]) {

@@ -1,5 +1,6 @@
-// One scrape of every node's kubelet (reference upstream-behaviour.md §1.2, §1.6): a short random
-// start jitter per node, a per-request timeout under the tick deadline, decode, and merge. A broken
+// One scrape of every node's kubelet, as kubernetes-sigs/metrics-server pkg/scraper/scraper.go does
+// it: a short random start jitter per node, a per-request timeout under the tick deadline, decode, and
+// merge. A broken
 // kubelet costs only its own node and one error line; scrape() never throws because of a node.
 // Each node is read from /metrics/resource or, as a fallback, the Summary API (see endpoint.ts).
 
@@ -175,7 +176,7 @@ export class Scraper {
     }
   }
 
-  /** The one log line a failed node gets (reference §1.6). */
+  /** The one log line a failed node gets, worded as upstream's. */
   #logFailure(node: string, err: unknown, timedOut: boolean): void {
     if (timedOut) {
       log.error(undefined, "Failed to scrape node, timeout to access kubelet", {

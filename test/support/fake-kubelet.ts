@@ -1,4 +1,4 @@
-// Test helpers (used only by *.test.ts in this folder): throw-away P-256 certificates (self-signed, or
+// Test helpers for the scraper's tests and bench/micro: throw-away P-256 certificates (self-signed, or
 // issued by a test CA with chosen SANs and validity) and a fake kubelet HTTPS server on loopback.
 import "reflect-metadata"; // the Reflect polyfill @peculiar/x509 requires, loaded before it
 import { webcrypto } from "node:crypto";

@@ -1,7 +1,7 @@
-// A realistic kubelet /metrics/resource body for tests and measurements (reference wire-formats.md §1):
+// A realistic kubelet /metrics/resource body for tests and measurements (as a 1.33 kubelet writes it):
 // families sorted by name with HELP and TYPE lines, samples sorted by (container, namespace, pod), Go's
 // 'g' float formatting, millisecond sample timestamps, pod_* and resource_scrape_error families that
-// the decoder must skip. Used only by *.test.ts and measure scripts in this folder.
+// the decoder must skip. Used by the scraper's tests and bench/micro.
 
 export interface FixtureOptions {
   /** Node number: makes pod names and values differ between nodes. */

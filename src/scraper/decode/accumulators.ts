@@ -1,5 +1,6 @@
-// What both kubelet decoders (/metrics/resource and the Summary API) share: per-pod accumulators, the
-// upstream completeness rules (reference upstream-behaviour.md §1.5) and the columnar NodeScrape build.
+// What both kubelet decoders (/metrics/resource and the Summary API) feed: per-pod accumulators, the
+// completeness rules upstream applies (kubernetes-sigs/metrics-server
+// pkg/scraper/client/resource/decode.go; docs/scraping.md) and the columnar NodeScrape build.
 import * as log from "../../log/index.ts";
 import type { NodeScrape } from "../../storage/index.ts";
 

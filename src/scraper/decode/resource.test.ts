@@ -15,7 +15,7 @@ const realistic = readFileSync(new URL("../testdata/resource-1.33.txt", import.m
 
 /**
  * decodeResourceMetrics of `body` as text, checked to give the same result or the same error as its
- * UTF-8 bytes (for ASCII, decode-bytes.ts; otherwise the same string decoder after a UTF-8 decode).
+ * UTF-8 bytes (a string is read as its UTF-8 bytes, so the two must agree).
  */
 function decodeBoth(body: string, nodeName: string, defaultTimestampMs: number): NodeScrape {
   const outcome = (input: string | Uint8Array): { ok: NodeScrape } | { error: string } => {
@@ -44,7 +44,7 @@ function rows(s: ReturnType<typeof decodeResourceMetrics>) {
 }
 
 describe("decodeResourceMetrics", () => {
-  it("decodes the realistic 1.33 payload (wire-formats §1) exactly", () => {
+  it("decodes the realistic 1.33 payload exactly", () => {
     const s = decodeResourceMetrics(realistic, "node-1", 999);
     assert.equal(s.node, "node-1");
     assert.equal(s.nodeTimestampMs, 1732741801205);
@@ -100,7 +100,7 @@ describe("decodeResourceMetrics", () => {
     );
   });
 
-  it("decodes upstream's decode_test example values (§1.5)", () => {
+  it("decodes upstream's decode_test example values (pkg/scraper/client/resource/decode_test.go)", () => {
     const body = [
       "node_cpu_usage_seconds_total 357.35491 1633253809720",
       "node_memory_working_set_bytes 1.6454545408e+10 1633253809720",
@@ -615,7 +615,7 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** strconv.FormatFloat(v, 'g', -1, 64), as the kubelet writes values (wire-formats §1). */
+/** strconv.FormatFloat(v, 'g', -1, 64), as the kubelet writes values. */
 function formatGoFloat(v: number): string {
   const [mant, expText] = v.toExponential().split("e");
   const exp = Number(expText);

@@ -1,6 +1,7 @@
-// Decoder for the kubelet's Summary API (`GET /stats/summary`, stats/v1alpha1 JSON; reference
-// wire-formats.md §2) into one columnar NodeScrape — the fallback for kubelets that do not serve
-// /metrics/resource. Only node/pod/container cpu, memory, swap usage and start times are read; every other field
+// Decoder for the kubelet's Summary API (`GET /stats/summary`, stats/v1alpha1 JSON, as
+// kubernetes-sigs/metrics-server pkg/scraper/client/summary/decode.go reads it) into one columnar
+// NodeScrape — the fallback for kubelets that do not serve /metrics/resource. Only node/pod/container
+// cpu, memory, swap usage and start times are read; every other field
 // (network, fs, volumes, systemContainers, ...) is ignored, so the full response and the
 // `only_cpu_and_memory=true` one decode alike.
 //

@@ -66,7 +66,7 @@ function roundTrip(batch: NodeScrape[], perMessage: number): { scrapes: NodeScra
   }
 }
 
-describe("wire: packed result messages", () => {
+describe("packing: packed result messages", () => {
   it("carries every field of every node unchanged, across message splits (property)", () => {
     fc.assert(
       fc.property(

@@ -1,4 +1,4 @@
-// The messages between WorkerScraper (main thread) and worker.ts (the scraper thread).
+// The messages between WorkerScraper (main thread) and thread.ts (the scraper thread).
 
 import type { ScrapeEndpoint } from "../endpoint.ts";
 import type { KubeletClientOptions } from "../kubelet/index.ts";
@@ -49,7 +49,7 @@ export type FromWorker =
   | {
       type: "result";
       id: number;
-      /** Whole nodes, packed (wire.ts); null when the tick has no nodes to return. */
+      /** Whole nodes, packed (packing.ts); null when the tick has no nodes to return. */
       packed: PackedScrapes | null;
       last: boolean;
       /** On the last message: endpoint changes since the previous tick (null = forgotten). */

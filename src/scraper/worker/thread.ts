@@ -13,7 +13,7 @@ import { Scraper } from "../scraper.ts";
 import { type PackedMessage, packBatch } from "./packing.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
 
-if (!parentPort) throw new Error("worker.ts runs only as a worker thread (see WorkerScraper)");
+if (!parentPort) throw new Error("thread.ts runs only as a worker thread (see WorkerScraper)");
 const port = parentPort;
 const init = workerData as WorkerInit;
 

@@ -1,6 +1,6 @@
 // Scraper in a worker thread. At thousands of nodes the TLS handshakes, gunzip and decoding of kubelet
 // bodies block the event loop that also serves the API; WorkerScraper runs a real KubeletClient and
-// Scraper (worker.ts) in a node:worker_threads Worker and keeps only the cheap parts here: writing the
+// Scraper (thread.ts) in a node:worker_threads Worker and keeps only the cheap parts here: writing the
 // worker's log lines, recording its metric observations, and taking in the decoded batch.
 //
 // The batch comes back at the end of the tick in messages of a few thousand containers, each asked for
@@ -10,12 +10,12 @@ import { Worker } from "node:worker_threads";
 import type { Node } from "../../kube/index.ts";
 import * as log from "../../log/index.ts";
 import type { NodeScrape } from "../../storage/index.ts";
-import { isNodeReady } from "../address.ts";
 import type { ScrapeEndpoint } from "../endpoint.ts";
 import { Interner } from "../interner.ts";
 import { KubeletClient, type KubeletClientOptions } from "../kubelet/index.ts";
 import { forgetNode, observeKubeletRequest } from "../monitoring.ts";
 import { Scraper, type ScraperOptions } from "../scraper.ts";
+import { type NodeForWorker, nodeForWorker } from "./node-json.ts";
 import { unpackMessage } from "./packing.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
 
@@ -177,9 +177,9 @@ export class WorkerScraper {
     const ready: string[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < nodes.length; i++) {
-      let n: WireNode;
+      let n: NodeForWorker;
       try {
-        n = wireNodeOf(nodes[i]);
+        n = nodeForWorker(nodes[i]);
       } catch (err) {
         // Only a node holding something JSON cannot write (a BigInt, a cycle) gets here.
         throw new Error(`cannot pass the nodes to the scraper worker: ${String(err)}`);
@@ -379,46 +379,4 @@ export class WorkerScraper {
     }, delay);
     this.#restartTimer.unref();
   }
-}
-
-/** The fields of a node the scraper reads (address, port, path annotation, readiness). */
-/** A node as the worker gets it: its JSON, its name, and whether it is Ready. */
-interface WireNode {
-  json: string;
-  name: string | undefined;
-  ready: boolean;
-}
-
-// The node cache hands out the same object until the node changes (an update replaces it), so each
-// node is serialised once, not once per tick.
-const wireNodes = new WeakMap<object, WireNode>();
-
-function wireNodeOf(node: Node): WireNode {
-  const cacheable = typeof node === "object" && node !== null;
-  const cached = cacheable ? wireNodes.get(node) : undefined;
-  if (cached !== undefined) return cached;
-  const wire = wireNode(node);
-  const name = wire?.metadata.name;
-  const out: WireNode = {
-    json: JSON.stringify(wire),
-    name: typeof name === "string" ? name : undefined,
-    ready: wire !== null && isNodeReady(wire),
-  };
-  if (cacheable) wireNodes.set(node, out);
-  return out;
-}
-
-function wireNode(node: Node): Node | null {
-  const meta = node?.metadata;
-  if (!meta || typeof meta !== "object") return null;
-  const out: Node = { metadata: { name: meta.name } };
-  if (meta.annotations !== undefined) out.metadata.annotations = meta.annotations;
-  const status = node.status;
-  if (status && typeof status === "object") {
-    out.status = {};
-    if (status.addresses !== undefined) out.status.addresses = status.addresses;
-    if (status.daemonEndpoints !== undefined) out.status.daemonEndpoints = status.daemonEndpoints;
-    if (status.conditions !== undefined) out.status.conditions = status.conditions;
-  }
-  return out;
 }
