@@ -1,7 +1,7 @@
 // Measures the parts of a scrape tick the scraper worker pays for, at N nodes × P pods × C containers
 // (default 5,000 × 30 × 2). Not a test: numbers depend on the machine. Run with --expose-gc.
 //
-//   node --expose-gc src/scraper/measure-tick.ts <section> [nodes] [pods] [containers]
+//   node --expose-gc bench/micro/scraper-tick.ts <section> [nodes] [pods] [containers]
 //   sections: decode | scrape | handoff | tls | conns | all
 //
 // decode:  gunzip (streaming Transform vs one gunzipSync) and decodeResourceMetrics of N gzip -1 bodies:
@@ -41,13 +41,10 @@ import {
 import type { NodeScrape } from "../../src/storage/index.ts";
 import { selfSignedCert } from "../../test/support/fake-kubelet.ts";
 import { renderResourceBody } from "../../test/support/resource-body.ts";
+import { note, type Row, report } from "./report.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
-const ms = (v: number): string => `${v.toFixed(0)} ms`;
-const out = (line: string): void => {
-  process.stdout.write(line + "\n");
-};
+const mib = (bytes: number): number => Math.round(bytes / 1048576);
 
 /** Total GC pause time observed while fn runs. */
 async function withGc<T>(fn: () => Promise<T> | T): Promise<{ value: T; gcMs: number }> {
@@ -79,18 +76,25 @@ async function streamGunzip(gz: Buffer): Promise<Buffer> {
 
 async function measureDecode(n: number, p: number, c: number): Promise<void> {
   const gz = bodies(n, p, c);
-  out(`decode: ${n} bodies, ${(gz.reduce((s, b) => s + b.length, 0) / n).toFixed(0)} bytes gzipped each`);
+  const gunzipRows: Row[] = [];
   for (const [label, inflate] of [
     ["streaming gunzip", streamGunzip],
-    ["gunzipSync      ", async (b: Buffer) => gunzipSync(b, { maxOutputLength: 64 << 20 })],
+    ["gunzipSync", async (b: Buffer) => gunzipSync(b, { maxOutputLength: 64 << 20 })],
   ] as const) {
     gc();
     const t0 = performance.now();
     const { gcMs } = await withGc(async () => {
       for (const b of gz) await inflate(b);
     });
-    out(`  ${label}: ${ms(performance.now() - t0)} (gc ${ms(gcMs)})`);
+    gunzipRows.push({
+      how: label,
+      "ms (with gc)": Math.round(performance.now() - t0),
+      "gc ms": Math.round(gcMs),
+    });
   }
+  report(`gunzip of ${n} bodies`, gunzipRows);
+  note(`${Math.round(gz.reduce((s, b) => s + b.length, 0) / n)} bytes gzipped each`);
+  const decodeRows: Row[] = [];
   const plain = gz.map((b) => gunzipSync(b));
   const interner = new Interner();
   for (let tick = 0; tick < 3; tick++) {
@@ -114,14 +118,19 @@ async function measureDecode(n: number, p: number, c: number): Promise<void> {
     // Process-wide: includes the GC work V8 does on its helper threads, which gcMs does not show.
     const cpu = process.cpuUsage(cpu0);
     interner.rotate();
-    // The first figure includes withGc's 50 ms wait for gc entries (kept for comparison with earlier
-    // runs); "loop" is the decode loop alone.
-    out(
-      `  decodeResourceMetrics tick ${tick + 1}: ${ms(performance.now() - t0)} (gc ${ms(gcMs)}), ` +
-        `loop ${ms(loopMs)}, process cpu ${ms((cpu.user + cpu.system) / 1000)}, ` +
-        `allocated ~${mb(allocated)}, ${scavenges} scavenges, ${fullGcs} mark-compacts`,
-    );
+    decodeRows.push({
+      tick: tick + 1,
+      "ms (with gc)": Math.round(performance.now() - t0),
+      "gc ms": Math.round(gcMs),
+      "loop ms": Math.round(loopMs),
+      "process cpu ms": Math.round((cpu.user + cpu.system) / 1000),
+      "allocated MiB": mib(allocated),
+      scavenges,
+      "mark-compacts": fullGcs,
+    });
   }
+  report(`decodeResourceMetrics of ${n} bodies (${p} pods × ${c} containers)`, decodeRows);
+  note("ms (with gc) includes a 50 ms wait for GC entries; loop ms is the decode loop alone");
 }
 
 /**
@@ -182,17 +191,21 @@ async function measureScrape(n: number): Promise<void> {
     (i) => `10.0.${i >> 8}.${i & 255}`,
     () => 10250,
   );
+  const rows: Row[] = [];
   for (let tick = 0; tick < 3; tick++) {
     gc();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const batch = await scraper.scrape(nodes, AbortSignal.timeout(60_000));
     const cpu = process.cpuUsage(cpu0);
-    out(
-      `scrape (in-memory client, ${n} nodes) tick ${tick + 1}: wall ${ms(performance.now() - t0)}, ` +
-        `cpu ${ms((cpu.user + cpu.system) / 1000)}, ${batch.length} nodes`,
-    );
+    rows.push({
+      tick: tick + 1,
+      "wall ms": Math.round(performance.now() - t0),
+      "cpu ms": Math.round((cpu.user + cpu.system) / 1000),
+      nodes: batch.length,
+    });
   }
+  report(`Scraper.scrape with an in-memory client, ${n} nodes`, rows);
 }
 
 async function measureHandoff(n: number, p: number, c: number): Promise<void> {
@@ -204,6 +217,7 @@ async function measureHandoff(n: number, p: number, c: number): Promise<void> {
   // As WorkerScraper: names arrive whole, interned across ticks (round 1 is the cold one).
   const interner = new Interner(false);
   const totals: number[] = [];
+  const rows: Row[] = [];
   for (let round = 0; round < 8; round++) {
     const ready = await new Promise<{ messages: number; packMs: number }>((resolve) =>
       worker.once("message", resolve),
@@ -222,17 +236,20 @@ async function measureHandoff(n: number, p: number, c: number): Promise<void> {
       longest = Math.max(longest, took);
     }
     totals.push(total);
-    out(
-      `handoff round ${round + 1}: ${ready.messages} messages, ${nodes} nodes; worker pack ${ms(ready.packMs)}; ` +
-        `main receive+rebuild total ${total.toFixed(1)} ms, longest message ${longest.toFixed(1)} ms`,
-    );
+    rows.push({
+      round: round + 1,
+      messages: ready.messages,
+      nodes,
+      "worker pack ms": Math.round(ready.packMs),
+      "main receive+rebuild ms": total,
+      "longest message ms": longest,
+    });
     interner.rotate();
     worker.postMessage("again");
   }
   const warm = totals.slice(1).sort((a, b) => a - b);
-  out(
-    `handoff warm rounds: main receive+rebuild min ${warm[0].toFixed(1)} ms, median ${warm[3].toFixed(1)} ms`,
-  );
+  report(`handoff of ${n} decoded nodes from a worker (round 1 is cold)`, rows);
+  note(`warm rounds: main receive+rebuild min ${warm[0].toFixed(1)} ms, median ${warm[3].toFixed(1)} ms`);
   await worker.terminate();
   port1.close();
 }
@@ -302,6 +319,7 @@ async function measureTls(n: number, p: number, c: number): Promise<void> {
     );
     const scraper = new WorkerScraper({ ...common, ca: Buffer.from(ca) });
     let before = 0;
+    const rows: Row[] = [];
     for (let tick = 0; tick < 3; tick++) {
       let last = performance.now();
       let longestGap = 0;
@@ -315,14 +333,18 @@ async function measureTls(n: number, p: number, c: number): Promise<void> {
       const took = performance.now() - t0;
       clearInterval(probe);
       const { accepted } = await ask<{ accepted: number }>("count");
-      out(
-        `tls WorkerScraper tick ${tick + 1}: ${ms(took)}, ${batch.length} nodes, ` +
-          `${accepted - before} new TLS connections, main longest gap ${longestGap.toFixed(1)} ms, ` +
-          `rss ${mb(process.memoryUsage().rss)}`,
-      );
+      rows.push({
+        tick: tick + 1,
+        "tick ms": Math.round(took),
+        nodes: batch.length,
+        "new TLS connections": accepted - before,
+        "main longest gap ms": longestGap,
+        "rss MiB": mib(process.memoryUsage().rss),
+      });
       before = accepted;
       await new Promise((r) => setTimeout(r, 1000));
     }
+    report(`WorkerScraper over TLS against ${n} kubelets`, rows);
     await scraper.close();
   } finally {
     child.kill();
@@ -363,11 +385,16 @@ async function measureConnections(n: number, p: number, c: number): Promise<void
     await yieldTurn();
     gc();
     const m2 = process.memoryUsage();
-    out(
-      `tls ${n} idle keep-alive connections: rss ${mb(m0.rss)} -> ${mb(m1.rss)} (closed: ${mb(m2.rss)}), ` +
-        `heap ${mb(m0.heapUsed)} -> ${mb(m1.heapUsed)} (closed: ${mb(m2.heapUsed)}), ` +
-        `external+arrayBuffers ${mb(m0.external + m0.arrayBuffers)} -> ${mb(m1.external + m1.arrayBuffers)}`,
-    );
+    report(`${n} idle keep-alive TLS connections on one KubeletClient`, [
+      { memory: "rss MiB", before: mib(m0.rss), open: mib(m1.rss), closed: mib(m2.rss) },
+      { memory: "heap MiB", before: mib(m0.heapUsed), open: mib(m1.heapUsed), closed: mib(m2.heapUsed) },
+      {
+        memory: "external+arrayBuffers MiB",
+        before: mib(m0.external + m0.arrayBuffers),
+        open: mib(m1.external + m1.arrayBuffers),
+        closed: mib(m2.external + m2.arrayBuffers),
+      },
+    ]);
   } finally {
     stop();
   }

@@ -2,13 +2,14 @@
 // worker thread (WorkerScraper), against N fake HTTPS kubelets on loopback that each serve P pods of
 // C containers (gzip when asked). Not a test: numbers depend on the machine.
 //
-//   node src/scraper/measure-worker.ts [nodes=300] [podsPerNode=30] [containersPerPod=2] [ticks=3]
+//   node bench/micro/scraper-worker.ts [nodes=300] [podsPerNode=30] [containersPerPod=2] [ticks=3]
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import type { Node } from "../../src/kube/index.ts";
 import * as log from "../../src/log/index.ts";
 import { KubeletClient, Scraper, WorkerScraper } from "../../src/scraper/index.ts";
 import { selfSignedCert, startFakeKubelet } from "../../test/support/fake-kubelet.ts";
+import { note, type Row, report } from "./report.ts";
 
 const [nodeCount = 300, podsPerNode = 30, containersPerPod = 2, ticks = 3] = process.argv
   .slice(2)
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   const inProcess = new Scraper({ ...common, client });
   const inWorker = new WorkerScraper({ ...common, ca: Buffer.from(cert.certPem) });
 
+  const rows: Row[] = [];
   const measure = async (label: string, s: Scraper | WorkerScraper): Promise<void> => {
     for (let t = 0; t < ticks; t++) {
       const h = monitorEventLoopDelay({ resolution: 1 });
@@ -77,16 +79,23 @@ async function main(): Promise<void> {
       h.disable();
       clearInterval(probe);
       const containers = batch.reduce((n, b) => n + b.containerCount, 0);
-      process.stdout.write(
-        `${label} tick ${t + 1}${t === 0 ? " (cold: TLS handshakes)" : ""}: ${took.toFixed(0)} ms, ` +
-          `${batch.length} nodes, ${containers} containers; loop delay p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, ` +
-          `p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms; ` +
-          `longest gap ${longestGap.toFixed(1)} ms\n`,
-      );
+      rows.push({
+        scraper: label,
+        tick: t + 1,
+        "tick ms": Math.round(took),
+        nodes: batch.length,
+        containers,
+        "loop delay p50 ms": h.percentile(50) / 1e6,
+        "p99 ms": h.percentile(99) / 1e6,
+        "max ms": h.max / 1e6,
+        "longest gap ms": longestGap,
+      });
     }
   };
   await measure("in-process", inProcess);
-  await measure("worker    ", inWorker);
+  await measure("worker", inWorker);
+  report(`scraping ${nodeCount} kubelets of ${podsPerNode} pods × ${containersPerPod} containers`, rows);
+  note("tick 1 is cold (TLS handshakes); loop delay and gaps are the main thread's event loop");
   await inWorker.close();
   await client.close();
   await Promise.all(kubelets.map((k) => k.close()));
