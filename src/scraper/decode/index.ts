@@ -1,5 +1,5 @@
 // The kubelet decoders: /metrics/resource (Prometheus text) and the Summary API (JSON), each into one
-// columnar NodeScrape. The accumulation they share is exported for test/support's reference decoder.
+// columnar NodeScrape. The accumulation they share is exported for the tests' reference decoder.
 export {
   buildScrape,
   completeNode,
