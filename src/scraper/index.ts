@@ -1,6 +1,6 @@
 // The scraper's public face: what the server runs (WorkerScraper, its self-metrics, the kubelet
-// endpoint modes) and what the micro-benchmarks measure (the decoder, Scraper, KubeletClient, the packing of
-// results between threads).
+// endpoint modes) and what the micro-benchmarks measure (the decoder, Scraper, KubeletClient, the
+// packing of results between threads).
 
 export { decodeResourceMetrics } from "./decode/index.ts";
 export {
