@@ -27,13 +27,22 @@ import {
   EmptyContainer,
   resetContainer,
 } from "./accumulators.ts";
-import { asciiText, hashBytes, sameBytes, utf8Text } from "./byte-ranges.ts";
-import { FAMILY_NAME, FAMILY_OF_NODE, familyOf, recordSample } from "./families.ts";
-import { type LabelSpans, NO_SPANS, parseLabelBytes, resetSpans } from "./labels.ts";
-import { readSample, SAMPLE_TIMESTAMP, SAMPLE_VALUE } from "./numbers.ts";
+import * as ranges from "./byte-ranges.ts";
+import * as families from "./families.ts";
+import type { LabelSpans } from "./labels.ts";
+import * as labels from "./labels.ts";
+import * as numbers from "./numbers.ts";
 import { PodTable } from "./pod-table.ts";
 import { SpanTable } from "./span-table.ts";
-import {
+import * as syntax from "./syntax.ts";
+
+// Module constants, not imported bindings, in the per-line loops: V8 reads an import through its
+// module cell at every use, which made these loops measurably slower (docs/scraping.md).
+const { asciiText, hashBytes, sameBytes, utf8Text } = ranges;
+const { FAMILY_NAME, FAMILY_OF_NODE, familyOf, recordSample } = families;
+const { NO_SPANS, parseLabelBytes, resetSpans } = labels;
+const { readSample, SAMPLE_TIMESTAMP, SAMPLE_VALUE } = numbers;
+const {
   atLineEnd,
   CH_CR,
   CH_HASH,
@@ -44,7 +53,7 @@ import {
   isNameStart,
   nameEndsAt,
   ParseError,
-} from "./syntax.ts";
+} = syntax;
 
 const identity = (s: string): string => s;
 const EMPTY = new Uint8Array(0);
