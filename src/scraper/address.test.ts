@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Node } from "../kube/types.ts";
+import type { Node } from "../kube/index.ts";
 import { isNodeReady, resolveKubeletEndpoint } from "./address.ts";
 
 const manifestTypes = ["InternalIP", "ExternalIP", "Hostname"];

@@ -1,5 +1,6 @@
-// Where to reach a node's kubelet (reference upstream-behaviour.md §1.3).
-import type { Node } from "../kube/types.ts";
+// Where to reach a node's kubelet: its first address of the preferred types, and the port it reports
+// or the configured one (as kubernetes-sigs/metrics-server pkg/utils/address_resolver.go resolves it).
+import type { Node } from "../kube/index.ts";
 
 export const RESOURCE_METRICS_PATH = "/metrics/resource";
 export const RESOURCE_METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path";

@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { before, describe, it } from "node:test";
-import type { Node } from "../kube/types.ts";
+import { selfSignedCert, startFakeKubelet, type TestCert } from "../../test/support/fake-kubelet.ts";
+import type { Node } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { KubeletClient } from "./client.ts";
+import { KubeletClient } from "./kubelet/index.ts";
 import { Scraper, type ScraperOptions } from "./scraper.ts";
-import { selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
 
 const resourceBody = readFileSync(new URL("./testdata/resource-1.33.txt", import.meta.url));
 const summaryBody = readFileSync(new URL("./testdata/summary-cpu-memory.json", import.meta.url));

@@ -3,7 +3,7 @@
 // serve the resource metrics), then from the Summary API; every retry period it tries the resource
 // endpoint again and returns to it as soon as that works.
 import * as log from "../log/index.ts";
-import { KubeletHttpError } from "./client.ts";
+import { KubeletHttpError } from "./kubelet/index.ts";
 
 export type KubeletEndpointMode = "auto" | "resource" | "summary";
 export type ScrapeEndpoint = "resource" | "summary";

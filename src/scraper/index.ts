@@ -1,28 +1,14 @@
-// The scraper's public face: kubelet client, endpoint resolution, the /metrics/resource and Summary API
-// decoders, Scraper, and
-// WorkerScraper (the same scrape in a worker thread).
+// The scraper's public face: what the server runs (WorkerScraper, its self-metrics, the kubelet
+// endpoint modes) and what the micro-benchmarks measure (the decoder, Scraper, KubeletClient, the
+// packing of results between threads).
+
+export { decodeResourceMetrics } from "./decode/index.ts";
 export {
-  isNodeReady,
-  type KubeletEndpoint,
-  type KubeletEndpointOptions,
-  resolveKubeletEndpoint,
-  SUMMARY_PATH,
-} from "./address.ts";
-export {
-  DEFAULT_MAX_BODY_BYTES,
-  KubeletClient,
-  type KubeletClientOptions,
-  KubeletHttpError,
-} from "./client.ts";
-export { decodeResourceMetrics } from "./decode.ts";
-export {
-  DEFAULT_RESOURCE_RETRY_MS,
   ENDPOINT_MODES,
   type KubeletEndpointMode,
-  type ScrapeEndpoint,
 } from "./endpoint.ts";
-export { kubeletNodeFamilies, registerScraperMetrics } from "./metrics.ts";
-export { Scraper, type ScraperOptions } from "./scraper.ts";
-export { decodeSummary } from "./summary.ts";
-export { type CertificateProblem, KubeletCertificateError } from "./tls.ts";
-export { WorkerScraper, type WorkerScraperOptions } from "./worker-scraper.ts";
+export { Interner } from "./interner.ts";
+export { KubeletClient } from "./kubelet/index.ts";
+export { kubeletNodeFamilies, registerScraperMetrics } from "./monitoring.ts";
+export { Scraper } from "./scraper.ts";
+export { packBatch, unpackMessage, WorkerScraper } from "./worker/index.ts";

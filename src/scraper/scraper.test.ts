@@ -4,12 +4,17 @@ import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { before, describe, it } from "node:test";
 import { Registry } from "prom-client";
-import type { Node } from "../kube/types.ts";
+import {
+  type FakeKubelet,
+  selfSignedCert,
+  startFakeKubelet,
+  type TestCert,
+} from "../../test/support/fake-kubelet.ts";
+import type { Node } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { KubeletClient } from "./client.ts";
-import { kubeletNodeFamilies, registerScraperMetrics } from "./metrics.ts";
+import { KubeletClient } from "./kubelet/index.ts";
+import { kubeletNodeFamilies, registerScraperMetrics } from "./monitoring.ts";
 import { Scraper, type ScraperOptions } from "./scraper.ts";
-import { type FakeKubelet, selfSignedCert, startFakeKubelet, type TestCert } from "./testing.ts";
 
 const payload = readFileSync(new URL("./testdata/resource-1.33.txt", import.meta.url));
 
@@ -127,7 +132,7 @@ describe("Scraper", () => {
   it("gives the same names from tick to tick, with or without the cross-scrape name table", async (t) => {
     // Whether two equal strings are one instance cannot be seen from JavaScript (Object.is compares
     // strings by value), so only the names themselves are checked here; the table's instance sharing
-    // is measured, not tested (heap snapshots, src/scraper/measure-tick.ts).
+    // is measured, not tested (heap snapshots, bench/micro/scraper-tick.ts).
     log.captureLogs(t);
     const a = await kubelet(t, "ok");
     for (const internAcrossScrapes of [true, false]) {

@@ -1,24 +1,26 @@
-// One scrape of every node's kubelet (reference upstream-behaviour.md §1.2, §1.6): a short random
-// start jitter per node, a per-request timeout under the tick deadline, decode, and merge. A broken
+// One scrape of every node's kubelet, as kubernetes-sigs/metrics-server pkg/scraper/scraper.go does
+// it: a short random start jitter per node, a per-request timeout under the tick deadline, decode, and
+// merge. A broken
 // kubelet costs only its own node and one error line; scrape() never throws because of a node.
 // Each node is read from /metrics/resource or, as a fallback, the Summary API (see endpoint.ts).
 
 import { formatGoDuration } from "../go/index.ts";
-import type { Node } from "../kube/types.ts";
+import type { Node } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/types.ts";
+import type { NodeScrape } from "../storage/index.ts";
+import { AbortFanout, abortableSleep } from "./abort-fanout.ts";
 import { isNodeReady, type KubeletEndpoint, resolveKubeletEndpoint } from "./address.ts";
-import type { KubeletClient } from "./client.ts";
-import { decodeResourceMetrics } from "./decode.ts";
+import { decodeResourceMetrics, decodeSummary } from "./decode/index.ts";
 import {
   DEFAULT_RESOURCE_RETRY_MS,
   EndpointSelector,
   type KubeletEndpointMode,
   type ScrapeEndpoint,
 } from "./endpoint.ts";
-import { forgetNode, observeKubeletRequest } from "./metrics.ts";
-import { decodeSummary } from "./summary.ts";
-import { AbortFanout, abortableSleep, Interner, Semaphore } from "./util.ts";
+import { Interner } from "./interner.ts";
+import type { KubeletClient } from "./kubelet/index.ts";
+import { forgetNode, observeKubeletRequest } from "./monitoring.ts";
+import { Semaphore } from "./semaphore.ts";
 
 export interface ScraperOptions {
   client: KubeletClient;
@@ -174,7 +176,7 @@ export class Scraper {
     }
   }
 
-  /** The one log line a failed node gets (reference §1.6). */
+  /** The one log line a failed node gets, worded as upstream's. */
   #logFailure(node: string, err: unknown, timedOut: boolean): void {
     if (timedOut) {
       log.error(undefined, "Failed to scrape node, timeout to access kubelet", {

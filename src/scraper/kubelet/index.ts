@@ -1,0 +1,2 @@
+// The kubelet HTTP client and its TLS checks.
+export { KubeletClient, type KubeletClientOptions, KubeletHttpError } from "./client.ts";
