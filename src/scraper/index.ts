@@ -1,8 +1,15 @@
 // The scraper's public face: what the server runs (WorkerScraper, its self-metrics, the kubelet
-// endpoint modes) and what the micro-benchmarks measure (the decoder, Scraper, KubeletClient, the
-// packing of results between threads).
+// endpoint modes), what the micro-benchmarks measure (the decoder, Scraper, KubeletClient, the
+// packing of results between threads), and the accumulation the tests' reference decoder shares.
 
-export { decodeResourceMetrics } from "./decode/index.ts";
+export {
+  buildScrape,
+  completeNode,
+  completePods,
+  containerFor,
+  decodeResourceMetrics,
+  type PodAccumulator,
+} from "./decode/index.ts";
 export {
   ENDPOINT_MODES,
   type KubeletEndpointMode,
@@ -11,4 +18,4 @@ export { Interner } from "./interner.ts";
 export { KubeletClient } from "./kubelet/index.ts";
 export { kubeletNodeFamilies, registerScraperMetrics } from "./monitoring.ts";
 export { Scraper } from "./scraper.ts";
-export { packBatch, unpackMessage, WorkerScraper } from "./worker/index.ts";
+export { packBatch, unpackMessage, WorkerScraper, type WorkerScraperOptions } from "./worker/index.ts";

@@ -7,7 +7,7 @@ import {
   completePods,
   containerFor,
   type PodAccumulator,
-} from "../../src/scraper/decode/index.ts";
+} from "../../src/scraper/index.ts";
 import type { NodeScrape } from "../../src/storage/index.ts";
 
 const NODE_CPU = "node_cpu_usage_seconds_total";

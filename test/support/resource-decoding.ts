@@ -1,6 +1,6 @@
 // Checks shared by the /metrics/resource decoder's tests.
 import assert from "node:assert/strict";
-import { decodeResourceMetrics } from "../../src/scraper/decode/index.ts";
+import { decodeResourceMetrics } from "../../src/scraper/index.ts";
 import type { NodeScrape } from "../../src/storage/index.ts";
 
 /**

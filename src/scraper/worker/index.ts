@@ -1,3 +1,3 @@
 // The Scraper in a worker thread, and how its results are packed to cross to the main thread.
 export { packBatch, unpackMessage } from "./packing.ts";
-export { WorkerScraper } from "./worker-scraper.ts";
+export { WorkerScraper, type WorkerScraperOptions } from "./worker-scraper.ts";
