@@ -13,4 +13,4 @@ export { type Flag, FlagError, FlagSet, type FlagSpec, specs } from "./pflag.ts"
 export type { FlagType } from "./pflag-values.ts";
 export { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 export { goQuote } from "./quote.ts";
-export { parseGoInt } from "./strconv.ts";
+export { parseGoFloat, parseGoInt } from "./strconv.ts";

@@ -1,5 +1,5 @@
 // Go's strconv scalar parsers, with its error messages: what pflag's bool and int flags (and klog's
-// Level) accept on a command line.
+// Level) accept on a command line, and ParseFloat's syntax, which kubelet sample values follow.
 import { goQuote } from "./quote.ts";
 
 const GO_BOOL_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
@@ -46,4 +46,23 @@ export function parseGoInt(raw: string, base: 0 | 10, bits: 32 | 64, fn = "Parse
   }
   // int64 values beyond 2^53 lose precision as numbers; no flag of this server needs them.
   return Number(value);
+}
+
+const DECIMAL_FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INFINITY = /^[+-]?inf(?:inity)?$/i;
+const HEX_FLOAT = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
+
+/** Go's strconv.ParseFloat syntax (decimal, exponent, Inf/Infinity, NaN, hex with p-exponent). */
+export function parseGoFloat(token: string): number | undefined {
+  if (DECIMAL_FLOAT.test(token)) return Number(token);
+  if (INFINITY.test(token)) return token.charCodeAt(0) === 0x2d /* - */ ? -Infinity : Infinity;
+  if (token.length === 3 && token.toLowerCase() === "nan") return Number.NaN;
+  const hex = HEX_FLOAT.exec(token);
+  if (hex && (hex[2].length > 0 || (hex[3] ?? "").length > 0)) {
+    const fraction = hex[3] ?? "";
+    const mantissa = Number.parseInt((hex[2] || "0") + fraction, 16);
+    const value = mantissa * 2 ** (Number(hex[4]) - 4 * fraction.length);
+    return hex[1] === "-" ? -value : value;
+  }
+  return undefined;
 }

@@ -2,6 +2,7 @@
 // (what upstream's decoder accepts), timestamps as int64 milliseconds. The common tokens (what kubelets
 // write) are computed in the same pass that finds their end, without making a string; the rest go
 // through parseGoFloat.
+import { parseGoFloat } from "../../go/index.ts";
 import * as ranges from "./byte-ranges.ts";
 import * as syntax from "./syntax.ts";
 
@@ -21,25 +22,6 @@ const {
   quoteToken,
   tokenEnd,
 } = syntax;
-
-const DECIMAL_FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const INFINITY = /^[+-]?inf(?:inity)?$/i;
-const HEX_FLOAT = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
-
-/** Go's strconv.ParseFloat syntax (decimal, exponent, Inf/Infinity, NaN, hex with p-exponent). */
-export function parseGoFloat(token: string): number | undefined {
-  if (DECIMAL_FLOAT.test(token)) return Number(token);
-  if (INFINITY.test(token)) return token.charCodeAt(0) === CH_MINUS ? -Infinity : Infinity;
-  if (token.length === 3 && token.toLowerCase() === "nan") return Number.NaN;
-  const hex = HEX_FLOAT.exec(token);
-  if (hex && (hex[2].length > 0 || (hex[3] ?? "").length > 0)) {
-    const fraction = hex[3] ?? "";
-    const mantissa = Number.parseInt((hex[2] || "0") + fraction, 16);
-    const value = mantissa * 2 ** (Number(hex[4]) - 4 * fraction.length);
-    return hex[1] === "-" ? -value : value;
-  }
-  return undefined;
-}
 
 // Powers of ten that are exact doubles (10^22 is the largest).
 const EXACT_POW10: number[] = Array.from({ length: 23 }, (_, k) => 10 ** k);

@@ -6,16 +6,9 @@ import fc from "fast-check";
 import { parseLabels, parseTimestamp } from "../../../test/support/reference-resource-decoder.ts";
 import { formatGoFloat } from "../../../test/support/resource-body.ts";
 import { asciiLabelSet } from "../../../test/support/resource-lines.ts";
+import { parseGoFloat } from "../../go/index.ts";
 import { type LabelSpans, parseLabelBytes } from "./labels.ts";
-import {
-  decimalEnd,
-  goFloatBytes,
-  parseGoFloat,
-  readDecimal,
-  readTimestamp,
-  scanned,
-  timestampBytes,
-} from "./numbers.ts";
+import { decimalEnd, goFloatBytes, readDecimal, readTimestamp, scanned, timestampBytes } from "./numbers.ts";
 import { tokenEnd } from "./syntax.ts";
 
 /** The byte twin's outcome for a token: its number, undefined, or its error. */

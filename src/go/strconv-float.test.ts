@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseGoFloat } from "./numbers.ts";
+import { parseGoFloat } from "./strconv.ts";
 
 describe("parseGoFloat", () => {
   it("accepts Go float syntax and rejects the rest", () => {
