@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import type { TLSSocket } from "node:tls";
 import { fakeExecPlugin, selfSigned } from "../../test/support/kube-credentials.ts";
-import * as log from "../log/index.ts";
+import { captureLogs } from "../../test/support/logs.ts";
 import { ApiError, KubeClient } from "./client.ts";
 import { Credentials, TOKEN_FILE_REFRESH_MS } from "./credentials.ts";
 import { loadInClusterConfig } from "./kubeconfig.ts";
@@ -104,7 +104,7 @@ test("an exec plugin failure fails the request with the plugin's error", async (
 });
 
 test("in-cluster config: a rotated service-account token is sent after the re-read", async (t) => {
-  log.captureLogs(t); // no ca.crt in this mount: logged, as client-go does
+  captureLogs(t); // no ca.crt in this mount: logged, as client-go does
   const root = join(dir, "serviceaccount");
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, "token"), "sa-1\n");

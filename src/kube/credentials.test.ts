@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type FakeExecPlugin, fakeExecPlugin } from "../../test/support/kube-credentials.ts";
-import * as log from "../log/index.ts";
+import { captureLogs } from "../../test/support/logs.ts";
 import { Credentials } from "./credentials.ts";
 import type { ExecConfig } from "./exec.ts";
 import type { RestConfig } from "./kubeconfig.ts";
@@ -33,7 +33,7 @@ describe("Credentials", () => {
   });
 
   test("token file is re-read once older than a minute, and at once after invalidate()", async (t) => {
-    const logs = log.captureLogs(t);
+    const logs = captureLogs(t);
     const file = join(dir, "token");
     writeFileSync(file, "first\n");
     const clk = clock();
@@ -88,7 +88,7 @@ describe("Credentials", () => {
   });
 
   test("a failed refresh keeps a still-valid credential; a failed first run is an error, retried next call", async (t) => {
-    const logs = log.captureLogs(t);
+    const logs = captureLogs(t);
     const p = plugin();
     const clk = clock();
     p.answer({ token: "good", expirationTimestamp: new Date(clk.now() + 60_000).toISOString() });

@@ -11,7 +11,7 @@ import {
   send,
   waitFor,
 } from "../../test/support/fake-apiserver.ts";
-import * as log from "../log/index.ts";
+import { captureLogs } from "../../test/support/logs.ts";
 import { KubeClient } from "./client.ts";
 import { newRunningPodReflector, PodCompactor } from "./informers.ts";
 import { parseLabelSelector } from "./label-selector.ts";
@@ -33,7 +33,7 @@ describe("Reflector cache", () => {
   });
 
   test("get, list, listNamespace and size agree through events; cluster-scoped objects use the name", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     api.list = (_q, res) =>
       json(
         res,
@@ -81,7 +81,7 @@ describe("Reflector cache", () => {
   });
 
   test("release gets every cached object that leaves: replaced, deleted, or dropped by a relist", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     let lists = 0;
     api.list = (_q, res) => {
       lists++;
@@ -123,7 +123,7 @@ describe("Reflector cache", () => {
   });
 
   test("a list that fails half-way releases what it had built and keeps the old cache", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     let lists = 0;
     api.list = (q, res) => {
       lists++;
@@ -156,7 +156,7 @@ describe("Reflector cache", () => {
   });
 
   test("a compacted pod cache gives every share back when its pods go", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const labels = { app: "web", "pod-template-hash": "5d8f" };
     api.list = (_q, res) =>
       json(
@@ -188,7 +188,7 @@ describe("Reflector cache", () => {
   });
 
   test("the label index follows the cache through list, events and relist, and empties", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const web = { app: "web" };
     let lists = 0;
     api.list = (_q, res) => {
@@ -265,7 +265,7 @@ describe("Reflector cache", () => {
   });
 
   test("without a label index, select* scan the cache; the Running-pod reflector keeps one", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     api.list = (_q, res) =>
       json(res, 200, listOf([pod("a", "p1", "1", { app: "web" }), pod("a", "p2", "2")], "2"));
     const r = new Reflector<Pod>({ client, name: "plain", path: "/x" });

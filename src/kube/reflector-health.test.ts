@@ -14,7 +14,7 @@ import {
   send,
   waitFor,
 } from "../../test/support/fake-apiserver.ts";
-import * as log from "../log/index.ts";
+import { captureLogs } from "../../test/support/logs.ts";
 import { jitteredBackoff } from "./backoff.ts";
 import { KubeClient } from "./client.ts";
 import { newRunningPodReflector } from "./informers.ts";
@@ -43,7 +43,7 @@ describe("Reflector recovery and health", () => {
   });
 
   test("a watch the server closes is resumed from its resourceVersion without a relist", async (t) => {
-    const logs = log.captureLogs(t);
+    const logs = captureLogs(t);
     api.list = (_q, res) => json(res, 200, listOf([pod("a", "p1", "3")], "3"));
     const r = new Reflector<Pod>({ client, name: "pods", path: "/api/v1/pods" });
     t.after(() => r.stop());
@@ -71,7 +71,7 @@ describe("Reflector recovery and health", () => {
 
   for (const form of ["HTTP 410", "ERROR event with code 410"]) {
     test(`${form} relists; objects deleted meanwhile disappear`, async (t) => {
-      const logs = log.captureLogs(t);
+      const logs = captureLogs(t);
       let lists = 0;
       api.list = (_q, res) => {
         lists++;
@@ -121,7 +121,7 @@ describe("Reflector recovery and health", () => {
   }
 
   test("API server down for a while: backoff with errors recorded, stays synced, then recovers", async (t) => {
-    const logs = log.captureLogs(t);
+    const logs = captureLogs(t);
     api.list = (_q, res) => json(res, 200, listOf([pod("a", "p1", "3")], "3"));
     const r = new Reflector<Pod>({ client, name: "pods", path: "/api/v1/pods", backoff: fastBackoff });
     t.after(() => r.stop());
@@ -153,7 +153,7 @@ describe("Reflector recovery and health", () => {
   });
 
   test("a failing first list leaves the reflector unsynced with the error; success clears it", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     let fail = true;
     api.list = (_q, res) =>
       fail
@@ -194,7 +194,7 @@ describe("Running-pod reflector: metadata-only with fallbacks", () => {
   });
 
   test("a server that answers with full objects (PodList, Pod) works; objects are slimmed; logged once", async (t) => {
-    const logs = log.captureLogs(t);
+    const logs = captureLogs(t);
     api.list = (_q, res) => json(res, 200, listOf([fullPod("p1", "1")], "1", undefined, "PodList"));
     const r = newRunningPodReflector(client);
     t.after(() => r.stop());
@@ -212,7 +212,7 @@ describe("Running-pod reflector: metadata-only with fallbacks", () => {
   });
 
   test("406 to the metadata list Accept: retried at once with plain JSON, which is then used for good", async (t) => {
-    const logs = log.captureLogs(t);
+    const logs = captureLogs(t);
     let lists = 0;
     api.list = (_q, res, req) => {
       if (req.headers.accept?.includes("as=PartialObjectMetadataList"))
@@ -248,7 +248,7 @@ describe("Running-pod reflector: metadata-only with fallbacks", () => {
   });
 
   test("406 to the metadata watch Accept: the watch is retried with plain JSON, no relist", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     api.list = (_q, res) =>
       json(
         res,

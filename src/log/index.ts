@@ -107,19 +107,3 @@ export function warning(msg: string, kv?: KV): void {
 export function error(err: unknown, msg: string, kv?: KV): void {
   emit("E", msg, err, kv);
 }
-
-/**
- * For tests: collects every line written from now until the test ends (at -v=level, default 0),
- * then restores the previous sink and verbosity.
- */
-export function captureLogs(t: { after(fn: () => void): void }, level = 0): string[] {
-  const lines: string[] = [];
-  const prevSink = setSink((l) => lines.push(l));
-  const prevLevel = verbosity;
-  verbosity = level;
-  t.after(() => {
-    setSink(prevSink);
-    verbosity = prevLevel;
-  });
-  return lines;
-}

@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { before, describe, it } from "node:test";
 import { selfSignedCert, startFakeKubelet, type TestCert } from "../../test/support/fake-kubelet.ts";
+import { captureLogs } from "../../test/support/logs.ts";
 import type { Node } from "../kube/index.ts";
-import * as log from "../log/index.ts";
 import { KubeletClient } from "./kubelet/index.ts";
 import { Scraper, type ScraperOptions } from "./scraper.ts";
 
@@ -71,7 +71,7 @@ describe("Scraper endpoint selection", () => {
   const tick = (): AbortSignal => AbortSignal.timeout(30_000);
 
   it("auto: a 404 on resource switches the node to the Summary API in the same tick, then retries", async (t) => {
-    const lines = log.captureLogs(t, 2);
+    const lines = captureLogs(t, 2);
     const serves = { resource: 404, summary: 200 };
     const { kubelet, scraper, clock, paths } = await setup(t, { resourceRetryMs: 600_000 }, serves);
     const node = nodeFor("n1", kubelet.port);
@@ -127,7 +127,7 @@ describe("Scraper endpoint selection", () => {
   });
 
   it("auto: a 404 on both endpoints is the node's one error line", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const { kubelet, scraper, paths } = await setup(t, {}, { resource: 404, summary: 404 });
     const batch = await scraper.scrape([nodeFor("n1", kubelet.port)], tick());
     assert.deepEqual(batch, []);
@@ -141,7 +141,7 @@ describe("Scraper endpoint selection", () => {
   });
 
   it("auto: other failures on resource do not switch a node", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const { kubelet, scraper, paths } = await setup(t, {}, { resource: 500, summary: 200 });
     assert.deepEqual(await scraper.scrape([nodeFor("n1", kubelet.port)], tick()), []);
     assert.deepEqual(paths(), [RESOURCE]);
@@ -150,7 +150,7 @@ describe("Scraper endpoint selection", () => {
   });
 
   it("auto: a failed retry of a node on the Summary API still gets its point from the summary", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const serves = { resource: 404, summary: 200 };
     const { kubelet, scraper, clock, paths } = await setup(t, { resourceRetryMs: 1000 }, serves);
     const node = nodeFor("n1", kubelet.port);
@@ -166,7 +166,7 @@ describe("Scraper endpoint selection", () => {
   });
 
   it("resource: a 404 is an error and the summary is never asked", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const { kubelet, scraper, paths } = await setup(
       t,
       { endpoint: "resource" },
@@ -179,7 +179,7 @@ describe("Scraper endpoint selection", () => {
   });
 
   it("summary: only the Summary API, whatever the resource-metrics-path annotation says", async (t) => {
-    const lines = log.captureLogs(t, 2);
+    const lines = captureLogs(t, 2);
     const { kubelet, scraper, paths } = await setup(
       t,
       { endpoint: "summary" },
@@ -194,7 +194,7 @@ describe("Scraper endpoint selection", () => {
   });
 
   it("forgets the endpoint of a node that is gone", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const { kubelet, scraper } = await setup(t, {}, { resource: 404, summary: 200 });
     await scraper.scrape([nodeFor("n1", kubelet.port)], tick());
     assert.equal(scraper.endpointOf("n1"), "summary");

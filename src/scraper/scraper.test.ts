@@ -10,6 +10,7 @@ import {
   startFakeKubelet,
   type TestCert,
 } from "../../test/support/fake-kubelet.ts";
+import { captureLogs } from "../../test/support/logs.ts";
 import type { Node } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import { KubeletClient } from "./kubelet/index.ts";
@@ -84,7 +85,7 @@ describe("Scraper", () => {
   const tick = (): AbortSignal => AbortSignal.timeout(30_000);
 
   it("scrapes Ready nodes and returns their decoded batches in node order", async (t) => {
-    const lines = log.captureLogs(t, 2);
+    const lines = captureLogs(t, 2);
     const a = await kubelet(t, "ok");
     const b = await kubelet(t, "ok");
     const batch = await scraper(t).scrape([nodeFor("a", a.port), nodeFor("b", b.port)], tick());
@@ -104,7 +105,7 @@ describe("Scraper", () => {
   });
 
   it("drops a duplicate pod from every column, swap included, so the kept pods keep their values", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const line = (family: string, pod: string, value: number) =>
       `${family}{container="c",namespace="ns",pod="${pod}"} ${value} 1700000000000\n`;
     const pod = (name: string, swap: number) =>
@@ -133,7 +134,7 @@ describe("Scraper", () => {
     // Whether two equal strings are one instance cannot be seen from JavaScript (Object.is compares
     // strings by value), so only the names themselves are checked here; the table's instance sharing
     // is measured, not tested (heap snapshots, bench/micro/scraper-tick.ts).
-    log.captureLogs(t);
+    captureLogs(t);
     const a = await kubelet(t, "ok");
     for (const internAcrossScrapes of [true, false]) {
       const s = scraper(t, { internAcrossScrapes });
@@ -180,7 +181,7 @@ describe("Scraper", () => {
   });
 
   it("times out a hanging kubelet without affecting another node", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const good = await kubelet(t, "ok");
     const hang = await kubelet(t, "hang");
     const batch = await scraper(t, { requestTimeoutMs: 300 }).scrape(
@@ -199,7 +200,7 @@ describe("Scraper", () => {
   });
 
   it("names the URL when the kubelet cannot be reached", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const closed = await kubelet(t, "ok");
     const port = closed.port;
     await closed.close();
@@ -214,7 +215,7 @@ describe("Scraper", () => {
   });
 
   it("reports a node without a usable address", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const n = nodeFor("noaddr", 1);
     n.status!.addresses = [{ type: "Hostname", address: "x" }];
     assert.deepEqual(await scraper(t).scrape([n], tick()), []);
@@ -226,7 +227,7 @@ describe("Scraper", () => {
   });
 
   it("skips nodes that are not Ready quietly (V(4) only)", async (t) => {
-    const lines = log.captureLogs(t, 4);
+    const lines = captureLogs(t, 4);
     const a = await kubelet(t, "ok");
     const batch = await scraper(t).scrape([nodeFor("down", a.port, false)], tick());
     assert.deepEqual(batch, []);
@@ -239,7 +240,7 @@ describe("Scraper", () => {
   });
 
   it("keeps the first of duplicate node names", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const a = await kubelet(t, "ok");
     const b = await kubelet(t, "ok");
     const batch = await scraper(t).scrape([nodeFor("same", a.port), nodeFor("same", b.port)], tick());
@@ -250,7 +251,7 @@ describe("Scraper", () => {
   });
 
   it("gives up every node when the tick deadline has passed, without throwing", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const a = await kubelet(t, "hang");
     const b = await kubelet(t, "hang");
     const deadline = new AbortController();
@@ -307,7 +308,7 @@ describe("Scraper", () => {
   });
 
   it("bounds the requests in flight", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     let inFlight = 0;
     let maxInFlight = 0;
     const kubelets: FakeKubelet[] = [];
@@ -332,7 +333,7 @@ describe("Scraper", () => {
   });
 
   it("staggers requests with the jitter from random()", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const a = await kubelet(t, "ok");
     const draws: number[] = [];
     const s = scraper(t, {
@@ -346,7 +347,7 @@ describe("Scraper", () => {
   });
 
   it("records the three self-metrics and forgets vanished nodes", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const registry = new Registry();
     registerScraperMetrics(registry);
     registerScraperMetrics(registry); // idempotent

@@ -2,8 +2,8 @@
 // swap, the prev start time), a generation sized anew for every batch, and the flat pod index.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { captureLogs } from "../../test/support/logs.ts";
 import { nodeScrape } from "../../test/support/node-scrapes.ts";
-import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeScrape, PodRef } from "./types.ts";
 
@@ -37,7 +37,7 @@ function podRate(store: TwoPointStore): number | undefined {
 
 describe("TwoPointStore columns allocated only when needed", () => {
   test("remainders appearing after batches without them, then gone again, keep rates exact", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const c0 = BigInt(Number(18_446_744_000_000_000_000n)); // a double: needs no remainder
     const c1 = c0 + 30_000_000_001n; // 2 cores for 15 s plus 1 ns that doubles cannot see
     const c2 = BigInt(Number(c1 + 30_000_000_000n)); // a double again
@@ -54,7 +54,7 @@ describe("TwoPointStore columns allocated only when needed", () => {
   });
 
   test("a prev point kept for a point older than the last keeps its remainder", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const c0 = 18_446_744_000_000_000_123n;
     const c2 = c0 + 50_000_000_003n; // the newest scrape, at 20 s
     const c1 = c0 + 25_000_000_001n; // scraped at 10 s but arriving after c2's point
@@ -69,7 +69,7 @@ describe("TwoPointStore columns allocated only when needed", () => {
   });
 
   test("a -0 remainder is kept as such: with -0 counters it decides the sign of a zero rate", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const batch = (tsS: number, cpu: number, rem: number): NodeScrape[] => {
       const [s] = counterBatch(tsS, 0n, false);
       s.cpuNs[0] = cpu;
@@ -115,7 +115,7 @@ describe("TwoPointStore columns allocated only when needed", () => {
   });
 
   test("a prev start time column begun mid-batch keeps the earlier containers' prev start times", (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     // A resolution of 10 s: no container is ever young enough for the fresh-container rule.
     const store = new TwoPointStore({ resolutionMs: 10_000 });
     const batch = (a: { startS: number; tsS: number }, b: { startS?: number; tsS: number }): NodeScrape[] => [

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { captureLogs } from "../../test/support/logs.ts";
 import { nodeScrape } from "../../test/support/node-scrapes.ts";
-import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeScrape } from "./types.ts";
 
@@ -42,7 +42,7 @@ function exactRate(c0: bigint, c1: bigint, windowS: number): number {
 
 describe("TwoPointStore with counter remainders", () => {
   test("the rate between two counters near 2^64 is exact", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const c0 = 18_446_744_000_000_000_123n;
     const c1 = c0 + 37_500_001_001n; // 2.5 cores for 15 s, plus 1001 ns that doubles cannot see
     const store = new TwoPointStore({ resolutionMs: 60_000 });
@@ -55,7 +55,7 @@ describe("TwoPointStore with counter remainders", () => {
   });
 
   test("a counter that went down by less than a double's spacing is a reset", (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const c0 = 18_446_744_000_000_000_123n;
     const c1 = c0 - 3n; // same nearest double, smaller remainder
     assert.equal(Number(c0), Number(c1));
@@ -68,7 +68,7 @@ describe("TwoPointStore with counter remainders", () => {
   });
 
   test("a missing remainder column counts as zeros", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const store = new TwoPointStore({ resolutionMs: 60_000 });
     const first = nodeScrape({
       node: "node1",
@@ -92,7 +92,7 @@ describe("TwoPointStore with counter remainders", () => {
   });
 
   test("a non-integer remainder makes the point invalid, not the batch", (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const store = new TwoPointStore({ resolutionMs: 60_000 });
     const bad = batch(0, 5n)[0];
     bad.nodeCpuNsRemainder = 0.5;
@@ -103,7 +103,7 @@ describe("TwoPointStore with counter remainders", () => {
   });
 
   test("property: rates from split uint64 counters equal BigInt arithmetic", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const uint64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n - (1n << 40n) });
     fc.assert(
       fc.property(

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import * as log from "../log/index.ts";
+import { captureLogs } from "../../test/support/logs.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeMetricsPoint, NodeScrape, PodMetricsPoint, PodRef } from "./types.ts";
 
@@ -353,7 +353,7 @@ function agree(descs: NodeDesc[][], resolutionMs: number): void {
 const resolutionArb = fc.constantFrom(10_000, 30_000, 60_000);
 
 test("property: the store serves what a plain model of the two-point rules serves, tick after tick", (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   fc.assert(
     fc.property(
       fc.array(fc.array(nodeArb, { maxLength: 3 }), { minLength: 1, maxLength: 10 }),
@@ -365,7 +365,7 @@ test("property: the store serves what a plain model of the two-point rules serve
 });
 
 test("property: the same, for one node whose pods and containers stay from tick to tick", (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   fc.assert(
     fc.property(
       fc.array(

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { captureLogs } from "../../test/support/logs.ts";
 import { nodeScrape } from "../../test/support/node-scrapes.ts";
-import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeScrape } from "./types.ts";
 
@@ -76,7 +76,7 @@ describe("TwoPointStore: swap", () => {
   });
 
   test("negative, infinite or non-number swap values are unknown and do not drop the point", (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const store = new TwoPointStore({ resolutionMs: 60_000 });
     store.store(batch(10));
     const next = batch(20, { node: -1, a: Number.POSITIVE_INFINITY, b: 7 });
@@ -96,7 +96,7 @@ describe("TwoPointStore: swap", () => {
   });
 
   test("a swap column that is not an array makes the scrape malformed (logged, skipped)", (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     const store = new TwoPointStore({ resolutionMs: 60_000 });
     const bad = batch(10);
     (bad[0] as { swapBytes: unknown }).swapBytes = 5;
@@ -105,7 +105,7 @@ describe("TwoPointStore: swap", () => {
   });
 
   test("a short swap column limits the usable containers like any other column", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const store = new TwoPointStore({ resolutionMs: 60_000 });
     const shorten = (b: NodeScrape[]) => {
       b[0].swapBytes = new Float64Array([5]);

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { makeCA } from "../../../test/support/auth.ts";
-import * as log from "../../log/index.ts";
+import { captureLogs } from "../../../test/support/logs.ts";
 import { FileCABundle, parseAuthConfigMap, TtlCache } from "./config.ts";
 
 test("a CA file is re-read when it changes; a broken rewrite keeps the previous bundle", async (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   const dir = mkdtempSync(join(tmpdir(), "auth-config-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const [a, b] = [await makeCA("a"), await makeCA("b")];

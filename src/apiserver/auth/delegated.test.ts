@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { FakeAuthApiServer, issue, makeCA, request } from "../../../test/support/auth.ts";
-import * as log from "../../log/index.ts";
+import { captureLogs } from "../../../test/support/logs.ts";
 import { type AuthOptions, DelegatedAuth } from "./delegated.ts";
 
 const UNAUTHORIZED =
@@ -77,7 +77,7 @@ async function waitFor(cond: () => boolean | Promise<boolean>, what: string): Pr
 }
 
 test("front-proxy, x509, anonymous and unknown-CA requests get kube-apiserver's answers", async (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   api.updateConfigMap(clusterConfigMap());
   api.sar = (spec) => ({ allowed: spec.user === "viewer" });
   const auth = await startAuth(t);
@@ -152,7 +152,7 @@ test("front-proxy, x509, anonymous and unknown-CA requests get kube-apiserver's 
 });
 
 test("a CA rotated in the ConfigMap is used without a restart", async (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   api.updateConfigMap(clusterConfigMap());
   api.sar = () => ({ allowed: true });
   const auth = await startAuth(t);
@@ -185,7 +185,7 @@ async function writeBundle(path: string, pem: string): Promise<void> {
 }
 
 test("client certificates: verified once per chain, re-checked against a rotated CA file and the clock", async (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   const dir = await mkdtemp(join(tmpdir(), "auth-ca-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const caFile = join(dir, "client-ca.crt");
@@ -212,7 +212,7 @@ test("client certificates: verified once per chain, re-checked against a rotated
 
   // Past the certificate's notAfter the cached success is not used.
   const expiredAt = now + 25 * 3_600_000;
-  const lines = log.captureLogs(t);
+  const lines = captureLogs(t);
   now = expiredAt;
   assert.deepEqual(await auth.check(request("/metrics", { certs: chain })), {
     allowed: false,
@@ -239,7 +239,7 @@ test("client certificates: verified once per chain, re-checked against a rotated
 });
 
 test("token reviews are cached for the TTL; a rejected token is 401", async (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   let now = 1_000_000;
   api.tokens.set("good", { username: "alice", groups: ["devs"], uid: "u1" });
   api.sar = () => ({ allowed: true });
@@ -265,7 +265,7 @@ test("token reviews are cached for the TTL; a rejected token is 401", async (t) 
 });
 
 test("SubjectAccessReview answers are cached per TTL; API errors are a 500 and not cached", async (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   let now = 5_000_000;
   let allowed = false;
   api.sar = () => ({ allowed, reason: allowed ? "" : "no RBAC rule" });
@@ -308,7 +308,7 @@ test("SubjectAccessReview answers are cached per TTL; API errors are a 500 and n
 });
 
 test("a failed ConfigMap lookup stops the start unless tolerated", async (t) => {
-  const lines = log.captureLogs(t);
+  const lines = captureLogs(t);
   api.configMapStatus = 403;
   t.after(() => {
     api.configMapStatus = 200;

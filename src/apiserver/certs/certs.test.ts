@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { testCert } from "../../../test/support/certs.ts";
-import * as log from "../../log/index.ts";
+import { captureLogs } from "../../../test/support/logs.ts";
 import { watchCertKeyPair } from "./reload.ts";
 import { generateServingCA } from "./serving-ca.ts";
 import { nodeMinVersion, opensslCipherList } from "./tls.ts";
@@ -17,7 +17,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 }
 
 test("generateServingCA: the serving cert verifies against caPem and names the hosts; a restart reuses both", async (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   const dir = tempDir(t);
   const first = await generateServingCA(["metrics-server.kube-system.svc", "127.0.0.9"], dir);
   const leaf = new X509Certificate(first.cert);
@@ -37,7 +37,7 @@ test("generateServingCA: the serving cert verifies against caPem and names the h
 });
 
 test("generateServingCA: a broken CA in the dir is replaced", async (t) => {
-  log.captureLogs(t);
+  captureLogs(t);
   const dir = tempDir(t);
   const first = await generateServingCA([], dir);
   writeFileSync(join(dir, "serving-ca.key"), "garbage");
@@ -59,7 +59,7 @@ test("Go TLS names map to Node's", () => {
 });
 
 test("watchCertKeyPair: a valid new pair is handed over; a bad one is logged once and ignored", async (t) => {
-  const lines = log.captureLogs(t);
+  const lines = captureLogs(t);
   const dir = tempDir(t);
   const a = await testCert("a");
   const b = await testCert("b");

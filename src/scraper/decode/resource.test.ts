@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { captureLogs } from "../../../test/support/logs.ts";
 import { cmp, decodeBoth, rows } from "../../../test/support/resource-decoding.ts";
-import * as log from "../../log/index.ts";
 import { decodeResourceMetrics } from "./resource.ts";
 
 const realistic = readFileSync(new URL("../testdata/resource-1.33.txt", import.meta.url));
@@ -112,7 +112,7 @@ describe("decodeResourceMetrics", () => {
   });
 
   it("drops the whole pod when one container has zero cpu, keeps other pods", (t) => {
-    const lines = log.captureLogs(t, 1);
+    const lines = captureLogs(t, 1);
     const body = [
       'container_cpu_usage_seconds_total{container="a",namespace="ns",pod="bad"} 1 1000',
       'container_cpu_usage_seconds_total{container="b",namespace="ns",pod="bad"} 0 1000',
@@ -150,7 +150,7 @@ describe("decodeResourceMetrics", () => {
   });
 
   it("marks an incomplete node (zero memory, zero cpu or zero timestamp) with nodeTimestampMs 0 and keeps pods", (t) => {
-    const lines = log.captureLogs(t, 1);
+    const lines = captureLogs(t, 1);
     const pod = [
       'container_cpu_usage_seconds_total{container="a",namespace="ns",pod="p"} 1 1000',
       'container_memory_working_set_bytes{container="a",namespace="ns",pod="p"} 5 1000',

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import * as log from "../../log/index.ts";
+import { captureLogs } from "../../../test/support/logs.ts";
 import type { NodeScrape } from "../../storage/index.ts";
 import { TwoPointStore } from "../../storage/index.ts";
 import { decodeSummary } from "./summary.ts";
@@ -37,7 +37,7 @@ function summary(counter: string, time: string): string {
 
 describe("decodeSummary", () => {
   it("decodes the full Summary API sample", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const s = decodeSummary(full, "worker-1", same);
     assert.equal(s.node, "worker-1");
     assert.equal(s.nodeTimestampMs, ms("2025-05-22T18:19:05Z"));
@@ -59,7 +59,7 @@ describe("decodeSummary", () => {
   });
 
   it("decodes an only_cpu_and_memory response: sorted pods, incomplete and empty pods left out", (t) => {
-    const lines = log.captureLogs(t, 1);
+    const lines = captureLogs(t, 1);
     const s = decodeSummary(reduced, "worker-2", same);
     assert.equal(s.nodeCpuNs, 1457392812000);
     assert.deepEqual(
@@ -87,7 +87,7 @@ describe("decodeSummary", () => {
   });
 
   it("marks the node point incomplete when its cpu or memory is missing, keeping the pods", (t) => {
-    const lines = log.captureLogs(t, 1);
+    const lines = captureLogs(t, 1);
     const noCpu = JSON.parse(full);
     delete noCpu.node.cpu;
     const zeroMemory = JSON.parse(full);
@@ -105,7 +105,7 @@ describe("decodeSummary", () => {
   });
 
   it("drops a pod whose container has no cpu time or zero memory", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const noTime = JSON.parse(full);
     delete noTime.pods[0].containers[0].cpu.time;
     const zeroMemory = JSON.parse(full);
@@ -171,7 +171,7 @@ describe("decodeSummary", () => {
   });
 
   it("gives the exact nanocore rate from two summaries 15 s apart with counters past 2^53", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const node0 = 18_000_000_000_000_000_001n; // ~1.8e19
     const node1 = node0 + 37_500_000_999n; // 2.5 cores for 15 s + 999 ns
     const pod0 = 10_000_000_000_000_001n; // ~1e16
@@ -202,7 +202,7 @@ describe("decodeSummary", () => {
   });
 
   it("rates use the kubelet's one-second cpu.time values for the window", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const store = new TwoPointStore({ resolutionMs: 60_000 });
     store.store([decodeSummary(summary("1000000000000", "2025-05-22T18:19:00Z"), "n", same)]);
     store.store([decodeSummary(summary("1016000000000", "2025-05-22T18:19:16Z"), "n", same)]);
@@ -215,7 +215,7 @@ describe("decodeSummary", () => {
   });
 
   it("property: any input either decodes or throws an Error naming the summary", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const check = (body: string): void => {
       try {
         const s = decodeSummary(body, "n", same);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import * as log from "../../log/index.ts";
+import { captureLogs } from "../../../test/support/logs.ts";
 import type { NodeScrape } from "../../storage/index.ts";
 import { decodeResourceMetrics } from "./resource.ts";
 import { decodeSummary } from "./summary.ts";
@@ -123,7 +123,7 @@ describe("decodeResourceMetrics: swap", () => {
   });
 
   it("a node with swap but no memory is still incomplete; its pods are kept", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const s = decodeResourceMetrics(
       body([
         "node_cpu_usage_seconds_total 10 1000",
@@ -140,7 +140,7 @@ describe("decodeResourceMetrics: swap", () => {
   });
 
   it("a container with swap but no memory still drops its pod", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const s = decodeResourceMetrics(
       body([
         `container_cpu_usage_seconds_total${label("a", "p")} 1 1000`,
@@ -321,7 +321,7 @@ describe("decodeSummary: swap", () => {
   });
 
   it("a container with swap but no memory still drops its pod", (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const doc = JSON.parse(summary(undefined, [{ swapUsageBytes: 1 }]));
     delete doc.pods[0].containers[0].memory;
     const s = decodeSummary(JSON.stringify(doc), "n", same);

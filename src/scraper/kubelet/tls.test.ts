@@ -4,8 +4,8 @@ import { before, describe, it } from "node:test";
 import type { PeerCertificate, TLSSocket } from "node:tls";
 import fc from "fast-check";
 import { startFakeKubelet, type TestCA, type TestCert, testCA } from "../../../test/support/fake-kubelet.ts";
+import { captureLogs } from "../../../test/support/logs.ts";
 import type { Node } from "../../kube/index.ts";
-import * as log from "../../log/index.ts";
 import { Scraper } from "../scraper.ts";
 import { KubeletClient, type KubeletClientOptions, KubeletHttpError } from "./client.ts";
 import { acceptableNodeName, checkIdentity, parseSubjectAltNames } from "./tls.ts";
@@ -253,7 +253,7 @@ describe("Scraper with verified kubelets", () => {
         conditions: [{ type: "Ready", status: "True" }],
       },
     });
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     for (let tick = 1; tick <= 2; tick++) {
       const batch = await scraper.scrape([node("good", good.port), node("bad", bad.port)], timeout());
       assert.deepEqual(

@@ -11,6 +11,7 @@ import {
   startFakeKubelet,
   type TestCert,
 } from "../../../test/support/fake-kubelet.ts";
+import { captureLogs } from "../../../test/support/logs.ts";
 import type { Node } from "../../kube/index.ts";
 import * as log from "../../log/index.ts";
 import { KubeletClient } from "../kubelet/index.ts";
@@ -192,7 +193,7 @@ describe("WorkerScraper", () => {
   });
 
   it("follows a node that changed: a replaced node object is sent again, an unchanged one is reused", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     kubelets[0].behaviour = { kind: "ok", pods: [] };
     kubelets[1].behaviour = { kind: "ok", pods: [] };
     const s = workerScraper(t);
@@ -213,7 +214,7 @@ describe("WorkerScraper", () => {
   });
 
   it("records the kubelet metrics in the main thread's registry and forgets vanished nodes", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     const registry = new Registry();
     registerScraperMetrics(registry);
     kubelets[0].behaviour = { kind: "ok", pods: [] };
@@ -244,7 +245,7 @@ describe("WorkerScraper", () => {
   });
 
   it("passes the token source's current token with each tick, and its failure as in-process", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     kubelets[0].behaviour = { kind: "ok", pods: [] };
     let token = "first";
     const s = workerScraper(t, {
@@ -270,7 +271,7 @@ describe("WorkerScraper", () => {
   });
 
   it("returns at the tick deadline with the nodes that answered", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     kubelets[0].behaviour = { kind: "ok", pods: [] };
     kubelets[1].behaviour = { kind: "hang" };
     const s = workerScraper(t, { requestTimeoutMs: 600_000 });
@@ -296,7 +297,7 @@ describe("WorkerScraper", () => {
   });
 
   it("survives a crash of the worker: the tick returns, failed nodes are logged once, the next tick works", async (t) => {
-    const lines = log.captureLogs(t);
+    const lines = captureLogs(t);
     kubelets[0].behaviour = { kind: "ok", pods: [] };
     kubelets[1].behaviour = { kind: "hang" };
     const stuck = kubelets[1].k;
@@ -327,7 +328,7 @@ describe("WorkerScraper", () => {
   });
 
   it("close() ends the worker and its connections; a tick in progress returns, later ones are refused", async (t) => {
-    log.captureLogs(t);
+    captureLogs(t);
     kubelets[1].behaviour = { kind: "hang" };
     const stuck = kubelets[1].k;
     const closed: Promise<void>[] = [];
