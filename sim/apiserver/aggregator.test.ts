@@ -1,81 +1,22 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { IncomingHttpHeaders } from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { TLSSocket } from "node:tls";
+import { type Json, request } from "../../test/support/https-request.ts";
+import { run } from "../../test/support/processes.ts";
 import { type CA, type CertAndKey, createCA, issueCert, writeKubeconfig } from "../auth/index.ts";
 import { generateScenario } from "../scenario/index.ts";
 import { Cluster } from "../state/index.ts";
 import { ApiServer } from "./apiserver.ts";
 
-// Decoded API responses are checked field by field; typing every shape would add nothing.
-// biome-ignore lint/suspicious/noExplicitAny: see above
-type Json = any;
-
 const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const R = 2 + Math.floor(Math.random() * 253);
 const HOST = `127.${R}.0.1`;
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  json: () => Json;
-}
-
-function request(
-  base: string,
-  path: string,
-  opts: {
-    method?: string;
-    headers?: Record<string, string>;
-    body?: unknown;
-    client?: CertAndKey;
-    ca: string;
-  },
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(path, base);
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const req = https.request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname + u.search,
-        method: opts.method ?? "GET",
-        headers: { ...(body ? { "content-type": "application/json" } : {}), ...opts.headers },
-        ca: opts.ca,
-        cert: opts.client?.certPem,
-        key: opts.client?.keyPem,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(KUBECTL, args, { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe("the aggregator in front of registered API groups", () => {
   let ca: CA;
@@ -259,7 +200,7 @@ describe("the aggregator in front of registered API groups", () => {
       t.diagnostic(`skipping the kubectl check: ${KUBECTL} not found`);
       return;
     }
-    const out = await kubectl([
+    const out = await run(KUBECTL, [
       "--kubeconfig",
       join(dir, "kubeconfig"),
       "--cache-dir",
@@ -274,7 +215,7 @@ describe("the aggregator in front of registered API groups", () => {
       /Error from server \(ServiceUnavailable\): the server is currently unable to handle the request/,
     );
     // kubectl top names the resource in the message, as against a real cluster.
-    const top = await kubectl([
+    const top = await run(KUBECTL, [
       "--kubeconfig",
       join(dir, "kubeconfig"),
       "--cache-dir",

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import * as https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { type Json, request } from "../../test/support/https-request.ts";
+import { run } from "../../test/support/processes.ts";
 import { type CA, type CertAndKey, createCA, issueCert, writeKubeconfig } from "../auth/index.ts";
 import { generateScenario } from "../scenario/index.ts";
 import { Cluster } from "../state/index.ts";
@@ -14,60 +15,9 @@ import type { KubeletFault } from "../types.ts";
 import { ApiServer, type FaultControl } from "./apiserver.ts";
 import { negotiate } from "./negotiate.ts";
 
-// Decoded API responses are checked field by field; typing every shape would add nothing.
-// biome-ignore lint/suspicious/noExplicitAny: see above
-type Json = any;
-
 const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const R = 2 + Math.floor(Math.random() * 253);
 const HOST = `127.${R}.0.1`;
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  json: () => Json;
-}
-
-function request(
-  base: string,
-  path: string,
-  opts: {
-    method?: string;
-    headers?: Record<string, string>;
-    body?: unknown;
-    client?: CertAndKey;
-    ca: string;
-  },
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(path, base);
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const req = https.request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname + u.search,
-        method: opts.method ?? "GET",
-        headers: { ...(body ? { "content-type": "application/json" } : {}), ...opts.headers },
-        ca: opts.ca,
-        cert: opts.client?.certPem,
-        key: opts.client?.keyPem,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 /** A watch stream: collects events, lets a test wait for one. */
 class WatchStream {
@@ -141,14 +91,6 @@ class WatchStream {
   close(): void {
     this.req.destroy();
   }
-}
-
-function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(KUBECTL, args, { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
 }
 
 describe("simulated kube-apiserver", () => {
@@ -517,12 +459,12 @@ describe("simulated kube-apiserver", () => {
       return;
     }
     const args = ["--kubeconfig", join(dir, "kubeconfig"), "--cache-dir", join(dir, "cache")];
-    const nodes = await kubectl([...args, "get", "nodes"]);
+    const nodes = await run(KUBECTL, [...args, "get", "nodes"]);
     assert.equal(nodes.code, 0, nodes.stderr);
     const lines = nodes.stdout.trim().split("\n");
     assert.match(lines[0], /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/);
     for (const n of cluster.scenario().nodes) assert.ok(nodes.stdout.includes(n.name), `${n.name} listed`);
-    const pods = await kubectl([...args, "get", "pods", "-A"]);
+    const pods = await run(KUBECTL, [...args, "get", "pods", "-A"]);
     assert.equal(pods.code, 0, pods.stderr);
     assert.match(pods.stdout.split("\n")[0], /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
     for (const p of cluster.scenario().pods) assert.ok(pods.stdout.includes(p.name), `${p.name} listed`);
