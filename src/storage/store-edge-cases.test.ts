@@ -1,9 +1,9 @@
 // TwoPointStore beyond upstream's storage cases: duplicates, malformed input, readiness logs, odd
 // timestamps and windows.
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { captureFileLogs } from "../../test/support/logs.ts";
 import { at, coreSeconds, nodeScrape, simpleBatch } from "../../test/support/node-scrapes.ts";
-import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeScrape } from "./types.ts";
 
@@ -11,21 +11,7 @@ const RESOLUTION_MS = 60_000;
 const POD1 = { namespace: "ns1", name: "pod1" };
 
 // Captures log lines so tests can assert what was (and was not) logged.
-let logLines: string[] = [];
-let restoreSink: (line: string) => void;
-let restoreVerbosity = 0;
-before(() => {
-  restoreVerbosity = log.getVerbosity();
-  log.setVerbosity(2);
-  restoreSink = log.setSink((line) => logLines.push(line));
-});
-after(() => {
-  log.setSink(restoreSink);
-  log.setVerbosity(restoreVerbosity);
-});
-beforeEach(() => {
-  logLines = [];
-});
+const logs = captureFileLogs(2);
 
 function newStore(): TwoPointStore {
   return new TwoPointStore({ resolutionMs: RESOLUTION_MS });
@@ -92,7 +78,7 @@ describe("TwoPointStore (further behaviour)", () => {
     ];
     storeAll(s, batch(10), batch(20));
     assert.equal(s.getNodeMetrics(["node1"])[0]?.cpuNanocores, 1e9);
-    assert.ok(logLines.some((l) => l.startsWith("E") && /"Got duplicate node point" node="node1"/.test(l)));
+    assert.ok(logs.lines.some((l) => l.startsWith("E") && /"Got duplicate node point" node="node1"/.test(l)));
   });
 
   test("duplicate pod across nodes and duplicate container in a pod: the first is kept, logged", () => {
@@ -125,8 +111,10 @@ describe("TwoPointStore (further behaviour)", () => {
       s.getPodMetrics([POD1])[0]?.containers.map((c) => c.cpuNanocores),
       [1e9],
     );
-    assert.ok(logLines.some((l) => /"Got duplicate pod point" pod="ns1\/pod1"/.test(l)));
-    assert.ok(logLines.some((l) => /"Got duplicate Container point" container="c1" pod="ns1\/pod1"/.test(l)));
+    assert.ok(logs.lines.some((l) => /"Got duplicate pod point" pod="ns1\/pod1"/.test(l)));
+    assert.ok(
+      logs.lines.some((l) => /"Got duplicate Container point" container="c1" pod="ns1\/pod1"/.test(l)),
+    );
   });
 
   test("one entry per request, undefined for unknown names, repeated names answered each time", () => {
@@ -158,7 +146,7 @@ describe("TwoPointStore (further behaviour)", () => {
     assert.doesNotThrow(() => s.store(bad));
     assert.equal(s.getNodeMetrics(["node1"])[0]?.cpuNanocores, 1e9, "a valid scrape in the batch is stored");
     assert.deepEqual(s.getNodeMetrics(["weird"]), [undefined]);
-    assert.ok(logLines.filter((l) => l.startsWith("E")).length >= 4);
+    assert.ok(logs.lines.filter((l) => l.startsWith("E")).length >= 4);
     assert.doesNotThrow(() => s.store("garbage" as unknown as NodeScrape[]));
     assert.deepEqual(
       s.getPodMetrics([null, 3, { namespace: 1 }] as unknown as { namespace: string; name: string }[]),
@@ -183,7 +171,7 @@ describe("TwoPointStore (further behaviour)", () => {
   test("readiness transitions are logged at V(2) with upstream's messages", () => {
     const s = newStore();
     const nodeOnly = (tsS: number) => [nodeScrape({ node: "node1", tsS, cpu: tsS })];
-    const readiness = () => logLines.filter((l) => l.includes("Metric storage"));
+    const readiness = () => logs.lines.filter((l) => l.includes("Metric storage"));
     s.store(nodeOnly(10));
     assert.equal(readiness().length, 0, "no transition from the initial not-ready state");
     s.store(nodeOnly(20));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { captureFileLogs } from "../../test/support/logs.ts";
 import { at, nodeScrape, simpleBatch } from "../../test/support/node-scrapes.ts";
-import * as log from "../log/index.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeScrape } from "./types.ts";
 
@@ -9,21 +9,7 @@ const RESOLUTION_MS = 60_000;
 const POD1 = { namespace: "ns1", name: "pod1" };
 
 // Captures log lines so tests can assert what was (and was not) logged.
-let logLines: string[] = [];
-let restoreSink: (line: string) => void;
-let restoreVerbosity = 0;
-before(() => {
-  restoreVerbosity = log.getVerbosity();
-  log.setVerbosity(2);
-  restoreSink = log.setSink((line) => logLines.push(line));
-});
-after(() => {
-  log.setSink(restoreSink);
-  log.setVerbosity(restoreVerbosity);
-});
-beforeEach(() => {
-  logLines = [];
-});
+const logs = captureFileLogs(2);
 
 function newStore(): TwoPointStore {
   return new TwoPointStore({ resolutionMs: RESOLUTION_MS });
@@ -118,7 +104,7 @@ describe("TwoPointStore (upstream storage cases)", () => {
   test("CPU decrease is logged once at store time, not on reads (differs from upstream)", () => {
     const s = newStore();
     storeAll(s, simpleBatch({ tsS: 10, cpu: 20 }), simpleBatch({ tsS: 20, cpu: 10 }));
-    const errors = () => logLines.filter((l) => l.startsWith("E"));
+    const errors = () => logs.lines.filter((l) => l.startsWith("E"));
     assert.equal(errors().length, 2);
     assert.match(errors()[0], /"Skipping node usage metric" err="unexpected decrease in cumulative CPU/);
     assert.match(errors()[0], /node="node1"/);
@@ -138,7 +124,7 @@ describe("TwoPointStore (upstream storage cases)", () => {
       simpleBatch({ tsS: 200, cpu: 20, startS: 40 }),
     );
     assert.deepEqual(s.getPodMetrics([POD1]), [undefined]);
-    assert.ok(logLines.some((l) => /unexpected decrease in startTime/.test(l)));
+    assert.ok(logs.lines.some((l) => /unexpected decrease in startTime/.test(l)));
   });
 
   test("new point older than prev: prev dropped, nothing served", () => {
@@ -150,9 +136,11 @@ describe("TwoPointStore (upstream storage cases)", () => {
       simpleBatch({ tsS: 5, cpu: 5 }),
     );
     assertEmpty(s);
-    assert.ok(logLines.some((l) => l.includes("Found new node metrics point is older then stored previous")));
     assert.ok(
-      logLines.some((l) => l.includes("Found new container metrics point is older then stored previous")),
+      logs.lines.some((l) => l.includes("Found new node metrics point is older then stored previous")),
+    );
+    assert.ok(
+      logs.lines.some((l) => l.includes("Found new container metrics point is older then stored previous")),
     );
   });
 

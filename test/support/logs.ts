@@ -1,4 +1,5 @@
 // Log capture for tests: every line the klog-style logger writes while a test runs.
+import { after, before, beforeEach } from "node:test";
 import * as log from "../../src/log/index.ts";
 
 /**
@@ -15,4 +16,27 @@ export function captureLogs(t: { after(fn: () => void): void }, level = 0): stri
     log.setVerbosity(prevLevel);
   });
   return lines;
+}
+
+/**
+ * For a whole test file: `lines` holds what was written during the current test (emptied before
+ * each), at -v=level; the previous sink and verbosity come back after the file's tests.
+ */
+export function captureFileLogs(level = 0): { lines: string[] } {
+  const captured = { lines: [] as string[] };
+  let restoreSink: (line: string) => void;
+  let restoreVerbosity = 0;
+  before(() => {
+    restoreVerbosity = log.getVerbosity();
+    log.setVerbosity(level);
+    restoreSink = log.setSink((line) => captured.lines.push(line));
+  });
+  after(() => {
+    log.setSink(restoreSink);
+    log.setVerbosity(restoreVerbosity);
+  });
+  beforeEach(() => {
+    captured.lines = [];
+  });
+  return captured;
 }
