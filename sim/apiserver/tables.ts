@@ -128,7 +128,15 @@ function apiServiceRow(o: KubeObject, nowMs: number): unknown[] {
   ];
 }
 
-const TABLES: Record<Resource, { columns: Column[]; row: (o: KubeObject, nowMs: number) => unknown[] }> = {
+type TableView = { columns: Column[]; row: (o: KubeObject, nowMs: number) => unknown[] };
+
+/** kubectl's default view of a resource without a table of its own here: name and age. */
+const NAME_AGE: TableView = {
+  columns: [col("Name", "string", 0, "name"), col("Age")],
+  row: (o, nowMs) => [o.metadata.name, ageOf(o, nowMs)],
+};
+
+const TABLES: Partial<Record<Resource, TableView>> = {
   nodes: {
     columns: [
       col("Name", "string", 0, "name"),
@@ -182,7 +190,7 @@ export function toTable(
   listMeta: Record<string, unknown>,
   includeObject: string,
 ): Record<string, unknown> {
-  const t = TABLES[resource];
+  const t = TABLES[resource] ?? NAME_AGE;
   const now = Date.now();
   return {
     kind: "Table",

@@ -1,6 +1,21 @@
 // The resources the simulated API server serves and the shape of their objects.
 
-export type Resource = "nodes" | "pods" | "services" | "endpoints" | "apiservices" | "configmaps";
+export type Resource =
+  | "nodes"
+  | "pods"
+  | "services"
+  | "endpoints"
+  | "apiservices"
+  | "configmaps"
+  | "namespaces"
+  | "serviceaccounts"
+  | "secrets"
+  | "clusterroles"
+  | "clusterrolebindings"
+  | "roles"
+  | "rolebindings"
+  | "deployments"
+  | "poddisruptionbudgets";
 
 export const RESOURCES: readonly Resource[] = [
   "nodes",
@@ -9,6 +24,15 @@ export const RESOURCES: readonly Resource[] = [
   "endpoints",
   "apiservices",
   "configmaps",
+  "namespaces",
+  "serviceaccounts",
+  "secrets",
+  "clusterroles",
+  "clusterrolebindings",
+  "roles",
+  "rolebindings",
+  "deployments",
+  "poddisruptionbudgets",
 ];
 
 export interface ResourceInfo {
@@ -19,12 +43,30 @@ export interface ResourceInfo {
   namespaced: boolean;
 }
 
+function rbac(kind: string, namespaced: boolean): ResourceInfo {
+  return { kind, apiVersion: "rbac.authorization.k8s.io/v1", group: "rbac.authorization.k8s.io", namespaced };
+}
+
 export const RESOURCE_INFO: Readonly<Record<Resource, ResourceInfo>> = {
   nodes: { kind: "Node", apiVersion: "v1", group: "", namespaced: false },
   pods: { kind: "Pod", apiVersion: "v1", group: "", namespaced: true },
   services: { kind: "Service", apiVersion: "v1", group: "", namespaced: true },
   endpoints: { kind: "Endpoints", apiVersion: "v1", group: "", namespaced: true },
   configmaps: { kind: "ConfigMap", apiVersion: "v1", group: "", namespaced: true },
+  namespaces: { kind: "Namespace", apiVersion: "v1", group: "", namespaced: false },
+  serviceaccounts: { kind: "ServiceAccount", apiVersion: "v1", group: "", namespaced: true },
+  secrets: { kind: "Secret", apiVersion: "v1", group: "", namespaced: true },
+  clusterroles: rbac("ClusterRole", false),
+  clusterrolebindings: rbac("ClusterRoleBinding", false),
+  roles: rbac("Role", true),
+  rolebindings: rbac("RoleBinding", true),
+  deployments: { kind: "Deployment", apiVersion: "apps/v1", group: "apps", namespaced: true },
+  poddisruptionbudgets: {
+    kind: "PodDisruptionBudget",
+    apiVersion: "policy/v1",
+    group: "policy",
+    namespaced: true,
+  },
   apiservices: {
     kind: "APIService",
     apiVersion: "apiregistration.k8s.io/v1",
