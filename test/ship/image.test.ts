@@ -2,14 +2,17 @@
 // `npm run image` builds: a valid OCI layout carrying the shared reference, the Dockerfile's config,
 // only what the server runs on, within a size budget; and unpacked (umoci) it starts as nobody.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { dockerfileConfig, type ImageConfig, imageNames, productionPackages } from "../../scripts/image.ts";
+import { FakeApiServer } from "../support/fake-apiserver.ts";
 import { ensureImage, requireTool } from "../support/image.ts";
+import { randomIpBase } from "../support/loopback.ts";
 import { root, tempDir } from "../support/paths.ts";
-import { run } from "../support/processes.ts";
+import { killGroup, run } from "../support/processes.ts";
 
 const MiB = 1024 * 1024;
 // Measured: 49.6 MiB compressed, 132.5 MiB of files (121 MiB of them the Node binary).
@@ -271,5 +274,80 @@ test("the image: an OCI archive with the reference and config, only runtime file
     const loaded = await runAsNobody(["/usr/local/bin/node", "--input-type=module", "-e", script]);
     assert.equal(loaded.code, 0, loaded.stderr);
     assert.equal(loaded.stdout.trim(), `loaded ${names.length}`);
+  });
+
+  await t.test("with a read-only root filesystem it serves, writing only to /tmp", async (t) => {
+    if (!requireTool(t, "unshare", "util-linux") || !requireTool(t, "chroot", "coreutils")) return;
+    const api = new FakeApiServer(); // empty node and pod lists: the caches sync at once
+    await api.start();
+    t.after(() => api.close());
+    // The volume a pod would mount: here the kubeconfig, on the service account's mount point.
+    const volume = tempDir(t, "ms-image-volume-");
+    chmodSync(volume, 0o755);
+    const kubeconfig = {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "c", cluster: { server: api.url } }],
+      users: [{ name: "u", user: {} }],
+      contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+      "current-context": "c",
+    };
+    writeFileSync(join(volume, "kubeconfig"), JSON.stringify(kubeconfig), { mode: 0o644 });
+    const mountPoint = "/var/run/secrets/kubernetes.io/serviceaccount";
+    // What a runtime does with readOnlyRootFilesystem and an emptyDir at /tmp, in a mount namespace.
+    const container = [
+      "set -e",
+      "r=$1; volume=$2; shift 2",
+      'mount --bind "$r" "$r"',
+      'mount -o remount,bind,ro "$r"',
+      'mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"',
+      `mount --bind -o ro "$volume" "$r${mountPoint}"`,
+      'exec chroot --userspec=65534:65534 "$r" "$@"',
+    ].join("\n");
+    const address = `${randomIpBase(t)}.0.1`;
+    const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    const server = spawn(
+      "unshare",
+      [
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        container,
+        "sh",
+        rootfs,
+        volume,
+        ...expected.entrypoint,
+        `--kubeconfig=${mountPoint}/kubeconfig`,
+        "--cert-dir=/tmp/certs",
+        `--bind-address=${address}`,
+        `--secure-port=${port}`,
+        "--authentication-skip-lookup",
+      ],
+      {
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { PATH: process.env.PATH, ...Object.fromEntries(expected.env.map((e) => e.split("=", 2))) },
+      },
+    );
+    t.after(() => killGroup(server));
+    const lines: string[] = [];
+    const serving = new Promise<void>((resolveServing, reject) => {
+      const onLine = (line: string): void => {
+        lines.push(line);
+        if (line.includes(`Serving securely on ${address}:${port}`)) resolveServing();
+      };
+      createInterface({ input: server.stdout! }).on("line", onLine);
+      createInterface({ input: server.stderr! }).on("line", onLine);
+      server.on("exit", (code) => reject(new Error(`exited with ${code}:\n${lines.join("\n")}`)));
+      setTimeout(() => reject(new Error(`not serving after 60 s:\n${lines.join("\n")}`)), 60_000).unref();
+    });
+    await serving;
+    assert.ok(
+      lines.some((l) => l.includes("Generated self-signed cert") && l.includes("/tmp/certs/apiserver.crt")),
+      lines.join("\n"),
+    );
+    assert.deepEqual(readdirSync(join(rootfs, "tmp")), [], "the tmpfs, not the image's /tmp, got the files");
   });
 });
