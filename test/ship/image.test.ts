@@ -4,10 +4,11 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { dockerfileConfig, type ImageConfig, imageNames, productionPackages } from "../../scripts/image.ts";
+import { imageNames, withFileLock } from "../../scripts/image.ts";
+import { dockerfileConfig, type ImageConfig, productionPackages } from "../../scripts/image-contents.ts";
 import { FakeApiServer } from "../support/fake-apiserver.ts";
 import { ensureImage, requireTool } from "../support/image.ts";
 import { randomIpBase } from "../support/loopback.ts";
@@ -109,6 +110,32 @@ test("the production packages: what package.json's dependencies need, without no
   assert.throws(
     () => productionPackages(`{"packages":{"":{"dependencies":{"x":"1"}}}}`),
     /the project needs x, which is not in the lock file/,
+  );
+});
+
+test("the build lock: a second holder waits, a dead holder's lock is taken over", async (t) => {
+  const lock = join(tempDir(t, "ms-image-lock-"), "build.lock");
+  const events: string[] = [];
+  const first = withFileLock(lock, async () => {
+    events.push("first in");
+    await new Promise((r) => setTimeout(r, 600));
+    events.push("first out");
+  });
+  const second = withFileLock(lock, async () => {
+    events.push("second in");
+  });
+  await Promise.all([first, second]);
+  assert.deepEqual(events, ["first in", "first out", "second in"]);
+  assert.deepEqual(readdirSync(dirname(lock)), [], "the lock and its link source are gone");
+
+  const gone = spawnSync("true").pid!; // a process that has exited
+  writeFileSync(lock, String(gone));
+  assert.equal(await withFileLock(lock, async () => "taken over"), "taken over");
+
+  writeFileSync(lock, String(process.pid)); // held by a live process
+  await assert.rejects(
+    withFileLock(lock, async () => {}, 300),
+    /still held by pid \d+/,
   );
 });
 
