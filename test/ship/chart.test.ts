@@ -20,6 +20,7 @@ import {
   renderChart,
   renderKustomize,
   safetyViolations,
+  serverArgsErrors,
   validateObjects,
 } from "../support/manifests.ts";
 import { tempDir } from "../support/paths.ts";
@@ -71,6 +72,7 @@ describe("charts/metrics-server", () => {
       if (!objects) return;
       await validateObjects(objects);
       assert.deepEqual(safetyViolations(objects), []);
+      assert.deepEqual(serverArgsErrors(objects), []);
       assert.equal(only(objects, "APIService").metadata.name, "v1beta1.metrics.k8s.io");
       const deployment = only(objects, "Deployment");
       const selector = deployment.spec.selector.matchLabels;

@@ -14,6 +14,7 @@ import {
   permissions,
   renderKustomize,
   safetyViolations,
+  serverArgsErrors,
   validateObjects,
 } from "../support/manifests.ts";
 import { tempDir } from "../support/paths.ts";
@@ -40,6 +41,7 @@ describe("deploy/ (kustomize)", () => {
         : await render(dir);
       await validateObjects(objects);
       assert.deepEqual(safetyViolations(objects), []);
+      assert.deepEqual(serverArgsErrors(objects), []);
       for (const o of objects)
         assert.equal(o.metadata.labels?.["k8s-app"], "metrics-server", `${o.kind} label`);
       const deployment = only(objects, "Deployment", "metrics-server");
@@ -310,6 +312,21 @@ describe("deploy/ (kustomize)", () => {
       "container x: capabilities not dropped",
       "container x: image r/x:latest has no fixed tag",
     ]);
+  });
+
+  test("the server's own command line judges the args", () => {
+    const deployment = (args: string[]): K8sObject => ({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "d" },
+      spec: { template: { spec: { containers: [{ name: "metrics-server", args }] } } },
+    });
+    assert.deepEqual(serverArgsErrors([deployment(["--cert-dir=/tmp", "--v=2"])]), []);
+    assert.match(
+      serverArgsErrors([deployment(["--kubelet-insecure-tlss"])])[0]!,
+      /unknown flag: --kubelet-insecure-tlss/,
+    );
+    assert.match(serverArgsErrors([deployment(["--metric-resolution=fast"])])[0]!, /metric-resolution/);
   });
 
   test("schema validation rejects a malformed object and an unknown kind", async () => {

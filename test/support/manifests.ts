@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { helmBinary } from "../../scripts/helm.ts";
 import { deployDir, KUBECTL, kustomize } from "../../scripts/render-manifests.ts";
+import { parseOptions } from "../../src/cmd/metrics-server/options/index.ts";
 import { root } from "./paths.ts";
 
 const run = promisify(execFile);
@@ -217,4 +218,21 @@ export function permissions(rules: K8sObject["rules"]): string[] {
     }
   }
   return [...out].sort();
+}
+
+/**
+ * The metrics-server containers whose args our server's own command line refuses (an unknown flag,
+ * a bad value, a failed validation), as "<container>: <error>"; empty when every one would start.
+ */
+export function serverArgsErrors(objects: K8sObject[]): string[] {
+  const errors: string[] = [];
+  for (const c of containersOf(objects).filter((c) => c.name === "metrics-server")) {
+    try {
+      const result = parseOptions(c.args ?? []);
+      if (result.kind !== "run") errors.push(`${c.name}: args ask for --${result.kind}`);
+    } catch (err) {
+      errors.push(`${c.name}: ${(err as Error).message}`);
+    }
+  }
+  return errors;
 }
