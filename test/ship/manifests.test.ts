@@ -5,8 +5,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { kubectlPath } from "../support/kubectl.ts";
 import {
   containersOf,
+  deployDir,
   type K8sObject,
   kubectlBin,
   only,
@@ -251,6 +253,16 @@ describe("deploy/ (kustomize)", () => {
       "apps deployments/metrics-server patch",
       "core pods get",
     ]);
+  });
+
+  test("kubectl 1.27's kustomize (the oldest we support) renders every overlay the same", async (t) => {
+    const old = kubectlPath(t, 27);
+    if (!old || !kubectlBin(t)) return;
+    for (const overlay of OVERLAYS) {
+      const result = await run(old, ["kustomize", join(deployDir, overlay)]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(parseObjects(result.stdout), await render(overlay), overlay);
+    }
   });
 
   test("npm run manifests writes the release files, with the image replaced", async (t) => {
