@@ -283,6 +283,15 @@ describe("charts/metrics-server", () => {
       ],
       [{ "serviceMonitor.enabled": true }, /serviceMonitor.enabled needs metrics.enabled/],
       [{ "addonResizer.enabled": true, replicas: 2 }, /addonResizer.enabled needs replicas: 1/],
+      [{ "hostNetwork.enabled": true }, /hostNetwork.enabled needs another containerPort than 10250/],
+      [
+        {
+          "podDisruptionBudget.enabled": true,
+          "podDisruptionBudget.minAvailable": 1,
+          "podDisruptionBudget.maxUnavailable": 1,
+        },
+        /set minAvailable or maxUnavailable, not both/,
+      ],
     ];
     for (const [sets, message, opts] of cases) {
       await assert.rejects(renderChart(helm, [], sets, opts), message, JSON.stringify(sets));

@@ -81,6 +81,13 @@ its own certificate, and verification asked for.
 {{- if and .Values.serviceMonitor.enabled (not .Values.metrics.enabled) }}
 {{- fail "serviceMonitor.enabled needs metrics.enabled: without it /metrics asks for authorization the ServiceMonitor does not have" }}
 {{- end }}
+{{- if and .Values.hostNetwork.enabled (eq (int .Values.containerPort) 10250) }}
+{{- fail "hostNetwork.enabled needs another containerPort than 10250: on the node's network that is the kubelet's port (e.g. containerPort: 4443)" }}
+{{- end }}
+{{- $pdb := .Values.podDisruptionBudget }}
+{{- if and $pdb.enabled (not (kindIs "invalid" $pdb.minAvailable)) (not (kindIs "invalid" $pdb.maxUnavailable)) }}
+{{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both (the API accepts one)" }}
+{{- end }}
 {{- if and .Values.addonResizer.enabled (gt (int .Values.replicas) 1) }}
 {{- fail "addonResizer.enabled needs replicas: 1: addon-resizer sizes a single pod (see its README in kubernetes/autoscaler)" }}
 {{- end }}
