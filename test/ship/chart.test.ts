@@ -35,9 +35,8 @@ async function template(
   files: string[] = [],
   sets: Record<string, string | number | boolean> = {},
 ): Promise<K8sObject[] | undefined> {
-  const helm = await helmBin(t);
-  if (!helm) return undefined;
-  return parseObjects(await renderChart(helm, files, sets));
+  if (!(await helmBin(t))) return undefined;
+  return parseObjects(await renderChart(files, sets));
 }
 
 function server(objects: K8sObject[]): K8sObject {
@@ -82,9 +81,8 @@ describe("charts/metrics-server", () => {
 
   for (const file of [undefined, ...CI_FILES.map((f) => `ci/${f}`)]) {
     test(`helm lint --strict ${file ?? "(defaults)"}`, async (t) => {
-      const helm = await helmBin(t);
-      if (!helm) return;
-      const out = await lintChart(helm, file);
+      if (!(await helmBin(t))) return;
+      const out = await lintChart(file);
       assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
       assert.doesNotMatch(out, /\[(WARNING|ERROR)\]/);
     });
@@ -260,23 +258,18 @@ describe("charts/metrics-server", () => {
   });
 
   test("the schema rejects typos and unknown values", async (t) => {
-    const helm = await helmBin(t);
-    if (!helm) return;
+    if (!(await helmBin(t))) return;
     const typo = join(tempDir(t, "chart-values-"), "typo.yaml");
     writeFileSync(typo, "replica: 2\n");
-    await assert.rejects(renderChart(helm, [typo]), /additional properties 'replica' not allowed/);
-    await assert.rejects(
-      renderChart(helm, [], { "tls.typ": "helm" }),
-      /additional properties 'typ' not allowed/,
-    );
-    await assert.rejects(renderChart(helm, [], { "tls.type": "self-signed" }), /\/tls\/type/);
-    await assert.rejects(renderChart(helm, [], { "image.tag": "latest" }), /\/image\/tag/);
-    await assert.rejects(renderChart(helm, [], { replicas: "two" }), /\/replicas/);
+    await assert.rejects(renderChart([typo]), /additional properties 'replica' not allowed/);
+    await assert.rejects(renderChart([], { "tls.typ": "helm" }), /additional properties 'typ' not allowed/);
+    await assert.rejects(renderChart([], { "tls.type": "self-signed" }), /\/tls\/type/);
+    await assert.rejects(renderChart([], { "image.tag": "latest" }), /\/image\/tag/);
+    await assert.rejects(renderChart([], { replicas: "two" }), /\/replicas/);
   });
 
   test("combinations that cannot work fail the render with a message naming the values", async (t) => {
-    const helm = await helmBin(t);
-    if (!helm) return;
+    if (!(await helmBin(t))) return;
     const cases: [
       Record<string, string | number | boolean>,
       RegExp,
@@ -318,11 +311,11 @@ describe("charts/metrics-server", () => {
       ],
     ];
     for (const [sets, message, opts] of cases) {
-      await assert.rejects(renderChart(helm, [], sets, opts), message, JSON.stringify(sets));
+      await assert.rejects(renderChart([], sets, opts), message, JSON.stringify(sets));
     }
     // The same values with tls.type helm work for two replicas.
     const objects = parseObjects(
-      await renderChart(helm, [], {
+      await renderChart([], {
         replicas: 2,
         "tls.type": "helm",
         "apiService.insecureSkipTLSVerify": false,
@@ -332,10 +325,9 @@ describe("charts/metrics-server", () => {
   });
 
   test("another release name and namespace name every object and reference consistently", async (t) => {
-    const helm = await helmBin(t);
-    if (!helm) return;
+    if (!(await helmBin(t))) return;
     const objects = parseObjects(
-      await renderChart(helm, ["ci/tls-helm-values.yaml"], {}, { release: "ms", namespace: "monitoring" }),
+      await renderChart(["ci/tls-helm-values.yaml"], {}, { release: "ms", namespace: "monitoring" }),
     );
     await validateObjects(objects);
     const deployment = only(objects, "Deployment", "ms-metrics-server");

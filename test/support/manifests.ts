@@ -27,10 +27,14 @@ export type K8sObject = {
   [k: string]: Loose;
 };
 
-/** kubectl 1.33 (its kustomize renders deploy/); a failure under CI=true, else a skip. */
-export function kubectlBin(t: TestContext): string | undefined {
+/**
+ * kubectl 1.33 (its kustomize renders deploy/). Missing: with a test context, a skip (a failure under
+ * CI=true) and undefined; without one, an error.
+ */
+export function kubectlBin(t?: TestContext): string | undefined {
   if (existsSync(KUBECTL)) return KUBECTL;
-  if (process.env.CI === "true") throw new Error(`${KUBECTL} is missing on the CI machine`);
+  if (!t || process.env.CI === "true")
+    throw new Error(`${KUBECTL} is missing (kubectl from the Google Cloud SDK)`);
   t.skip(`${KUBECTL} not found (kubectl from the Google Cloud SDK)`);
   return undefined;
 }
@@ -67,10 +71,10 @@ export interface ChartOptions {
 
 /**
  * `helm template` of the chart with values files (absolute, or relative to the chart) and --set
- * pairs. Rejects with Helm's stderr when the render fails (a schema error, a fail message).
+ * pairs. Rejects with Helm's stderr when the render fails (a schema error, a fail message). Call
+ * helmBin(t) first in a test, so a machine without Helm skips instead of failing.
  */
 export async function renderChart(
-  helm: string,
   valuesFiles: string[] = [],
   sets: Record<string, string | number | boolean> = {},
   opts: ChartOptions = {},
@@ -81,6 +85,7 @@ export async function renderChart(
   for (const [k, v] of Object.entries(sets))
     args.push(typeof v === "string" ? "--set-string" : "--set", `${k}=${v}`);
   args.push(...(opts.flags ?? []));
+  const helm = await helmBinary();
   try {
     const { stdout } = await run(helm, args, { maxBuffer: 64 << 20 });
     return stdout;
@@ -91,7 +96,8 @@ export async function renderChart(
 }
 
 /** `helm lint --strict` of the chart with one values file; resolves to its output, rejects on failure. */
-export async function lintChart(helm: string, valuesFile?: string): Promise<string> {
+export async function lintChart(valuesFile?: string): Promise<string> {
+  const helm = await helmBinary();
   const args = ["lint", "--strict", chartDir, "--namespace", "kube-system"];
   if (valuesFile) args.push("--values", valuesFile.startsWith("/") ? valuesFile : join(chartDir, valuesFile));
   try {
