@@ -257,6 +257,19 @@ describe("charts/metrics-server", () => {
     assert.equal(monitor.metadata.labels.release, "prometheus");
   });
 
+  test("NOTES.txt tells how to check the install, with the release's names", async (t) => {
+    const helm = await helmBin(t);
+    if (!helm) return;
+    const args = ["install", "ms", chartDir, "--namespace", "monitoring", "--dry-run=client", "--values"];
+    const result = await run(helm, [...args, join(chartDir, "ci/tls-helm-values.yaml")]);
+    assert.equal(result.code, 0, result.stderr);
+    const notes = result.stdout.slice(result.stdout.indexOf("NOTES:"));
+    assert.match(notes, /kubectl -n monitoring rollout status deployment\/ms-metrics-server/);
+    assert.match(notes, /kubectl get apiservice v1beta1.metrics.k8s.io/);
+    assert.match(notes, /kubectl top nodes/);
+    assert.doesNotMatch(notes, /does not verify/, "tls.type helm verifies");
+  });
+
   test("the schema rejects typos and unknown values", async (t) => {
     if (!(await helmBin(t))) return;
     const typo = join(tempDir(t, "chart-values-"), "typo.yaml");
