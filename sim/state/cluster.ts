@@ -35,6 +35,8 @@ const GENERATION: ReadonlySet<Resource> = new Set(["deployments", "poddisruption
 export interface DeleteOptions {
   /** "Orphan" keeps the dependents (ownerReferences); otherwise they are deleted too (background GC). */
   propagationPolicy?: string;
+  /** A Namespace goes now, not after Terminating (the namespace controller's last step). */
+  finalize?: boolean;
 }
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -56,6 +58,8 @@ export interface ClusterOptions {
   now?: () => number;
   /** Picks the InternalIP of a node created through the API without one (index = node count). */
   allocateNodeIP?: (index: number) => string;
+  /** How long a deleted Namespace stays Terminating before its objects and it are gone (default 500 ms). */
+  namespaceFinalizeDelayMs?: number;
 }
 
 /** Side effects the simulator wires: a node created or deleted through the API gets or loses its kubelet. */
@@ -90,6 +94,7 @@ export class Cluster implements KubeletView {
   private readonly historyLimit: number;
   private readonly now: () => number;
   private readonly allocateNodeIP: ((index: number) => string) | undefined;
+  private readonly namespaceFinalizeDelayMs: number;
   private readonly listeners = new Map<Resource, Set<WatchListener>>();
   /** Per resource, its object keys in list order; absent = rebuild on next use. */
   private readonly keyIndex = new Map<Resource, string[]>();
@@ -98,6 +103,7 @@ export class Cluster implements KubeletView {
     this.historyLimit = Math.max(1, options.historyLimit ?? 10_000);
     this.now = options.now ?? Date.now;
     this.allocateNodeIP = options.allocateNodeIP;
+    this.namespaceFinalizeDelayMs = options.namespaceFinalizeDelayMs ?? 500;
     for (const r of RESOURCES) this.objects.set(r, new Map());
     // No index exists yet while the scenario loads: it is sorted once, on the first list.
     for (const n of scenario.nodes) this.putNode(n);
@@ -413,13 +419,8 @@ export class Cluster implements KubeletView {
     const name = typeof meta.name === "string" ? meta.name : "";
     if (name === "")
       throw invalid(info.kind, "", "metadata.name: Required value: name or generateName is required");
-    if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
-      throw invalid(
-        info.kind,
-        name,
-        `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
-      );
-    }
+    const nameError = invalidName(resource, name);
+    if (nameError) throw invalid(info.kind, name, `metadata.name: Invalid value: "${name}": ${nameError}`);
     const ns = info.namespaced ? namespace || "default" : undefined;
     if (
       info.namespaced &&
@@ -433,7 +434,18 @@ export class Cluster implements KubeletView {
         "the namespace of the provided object does not match the namespace sent on the request",
       );
     }
-    if (ns !== undefined && !this.getStored("namespaces", undefined, ns)) throw notFound("namespaces", ns);
+    if (ns !== undefined) {
+      const namespaceObject = this.getStored("namespaces", undefined, ns);
+      if (!namespaceObject) throw notFound("namespaces", ns);
+      if (namespaceObject.object().metadata.deletionTimestamp) {
+        throw new ApiError(
+          403,
+          "Forbidden",
+          `${qualifiedResource(resource)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+          { name, ...(info.group ? { group: info.group } : {}), kind: resource },
+        );
+      }
+    }
     if (this.get(resource, ns, name)) {
       const g = info.group;
       throw new ApiError(409, "AlreadyExists", `${qualifiedResource(resource)} "${name}" already exists`, {
@@ -666,6 +678,7 @@ export class Cluster implements KubeletView {
   ): Promise<KubeObject> {
     const oldStored = this.mustGetStored(resource, namespace, name);
     const old = oldStored.object();
+    if (resource === "namespaces" && !options.finalize) return this.terminate(old, options);
     const key = keyOf(old.metadata.namespace, name);
     this.rv++;
     const last: KubeObject = { ...old, metadata: { ...old.metadata, resourceVersion: String(this.rv) } };
@@ -678,14 +691,42 @@ export class Cluster implements KubeletView {
     if (resource === "nodes") this.simNodes.delete(name);
     this.record("DELETED", resource, new StoredObject(resource, last, oldStored.labels));
     if (resource === "nodes") await this.hooks.nodeRemoved?.(name);
-    if (resource === "namespaces") {
-      for (const r of RESOURCES) {
-        if (!RESOURCE_INFO[r].namespaced) continue;
-        for (const o of this.listStored(r, name)) await this.delete(r, name, o.name, options);
-      }
-    }
     if (options.propagationPolicy !== "Orphan") await this.deleteDependents(old.metadata.uid);
     return last;
+  }
+
+  /**
+   * A Namespace's deletion as kube-apiserver and the namespace controller do it: the namespace is
+   * Terminating (no new objects in it) for a while, then its objects and it are deleted.
+   */
+  private terminate(ns: KubeObject, options: DeleteOptions): KubeObject {
+    if (ns.metadata.deletionTimestamp) return ns;
+    const name = ns.metadata.name;
+    const updated = this.updateStatus("namespaces", undefined, name, { phase: "Terminating" });
+    const oldStored = this.mustGetStored("namespaces", undefined, name);
+    this.rv++;
+    const obj: KubeObject = {
+      ...updated,
+      metadata: {
+        ...updated.metadata,
+        deletionTimestamp: rfc3339(this.now()),
+        resourceVersion: String(this.rv),
+      },
+    };
+    this.record("MODIFIED", "namespaces", this.store("namespaces", name, obj), oldStored);
+    const finalize = async () => {
+      for (const r of RESOURCES) {
+        if (!RESOURCE_INFO[r].namespaced) continue;
+        for (const o of this.listStored(r, name)) {
+          if (this.getStored(r, name, o.name)) await this.delete(r, name, o.name, options);
+        }
+      }
+      if (this.getStored("namespaces", undefined, name)?.object().metadata.uid === ns.metadata.uid) {
+        await this.delete("namespaces", undefined, name, { ...options, finalize: true });
+      }
+    };
+    setTimeout(() => void finalize().catch(() => {}), this.namespaceFinalizeDelayMs).unref();
+    return obj;
   }
 
   /** Deletes every object with an ownerReference to `uid` (the garbage collector's background mode). */
@@ -702,6 +743,17 @@ export class Cluster implements KubeletView {
       }
     }
   }
+}
+
+/** RBAC objects' names are path segments ("system:metrics-server"); the rest are DNS subdomains. */
+function invalidName(resource: Resource, name: string): string | undefined {
+  if (RESOURCE_INFO[resource].group === "rbac.authorization.k8s.io") {
+    if (name === "." || name === "..") return `may not be '${name}'`;
+    if (name.includes("/") || name.includes("%")) return `may not contain '/' or '%'`;
+    return undefined;
+  }
+  if (DNS_SUBDOMAIN.test(name) && name.length <= 253) return undefined;
+  return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'";
 }
 
 function typeOf(resource: Resource) {
