@@ -7,11 +7,10 @@ import { join, resolve } from "node:path";
 import { ApiServer, type FaultControl } from "./apiserver/index.ts";
 import {
   adminUser,
-  builtinRbac,
   createCA,
   issueCert,
   METRICS_SERVER_SA,
-  type Rbac,
+  Rbac,
   randomToken,
   renderKubeconfigFor,
   serviceAccountUser,
@@ -103,7 +102,8 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
   tokens.add(adminToken, admin);
   const metricsServerToken = randomToken();
   tokens.add(metricsServerToken, serviceAccountUser(METRICS_SERVER_SA.namespace, METRICS_SERVER_SA.name));
-  const rbac = builtinRbac();
+  // Filled from the cluster's RBAC objects once the API server stores them.
+  const rbac = new Rbac();
   const dir = resolve(o.dir);
   const pki = join(dir, "pki");
 
@@ -172,6 +172,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
         await writeSecret(join(pki, "rotated.key"), user.keyPem);
       },
       partialMetadata: o.partialMetadata,
+      bare: o.bare,
       log,
     });
   } catch (err) {

@@ -7,13 +7,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import {
-  builtinRbac,
   type CA,
   type CertAndKey,
   createCA,
   forbiddenStatus,
   issueCert,
-  type Rbac,
+  Rbac,
   requestAttributes,
   type TokenTable,
 } from "../auth/index.ts";
@@ -39,6 +38,7 @@ import { methodNotAllowed, readBody, rec, writeJson, writeJsonBytes, writeStatus
 import { serveList, serveWatch } from "./listwatch.ts";
 import { negotiate, notAcceptable, type Representation } from "./negotiate.ts";
 import { openApiDocument, openApiIndex } from "./openapi.ts";
+import { storeBootstrapPolicy, syncRbac } from "./rbacsync.ts";
 import { type ResourceRoute, resourcesOf, routeResource } from "./routing.ts";
 import { toTable } from "./tables.ts";
 import { serveCreate, serveObjectWrite } from "./writes.ts";
@@ -76,8 +76,13 @@ export interface ApiServerOptions {
   proxyTimeoutMs?: number;
   /** Bearer tokens accepted besides client certificates (none when absent). */
   tokens?: TokenTable;
-  /** Authorizes every request (default: the built-in policy, builtinRbac()). */
+  /**
+   * The authorizer's model (shared with the kubelets); it follows the cluster's RBAC objects.
+   * Default: a model of its own.
+   */
   rbac?: Rbac;
+  /** Store only kube-apiserver's bootstrap policy at start, not metrics-server's RBAC (--bare). */
+  bare?: boolean;
   /** The front-proxy CA, published as requestheader-client-ca-file (omitted when absent). */
   frontProxyCACertPem?: string;
   /** Called after POST /sim/rotate-client-ca with the new CA and the `rotated` user's cert (to save them). */
@@ -96,6 +101,7 @@ export class ApiServer {
   private readonly server: https.Server;
   private readonly serving: CertAndKey;
   private readonly rbac: Rbac;
+  private readonly stopRbacSync: () => void;
   /** Client CAs in force (PEM), oldest first: the cluster CA, then any added by rotations. */
   private readonly clientCAs: string[];
   private rotations = 0;
@@ -118,7 +124,8 @@ export class ApiServer {
   ) {
     this.server = server;
     this.serving = serving;
-    this.rbac = opts.rbac ?? builtinRbac();
+    this.rbac = opts.rbac ?? new Rbac();
+    this.stopRbacSync = syncRbac(opts.cluster, this.rbac, opts.log ?? (() => {}));
     this.clientCAs = [opts.ca.certPem];
     this.opts = opts;
     this.aggregator = aggregator;
@@ -162,6 +169,7 @@ export class ApiServer {
       proxyTimeoutMs: opts.proxyTimeoutMs,
       log: opts.log,
     });
+    await storeBootstrapPolicy(opts.cluster, opts.bare ?? false);
     const api = new ApiServer(server, serving, opts, aggregator);
     api.publishAuthConfigMap();
     server.on("request", (req: IncomingMessage, res: ServerResponse) => api.handle(req, res));
@@ -230,6 +238,7 @@ export class ApiServer {
 
   async close(): Promise<void> {
     this.aggregator.close();
+    this.stopRbacSync();
     for (const end of [...this.watches]) end();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());

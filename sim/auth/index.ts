@@ -1,3 +1,4 @@
+export { bootstrapPolicy, builtinRbac, METRICS_SERVER_SA, type PolicyObject } from "./bootstrap.ts";
 export { certUser, presentedCert } from "./identity.ts";
 export { renderKubeconfigFor, writeKubeconfig, writeKubeconfigText } from "./kubeconfig.ts";
 export { ServingCertIssuer } from "./leafcert.ts";
@@ -5,10 +6,9 @@ export { type CA, type CertAndKey, createCA, createKeyPair, issueCert, type KeyP
 export {
   ANONYMOUS,
   type Attributes,
-  builtinRbac,
   forbiddenStatus,
-  METRICS_SERVER_SA,
-  type Rbac,
+  Rbac,
+  type RbacResource,
   requestAttributes,
   serviceAccountUser,
 } from "./rbac.ts";
