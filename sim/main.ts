@@ -13,6 +13,7 @@ import {
   Rbac,
   randomToken,
   renderKubeconfigFor,
+  ServiceAccountTokens,
   serviceAccountUser,
   TokenTable,
   writeKubeconfig,
@@ -38,8 +39,10 @@ export interface RunningSim {
   adminTokenPath: string;
   /** The bearer tokens the API server accepts (the admin token; tests may add users). */
   tokens: TokenTable;
-  /** The RBAC model every API and kubelet request is authorized with (tests may add bindings). */
+  /** The RBAC model every API and kubelet request is authorized with (it follows the RBAC objects). */
   rbac: Rbac;
+  /** Issues bound service account tokens for pods (valid while the ServiceAccount and pod exist). */
+  serviceAccountTokens: ServiceAccountTokens;
   /** The token of service account kube-system/metrics-server, in metricsServerKubeconfigPath. */
   metricsServerToken: string;
   metricsServerKubeconfigPath: string;
@@ -140,6 +143,10 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     },
   );
   cluster = started;
+  const serviceAccountTokens = new ServiceAccountTokens(tokens, {
+    serviceAccountUid: (ns, name) => started.get("serviceaccounts", ns, name)?.metadata.uid,
+    podUid: (ns, name) => started.get("pods", ns, name)?.metadata.uid,
+  });
   started.hooks = {
     nodeAdded: (n) => fleet.addNode(n),
     nodeRemoved: (name) => fleet.removeNode(name),
@@ -229,6 +236,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     adminTokenPath,
     tokens,
     rbac,
+    serviceAccountTokens,
     metricsServerToken,
     metricsServerKubeconfigPath,
     readyLine,

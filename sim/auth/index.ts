@@ -12,4 +12,11 @@ export {
   requestAttributes,
   serviceAccountUser,
 } from "./rbac.ts";
-export { adminUser, bearerToken, randomToken, TokenTable } from "./tokens.ts";
+export {
+  adminUser,
+  type BoundObjects,
+  bearerToken,
+  randomToken,
+  ServiceAccountTokens,
+  TokenTable,
+} from "./tokens.ts";

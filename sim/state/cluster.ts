@@ -5,6 +5,7 @@
 // (StoredObject, stored.ts): reads that need an object parse a fresh copy.
 
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import type { KubeletView, PodPhase, Scenario, SimNode, SimPod } from "../types.ts";
 import { ApiError, expiredError, invalid, notFound } from "./errors.ts";
 import { nodeToJson, podToJson, rfc3339 } from "./objects.ts";
@@ -617,12 +618,12 @@ export class Cluster implements KubeletView {
     this.prepare(resource, obj, old);
     if (GENERATION.has(resource)) {
       const gen = Number(old.metadata.generation ?? 1);
-      obj.metadata.generation = JSON.stringify(obj.spec) === JSON.stringify(old.spec) ? gen : gen + 1;
+      obj.metadata.generation = isDeepStrictEqual(obj.spec, old.spec) ? gen : gen + 1;
     }
     const { resourceVersion: _a, ...newMeta } = obj.metadata;
     const { resourceVersion: _b, ...oldMeta } = old.metadata;
     // kube-apiserver skips writing an unchanged object: same resourceVersion, no event.
-    if (JSON.stringify({ ...obj, metadata: newMeta }) === JSON.stringify({ ...old, metadata: oldMeta }))
+    if (isDeepStrictEqual({ ...obj, metadata: newMeta }, { ...old, metadata: oldMeta }))
       return old;
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
