@@ -7,13 +7,13 @@ import { join, resolve } from "node:path";
 import { ApiServer, type FaultControl } from "./apiserver/index.ts";
 import {
   adminUser,
-  builtinRbac,
   createCA,
   issueCert,
   METRICS_SERVER_SA,
-  type Rbac,
+  Rbac,
   randomToken,
   renderKubeconfigFor,
+  ServiceAccountTokens,
   serviceAccountUser,
   TokenTable,
   writeKubeconfig,
@@ -39,8 +39,10 @@ export interface RunningSim {
   adminTokenPath: string;
   /** The bearer tokens the API server accepts (the admin token; tests may add users). */
   tokens: TokenTable;
-  /** The RBAC model every API and kubelet request is authorized with (tests may add bindings). */
+  /** The RBAC model every API and kubelet request is authorized with (it follows the RBAC objects). */
   rbac: Rbac;
+  /** Issues bound service account tokens for pods (valid while the ServiceAccount and pod exist). */
+  serviceAccountTokens: ServiceAccountTokens;
   /** The token of service account kube-system/metrics-server, in metricsServerKubeconfigPath. */
   metricsServerToken: string;
   metricsServerKubeconfigPath: string;
@@ -103,7 +105,8 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
   tokens.add(adminToken, admin);
   const metricsServerToken = randomToken();
   tokens.add(metricsServerToken, serviceAccountUser(METRICS_SERVER_SA.namespace, METRICS_SERVER_SA.name));
-  const rbac = builtinRbac();
+  // Filled from the cluster's RBAC objects once the API server stores them.
+  const rbac = new Rbac();
   const dir = resolve(o.dir);
   const pki = join(dir, "pki");
 
@@ -140,6 +143,10 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     },
   );
   cluster = started;
+  const serviceAccountTokens = new ServiceAccountTokens(tokens, {
+    serviceAccountUid: (ns, name) => started.get("serviceaccounts", ns, name)?.metadata.uid,
+    podUid: (ns, name) => started.get("pods", ns, name)?.metadata.uid,
+  });
   started.hooks = {
     nodeAdded: (n) => fleet.addNode(n),
     nodeRemoved: (name) => fleet.removeNode(name),
@@ -172,6 +179,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
         await writeSecret(join(pki, "rotated.key"), user.keyPem);
       },
       partialMetadata: o.partialMetadata,
+      bare: o.bare,
       log,
     });
   } catch (err) {
@@ -228,6 +236,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     adminTokenPath,
     tokens,
     rbac,
+    serviceAccountTokens,
     metricsServerToken,
     metricsServerKubeconfigPath,
     readyLine,

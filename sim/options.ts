@@ -26,6 +26,8 @@ export interface SimOptions {
   readOnlyPort: number | undefined;
   /** false = the API server does not support PartialObjectMetadata. */
   partialMetadata: boolean;
+  /** Start with kube-apiserver's bootstrap RBAC only: metrics-server's comes from applied manifests. */
+  bare: boolean;
   /** Extra Running pods default/hpa-target-* labelled app=hpa-target (0 = none). */
   hpaReplicas: number;
   help: boolean;
@@ -61,6 +63,9 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
                             a fixed-size target for HPA-like queries (default 0 = none)
   --no-partial-metadata     act like an API server without PartialObjectMetadata: full objects when
                             the Accept header also allows application/json, 406 otherwise
+  --bare                    start with kube-apiserver's bootstrap RBAC only (cluster-admin,
+                            system:discovery, system:auth-delegator, admin/edit/view, ...): none
+                            of metrics-server's RBAC, which kubectl apply of its manifests adds
   --help                    show this help
 
 Written to DIR: kubeconfig with contexts admin (current; client cert, group system:masters),
@@ -144,6 +149,7 @@ const FLAGS = {
   "read-only-port": { type: "string" },
   "hpa-replicas": { type: "string" },
   "no-partial-metadata": { type: "boolean" },
+  bare: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
 
@@ -207,6 +213,7 @@ export function parseArgs(
     dnsOnlySanNodes: intFlag("dns-only-san-nodes", v["dns-only-san-nodes"], 0, 0, 250 * 254),
     readOnlyPort: intFlag("read-only-port", v["read-only-port"], undefined, 1, 65535),
     partialMetadata: v["no-partial-metadata"] !== true,
+    bare: v.bare === true,
     hpaReplicas: intFlag("hpa-replicas", v["hpa-replicas"], 0, 0, 100_000),
     help: v.help === true,
   };

@@ -155,8 +155,11 @@ describe("the aggregator in front of registered API groups", () => {
     const groups = (await call("/apis")).json().groups.map((g: Json) => g.name);
     assert.deepEqual(groups, [
       "apiregistration.k8s.io",
+      "apps",
       "authentication.k8s.io",
       "authorization.k8s.io",
+      "policy",
+      "rbac.authorization.k8s.io",
       "metrics.k8s.io",
     ]);
     const group = (await call("/apis/metrics.k8s.io")).json();

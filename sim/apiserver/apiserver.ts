@@ -7,13 +7,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import {
-  builtinRbac,
   type CA,
   type CertAndKey,
   createCA,
   forbiddenStatus,
   issueCert,
-  type Rbac,
+  Rbac,
   requestAttributes,
   type TokenTable,
 } from "../auth/index.ts";
@@ -28,10 +27,9 @@ import {
   tokenReview,
 } from "./authn.ts";
 import {
-  APIREG_GROUP,
-  APIREG_V1_RESOURCES,
-  CORE_V1_RESOURCES,
+  ownGroups,
   REVIEW_GROUPS,
+  resourceList,
   reviewResources,
   v1Group,
   versionInfo,
@@ -39,8 +37,21 @@ import {
 import { methodNotAllowed, readBody, rec, writeJson, writeJsonBytes, writeStatus } from "./http.ts";
 import { serveList, serveWatch } from "./listwatch.ts";
 import { negotiate, notAcceptable, type Representation } from "./negotiate.ts";
-import { type ResourceRoute, routeResource } from "./routing.ts";
+import { openApiDocument, openApiIndex } from "./openapi.ts";
+import { storeBootstrapPolicy, syncRbac } from "./rbacsync.ts";
+import { type ResourceRoute, resourcesOf, routeResource } from "./routing.ts";
 import { toTable } from "./tables.ts";
+import { serveCreate, serveObjectWrite } from "./writes.ts";
+
+/** The order kube-apiserver lists its built-in API groups in (the ones the simulator serves). */
+const GROUP_ORDER = [
+  "apiregistration.k8s.io",
+  "apps",
+  "authentication.k8s.io",
+  "authorization.k8s.io",
+  "policy",
+  "rbac.authorization.k8s.io",
+];
 
 /** How /sim/faults reads and changes the kubelets' injected faults. */
 export interface FaultControl {
@@ -65,8 +76,13 @@ export interface ApiServerOptions {
   proxyTimeoutMs?: number;
   /** Bearer tokens accepted besides client certificates (none when absent). */
   tokens?: TokenTable;
-  /** Authorizes every request (default: the built-in policy, builtinRbac()). */
+  /**
+   * The authorizer's model (shared with the kubelets); it follows the cluster's RBAC objects.
+   * Default: a model of its own.
+   */
   rbac?: Rbac;
+  /** Store only kube-apiserver's bootstrap policy at start, not metrics-server's RBAC (--bare). */
+  bare?: boolean;
   /** The front-proxy CA, published as requestheader-client-ca-file (omitted when absent). */
   frontProxyCACertPem?: string;
   /** Called after POST /sim/rotate-client-ca with the new CA and the `rotated` user's cert (to save them). */
@@ -85,6 +101,7 @@ export class ApiServer {
   private readonly server: https.Server;
   private readonly serving: CertAndKey;
   private readonly rbac: Rbac;
+  private readonly stopRbacSync: () => void;
   /** Client CAs in force (PEM), oldest first: the cluster CA, then any added by rotations. */
   private readonly clientCAs: string[];
   private rotations = 0;
@@ -107,7 +124,8 @@ export class ApiServer {
   ) {
     this.server = server;
     this.serving = serving;
-    this.rbac = opts.rbac ?? builtinRbac();
+    this.rbac = opts.rbac ?? new Rbac();
+    this.stopRbacSync = syncRbac(opts.cluster, this.rbac, opts.log ?? (() => {}));
     this.clientCAs = [opts.ca.certPem];
     this.opts = opts;
     this.aggregator = aggregator;
@@ -151,6 +169,7 @@ export class ApiServer {
       proxyTimeoutMs: opts.proxyTimeoutMs,
       log: opts.log,
     });
+    await storeBootstrapPolicy(opts.cluster, opts.bare ?? false);
     const api = new ApiServer(server, serving, opts, aggregator);
     api.publishAuthConfigMap();
     server.on("request", (req: IncomingMessage, res: ServerResponse) => api.handle(req, res));
@@ -219,6 +238,7 @@ export class ApiServer {
 
   async close(): Promise<void> {
     this.aggregator.close();
+    this.stopRbacSync();
     for (const end of [...this.watches]) end();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -279,19 +299,56 @@ export class ApiServer {
         ],
       });
     }
-    if (path === "/api/v1" && get) return writeJson(res, 200, CORE_V1_RESOURCES);
+    if (path === "/api/v1" && get) return writeJson(res, 200, resourceList("v1", resourcesOf("v1") ?? []));
+    const own = ownGroups();
     if (path === "/apis" && get) {
       return writeJson(res, 200, {
         kind: "APIGroupList",
         apiVersion: "v1",
-        groups: [APIREG_GROUP, ...Object.keys(REVIEW_GROUPS).map(v1Group), ...this.aggregator.groups()],
+        // kube-apiserver's order: its built-in groups by their fixed priority, then aggregated ones.
+        groups: [
+          ...[...own, ...Object.keys(REVIEW_GROUPS).map(v1Group)].sort(
+            (a, b) => GROUP_ORDER.indexOf(a.name) - GROUP_ORDER.indexOf(b.name),
+          ),
+          ...this.aggregator.groups(),
+        ],
       });
     }
-    if (path === "/apis/apiregistration.k8s.io" && get) {
-      return writeJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...APIREG_GROUP });
+    if (path === "/openapi/v3" && get) {
+      const gvs = ["api/v1", ...own.map((g) => `apis/${g.preferredVersion.groupVersion}`)];
+      return writeJson(res, 200, openApiIndex(gvs));
     }
-    if (path === "/apis/apiregistration.k8s.io/v1" && get) return writeJson(res, 200, APIREG_V1_RESOURCES);
+    if (path === "/openapi/v2" && get) {
+      // kubectl before 1.30 needs this to download (it reads the protobuf form) before it looks at
+      // v3; the simulator publishes no v2 definitions, so kubectl falls back to its compiled-in
+      // types for strategic merge patches. An empty protobuf message is an empty Document.
+      if ((req.headers.accept ?? "").includes("protobuf")) {
+        res.writeHead(200, {
+          "Content-Type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+          "Content-Length": 0,
+        });
+        res.end();
+        return;
+      }
+      return writeJson(res, 200, {
+        swagger: "2.0",
+        info: { title: "Kubernetes (simulated)", version: "v1.33.0" },
+        paths: {},
+      });
+    }
+    if (path.startsWith("/openapi/v3/") && get) {
+      const doc = openApiDocument(path.slice("/openapi/v3/".length));
+      if (doc) return writeJson(res, 200, doc);
+    }
     const seg = path.split("/");
+    const ownGroup = seg[1] === "apis" ? own.find((g) => g.name === seg[2]) : undefined;
+    if (ownGroup && seg.length === 3 && get) {
+      return writeJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...ownGroup });
+    }
+    if (ownGroup && seg.length === 4 && get) {
+      const served = resourcesOf(`${seg[2]}/${seg[3]}`);
+      if (served) return writeJson(res, 200, resourceList(`${seg[2]}/${seg[3]}`, served));
+    }
     if (seg[1] === "apis" && seg[2] in REVIEW_GROUPS) {
       const review = REVIEW_GROUPS[seg[2]];
       if (seg.length === 3 && get) {
@@ -386,10 +443,7 @@ export class ApiServer {
         }
         return serveList(cluster, this.listForms, req, res, url, route);
       }
-      if (method === "POST" && resource !== "configmaps") {
-        const created = await cluster.create(resource, namespace, await readBody(req));
-        return writeJson(res, 201, created);
-      }
+      if (method === "POST") return serveCreate(cluster, req, res, url, route);
       throw methodNotAllowed();
     }
     if (method === "GET") {
@@ -399,26 +453,21 @@ export class ApiServer {
       if (rep === "metadata") return writeJsonBytes(res, 200, formBytes(stored, "metadata"));
       if (rep === "json") return writeJsonBytes(res, 200, stored.json);
       const o = stored.object();
-      if (rep === "table") {
-        return writeJson(
-          res,
-          200,
-          toTable(
-            resource,
-            [o],
-            { resourceVersion: o.metadata.resourceVersion },
-            url.searchParams.get("includeObject") ?? "Metadata",
-          ),
-        );
-      }
-      return writeJson(res, 200, o);
+      return writeJson(
+        res,
+        200,
+        toTable(
+          resource,
+          [o],
+          { resourceVersion: o.metadata.resourceVersion },
+          url.searchParams.get("includeObject") ?? "Metadata",
+        ),
+      );
     }
-    if (method === "DELETE" && resource !== "configmaps") {
-      return writeJson(res, 200, await cluster.delete(resource, namespace, name));
+    if (resource === "configmaps" && namespace === AUTH_CONFIGMAP.namespace && name === AUTH_CONFIGMAP.name) {
+      // kube-apiserver rewrites this ConfigMap itself; the simulator keeps it read-only.
+      throw methodNotAllowed();
     }
-    if (method === "PUT") {
-      return writeJson(res, 200, cluster.update(resource, namespace, name, await readBody(req)));
-    }
-    throw methodNotAllowed();
+    return serveObjectWrite(cluster, req, res, url, method, route);
   }
 }

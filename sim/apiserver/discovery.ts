@@ -1,5 +1,7 @@
 // Discovery documents (/api, /apis, resource lists) and /version.
 
+import { RESOURCE_INFO, RESOURCES, type Resource } from "../state/index.ts";
+
 export const SIM_VERSION = "v1.33.0-sim";
 
 const resourceDoc = (
@@ -18,54 +20,62 @@ const resourceDoc = (
   ...(shortNames ? { shortNames } : {}),
 });
 
-export const CORE_V1_RESOURCES = {
-  kind: "APIResourceList",
-  groupVersion: "v1",
-  resources: [
-    resourceDoc("configmaps", "configmap", true, "ConfigMap", ["get", "list", "watch"], ["cm"]),
-    resourceDoc(
-      "endpoints",
-      "endpoints",
-      true,
-      "Endpoints",
-      ["create", "delete", "get", "list", "watch"],
-      ["ep"],
-    ),
-    resourceDoc("nodes", "node", false, "Node", ["create", "delete", "get", "list", "watch"], ["no"]),
-    resourceDoc("pods", "pod", true, "Pod", ["create", "delete", "get", "list", "watch"], ["po"]),
-    resourceDoc(
-      "services",
-      "service",
-      true,
-      "Service",
-      ["create", "delete", "get", "list", "watch"],
-      ["svc"],
-    ),
-  ],
+const READ_WRITE = ["create", "delete", "get", "list", "patch", "update", "watch"];
+/** Nodes and pods are the scenario's: created and deleted through the API, never updated. */
+const CREATE_DELETE = ["create", "delete", "get", "list", "watch"];
+
+/** Discovery facts kube-apiserver publishes for each resource (kubectl reads shortNames from here). */
+const DISCOVERY: Record<
+  Resource,
+  { singular: string; shortNames?: string[]; verbs: string[]; status?: boolean }
+> = {
+  nodes: { singular: "node", shortNames: ["no"], verbs: CREATE_DELETE },
+  pods: { singular: "pod", shortNames: ["po"], verbs: CREATE_DELETE, status: true },
+  services: { singular: "service", shortNames: ["svc"], verbs: READ_WRITE, status: true },
+  endpoints: { singular: "endpoints", shortNames: ["ep"], verbs: READ_WRITE },
+  configmaps: { singular: "configmap", shortNames: ["cm"], verbs: READ_WRITE },
+  namespaces: { singular: "namespace", shortNames: ["ns"], verbs: READ_WRITE, status: true },
+  serviceaccounts: { singular: "serviceaccount", shortNames: ["sa"], verbs: READ_WRITE },
+  secrets: { singular: "secret", verbs: READ_WRITE },
+  clusterroles: { singular: "clusterrole", verbs: READ_WRITE },
+  clusterrolebindings: { singular: "clusterrolebinding", verbs: READ_WRITE },
+  roles: { singular: "role", verbs: READ_WRITE },
+  rolebindings: { singular: "rolebinding", verbs: READ_WRITE },
+  deployments: { singular: "deployment", shortNames: ["deploy"], verbs: READ_WRITE, status: true },
+  poddisruptionbudgets: {
+    singular: "poddisruptionbudget",
+    shortNames: ["pdb"],
+    verbs: READ_WRITE,
+    status: true,
+  },
+  apiservices: { singular: "apiservice", verbs: READ_WRITE, status: true },
 };
 
-export const APIREG_V1_RESOURCES = {
-  kind: "APIResourceList",
-  apiVersion: "v1",
-  groupVersion: "apiregistration.k8s.io/v1",
-  resources: [
-    resourceDoc("apiservices", "apiservice", false, "APIService", [
-      "create",
-      "delete",
-      "get",
-      "list",
-      "watch",
-    ]),
-  ],
-};
+/** The APIResourceList of a group/version the simulator serves itself ("v1" = core). */
+export function resourceList(groupVersion: string, resources: readonly Resource[]): Record<string, unknown> {
+  const docs: Record<string, unknown>[] = [];
+  for (const r of [...resources].sort()) {
+    const d = DISCOVERY[r];
+    const info = RESOURCE_INFO[r];
+    docs.push(resourceDoc(r, d.singular, info.namespaced, info.kind, d.verbs, d.shortNames));
+    if (d.status)
+      docs.push(resourceDoc(`${r}/status`, "", info.namespaced, info.kind, ["get", "patch", "update"]));
+  }
+  return { kind: "APIResourceList", apiVersion: "v1", groupVersion, resources: docs };
+}
+
+/** The named API groups the simulator serves itself (not the aggregated ones). */
+export function ownGroups(): ReturnType<typeof v1Group>[] {
+  const names = new Set<string>();
+  for (const r of RESOURCES) if (RESOURCE_INFO[r].group) names.add(RESOURCE_INFO[r].group);
+  return [...names].sort().map(v1Group);
+}
 
 export const v1Group = (name: string) => ({
   name,
   versions: [{ groupVersion: `${name}/v1`, version: "v1" }],
   preferredVersion: { groupVersion: `${name}/v1`, version: "v1" },
 });
-
-export const APIREG_GROUP = v1Group("apiregistration.k8s.io");
 
 /** The review APIs: create-only, cluster-scoped, served at /apis/<group>/v1/<resource>. */
 export const REVIEW_GROUPS: Record<string, { resource: string; singular: string; kind: string }> = {

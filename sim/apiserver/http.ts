@@ -51,6 +51,14 @@ export async function readBody(req: IncomingMessage): Promise<unknown> {
   }
   const text = Buffer.concat(chunks).toString("utf8");
   const type = String(req.headers["content-type"] ?? "application/json");
+  if (/protobuf|cbor/i.test(type)) {
+    // kube-apiserver also speaks these; the simulator only JSON and YAML.
+    throw new ApiError(
+      415,
+      "UnsupportedMediaType",
+      "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+    );
+  }
   try {
     return type.includes("yaml") ? YAML.parse(text) : JSON.parse(text);
   } catch (err) {

@@ -1,36 +1,66 @@
-// Which resource, namespace and name a request path addresses.
+// Which resource, namespace, name and subresource a request path addresses.
 
-import { RESOURCE_INFO, type Resource } from "../state/index.ts";
+import { RESOURCE_INFO, RESOURCES, type Resource } from "../state/index.ts";
 
 export interface ResourceRoute {
   resource: Resource;
   namespace: string | undefined;
   name: string | undefined;
+  /** "status" for /<name>/status; undefined for the object itself. */
+  subresource?: string;
 }
 
-const CORE_RESOURCES: readonly Resource[] = ["nodes", "pods", "services", "endpoints", "configmaps"];
+/** The resources served under each group/version path ("v1" for the core group). */
+const BY_GROUP_VERSION = new Map<string, Resource[]>();
+for (const r of RESOURCES) {
+  const gv = RESOURCE_INFO[r].apiVersion;
+  const list = BY_GROUP_VERSION.get(gv) ?? [];
+  list.push(r);
+  BY_GROUP_VERSION.set(gv, list);
+}
+
+/** The resources a group/version serves, in discovery order; undefined for a group the sim does not own. */
+export function resourcesOf(groupVersion: string): readonly Resource[] | undefined {
+  return BY_GROUP_VERSION.get(groupVersion);
+}
 
 export function routeResource(path: string): ResourceRoute | undefined {
   const s = path.split("/").filter((x) => x !== "");
-  const decode = (x: string) => decodeURIComponent(x);
-  if (s[0] === "apis" && s[1] === "apiregistration.k8s.io" && s[2] === "v1" && s[3] === "apiservices") {
-    if (s.length === 4) return { resource: "apiservices", namespace: undefined, name: undefined };
-    if (s.length === 5) return { resource: "apiservices", namespace: undefined, name: decode(s[4]) };
+  let gv: string;
+  let rest: string[];
+  if (s[0] === "api" && s[1] === "v1") {
+    gv = "v1";
+    rest = s.slice(2);
+  } else if (s[0] === "apis" && s.length >= 4) {
+    gv = `${s[1]}/${s[2]}`;
+    rest = s.slice(3);
+  } else return undefined;
+  const served = BY_GROUP_VERSION.get(gv);
+  if (!served) return undefined;
+  let decoded: string[];
+  try {
+    decoded = rest.map((x) => decodeURIComponent(x));
+  } catch {
     return undefined;
   }
-  if (s[0] !== "api" || s[1] !== "v1") return undefined;
-  const rest = s.slice(2);
-  if (rest[0] === "namespaces" && rest.length >= 3) {
-    const resource = rest[2] as Resource;
-    if (!CORE_RESOURCES.includes(resource) || !RESOURCE_INFO[resource].namespaced) return undefined;
-    if (rest.length === 3) return { resource, namespace: decode(rest[1]), name: undefined };
-    if (rest.length === 4) return { resource, namespace: decode(rest[1]), name: decode(rest[3]) };
-    return undefined;
+  let namespace: string | undefined;
+  // /namespaces/<ns>/<resource>...: a namespaced resource; /namespaces[/<ns>[/status]] is the Namespace.
+  if (
+    decoded[0] === "namespaces" &&
+    decoded.length >= 3 &&
+    decoded[2] !== "status" &&
+    decoded[2] !== "finalize"
+  ) {
+    namespace = decoded[1];
+    decoded = decoded.slice(2);
   }
-  const resource = rest[0] as Resource;
-  if (!CORE_RESOURCES.includes(resource)) return undefined;
-  if (rest.length === 1) return { resource, namespace: undefined, name: undefined };
-  if (rest.length === 2 && !RESOURCE_INFO[resource].namespaced)
-    return { resource, namespace: undefined, name: decode(rest[1]) };
+  const resource = decoded[0] as Resource;
+  if (!served.includes(resource)) return undefined;
+  const namespaced = RESOURCE_INFO[resource].namespaced;
+  if (namespaced !== (namespace !== undefined) && decoded.length > 1) return undefined;
+  if (decoded.length === 1) return { resource, namespace, name: undefined };
+  if (decoded.length === 2) return { resource, namespace, name: decoded[1] };
+  if (decoded.length === 3 && decoded[2] === "status")
+    return { resource, namespace, name: decoded[1], subresource: "status" };
   return undefined;
 }

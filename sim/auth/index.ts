@@ -1,3 +1,4 @@
+export { bootstrapPolicy, builtinRbac, METRICS_SERVER_SA, type PolicyObject } from "./bootstrap.ts";
 export { certUser, presentedCert } from "./identity.ts";
 export { renderKubeconfigFor, writeKubeconfig, writeKubeconfigText } from "./kubeconfig.ts";
 export { ServingCertIssuer } from "./leafcert.ts";
@@ -5,11 +6,17 @@ export { type CA, type CertAndKey, createCA, createKeyPair, issueCert, type KeyP
 export {
   ANONYMOUS,
   type Attributes,
-  builtinRbac,
   forbiddenStatus,
-  METRICS_SERVER_SA,
-  type Rbac,
+  Rbac,
+  type RbacResource,
   requestAttributes,
   serviceAccountUser,
 } from "./rbac.ts";
-export { adminUser, bearerToken, randomToken, TokenTable } from "./tokens.ts";
+export {
+  adminUser,
+  type BoundObjects,
+  bearerToken,
+  randomToken,
+  ServiceAccountTokens,
+  TokenTable,
+} from "./tokens.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { builtinRbac } from "./bootstrap.ts";
 import {
-  builtinRbac,
   forbiddenStatus,
   Rbac,
   requestAttributes,

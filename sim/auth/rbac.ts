@@ -5,6 +5,9 @@
 
 import type { UserInfo } from "../types.ts";
 
+/** The four RBAC resources, as the API names them. */
+export type RbacResource = "clusterroles" | "roles" | "clusterrolebindings" | "rolebindings";
+
 export interface PolicyRule {
   verbs: string[];
   apiGroups?: string[];
@@ -189,6 +192,57 @@ export class Rbac {
   }
 
   /**
+   * Adds or replaces a role or binding from its API object (JSON as stored). Returns a problem
+   * instead of throwing: an object that cannot take part in decisions is left out.
+   */
+  putObject(resource: RbacResource, obj: Record<string, unknown>): string | undefined {
+    const meta = rec(obj.metadata);
+    const name = typeof meta.name === "string" ? meta.name : "";
+    const namespace =
+      resource === "roles" || resource === "rolebindings" ? String(meta.namespace ?? "") : undefined;
+    try {
+      if (resource === "clusterroles" || resource === "roles") {
+        const rules = Array.isArray(obj.rules) ? obj.rules.map(rec) : [];
+        this.putRole({
+          name,
+          ...(namespace ? { namespace } : {}),
+          rules: rules.map((r) => ({
+            verbs: strings(r.verbs) ?? [],
+            ...optional("apiGroups", strings(r.apiGroups)),
+            ...optional("resources", strings(r.resources)),
+            ...optional("resourceNames", strings(r.resourceNames)),
+            ...optional("nonResourceURLs", strings(r.nonResourceURLs)),
+          })),
+        });
+      } else {
+        const ref = rec(obj.roleRef);
+        const subjects = Array.isArray(obj.subjects) ? obj.subjects.map(rec) : [];
+        this.putBinding({
+          name,
+          ...(namespace ? { namespace } : {}),
+          roleRef: { kind: ref.kind === "Role" ? "Role" : "ClusterRole", name: String(ref.name ?? "") },
+          subjects: subjects
+            .filter((x) => x.kind === "User" || x.kind === "Group" || x.kind === "ServiceAccount")
+            .map((x) => ({
+              kind: x.kind as SubjectKind,
+              name: String(x.name ?? ""),
+              ...(typeof x.namespace === "string" ? { namespace: x.namespace } : {}),
+            })),
+        });
+      }
+      return undefined;
+    } catch (err) {
+      this.deleteObject(resource, namespace, name);
+      return (err as Error).message;
+    }
+  }
+
+  deleteObject(resource: RbacResource, namespace: string | undefined, name: string): void {
+    if (resource === "clusterroles" || resource === "roles") this.deleteRole(namespace, name);
+    else this.deleteBinding(namespace, name);
+  }
+
+  /**
    * RBAC's decision. ClusterRoleBindings apply everywhere; a RoleBinding applies only to requests in
    * its namespace (and never to non-resource URLs), whether it refers to a Role or a ClusterRole.
    */
@@ -213,117 +267,6 @@ export class Rbac {
     }
     return { allowed: false, reason: "" };
   }
-}
-
-// --- The built-in policy ------------------------------------------------------------------------
-
-const READ = ["get", "list", "watch"];
-
-export const METRICS_SERVER_SA = { namespace: "kube-system", name: "metrics-server" } as const;
-
-/**
- * The roles and bindings the simulated cluster starts with: kube-apiserver's bootstrap policy (the
- * parts that matter here), upstream metrics-server's manifests (kubernetes-sigs/metrics-server
- * manifests/base/rbac.yaml), and the demo users.
- */
-export function builtinRbac(): Rbac {
-  const rbac = new Rbac();
-  const sa: Subject = { kind: "ServiceAccount", ...METRICS_SERVER_SA };
-  const clusterBinding = (name: string, role: string, subjects: Subject[]) =>
-    rbac.putBinding({ name, roleRef: { kind: "ClusterRole", name: role }, subjects });
-
-  rbac.putRole({
-    name: "cluster-admin",
-    rules: [
-      { verbs: ["*"], apiGroups: ["*"], resources: ["*"] },
-      { verbs: ["*"], nonResourceURLs: ["*"] },
-    ],
-  });
-  clusterBinding("cluster-admin", "cluster-admin", [{ kind: "Group", name: "system:masters" }]);
-
-  // As kube-apiserver's bootstrap policy has them since 1.14: health and version for everyone,
-  // API discovery only for authenticated users.
-  rbac.putRole({
-    name: "system:public-info-viewer",
-    rules: [{ verbs: ["get"], nonResourceURLs: ["/healthz", "/livez", "/readyz", "/version", "/version/"] }],
-  });
-  clusterBinding("system:public-info-viewer", "system:public-info-viewer", [
-    { kind: "Group", name: "system:authenticated" },
-    { kind: "Group", name: "system:unauthenticated" },
-  ]);
-  rbac.putRole({
-    name: "system:discovery",
-    rules: [
-      {
-        verbs: ["get"],
-        nonResourceURLs: [
-          "/api",
-          "/api/*",
-          "/apis",
-          "/apis/*",
-          "/healthz",
-          "/livez",
-          "/openapi",
-          "/openapi/*",
-          "/readyz",
-          "/version",
-          "/version/",
-        ],
-      },
-    ],
-  });
-  clusterBinding("system:discovery", "system:discovery", [{ kind: "Group", name: "system:authenticated" }]);
-
-  rbac.putRole({
-    name: "system:auth-delegator",
-    rules: [
-      { verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"] },
-      { verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"] },
-    ],
-  });
-  rbac.putRole({
-    name: "extension-apiserver-authentication-reader",
-    namespace: "kube-system",
-    rules: [
-      {
-        verbs: READ,
-        apiGroups: [""],
-        resources: ["configmaps"],
-        resourceNames: ["extension-apiserver-authentication"],
-      },
-    ],
-  });
-
-  // Upstream metrics-server's manifests.
-  rbac.putRole({
-    name: "system:aggregated-metrics-reader",
-    rules: [{ verbs: READ, apiGroups: ["metrics.k8s.io"], resources: ["pods", "nodes"] }],
-  });
-  rbac.putRole({
-    name: "system:metrics-server",
-    rules: [
-      { verbs: ["get"], apiGroups: [""], resources: ["nodes/metrics", "nodes/stats"] },
-      { verbs: READ, apiGroups: [""], resources: ["pods", "nodes"] },
-    ],
-  });
-  clusterBinding("system:metrics-server", "system:metrics-server", [sa]);
-  clusterBinding("metrics-server:system:auth-delegator", "system:auth-delegator", [sa]);
-  rbac.putBinding({
-    name: "metrics-server-auth-reader",
-    namespace: "kube-system",
-    roleRef: { kind: "Role", name: "extension-apiserver-authentication-reader" },
-    subjects: [sa],
-  });
-
-  // The demo users: viewer (and the user of a rotated client CA) may read metrics; nobody may not.
-  clusterBinding("sim:metrics-viewers", "system:aggregated-metrics-reader", [
-    { kind: "User", name: "viewer" },
-    { kind: "User", name: "rotated" },
-  ]);
-  // The simulator's truth is a debugging aid any authenticated user may read.
-  rbac.putRole({ name: "sim:truth-reader", rules: [{ verbs: ["get"], nonResourceURLs: ["/sim/truth"] }] });
-  clusterBinding("sim:truth-reader", "sim:truth-reader", [{ kind: "Group", name: "system:authenticated" }]);
-  return rbac;
 }
 
 // --- Request attributes and messages --------------------------------------------------------------
@@ -426,4 +369,16 @@ export function forbiddenStatus(
       kind: a.resource,
     },
   };
+}
+
+function rec(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function strings(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : undefined;
+}
+
+function optional<K extends string>(key: K, v: string[] | undefined): { [k in K]?: string[] } {
+  return (v === undefined ? {} : { [key]: v }) as { [k in K]?: string[] };
 }

@@ -115,7 +115,8 @@ test("KubeletView: node() and podsOnNode() follow changes", async () => {
 
 test("resourceVersion increases with every change and watch events carry it", async () => {
   const c = new Cluster(scenario(), { now: () => NOW });
-  assert.equal(c.resourceVersion, 5);
+  // 2 nodes and 3 pods, then the 4 namespaces kube-apiserver creates at start.
+  assert.equal(c.resourceVersion, 9);
   const seen: WatchEvent[] = [];
   const stop = c.subscribe("nodes", (e) => seen.push(e));
   c.setNodeReady("node-b", true);
@@ -125,15 +126,15 @@ test("resourceVersion increases with every change and watch events carry it", as
   assert.deepEqual(
     seen.map((e) => [e.type, e.object.name, e.resourceVersion]),
     [
-      ["MODIFIED", "node-b", 6],
-      ["DELETED", "node-a", 7],
+      ["MODIFIED", "node-b", 10],
+      ["DELETED", "node-a", 11],
     ],
   );
   assert.equal(seen[0].previous?.resourceVersion, "2");
-  assert.equal(seen[1].object.resourceVersion, "7");
+  assert.equal(seen[1].object.resourceVersion, "11");
   assert.deepEqual(
     c.eventsSince("nodes", 5).map((e) => e.resourceVersion),
-    [6, 7, 8],
+    [10, 11, 12],
   );
   assert.deepEqual(
     c.eventsSince("pods", 3).map((e) => e.object.name),
@@ -144,13 +145,13 @@ test("resourceVersion increases with every change and watch events carry it", as
 test("the bounded history answers 410 Expired for versions it no longer holds", () => {
   const c = new Cluster(scenario(), { historyLimit: 4, now: () => NOW });
   for (let i = 0; i < 6; i++) c.setNodeReady("node-a", i % 2 === 0);
-  // 11 events, 4 kept: versions 8..11; a watch may resume from 7.
-  assert.equal(c.oldestResumableVersion, 7);
-  assert.equal(c.eventsSince("nodes", 7).length, 4);
+  // 15 events, 4 kept: versions 12..15; a watch may resume from 11.
+  assert.equal(c.oldestResumableVersion, 11);
+  assert.equal(c.eventsSince("nodes", 11).length, 4);
   assert.throws(
     () => c.eventsSince("nodes", 3),
     (err: unknown) =>
-      err instanceof ApiError && err.code === 410 && err.message === "too old resource version: 3 (7)",
+      err instanceof ApiError && err.code === 410 && err.message === "too old resource version: 3 (11)",
   );
 });
 

@@ -5,20 +5,40 @@
 // (StoredObject, stored.ts): reads that need an object parse a fresh copy.
 
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import type { KubeletView, PodPhase, Scenario, SimNode, SimPod } from "../types.ts";
 import { ApiError, expiredError, invalid, notFound } from "./errors.ts";
 import { nodeToJson, podToJson, rfc3339 } from "./objects.ts";
+import { applyPatch } from "./patch.ts";
 import { type KubeObject, qualifiedResource, RESOURCE_INFO, RESOURCES, type Resource } from "./resources.ts";
+import { ROOT_TYPE } from "./schema.ts";
 import { compareKeys, keyOf, lowerBound, upperBound } from "./sortedkeys.ts";
 import { StoredObject } from "./stored.ts";
 import {
   DNS_SUBDOMAIN,
+  defaultDeployment,
+  defaultNamespace,
+  defaultSecret,
   defaultService,
   isRecord,
   simNodeFrom,
   simPodFrom,
   validateAPIService,
+  validateDeployment,
 } from "./strategy.ts";
+
+/** The namespaces kube-apiserver creates at start. */
+export const SYSTEM_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"] as const;
+
+/** Kinds whose metadata.generation counts spec changes. */
+const GENERATION: ReadonlySet<Resource> = new Set(["deployments", "poddisruptionbudgets"]);
+
+export interface DeleteOptions {
+  /** "Orphan" keeps the dependents (ownerReferences); otherwise they are deleted too (background GC). */
+  propagationPolicy?: string;
+  /** A Namespace goes now, not after Terminating (the namespace controller's last step). */
+  finalize?: boolean;
+}
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -39,6 +59,8 @@ export interface ClusterOptions {
   now?: () => number;
   /** Picks the InternalIP of a node created through the API without one (index = node count). */
   allocateNodeIP?: (index: number) => string;
+  /** How long a deleted Namespace stays Terminating before its objects and it are gone (default 500 ms). */
+  namespaceFinalizeDelayMs?: number;
 }
 
 /** Side effects the simulator wires: a node created or deleted through the API gets or loses its kubelet. */
@@ -73,6 +95,7 @@ export class Cluster implements KubeletView {
   private readonly historyLimit: number;
   private readonly now: () => number;
   private readonly allocateNodeIP: ((index: number) => string) | undefined;
+  private readonly namespaceFinalizeDelayMs: number;
   private readonly listeners = new Map<Resource, Set<WatchListener>>();
   /** Per resource, its object keys in list order; absent = rebuild on next use. */
   private readonly keyIndex = new Map<Resource, string[]>();
@@ -81,10 +104,14 @@ export class Cluster implements KubeletView {
     this.historyLimit = Math.max(1, options.historyLimit ?? 10_000);
     this.now = options.now ?? Date.now;
     this.allocateNodeIP = options.allocateNodeIP;
+    this.namespaceFinalizeDelayMs = options.namespaceFinalizeDelayMs ?? 500;
     for (const r of RESOURCES) this.objects.set(r, new Map());
     // No index exists yet while the scenario loads: it is sorted once, on the first list.
     for (const n of scenario.nodes) this.putNode(n);
     for (const p of scenario.pods) this.putPod(p);
+    const namespaces = new Set<string>([...SYSTEM_NAMESPACES, ...scenario.pods.map((p) => p.namespace)]);
+    for (const ns of [...namespaces].sort())
+      this.storeNew("namespaces", undefined, { metadata: { name: ns } });
   }
 
   /** The latest resourceVersion (what a list returns). */
@@ -393,13 +420,8 @@ export class Cluster implements KubeletView {
     const name = typeof meta.name === "string" ? meta.name : "";
     if (name === "")
       throw invalid(info.kind, "", "metadata.name: Required value: name or generateName is required");
-    if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
-      throw invalid(
-        info.kind,
-        name,
-        `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
-      );
-    }
+    const nameError = invalidName(resource, name);
+    if (nameError) throw invalid(info.kind, name, `metadata.name: Invalid value: "${name}": ${nameError}`);
     const ns = info.namespaced ? namespace || "default" : undefined;
     if (
       info.namespaced &&
@@ -412,6 +434,18 @@ export class Cluster implements KubeletView {
         "BadRequest",
         "the namespace of the provided object does not match the namespace sent on the request",
       );
+    }
+    if (ns !== undefined) {
+      const namespaceObject = this.getStored("namespaces", undefined, ns);
+      if (!namespaceObject) throw notFound("namespaces", ns);
+      if (namespaceObject.object().metadata.deletionTimestamp) {
+        throw new ApiError(
+          403,
+          "Forbidden",
+          `${qualifiedResource(resource)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+          { name, ...(info.group ? { group: info.group } : {}), kind: resource },
+        );
+      }
     }
     if (this.get(resource, ns, name)) {
       const g = info.group;
@@ -435,6 +469,20 @@ export class Cluster implements KubeletView {
       );
     if (resource === "pods") return this.putPod(simPodFrom(body, ns!, name, uid, nowMs));
 
+    return this.storeNew(resource, ns, body, uid, nowMs);
+  }
+
+  /** Stores a new object from `body` (name already checked): defaults, checks, an ADDED event. */
+  private storeNew(
+    resource: Resource,
+    ns: string | undefined,
+    body: Record<string, unknown>,
+    uid = randomUUID(),
+    nowMs = this.now(),
+  ): KubeObject {
+    const info = RESOURCE_INFO[resource];
+    const meta = isRecord(body.metadata) ? body.metadata : {};
+    const name = String(meta.name);
     const obj: KubeObject = {
       ...structuredClone(body),
       kind: info.kind,
@@ -448,12 +496,37 @@ export class Cluster implements KubeletView {
         creationTimestamp: rfc3339(nowMs),
       },
     };
-    if (resource === "services") defaultService(obj, nowMs);
-    if (resource === "apiservices") validateAPIService(obj);
+    delete obj.metadata.deletionTimestamp;
+    if (GENERATION.has(resource)) obj.metadata.generation = 1;
+    else delete obj.metadata.generation;
+    this.prepare(resource, obj, undefined);
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
     this.record("ADDED", resource, this.store(resource, keyOf(ns, name), obj));
     return obj;
+  }
+
+  /** What kube-apiserver's registry strategy does to an object on create (old undefined) or update. */
+  private prepare(resource: Resource, obj: KubeObject, old: KubeObject | undefined): void {
+    if (resource === "services") {
+      const spec = isRecord(obj.spec) ? obj.spec : {};
+      const oldSpec = old && isRecord(old.spec) ? old.spec : {};
+      // The allocated cluster IP survives updates that do not name it (as kubectl apply's do not).
+      if (spec.clusterIP === undefined && oldSpec.clusterIP !== undefined) {
+        spec.clusterIP = oldSpec.clusterIP;
+        spec.clusterIPs = oldSpec.clusterIPs;
+      }
+      obj.spec = spec;
+      defaultService(obj, this.now());
+    }
+    if (resource === "apiservices") validateAPIService(obj);
+    if (resource === "deployments") {
+      defaultDeployment(obj);
+      validateDeployment(obj);
+      obj.status ??= {};
+    }
+    if (resource === "namespaces") defaultNamespace(obj);
+    if (resource === "secrets") defaultSecret(obj);
   }
 
   /**
@@ -484,14 +557,18 @@ export class Cluster implements KubeletView {
 
   /**
    * PUT: replaces an object's spec and metadata (not its status), keeping uid and creation time, as
-   * kube-apiserver's update does. A stale metadata.resourceVersion is a 409 Conflict. Nodes and pods are
-   * not updatable here (their kubelets are the simulator's).
+   * kube-apiserver's update does; `subresource` "status" replaces only the status. A stale
+   * metadata.resourceVersion is a 409 Conflict. Nodes and pods are the simulator's: only a pod's
+   * status.phase can change (through pods/status).
    */
-  update(resource: Resource, namespace: string | undefined, name: string, body: unknown): KubeObject {
+  update(
+    resource: Resource,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    subresource?: string,
+  ): KubeObject {
     const info = RESOURCE_INFO[resource];
-    if (resource === "nodes" || resource === "pods" || resource === "configmaps") {
-      throw new ApiError(405, "MethodNotAllowed", `the simulator does not update ${resource}`);
-    }
     if (!isRecord(body))
       throw new ApiError(400, "BadRequest", "the body of the request was not a JSON object");
     const oldStored = this.mustGetStored(resource, namespace, name);
@@ -510,6 +587,18 @@ export class Cluster implements KubeletView {
         { name, ...(g ? { group: g } : {}), kind: resource },
       );
     }
+    if (resource === "pods" && subresource === "status") {
+      const phase = isRecord(body.status) ? body.status.phase : undefined;
+      const phases: unknown[] = ["Pending", "Running", "Succeeded", "Failed"];
+      if (phase === undefined || phase === old.status?.["phase" as never]) return old;
+      if (!phases.includes(phase))
+        throw invalid("Pod", name, `status.phase: Unsupported value: ${JSON.stringify(phase)}`);
+      return this.setPodPhase(old.metadata.namespace ?? "", name, phase as PodPhase);
+    }
+    if (resource === "nodes" || resource === "pods") {
+      throw new ApiError(405, "MethodNotAllowed", `the simulator does not update ${resource}`);
+    }
+    if (subresource === "status") return this.updateStatus(resource, namespace, name, body.status);
     const obj: KubeObject = {
       ...structuredClone(body),
       kind: info.kind,
@@ -525,12 +614,41 @@ export class Cluster implements KubeletView {
     };
     if (old.status !== undefined) obj.status = old.status;
     else delete obj.status;
-    if (resource === "apiservices") validateAPIService(obj);
+    delete obj.metadata.generation;
+    this.prepare(resource, obj, old);
+    if (GENERATION.has(resource)) {
+      const gen = Number(old.metadata.generation ?? 1);
+      obj.metadata.generation = isDeepStrictEqual(obj.spec, old.spec) ? gen : gen + 1;
+    }
+    const { resourceVersion: _a, ...newMeta } = obj.metadata;
+    const { resourceVersion: _b, ...oldMeta } = old.metadata;
+    // kube-apiserver skips writing an unchanged object: same resourceVersion, no event.
+    if (isDeepStrictEqual({ ...obj, metadata: newMeta }, { ...old, metadata: oldMeta }))
+      return old;
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
     const stored = this.store(resource, keyOf(old.metadata.namespace, name), obj);
     this.record("MODIFIED", resource, stored, oldStored);
     return obj;
+  }
+
+  /**
+   * PATCH: the stored object with a JSON patch, JSON merge patch or strategic merge patch applied
+   * (by `contentType`), then updated like a PUT of the result.
+   */
+  patch(
+    resource: Resource,
+    namespace: string | undefined,
+    name: string,
+    contentType: string,
+    patch: unknown,
+    subresource?: string,
+    check?: (patched: unknown) => void,
+  ): KubeObject {
+    const old = this.mustGet(resource, namespace, name);
+    const patched = applyPatch(contentType, old, patch, typeOf(resource));
+    check?.(patched);
+    return this.update(resource, namespace, name, patched, subresource);
   }
 
   /** Replaces `status` of a stored object (the aggregator's availability checks use this). */
@@ -548,10 +666,20 @@ export class Cluster implements KubeletView {
     return obj;
   }
 
-  /** Deletes an object; returns its last state. Throws the kube-apiserver 404. */
-  async delete(resource: Resource, namespace: string | undefined, name: string): Promise<KubeObject> {
+  /**
+   * Deletes an object; returns its last state. Throws the kube-apiserver 404. Deletion is immediate
+   * (no finalizers); its dependents by ownerReferences go too unless propagationPolicy is Orphan,
+   * as the garbage collector would delete them, and a Namespace takes its objects with it.
+   */
+  async delete(
+    resource: Resource,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<KubeObject> {
     const oldStored = this.mustGetStored(resource, namespace, name);
     const old = oldStored.object();
+    if (resource === "namespaces" && !options.finalize) return this.terminate(old, options);
     const key = keyOf(old.metadata.namespace, name);
     this.rv++;
     const last: KubeObject = { ...old, metadata: { ...old.metadata, resourceVersion: String(this.rv) } };
@@ -564,6 +692,72 @@ export class Cluster implements KubeletView {
     if (resource === "nodes") this.simNodes.delete(name);
     this.record("DELETED", resource, new StoredObject(resource, last, oldStored.labels));
     if (resource === "nodes") await this.hooks.nodeRemoved?.(name);
+    if (options.propagationPolicy !== "Orphan") await this.deleteDependents(old.metadata.uid);
     return last;
   }
+
+  /**
+   * A Namespace's deletion as kube-apiserver and the namespace controller do it: the namespace is
+   * Terminating (no new objects in it) for a while, then its objects and it are deleted.
+   */
+  private terminate(ns: KubeObject, options: DeleteOptions): KubeObject {
+    if (ns.metadata.deletionTimestamp) return ns;
+    const name = ns.metadata.name;
+    const updated = this.updateStatus("namespaces", undefined, name, { phase: "Terminating" });
+    const oldStored = this.mustGetStored("namespaces", undefined, name);
+    this.rv++;
+    const obj: KubeObject = {
+      ...updated,
+      metadata: {
+        ...updated.metadata,
+        deletionTimestamp: rfc3339(this.now()),
+        resourceVersion: String(this.rv),
+      },
+    };
+    this.record("MODIFIED", "namespaces", this.store("namespaces", name, obj), oldStored);
+    const finalize = async () => {
+      for (const r of RESOURCES) {
+        if (!RESOURCE_INFO[r].namespaced) continue;
+        for (const o of this.listStored(r, name)) {
+          if (this.getStored(r, name, o.name)) await this.delete(r, name, o.name, options);
+        }
+      }
+      if (this.getStored("namespaces", undefined, name)?.object().metadata.uid === ns.metadata.uid) {
+        await this.delete("namespaces", undefined, name, { ...options, finalize: true });
+      }
+    };
+    setTimeout(() => void finalize().catch(() => {}), this.namespaceFinalizeDelayMs).unref();
+    return obj;
+  }
+
+  /** Deletes every object with an ownerReference to `uid` (the garbage collector's background mode). */
+  private async deleteDependents(uid: string): Promise<void> {
+    const needle = Buffer.from(`"uid":${JSON.stringify(uid)}`);
+    for (const r of RESOURCES) {
+      for (const o of this.listStored(r)) {
+        // A cheap byte search first: most objects own nothing.
+        if (!o.json.includes(needle)) continue;
+        const refs = o.object().metadata.ownerReferences;
+        if (Array.isArray(refs) && refs.some((ref) => isRecord(ref) && ref.uid === uid)) {
+          if (this.getStored(r, o.namespace, o.name)) await this.delete(r, o.namespace, o.name);
+        }
+      }
+    }
+  }
+}
+
+/** RBAC objects' names are path segments ("system:metrics-server"); the rest are DNS subdomains. */
+function invalidName(resource: Resource, name: string): string | undefined {
+  if (RESOURCE_INFO[resource].group === "rbac.authorization.k8s.io") {
+    if (name === "." || name === "..") return `may not be '${name}'`;
+    if (name.includes("/") || name.includes("%")) return `may not contain '/' or '%'`;
+    return undefined;
+  }
+  if (DNS_SUBDOMAIN.test(name) && name.length <= 253) return undefined;
+  return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'";
+}
+
+function typeOf(resource: Resource) {
+  const t = ROOT_TYPE[resource];
+  return t ? { object: t } : undefined;
 }

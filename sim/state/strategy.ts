@@ -207,3 +207,111 @@ export function validateAPIService(obj: KubeObject): void {
     ],
   };
 }
+
+function defaults(target: Record<string, unknown>, values: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(values)) target[k] ??= v;
+}
+
+function record(parent: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = parent[key];
+  if (isRecord(v)) return v;
+  const fresh: Record<string, unknown> = {};
+  parent[key] = fresh;
+  return fresh;
+}
+
+function defaultProbe(p: unknown): void {
+  if (isRecord(p))
+    defaults(p, { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 });
+}
+
+/** kube-apiserver's defaults for a pod template's spec (the ones a `kubectl get -o yaml` shows). */
+function defaultPodSpec(spec: Record<string, unknown>): void {
+  defaults(spec, {
+    restartPolicy: "Always",
+    terminationGracePeriodSeconds: 30,
+    dnsPolicy: "ClusterFirst",
+    schedulerName: "default-scheduler",
+    securityContext: {},
+  });
+  if (typeof spec.serviceAccountName === "string") spec.serviceAccount ??= spec.serviceAccountName;
+  for (const list of ["containers", "initContainers"]) {
+    const containers = Array.isArray(spec[list]) ? (spec[list] as unknown[]) : [];
+    for (const c of containers) {
+      if (!isRecord(c)) continue;
+      const image = typeof c.image === "string" ? c.image : "";
+      const tag = image.includes("@") ? "digest" : (/:([^/:]+)$/.exec(image)?.[1] ?? "latest");
+      defaults(c, {
+        terminationMessagePath: "/dev/termination-log",
+        terminationMessagePolicy: "File",
+        imagePullPolicy: tag === "latest" ? "Always" : "IfNotPresent",
+        resources: {},
+      });
+      if (Array.isArray(c.ports)) for (const p of c.ports) if (isRecord(p)) p.protocol ??= "TCP";
+      for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) defaultProbe(c[probe]);
+      for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+        const httpGet = isRecord(c[probe]) ? (c[probe] as Record<string, unknown>).httpGet : undefined;
+        if (isRecord(httpGet)) httpGet.scheme ??= "HTTP";
+      }
+    }
+  }
+}
+
+/** What kube-apiserver's defaulting does to a Deployment (apps/v1 SetDefaults_Deployment). */
+export function defaultDeployment(obj: KubeObject): void {
+  const spec = record(obj, "spec");
+  defaults(spec, { replicas: 1, revisionHistoryLimit: 10, progressDeadlineSeconds: 600 });
+  const strategy = record(spec, "strategy");
+  strategy.type ??= "RollingUpdate";
+  if (strategy.type === "RollingUpdate") {
+    defaults(record(strategy, "rollingUpdate"), { maxUnavailable: "25%", maxSurge: "25%" });
+  }
+  defaultPodSpec(record(record(spec, "template"), "spec"));
+}
+
+/** Required fields of a Deployment that kube-apiserver's validation checks (422 Invalid). */
+export function validateDeployment(obj: KubeObject): void {
+  const spec = isRecord(obj.spec) ? obj.spec : {};
+  const name = obj.metadata.name;
+  const selector = isRecord(spec.selector) ? spec.selector : undefined;
+  if (!selector) throw invalid("Deployment.apps", name, "spec.selector: Required value");
+  const template = isRecord(spec.template) ? spec.template : {};
+  const meta = isRecord(template.metadata) ? template.metadata : {};
+  const labels = isRecord(meta.labels) ? meta.labels : {};
+  const matchLabels = isRecord(selector.matchLabels) ? selector.matchLabels : {};
+  for (const [k, v] of Object.entries(matchLabels)) {
+    if (labels[k] !== v) {
+      throw invalid(
+        "Deployment.apps",
+        name,
+        "spec.template.metadata.labels: Invalid value: map[string]string{...}: `selector` does not match template `labels`",
+      );
+    }
+  }
+  const podSpec = isRecord(template.spec) ? template.spec : {};
+  const containers = Array.isArray(podSpec.containers) ? podSpec.containers : [];
+  if (containers.length === 0)
+    throw invalid("Deployment.apps", name, "spec.template.spec.containers: Required value");
+  containers.forEach((c, i) => {
+    if (!isRecord(c) || typeof c.name !== "string" || c.name === "")
+      throw invalid("Deployment.apps", name, `spec.template.spec.containers[${i}].name: Required value`);
+    if (typeof c.image !== "string" || c.image === "")
+      throw invalid("Deployment.apps", name, `spec.template.spec.containers[${i}].image: Required value`);
+  });
+}
+
+/** Namespace defaults: the kubernetes finalizer and phase Active. */
+export function defaultNamespace(obj: KubeObject): void {
+  defaults(record(obj, "spec"), { finalizers: ["kubernetes"] });
+  obj.status = { phase: "Active" };
+}
+
+/** Secret: stringData is written into data (base64) and not stored; type defaults to Opaque. */
+export function defaultSecret(obj: KubeObject): void {
+  obj.type ??= "Opaque";
+  if (isRecord(obj.stringData)) {
+    const data = record(obj, "data");
+    for (const [k, v] of Object.entries(obj.stringData)) data[k] = Buffer.from(String(v)).toString("base64");
+  }
+  delete obj.stringData;
+}

@@ -1,0 +1,109 @@
+// Writes through the API (POST, PUT, PATCH, DELETE) with kube-apiserver's server-side field
+// validation: the fieldValidation query parameter says what an unknown field is (Strict: a 400,
+// Warn: a Warning header, Ignore: dropped; absent: Warn, the server's default).
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ApiError, type Cluster, RESOURCE_INFO, ROOT_TYPE, unknownFields } from "../state/index.ts";
+import { methodNotAllowed, readBody, rec, writeJson } from "./http.ts";
+import type { ResourceRoute } from "./routing.ts";
+
+type Mode = "Strict" | "Warn" | "Ignore";
+
+function modeOf(query: URLSearchParams): Mode {
+  const v = query.get("fieldValidation") ?? "Warn";
+  if (v === "Strict" || v === "Warn" || v === "Ignore") return v;
+  throw new ApiError(
+    400,
+    "BadRequest",
+    `fieldValidation must be one of "Ignore", "Warn", or "Strict", got ${JSON.stringify(v)}`,
+  );
+}
+
+/**
+ * Checks `obj` (a posted object or a patch's result) for fields the kind does not have; returns the
+ * warnings to send (Warn), throws kube-apiserver's 400 (Strict), or drops the fields (Ignore).
+ */
+function validateFields(route: ResourceRoute, obj: unknown, mode: Mode, creating: boolean): string[] {
+  const root = ROOT_TYPE[route.resource];
+  if (!root || route.subresource) return [];
+  const unknown = unknownFields({ object: root }, obj, mode === "Ignore");
+  if (unknown.length === 0 || mode === "Ignore") return [];
+  const list = unknown.map((p) => `unknown field "${p}"`);
+  if (mode === "Warn") return list;
+  const kind = RESOURCE_INFO[route.resource].kind;
+  const version = RESOURCE_INFO[route.resource].apiVersion.split("/").pop();
+  const prefix = creating ? `${kind} in version "${version}" cannot be handled as a ${kind}: ` : "";
+  throw new ApiError(400, "BadRequest", `${prefix}strict decoding error: ${list.join(", ")}`);
+}
+
+function writeWithWarnings(res: ServerResponse, code: number, body: unknown, warnings: string[]): void {
+  if (warnings.length > 0) {
+    res.setHeader(
+      "Warning",
+      warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+    );
+  }
+  writeJson(res, code, body);
+}
+
+/** POST to a collection. */
+export async function serveCreate(
+  cluster: Cluster,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  route: ResourceRoute,
+): Promise<void> {
+  const mode = modeOf(url.searchParams);
+  const body = await readBody(req);
+  const warnings = validateFields(route, body, mode, true);
+  const created = await cluster.create(route.resource, route.namespace, body);
+  writeWithWarnings(res, 201, created, warnings);
+}
+
+/** PUT, PATCH or DELETE of one object (or PUT/PATCH of its status). */
+export async function serveObjectWrite(
+  cluster: Cluster,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  method: string,
+  route: ResourceRoute,
+): Promise<void> {
+  const { resource, namespace, name, subresource } = route;
+  if (name === undefined) throw methodNotAllowed();
+  if (method === "DELETE" && !subresource) {
+    const text = await readBody(req).catch(() => ({}));
+    const propagationPolicy =
+      url.searchParams.get("propagationPolicy") ?? (rec(text).propagationPolicy as string | undefined);
+    return writeJson(res, 200, await cluster.delete(resource, namespace, name, { propagationPolicy }));
+  }
+  const mode = modeOf(url.searchParams);
+  if (method === "PUT") {
+    const body = await readBody(req);
+    const warnings = validateFields(route, body, mode, true);
+    return writeWithWarnings(
+      res,
+      200,
+      cluster.update(resource, namespace, name, body, subresource),
+      warnings,
+    );
+  }
+  if (method === "PATCH") {
+    const body = await readBody(req);
+    let warnings: string[] = [];
+    const patched = cluster.patch(
+      resource,
+      namespace,
+      name,
+      String(req.headers["content-type"] ?? ""),
+      body,
+      subresource,
+      (result) => {
+        warnings = validateFields(route, result, mode, false);
+      },
+    );
+    return writeWithWarnings(res, 200, patched, warnings);
+  }
+  throw methodNotAllowed();
+}

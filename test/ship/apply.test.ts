@@ -1,0 +1,220 @@
+// Real kubectl (1.27 and 1.33) against a --bare simulator: kubectl apply -f/-k of every kind a
+// metrics-server install creates, re-apply (unchanged), a changed container arg (configured, merged
+// into the container by name), strict field validation, get and delete; and RBAC from the applied
+// objects: a pod's service account token is forbidden to list nodes until the ClusterRole and its
+// binding are applied, and again once the role loses the rule.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import { renderKubeconfigFor } from "../../sim/auth/index.ts";
+import { type RunningSim, startSim } from "../../sim/main.ts";
+import { parseArgs } from "../../sim/options.ts";
+import type { KubeObject, Resource } from "../../sim/state/index.ts";
+import { kubectl, kubectlPath } from "../support/kubectl.ts";
+import { randomIpBase } from "../support/loopback.ts";
+import { root, tempDir } from "../support/paths.ts";
+
+const DIR = join(root, "test", "ship", "testdata", "all-kinds");
+const FILE = join(DIR, "all-kinds.yaml");
+
+/** The fixture's objects as (resource, namespace, name), in file order. */
+const OBJECTS: [Resource, string | undefined, string][] = [
+  ["namespaces", undefined, "ship-test"],
+  ["serviceaccounts", "kube-system", "metrics-server"],
+  ["secrets", "kube-system", "metrics-server-extra"],
+  ["configmaps", "ship-test", "ship-settings"],
+  ["clusterroles", undefined, "system:aggregated-metrics-reader"],
+  ["clusterroles", undefined, "system:metrics-server"],
+  ["clusterrolebindings", undefined, "system:metrics-server"],
+  ["clusterrolebindings", undefined, "metrics-server:system:auth-delegator"],
+  ["rolebindings", "kube-system", "metrics-server-auth-reader"],
+  ["roles", "ship-test", "settings-reader"],
+  ["services", "kube-system", "metrics-server"],
+  ["endpoints", "ship-test", "ship-backend"],
+  ["deployments", "kube-system", "metrics-server"],
+  ["poddisruptionbudgets", "kube-system", "metrics-server"],
+  ["apiservices", undefined, "v1beta1.metrics.k8s.io"],
+];
+
+async function bareSim(t: TestContext): Promise<RunningSim> {
+  const dir = tempDir(t, "ship-apply-");
+  const opts = parseArgs(["--bare", "--nodes", "1", "--pods-per-node", "1", "--port", "0", "--dir", dir]);
+  const sim = await startSim({ ...opts, ipBase: randomIpBase(t) });
+  t.after(() => sim.close());
+  return sim;
+}
+
+function lines(text: string): string[] {
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
+
+function stored(sim: RunningSim): (KubeObject | undefined)[] {
+  return OBJECTS.map(([r, ns, name]) => sim.cluster.get(r, ns, name));
+}
+
+function writeVariant(t: TestContext, edit: (text: string) => string): string {
+  const path = join(tempDir(t, "ship-variant-"), "variant.yaml");
+  writeFileSync(path, edit(readFileSync(FILE, "utf8")));
+  return path;
+}
+
+for (const minor of [27, 33]) {
+  test(`kubectl 1.${minor}: apply, re-apply, change, validation, get and delete of every kind`, async (t) => {
+    const bin = kubectlPath(t, minor);
+    if (!bin) return;
+    const sim = await bareSim(t);
+    const k = async (args: string[]) => kubectl(t, bin, sim.kubeconfigPath, args);
+
+    const created = await k(["apply", "-f", FILE]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(
+      lines(created.stdout).filter((l) => l.endsWith(" created")).length,
+      OBJECTS.length,
+      created.stdout,
+    );
+    const before = stored(sim);
+    for (const [i, o] of before.entries()) assert.ok(o, `${OBJECTS[i].join(" ")} was stored`);
+
+    // Re-applying through kustomize gives the same objects: nothing is written.
+    const again = await k(["apply", "-k", DIR]);
+    assert.equal(again.code, 0, again.stderr);
+    const notUnchanged = lines(again.stdout).filter((l) => !l.endsWith(" unchanged"));
+    // kubectl 1.27 reads no OpenAPI v2 here and builds patches from its compiled-in types, whose
+    // retainKeys (Deployment strategy) and replace (PDB selector) directives make a patch that
+    // changes nothing; 1.33 builds them from the served OpenAPI v3 and sends none.
+    const expected =
+      minor === 27
+        ? [
+            "deployment.apps/metrics-server configured",
+            "poddisruptionbudget.policy/metrics-server configured",
+          ]
+        : [];
+    assert.deepEqual(notUnchanged, expected, again.stdout);
+    // (The APIService is left out: the aggregator's availability checks write its status.)
+    const versions = (objects: (KubeObject | undefined)[]) =>
+      objects.filter((o) => o?.kind !== "APIService").map((o) => o?.metadata.resourceVersion);
+    assert.deepEqual(versions(stored(sim)), versions(before), "an unchanged re-apply writes nothing");
+
+    const changed = writeVariant(t, (s) => s.replace("--metric-resolution=15s", "--metric-resolution=30s"));
+    const configured = await k(["apply", "-f", changed]);
+    assert.equal(configured.code, 0, configured.stderr);
+    assert.deepEqual(
+      lines(configured.stdout).filter((l) => !l.endsWith(" unchanged")),
+      minor === 27 ? expected : ["deployment.apps/metrics-server configured"],
+    );
+    const deployment = sim.cluster.get("deployments", "kube-system", "metrics-server")!;
+    const spec = deployment.spec as {
+      template: { spec: { containers: { name: string; args: string[] }[] } };
+    };
+    assert.equal(spec.template.spec.containers.length, 1);
+    assert.equal(spec.template.spec.containers[0].name, "metrics-server");
+    assert.ok(spec.template.spec.containers[0].args.includes("--metric-resolution=30s"));
+    assert.ok(!spec.template.spec.containers[0].args.includes("--metric-resolution=15s"));
+    assert.equal(deployment.metadata.generation, 2);
+
+    // Strict field validation (kubectl's default) on a patch and on a create.
+    const typo = writeVariant(t, (s) =>
+      s.replace(
+        "          imagePullPolicy: Never\n",
+        "          imagePullPolicy: Never\n          imagePullPolity: Never\n",
+      ),
+    );
+    const rejected = await k(["apply", "-f", typo]);
+    assert.notEqual(rejected.code, 0);
+    assert.match(
+      rejected.stderr,
+      /strict decoding error: unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolity"/,
+    );
+    const extra = join(tempDir(t, "ship-extra-"), "cm.yaml");
+    writeFileSync(
+      extra,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: ship-test}\ndatta: {a: b}\n",
+    );
+    const rejectedCreate = await k(["apply", "-f", extra]);
+    assert.notEqual(rejectedCreate.code, 0);
+    assert.match(rejectedCreate.stderr, /unknown field "datta"/);
+    assert.equal(sim.cluster.get("configmaps", "ship-test", "extra"), undefined);
+    const warned = await k(["apply", "--validate=warn", "-f", extra]);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /Warning: unknown field "datta"/);
+
+    const got = await k(["get", "-f", FILE, "-o", "name"]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(lines(got.stdout).length, OBJECTS.length, got.stdout);
+
+    const deleted = await k(["delete", "-k", DIR]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual(
+      stored(sim).flatMap((o, i) => (o ? [OBJECTS[i].join(" ")] : [])),
+      [],
+      "every object is gone",
+    );
+    assert.equal(
+      sim.cluster.get("configmaps", "ship-test", "extra"),
+      undefined,
+      "the namespace took its objects",
+    );
+  });
+}
+
+test("RBAC from applied objects decides what a pod's service account token may do", async (t) => {
+  const bin = kubectlPath(t, 33);
+  if (!bin) return;
+  const sim = await bareSim(t);
+  const admin = async (args: string[]) => kubectl(t, bin, sim.kubeconfigPath, args);
+  // (kubectl 1.33's `create` sends protobuf, which the simulator does not read: apply sends JSON.)
+  const saFile = join(tempDir(t, "ship-sa-file-"), "sa.yaml");
+  writeFileSync(
+    saFile,
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: metrics-server, namespace: kube-system}\n",
+  );
+  const sa = await admin(["apply", "-f", saFile]);
+  assert.equal(sa.code, 0, sa.stderr);
+  const pod = await sim.cluster.create("pods", "kube-system", {
+    metadata: { name: "metrics-server-abc" },
+    spec: {
+      nodeName: sim.cluster.scenario().nodes[0].name,
+      containers: [{ name: "metrics-server", image: "x" }],
+    },
+  });
+  const token = sim.serviceAccountTokens.issueServiceAccountToken("kube-system", "metrics-server", {
+    name: pod.metadata.name,
+    uid: pod.metadata.uid,
+  });
+  const kubeconfig = join(tempDir(t, "ship-sa-"), "kubeconfig");
+  const ca = readFileSync(join(sim.kubeconfigPath, "..", "pki", "ca.crt"), "utf8");
+  writeFileSync(kubeconfig, renderKubeconfigFor(sim.apiserver.url, ca, [{ name: "sa", token }]));
+  const asPod = async (args: string[]) => kubectl(t, bin, kubeconfig, args);
+
+  const forbidden = await asPod(["get", "nodes"]);
+  assert.notEqual(forbidden.code, 0);
+  assert.match(
+    forbidden.stderr,
+    /nodes is forbidden: User "system:serviceaccount:kube-system:metrics-server" cannot list resource "nodes"/,
+  );
+
+  const applied = await admin(["apply", "-f", FILE]);
+  assert.equal(applied.code, 0, applied.stderr);
+  const allowed = await asPod(["get", "nodes", "-o", "name"]);
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.equal(lines(allowed.stdout).length, 1);
+
+  // The role loses pods and nodes: the same token is forbidden again.
+  const narrowed = writeVariant(t, (s) =>
+    s.replace('  - apiGroups: [""]\n    resources: [pods, nodes]\n    verbs: [get, list, watch]\n', ""),
+  );
+  const edited = await admin(["apply", "-f", narrowed]);
+  assert.equal(edited.code, 0, edited.stderr);
+  assert.match(edited.stdout, /clusterrole.rbac.authorization.k8s.io\/system:metrics-server configured/);
+  const again = await asPod(["get", "nodes"]);
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /cannot list resource "nodes"/);
+
+  // The ServiceAccount is deleted: its tokens no longer authenticate at all.
+  const gone = await admin(["delete", "serviceaccount", "metrics-server", "-n", "kube-system"]);
+  assert.equal(gone.code, 0, gone.stderr);
+  const unauthorized = await asPod(["get", "--raw", "/version"]);
+  assert.notEqual(unauthorized.code, 0);
+  assert.match(unauthorized.stderr, /Unauthorized/);
+});
