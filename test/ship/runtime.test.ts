@@ -8,15 +8,16 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
+import { apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
 import { startControllers } from "../../sim/controllers/index.ts";
 import { ContainerRuntime } from "../../sim/runtime/index.ts";
 import { Cluster, type KubeObject } from "../../sim/state/index.ts";
 import type { SimNode } from "../../sim/types.ts";
-import { reserveIpBase } from "../support/loopback.ts";
+import { randomIpBase, reserveIpBase } from "../support/loopback.ts";
 import { buildFixtureImage, requireRuntime } from "../support/oci-fixture.ts";
 import { root, tempDir } from "../support/paths.ts";
 import { poll } from "../support/poll.ts";
-import { isAlive } from "../support/processes.ts";
+import { isAlive, startNodeProcess } from "../support/processes.ts";
 
 const IMAGE = "fixture.example/web:v1";
 const LABELS = { app: "web" };
@@ -258,3 +259,166 @@ function findPid(ip: string): number {
   }
   throw new Error(`no process serves ${ip}`);
 }
+
+test("a wrong readiness path keeps pods out of Endpoints; a failing liveness probe restarts the container", async (t) => {
+  const h = await start(t);
+  if (!h) return;
+  const { cluster } = h;
+  await cluster.create("services", "default", {
+    metadata: { name: "unready" },
+    spec: { selector: { ...LABELS, deployment: "unready" }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
+  await cluster.create(
+    "deployments",
+    "default",
+    deployment("unready", 1, {
+      readinessProbe: { httpGet: { path: "/nope", port: 8080 }, periodSeconds: 1 },
+    }),
+  );
+  await cluster.create(
+    "deployments",
+    "default",
+    deployment("unlive", 1, {
+      livenessProbe: { httpGet: { path: "/nope", port: "http" }, periodSeconds: 1, failureThreshold: 2 },
+    }),
+  );
+  const restarted = await poll(
+    "the unlive pod's container to be restarted",
+    async () => {
+      const [p] = podsOf(cluster, "unlive");
+      return p && (containerOf(p)?.restartCount ?? 0) >= 1 ? p : undefined;
+    },
+    60_000,
+    200,
+  );
+  const last = containerOf(restarted)?.lastState.terminated;
+  assert.ok(last, `lastState.terminated in ${JSON.stringify(containerOf(restarted))}`);
+  assert.equal(last.exitCode, 0, "the fixture exits 0 on SIGTERM");
+  assert.equal(statusOf(restarted).phase, "Running");
+
+  // By now the unready pod has been probed many times and never passed.
+  const [unready] = podsOf(cluster, "unready");
+  assert.equal(statusOf(unready).phase, "Running");
+  assert.equal(isReady(unready), false);
+  assert.equal(containerOf(unready)?.ready, false);
+  const eps = cluster.get("endpoints", "default", "unready")!;
+  const [subset] = eps.subsets as { addresses?: unknown[]; notReadyAddresses: { ip: string }[] }[];
+  assert.equal(subset.addresses, undefined);
+  assert.deepEqual(
+    subset.notReadyAddresses.map((a) => a.ip),
+    [statusOf(unready).podIP],
+  );
+  const d = cluster.get("deployments", "default", "unready")!;
+  const available = (d.status as { conditions: { type: string; status: string }[] }).conditions.find(
+    (c) => c.type === "Available",
+  );
+  assert.equal(available?.status, "False");
+});
+
+test("an image that was not loaded, and root with runAsNonRoot, wait with the kubelet's reasons", async (t) => {
+  const h = await start(t);
+  if (!h) return;
+  const { cluster } = h;
+  await cluster.create(
+    "deployments",
+    "default",
+    deployment("missing", 1, { image: "registry.example.com/nope:v1" }),
+  );
+  await cluster.create(
+    "deployments",
+    "default",
+    deployment("root", 1, { securityContext: { runAsUser: 0 } }),
+  );
+  const waiting = (name: string) =>
+    poll(
+      `${name} to wait`,
+      async () => {
+        const [p] = podsOf(cluster, name);
+        const w = p && containerOf(p)?.state.waiting;
+        return w?.reason && w.reason !== "ContainerCreating" ? { pod: p, ...w } : undefined;
+      },
+      30_000,
+      100,
+    );
+  const missing = await waiting("missing");
+  assert.equal(missing.reason, "ErrImageNeverPull");
+  assert.equal(
+    missing.message,
+    'Container image "registry.example.com/nope:v1" is not present with pull policy of Never',
+  );
+  assert.equal(statusOf(missing.pod).phase, "Pending");
+  const rootPod = await waiting("root");
+  assert.equal(rootPod.reason, "CreateContainerConfigError");
+  assert.equal(
+    rootPod.message,
+    `container has runAsNonRoot and image will run as root (pod: "${rootPod.pod.metadata.name}_default", container: web)`,
+  );
+});
+
+test("kube-sim --image runs a posted pod and stops it when the simulator stops", async (t) => {
+  if (!(await requireRuntime(t))) return;
+  const archive = await buildFixtureImage(join(root, "test/ship/testdata/web.js"), "v1");
+  const dir = tempDir(t, "sim-runtime-main-");
+  const ipBase = randomIpBase(t);
+  const port = 20000 + Math.floor(Math.random() * 40000);
+  const sim = await startNodeProcess(
+    t,
+    "sim/main.ts",
+    [
+      "--dir",
+      dir,
+      "--ip-base",
+      ipBase,
+      "--port",
+      String(port),
+      "--nodes",
+      "1",
+      "--pods-per-node",
+      "0",
+      "--image",
+      `${IMAGE}=${archive}`,
+    ],
+    "kube-sim ready:",
+  );
+  const creds = readAdminCredentials(join(dir, "kubeconfig"));
+  const posted = await apiRequest(creds, "POST", "/api/v1/namespaces/default/pods", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "web", labels: LABELS },
+    spec: {
+      containers: [
+        {
+          name: "web",
+          image: IMAGE,
+          env: [{ name: "PORT", value: "8080" }],
+          ports: [{ containerPort: 8080 }],
+        },
+      ],
+    },
+  });
+  assert.equal(posted.status, 201, posted.body);
+  const pod = await poll(
+    "the pod to run",
+    async () => {
+      const res = await apiRequest(creds, "GET", "/api/v1/namespaces/default/pods/web");
+      const p = JSON.parse(res.body) as KubeObject;
+      return isReady(p) ? p : undefined;
+    },
+    60_000,
+    200,
+  ).catch((err) => {
+    t.diagnostic(sim.tail());
+    throw err;
+  });
+  assert.equal((pod.spec as { nodeName?: string }).nodeName, "node-0");
+  const ip = statusOf(pod).podIP;
+  assert.equal(statusOf(pod).phase, "Running");
+  // Without a readiness probe a container is Ready once started, maybe before it listens.
+  const info = await poll("the server to answer", () => get(ip, "/info"), 30_000, 200);
+  assert.equal(info.uid, 65534, "the image's USER");
+  assert.equal((info.env as Record<string, string>).KUBERNETES_SERVICE_HOST, `${ipBase}.0.1`);
+  const pid = findPid(ip);
+  await sim.stop(15_000);
+  assert.equal(sim.exited, true, "kube-sim exits on SIGTERM");
+  assert.equal(isAlive(pid), false, "the container died with the simulator");
+});
