@@ -12,7 +12,6 @@ import { apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
 import { startControllers } from "../../sim/controllers/index.ts";
 import { ContainerRuntime } from "../../sim/runtime/index.ts";
 import { Cluster, type KubeObject } from "../../sim/state/index.ts";
-import type { SimNode } from "../../sim/types.ts";
 import { randomIpBase, reserveIpBase } from "../support/loopback.ts";
 import { buildFixtureImage, requireRuntime } from "../support/oci-fixture.ts";
 import { root, tempDir } from "../support/paths.ts";
@@ -22,23 +21,12 @@ import { isAlive, startNodeProcess } from "../support/processes.ts";
 const IMAGE = "fixture.example/web:v1";
 const LABELS = { app: "web" };
 
-function node(ipBase: string, i: number): SimNode {
-  const name = `node-${i}`;
-  return {
-    name,
-    uid: `uid-${name}`,
-    labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux" },
-    internalIP: `${ipBase}.1.${i + 1}`,
-    hostname: name,
-    kubeletPort: 10250,
-    cpuCores: 4,
-    memoryBytes: 8 << 30,
-    overheadCpuMilli: 100,
-    overheadMemoryBytes: 1 << 28,
-    bootTimeMs: Date.now(),
-    creationTimestampMs: Date.now(),
-    ready: true,
-  };
+/** A Ready node posted as a kubelet registers itself (the Cluster adds the hostname and os labels). */
+async function addNode(cluster: Cluster, ipBase: string, i: number): Promise<void> {
+  await cluster.create("nodes", undefined, {
+    metadata: { name: `node-${i}` },
+    status: { addresses: [{ type: "InternalIP", address: `${ipBase}.1.${i + 1}` }] },
+  });
 }
 
 interface Harness {
@@ -54,10 +42,9 @@ async function start(t: TestContext): Promise<Harness | undefined> {
   const reservation = reserveIpBase();
   t.after(() => reservation.release());
   const dir = tempDir(t, "sim-runtime-");
-  const cluster = new Cluster({
-    nodes: [node(reservation.ipBase, 0), node(reservation.ipBase, 1)],
-    pods: [],
-  });
+  const cluster = new Cluster({ nodes: [], pods: [] });
+  await addNode(cluster, reservation.ipBase, 0);
+  await addNode(cluster, reservation.ipBase, 1);
   const controllers = startControllers(cluster, () => {});
   const runtime = new ContainerRuntime({
     cluster,
