@@ -19,8 +19,10 @@ import {
   writeKubeconfig,
   writeKubeconfigText,
 } from "./auth/index.ts";
+import { type ControlPlane, startControllers } from "./controllers/index.ts";
 import { KubeletFleet } from "./kubelet/index.ts";
 import { parseArgs, type SimOptions, USAGE, UsageError } from "./options.ts";
+import { ContainerRuntime } from "./runtime/index.ts";
 import { addHpaTarget, generateScenario, loadScenarioFile, nodeIP } from "./scenario/index.ts";
 import { Cluster } from "./state/index.ts";
 import type { KubeletView, Scenario } from "./types.ts";
@@ -46,6 +48,10 @@ export interface RunningSim {
   /** The token of service account kube-system/metrics-server, in metricsServerKubeconfigPath. */
   metricsServerToken: string;
   metricsServerKubeconfigPath: string;
+  /** The scheduler and controllers (tests wait for them to settle). */
+  controllers: ControlPlane;
+  /** Runs the pods of the loaded images (--image). */
+  runtime: ContainerRuntime;
   readyLine: string;
   close(): Promise<void>;
 }
@@ -186,7 +192,27 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     await fleet.close();
     throw new Error(`cannot start the API server on ${o.ipBase}.0.1:${o.port}: ${(err as Error).message}`);
   }
+  const controllers = startControllers(started, log);
+  const api = new URL(apiserver.url);
+  const runtime = new ContainerRuntime({
+    cluster: started,
+    images: o.images,
+    dir,
+    // Third octet 255: node addresses use 1..254 (scenario nodeIP), the API server .0.1.
+    podIPPrefix: `${o.ipBase}.255`,
+    apiServer: () => ({ host: api.hostname, port: Number(api.port) }),
+    caCertPem: ca.certPem,
+    // A bearer token for the pod's service account (not yet bound to the pod's lifetime).
+    issueServiceAccountToken: (namespace, serviceAccount) => {
+      const token = randomToken();
+      tokens.add(token, serviceAccountUser(namespace, serviceAccount));
+      return token;
+    },
+    log,
+  });
   const close = async () => {
+    controllers.close();
+    await runtime.close();
     await apiserver.close();
     await fleet.close();
   };
@@ -239,6 +265,8 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     serviceAccountTokens,
     metricsServerToken,
     metricsServerKubeconfigPath,
+    controllers,
+    runtime,
     readyLine,
     close,
   };

@@ -1,6 +1,8 @@
 // kube-sim's command line: its flags, their defaults and validation, and the --help text. A bad flag or
 // value is a UsageError, reported before anything starts.
 
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs as parseFlags } from "node:util";
 import { FAULTS, type KubeletFault } from "./types.ts";
 
@@ -30,6 +32,8 @@ export interface SimOptions {
   bare: boolean;
   /** Extra Running pods default/hpa-target-* labelled app=hpa-target (0 = none). */
   hpaReplicas: number;
+  /** Images the container runtime can run: reference → OCI archive (--image, like `kind load`). */
+  images: Map<string, string>;
   help: boolean;
 }
 
@@ -61,6 +65,9 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --hpa-replicas N          add N Running pods default/hpa-target-<hash>-<suffix> labelled
                             app=hpa-target (1 container each, spread round-robin over the nodes),
                             a fixed-size target for HPA-like queries (default 0 = none)
+  --image REF=ARCHIVE       load an OCI image archive under reference REF (like \`kind load\`): pods
+                            created through the API with that image really run (needs root and
+                            umoci) (repeatable)
   --no-partial-metadata     act like an API server without PartialObjectMetadata: full objects when
                             the Accept header also allows application/json, 406 otherwise
   --bare                    start with kube-apiserver's bootstrap RBAC only (cluster-admin,
@@ -143,6 +150,7 @@ const FLAGS = {
   port: { type: "string" },
   dir: { type: "string" },
   fault: { type: "string", multiple: true },
+  image: { type: "string", multiple: true },
   "bookmark-interval": { type: "string" },
   "summary-only-nodes": { type: "string" },
   "dns-only-san-nodes": { type: "string" },
@@ -184,7 +192,7 @@ function parseFlagsOrThrow(argv: readonly string[]) {
 
 /**
  * Parses command-line flags (`--flag value` or `--flag=value`; a repeated flag's last value wins, except
- * --fault, which adds up). Throws UsageError on anything wrong.
+ * --fault and --image, which add up). Throws UsageError on anything wrong.
  */
 export function parseArgs(
   argv: readonly string[],
@@ -215,6 +223,7 @@ export function parseArgs(
     partialMetadata: v["no-partial-metadata"] !== true,
     bare: v.bare === true,
     hpaReplicas: intFlag("hpa-replicas", v["hpa-replicas"], 0, 0, 100_000),
+    images: new Map(),
     help: v.help === true,
   };
   if (o.scenarioFile === "") throw new UsageError("--scenario needs a file name");
@@ -232,6 +241,12 @@ export function parseArgs(
       throw new UsageError(`invalid --fault ${JSON.stringify(value)}: want NODE=${FAULTS.join("|")}`);
     }
     o.faults.set(m[1], m[2] as KubeletFault);
+  }
+  for (const value of v.image ?? []) {
+    const m = /^([^=\s]+)=(.+)$/.exec(value);
+    if (!m) throw new UsageError(`invalid --image ${JSON.stringify(value)}: want REF=ARCHIVE`);
+    if (!existsSync(m[2])) throw new UsageError(`--image ${m[1]}: no such file ${JSON.stringify(m[2])}`);
+    o.images.set(m[1], resolve(m[2]));
   }
   if (v["bookmark-interval"] !== undefined) {
     o.bookmarkIntervalMs = parseDuration(v["bookmark-interval"]);

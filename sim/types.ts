@@ -10,6 +10,19 @@ export interface SimContainer {
   startTimeMs: number;
   /** Swap usage in bytes; undefined = 0 (swap off or unused). */
   swapBytes?: number;
+  /**
+   * Where a container the runtime really runs measures its usage (undefined: the configured model).
+   * Returns undefined while no process runs.
+   */
+  liveUsage?: () => ContainerUsage | undefined;
+}
+
+/** A running process tree's usage, as the kubelet reads it from /proc. */
+export interface ContainerUsage {
+  /** Cumulative CPU time in core-seconds since the container started. */
+  cpuSeconds: number;
+  /** Working set (resident memory) in bytes. */
+  memoryBytes: number;
 }
 
 /** sidecar = restartPolicy Always: running and reported by the kubelet; otherwise it ran to completion and is not reported. */
@@ -30,6 +43,17 @@ export interface SimPod {
   startTimeMs: number;
   containers: SimContainer[];
   initContainers: SimInitContainer[];
+  /** For pods created through the API: what was posted, and the status the control plane wrote. */
+  api?: PodApiFields;
+}
+
+/** A posted pod's fields beyond the scenario model, served back as they were posted. */
+export interface PodApiFields {
+  /** metadata besides name, namespace, uid, labels (annotations, ownerReferences, generateName...). */
+  metadata: Record<string, unknown>;
+  spec: Record<string, unknown>;
+  /** Written by the scheduler and the runtime; undefined = derived from the phase, as for scenario pods. */
+  status?: Record<string, unknown>;
 }
 
 export type NodeAddressType = "Hostname" | "InternalIP" | "ExternalIP" | "InternalDNS" | "ExternalDNS";

@@ -145,6 +145,11 @@ export class Cluster implements KubeletView {
     return this.podsByNode.get(nodeName) ?? [];
   }
 
+  /** A pod's scenario form (the runtime and controllers read posted pods' specs from it). */
+  pod(namespace: string, name: string): SimPod | undefined {
+    return this.simPods.get(keyOf(namespace, name));
+  }
+
   /** The current state as a scenario (what the truth is computed from). */
   scenario(): Scenario {
     return { nodes: [...this.simNodes.values()], pods: [...this.simPods.values()] };

@@ -130,8 +130,27 @@ function containerStatus(c: SimContainer, state: Record<string, unknown>, ready:
   };
 }
 
-/** The Kubernetes JSON for a scenario pod. `hostIP` is its node's InternalIP (if the node is known). */
+/**
+ * The Kubernetes JSON for a pod. `hostIP` is its node's InternalIP (if the node is known). A pod posted
+ * through the API serves its posted metadata and spec, and the status the control plane wrote.
+ */
 export function podToJson(p: SimPod, resourceVersion: number, hostIP: string | undefined): KubeObject {
+  const json = scenarioPodToJson(p, resourceVersion, hostIP);
+  if (!p.api) return json;
+  const { spec } = p.api;
+  return {
+    ...json,
+    metadata: { ...structuredClone(p.api.metadata), ...json.metadata },
+    spec: { ...structuredClone(spec), ...(p.nodeName ? { nodeName: p.nodeName } : {}) },
+    status: p.api.status
+      ? structuredClone(p.api.status)
+      : p.nodeName
+        ? json.status
+        : { phase: "Pending", qosClass: "BestEffort" },
+  };
+}
+
+function scenarioPodToJson(p: SimPod, resourceVersion: number, hostIP: string | undefined): KubeObject {
   const running = p.phase === "Running";
   const scheduled = rfc3339(p.creationTimestampMs);
   const cond = (type: string, ok: boolean) => ({

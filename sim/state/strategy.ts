@@ -149,6 +149,15 @@ export function simPodFrom(
         : "Pending"
   ) as PodPhase;
   const startTimeMs = timeOf(status.startTime, nowMs);
+  const {
+    name: _n,
+    namespace: _ns,
+    uid: _u,
+    labels: _l,
+    resourceVersion: _rv,
+    creationTimestamp: _c,
+    ...extra
+  } = meta;
   return {
     namespace,
     name,
@@ -163,6 +172,7 @@ export function simPodFrom(
       ...simContainer(c, startTimeMs),
       sidecar: c.restartPolicy === "Always",
     })),
+    api: { metadata: structuredClone(extra), spec: structuredClone(spec) },
   };
 }
 

@@ -1,0 +1,2 @@
+export type { IssueServiceAccountToken } from "./pod.ts";
+export { ContainerRuntime, type RuntimeOptions } from "./runtime.ts";
