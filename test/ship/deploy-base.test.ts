@@ -76,7 +76,11 @@ test("the kustomize base runs on the simulated cluster; broken RBAC and probes s
     for (let i = 0; i < 15; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       const now = (await pods(c, "k8s-app=metrics-server")).find((x) => x.name === fresh.name);
-      assert.equal(now?.ready, false, `the pod with a wrong probe path became ready\n${await metricsServerLogs(c)}`);
+      assert.equal(
+        now?.ready,
+        false,
+        `the pod with a wrong probe path became ready\n${await metricsServerLogs(c)}`,
+      );
     }
     const old = (await pods(c, "k8s-app=metrics-server")).filter((p) => before.includes(p.name));
     assert.equal(old.length, 1, "maxUnavailable 0 keeps the old pod while the new one is not ready");

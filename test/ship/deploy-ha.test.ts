@@ -61,11 +61,17 @@ test("the HA overlay: two replicas on two nodes, both serving", async (t) => {
   assert.ok(replicas.every((p) => p.ready && p.podIP));
   assert.notEqual(replicas[0]!.nodeName, replicas[1]!.nodeName, "required anti-affinity on the hostname");
 
-  const endpoints = JSON.parse(await c.kubectlOk(["-n", "kube-system", "get", "endpoints", "metrics-server", "-o", "json"]));
+  const endpoints = JSON.parse(
+    await c.kubectlOk(["-n", "kube-system", "get", "endpoints", "metrics-server", "-o", "json"]),
+  );
   const addresses = (endpoints.subsets ?? []).flatMap((s: { addresses?: { ip: string }[] }) =>
     (s.addresses ?? []).map((a) => a.ip),
   );
-  assert.deepEqual(addresses.sort(), replicas.map((p) => p.podIP).sort(), "both replicas are ready endpoints");
+  assert.deepEqual(
+    addresses.sort(),
+    replicas.map((p) => p.podIP).sort(),
+    "both replicas are ready endpoints",
+  );
 
   for (const p of replicas) {
     const r = await viaFrontProxy(c.dir, p.podIP!, "/apis/metrics.k8s.io/v1beta1/nodes");

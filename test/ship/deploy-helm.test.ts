@@ -21,11 +21,13 @@ test("the Helm chart's defaults run on the simulated cluster", async (t) => {
   const image = await ensureImage(t);
   if (!image) return;
   const c = await startBareCluster(t, kubectl, image, ["--nodes", "3", "--pods-per-node", "2"]);
-  const rendered = await renderChart(helm, [], { "image.pullPolicy": "Never" });
+  const rendered = await renderChart([], { "image.pullPolicy": "Never" });
   await c.apply(rendered);
   await waitAvailable(c, 1);
   await waitApiServiceAvailable(c);
-  const apiservice = JSON.parse(await c.kubectlOk(["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "json"]));
+  const apiservice = JSON.parse(
+    await c.kubectlOk(["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "json"]),
+  );
   await waitTopListsEverything(c);
   assert.notEqual(apiservice.spec.insecureSkipTLSVerify, true, "the chart's APIService verifies TLS");
   assert.ok(apiservice.spec.caBundle, "with a CA bundle");

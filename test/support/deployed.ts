@@ -129,7 +129,10 @@ export async function metricsServerLogs(c: DeployedCluster): Promise<string> {
   try {
     const ps = await pods(c, "k8s-app=metrics-server");
     return ps
-      .map((p) => `--- ${p.namespace}/${p.name}:\n${c.containerLog(p.namespace, p.name, "metrics-server").slice(-4000)}`)
+      .map(
+        (p) =>
+          `--- ${p.namespace}/${p.name}:\n${c.containerLog(p.namespace, p.name, "metrics-server").slice(-4000)}`,
+      )
       .join("\n");
   } catch (err) {
     return `(no pod logs: ${(err as Error).message})`;
