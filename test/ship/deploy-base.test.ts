@@ -1,7 +1,7 @@
 // The kustomize base (with the simulator's test component) deployed onto a --bare simulated cluster
 // from the image: RBAC, probes and args exactly as shipped. Then what a broken manifest does: a
-// ClusterRole without nodes/metrics makes every scrape fail with the kubelet's RBAC message, and a
-// wrong readiness path keeps the new pod from ever becoming ready while the old one keeps serving.
+// wrong readiness path keeps the new pod from ever becoming ready while the old one keeps serving, and
+// a ClusterRole without nodes/metrics makes every scrape fail with the kubelet's RBAC refusal.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
@@ -30,33 +30,6 @@ test("the kustomize base runs on the simulated cluster; broken RBAC and probes s
   await waitApiServiceAvailable(c);
   const top = await waitTopListsEverything(c);
   assert.match(top.pods, /kube-system\s+metrics-server-/, "the deployed pod reports its own usage");
-
-  await t.test("a ClusterRole without nodes/metrics: scrapes fail with the RBAC message", async () => {
-    const objects = parseObjects(shipped);
-    const role = only(objects, "ClusterRole", "system:metrics-server");
-    const rules = role.rules as { resources?: string[] }[];
-    const kept = rules
-      .map((r) => ({ ...r, resources: r.resources?.filter((x) => x !== "nodes/metrics") }))
-      .filter((r) => r.resources === undefined || r.resources.length > 0);
-    assert.notDeepEqual(kept, rules, "the shipped role grants nodes/metrics");
-    await c.apply(toYaml([{ ...role, rules: kept }]));
-    const [pod] = await pods(c, "k8s-app=metrics-server");
-    assert.ok(pod);
-    const line = await poll(
-      "a scrape refused by the kubelet's authorization",
-      async () => {
-        const log = c.containerLog("kube-system", pod.name, "metrics-server");
-        const hit = log
-          .split("\n")
-          .find((l) => l.includes("Failed to scrape node") && /forbidden/i.test(l) && l.includes("metrics"));
-        if (!hit) throw new Error(`no such line yet:\n${log.slice(-3000)}`);
-        return hit;
-      },
-      90_000,
-    );
-    assert.match(line, /system:serviceaccount:kube-system:metrics-server/);
-    await c.apply(toYaml([role]));
-  });
 
   await t.test("a wrong readiness path: the new pod never becomes ready, the old one serves", async () => {
     const objects = parseObjects(shipped);
@@ -87,5 +60,34 @@ test("the kustomize base runs on the simulated cluster; broken RBAC and probes s
     assert.equal(old[0]?.ready, true);
     const r = await c.kubectl(["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"]);
     assert.equal(r.code, 0, `the API is still served by the old pod: ${r.stderr}`);
+  });
+
+  await t.test("a ClusterRole without nodes/metrics: scrapes fail with the RBAC message", async () => {
+    const objects = parseObjects(shipped);
+    const role = only(objects, "ClusterRole", "system:metrics-server");
+    const rules = role.rules as { resources?: string[] }[];
+    const kept = rules
+      .map((r) => ({ ...r, resources: r.resources?.filter((x) => x !== "nodes/metrics") }))
+      .filter((r) => r.resources === undefined || r.resources.length > 0);
+    assert.notDeepEqual(kept, rules, "the shipped role grants nodes/metrics");
+    await c.apply(toYaml([{ ...role, rules: kept }]));
+    // The pod that serves (the one with the wrong probe path never became ready).
+    const pod = (await pods(c, "k8s-app=metrics-server")).find((p) => p.ready);
+    assert.ok(pod);
+    const line = await poll(
+      "a scrape refused by the kubelet's authorization",
+      async () => {
+        const log = c.containerLog("kube-system", pod.name, "metrics-server");
+        const hit = log
+          .split("\n")
+          .find((l) => l.includes("Failed to scrape node") && /forbidden/i.test(l) && l.includes("metrics"));
+        if (!hit) throw new Error(`no such line yet:\n${log.slice(-3000)}`);
+        return hit;
+      },
+      90_000,
+    );
+    assert.match(line, /403 Forbidden/);
+    assert.match(line, /nodes\/metrics/);
+    await c.apply(toYaml([role]));
   });
 });
