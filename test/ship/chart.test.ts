@@ -104,57 +104,62 @@ describe("charts/metrics-server", () => {
     });
   }
 
-  test("the defaults mean what the kustomize base means: same RBAC, args, probes, hardening, requests", async (t) => {
-    if (!kubectlBin(t)) return;
-    const chart = await template(t);
-    if (!chart) return;
-    const base = parseObjects(await renderKustomize("base"));
-    // Role names carry the release's name in the chart; compare each kind's grants and role refs.
-    const grants = (objects: K8sObject[]): string[] =>
-      objects
-        .filter((o) => o.kind === "ClusterRole" || o.kind === "Role")
-        .map((o) => `${o.kind}: ${permissions(o.rules).join(", ")}`)
-        .sort();
-    assert.deepEqual(grants(chart), grants(base));
-    const refs = (objects: K8sObject[]): string[] =>
-      objects
-        .filter((o) => o.kind.endsWith("Binding"))
-        .map((b) => {
-          const role = objects.find((r) => r.kind === b.roleRef.kind && r.metadata.name === b.roleRef.name);
-          const target = role
-            ? `${role.kind}: ${permissions(role.rules).join(", ")}`
-            : `${b.roleRef.kind} ${b.roleRef.name}`;
-          return `${b.kind} ${b.metadata.namespace ?? ""} -> ${target} for ${JSON.stringify(b.subjects)}`;
-        })
-        .sort();
-    assert.deepEqual(refs(chart), refs(base));
-    const [c, k] = [server(chart), server(base)];
-    assert.deepEqual([...c.args].sort(), [...k.args].sort());
-    for (const field of [
-      "image",
-      "imagePullPolicy",
-      "ports",
-      "readinessProbe",
-      "livenessProbe",
-      "securityContext",
-      "resources",
-    ]) {
-      assert.deepEqual(c[field], k[field], field);
-    }
-    const [cd, kd] = [only(chart, "Deployment").spec, only(base, "Deployment").spec];
-    assert.deepEqual(cd.strategy.rollingUpdate, kd.strategy.rollingUpdate);
-    for (const field of ["priorityClassName", "nodeSelector", "serviceAccountName"]) {
-      assert.deepEqual(cd.template.spec[field], kd.template.spec[field], field);
-    }
-    assert.deepEqual(
-      only(chart, "APIService").spec.insecureSkipTLSVerify,
-      only(base, "APIService").spec.insecureSkipTLSVerify,
-    );
-    assert.deepEqual(
-      only(chart, "Service").spec.ports[0].targetPort,
-      only(base, "Service").spec.ports[0].targetPort,
-    );
-  });
+  for (const [values, components] of [
+    [{}, ["components/secure-apiservice"]],
+    [{ "apiService.insecureSkipTLSVerify": true }, []],
+  ] as const) {
+    test(`the chart with ${JSON.stringify(values)} means the base with ${JSON.stringify(components)}: same RBAC, args, probes, hardening, requests`, async (t) => {
+      if (!kubectlBin(t)) return;
+      const chart = await template(t, [], values);
+      if (!chart) return;
+      const base = parseObjects(await renderKustomize("base", { components: [...components] }));
+      // Role names carry the release's name in the chart; compare each kind's grants and role refs.
+      const grants = (objects: K8sObject[]): string[] =>
+        objects
+          .filter((o) => o.kind === "ClusterRole" || o.kind === "Role")
+          .map((o) => `${o.kind}: ${permissions(o.rules).join(", ")}`)
+          .sort();
+      assert.deepEqual(grants(chart), grants(base));
+      const refs = (objects: K8sObject[]): string[] =>
+        objects
+          .filter((o) => o.kind.endsWith("Binding"))
+          .map((b) => {
+            const role = objects.find((r) => r.kind === b.roleRef.kind && r.metadata.name === b.roleRef.name);
+            const target = role
+              ? `${role.kind}: ${permissions(role.rules).join(", ")}`
+              : `${b.roleRef.kind} ${b.roleRef.name}`;
+            return `${b.kind} ${b.metadata.namespace ?? ""} -> ${target} for ${JSON.stringify(b.subjects)}`;
+          })
+          .sort();
+      assert.deepEqual(refs(chart), refs(base));
+      const [c, k] = [server(chart), server(base)];
+      assert.deepEqual([...c.args].sort(), [...k.args].sort());
+      for (const field of [
+        "image",
+        "imagePullPolicy",
+        "ports",
+        "readinessProbe",
+        "livenessProbe",
+        "securityContext",
+        "resources",
+      ]) {
+        assert.deepEqual(c[field], k[field], field);
+      }
+      const [cd, kd] = [only(chart, "Deployment").spec, only(base, "Deployment").spec];
+      assert.deepEqual(cd.strategy.rollingUpdate, kd.strategy.rollingUpdate);
+      for (const field of ["priorityClassName", "nodeSelector", "serviceAccountName"]) {
+        assert.deepEqual(cd.template.spec[field], kd.template.spec[field], field);
+      }
+      assert.deepEqual(
+        only(chart, "APIService").spec.insecureSkipTLSVerify,
+        only(base, "APIService").spec.insecureSkipTLSVerify,
+      );
+      assert.deepEqual(
+        only(chart, "Service").spec.ports[0].targetPort,
+        only(base, "Service").spec.ports[0].targetPort,
+      );
+    });
+  }
 
   test("ha: two replicas replace one at a time, with a policy/v1 PDB", async (t) => {
     const objects = await template(t, ["ci/ha-values.yaml"]);
@@ -211,8 +216,8 @@ describe("charts/metrics-server", () => {
     assert.equal(objects.filter((o) => o.kind === "Secret").length, 0, "the chart creates no Secret");
   });
 
-  test("insecureSkipTLSVerify=false with the server's own certificate: it manages the caBundle", async (t) => {
-    const objects = await template(t, ["ci/tls-self-managed-values.yaml"]);
+  test("the default: the server's own certificate, verified: it manages the caBundle", async (t) => {
+    const objects = await template(t);
     if (!objects) return;
     const apiService = only(objects, "APIService");
     assert.equal(apiService.spec.insecureSkipTLSVerify, undefined);
@@ -223,9 +228,9 @@ describe("charts/metrics-server", () => {
       "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io get",
       "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io update",
     ]);
-    const defaults = await template(t);
-    assert.ok(!server(defaults!).args.includes("--manage-apiservice-ca-bundle"));
-    assert.equal(only(defaults!, "APIService").spec.insecureSkipTLSVerify, true);
+    const insecure = await template(t, ["ci/insecure-values.yaml"]);
+    assert.ok(!server(insecure!).args.includes("--manage-apiservice-ca-bundle"));
+    assert.equal(only(insecure!, "APIService").spec.insecureSkipTLSVerify, true);
   });
 
   test("autoscale: the nanny's figures are deploy/components/autoscale's", async (t) => {
@@ -288,10 +293,7 @@ describe("charts/metrics-server", () => {
       RegExp,
       { release?: string; namespace?: string }?,
     ][] = [
-      [
-        { replicas: 2, "apiService.insecureSkipTLSVerify": false },
-        /needs replicas: 1: each replica signs its own CA/,
-      ],
+      [{ replicas: 2 }, /needs replicas: 1: each replica signs its own CA/],
       [
         { "apiService.insecureSkipTLSVerify": false },
         /needs the name metrics-server in kube-system \(got ms-metrics-server in kube-system\)/,
@@ -312,7 +314,10 @@ describe("charts/metrics-server", () => {
         /needs a CA: set apiService.caBundle/,
       ],
       [{ "serviceMonitor.enabled": true }, /serviceMonitor.enabled needs metrics.enabled/],
-      [{ "addonResizer.enabled": true, replicas: 2 }, /addonResizer.enabled needs replicas: 1/],
+      [
+        { "addonResizer.enabled": true, replicas: 2, "tls.type": "helm" },
+        /addonResizer.enabled needs replicas: 1/,
+      ],
       [{ "hostNetwork.enabled": true }, /hostNetwork.enabled needs another containerPort than 10250/],
       [
         {
