@@ -191,7 +191,7 @@ export async function imageContents(root: string): Promise<Entry[]> {
   entries.push({ path: "/usr/local/bin/node", mode: 0o755, source: node });
   for (const lib of await linkedLibraries(node)) {
     const source = realpathSync(lib);
-    entries.push({ path: lib, mode: statSync(source).mode & 0o777, source });
+    entries.push({ path: lib, mode: statSync(source).mode & 0o755, source });
   }
   const app = (rel: string, source = join(root, rel)): void => {
     entries.push({ path: `/app/${rel}`, mode: statSync(source).mode & 0o755, source });

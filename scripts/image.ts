@@ -93,7 +93,7 @@ export interface BuiltImage {
   seconds: number;
 }
 
-interface Record_ {
+interface ArchiveRecord {
   inputs: string;
   ref: string;
   compressedBytes: number;
@@ -186,7 +186,7 @@ export async function buildImage(
     const recordPath = `${archive}.json`;
     const seconds = (): number => Math.round((Date.now() - started) / 100) / 10;
     if (!opts.force && existsSync(archive) && existsSync(recordPath)) {
-      const record = JSON.parse(readFileSync(recordPath, "utf8")) as Record_;
+      const record = JSON.parse(readFileSync(recordPath, "utf8")) as ArchiveRecord;
       if (
         record.inputs === inputs &&
         record.ref === ref &&
@@ -220,26 +220,18 @@ export async function buildImage(
     await buildah("rm", "--all"); // leftovers of an interrupted build in this private storage
     const container = (await buildah("from", "--isolation", "chroot", "scratch")).trim();
     await buildah("copy", "--quiet", container, `${rootfs}/`, "/");
-    await buildah(
-      "config",
-      "--os",
-      "linux",
-      "--arch",
-      process.arch === "x64" ? "amd64" : process.arch,
-      "--user",
-      config.user,
-      "--workingdir",
-      config.workdir,
-      "--entrypoint",
-      JSON.stringify(config.entrypoint),
-      "--cmd",
-      "",
-      "--created-by",
-      "npm run image (scripts/image.ts)",
-      ...config.env.flatMap((e) => ["--env", e]),
-      ...Object.entries(config.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-      container,
-    );
+    const settings: [flag: string, value: string][] = [
+      ["--os", "linux"],
+      ["--arch", process.arch === "x64" ? "amd64" : process.arch],
+      ["--user", config.user],
+      ["--workingdir", config.workdir],
+      ["--entrypoint", JSON.stringify(config.entrypoint)],
+      ["--cmd", ""], // the container's args are the server's flags
+      ["--created-by", "npm run image (scripts/image.ts)"],
+      ...config.env.map((e): [string, string] => ["--env", e]),
+      ...Object.entries(config.labels).map(([k, v]): [string, string] => ["--label", `${k}=${v}`]),
+    ];
+    await buildah("config", ...settings.flat(), container);
     const partial = `${archive}.partial`;
     rmSync(partial, { force: true });
     log("image: committing (compressing the layer)");
@@ -248,10 +240,8 @@ export async function buildImage(
       "commit",
       "--rm",
       "--quiet",
-      "--format",
-      "oci",
-      "--timestamp",
-      "0",
+      "--format=oci",
+      "--timestamp=0",
       "--identity-label=false",
       "--disable-compression=false",
       container,
@@ -260,7 +250,7 @@ export async function buildImage(
     renameSync(partial, archive);
     rmSync(rootfs, { recursive: true, force: true });
     const compressedBytes = statSync(archive).size;
-    const record: Record_ = { inputs, ref, compressedBytes, uncompressedBytes };
+    const record: ArchiveRecord = { inputs, ref, compressedBytes, uncompressedBytes };
     writeFileSync(recordPath, `${JSON.stringify(record, null, 2)}\n`);
     return { archive, ref, compressedBytes, uncompressedBytes, built: true, seconds: seconds() };
   });
