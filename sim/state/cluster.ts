@@ -623,8 +623,7 @@ export class Cluster implements KubeletView {
     const { resourceVersion: _a, ...newMeta } = obj.metadata;
     const { resourceVersion: _b, ...oldMeta } = old.metadata;
     // kube-apiserver skips writing an unchanged object: same resourceVersion, no event.
-    if (isDeepStrictEqual({ ...obj, metadata: newMeta }, { ...old, metadata: oldMeta }))
-      return old;
+    if (isDeepStrictEqual({ ...obj, metadata: newMeta }, { ...old, metadata: oldMeta })) return old;
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
     const stored = this.store(resource, keyOf(old.metadata.namespace, name), obj);
