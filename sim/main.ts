@@ -13,7 +13,7 @@ import {
   Rbac,
   randomToken,
   renderKubeconfigFor,
-  ServiceAccountTokens,
+  type ServiceAccountTokens,
   serviceAccountUser,
   TokenTable,
   writeKubeconfig,
@@ -149,10 +149,6 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     },
   );
   cluster = started;
-  const serviceAccountTokens = new ServiceAccountTokens(tokens, {
-    serviceAccountUid: (ns, name) => started.get("serviceaccounts", ns, name)?.metadata.uid,
-    podUid: (ns, name) => started.get("pods", ns, name)?.metadata.uid,
-  });
   started.hooks = {
     nodeAdded: (n) => fleet.addNode(n),
     nodeRemoved: (name) => fleet.removeNode(name),
@@ -262,7 +258,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     adminTokenPath,
     tokens,
     rbac,
-    serviceAccountTokens,
+    serviceAccountTokens: apiserver.serviceAccountTokens,
     metricsServerToken,
     metricsServerKubeconfigPath,
     controllers,

@@ -21,6 +21,8 @@ export interface SimContainer {
 export interface ContainerUsage {
   /** Cumulative CPU time in core-seconds since the container started. */
   cpuSeconds: number;
+  /** The recent CPU rate in millicores (between the last two readings). */
+  cpuMilli: number;
   /** Working set (resident memory) in bytes. */
   memoryBytes: number;
 }

@@ -12,6 +12,7 @@ import { run } from "../../test/support/processes.ts";
 import { type CA, type CertAndKey, createCA, issueCert, writeKubeconfig } from "../auth/index.ts";
 import { generateScenario } from "../scenario/index.ts";
 import { Cluster } from "../state/index.ts";
+import { chooseEndpoint } from "./aggregator.ts";
 import { ApiServer } from "./apiserver.ts";
 
 const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
@@ -233,4 +234,46 @@ describe("the aggregator in front of registered API groups", () => {
     );
     await call("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io", { method: "DELETE" });
   });
+});
+
+test("chooseEndpoint picks a random ready address serving the port, never a not-ready one", () => {
+  const subsets = [
+    {
+      addresses: [{ ip: "10.0.0.1" }, { ip: "10.0.0.2" }],
+      notReadyAddresses: [{ ip: "10.0.0.9" }],
+      ports: [{ name: "https", port: 10250 }],
+    },
+    { addresses: [{ ip: "10.0.0.3" }], ports: [{ name: "https", port: 4443 }] },
+    { addresses: [{ ip: "10.0.0.4" }], ports: [{ name: "other", port: 80 }] },
+  ];
+  assert.deepEqual(
+    chooseEndpoint(subsets, "https", () => 0),
+    { host: "10.0.0.1", port: 10250 },
+  );
+  assert.deepEqual(
+    chooseEndpoint(subsets, "https", () => 0.5),
+    { host: "10.0.0.2", port: 10250 },
+  );
+  assert.deepEqual(
+    chooseEndpoint(subsets, "https", () => 0.99),
+    { host: "10.0.0.3", port: 4443 },
+  );
+  const seen = new Set<string>();
+  for (let i = 0; i < 200; i++) seen.add(chooseEndpoint(subsets, "https")!.host);
+  assert.deepEqual([...seen].sort(), ["10.0.0.1", "10.0.0.2", "10.0.0.3"], "every ready replica serves");
+  assert.equal(
+    chooseEndpoint(
+      [{ notReadyAddresses: [{ ip: "10.0.0.9" }], ports: [{ name: "https", port: 1 }] }],
+      "https",
+    ),
+    undefined,
+  );
+  assert.equal(chooseEndpoint(undefined, ""), undefined);
+  assert.deepEqual(
+    chooseEndpoint([{ addresses: [{ ip: "10.0.0.5" }], ports: [{ port: 443 }] }], "", () => 0),
+    {
+      host: "10.0.0.5",
+      port: 443,
+    },
+  );
 });

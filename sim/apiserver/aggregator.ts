@@ -32,7 +32,7 @@ export interface APIGroup {
   preferredVersion: GroupVersionForDiscovery;
 }
 
-interface Target {
+export interface Target {
   host: string;
   port: number;
 }
@@ -82,6 +82,30 @@ function spec(o: KubeObject): Record<string, unknown> {
 }
 
 /** Go's http.Error: text/plain body ending in a newline. */
+/**
+ * One ready endpoint of a Service port, picked at random among every ready address that serves the
+ * port (its name, as the endpoints controller copies it from the Service), the way kube-apiserver
+ * with --enable-aggregator-routing=true spreads requests over an HA install's replicas.
+ * notReadyAddresses never serve. Undefined when no ready address has the port.
+ */
+export function chooseEndpoint(
+  subsets: unknown,
+  portName: string,
+  random: () => number = Math.random,
+): Target | undefined {
+  const candidates: Target[] = [];
+  for (const ss of Array.isArray(subsets) ? subsets.filter(isRecord) : []) {
+    const epPorts = Array.isArray(ss.ports) ? ss.ports.filter(isRecord) : [];
+    const epPort = epPorts.find((p) => (typeof p.name === "string" ? p.name : "") === portName);
+    if (!epPort || typeof epPort.port !== "number") continue;
+    for (const a of Array.isArray(ss.addresses) ? ss.addresses.filter(isRecord) : []) {
+      if (typeof a.ip === "string" && a.ip !== "") candidates.push({ host: a.ip, port: epPort.port });
+    }
+  }
+  if (candidates.length === 0) return undefined;
+  return candidates[Math.min(candidates.length - 1, Math.floor(random() * candidates.length))];
+}
+
 export function writePlainError(res: ServerResponse, code: number, message: string): void {
   if (res.headersSent) {
     res.destroy();
@@ -211,18 +235,9 @@ export class Aggregator {
         "MissingEndpoints",
         `endpoints for service/${name} in "${ns}" have no addresses`,
       );
-    const subsets = Array.isArray(eps.subsets) ? eps.subsets.filter(isRecord) : [];
-    const portName = typeof svcPort.name === "string" ? svcPort.name : "";
-    for (const ss of subsets) {
-      const addresses = Array.isArray(ss.addresses) ? ss.addresses.filter(isRecord) : [];
-      const epPorts = Array.isArray(ss.ports) ? ss.ports.filter(isRecord) : [];
-      // Endpoints ports carry the Service port's name (the endpoints controller copies it).
-      const epPort = epPorts.find((p) => (typeof p.name === "string" ? p.name : "") === portName);
-      if (!epPort || typeof epPort.port !== "number" || addresses.length === 0) continue;
-      const addr = addresses[Math.floor(Math.random() * addresses.length)];
-      if (typeof addr.ip === "string" && addr.ip !== "") return { host: addr.ip, port: epPort.port };
-    }
-    throw noEndpoints;
+    const target = chooseEndpoint(eps.subsets, typeof svcPort.name === "string" ? svcPort.name : "");
+    if (!target) throw noEndpoints;
+    return target;
   }
 
   private tlsOptions(apiService: KubeObject): https.RequestOptions {

@@ -14,7 +14,8 @@ import {
   issueCert,
   Rbac,
   requestAttributes,
-  type TokenTable,
+  ServiceAccountTokens,
+  TokenTable,
 } from "../auth/index.ts";
 import { ApiError, type Cluster, formBytes, truthOf } from "../state/index.ts";
 import { FAULTS, type KubeletFault, type UserInfo } from "../types.ts";
@@ -41,7 +42,7 @@ import { openApiDocument, openApiIndex } from "./openapi.ts";
 import { storeBootstrapPolicy, syncRbac } from "./rbacsync.ts";
 import { type ResourceRoute, resourcesOf, routeResource } from "./routing.ts";
 import { toTable } from "./tables.ts";
-import { serveCreate, serveObjectWrite } from "./writes.ts";
+import { serveCreate, serveObjectWrite, serveTokenRequest } from "./writes.ts";
 
 /** The order kube-apiserver lists its built-in API groups in (the ones the simulator serves). */
 const GROUP_ORDER = [
@@ -102,6 +103,8 @@ export class ApiServer {
   private readonly serving: CertAndKey;
   private readonly rbac: Rbac;
   private readonly stopRbacSync: () => void;
+  /** Issues bound service account tokens (TokenRequest, and the pod runtime), valid in `tokens`. */
+  readonly serviceAccountTokens: ServiceAccountTokens;
   /** Client CAs in force (PEM), oldest first: the cluster CA, then any added by rotations. */
   private readonly clientCAs: string[];
   private rotations = 0;
@@ -126,6 +129,11 @@ export class ApiServer {
     this.serving = serving;
     this.rbac = opts.rbac ?? new Rbac();
     this.stopRbacSync = syncRbac(opts.cluster, this.rbac, opts.log ?? (() => {}));
+    const cluster = opts.cluster;
+    this.serviceAccountTokens = new ServiceAccountTokens(opts.tokens ?? new TokenTable(), {
+      serviceAccountUid: (ns, name) => cluster.get("serviceaccounts", ns, name)?.metadata.uid,
+      podUid: (ns, name) => cluster.get("pods", ns, name)?.metadata.uid,
+    });
     this.clientCAs = [opts.ca.certPem];
     this.opts = opts;
     this.aggregator = aggregator;
@@ -463,6 +471,10 @@ export class ApiServer {
           url.searchParams.get("includeObject") ?? "Metadata",
         ),
       );
+    }
+    if (route.subresource === "token") {
+      if (method !== "POST") throw methodNotAllowed();
+      return serveTokenRequest(cluster, this.serviceAccountTokens, req, res, route);
     }
     if (resource === "configmaps" && namespace === AUTH_CONFIGMAP.namespace && name === AUTH_CONFIGMAP.name) {
       // kube-apiserver rewrites this ConfigMap itself; the simulator keeps it read-only.

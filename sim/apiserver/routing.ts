@@ -6,7 +6,7 @@ export interface ResourceRoute {
   resource: Resource;
   namespace: string | undefined;
   name: string | undefined;
-  /** "status" for /<name>/status; undefined for the object itself. */
+  /** "status" or (service accounts) "token"; undefined for the object itself. */
   subresource?: string;
 }
 
@@ -62,5 +62,7 @@ export function routeResource(path: string): ResourceRoute | undefined {
   if (decoded.length === 2) return { resource, namespace, name: decoded[1] };
   if (decoded.length === 3 && decoded[2] === "status")
     return { resource, namespace, name: decoded[1], subresource: "status" };
+  if (decoded.length === 3 && decoded[2] === "token" && resource === "serviceaccounts")
+    return { resource, namespace, name: decoded[1], subresource: "token" };
   return undefined;
 }

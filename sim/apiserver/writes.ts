@@ -3,6 +3,7 @@
 // Warn: a Warning header, Ignore: dropped; absent: Warn, the server's default).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServiceAccountTokens } from "../auth/index.ts";
 import { ApiError, type Cluster, RESOURCE_INFO, ROOT_TYPE, unknownFields } from "../state/index.ts";
 import { methodNotAllowed, readBody, rec, writeJson } from "./http.ts";
 import type { ResourceRoute } from "./routing.ts";
@@ -106,4 +107,64 @@ export async function serveObjectWrite(
     return writeWithWarnings(res, 200, patched, warnings);
   }
   throw methodNotAllowed();
+}
+
+/**
+ * POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token (TokenRequest): a token bound to the
+ * service account and the pod named in spec.boundObjectRef, valid for spec.expirationSeconds
+ * (default 3600) and only while both exist.
+ */
+export async function serveTokenRequest(
+  cluster: Cluster,
+  issuer: ServiceAccountTokens,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: ResourceRoute,
+): Promise<void> {
+  const namespace = route.namespace ?? "";
+  const name = route.name ?? "";
+  cluster.mustGetStored("serviceaccounts", namespace, name);
+  const body = rec(await readBody(req));
+  const spec = rec(body.spec);
+  const ref = rec(spec.boundObjectRef);
+  const invalid = (message: string) =>
+    new ApiError(422, "Invalid", `TokenRequest.authentication.k8s.io "${name}" is invalid: ${message}`, {
+      name,
+      group: "authentication.k8s.io",
+      kind: "TokenRequest",
+    });
+  if (ref.kind !== "Pod")
+    throw invalid('spec.boundObjectRef.kind: Unsupported value: the simulator binds tokens to "Pod"s');
+  const podName = typeof ref.name === "string" ? ref.name : "";
+  const pod = cluster.get("pods", namespace, podName);
+  if (!pod)
+    throw new ApiError(404, "NotFound", `pods "${podName}" not found`, { name: podName, kind: "pods" });
+  if (typeof ref.uid === "string" && ref.uid !== "" && ref.uid !== pod.metadata.uid) {
+    throw new ApiError(
+      409,
+      "Conflict",
+      `the UID in the bound object reference (${ref.uid}) does not match the UID in record`,
+    );
+  }
+  const seconds = typeof spec.expirationSeconds === "number" ? spec.expirationSeconds : 3600;
+  if (seconds < 600)
+    throw invalid("spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes");
+  const expiresAtMs = Date.now() + seconds * 1000;
+  const token = issuer.issueServiceAccountToken(
+    namespace,
+    name,
+    { name: podName, uid: pod.metadata.uid },
+    expiresAtMs,
+  );
+  writeJson(res, 201, {
+    kind: "TokenRequest",
+    apiVersion: "authentication.k8s.io/v1",
+    metadata: { name, namespace, creationTimestamp: null },
+    spec: {
+      audiences: Array.isArray(spec.audiences) ? spec.audiences : [],
+      expirationSeconds: seconds,
+      boundObjectRef: { kind: "Pod", apiVersion: "v1", name: podName, uid: pod.metadata.uid },
+    },
+    status: { token, expirationTimestamp: new Date(expiresAtMs).toISOString().replace(/\.\d+Z$/, "Z") },
+  });
 }

@@ -100,11 +100,15 @@ export class ServiceAccountTokens {
     this.objects = objects;
   }
 
-  /** A new token for `pod` running as `serviceAccount`; throws if either does not exist. */
+  /**
+   * A new token for `pod` running as `serviceAccount`; throws if either does not exist. With
+   * `expiresAtMs` it also stops working then (TokenRequest's expirationSeconds).
+   */
   issueServiceAccountToken(
     namespace: string,
     serviceAccount: string,
     pod: { name: string; uid: string },
+    expiresAtMs = Number.POSITIVE_INFINITY,
   ): string {
     const saUid = this.objects.serviceAccountUid(namespace, serviceAccount);
     if (saUid === undefined)
@@ -124,6 +128,7 @@ export class ServiceAccountTokens {
       token,
       user,
       () =>
+        Date.now() < expiresAtMs &&
         this.objects.serviceAccountUid(namespace, serviceAccount) === saUid &&
         this.objects.podUid(namespace, pod.name) === pod.uid,
     );

@@ -6,8 +6,15 @@ import { reportedContainers, type SimContainer, type SimNode, type SimPod } from
 import { FAMILY_HEADERS } from "./families.ts";
 import { escapeLabelValue, formatGoFloat } from "./promtext.ts";
 
-/** A container's cumulative CPU in core-seconds at time tMs: its rate times its age. */
-export function containerCpuSeconds(c: Pick<SimContainer, "cpuMilli" | "startTimeMs">, tMs: number): number {
+/**
+ * A container's cumulative CPU in core-seconds at time tMs: its rate times its age, or for a container
+ * the runtime really runs, what /proc says.
+ */
+export function containerCpuSeconds(
+  c: Pick<SimContainer, "cpuMilli" | "startTimeMs" | "liveUsage">,
+  tMs: number,
+): number {
+  if (c.liveUsage) return c.liveUsage()?.cpuSeconds ?? 0;
   // One product and one division: exact for whole millicores and milliseconds up to 2^53.
   return (c.cpuMilli * Math.max(0, tMs - c.startTimeMs)) / 1e6;
 }
@@ -50,7 +57,10 @@ export class NodeCounterState {
   }
 
   /** Records the containers reported at tMs and retires those that disappeared since the last call. */
-  observe(current: ReadonlyMap<string, Pick<SimContainer, "cpuMilli" | "startTimeMs">>, tMs: number): void {
+  observe(
+    current: ReadonlyMap<string, Pick<SimContainer, "cpuMilli" | "startTimeMs" | "liveUsage">>,
+    tMs: number,
+  ): void {
     // Bring the lazily kept last-seen time of the previously observed layout into the entries first.
     if (this.observed) {
       for (const key of this.observed.layout.current.keys()) {
@@ -68,7 +78,14 @@ export class NodeCounterState {
     for (const [key, c] of current) {
       const prev = this.seen.get(key);
       if (prev) prev.lastSeenMs = Math.max(prev.lastSeenMs, tMs);
-      else this.seen.set(key, { cpuMilli: c.cpuMilli, startTimeMs: c.startTimeMs, lastSeenMs: tMs });
+      // A live container's CPU is not a model the counter could replay once it is gone: it retires as 0
+      // (the node counter still never goes back: see latestNodeCpu).
+      else
+        this.seen.set(key, {
+          cpuMilli: c.liveUsage ? 0 : c.cpuMilli,
+          startTimeMs: c.startTimeMs,
+          lastSeenMs: tMs,
+        });
     }
   }
 }
@@ -129,6 +146,8 @@ export interface NodeLayout {
    */
   containerCpu: Float64Array;
   podCpu: Float64Array;
+  /** Some container reports live usage: the layout holds a snapshot and is rebuilt on every request. */
+  live: boolean;
 }
 
 // Value codes of a ResourceTemplate op (codes >= 0 index the container CPU figures, then the pods').
@@ -154,6 +173,7 @@ function buildLayout(node: SimNode, pods: readonly SimPod[]): NodeLayout {
   let podsMemoryBytes = 0;
   let podsSwapBytes = 0;
   let podsRateMilli = 0;
+  let live = false;
   for (const pod of [...pods].sort(comparePods)) {
     if (pod.nodeName !== node.name) continue;
     const containers = reportedContainers(pod);
@@ -161,9 +181,18 @@ function buildLayout(node: SimNode, pods: readonly SimPod[]): NodeLayout {
     let memoryBytes = 0;
     let swapBytes = 0;
     let rateMilli = 0;
-    const entries = containers.map((c) => {
+    const entries = containers.map((configured) => {
+      let c = configured;
+      let rate: number | string = c.cpuMilli;
+      if (configured.liveUsage) {
+        // A snapshot of the process's usage now; the CPU counter itself is read at request time.
+        const u = configured.liveUsage();
+        c = { ...configured, cpuMilli: u?.cpuMilli ?? 0, memoryBytes: u?.memoryBytes ?? 0 };
+        rate = "live";
+        live = true;
+      }
       // Rate and start time are part of the identity: a change is a new container (like a restart).
-      current.set(`${pod.namespace}/${pod.name}/${pod.uid}/${c.name}/${c.cpuMilli}/${c.startTimeMs}`, c);
+      current.set(`${pod.namespace}/${pod.name}/${pod.uid}/${c.name}/${rate}/${c.startTimeMs}`, c);
       memoryBytes += c.memoryBytes;
       swapBytes += c.swapBytes ?? 0;
       rateMilli += c.cpuMilli;
@@ -187,6 +216,7 @@ function buildLayout(node: SimNode, pods: readonly SimPod[]): NodeLayout {
     template: buildTemplate(node, reported, index, podsMemoryBytes, podsSwapBytes),
     containerCpu: new Float64Array(index),
     podCpu: new Float64Array(reported.length),
+    live,
   };
 }
 
@@ -276,6 +306,7 @@ function layoutOf(node: SimNode, pods: readonly SimPod[], state?: NodeCounterSta
   const cached = state?.layout;
   if (
     cached &&
+    !cached.live &&
     cached.node === node &&
     cached.pods.length === pods.length &&
     cached.pods.every((p, i) => p === pods[i])

@@ -68,7 +68,9 @@ export interface PodContext {
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGABRT: 6, SIGSEGV: 11 };
 
 /** utime+stime (clock ticks of 1/100 s) of /proc/<pid>/stat and VmRSS of /proc/<pid>/status. */
-export async function readProcUsage(pid: number): Promise<ContainerUsage | undefined> {
+export async function readProcUsage(
+  pid: number,
+): Promise<{ cpuSeconds: number; memoryBytes: number } | undefined> {
   try {
     const [stat, status] = await Promise.all([
       readFile(`/proc/${pid}/stat`, "utf8"),
@@ -263,8 +265,18 @@ export class Container {
   private pollUsage(): void {
     const pid = this.process?.pid;
     if (pid === undefined) return;
+    let previous: { cpuSeconds: number; atMs: number } | undefined;
     const read = async () => {
-      this.usage = await readProcUsage(pid);
+      const now = Date.now();
+      const u = await readProcUsage(pid);
+      if (u) {
+        const cpuMilli =
+          previous && now > previous.atMs
+            ? ((u.cpuSeconds - previous.cpuSeconds) * 1e6) / (now - previous.atMs)
+            : 0;
+        this.usage = { ...u, cpuMilli: Math.max(0, cpuMilli) };
+        previous = { cpuSeconds: u.cpuSeconds, atMs: now };
+      }
       if (this.process?.pid === pid) this.usageTimer = setTimeout(read, 1000);
     };
     void read();

@@ -7,50 +7,86 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { renderKubeconfigFor } from "../../sim/auth/index.ts";
-import { type RunningSim, startSim } from "../../sim/main.ts";
-import { parseArgs } from "../../sim/options.ts";
-import type { KubeObject, Resource } from "../../sim/state/index.ts";
+import { stringify } from "yaml";
+import { type AdminCredentials, apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
 import { kubectl, kubectlPath } from "../support/kubectl.ts";
 import { randomIpBase } from "../support/loopback.ts";
 import { root, tempDir } from "../support/paths.ts";
+import { startNodeProcess } from "../support/processes.ts";
 
 const DIR = join(root, "test", "ship", "testdata", "all-kinds");
 const FILE = join(DIR, "all-kinds.yaml");
 
-/** The fixture's objects as (resource, namespace, name), in file order. */
-const OBJECTS: [Resource, string | undefined, string][] = [
-  ["namespaces", undefined, "ship-test"],
-  ["serviceaccounts", "kube-system", "metrics-server"],
-  ["secrets", "kube-system", "metrics-server-extra"],
-  ["configmaps", "ship-test", "ship-settings"],
-  ["clusterroles", undefined, "system:aggregated-metrics-reader"],
-  ["clusterroles", undefined, "system:metrics-server"],
-  ["clusterrolebindings", undefined, "system:metrics-server"],
-  ["clusterrolebindings", undefined, "metrics-server:system:auth-delegator"],
-  ["rolebindings", "kube-system", "metrics-server-auth-reader"],
-  ["roles", "ship-test", "settings-reader"],
-  ["services", "kube-system", "metrics-server"],
-  ["endpoints", "ship-test", "ship-backend"],
-  ["deployments", "kube-system", "metrics-server"],
-  ["poddisruptionbudgets", "kube-system", "metrics-server"],
-  ["apiservices", undefined, "v1beta1.metrics.k8s.io"],
+/** The fixture's objects as API paths, in file order. */
+const OBJECTS = [
+  "/api/v1/namespaces/ship-test",
+  "/api/v1/namespaces/kube-system/serviceaccounts/metrics-server",
+  "/api/v1/namespaces/kube-system/secrets/metrics-server-extra",
+  "/api/v1/namespaces/ship-test/configmaps/ship-settings",
+  "/apis/rbac.authorization.k8s.io/v1/clusterroles/system:aggregated-metrics-reader",
+  "/apis/rbac.authorization.k8s.io/v1/clusterroles/system:metrics-server",
+  "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/system:metrics-server",
+  "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/metrics-server:system:auth-delegator",
+  "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings/metrics-server-auth-reader",
+  "/apis/rbac.authorization.k8s.io/v1/namespaces/ship-test/roles/settings-reader",
+  "/api/v1/namespaces/kube-system/services/metrics-server",
+  "/api/v1/namespaces/ship-test/endpoints/ship-backend",
+  "/apis/apps/v1/namespaces/kube-system/deployments/metrics-server",
+  "/apis/policy/v1/namespaces/kube-system/poddisruptionbudgets/metrics-server",
+  "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io",
 ];
 
-async function bareSim(t: TestContext): Promise<RunningSim> {
+// Decoded objects are read field by field.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type Json = any;
+
+interface Sim {
+  dir: string;
+  kubeconfig: string;
+  creds: AdminCredentials;
+  /** GET `path` as admin: the object, or undefined on 404. */
+  get(path: string): Promise<Json | undefined>;
+}
+
+/** A --bare simulator process of this test's own. */
+async function bareSim(t: TestContext): Promise<Sim> {
   const dir = tempDir(t, "ship-apply-");
-  const opts = parseArgs(["--bare", "--nodes", "1", "--pods-per-node", "1", "--port", "0", "--dir", dir]);
-  const sim = await startSim({ ...opts, ipBase: randomIpBase(t) });
-  t.after(() => sim.close());
-  return sim;
+  const port = 20000 + Math.floor(Math.random() * 40000);
+  await startNodeProcess(
+    t,
+    "sim/main.ts",
+    [
+      "--bare",
+      "--nodes",
+      "1",
+      "--pods-per-node",
+      "1",
+      "--ip-base",
+      randomIpBase(t),
+      "--port",
+      String(port),
+      "--dir",
+      dir,
+    ],
+    "kube-sim ready:",
+  );
+  const kubeconfig = join(dir, "kubeconfig");
+  const creds = readAdminCredentials(kubeconfig);
+  const get = async (path: string) => {
+    const r = await apiRequest(creds, "GET", path);
+    if (r.status === 404) return undefined;
+    assert.equal(r.status, 200, `GET ${path}: ${r.body}`);
+    return JSON.parse(r.body);
+  };
+  return { dir, kubeconfig, creds, get };
 }
 
 function lines(text: string): string[] {
   return text.split("\n").filter((l) => l.trim() !== "");
 }
 
-function stored(sim: RunningSim): (KubeObject | undefined)[] {
-  return OBJECTS.map(([r, ns, name]) => sim.cluster.get(r, ns, name));
+function stored(sim: Sim): Promise<(Json | undefined)[]> {
+  return Promise.all(OBJECTS.map((p) => sim.get(p)));
 }
 
 function writeVariant(t: TestContext, edit: (text: string) => string): string {
@@ -64,7 +100,7 @@ for (const minor of [27, 33]) {
     const bin = kubectlPath(t, minor);
     if (!bin) return;
     const sim = await bareSim(t);
-    const k = async (args: string[]) => kubectl(t, bin, sim.kubeconfigPath, args);
+    const k = async (args: string[]) => kubectl(t, bin, sim.kubeconfig, args);
 
     const created = await k(["apply", "-f", FILE]);
     assert.equal(created.code, 0, created.stderr);
@@ -73,8 +109,8 @@ for (const minor of [27, 33]) {
       OBJECTS.length,
       created.stdout,
     );
-    const before = stored(sim);
-    for (const [i, o] of before.entries()) assert.ok(o, `${OBJECTS[i].join(" ")} was stored`);
+    const before = await stored(sim);
+    for (const [i, o] of before.entries()) assert.ok(o, `${OBJECTS[i]} was stored`);
 
     // Re-applying through kustomize gives the same objects: nothing is written.
     const again = await k(["apply", "-k", DIR]);
@@ -92,9 +128,9 @@ for (const minor of [27, 33]) {
         : [];
     assert.deepEqual(notUnchanged, expected, again.stdout);
     // (The APIService is left out: the aggregator's availability checks write its status.)
-    const versions = (objects: (KubeObject | undefined)[]) =>
+    const versions = (objects: Json[]) =>
       objects.filter((o) => o?.kind !== "APIService").map((o) => o?.metadata.resourceVersion);
-    assert.deepEqual(versions(stored(sim)), versions(before), "an unchanged re-apply writes nothing");
+    assert.deepEqual(versions(await stored(sim)), versions(before), "an unchanged re-apply writes nothing");
 
     const changed = writeVariant(t, (s) => s.replace("--metric-resolution=15s", "--metric-resolution=30s"));
     const configured = await k(["apply", "-f", changed]);
@@ -103,10 +139,8 @@ for (const minor of [27, 33]) {
       lines(configured.stdout).filter((l) => !l.endsWith(" unchanged")),
       minor === 27 ? expected : ["deployment.apps/metrics-server configured"],
     );
-    const deployment = sim.cluster.get("deployments", "kube-system", "metrics-server")!;
-    const spec = deployment.spec as {
-      template: { spec: { containers: { name: string; args: string[] }[] } };
-    };
+    const deployment = await sim.get(OBJECTS[12]);
+    const spec = deployment.spec;
     assert.equal(spec.template.spec.containers.length, 1);
     assert.equal(spec.template.spec.containers[0].name, "metrics-server");
     assert.ok(spec.template.spec.containers[0].args.includes("--metric-resolution=30s"));
@@ -134,7 +168,7 @@ for (const minor of [27, 33]) {
     const rejectedCreate = await k(["apply", "-f", extra]);
     assert.notEqual(rejectedCreate.code, 0);
     assert.match(rejectedCreate.stderr, /unknown field "datta"/);
-    assert.equal(sim.cluster.get("configmaps", "ship-test", "extra"), undefined);
+    assert.equal(await sim.get("/api/v1/namespaces/ship-test/configmaps/extra"), undefined);
     const warned = await k(["apply", "--validate=warn", "-f", extra]);
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(warned.stderr, /Warning: unknown field "datta"/);
@@ -146,12 +180,12 @@ for (const minor of [27, 33]) {
     const deleted = await k(["delete", "-k", DIR]);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.deepEqual(
-      stored(sim).flatMap((o, i) => (o ? [OBJECTS[i].join(" ")] : [])),
+      (await stored(sim)).flatMap((o, i) => (o ? [OBJECTS[i]] : [])),
       [],
       "every object is gone",
     );
     assert.equal(
-      sim.cluster.get("configmaps", "ship-test", "extra"),
+      await sim.get("/api/v1/namespaces/ship-test/configmaps/extra"),
       undefined,
       "the namespace took its objects",
     );
@@ -162,29 +196,48 @@ test("RBAC from applied objects decides what a pod's service account token may d
   const bin = kubectlPath(t, 33);
   if (!bin) return;
   const sim = await bareSim(t);
-  const admin = async (args: string[]) => kubectl(t, bin, sim.kubeconfigPath, args);
+  const admin = async (args: string[]) => kubectl(t, bin, sim.kubeconfig, args);
   // (kubectl 1.33's `create` sends protobuf, which the simulator does not read: apply sends JSON.)
-  const saFile = join(tempDir(t, "ship-sa-file-"), "sa.yaml");
+  const saFile = join(sim.dir, "sa.yaml");
   writeFileSync(
     saFile,
     "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: metrics-server, namespace: kube-system}\n",
   );
   const sa = await admin(["apply", "-f", saFile]);
   assert.equal(sa.code, 0, sa.stderr);
-  const pod = await sim.cluster.create("pods", "kube-system", {
-    metadata: { name: "metrics-server-abc" },
-    spec: {
-      nodeName: sim.cluster.scenario().nodes[0].name,
-      containers: [{ name: "metrics-server", image: "x" }],
+  const pods = await sim.get("/api/v1/namespaces/kube-system/pods");
+  const pod = pods.items[0];
+  const issued = await apiRequest(
+    sim.creds,
+    "POST",
+    "/api/v1/namespaces/kube-system/serviceaccounts/metrics-server/token",
+    {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: {
+        boundObjectRef: { kind: "Pod", apiVersion: "v1", name: pod.metadata.name, uid: pod.metadata.uid },
+      },
     },
-  });
-  const token = sim.serviceAccountTokens.issueServiceAccountToken("kube-system", "metrics-server", {
-    name: pod.metadata.name,
-    uid: pod.metadata.uid,
-  });
-  const kubeconfig = join(tempDir(t, "ship-sa-"), "kubeconfig");
-  const ca = readFileSync(join(sim.kubeconfigPath, "..", "pki", "ca.crt"), "utf8");
-  writeFileSync(kubeconfig, renderKubeconfigFor(sim.apiserver.url, ca, [{ name: "sa", token }]));
+  );
+  assert.equal(issued.status, 201, issued.body);
+  const token: string = JSON.parse(issued.body).status.token;
+  const kubeconfig = join(sim.dir, "sa.kubeconfig");
+  writeFileSync(
+    kubeconfig,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        {
+          name: "sim",
+          cluster: { server: sim.creds.server, "certificate-authority": join(sim.dir, "pki", "ca.crt") },
+        },
+      ],
+      users: [{ name: "sa", user: { token } }],
+      contexts: [{ name: "sa", context: { cluster: "sim", user: "sa" } }],
+      "current-context": "sa",
+    }),
+  );
   const asPod = async (args: string[]) => kubectl(t, bin, kubeconfig, args);
 
   const forbidden = await asPod(["get", "nodes"]);
