@@ -156,3 +156,60 @@ test("--server-arg reaches the server: e2e.yaml with the node selector its comme
   assert.equal(top.code, 0, top.stderr);
   assert.match(top.stdout, /^e2e-worker +\d+m +\d+%/m);
 });
+
+/** Why this machine cannot run --deploy with the real image, or undefined when it can. */
+function deployUnsupported(): string | undefined {
+  if (process.getuid?.() !== 0) return "not root (the simulator's container runtime needs root)";
+  for (const tool of ["buildah", "umoci"]) {
+    const found = (process.env.PATH ?? "")
+      .split(":")
+      .some((dir) => dir !== "" && existsSync(join(dir, tool)));
+    if (!found) return `${tool} is missing (Debian package ${tool})`;
+  }
+  // Until the branches that add deploy/ and the simulator's --bare and --image are merged.
+  if (!existsSync(join(root, "deploy/overlays/test"))) return "deploy/overlays/test is not in this tree";
+  return undefined;
+}
+
+test("npm start -- --deploy: the image and the manifests we ship serve kubectl top", async (t) => {
+  const why = deployUnsupported();
+  if (why !== undefined) {
+    if (process.env.CI === "true") throw new Error(`--deploy cannot run on the CI machine: ${why}`);
+    t.skip(why);
+    return;
+  }
+  const bin = kubectlPath(t, 33);
+  if (!bin) return;
+  const dir = tempDir(t, "ms-demo-deploy-");
+  const demo = await startNodeProcess(
+    t,
+    "scripts/demo.ts",
+    ["--deploy", "--kubectl", bin, "--dir", dir, "--ip-base", randomIpBase(t), "--nodes", "3"],
+    "Ctrl-C stops everything",
+    280_000,
+  );
+  assert.match(demo.output(), /deployment\.apps\/metrics-server condition met/);
+  assert.match(demo.output(), /the pods run registry\.example\.com\/metrics-server-ts:v\d+\.\d+\.\d+ from /);
+  const kubeconfig = join(dir, "kubeconfig");
+  const out = await poll("kubectl top node through the deployed pod", async () => {
+    const r = await kubectl(t, bin, kubeconfig, ["top", "node", "--no-headers"]);
+    return r.code === 0 && !r.stdout.includes("<unknown>") ? r.stdout : undefined;
+  });
+  assert.equal(out.trim().split("\n").length, 3, out);
+  const pods = await kubectl(t, bin, kubeconfig, [
+    "get",
+    "pods",
+    "-n",
+    "kube-system",
+    "-l",
+    "k8s-app=metrics-server",
+    "-o",
+    "jsonpath={.items[*].status.phase}",
+  ]);
+  assert.equal(pods.stdout, "Running", pods.stderr);
+
+  const pid = demo.child.pid!;
+  process.kill(pid, "SIGINT");
+  await poll("the demo to exit", async () => (demo.child.exitCode !== null ? true : undefined));
+  assert.equal(demo.child.exitCode, 0);
+});
