@@ -54,11 +54,8 @@ interface DemoArgs {
   podsPerNode: string;
   seed: string;
   scenario?: string;
-  resolution: string;
   faults: string[];
   summaryOnlyNodes: string;
-  kubeletEndpoint: string;
-  verbosity: string;
   dir: string;
   ipBase: string;
   /** The metrics-server's whole command line (without --deploy). */
@@ -156,11 +153,8 @@ function parseDemoArgs(argv: string[]): DemoArgs {
     podsPerNode: count("pods-per-node", f["pods-per-node"], "6"),
     seed: count("seed", f.seed, "1"),
     scenario: f.scenario === undefined ? undefined : resolve(f.scenario),
-    resolution,
     faults: f.fault ?? [],
     summaryOnlyNodes: count("summary-only-nodes", f["summary-only-nodes"], "0"),
-    kubeletEndpoint,
-    verbosity,
     dir,
     ipBase,
     serverArgs: [...own, ...extra],
