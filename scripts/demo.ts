@@ -1,19 +1,30 @@
 // `npm start`: a simulated cluster and the metrics-server, wired like a real cluster, on this machine.
 //
 //   npm start -- --nodes 50 --pods-per-node 30 --seed 7 --metric-resolution 5s
+//   npm start -- --scenario sim/scenarios/e2e.yaml --server-arg=--node-selector=metrics-server-skip!=true
+//   npm start -- --deploy
 //
 // Starts sim/main.ts (with this Node) and bin/metrics-server as child processes, registers the metrics
-// API as an APIService, prints what to run, forwards Ctrl-C/SIGTERM and stops both on exit.
+// API as an APIService, prints what to run, forwards Ctrl-C/SIGTERM and stops both on exit. With
+// --deploy the simulator runs what we ship instead: the image, installed with kubectl apply -k
+// (demo-deploy.ts).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { parseGoDuration } from "../src/go/index.ts";
+import { type Options, parseOptions } from "../src/cmd/metrics-server/options/index.ts";
+import { formatGoDuration, parseGoDuration } from "../src/go/index.ts";
 import { registerMetricsApi } from "./cluster.ts";
+import { applyAndWait, findKubectl, imageFlags, TEST_OVERLAY } from "./demo-deploy.ts";
 import { type FlagValues, parseFlags, UsageError } from "./flags.ts";
+import { imageRef } from "./image-ref.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Where the demo's metrics-server listens: the address the APIService's Endpoints name. */
+const SERVER_HOST = "0.2";
+const SERVER_PORT = 4443;
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -27,6 +38,12 @@ Options:
   --summary-only-nodes N    the first N kubelets serve only the Summary API (404 on /metrics/resource)
   --kubelet-endpoint KIND   metrics-server --kubelet-endpoint: auto | resource | summary (default auto)
   -v N                      metrics-server log verbosity (default 1)
+  --server-arg ARG          one more metrics-server flag, e.g. --server-arg=--node-selector=role!=infra
+                            (repeatable; appended after the demo's own, so a later value wins)
+  --deploy                  run what we ship instead: build the image (npm run image), load it into
+                            the simulator, kubectl apply -k ${TEST_OVERLAY}, wait until it is Available
+  --kubectl PATH            the kubectl for --deploy (default: $KUBECTL, kubectl on PATH, or the newest
+                            Google Cloud SDK kubectl.1.NN)
   --ip-base 127.R           the loopback range to use (default: a random one)
   --dir DIR                 where the kubeconfig, PKI and serving certs go (default .demo)
   -h, --help                this help
@@ -37,13 +54,15 @@ interface DemoArgs {
   podsPerNode: string;
   seed: string;
   scenario?: string;
-  resolution: string;
   faults: string[];
   summaryOnlyNodes: string;
-  kubeletEndpoint: string;
-  verbosity: string;
   dir: string;
   ipBase: string;
+  /** The metrics-server's whole command line (without --deploy). */
+  serverArgs: string[];
+  resolutionMs: number;
+  deploy: boolean;
+  kubectl?: string;
 }
 
 const FLAGS = {
@@ -56,6 +75,9 @@ const FLAGS = {
   "summary-only-nodes": { type: "string" },
   "kubelet-endpoint": { type: "string" },
   v: { type: "string", short: "v" },
+  "server-arg": { type: "string", multiple: true },
+  deploy: { type: "boolean" },
+  kubectl: { type: "string" },
   "ip-base": { type: "string" },
   dir: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -96,19 +118,91 @@ function parseDemoArgs(argv: string[]): DemoArgs {
   } catch (err) {
     fail(`invalid argument ${JSON.stringify(resolution)} for --metric-resolution: ${(err as Error).message}`);
   }
+  const dir = resolve(f.dir ?? join(root, ".demo"));
+  const kubeletEndpoint = f["kubelet-endpoint"] ?? "auto";
+  const verbosity = count("v", f.v, "1");
+  const extra = f["server-arg"] ?? [];
+  if (f.deploy) {
+    const given = (["server-arg", "metric-resolution", "kubelet-endpoint", "v"] as const).filter(
+      (k) => f[k] !== undefined,
+    );
+    if (given.length > 0) {
+      fail(
+        `--${given[0]} configures the server the demo starts itself; with --deploy the server's flags come from ${TEST_OVERLAY}`,
+      );
+    }
+  } else if (f.kubectl !== undefined) {
+    fail("--kubectl is only used with --deploy");
+  }
+  const own = [
+    // As in a real cluster: the service account's token and least-privilege RBAC, the client CAs read
+    // from the extension-apiserver-authentication ConfigMap, every caller checked with the API server.
+    `--kubeconfig=${join(dir, "metrics-server.kubeconfig")}`,
+    `--bind-address=${ipBase}.${SERVER_HOST}`,
+    `--secure-port=${SERVER_PORT}`,
+    `--cert-dir=${join(dir, "certs")}`,
+    `--metric-resolution=${resolution}`,
+    "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+    "--kubelet-use-node-status-port",
+    `--kubelet-endpoint=${kubeletEndpoint}`,
+    `--v=${verbosity}`,
+  ];
+  const options = checkServerArgs(own, extra);
   return {
     nodes: count("nodes", f.nodes, "8"),
     podsPerNode: count("pods-per-node", f["pods-per-node"], "6"),
     seed: count("seed", f.seed, "1"),
     scenario: f.scenario === undefined ? undefined : resolve(f.scenario),
-    resolution,
     faults: f.fault ?? [],
     summaryOnlyNodes: count("summary-only-nodes", f["summary-only-nodes"], "0"),
-    kubeletEndpoint: f["kubelet-endpoint"] ?? "auto",
-    verbosity: count("v", f.v, "1"),
-    dir: resolve(f.dir ?? join(root, ".demo")),
+    dir,
     ipBase,
+    serverArgs: [...own, ...extra],
+    resolutionMs: options.metricResolutionMs,
+    deploy: f.deploy ?? false,
+    kubectl: f.kubectl,
   };
+}
+
+/** The server options of the demo's own flags plus --server-arg, parsed as the server will. */
+function serverOptions(argv: string[], what: string): Options {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(argv);
+  } catch (err) {
+    // The server's own message, as it would print it before exiting 1.
+    fail(`${what}: metrics-server would refuse it: Error: ${(err as Error).message}`);
+  }
+  if (parsed.kind !== "run") {
+    fail(
+      `${what}: metrics-server would print its ${parsed.kind} and exit; run bin/metrics-server --${parsed.kind}`,
+    );
+  }
+  return parsed.options;
+}
+
+/**
+ * Checks --server-arg before anything starts: the server must accept the whole command line, and
+ * the extra flags may not move it off the address, port and credentials the demo wires into the
+ * cluster (the APIService's Endpoints and the service account's kubeconfig).
+ */
+function checkServerArgs(own: string[], extra: string[]): Options {
+  const base = serverOptions(own, "the demo's flags");
+  if (extra.length === 0) return base;
+  const options = serverOptions([...own, ...extra], `--server-arg ${extra.join(" ")}`);
+  const wired: [keyof Options, string][] = [
+    ["bindAddress", "--bind-address"],
+    ["securePort", "--secure-port"],
+    ["kubeconfig", "--kubeconfig"],
+  ];
+  for (const [key, flag] of wired) {
+    if (options[key] !== base[key]) {
+      fail(
+        `--server-arg may not change ${flag}: the demo wires ${JSON.stringify(base[key])} into the cluster`,
+      );
+    }
+  }
+  return options;
 }
 
 /**
@@ -177,10 +271,10 @@ async function main(): Promise<void> {
   // A loopback range of its own (127.R.0.0/16, random unless --ip-base) so kubelets, API server and
   // metrics-server never clash with anything else on the machine.
   const ipBase = args.ipBase;
-  const serverIP = `${ipBase}.0.2`;
-  const serverPort = 4443;
   const demoDir = args.dir;
   const kubeconfig = join(demoDir, "kubeconfig");
+  // Found before anything starts, so a missing kubectl costs nothing.
+  const kubectl = args.deploy ? findKubectl(args.kubectl) : undefined;
   mkdirSync(demoDir, { recursive: true });
 
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -195,32 +289,25 @@ async function main(): Promise<void> {
   else simArgs.push("--nodes", args.nodes, "--pods-per-node", args.podsPerNode);
   for (const f of args.faults) simArgs.push("--fault", f);
   if (args.summaryOnlyNodes !== "0") simArgs.push("--summary-only-nodes", args.summaryOnlyNodes);
-  await start("kube-sim", "sim/main.ts", simArgs, "kube-sim ready:");
 
-  await registerMetricsApi(kubeconfig, serverIP, serverPort);
-
-  await start(
-    "metrics-server",
-    "bin/metrics-server",
-    [
-      // As in a real cluster: the service account's token and least-privilege RBAC, the client CAs read
-      // from the extension-apiserver-authentication ConfigMap, every caller checked with the API server.
-      `--kubeconfig=${join(demoDir, "metrics-server.kubeconfig")}`,
-      `--bind-address=${serverIP}`,
-      `--secure-port=${serverPort}`,
-      `--cert-dir=${join(demoDir, "certs")}`,
-      `--metric-resolution=${args.resolution}`,
-      "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
-      "--kubelet-use-node-status-port",
-      `--kubelet-endpoint=${args.kubeletEndpoint}`,
-      `--v=${args.verbosity}`,
-    ],
-    "Serving securely on",
-  );
+  let resolution = formatGoDuration(args.resolutionMs);
+  if (kubectl !== undefined) {
+    const image = await imageFlags(imageRef());
+    process.stdout.write(`demo: ${image.note}\n`);
+    // --bare: only kube-apiserver's bootstrap RBAC, so the RBAC our manifests apply is what counts.
+    await start("kube-sim", "sim/main.ts", [...simArgs, "--bare", ...image.flags], "kube-sim ready:");
+    await applyAndWait(kubectl, kubeconfig, join(demoDir, "kubectl-cache"));
+    resolution = "the manifest's --metric-resolution";
+  } else {
+    await start("kube-sim", "sim/main.ts", simArgs, "kube-sim ready:");
+    await registerMetricsApi(kubeconfig, `${ipBase}.${SERVER_HOST}`, SERVER_PORT);
+    await start("metrics-server", "bin/metrics-server", args.serverArgs, "Serving securely on");
+  }
 
   const kc = `--kubeconfig ${kubeconfig}`;
   process.stdout.write(`
-The simulated cluster and metrics-server are running (metrics appear after two scrapes, ~${args.resolution} × 2).
+The simulated cluster and metrics-server are running (metrics appear after the second scrape, one
+resolution (${resolution}) after the server starts).
 Try, from another terminal:
 
   kubectl ${kc} top node

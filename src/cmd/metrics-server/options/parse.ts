@@ -82,6 +82,41 @@ export function helpText(): string {
   return "Launch metrics-server\n\nUsage:\n  metrics-server [flags]\n" + fs.sectionUsages(SECTIONS);
 }
 
+/** One flag as --help documents it; docs/flags.md is generated from these (scripts/flags-doc.ts). */
+export interface FlagReference {
+  section: string;
+  name: string;
+  /** One letter, or "". */
+  shorthand: string;
+  /** pflag's value type name ("duration", "strings", ...); "bool" for a boolean flag. */
+  type: string;
+  /** The default as --help prints it, or "" where --help prints none (the type's zero value). */
+  default: string;
+  usage: string;
+}
+
+/** Every visible flag, in --help's sections and order. */
+export function flagReference(): FlagReference[] {
+  const fs = new FlagSet();
+  declare(fs);
+  const flags = fs.flags().filter((f) => !f.hidden);
+  return SECTIONS.flatMap((section) =>
+    flags
+      .filter((f) => f.section === section)
+      .map((f) => {
+        const def = f.type.format(f.default);
+        return {
+          section,
+          name: f.name,
+          shorthand: f.shorthand,
+          type: f.type.varName || "bool",
+          default: f.type.isZero(def) ? "" : def,
+          usage: f.usage,
+        };
+      }),
+  );
+}
+
 /**
  * Every configuration error, in upstream's order (kubelet client, resolution, serving, logging);
  * parseOptions reports the first, as upstream's start-up does.
