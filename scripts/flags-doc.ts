@@ -179,7 +179,7 @@ export function renderFlagsDoc(flags: readonly FlagReference[] = flagReference()
     "manifest passing one fails at start-up instead of silently meaning something else. Upstream's own",
     "manifests and chart pass none of them.",
     "",
-    `- the audit log and audit webhook flags (${AUDIT_FLAGS.length} flags, \`--audit-*\`): no audit log is written;`,
+    `- the audit log and audit webhook flags (${AUDIT_FLAGS.length} flags, \`--audit-*\`): no audit log is written`,
     ...missingOther.map((n) => `- ${code(`--${n}`)}`),
     "",
   );

@@ -103,7 +103,7 @@ test("a dirty tree, another branch or an existing tag is refused", async (t) => 
   write(dirty, "notes.txt", "uncommitted\n");
   const d = await release(["0.2.0", "--dry-run", "--repo", dirty]);
   assert.equal(d.code, 1);
-  assert.match(d.stderr, /the working tree is not clean[^]*\?\? notes\.txt/);
+  assert.match(d.stderr, /the working tree is not clean[\s\S]*\?\? notes\.txt/);
 
   const branch = await fixture(t, "0.2.0");
   await git(branch, ["checkout", "--quiet", "-b", "feature"]);
