@@ -1,0 +1,132 @@
+// The API's writes on the cluster: namespaces, defaults and generation, updates that change nothing,
+// patches, status, Terminating namespaces and garbage collection by ownerReferences.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Cluster, type WatchEvent } from "./cluster.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: objects are read field by field
+type Json = any;
+
+const deployment = (name: string, args: string[]) => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name },
+  spec: {
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: "c", image: "img:v1", args }] },
+    },
+  },
+});
+
+test("the system namespaces exist; a namespaced object needs its namespace", async () => {
+  const c = new Cluster({ nodes: [], pods: [] });
+  assert.deepEqual(
+    c.list("namespaces").map((n) => [n.metadata.name, (n.status as Json).phase]),
+    [
+      ["default", "Active"],
+      ["kube-node-lease", "Active"],
+      ["kube-public", "Active"],
+      ["kube-system", "Active"],
+    ],
+  );
+  await assert.rejects(c.create("configmaps", "nowhere", { metadata: { name: "x" } }), {
+    code: 404,
+    message: 'namespaces "nowhere" not found',
+  });
+  await assert.rejects(c.create("clusterroles", undefined, { metadata: { name: "a/b" } }), { code: 422 });
+  assert.ok(await c.create("clusterroles", undefined, { metadata: { name: "system:x" }, rules: [] }));
+});
+
+test("deployments: kube's defaults, a generation that counts spec changes, no write when nothing changes", async () => {
+  const c = new Cluster({ nodes: [], pods: [] });
+  const events: WatchEvent[] = [];
+  c.subscribe("deployments", (e) => events.push(e));
+  const created = (await c.create("deployments", "default", deployment("d", ["--a"]))) as Json;
+  assert.equal(created.metadata.generation, 1);
+  assert.equal(created.spec.replicas, 1);
+  assert.deepEqual(created.spec.strategy, {
+    type: "RollingUpdate",
+    rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" },
+  });
+  assert.equal(created.spec.template.spec.containers[0].imagePullPolicy, "IfNotPresent");
+  await assert.rejects(
+    c.create("deployments", "default", { ...deployment("e", []), spec: { template: {} } }),
+    { code: 422, message: /spec.selector: Required value/ },
+  );
+
+  const same = c.update("deployments", "default", "d", created) as Json;
+  assert.equal(same.metadata.resourceVersion, created.metadata.resourceVersion);
+  const labelled = c.patch("deployments", "default", "d", "application/merge-patch+json", {
+    metadata: { labels: { x: "y" } },
+  }) as Json;
+  assert.equal(labelled.metadata.generation, 1, "metadata changes do not count");
+  const changed = c.patch("deployments", "default", "d", "application/strategic-merge-patch+json", {
+    spec: { template: { spec: { containers: [{ name: "c", args: ["--b"] }] } } },
+  }) as Json;
+  assert.equal(changed.metadata.generation, 2);
+  assert.deepEqual(changed.spec.template.spec.containers[0].args, ["--b"]);
+  assert.equal(changed.spec.template.spec.containers[0].image, "img:v1");
+  assert.throws(() => c.update("deployments", "default", "d", created), { code: 409 });
+
+  const status = c.patch(
+    "deployments",
+    "default",
+    "d",
+    "application/merge-patch+json",
+    { status: { replicas: 1 }, spec: { replicas: 5 } },
+    "status",
+  ) as Json;
+  assert.deepEqual(status.status, { replicas: 1 });
+  assert.equal(status.spec.replicas, 1, "the status subresource leaves spec alone");
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ["ADDED", "MODIFIED", "MODIFIED", "MODIFIED"],
+  );
+});
+
+test("deleting an owner deletes its dependents unless orphaned; a namespace is Terminating first", async () => {
+  const c = new Cluster({ nodes: [], pods: [] }, { namespaceFinalizeDelayMs: 10 });
+  await c.create("namespaces", undefined, { metadata: { name: "team" } });
+  const owner = await c.create("configmaps", "team", { metadata: { name: "owner" } });
+  const ref = { apiVersion: "v1", kind: "ConfigMap", name: "owner", uid: owner.metadata.uid };
+  await c.create("secrets", "team", { metadata: { name: "dependent", ownerReferences: [ref] } });
+  await c.create("secrets", "team", { metadata: { name: "orphan-me", ownerReferences: [ref] } });
+  await c.delete("configmaps", "team", "owner");
+  assert.equal(c.get("secrets", "team", "dependent"), undefined);
+  assert.equal(c.get("secrets", "team", "orphan-me"), undefined);
+
+  const owner2 = await c.create("configmaps", "team", { metadata: { name: "owner2" } });
+  await c.create("secrets", "team", {
+    metadata: { name: "kept", ownerReferences: [{ ...ref, name: "owner2", uid: owner2.metadata.uid }] },
+  });
+  await c.delete("configmaps", "team", "owner2", { propagationPolicy: "Orphan" });
+  assert.ok(c.get("secrets", "team", "kept"));
+
+  const terminating = (await c.delete("namespaces", undefined, "team")) as Json;
+  assert.equal(terminating.status.phase, "Terminating");
+  assert.ok(terminating.metadata.deletionTimestamp);
+  await assert.rejects(c.create("configmaps", "team", { metadata: { name: "late" } }), {
+    code: 403,
+    message: /being terminated/,
+  });
+  const deadline = Date.now() + 5000;
+  while (c.get("namespaces", undefined, "team") && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
+  assert.equal(c.get("namespaces", undefined, "team"), undefined);
+  assert.equal(c.get("secrets", "team", "kept"), undefined, "the namespace took its objects");
+});
+
+test("secrets: stringData becomes data; namespaces get their finalizer", async () => {
+  const c = new Cluster({ nodes: [], pods: [] });
+  const s = (await c.create("secrets", "default", {
+    metadata: { name: "s" },
+    stringData: { k: "v" },
+  })) as Json;
+  assert.deepEqual(s.data, { k: Buffer.from("v").toString("base64") });
+  assert.equal(s.type, "Opaque");
+  assert.equal(s.stringData, undefined);
+  const ns = (await c.create("namespaces", undefined, { metadata: { name: "n" } })) as Json;
+  assert.deepEqual(ns.spec.finalizers, ["kubernetes"]);
+});
