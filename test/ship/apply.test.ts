@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { stringify } from "yaml";
 import { type AdminCredentials, apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
+import { request } from "../support/https-request.ts";
 import { kubectl, kubectlPath } from "../support/kubectl.ts";
 import { randomIpBase } from "../support/loopback.ts";
 import { root, tempDir } from "../support/paths.ts";
@@ -240,6 +241,15 @@ test("RBAC from applied objects decides what a pod's service account token may d
   );
   const asPod = async (args: string[]) => kubectl(t, bin, kubeconfig, args);
 
+  // The kubelets authorize through the same objects (nodes/metrics is granted, nodes/stats is not).
+  const nodes = await sim.get("/api/v1/nodes");
+  const node = nodes.items[0];
+  const kubeletUrl = `https://${node.status.addresses.find((a: Json) => a.type === "InternalIP").address}:${node.status.daemonEndpoints.kubeletEndpoint.Port}`;
+  const ca = readFileSync(join(sim.dir, "pki", "ca.crt"), "utf8");
+  const kubelet = async (path: string) =>
+    (await request(kubeletUrl, path, { ca, headers: { authorization: `Bearer ${token}` } })).status;
+  assert.equal(await kubelet("/metrics/resource"), 403);
+
   const forbidden = await asPod(["get", "nodes"]);
   assert.notEqual(forbidden.code, 0);
   assert.match(
@@ -252,6 +262,8 @@ test("RBAC from applied objects decides what a pod's service account token may d
   const allowed = await asPod(["get", "nodes", "-o", "name"]);
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.equal(lines(allowed.stdout).length, 1);
+  assert.equal(await kubelet("/metrics/resource"), 200);
+  assert.equal(await kubelet("/stats/summary"), 403);
 
   // The role loses pods and nodes: the same token is forbidden again.
   const narrowed = writeVariant(t, (s) =>
