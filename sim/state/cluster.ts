@@ -28,6 +28,7 @@ import {
   simPodFrom,
   validateAPIService,
   validateDeployment,
+  validateRbac,
 } from "./strategy.ts";
 
 /** The namespaces kube-apiserver creates at start. */
@@ -298,6 +299,7 @@ export class Cluster extends ObjectStore implements KubeletView {
     }
     if (resource === "namespaces") defaultNamespace(obj);
     if (resource === "secrets") defaultSecret(obj);
+    validateRbac(resource, obj, old);
   }
 
   /**

@@ -130,3 +130,49 @@ test("secrets: stringData becomes data; namespaces get their finalizer", async (
   const ns = (await c.create("namespaces", undefined, { metadata: { name: "n" } })) as Json;
   assert.deepEqual(ns.spec.finalizers, ["kubernetes"]);
 });
+
+test("RBAC objects are validated as kube-apiserver validates them", async () => {
+  const c = new Cluster({ nodes: [], pods: [] });
+  await assert.rejects(
+    c.create("clusterroles", undefined, {
+      metadata: { name: "r" },
+      rules: [{ apiGroups: [""], resources: ["pods"] }],
+    }),
+    {
+      code: 422,
+      message: /rules\[0\]\.verbs: Required value/,
+    },
+  );
+  await assert.rejects(
+    c.create("roles", "default", {
+      metadata: { name: "r" },
+      rules: [{ nonResourceURLs: ["/x"], verbs: ["get"] }],
+    }),
+    { code: 422 },
+  );
+  const binding = {
+    metadata: { name: "b" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    subjects: [{ kind: "User", name: "u" }],
+  };
+  await assert.rejects(
+    c.create("clusterrolebindings", undefined, { ...binding, roleRef: { kind: "Role", name: "x" } }),
+    { code: 422 },
+  );
+  await assert.rejects(
+    c.create("clusterrolebindings", undefined, { ...binding, subjects: [{ kind: "Robot", name: "r" }] }),
+    { code: 422 },
+  );
+  const created = await c.create("clusterrolebindings", undefined, binding);
+  assert.throws(
+    () =>
+      c.update("clusterrolebindings", undefined, "b", {
+        ...created,
+        roleRef: { ...binding.roleRef, name: "edit" },
+      }),
+    {
+      code: 422,
+      message: /cannot change roleRef/,
+    },
+  );
+});
