@@ -299,7 +299,16 @@ export const TYPES: Record<string, Record<string, FieldType>> = {
     tty: B,
   },
   ContainerPort: { name: S, hostPort: I, containerPort: I, protocol: S, hostIP: S },
-  EnvVar: { name: S, value: S, valueFrom: "any" },
+  EnvVar: { name: S, value: S, valueFrom: obj("EnvVarSource") },
+  EnvVarSource: {
+    fieldRef: obj("ObjectFieldSelector"),
+    resourceFieldRef: obj("ResourceFieldSelector"),
+    configMapKeyRef: obj("KeySelector"),
+    secretKeyRef: obj("KeySelector"),
+  },
+  ObjectFieldSelector: { apiVersion: S, fieldPath: S },
+  ResourceFieldSelector: { containerName: S, resource: S, divisor: "quantity" },
+  KeySelector: { name: S, key: S, optional: B },
   ResourceRequirements: {
     limits: { map: "quantity" },
     requests: { map: "quantity" },
@@ -315,9 +324,9 @@ export const TYPES: Record<string, Record<string, FieldType>> = {
     subPathExpr: S,
   },
   Probe: {
-    exec: "any",
+    exec: obj("ExecAction"),
     httpGet: obj("HTTPGetAction"),
-    tcpSocket: "any",
+    tcpSocket: obj("TCPSocketAction"),
     grpc: "any",
     initialDelaySeconds: I,
     timeoutSeconds: I,
@@ -326,6 +335,8 @@ export const TYPES: Record<string, Record<string, FieldType>> = {
     failureThreshold: I,
     terminationGracePeriodSeconds: I,
   },
+  ExecAction: { command: strings },
+  TCPSocketAction: { port: "intOrString", host: S },
   HTTPGetAction: { path: S, port: "intOrString", host: S, scheme: S, httpHeaders: { list: "any" } },
   SecurityContext: {
     capabilities: obj("Capabilities"),
