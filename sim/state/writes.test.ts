@@ -176,3 +176,47 @@ test("RBAC objects are validated as kube-apiserver validates them", async () => 
     },
   );
 });
+
+test("pods posted with an owner keep their owner, spec and annotations, and go with the owner", async () => {
+  const node = {
+    name: "n1",
+    uid: "uid-n1",
+    labels: {},
+    internalIP: "127.9.1.1",
+    hostname: "n1",
+    kubeletPort: 10250,
+    cpuCores: 2,
+    memoryBytes: 2 ** 32,
+    overheadCpuMilli: 100,
+    overheadMemoryBytes: 2 ** 28,
+    bootTimeMs: 0,
+    creationTimestampMs: 0,
+    ready: true,
+  };
+  const c = new Cluster({ nodes: [node], pods: [] });
+  const d = await c.create("deployments", "kube-system", deployment("ms", ["--a"]));
+  const pod = (await c.create("pods", "kube-system", {
+    metadata: {
+      name: "ms-1",
+      annotations: { note: "x" },
+      ownerReferences: [
+        { apiVersion: "apps/v1", kind: "Deployment", name: "ms", uid: d.metadata.uid, controller: true },
+      ],
+    },
+    spec: {
+      nodeName: "n1",
+      serviceAccountName: "metrics-server",
+      containers: [{ name: "c", image: "img:v1", args: ["--a"], resources: { requests: { cpu: "100m" } } }],
+    },
+  })) as Json;
+  assert.equal(pod.metadata.ownerReferences[0].uid, d.metadata.uid);
+  assert.equal(pod.metadata.annotations.note, "x");
+  assert.equal(pod.spec.serviceAccountName, "metrics-server");
+  assert.deepEqual(pod.spec.containers[0].args, ["--a"]);
+  assert.equal(c.podsOnNode("n1")[0].containers[0].cpuMilli, 100);
+  const running = c.setPodPhase("kube-system", "ms-1", "Failed") as Json;
+  assert.deepEqual(running.spec.containers[0].args, ["--a"], "a status change keeps the posted spec");
+  await c.delete("deployments", "kube-system", "ms");
+  assert.equal(c.get("pods", "kube-system", "ms-1"), undefined);
+  assert.deepEqual(c.podsOnNode("n1"), []);
+});
