@@ -441,11 +441,11 @@ export class Cluster extends ObjectStore implements KubeletView {
     contentType: string,
     patch: unknown,
     subresource?: string,
-    check?: (patched: unknown) => void,
+    check?: (patched: unknown, old: KubeObject) => void,
   ): KubeObject {
     const old = this.mustGet(resource, namespace, name);
     const patched = applyPatch(contentType, old, patch, typeOf(resource));
-    check?.(patched);
+    check?.(patched, old);
     return this.update(resource, namespace, name, patched, subresource);
   }
 

@@ -173,6 +173,8 @@ for (const minor of [27, 33]) {
     const warned = await k(["apply", "--validate=warn", "-f", extra]);
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(warned.stderr, /Warning: unknown field "datta"/);
+    const kept = await sim.get("/api/v1/namespaces/ship-test/configmaps/extra");
+    assert.equal(kept.datta, undefined, "unknown fields are never stored");
 
     const got = await k(["get", "-f", FILE, "-o", "name"]);
     assert.equal(got.code, 0, got.stderr);
