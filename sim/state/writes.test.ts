@@ -53,7 +53,14 @@ test("deployments: kube's defaults, a generation that counts spec changes, no wr
   assert.equal(created.spec.template.spec.containers[0].imagePullPolicy, "IfNotPresent");
   await assert.rejects(
     c.create("deployments", "default", { ...deployment("e", []), spec: { template: {} } }),
-    { code: 422, message: /spec.selector: Required value/ },
+    (err: Json) => {
+      assert.equal(err.code, 422);
+      assert.match(err.message, /spec.selector: Required value/);
+      assert.deepEqual(err.details.causes, [
+        { reason: "FieldValueRequired", message: "Required value", field: "spec.selector" },
+      ]);
+      return true;
+    },
   );
 
   const same = c.update("deployments", "default", "d", created) as Json;
