@@ -24,6 +24,7 @@ import {
   AUTH_CONFIGMAP,
   authConfigMapData,
   authenticate,
+  impersonate,
   subjectAccessReview,
   tokenReview,
 } from "./authn.ts";
@@ -268,7 +269,12 @@ export class ApiServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const user = authenticate(req, this.opts.tokens);
+    const user = impersonate(req, authenticate(req, this.opts.tokens), (u, attrs) => {
+      const decision = this.rbac.authorize(u, attrs);
+      if (decision.allowed) return;
+      const { message, details } = forbiddenStatus(u, attrs, decision.reason);
+      throw new ApiError(403, "Forbidden", message, details);
+    });
     const url = new URL(req.url ?? "/", "https://sim.invalid");
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
     const method = req.method ?? "GET";

@@ -252,6 +252,11 @@ test("RBAC from applied objects decides what a pod's service account token may d
     (await request(kubeletUrl, path, { ca, headers: { authorization: `Bearer ${token}` } })).status;
   assert.equal(await kubelet("/metrics/resource"), 403);
 
+  // The admin impersonating the service account (kubectl --as) sees the same decisions.
+  const asSa = ["--as", "system:serviceaccount:kube-system:metrics-server"];
+  const impersonated = await admin([...asSa, "get", "nodes"]);
+  assert.notEqual(impersonated.code, 0);
+  assert.match(impersonated.stderr, /cannot list resource "nodes"/);
   const forbidden = await asPod(["get", "nodes"]);
   assert.notEqual(forbidden.code, 0);
   assert.match(
@@ -265,6 +270,9 @@ test("RBAC from applied objects decides what a pod's service account token may d
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.equal(lines(allowed.stdout).length, 1);
   assert.equal(await kubelet("/metrics/resource"), 200);
+  assert.equal((await admin([...asSa, "get", "nodes"])).code, 0);
+  const noImpersonation = await asPod(["--as", "kubernetes-admin", "get", "--raw", "/api"]);
+  assert.match(noImpersonation.stderr, /cannot impersonate resource "users"/);
   assert.equal(await kubelet("/stats/summary"), 403);
 
   // The role loses pods and nodes: the same token is forbidden again.
