@@ -25,6 +25,7 @@ import {
   authConfigMapData,
   authenticate,
   impersonate,
+  selfSubjectAccessReview,
   subjectAccessReview,
   tokenReview,
 } from "./authn.ts";
@@ -362,6 +363,10 @@ export class ApiServer {
     if (ownGroup && seg.length === 4 && get) {
       const served = resourcesOf(`${seg[2]}/${seg[3]}`);
       if (served) return writeJson(res, 200, resourceList(`${seg[2]}/${seg[3]}`, served));
+    }
+    if (path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
+      if (method !== "POST") throw methodNotAllowed();
+      return writeJson(res, 201, selfSubjectAccessReview(await readBody(req), user, this.rbac));
     }
     if (seg[1] === "apis" && seg[2] in REVIEW_GROUPS) {
       const review = REVIEW_GROUPS[seg[2]];

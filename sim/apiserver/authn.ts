@@ -215,3 +215,18 @@ export function impersonate(
   if (name !== ANONYMOUS.name && !all.includes("system:authenticated")) all.push("system:authenticated");
   return { name, groups: all };
 }
+
+/** POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews (kubectl auth can-i): the requester's own decision. */
+export function selfSubjectAccessReview(body: unknown, user: UserInfo, rbac: Rbac): Record<string, unknown> {
+  const b = rec(body);
+  checkKind(b, "SelfSubjectAccessReview", "authorization.k8s.io/v1");
+  const spec = rec(b.spec);
+  const review = subjectAccessReview({ spec: { ...spec, user: user.name, groups: user.groups } }, rbac);
+  return {
+    kind: "SelfSubjectAccessReview",
+    apiVersion: "authorization.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    spec,
+    status: review.status,
+  };
+}

@@ -257,6 +257,12 @@ test("RBAC from applied objects decides what a pod's service account token may d
   const impersonated = await admin([...asSa, "get", "nodes"]);
   assert.notEqual(impersonated.code, 0);
   assert.match(impersonated.stderr, /cannot list resource "nodes"/);
+  // kubectl auth can-i (SelfSubjectAccessReview); 1.33 sends its review as protobuf, 1.27 as JSON.
+  const bin27 = kubectlPath(t, 27);
+  if (!bin27) return;
+  const canI = async () =>
+    (await kubectl(t, bin27, sim.kubeconfig, [...asSa, "auth", "can-i", "list", "nodes"])).stdout.trim();
+  assert.equal(await canI(), "no");
   const forbidden = await asPod(["get", "nodes"]);
   assert.notEqual(forbidden.code, 0);
   assert.match(
@@ -271,6 +277,7 @@ test("RBAC from applied objects decides what a pod's service account token may d
   assert.equal(lines(allowed.stdout).length, 1);
   assert.equal(await kubelet("/metrics/resource"), 200);
   assert.equal((await admin([...asSa, "get", "nodes"])).code, 0);
+  assert.equal(await canI(), "yes");
   const noImpersonation = await asPod(["--as", "kubernetes-admin", "get", "--raw", "/api"]);
   assert.match(noImpersonation.stderr, /cannot impersonate resource "users"/);
   assert.equal(await kubelet("/stats/summary"), 403);
