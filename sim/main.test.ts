@@ -83,6 +83,8 @@ test("parseArgs: the kubelet and API server knobs", () => {
   }
   assert.equal(d.swap, false);
   assert.equal(parseArgs(["--swap"], () => 42).swap, true);
+  assert.equal(parseArgs([], () => 42).bare, false);
+  assert.equal(parseArgs(["--bare"], () => 42).bare, true);
   assert.throws(() => parseArgs(["--swap=yes"]), UsageError);
   assert.throws(() => parseArgs(["--swap", "--scenario", "s.yaml"]), /--swap applies to generated scenarios/);
   for (const flag of [

@@ -24,6 +24,8 @@ import {
   AUTH_CONFIGMAP,
   authConfigMapData,
   authenticate,
+  impersonate,
+  selfSubjectAccessReview,
   subjectAccessReview,
   tokenReview,
 } from "./authn.ts";
@@ -268,7 +270,12 @@ export class ApiServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const user = authenticate(req, this.opts.tokens);
+    const user = impersonate(req, authenticate(req, this.opts.tokens), (u, attrs) => {
+      const decision = this.rbac.authorize(u, attrs);
+      if (decision.allowed) return;
+      const { message, details } = forbiddenStatus(u, attrs, decision.reason);
+      throw new ApiError(403, "Forbidden", message, details);
+    });
     const url = new URL(req.url ?? "/", "https://sim.invalid");
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
     const method = req.method ?? "GET";
@@ -356,6 +363,10 @@ export class ApiServer {
     if (ownGroup && seg.length === 4 && get) {
       const served = resourcesOf(`${seg[2]}/${seg[3]}`);
       if (served) return writeJson(res, 200, resourceList(`${seg[2]}/${seg[3]}`, served));
+    }
+    if (path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
+      if (method !== "POST") throw methodNotAllowed();
+      return writeJson(res, 201, selfSubjectAccessReview(await readBody(req), user, this.rbac));
     }
     if (seg[1] === "apis" && seg[2] in REVIEW_GROUPS) {
       const review = REVIEW_GROUPS[seg[2]];

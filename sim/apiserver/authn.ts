@@ -169,3 +169,64 @@ export function authConfigMapData(
   }
   return data;
 }
+
+/**
+ * kube-apiserver's impersonation (kubectl --as/--as-group): with Impersonate-User (and optionally
+ * Impersonate-Group) headers the request runs as that user, if the requester may "impersonate"
+ * users (or that service account) and each group. Returns the user the request runs as.
+ */
+export function impersonate(
+  req: IncomingMessage,
+  user: UserInfo,
+  authorize: (user: UserInfo, attrs: Attributes) => void,
+): UserInfo {
+  const header = req.headers["impersonate-user"];
+  const groupHeader = req.headers["impersonate-group"];
+  const groups = groupHeader === undefined ? [] : Array.isArray(groupHeader) ? groupHeader : [groupHeader];
+  if (header === undefined) {
+    if (groups.length > 0) {
+      throw new ApiError(
+        500,
+        "InternalError",
+        "Internal error occurred: requested [Impersonate-Group] without impersonating a user",
+      );
+    }
+    return user;
+  }
+  const name = Array.isArray(header) ? header[0] : header;
+  const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(name);
+  authorize(
+    user,
+    sa
+      ? {
+          kind: "resource",
+          verb: "impersonate",
+          group: "",
+          resource: "serviceaccounts",
+          namespace: sa[1],
+          name: sa[2],
+        }
+      : { kind: "resource", verb: "impersonate", group: "", resource: "users", name },
+  );
+  for (const g of groups)
+    authorize(user, { kind: "resource", verb: "impersonate", group: "", resource: "groups", name: g });
+  const implied = sa ? ["system:serviceaccounts", `system:serviceaccounts:${sa[1]}`] : [];
+  const all = [...new Set([...groups, ...implied])];
+  if (name !== ANONYMOUS.name && !all.includes("system:authenticated")) all.push("system:authenticated");
+  return { name, groups: all };
+}
+
+/** POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews (kubectl auth can-i): the requester's own decision. */
+export function selfSubjectAccessReview(body: unknown, user: UserInfo, rbac: Rbac): Record<string, unknown> {
+  const b = rec(body);
+  checkKind(b, "SelfSubjectAccessReview", "authorization.k8s.io/v1");
+  const spec = rec(b.spec);
+  const review = subjectAccessReview({ spec: { ...spec, user: user.name, groups: user.groups } }, rbac);
+  return {
+    kind: "SelfSubjectAccessReview",
+    apiVersion: "authorization.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    spec,
+    status: review.status,
+  };
+}

@@ -93,7 +93,21 @@ export function reviewResources(group: string): Record<string, unknown> {
     kind: "APIResourceList",
     apiVersion: "v1",
     groupVersion: `${group}/v1`,
-    resources: [resourceDoc(r.resource, r.singular, false, r.kind, ["create"])],
+    resources: [
+      resourceDoc(r.resource, r.singular, false, r.kind, ["create"]),
+      // Every user may ask about themselves (kubectl auth can-i).
+      ...(r.kind === "SubjectAccessReview"
+        ? [
+            resourceDoc(
+              "selfsubjectaccessreviews",
+              "selfsubjectaccessreview",
+              false,
+              "SelfSubjectAccessReview",
+              ["create"],
+            ),
+          ]
+        : []),
+    ],
   };
 }
 

@@ -182,7 +182,69 @@ const TABLES: Partial<Record<Resource, TableView>> = {
     columns: [col("Name", "string", 0, "name"), col("Data", "integer"), col("Age")],
     row: (o, nowMs) => [o.metadata.name, Object.keys(rec(o.data)).length, ageOf(o, nowMs)],
   },
+  namespaces: {
+    columns: [col("Name", "string", 0, "name"), col("Status"), col("Age")],
+    row: (o, nowMs) => [o.metadata.name, String(rec(o.status).phase ?? ""), ageOf(o, nowMs)],
+  },
+  secrets: {
+    columns: [col("Name", "string", 0, "name"), col("Type"), col("Data", "integer"), col("Age")],
+    row: (o, nowMs) => [
+      o.metadata.name,
+      String(o.type ?? ""),
+      Object.keys(rec(o.data)).length,
+      ageOf(o, nowMs),
+    ],
+  },
+  deployments: {
+    columns: [
+      col("Name", "string", 0, "name"),
+      col("Ready"),
+      col("Up-to-date", "integer"),
+      col("Available", "integer"),
+      col("Age"),
+    ],
+    row: (o, nowMs) => {
+      const status = rec(o.status);
+      const n = (v: unknown) => (typeof v === "number" ? v : 0);
+      return [
+        o.metadata.name,
+        `${n(status.readyReplicas)}/${n(rec(o.spec).replicas)}`,
+        n(status.updatedReplicas),
+        n(status.availableReplicas),
+        ageOf(o, nowMs),
+      ];
+    },
+  },
+  poddisruptionbudgets: {
+    columns: [
+      col("Name", "string", 0, "name"),
+      col("Min Available"),
+      col("Max Unavailable"),
+      col("Allowed Disruptions", "integer"),
+      col("Age"),
+    ],
+    row: (o, nowMs) => {
+      const spec = rec(o.spec);
+      return [
+        o.metadata.name,
+        spec.minAvailable === undefined ? "N/A" : String(spec.minAvailable),
+        spec.maxUnavailable === undefined ? "N/A" : String(spec.maxUnavailable),
+        Number(rec(o.status).disruptionsAllowed ?? 0),
+        ageOf(o, nowMs),
+      ];
+    },
+  },
+  clusterrolebindings: {
+    columns: [col("Name", "string", 0, "name"), col("Role"), col("Age")],
+    row: bindingRow,
+  },
+  rolebindings: { columns: [col("Name", "string", 0, "name"), col("Role"), col("Age")], row: bindingRow },
 };
+
+function bindingRow(o: KubeObject, nowMs: number): unknown[] {
+  const ref = rec(o.roleRef);
+  return [o.metadata.name, `${String(ref.kind ?? "")}/${String(ref.name ?? "")}`, ageOf(o, nowMs)];
+}
 
 export function toTable(
   resource: Resource,

@@ -1,6 +1,7 @@
 // Writes through the API (POST, PUT, PATCH, DELETE) with kube-apiserver's server-side field
-// validation: the fieldValidation query parameter says what an unknown field is (Strict: a 400,
-// Warn: a Warning header, Ignore: dropped; absent: Warn, the server's default).
+// validation: unknown fields are never stored, and the fieldValidation query parameter says what
+// else happens (Strict: a 400, Warn: a Warning header, Ignore: nothing; absent: Warn, the server's
+// default).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceAccountTokens } from "../auth/index.ts";
@@ -24,10 +25,19 @@ function modeOf(query: URLSearchParams): Mode {
  * Checks `obj` (a posted object or a patch's result) for fields the kind does not have; returns the
  * warnings to send (Warn), throws kube-apiserver's 400 (Strict), or drops the fields (Ignore).
  */
-function validateFields(route: ResourceRoute, obj: unknown, mode: Mode, creating: boolean): string[] {
+function validateFields(
+  route: ResourceRoute,
+  obj: unknown,
+  mode: Mode,
+  creating: boolean,
+  old?: unknown,
+): string[] {
   const root = ROOT_TYPE[route.resource];
   if (!root || route.subresource) return [];
-  const unknown = unknownFields({ object: root }, obj, mode === "Ignore");
+  // A patch answers for the fields it adds, not for what the stored object already had.
+  const had = new Set(old === undefined ? [] : unknownFields({ object: root }, old));
+  // Unknown fields are never stored (kube-apiserver's decoder drops them); the mode says who hears.
+  const unknown = unknownFields({ object: root }, obj, mode !== "Strict").filter((p) => !had.has(p));
   if (unknown.length === 0 || mode === "Ignore") return [];
   const list = unknown.map((p) => `unknown field "${p}"`);
   if (mode === "Warn") return list;
@@ -100,8 +110,8 @@ export async function serveObjectWrite(
       String(req.headers["content-type"] ?? ""),
       body,
       subresource,
-      (result) => {
-        warnings = validateFields(route, result, mode, false);
+      (result, old) => {
+        warnings = validateFields(route, result, mode, false, old);
       },
     );
     return writeWithWarnings(res, 200, patched, warnings);

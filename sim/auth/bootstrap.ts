@@ -118,6 +118,17 @@ export function bootstrapPolicy(options: { metricsServer: boolean }): PolicyObje
     binding("system:discovery", { kind: "ClusterRole", name: "system:discovery" }, [
       group("system:authenticated"),
     ]),
+    // Every authenticated user may ask what they may do (kubectl auth can-i).
+    clusterRole("system:basic-user", [
+      {
+        apiGroups: ["authorization.k8s.io"],
+        resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+        verbs: ["create"],
+      },
+    ]),
+    binding("system:basic-user", { kind: "ClusterRole", name: "system:basic-user" }, [
+      group("system:authenticated"),
+    ]),
     clusterRole("system:auth-delegator", [
       { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
       { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },

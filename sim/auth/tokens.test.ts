@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { adminUser, bearerToken, randomToken, TokenTable } from "./tokens.ts";
+import { adminUser, bearerToken, randomToken, ServiceAccountTokens, TokenTable } from "./tokens.ts";
 
 test("bearerToken reads the token of a Bearer Authorization header only", () => {
   assert.equal(bearerToken("Bearer abc.def"), "abc.def");
@@ -53,4 +53,47 @@ test("property: random tokens are distinct, header-safe and round-trip through b
     }),
     { numRuns: 200 },
   );
+});
+
+test("service account tokens are valid only while the service account and the pod exist", () => {
+  const objects = { sa: "sa-uid" as string | undefined, pod: "pod-uid" as string | undefined };
+  const tokens = new TokenTable();
+  const issuer = new ServiceAccountTokens(tokens, {
+    serviceAccountUid: (ns, name) => (ns === "kube-system" && name === "ms" ? objects.sa : undefined),
+    podUid: (ns, name) => (ns === "kube-system" && name === "p" ? objects.pod : undefined),
+  });
+  assert.throws(
+    () => issuer.issueServiceAccountToken("kube-system", "other", { name: "p", uid: "pod-uid" }),
+    /serviceaccounts "other" not found/,
+  );
+  assert.throws(
+    () => issuer.issueServiceAccountToken("kube-system", "ms", { name: "p", uid: "stale" }),
+    /pods "p"/,
+  );
+  const token = issuer.issueServiceAccountToken("kube-system", "ms", { name: "p", uid: "pod-uid" });
+  const user = tokens.authenticate(token);
+  assert.equal(user?.name, "system:serviceaccount:kube-system:ms");
+  assert.deepEqual(user?.groups, [
+    "system:serviceaccounts",
+    "system:serviceaccounts:kube-system",
+    "system:authenticated",
+  ]);
+  assert.deepEqual(user?.extra?.["authentication.kubernetes.io/pod-uid"], ["pod-uid"]);
+  objects.pod = "recreated-uid";
+  assert.equal(
+    tokens.authenticate(token),
+    undefined,
+    "a new pod of the same name does not inherit the token",
+  );
+  const second = issuer.issueServiceAccountToken("kube-system", "ms", { name: "p", uid: "recreated-uid" });
+  objects.sa = undefined;
+  assert.equal(tokens.authenticate(second), undefined, "a deleted service account's tokens stop working");
+  objects.sa = "sa-uid";
+  const expired = issuer.issueServiceAccountToken(
+    "kube-system",
+    "ms",
+    { name: "p", uid: "recreated-uid" },
+    Date.now() - 1,
+  );
+  assert.equal(tokens.authenticate(expired), undefined);
 });

@@ -28,6 +28,7 @@ import {
   simPodFrom,
   validateAPIService,
   validateDeployment,
+  validateRbac,
 } from "./strategy.ts";
 
 /** The namespaces kube-apiserver creates at start. */
@@ -65,6 +66,11 @@ export class Cluster extends ObjectStore implements KubeletView {
   hooks: ClusterHooks = {};
   private readonly simNodes = new Map<string, SimNode>();
   private readonly simPods = new Map<string, SimPod>();
+  /** For pods posted through the API: the posted metadata and spec the scenario pod does not model. */
+  private readonly podExtras = new Map<
+    string,
+    { metadata: Record<string, unknown>; spec: Record<string, unknown> }
+  >();
   private readonly podsByNode = new Map<string, SimPod[]>();
   private readonly now: () => number;
   private readonly allocateNodeIP: ((index: number) => string) | undefined;
@@ -122,6 +128,11 @@ export class Cluster extends ObjectStore implements KubeletView {
     if (old) this.unindexPod(old);
     this.rv++;
     const json = podToJson(p, this.rv, this.simNodes.get(p.nodeName)?.internalIP);
+    const extras = this.podExtras.get(key);
+    if (extras) {
+      Object.assign(json.metadata, extras.metadata);
+      json.spec = { ...(json.spec as Record<string, unknown>), ...extras.spec, nodeName: p.nodeName };
+    }
     this.simPods.set(key, p);
     let onNode = this.podsByNode.get(p.nodeName);
     if (!onNode) {
@@ -243,7 +254,20 @@ export class Cluster extends ObjectStore implements KubeletView {
           this.allocateNodeIP && (() => this.allocateNodeIP!(this.simNodes.size)),
         ),
       );
-    if (resource === "pods") return this.putPod(simPodFrom(body, ns!, name, uid, nowMs));
+    if (resource === "pods") {
+      // What the scenario model has no place for stays as posted: owners (for garbage collection),
+      // annotations, and the spec (args, probes, volumes, service account: what a runtime reads).
+      this.podExtras.set(keyOf(ns, name), {
+        metadata: {
+          ...(Array.isArray(meta.ownerReferences)
+            ? { ownerReferences: structuredClone(meta.ownerReferences) }
+            : {}),
+          ...(isRecord(meta.annotations) ? { annotations: structuredClone(meta.annotations) } : {}),
+        },
+        spec: isRecord(body.spec) ? structuredClone(body.spec) : {},
+      });
+      return this.putPod(simPodFrom(body, ns!, name, uid, nowMs));
+    }
 
     return this.storeNew(resource, ns, body, uid, nowMs);
   }
@@ -273,8 +297,11 @@ export class Cluster extends ObjectStore implements KubeletView {
       },
     };
     delete obj.metadata.deletionTimestamp;
-    if (GENERATION.has(resource)) obj.metadata.generation = 1;
-    else delete obj.metadata.generation;
+    if (GENERATION.has(resource)) {
+      obj.metadata.generation = 1;
+      // Their status is the controllers' to write (through /status), never the creator's.
+      obj.status = {};
+    } else delete obj.metadata.generation;
     this.prepare(resource, obj, undefined);
     this.rv++;
     obj.metadata.resourceVersion = String(this.rv);
@@ -303,6 +330,7 @@ export class Cluster extends ObjectStore implements KubeletView {
     }
     if (resource === "namespaces") defaultNamespace(obj);
     if (resource === "secrets") defaultSecret(obj);
+    validateRbac(resource, obj, old);
   }
 
   /**
@@ -418,11 +446,11 @@ export class Cluster extends ObjectStore implements KubeletView {
     contentType: string,
     patch: unknown,
     subresource?: string,
-    check?: (patched: unknown) => void,
+    check?: (patched: unknown, old: KubeObject) => void,
   ): KubeObject {
     const old = this.mustGet(resource, namespace, name);
     const patched = applyPatch(contentType, old, patch, typeOf(resource));
-    check?.(patched);
+    check?.(patched, old);
     return this.update(resource, namespace, name, patched, subresource);
   }
 
@@ -463,6 +491,7 @@ export class Cluster extends ObjectStore implements KubeletView {
       const p = this.simPods.get(key);
       if (p) this.unindexPod(p);
       this.simPods.delete(key);
+      this.podExtras.delete(key);
     }
     if (resource === "nodes") this.simNodes.delete(name);
     this.record("DELETED", resource, new StoredObject(resource, last, oldStored.labels));
@@ -507,16 +536,9 @@ export class Cluster extends ObjectStore implements KubeletView {
 
   /** Deletes every object with an ownerReference to `uid` (the garbage collector's background mode). */
   private async deleteDependents(uid: string): Promise<void> {
-    const needle = Buffer.from(`"uid":${JSON.stringify(uid)}`);
-    for (const r of RESOURCES) {
-      for (const o of this.listStored(r)) {
-        // A cheap byte search first: most objects own nothing.
-        if (!o.json.includes(needle)) continue;
-        const refs = o.object().metadata.ownerReferences;
-        if (Array.isArray(refs) && refs.some((ref) => isRecord(ref) && ref.uid === uid)) {
-          if (this.getStored(r, o.namespace, o.name)) await this.delete(r, o.namespace, o.name);
-        }
-      }
+    for (const [resource, key] of this.dependents(uid)) {
+      const o = this.objects.get(resource)?.get(key);
+      if (o) await this.delete(resource, o.namespace, o.name);
     }
   }
 }

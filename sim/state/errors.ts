@@ -29,6 +29,24 @@ export function expiredError(requested: number, oldest: number): ApiError {
   return new ApiError(410, "Expired", `too old resource version: ${requested} (${oldest})`);
 }
 
+const CAUSE_REASONS: Record<string, string> = {
+  "Required value": "FieldValueRequired",
+  "Invalid value": "FieldValueInvalid",
+  "Unsupported value": "FieldValueNotSupported",
+};
+
+/**
+ * 422 Invalid for one field error written as kube's field.Error prints it
+ * ("spec.selector: Required value"), with the matching cause in the details.
+ */
 export function invalid(kind: string, name: string, message: string): ApiError {
-  return new ApiError(422, "Invalid", `${kind} "${name}" is invalid: ${message}`, { name, kind });
+  const m = /^([^:\s]+): (Required value|Invalid value|Unsupported value)/.exec(message);
+  const causes = m
+    ? [{ reason: CAUSE_REASONS[m[2]], message: message.slice(m[1].length + 2), field: m[1] }]
+    : undefined;
+  return new ApiError(422, "Invalid", `${kind} "${name}" is invalid: ${message}`, {
+    name,
+    kind,
+    ...(causes ? { causes } : {}),
+  });
 }

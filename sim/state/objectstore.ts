@@ -31,6 +31,9 @@ export interface ListPage {
   remaining: number;
 }
 
+/** "<resource>\0<key>": one stored object, as the owner index names it. */
+type DependentRef = `${string}\u0000${string}`;
+
 export class ObjectStore {
   protected rv = 0;
   protected readonly objects = new Map<Resource, Map<string, StoredObject>>();
@@ -42,6 +45,12 @@ export class ObjectStore {
   private readonly listeners = new Map<Resource, Set<WatchListener>>();
   /** Per resource, its object keys in list order; absent = rebuild on next use. */
   private readonly keyIndex = new Map<Resource, string[]>();
+  /**
+   * The owner index (garbage collection without scanning every object): per stored object with
+   * ownerReferences, its owners' uids, and per owner uid, its dependents.
+   */
+  private readonly ownersOf = new Map<DependentRef, string[]>();
+  private readonly dependentsOf = new Map<string, Set<DependentRef>>();
 
   /** `historyLimit`: watch events kept for watches resuming from an older resourceVersion. */
   constructor(historyLimit: number) {
@@ -156,6 +165,7 @@ export class ObjectStore {
     const objects = this.objects.get(resource)!;
     const isNew = !objects.has(key);
     objects.set(key, stored);
+    this.indexOwners(resource, key, obj);
     const keys = this.keyIndex.get(resource);
     if (isNew && keys) keys.splice(lowerBound(keys, key), 0, key);
     return stored;
@@ -163,10 +173,43 @@ export class ObjectStore {
 
   protected unstore(resource: Resource, key: string): void {
     if (!this.objects.get(resource)!.delete(key)) return;
+    this.indexOwners(resource, key, undefined);
     const keys = this.keyIndex.get(resource);
     if (!keys) return;
     const i = lowerBound(keys, key);
     if (keys[i] === key) keys.splice(i, 1);
+  }
+
+  /** Keeps the owner index in step with the object now stored under `key` (undefined: none). */
+  private indexOwners(resource: Resource, key: string, obj: KubeObject | undefined): void {
+    const ref: DependentRef = `${resource}\u0000${key}`;
+    for (const uid of this.ownersOf.get(ref) ?? []) {
+      const set = this.dependentsOf.get(uid);
+      set?.delete(ref);
+      if (set?.size === 0) this.dependentsOf.delete(uid);
+    }
+    this.ownersOf.delete(ref);
+    const refs = obj?.metadata.ownerReferences;
+    if (!Array.isArray(refs) || refs.length === 0) return;
+    const uids = refs.flatMap((r) => (typeof r?.uid === "string" ? [r.uid as string] : []));
+    if (uids.length === 0) return;
+    this.ownersOf.set(ref, uids);
+    for (const uid of uids) {
+      let set = this.dependentsOf.get(uid);
+      if (!set) {
+        set = new Set();
+        this.dependentsOf.set(uid, set);
+      }
+      set.add(ref);
+    }
+  }
+
+  /** The objects whose ownerReferences name `uid`, as [resource, key] pairs. */
+  dependents(uid: string): [Resource, string][] {
+    return [...(this.dependentsOf.get(uid) ?? [])].map((ref) => {
+      const i = ref.indexOf("\u0000");
+      return [ref.slice(0, i) as Resource, ref.slice(i + 1)];
+    });
   }
 
   /** A fresh copy of the object, if it exists. */

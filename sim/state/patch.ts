@@ -16,13 +16,19 @@ function isObject(v: Json): v is JsonObject {
 
 const badPatch = (message: string) => new ApiError(422, "Invalid", message);
 
+/** obj[key] = value, also for a key named "__proto__" (JSON may carry one as an ordinary key). */
+function setKey(obj: JsonObject, key: string, value: Json): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 /** RFC 7386: objects merge key by key, null deletes a key, anything else replaces. */
 export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return structuredClone(patch);
-  const out: JsonObject = isObject(target) ? { ...target } : {};
+  const out: JsonObject = {};
+  if (isObject(target)) for (const [k, v] of Object.entries(target)) setKey(out, k, v);
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else setKey(out, k, mergePatch(Object.hasOwn(out, k) ? out[k] : undefined, v));
   }
   return out;
 }
@@ -180,17 +186,22 @@ function mergeMap(original: JsonObject, patch: Json, type: FieldType | undefined
       continue;
     }
     const fieldType = fieldOf(type, k);
+    const current = Object.hasOwn(out, k) ? out[k] : undefined;
     if (v === null) delete out[k];
     else if (isObject(v)) {
-      const merged = mergeMap(isObject(out[k]) ? (out[k] as JsonObject) : {}, v, fieldType);
+      const merged = mergeMap(isObject(current) ? current : {}, v, fieldType);
       if (merged === undefined) delete out[k];
-      else out[k] = merged;
+      else setKey(out, k, merged);
     } else if (Array.isArray(v)) {
       const list = typeof fieldType === "object" && "list" in fieldType ? fieldType : undefined;
-      out[k] = list?.strategy?.includes("merge")
-        ? mergeList(Array.isArray(out[k]) ? (out[k] as Json[]) : [], v, list)
-        : replaceList(v, list);
-    } else out[k] = v;
+      setKey(
+        out,
+        k,
+        list?.strategy?.includes("merge")
+          ? mergeList(Array.isArray(current) ? current : [], v, list)
+          : replaceList(v, list),
+      );
+    } else setKey(out, k, v);
   }
   for (const [k, order] of Object.entries(patch)) {
     if (!k.startsWith(SET_ORDER) || !Array.isArray(order)) continue;

@@ -325,3 +325,73 @@ export function defaultSecret(obj: KubeObject): void {
   }
   delete obj.stringData;
 }
+
+const RBAC_KINDS: Record<string, string> = {
+  clusterroles: "ClusterRole.rbac.authorization.k8s.io",
+  roles: "Role.rbac.authorization.k8s.io",
+  clusterrolebindings: "ClusterRoleBinding.rbac.authorization.k8s.io",
+  rolebindings: "RoleBinding.rbac.authorization.k8s.io",
+};
+
+/**
+ * kube-apiserver's validation of RBAC objects (the checks that keep the authorizer's model sound):
+ * every rule has verbs and names resources or URLs, a binding's roleRef is complete and never changes.
+ */
+export function validateRbac(resource: string, obj: KubeObject, old: KubeObject | undefined): void {
+  const kind = RBAC_KINDS[resource];
+  if (!kind) return;
+  const name = obj.metadata.name;
+  if (resource === "clusterroles" || resource === "roles") {
+    const rules = Array.isArray(obj.rules) ? obj.rules : obj.rules === undefined ? [] : undefined;
+    if (!rules) throw invalid(kind, name, "rules: Invalid value: must be a list");
+    rules.forEach((r, i) => {
+      const rule = isRecord(r) ? r : {};
+      if (!Array.isArray(rule.verbs) || rule.verbs.length === 0) {
+        throw invalid(kind, name, `rules[${i}].verbs: Required value: verbs must contain at least one value`);
+      }
+      const urls = Array.isArray(rule.nonResourceURLs) && rule.nonResourceURLs.length > 0;
+      if (urls && resource === "roles") {
+        throw invalid(
+          kind,
+          name,
+          `rules[${i}].nonResourceURLs: Invalid value: namespaced rules cannot apply to non-resource URLs`,
+        );
+      }
+      if (!urls && !(Array.isArray(rule.apiGroups) && Array.isArray(rule.resources))) {
+        throw invalid(
+          kind,
+          name,
+          `rules[${i}].apiGroups: Required value: resource rules must supply at least one api group`,
+        );
+      }
+    });
+    return;
+  }
+  const ref = isRecord(obj.roleRef) ? obj.roleRef : {};
+  const kinds = resource === "rolebindings" ? ["Role", "ClusterRole"] : ["ClusterRole"];
+  if (!kinds.includes(String(ref.kind))) {
+    throw invalid(
+      kind,
+      name,
+      `roleRef.kind: Unsupported value: ${JSON.stringify(ref.kind ?? "")}: supported values: ${kinds.map((k) => `"${k}"`).join(", ")}`,
+    );
+  }
+  if (typeof ref.name !== "string" || ref.name === "")
+    throw invalid(kind, name, "roleRef.name: Required value");
+  if (old && JSON.stringify(old.roleRef) !== JSON.stringify(obj.roleRef)) {
+    throw invalid(kind, name, "roleRef: Invalid value: cannot change roleRef");
+  }
+  const subjects = Array.isArray(obj.subjects) ? obj.subjects : [];
+  subjects.forEach((s, i) => {
+    const subject = isRecord(s) ? s : {};
+    if (!["User", "Group", "ServiceAccount"].includes(String(subject.kind))) {
+      throw invalid(
+        kind,
+        name,
+        `subjects[${i}].kind: Unsupported value: ${JSON.stringify(subject.kind ?? "")}: supported values: "ServiceAccount", "User", "Group"`,
+      );
+    }
+    if (typeof subject.name !== "string" || subject.name === "")
+      throw invalid(kind, name, `subjects[${i}].name: Required value`);
+  });
+}

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { stringify } from "yaml";
 import { type AdminCredentials, apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
+import { request } from "../support/https-request.ts";
 import { kubectl, kubectlPath } from "../support/kubectl.ts";
 import { randomIpBase } from "../support/loopback.ts";
 import { root, tempDir } from "../support/paths.ts";
@@ -172,6 +173,8 @@ for (const minor of [27, 33]) {
     const warned = await k(["apply", "--validate=warn", "-f", extra]);
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(warned.stderr, /Warning: unknown field "datta"/);
+    const kept = await sim.get("/api/v1/namespaces/ship-test/configmaps/extra");
+    assert.equal(kept.datta, undefined, "unknown fields are never stored");
 
     const got = await k(["get", "-f", FILE, "-o", "name"]);
     assert.equal(got.code, 0, got.stderr);
@@ -240,6 +243,26 @@ test("RBAC from applied objects decides what a pod's service account token may d
   );
   const asPod = async (args: string[]) => kubectl(t, bin, kubeconfig, args);
 
+  // The kubelets authorize through the same objects (nodes/metrics is granted, nodes/stats is not).
+  const nodes = await sim.get("/api/v1/nodes");
+  const node = nodes.items[0];
+  const kubeletUrl = `https://${node.status.addresses.find((a: Json) => a.type === "InternalIP").address}:${node.status.daemonEndpoints.kubeletEndpoint.Port}`;
+  const ca = readFileSync(join(sim.dir, "pki", "ca.crt"), "utf8");
+  const kubelet = async (path: string) =>
+    (await request(kubeletUrl, path, { ca, headers: { authorization: `Bearer ${token}` } })).status;
+  assert.equal(await kubelet("/metrics/resource"), 403);
+
+  // The admin impersonating the service account (kubectl --as) sees the same decisions.
+  const asSa = ["--as", "system:serviceaccount:kube-system:metrics-server"];
+  const impersonated = await admin([...asSa, "get", "nodes"]);
+  assert.notEqual(impersonated.code, 0);
+  assert.match(impersonated.stderr, /cannot list resource "nodes"/);
+  // kubectl auth can-i (SelfSubjectAccessReview); 1.33 sends its review as protobuf, 1.27 as JSON.
+  const bin27 = kubectlPath(t, 27);
+  if (!bin27) return;
+  const canI = async () =>
+    (await kubectl(t, bin27, sim.kubeconfig, [...asSa, "auth", "can-i", "list", "nodes"])).stdout.trim();
+  assert.equal(await canI(), "no");
   const forbidden = await asPod(["get", "nodes"]);
   assert.notEqual(forbidden.code, 0);
   assert.match(
@@ -252,6 +275,12 @@ test("RBAC from applied objects decides what a pod's service account token may d
   const allowed = await asPod(["get", "nodes", "-o", "name"]);
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.equal(lines(allowed.stdout).length, 1);
+  assert.equal(await kubelet("/metrics/resource"), 200);
+  assert.equal((await admin([...asSa, "get", "nodes"])).code, 0);
+  assert.equal(await canI(), "yes");
+  const noImpersonation = await asPod(["--as", "kubernetes-admin", "get", "--raw", "/api"]);
+  assert.match(noImpersonation.stderr, /cannot impersonate resource "users"/);
+  assert.equal(await kubelet("/stats/summary"), 403);
 
   // The role loses pods and nodes: the same token is forbidden again.
   const narrowed = writeVariant(t, (s) =>
