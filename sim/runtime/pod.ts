@@ -23,6 +23,8 @@ export type IssueServiceAccountToken = (
 export interface PodDeps {
   cluster: Cluster;
   images: ImageStore;
+  hostCommands: ReadonlyMap<string, string>;
+  canUnpack: boolean;
   tools: HostTools;
   /** The simulator's directory; pods live under <dir>/pods/<ns>_<name>/. */
   dir: string;
@@ -112,6 +114,8 @@ export class PodWorker {
       volumes,
       serviceAccountDir,
       images: this.deps.images,
+      hostCommands: this.deps.hostCommands,
+      canUnpack: this.deps.canUnpack,
       tools: this.deps.tools,
       apiServer: this.deps.apiServer,
       log: this.deps.log,

@@ -15,6 +15,12 @@ export interface RuntimeOptions {
   cluster: Cluster;
   /** Image reference → OCI archive (the --image flags). */
   images: ReadonlyMap<string, string>;
+  /**
+   * Image reference → host executable (the --image-command flags): what runs when umoci is missing or
+   * the image was not loaded, still in a private mount namespace with the volumes and service-account
+   * files at their paths.
+   */
+  hostCommands?: ReadonlyMap<string, string>;
   /** The simulator's directory (--dir): images unpack under images/, pods live under pods/. */
   dir: string;
   /** Pod IPs are <podIPPrefix>.1 ... .254 (e.g. "127.R.250", disjoint from the node addresses). */
@@ -45,11 +51,15 @@ export class ContainerRuntime {
   private readonly images: ImageStore;
   private readonly unsubscribe: () => void;
   private readonly tools: HostTools;
+  private readonly hostCommands: ReadonlyMap<string, string>;
+  private readonly canUnpack: boolean;
   private closed = false;
 
   constructor(options: RuntimeOptions) {
     this.options = options;
     this.images = new ImageStore(options.images, join(options.dir, "images"));
+    this.hostCommands = options.hostCommands ?? new Map();
+    this.canUnpack = findTool("umoci") !== "umoci";
     this.tools = {
       mount: findTool("mount"),
       mkdir: findTool("mkdir"),
@@ -75,7 +85,10 @@ export class ContainerRuntime {
     if (!pod.api || pod.nodeName === "") return false;
     if (pod.phase === "Pending") return true;
     const containers = Array.isArray(pod.api.spec.containers) ? pod.api.spec.containers : [];
-    return containers.some((c) => this.images.has(String((c as { image?: unknown }).image)));
+    return containers.some((c) => {
+      const image = String((c as { image?: unknown }).image);
+      return this.images.has(image) || this.hostCommands.has(image);
+    });
   }
 
   private consider(pod: SimPod): void {
@@ -92,6 +105,8 @@ export class ContainerRuntime {
       {
         cluster: this.options.cluster,
         images: this.images,
+        hostCommands: this.hostCommands,
+        canUnpack: this.canUnpack,
         tools: this.tools,
         dir: this.options.dir,
         apiServer: this.options.apiServer,

@@ -5,7 +5,7 @@
 // the simulator.
 
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
@@ -36,9 +36,13 @@ interface Harness {
   settle(): Promise<void>;
 }
 
-async function start(t: TestContext): Promise<Harness | undefined> {
+async function start(
+  t: TestContext,
+  images: "archive" | "host-command" = "archive",
+): Promise<Harness | undefined> {
   if (!(await requireRuntime(t))) return undefined;
-  const archive = await buildFixtureImage(join(root, "test/ship/testdata/web.js"), "v1");
+  const archive =
+    images === "archive" ? await buildFixtureImage(join(root, "test/ship/testdata/web.cjs"), "v1") : "";
   const reservation = reserveIpBase();
   t.after(() => reservation.release());
   const dir = tempDir(t, "sim-runtime-");
@@ -48,7 +52,8 @@ async function start(t: TestContext): Promise<Harness | undefined> {
   const controllers = startControllers(cluster, () => {});
   const runtime = new ContainerRuntime({
     cluster,
-    images: new Map([[IMAGE, archive]]),
+    images: new Map(archive ? [[IMAGE, archive]] : []),
+    hostCommands: archive ? new Map() : new Map([[IMAGE, hostCommand()]]),
     dir,
     podIPPrefix: `${reservation.ipBase}.255`,
     apiServer: () => ({ host: `${reservation.ipBase}.0.1`, port: 6443 }),
@@ -233,6 +238,19 @@ test("a Deployment runs as real containers: user, read-only root, /tmp, SA files
   );
 });
 
+/** An executable that runs the fixture's server with this Node (what --image-command maps an image to). */
+function hostCommand(): string {
+  const dir = join(root, ".cache", "runtime-fixture");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "host-web.sh");
+  writeFileSync(
+    path,
+    `#!/bin/sh\nexec ${process.execPath} ${join(root, "test/ship/testdata/web.cjs")} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return path;
+}
+
 /** The pid of the container process serving `ip` (its argv carries --bind-address=<ip>). */
 function findPid(ip: string): number {
   for (const entry of readdirSync("/proc")) {
@@ -344,7 +362,7 @@ test("an image that was not loaded, and root with runAsNonRoot, wait with the ku
 
 test("kube-sim --image runs a posted pod and stops it when the simulator stops", async (t) => {
   if (!(await requireRuntime(t))) return;
-  const archive = await buildFixtureImage(join(root, "test/ship/testdata/web.js"), "v1");
+  const archive = await buildFixtureImage(join(root, "test/ship/testdata/web.cjs"), "v1");
   const dir = tempDir(t, "sim-runtime-main-");
   const ipBase = randomIpBase(t);
   const port = 20000 + Math.floor(Math.random() * 40000);
@@ -408,4 +426,36 @@ test("kube-sim --image runs a posted pod and stops it when the simulator stops",
   await sim.stop(15_000);
   assert.equal(sim.exited, true, "kube-sim exits on SIGTERM");
   assert.equal(isAlive(pid), false, "the container died with the simulator");
+});
+
+test("--image-command: without an image, a host executable runs with the user, volumes and SA files", async (t) => {
+  const h = await start(t, "host-command");
+  if (!h) return;
+  const { cluster } = h;
+  await cluster.create(
+    "deployments",
+    "default",
+    deployment("host", 1, { readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 1 } }),
+  );
+  const pod = await poll(
+    "the host-command pod to be Ready",
+    async () => {
+      const [p] = podsOf(cluster, "host");
+      return p && isReady(p) ? p : undefined;
+    },
+    30_000,
+    200,
+  ).catch((err) => {
+    for (const p of podsOf(cluster, "host"))
+      t.diagnostic(`${JSON.stringify(p.status)}\n${logTail(h.dir, p)}`);
+    throw err;
+  });
+  const ip = statusOf(pod).podIP;
+  const info = await get(ip, "/info");
+  assert.equal(info.uid, 1000);
+  assert.deepEqual(await get(ip, "/read?path=/var/run/secrets/kubernetes.io/serviceaccount/namespace"), {
+    content: "default",
+  });
+  assert.deepEqual(await get(ip, "/write?path=/tmp/x"), { written: true });
+  assert.match(containerOf(pod)?.imageID ?? "", /@host:/);
 });
