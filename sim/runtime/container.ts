@@ -68,6 +68,8 @@ export interface PodContext {
   apiServer: () => { host: string; port: number };
   log: (line: string) => void;
   changed: () => void;
+  /** Told of each container process group as it starts and ends (see Reaper). */
+  groups: { add(pgid: number): void; delete(pgid: number): void };
 }
 
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGABRT: 6, SIGSEGV: 11 };
@@ -269,6 +271,8 @@ export class Container {
       await log.close();
     }
     this.process = child;
+    const pgid = child.pid;
+    if (pgid !== undefined) this.pod.groups.add(pgid);
     this.containerID = `containerd://${randomBytes(32).toString("hex")}`;
     this.startedAtMs = Date.now();
     this.started = true;
@@ -279,6 +283,7 @@ export class Container {
         this.pod.log(`${this.pod.ref} ${this.name}: cannot start: ${err.message}`);
       });
       child.on("exit", (code, signal) => {
+        if (pgid !== undefined) this.pod.groups.delete(pgid);
         this.onExit(code, signal, startedAt);
         resolve();
       });

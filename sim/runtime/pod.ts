@@ -31,6 +31,7 @@ export interface PodDeps {
   apiServer: () => { host: string; port: number };
   caCertPem: string;
   issueServiceAccountToken: IssueServiceAccountToken;
+  groups: { add(pgid: number): void; delete(pgid: number): void };
   /** Set when containers cannot run here (not root): every container waits with this message. */
   unavailable: string | undefined;
   log: (line: string) => void;
@@ -120,6 +121,7 @@ export class PodWorker {
       apiServer: this.deps.apiServer,
       log: this.deps.log,
       changed: () => this.changed(),
+      groups: this.deps.groups,
     };
     const specs = Array.isArray(spec.containers) ? spec.containers.filter(isRecord) : [];
     this.containers = specs.map((c) => new Container(context, c));

@@ -10,6 +10,7 @@ import type { SimPod } from "../types.ts";
 import { ImageStore } from "./image.ts";
 import type { HostTools } from "./launch.ts";
 import { type IssueServiceAccountToken, PodWorker } from "./pod.ts";
+import { Reaper } from "./reaper.ts";
 
 export interface RuntimeOptions {
   cluster: Cluster;
@@ -54,11 +55,13 @@ export class ContainerRuntime {
   private readonly hostCommands: ReadonlyMap<string, string>;
   private readonly canUnpack: boolean;
   private closed = false;
+  private readonly reaper: Reaper;
 
   constructor(options: RuntimeOptions) {
     this.options = options;
     this.images = new ImageStore(options.images, join(options.dir, "images"));
     this.hostCommands = options.hostCommands ?? new Map();
+    this.reaper = new Reaper(join(options.dir, "pods", "process-groups"));
     this.canUnpack = findTool("umoci") !== "umoci";
     this.tools = {
       mount: findTool("mount"),
@@ -108,6 +111,7 @@ export class ContainerRuntime {
         hostCommands: this.hostCommands,
         canUnpack: this.canUnpack,
         tools: this.tools,
+        groups: this.reaper,
         dir: this.options.dir,
         apiServer: this.options.apiServer,
         caCertPem: this.options.caCertPem,
@@ -150,5 +154,6 @@ export class ContainerRuntime {
     this.closed = true;
     this.unsubscribe();
     await Promise.all([...this.workers.values()].map((w) => this.remove(w, graceMs)));
+    this.reaper.close();
   }
 }

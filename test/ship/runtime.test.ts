@@ -251,6 +251,20 @@ function hostCommand(): string {
   return path;
 }
 
+/**
+ * Whether `pid` is a live process. An orphan killed after its parent died is a zombie until the
+ * machine's init reaps it, which some inits never do: a zombie has exited.
+ */
+function running(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** The pid of the container process serving `ip` (its argv carries --bind-address=<ip>). */
 function findPid(ip: string): number {
   for (const entry of readdirSync("/proc")) {
@@ -360,8 +374,8 @@ test("an image that was not loaded, and root with runAsNonRoot, wait with the ku
   );
 });
 
-test("kube-sim --image runs a posted pod and stops it when the simulator stops", async (t) => {
-  if (!(await requireRuntime(t))) return;
+/** kube-sim with the fixture image loaded, and a pod of it posted and running; the pod's pid. */
+async function simWithPod(t: TestContext) {
   const archive = await buildFixtureImage(join(root, "test/ship/testdata/web.cjs"), "v1");
   const dir = tempDir(t, "sim-runtime-main-");
   const ipBase = randomIpBase(t);
@@ -370,19 +384,9 @@ test("kube-sim --image runs a posted pod and stops it when the simulator stops",
     t,
     "sim/main.ts",
     [
-      "--dir",
-      dir,
-      "--ip-base",
-      ipBase,
-      "--port",
-      String(port),
-      "--nodes",
-      "1",
-      "--pods-per-node",
-      "0",
-      "--image",
-      `${IMAGE}=${archive}`,
-    ],
+      ["--dir", dir, "--ip-base", ipBase, "--port", String(port)],
+      ["--nodes", "1", "--pods-per-node", "0", "--image", `${IMAGE}=${archive}`],
+    ].flat(),
     "kube-sim ready:",
   );
   const creds = readAdminCredentials(join(dir, "kubeconfig"));
@@ -415,17 +419,38 @@ test("kube-sim --image runs a posted pod and stops it when the simulator stops",
     t.diagnostic(sim.tail());
     throw err;
   });
-  assert.equal((pod.spec as { nodeName?: string }).nodeName, "node-0");
   const ip = statusOf(pod).podIP;
-  assert.equal(statusOf(pod).phase, "Running");
   // Without a readiness probe a container is Ready once started, maybe before it listens.
   const info = await poll("the server to answer", () => get(ip, "/info"), 30_000, 200);
+  const pid = findPid(ip);
+  t.after(() => {
+    if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  });
+  return { sim, pod, info, ipBase, pid };
+}
+
+test("kube-sim --image runs a posted pod and stops it when the simulator stops", async (t) => {
+  if (!(await requireRuntime(t))) return;
+  const { sim, pod, info, ipBase, pid } = await simWithPod(t);
+  assert.equal((pod.spec as { nodeName?: string }).nodeName, "node-0");
+  assert.equal(statusOf(pod).phase, "Running");
   assert.equal(info.uid, 65534, "the image's USER");
   assert.equal((info.env as Record<string, string>).KUBERNETES_SERVICE_HOST, `${ipBase}.0.1`);
-  const pid = findPid(ip);
   await sim.stop(15_000);
   assert.equal(sim.exited, true, "kube-sim exits on SIGTERM");
-  assert.equal(isAlive(pid), false, "the container died with the simulator");
+  assert.equal(running(pid), false, "the container died with the simulator");
+});
+
+test("containers die even when kube-sim is killed with SIGKILL", async (t) => {
+  if (!(await requireRuntime(t))) return;
+  const { sim, pid } = await simWithPod(t);
+  sim.kill();
+  await poll(
+    "the orphaned container to be killed",
+    async () => (running(pid) ? undefined : true),
+    15_000,
+    200,
+  );
 });
 
 test("--image-command: without an image, a host executable runs with the user, volumes and SA files", async (t) => {
