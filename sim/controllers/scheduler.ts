@@ -111,14 +111,16 @@ export class Scheduler {
     };
     this.unsubscribe.push(
       cluster.subscribe("pods", (e) => {
-        const p = e.object.object();
-        const key = `${p.metadata.namespace}/${p.metadata.name}`;
+        const key = `${e.object.namespace}/${e.object.name}`;
         if (e.type === "DELETED") {
           this.pending.delete(key);
           retryAll();
-        } else if (e.type === "ADDED" && this.isUnbound(p)) {
-          this.pending.add(key);
-          this.queue.add(key);
+        } else if (e.type === "ADDED") {
+          const sim = cluster.pod(e.object.namespace ?? "", e.object.name);
+          if (sim?.api && !sim.nodeName) {
+            this.pending.add(key);
+            this.queue.add(key);
+          }
         }
       }),
       cluster.subscribe("nodes", retryAll),

@@ -70,14 +70,14 @@ export class ContainerRuntime {
       unshare: findTool("unshare"),
     };
     this.unsubscribe = options.cluster.subscribe("pods", (e) => {
-      const o = e.object.object();
-      const ns = o.metadata.namespace ?? "";
+      // Read from the stored fields: parsing every pod event's JSON would cost big scenarios dearly.
       if (e.type === "DELETED") {
-        const w = this.workers.get(o.metadata.uid);
+        if (this.workers.size === 0) return;
+        const w = this.workers.get(e.object.object().metadata.uid);
         if (w) void this.remove(w);
         return;
       }
-      const pod = options.cluster.pod(ns, o.metadata.name);
+      const pod = options.cluster.pod(e.object.namespace ?? "", e.object.name);
       if (pod) this.consider(pod);
     });
     for (const pod of options.cluster.scenario().pods) this.consider(pod);
