@@ -125,18 +125,13 @@ export class Scheduler {
       }),
       cluster.subscribe("nodes", retryAll),
     );
-    for (const p of cluster.list("pods")) {
-      if (this.isUnbound(p)) {
-        const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    for (const p of cluster.scenario().pods) {
+      if (p.api && !p.nodeName) {
+        const key = `${p.namespace}/${p.name}`;
         this.pending.add(key);
         this.queue.add(key);
       }
     }
-  }
-
-  private isUnbound(p: KubeObject): boolean {
-    const spec = isRecord(p.spec) ? p.spec : {};
-    return !spec.nodeName && this.cluster.pod(p.metadata.namespace ?? "", p.metadata.name)?.api !== undefined;
   }
 
   idle(): Promise<void> {
