@@ -60,7 +60,8 @@ export class PodWorker {
     this.podIP = podIP;
     this.hostIP = hostIP;
     this.podDir = join(deps.dir, "pods", `${pod.namespace}_${pod.name}`);
-    this.runDir = join(this.podDir, "run");
+    // Per uid: a pod deleted and posted again under its name must not share (or lose) these files.
+    this.runDir = join(this.podDir, `run-${pod.uid}`);
   }
 
   private get ref(): string {
