@@ -193,6 +193,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
   const runtime = new ContainerRuntime({
     cluster: started,
     images: o.images,
+    hostCommands: o.imageCommands,
     dir,
     // Third octet 255: node addresses use 1..254 (scenario nodeIP), the API server .0.1.
     podIPPrefix: `${o.ipBase}.255`,

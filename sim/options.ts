@@ -34,6 +34,8 @@ export interface SimOptions {
   hpaReplicas: number;
   /** Images the container runtime can run: reference → OCI archive (--image, like `kind load`). */
   images: Map<string, string>;
+  /** Image reference → host executable, run instead when images cannot be unpacked (--image-command). */
+  imageCommands: Map<string, string>;
   help: boolean;
 }
 
@@ -68,6 +70,9 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --image REF=ARCHIVE       load an OCI image archive under reference REF (like \`kind load\`): pods
                             created through the API with that image really run (needs root and
                             umoci) (repeatable)
+  --image-command REF=PATH  run the executable PATH for image REF when umoci is missing or REF
+                            was not loaded, e.g. bin/metrics-server (still in a private mount
+                            namespace with the service-account files; needs root) (repeatable)
   --no-partial-metadata     act like an API server without PartialObjectMetadata: full objects when
                             the Accept header also allows application/json, 406 otherwise
   --bare                    start with kube-apiserver's bootstrap RBAC only (cluster-admin,
@@ -151,6 +156,7 @@ const FLAGS = {
   dir: { type: "string" },
   fault: { type: "string", multiple: true },
   image: { type: "string", multiple: true },
+  "image-command": { type: "string", multiple: true },
   "bookmark-interval": { type: "string" },
   "summary-only-nodes": { type: "string" },
   "dns-only-san-nodes": { type: "string" },
@@ -192,7 +198,7 @@ function parseFlagsOrThrow(argv: readonly string[]) {
 
 /**
  * Parses command-line flags (`--flag value` or `--flag=value`; a repeated flag's last value wins, except
- * --fault and --image, which add up). Throws UsageError on anything wrong.
+ * --fault, --image and --image-command, which add up). Throws UsageError on anything wrong.
  */
 export function parseArgs(
   argv: readonly string[],
@@ -224,6 +230,7 @@ export function parseArgs(
     bare: v.bare === true,
     hpaReplicas: intFlag("hpa-replicas", v["hpa-replicas"], 0, 0, 100_000),
     images: new Map(),
+    imageCommands: new Map(),
     help: v.help === true,
   };
   if (o.scenarioFile === "") throw new UsageError("--scenario needs a file name");
@@ -247,6 +254,13 @@ export function parseArgs(
     if (!m) throw new UsageError(`invalid --image ${JSON.stringify(value)}: want REF=ARCHIVE`);
     if (!existsSync(m[2])) throw new UsageError(`--image ${m[1]}: no such file ${JSON.stringify(m[2])}`);
     o.images.set(m[1], resolve(m[2]));
+  }
+  for (const value of v["image-command"] ?? []) {
+    const m = /^([^=\s]+)=(.+)$/.exec(value);
+    if (!m) throw new UsageError(`invalid --image-command ${JSON.stringify(value)}: want REF=PATH`);
+    if (!existsSync(m[2]))
+      throw new UsageError(`--image-command ${m[1]}: no such file ${JSON.stringify(m[2])}`);
+    o.imageCommands.set(m[1], resolve(m[2]));
   }
   if (v["bookmark-interval"] !== undefined) {
     o.bookmarkIntervalMs = parseDuration(v["bookmark-interval"]);

@@ -105,6 +105,8 @@ export class DeploymentController {
         else this.queue.add(key);
       }),
       cluster.subscribe("pods", (e) => {
+        // Only pods with a pod-template-hash label can be a Deployment's; others are not parsed.
+        if (e.object.labels?.["pod-template-hash"] === undefined) return;
         const p = e.object.object();
         const owner = ownerUid(p);
         if (!owner) return;

@@ -95,10 +95,9 @@ export class EndpointsController {
         this.queue.add(`${s.metadata.namespace}/${s.metadata.name}`);
       }),
       cluster.subscribe("pods", (e) => {
-        const p = e.object.object();
-        const ns = p.metadata.namespace ?? "";
-        if (!cluster.pod(ns, p.metadata.name)?.api && e.type !== "DELETED") return;
-        for (const s of cluster.list("services", ns)) this.queue.add(`${ns}/${s.metadata.name}`);
+        const ns = e.object.namespace ?? "";
+        if (e.type !== "DELETED" && !cluster.pod(ns, e.object.name)?.api) return;
+        for (const s of cluster.listStored("services", ns)) this.queue.add(`${ns}/${s.name}`);
       }),
     );
     for (const s of cluster.list("services")) this.queue.add(`${s.metadata.namespace}/${s.metadata.name}`);

@@ -111,30 +111,27 @@ export class Scheduler {
     };
     this.unsubscribe.push(
       cluster.subscribe("pods", (e) => {
-        const p = e.object.object();
-        const key = `${p.metadata.namespace}/${p.metadata.name}`;
+        const key = `${e.object.namespace}/${e.object.name}`;
         if (e.type === "DELETED") {
           this.pending.delete(key);
           retryAll();
-        } else if (e.type === "ADDED" && this.isUnbound(p)) {
-          this.pending.add(key);
-          this.queue.add(key);
+        } else if (e.type === "ADDED") {
+          const sim = cluster.pod(e.object.namespace ?? "", e.object.name);
+          if (sim?.api && !sim.nodeName) {
+            this.pending.add(key);
+            this.queue.add(key);
+          }
         }
       }),
       cluster.subscribe("nodes", retryAll),
     );
-    for (const p of cluster.list("pods")) {
-      if (this.isUnbound(p)) {
-        const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    for (const p of cluster.scenario().pods) {
+      if (p.api && !p.nodeName) {
+        const key = `${p.namespace}/${p.name}`;
         this.pending.add(key);
         this.queue.add(key);
       }
     }
-  }
-
-  private isUnbound(p: KubeObject): boolean {
-    const spec = isRecord(p.spec) ? p.spec : {};
-    return !spec.nodeName && this.cluster.pod(p.metadata.namespace ?? "", p.metadata.name)?.api !== undefined;
   }
 
   idle(): Promise<void> {

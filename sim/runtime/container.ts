@@ -15,6 +15,7 @@ import {
   containerUser,
   type FieldValues,
   type HostTools,
+  hostScript,
   mountScript,
 } from "./launch.ts";
 import { ProbeLoop } from "./probe.ts";
@@ -59,10 +60,16 @@ export interface PodContext {
   volumes: ReadonlyMap<string, string>;
   serviceAccountDir: string | undefined;
   images: ImageStore;
+  /** Image reference → host executable, run when images cannot be unpacked here (--image-command). */
+  hostCommands: ReadonlyMap<string, string>;
+  /** Whether umoci is installed (else only host commands run). */
+  canUnpack: boolean;
   tools: HostTools;
   apiServer: () => { host: string; port: number };
   log: (line: string) => void;
   changed: () => void;
+  /** Told of each container process group as it starts and ends (see Reaper). */
+  groups: { add(pgid: number): void; delete(pgid: number): void };
 }
 
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGABRT: 6, SIGSEGV: 11 };
@@ -129,6 +136,17 @@ export class Container {
   async start(): Promise<void> {
     if (this.stopping) return;
     const image = this.image;
+    const hostCommand = this.pod.hostCommands.get(image);
+    if (hostCommand && (!this.pod.canUnpack || !this.pod.images.has(image))) {
+      try {
+        await this.launchHost(hostCommand);
+      } catch (err) {
+        const reason =
+          err instanceof ContainerConfigError ? "CreateContainerConfigError" : "RunContainerError";
+        this.set({ waiting: { reason, message: (err as Error).message } });
+      }
+      return;
+    }
     if (!this.pod.images.has(image)) {
       if (this.spec.imagePullPolicy === "Never") {
         this.set({
@@ -176,10 +194,45 @@ export class Container {
       upper: join(dir, "upper"),
       work: join(dir, "work"),
       rootfs: join(dir, "rootfs"),
-      binds: [] as { source: string; target: string; readOnly: boolean }[],
+      binds: await this.volumeBinds(user),
       readOnlyRoot: sec.readOnlyRootFilesystem === true,
     };
     for (const d of [plan.upper, plan.work, plan.rootfs]) await mkdir(d, { recursive: true });
+    const argv = containerArgv(image.config, this.spec, this.pod.fields.podIP);
+    if (argv.length <= 1) throw new ContainerConfigError("no command specified");
+    const env = containerEnv(image.config, this.spec, this.pod.fields, this.pod.apiServer());
+    const workingDir =
+      typeof this.spec.workingDir === "string" ? this.spec.workingDir : image.config.workingDir;
+    await this.spawn(mountScript(plan, user, workingDir, this.pod.tools), argv, env);
+  }
+
+  /** The fallback without images: the host executable mapped to the image, in a private mount namespace. */
+  private async launchHost(command: string): Promise<void> {
+    this.imageID = `${this.image}@host:${command}`;
+    // The host has no image user: the securityContext's, else nobody.
+    const config = {
+      entrypoint: [command],
+      cmd: [],
+      env: [`PATH=${process.env.PATH ?? "/usr/bin:/bin"}`],
+      workingDir: "/",
+      user: "65534",
+    };
+    const podSec = isRecord(this.pod.spec.securityContext) ? this.pod.spec.securityContext : {};
+    const sec = isRecord(this.spec.securityContext) ? this.spec.securityContext : {};
+    const user = containerUser(config, podSec, sec, this.pod.ref, this.name);
+    const binds = await this.volumeBinds(user);
+    const argv = containerArgv(config, this.spec, this.pod.fields.podIP);
+    const env = containerEnv(config, this.spec, this.pod.fields, this.pod.apiServer());
+    const workingDir = typeof this.spec.workingDir === "string" ? this.spec.workingDir : "/";
+    await this.spawn(hostScript(binds, user, workingDir, this.pod.tools), argv, env);
+  }
+
+  /** The volume mounts and the service-account files as binds; emptyDirs are handed to `user`. */
+  private async volumeBinds(user: {
+    uid: number;
+    gid: number;
+  }): Promise<{ source: string; target: string; readOnly: boolean }[]> {
+    const binds: { source: string; target: string; readOnly: boolean }[] = [];
     for (const m of Array.isArray(this.spec.volumeMounts) ? this.spec.volumeMounts.filter(isRecord) : []) {
       const source = this.pod.volumes.get(String(m.name));
       if (!source)
@@ -188,21 +241,19 @@ export class Container {
         );
       // emptyDirs belong to the user the container runs as (the kubelet makes them world-writable).
       await chown(source, user.uid, user.gid);
-      plan.binds.push({ source, target: String(m.mountPath), readOnly: m.readOnly === true });
+      binds.push({ source, target: String(m.mountPath), readOnly: m.readOnly === true });
     }
     if (this.pod.serviceAccountDir) {
-      plan.binds.push({
+      binds.push({
         source: this.pod.serviceAccountDir,
         target: "/var/run/secrets/kubernetes.io/serviceaccount",
         readOnly: true,
       });
     }
-    const argv = containerArgv(image.config, this.spec, this.pod.fields.podIP);
-    if (argv.length <= 1) throw new ContainerConfigError("no command specified");
-    const env = containerEnv(image.config, this.spec, this.pod.fields, this.pod.apiServer());
-    const workingDir =
-      typeof this.spec.workingDir === "string" ? this.spec.workingDir : image.config.workingDir;
-    const script = mountScript(plan, user, workingDir, this.pod.tools);
+    return binds;
+  }
+
+  private async spawn(script: string, argv: string[], env: Record<string, string>): Promise<void> {
     await mkdir(this.pod.logDir, { recursive: true });
     const log = await open(join(this.pod.logDir, `${this.name}.log`), "a");
     let child: ChildProcess;
@@ -220,6 +271,8 @@ export class Container {
       await log.close();
     }
     this.process = child;
+    const pgid = child.pid;
+    if (pgid !== undefined) this.pod.groups.add(pgid);
     this.containerID = `containerd://${randomBytes(32).toString("hex")}`;
     this.startedAtMs = Date.now();
     this.started = true;
@@ -230,6 +283,7 @@ export class Container {
         this.pod.log(`${this.pod.ref} ${this.name}: cannot start: ${err.message}`);
       });
       child.on("exit", (code, signal) => {
+        if (pgid !== undefined) this.pod.groups.delete(pgid);
         this.onExit(code, signal, startedAt);
         resolve();
       });

@@ -179,3 +179,34 @@ export function mountScript(
   );
   return lines.join("\n");
 }
+
+/**
+ * The script for a host command (--image-command, when images cannot be unpacked): no root switch, but
+ * still a private mount namespace with the volumes and the service-account files bound at their paths
+ * over the host's, then the user switch.
+ */
+export function hostScript(
+  binds: readonly { source: string; target: string; readOnly: boolean }[],
+  user: { uid: number; gid: number },
+  workingDir: string,
+  tools: HostTools,
+): string {
+  const { mount, mkdir, unshare } = tools;
+  const lines = ["set -e"];
+  // A bind over a directory holding another bind's source (an emptyDir at /tmp while the simulator's
+  // directory is under /tmp) would hide that source: such binds go last.
+  const shadows = (b: { target: string }) =>
+    binds.some(
+      (o) =>
+        o.target !== b.target &&
+        (o.source === b.target || o.source.startsWith(`${b.target.replace(/\/$/, "")}/`)),
+    );
+  const ordered = [...binds.filter((b) => !shadows(b)), ...binds.filter(shadows)];
+  for (const b of ordered) {
+    const target = quote(b.target);
+    lines.push(`${mkdir} -p ${target}`, `${mount} --bind ${quote(b.source)} ${target}`);
+    if (b.readOnly) lines.push(`${mount} -o remount,bind,ro ${target}`);
+  }
+  lines.push(`exec ${unshare} --wd=${quote(workingDir)} --setuid ${user.uid} --setgid ${user.gid} -- "$@"`);
+  return lines.join("\n");
+}

@@ -23,12 +23,15 @@ export type IssueServiceAccountToken = (
 export interface PodDeps {
   cluster: Cluster;
   images: ImageStore;
+  hostCommands: ReadonlyMap<string, string>;
+  canUnpack: boolean;
   tools: HostTools;
   /** The simulator's directory; pods live under <dir>/pods/<ns>_<name>/. */
   dir: string;
   apiServer: () => { host: string; port: number };
   caCertPem: string;
   issueServiceAccountToken: IssueServiceAccountToken;
+  groups: { add(pgid: number): void; delete(pgid: number): void };
   /** Set when containers cannot run here (not root): every container waits with this message. */
   unavailable: string | undefined;
   log: (line: string) => void;
@@ -57,7 +60,8 @@ export class PodWorker {
     this.podIP = podIP;
     this.hostIP = hostIP;
     this.podDir = join(deps.dir, "pods", `${pod.namespace}_${pod.name}`);
-    this.runDir = join(this.podDir, "run");
+    // Per uid: a pod deleted and posted again under its name must not share (or lose) these files.
+    this.runDir = join(this.podDir, `run-${pod.uid}`);
   }
 
   private get ref(): string {
@@ -112,10 +116,13 @@ export class PodWorker {
       volumes,
       serviceAccountDir,
       images: this.deps.images,
+      hostCommands: this.deps.hostCommands,
+      canUnpack: this.deps.canUnpack,
       tools: this.deps.tools,
       apiServer: this.deps.apiServer,
       log: this.deps.log,
       changed: () => this.changed(),
+      groups: this.deps.groups,
     };
     const specs = Array.isArray(spec.containers) ? spec.containers.filter(isRecord) : [];
     this.containers = specs.map((c) => new Container(context, c));

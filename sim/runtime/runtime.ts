@@ -10,11 +10,18 @@ import type { SimPod } from "../types.ts";
 import { ImageStore } from "./image.ts";
 import type { HostTools } from "./launch.ts";
 import { type IssueServiceAccountToken, PodWorker } from "./pod.ts";
+import { Reaper } from "./reaper.ts";
 
 export interface RuntimeOptions {
   cluster: Cluster;
   /** Image reference → OCI archive (the --image flags). */
   images: ReadonlyMap<string, string>;
+  /**
+   * Image reference → host executable (the --image-command flags): what runs when umoci is missing or
+   * the image was not loaded, still in a private mount namespace with the volumes and service-account
+   * files at their paths.
+   */
+  hostCommands?: ReadonlyMap<string, string>;
   /** The simulator's directory (--dir): images unpack under images/, pods live under pods/. */
   dir: string;
   /** Pod IPs are <podIPPrefix>.1 ... .254 (e.g. "127.R.250", disjoint from the node addresses). */
@@ -45,11 +52,17 @@ export class ContainerRuntime {
   private readonly images: ImageStore;
   private readonly unsubscribe: () => void;
   private readonly tools: HostTools;
+  private readonly hostCommands: ReadonlyMap<string, string>;
+  private readonly canUnpack: boolean;
   private closed = false;
+  private readonly reaper: Reaper;
 
   constructor(options: RuntimeOptions) {
     this.options = options;
     this.images = new ImageStore(options.images, join(options.dir, "images"));
+    this.hostCommands = options.hostCommands ?? new Map();
+    this.reaper = new Reaper(join(options.dir, "pods", "process-groups"));
+    this.canUnpack = findTool("umoci") !== "umoci";
     this.tools = {
       mount: findTool("mount"),
       mkdir: findTool("mkdir"),
@@ -57,14 +70,14 @@ export class ContainerRuntime {
       unshare: findTool("unshare"),
     };
     this.unsubscribe = options.cluster.subscribe("pods", (e) => {
-      const o = e.object.object();
-      const ns = o.metadata.namespace ?? "";
+      // Read from the stored fields: parsing every pod event's JSON would cost big scenarios dearly.
       if (e.type === "DELETED") {
-        const w = this.workers.get(o.metadata.uid);
+        if (this.workers.size === 0) return;
+        const w = this.workers.get(e.object.object().metadata.uid);
         if (w) void this.remove(w);
         return;
       }
-      const pod = options.cluster.pod(ns, o.metadata.name);
+      const pod = options.cluster.pod(e.object.namespace ?? "", e.object.name);
       if (pod) this.consider(pod);
     });
     for (const pod of options.cluster.scenario().pods) this.consider(pod);
@@ -75,7 +88,10 @@ export class ContainerRuntime {
     if (!pod.api || pod.nodeName === "") return false;
     if (pod.phase === "Pending") return true;
     const containers = Array.isArray(pod.api.spec.containers) ? pod.api.spec.containers : [];
-    return containers.some((c) => this.images.has(String((c as { image?: unknown }).image)));
+    return containers.some((c) => {
+      const image = String((c as { image?: unknown }).image);
+      return this.images.has(image) || this.hostCommands.has(image);
+    });
   }
 
   private consider(pod: SimPod): void {
@@ -92,7 +108,10 @@ export class ContainerRuntime {
       {
         cluster: this.options.cluster,
         images: this.images,
+        hostCommands: this.hostCommands,
+        canUnpack: this.canUnpack,
         tools: this.tools,
+        groups: this.reaper,
         dir: this.options.dir,
         apiServer: this.options.apiServer,
         caCertPem: this.options.caCertPem,
@@ -135,5 +154,6 @@ export class ContainerRuntime {
     this.closed = true;
     this.unsubscribe();
     await Promise.all([...this.workers.values()].map((w) => this.remove(w, graceMs)));
+    this.reaper.close();
   }
 }

@@ -5,7 +5,7 @@
 // the simulator.
 
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
@@ -36,9 +36,13 @@ interface Harness {
   settle(): Promise<void>;
 }
 
-async function start(t: TestContext): Promise<Harness | undefined> {
+async function start(
+  t: TestContext,
+  images: "archive" | "host-command" = "archive",
+): Promise<Harness | undefined> {
   if (!(await requireRuntime(t))) return undefined;
-  const archive = await buildFixtureImage(join(root, "test/ship/testdata/web.js"), "v1");
+  const archive =
+    images === "archive" ? await buildFixtureImage(join(root, "test/ship/testdata/web.cjs"), "v1") : "";
   const reservation = reserveIpBase();
   t.after(() => reservation.release());
   const dir = tempDir(t, "sim-runtime-");
@@ -48,7 +52,8 @@ async function start(t: TestContext): Promise<Harness | undefined> {
   const controllers = startControllers(cluster, () => {});
   const runtime = new ContainerRuntime({
     cluster,
-    images: new Map([[IMAGE, archive]]),
+    images: new Map(archive ? [[IMAGE, archive]] : []),
+    hostCommands: archive ? new Map() : new Map([[IMAGE, hostCommand()]]),
     dir,
     podIPPrefix: `${reservation.ipBase}.255`,
     apiServer: () => ({ host: `${reservation.ipBase}.0.1`, port: 6443 }),
@@ -233,6 +238,33 @@ test("a Deployment runs as real containers: user, read-only root, /tmp, SA files
   );
 });
 
+/** An executable that runs the fixture's server with this Node (what --image-command maps an image to). */
+function hostCommand(): string {
+  const dir = join(root, ".cache", "runtime-fixture");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "host-web.sh");
+  writeFileSync(
+    path,
+    `#!/bin/sh\nexec ${process.execPath} ${join(root, "test/ship/testdata/web.cjs")} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return path;
+}
+
+/**
+ * Whether `pid` is a live process. An orphan killed after its parent died is a zombie until the
+ * machine's init reaps it, which some inits never do: a zombie has exited.
+ */
+function running(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** The pid of the container process serving `ip` (its argv carries --bind-address=<ip>). */
 function findPid(ip: string): number {
   for (const entry of readdirSync("/proc")) {
@@ -342,9 +374,9 @@ test("an image that was not loaded, and root with runAsNonRoot, wait with the ku
   );
 });
 
-test("kube-sim --image runs a posted pod and stops it when the simulator stops", async (t) => {
-  if (!(await requireRuntime(t))) return;
-  const archive = await buildFixtureImage(join(root, "test/ship/testdata/web.js"), "v1");
+/** kube-sim with the fixture image loaded, and a pod of it posted and running; the pod's pid. */
+async function simWithPod(t: TestContext) {
+  const archive = await buildFixtureImage(join(root, "test/ship/testdata/web.cjs"), "v1");
   const dir = tempDir(t, "sim-runtime-main-");
   const ipBase = randomIpBase(t);
   const port = 20000 + Math.floor(Math.random() * 40000);
@@ -352,19 +384,9 @@ test("kube-sim --image runs a posted pod and stops it when the simulator stops",
     t,
     "sim/main.ts",
     [
-      "--dir",
-      dir,
-      "--ip-base",
-      ipBase,
-      "--port",
-      String(port),
-      "--nodes",
-      "1",
-      "--pods-per-node",
-      "0",
-      "--image",
-      `${IMAGE}=${archive}`,
-    ],
+      ["--dir", dir, "--ip-base", ipBase, "--port", String(port)],
+      ["--nodes", "1", "--pods-per-node", "0", "--image", `${IMAGE}=${archive}`],
+    ].flat(),
     "kube-sim ready:",
   );
   const creds = readAdminCredentials(join(dir, "kubeconfig"));
@@ -397,15 +419,68 @@ test("kube-sim --image runs a posted pod and stops it when the simulator stops",
     t.diagnostic(sim.tail());
     throw err;
   });
-  assert.equal((pod.spec as { nodeName?: string }).nodeName, "node-0");
   const ip = statusOf(pod).podIP;
-  assert.equal(statusOf(pod).phase, "Running");
   // Without a readiness probe a container is Ready once started, maybe before it listens.
   const info = await poll("the server to answer", () => get(ip, "/info"), 30_000, 200);
+  const pid = findPid(ip);
+  t.after(() => {
+    if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  });
+  return { sim, pod, info, ipBase, pid };
+}
+
+test("kube-sim --image runs a posted pod and stops it when the simulator stops", async (t) => {
+  if (!(await requireRuntime(t))) return;
+  const { sim, pod, info, ipBase, pid } = await simWithPod(t);
+  assert.equal((pod.spec as { nodeName?: string }).nodeName, "node-0");
+  assert.equal(statusOf(pod).phase, "Running");
   assert.equal(info.uid, 65534, "the image's USER");
   assert.equal((info.env as Record<string, string>).KUBERNETES_SERVICE_HOST, `${ipBase}.0.1`);
-  const pid = findPid(ip);
   await sim.stop(15_000);
   assert.equal(sim.exited, true, "kube-sim exits on SIGTERM");
-  assert.equal(isAlive(pid), false, "the container died with the simulator");
+  assert.equal(running(pid), false, "the container died with the simulator");
+});
+
+test("containers die even when kube-sim is killed with SIGKILL", async (t) => {
+  if (!(await requireRuntime(t))) return;
+  const { sim, pid } = await simWithPod(t);
+  sim.kill();
+  await poll(
+    "the orphaned container to be killed",
+    async () => (running(pid) ? undefined : true),
+    15_000,
+    200,
+  );
+});
+
+test("--image-command: without an image, a host executable runs with the user, volumes and SA files", async (t) => {
+  const h = await start(t, "host-command");
+  if (!h) return;
+  const { cluster } = h;
+  await cluster.create(
+    "deployments",
+    "default",
+    deployment("host", 1, { readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 1 } }),
+  );
+  const pod = await poll(
+    "the host-command pod to be Ready",
+    async () => {
+      const [p] = podsOf(cluster, "host");
+      return p && isReady(p) ? p : undefined;
+    },
+    30_000,
+    200,
+  ).catch((err) => {
+    for (const p of podsOf(cluster, "host"))
+      t.diagnostic(`${JSON.stringify(p.status)}\n${logTail(h.dir, p)}`);
+    throw err;
+  });
+  const ip = statusOf(pod).podIP;
+  const info = await get(ip, "/info");
+  assert.equal(info.uid, 1000);
+  assert.deepEqual(await get(ip, "/read?path=/var/run/secrets/kubernetes.io/serviceaccount/namespace"), {
+    content: "default",
+  });
+  assert.deepEqual(await get(ip, "/write?path=/tmp/x"), { written: true });
+  assert.match(containerOf(pod)?.imageID ?? "", /@host:/);
 });
