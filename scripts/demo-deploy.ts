@@ -2,10 +2,11 @@
 // metrics-server itself, the demo installs what we ship, as a cluster admin would: the image (built
 // with `npm run image`, loaded into the simulator like `kind load`), then `kubectl apply -k
 // deploy/overlays/test`, and waits until the Deployment is Available.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
+import { buildImage } from "./image.ts";
 import { ROOT } from "./image-ref.ts";
 
 /** The overlay the simulator runs: the test component (node selector, -v=2, imagePullPolicy Never). */
@@ -83,45 +84,18 @@ export function runEchoed(name: string, command: string, args: string[]): Promis
 }
 
 /**
- * Builds the image with `npm run image` (which reuses its cache when nothing changed) and returns the
- * OCI archive it printed.
- */
-export async function buildImage(): Promise<string> {
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const out = await runEchoed("image", npm, ["run", "--silent", "image"]);
-  for (const token of out.split(/\s+/)) {
-    const path = token.replace(/[,;:]$/, "");
-    if (path.includes(".cache/image/") && existsSync(path)) return path;
-  }
-  throw new Error("npm run image printed no archive path under .cache/image/");
-}
-
-/** Whether the simulator offers `--image-command` (its --help lists it). */
-async function simulatorHasHostFallback(): Promise<boolean> {
-  const help = await new Promise<string>((resolveHelp) => {
-    execFile(process.execPath, [join(ROOT, "sim/main.ts"), "--help"], (_err, stdout) =>
-      resolveHelp(String(stdout)),
-    );
-  });
-  return help.includes("--image-command");
-}
-
-/**
  * The simulator's flags that give it the image: the archive (`--image ref=archive`), or, where
  * images cannot run, the host fallback that runs bin/metrics-server for the image's pods.
  */
 export async function imageFlags(ref: string): Promise<{ flags: string[]; note: string }> {
   const why = imageUnsupported();
   if (why !== undefined) {
-    if (!(await simulatorHasHostFallback())) {
-      throw new Error(`--deploy: ${why}, and the simulator has no --image-command fallback`);
-    }
     return {
       flags: ["--image-command", `${ref}=${join(ROOT, "bin/metrics-server")}`],
       note: `${why}: the pods of ${ref} run bin/metrics-server on the host instead of the image`,
     };
   }
-  const archive = await buildImage();
+  const { archive } = await buildImage({ log: (line) => process.stdout.write(`${line}\n`) });
   return { flags: ["--image", `${ref}=${archive}`], note: `the pods run ${ref} from ${archive}` };
 }
 

@@ -22,6 +22,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseFlags, UsageError } from "./flags.ts";
 import { dockerfileConfig, type Entry, exec, type ImageConfig, imageContents } from "./image-contents.ts";
+import { imageRef, packageVersion } from "./image-ref.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const imageCacheDir = join(root, ".cache", "image");
@@ -31,11 +32,10 @@ export class ImageToolMissing extends Error {}
 
 /** The image reference and archive path for package.json's version. */
 export function imageNames(): { version: string; ref: string; archive: string } {
-  const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string })
-    .version;
+  const version = packageVersion(root);
   return {
     version,
-    ref: `registry.example.com/metrics-server-ts:v${version}`,
+    ref: imageRef(version),
     archive: join(imageCacheDir, `metrics-server-ts-${version}.oci.tar`),
   };
 }

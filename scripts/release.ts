@@ -13,6 +13,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { parseFlags, UsageError } from "./flags.ts";
+import { helmBinary } from "./helm.ts";
 import { IMAGE_NAME, PLACEHOLDER_REGISTRY, ROOT } from "./image-ref.ts";
 
 const USAGE = `Usage: npm run release -- <version> [options]
@@ -194,14 +195,6 @@ function runStep(repo: string, step: Step): Promise<void> {
       else reject(new ReleaseError(`${step.what} failed (exit ${code}): ${step.command.join(" ")}`));
     });
   });
-}
-
-/** helmBinary() of scripts/helm.ts (shared with the manifests tooling), loaded only when needed. */
-async function helmBinary(): Promise<string> {
-  // A computed specifier: scripts/helm.ts arrives with the manifests tooling.
-  const helmModule = "./helm.ts";
-  const { helmBinary: find } = (await import(helmModule)) as { helmBinary: () => Promise<string> };
-  return find();
 }
 
 async function main(): Promise<void> {
