@@ -236,3 +236,25 @@ test("main prints the ready line, writes a kubeconfig kubectl can use, and exits
   process.kill(-child.pid!, "SIGTERM");
   assert.equal(await exited, 0);
 });
+
+test("parseArgs: --image and --image-command add up, name existing files, and want REF=PATH", () => {
+  const here = new URL(import.meta.url).pathname;
+  const o = parseArgs([
+    "--image",
+    `a.example/x:v1=${here}`,
+    `--image=b.example/y:v2=${here}`,
+    "--image-command",
+    `a.example/x:v1=${here}`,
+  ]);
+  assert.deepEqual([...o.images.keys()], ["a.example/x:v1", "b.example/y:v2"]);
+  assert.equal(o.images.get("a.example/x:v1"), here);
+  assert.equal(o.imageCommands.get("a.example/x:v1"), here);
+  assert.equal(parseArgs([]).images.size, 0);
+  for (const bad of [
+    ["--image", "no-equals"],
+    ["--image", "x=/no/such/archive.tar"],
+    ["--image-command", "=x"],
+  ]) {
+    assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
+  }
+});
