@@ -199,12 +199,9 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     podIPPrefix: `${o.ipBase}.255`,
     apiServer: () => ({ host: api.hostname, port: Number(api.port) }),
     caCertPem: ca.certPem,
-    // A bearer token for the pod's service account (not yet bound to the pod's lifetime).
-    issueServiceAccountToken: (namespace, serviceAccount) => {
-      const token = randomToken();
-      tokens.add(token, serviceAccountUser(namespace, serviceAccount));
-      return token;
-    },
+    // A bound token, as the kubelet projects one: valid while the service account and this pod exist.
+    issueServiceAccountToken: (namespace, serviceAccount, pod) =>
+      apiserver.serviceAccountTokens.issueServiceAccountToken(namespace, serviceAccount, pod),
     log,
   });
   const close = async () => {
