@@ -210,3 +210,26 @@ test("unschedulableMessage counts reasons in kube-scheduler's order", () => {
     "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
   );
 });
+
+test("every namespace has a ServiceAccount default, also a new one, and it comes back when deleted", async () => {
+  const cluster = new Cluster({ nodes: [], pods: [] });
+  const plane = startControllers(cluster, () => {});
+  try {
+    await plane.idle();
+    const namespaces = cluster.list("namespaces").map((n) => n.metadata.name);
+    assert.ok(namespaces.includes("kube-system"), namespaces.join(","));
+    for (const ns of namespaces) assert.ok(cluster.get("serviceaccounts", ns, "default"), ns);
+    await cluster.create("namespaces", undefined, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "team" },
+    });
+    await plane.idle();
+    assert.ok(cluster.get("serviceaccounts", "team", "default"));
+    await cluster.delete("serviceaccounts", "team", "default");
+    await plane.idle();
+    assert.ok(cluster.get("serviceaccounts", "team", "default"), "recreated");
+  } finally {
+    plane.close();
+  }
+});

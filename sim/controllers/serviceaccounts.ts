@@ -1,0 +1,53 @@
+// The ServiceAccount controller: every namespace has a ServiceAccount "default", recreated if deleted,
+// as kube-controller-manager's does. Pods that name no service account run as it, and the runtime
+// binds their projected token to it, so without it such a pod could not start.
+
+import type { Cluster } from "../state/index.ts";
+import { WorkQueue } from "./queue.ts";
+
+export const DEFAULT_SERVICE_ACCOUNT = "default";
+
+export class ServiceAccountController {
+  private readonly queue: WorkQueue;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly cluster: Cluster;
+
+  constructor(cluster: Cluster, log: (line: string) => void) {
+    this.cluster = cluster;
+    this.queue = new WorkQueue(
+      (ns) => this.reconcile(ns),
+      (line) => log(`serviceaccount-controller: ${line}`),
+    );
+    this.unsubscribe.push(
+      cluster.subscribe("namespaces", (e) => {
+        if (e.type !== "DELETED") this.queue.add(e.object.name);
+      }),
+      cluster.subscribe("serviceaccounts", (e) => {
+        if (e.type === "DELETED" && e.object.name === DEFAULT_SERVICE_ACCOUNT)
+          this.queue.add(e.object.namespace ?? "");
+      }),
+    );
+    for (const ns of cluster.list("namespaces")) this.queue.add(ns.metadata.name);
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe) u();
+    this.queue.close();
+  }
+
+  private async reconcile(namespace: string): Promise<void> {
+    const ns = this.cluster.get("namespaces", undefined, namespace);
+    // A Terminating namespace takes no new objects.
+    if (!ns || ns.metadata.deletionTimestamp !== undefined) return;
+    if (this.cluster.get("serviceaccounts", namespace, DEFAULT_SERVICE_ACCOUNT)) return;
+    await this.cluster.create("serviceaccounts", namespace, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: DEFAULT_SERVICE_ACCOUNT, namespace },
+    });
+  }
+}
