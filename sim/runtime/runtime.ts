@@ -61,7 +61,7 @@ export class ContainerRuntime {
     this.options = options;
     this.images = new ImageStore(options.images, join(options.dir, "images"));
     this.hostCommands = options.hostCommands ?? new Map();
-    this.reaper = new Reaper(join(options.dir, "pods", "process-groups"));
+    this.reaper = new Reaper();
     this.canUnpack = findTool("umoci") !== "umoci";
     this.tools = {
       mount: findTool("mount"),

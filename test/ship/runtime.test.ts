@@ -5,7 +5,7 @@
 // the simulator.
 
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../../scripts/cluster.ts";
@@ -426,7 +426,7 @@ async function simWithPod(t: TestContext) {
   t.after(() => {
     if (isAlive(pid)) process.kill(pid, "SIGKILL");
   });
-  return { sim, pod, info, ipBase, pid };
+  return { sim, pod, info, ipBase, pid, dir };
 }
 
 test("kube-sim --image runs a posted pod and stops it when the simulator stops", async (t) => {
@@ -441,9 +441,11 @@ test("kube-sim --image runs a posted pod and stops it when the simulator stops",
   assert.equal(running(pid), false, "the container died with the simulator");
 });
 
-test("containers die even when kube-sim is killed with SIGKILL", async (t) => {
+test("containers die even when kube-sim is killed with SIGKILL, its directory already gone", async (t) => {
   if (!(await requireRuntime(t))) return;
-  const { sim, pid } = await simWithPod(t);
+  const { sim, pid, dir } = await simWithPod(t);
+  // A test's clean-up may remove the directory before it kills the simulator.
+  rmSync(dir, { recursive: true, force: true });
   sim.kill();
   await poll(
     "the orphaned container to be killed",

@@ -11,7 +11,7 @@ import { randomIpBase } from "./loopback.ts";
 import type { K8sObject } from "./manifests.ts";
 import { tempDir } from "./paths.ts";
 import { poll } from "./poll.ts";
-import { type NodeProcess, startNodeProcess } from "./processes.ts";
+import { type NodeProcess, run as runCommand, startNodeProcess } from "./processes.ts";
 
 export interface DeployedCluster {
   dir: string;
@@ -56,6 +56,22 @@ export async function startBareCluster(
       ...simArgs,
     ],
     "kube-sim ready:",
+  );
+  // Registered after the simulator's own clean-up (which kills its process group), so it runs after
+  // it: every container the simulator started must be gone with it, the watchdog's job.
+  t.after(() =>
+    poll(
+      `no container of ${ipBase} left running`,
+      async () => {
+        // "--": the pattern starts with dashes. pgrep exits 1 when nothing matches.
+        const r = await runCommand("pgrep", ["-f", "--", `--bind-address=${ipBase}.255.`]);
+        if (r.code === 0) throw new Error(`still running: pids ${r.stdout.trim().split("\n").join(", ")}`);
+        if (r.code !== 1) throw new Error(`pgrep failed (${r.code}): ${r.stderr.trim()}`);
+        return true;
+      },
+      15_000,
+      500,
+    ),
   );
   const kubeconfig = join(dir, "kubeconfig");
   const run = (args: string[]) => kubectl(t, kubectlPath, kubeconfig, args);
