@@ -4,50 +4,23 @@
 // (TokenReview, SubjectAccessReview) about every caller, and verifies every kubelet.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import https from "node:https";
 import { join } from "node:path";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials, readContextCredentials } from "../scripts/cluster.ts";
 import { testCert } from "./support/certs.ts";
 import { type Cluster, logLines, startCluster, waitForNodes } from "./support/cluster.ts";
+import { type DirectCredentials, directRequest } from "./support/https-request.ts";
 import { kubectl, kubectlPath } from "./support/kubectl.ts";
 import { poll } from "./support/poll.ts";
 
-interface Creds {
-  cert?: Buffer;
-  key?: Buffer;
-  token?: string;
-  headers?: Record<string, string | string[]>;
-}
-
 /** A request straight to the metrics-server (not through the aggregator); TLS verification off. */
-function direct(c: Cluster, path: string, creds: Creds = {}): Promise<{ status: number; body: string }> {
+function direct(
+  c: Cluster,
+  path: string,
+  creds: DirectCredentials = {},
+): Promise<{ status: number; body: string }> {
   const i = c.serverAddress.lastIndexOf(":");
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: c.serverAddress.slice(0, i),
-        port: Number(c.serverAddress.slice(i + 1)),
-        path,
-        cert: creds.cert,
-        key: creds.key,
-        rejectUnauthorized: false,
-        headers: {
-          ...(creds.token ? { authorization: `Bearer ${creds.token}` } : {}),
-          ...(creds.headers ?? {}),
-        },
-      },
-      (res) => {
-        let body = "";
-        res.on("data", (d: Buffer) => {
-          body += d.toString();
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
+  return directRequest(c.serverAddress.slice(0, i), Number(c.serverAddress.slice(i + 1)), path, creds);
 }
 
 const NODES_PATH = "/apis/metrics.k8s.io/v1beta1/nodes";

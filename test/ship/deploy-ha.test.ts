@@ -3,7 +3,6 @@
 // and kube-aggregator (with aggregator routing, as the README recommends) spreading requests over both.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import * as https from "node:https";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
@@ -13,6 +12,7 @@ import {
   waitAvailable,
   waitTopListsEverything,
 } from "../support/deployed.ts";
+import { directRequest } from "../support/https-request.ts";
 import { ensureImage, requireTool } from "../support/image.ts";
 import { kubectlPath } from "../support/kubectl.ts";
 import { renderKustomize } from "../support/manifests.ts";
@@ -20,28 +20,11 @@ import { renderKustomize } from "../support/manifests.ts";
 /** GET as kube-aggregator does: the front-proxy client certificate and the caller in X-Remote-*. */
 function viaFrontProxy(dir: string, host: string, path: string): Promise<{ status: number; body: string }> {
   const pki = (f: string) => readFileSync(join(dir, "pki", f));
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host,
-        port: 10250,
-        path,
-        cert: pki("front-proxy-client.crt"),
-        key: pki("front-proxy-client.key"),
-        // Each replica serves its own self-signed certificate (the base's APIService skips verification).
-        rejectUnauthorized: false,
-        headers: { "x-remote-user": "kubernetes-admin", "x-remote-group": "system:masters" },
-      },
-      (res) => {
-        let body = "";
-        res.on("data", (d: Buffer) => {
-          body += d.toString();
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end();
+  // Each replica serves its own self-signed certificate (the base's APIService skips verification).
+  return directRequest(host, 10250, path, {
+    cert: pki("front-proxy-client.crt"),
+    key: pki("front-proxy-client.key"),
+    headers: { "x-remote-user": "kubernetes-admin", "x-remote-group": "system:masters" },
   });
 }
 

@@ -54,3 +54,48 @@ export function request(
     req.end(body);
   });
 }
+
+/** Credentials of a request straight to a metrics-server: a client certificate, a token, headers. */
+export interface DirectCredentials {
+  cert?: Buffer;
+  key?: Buffer;
+  token?: string;
+  headers?: Record<string, string | string[]>;
+}
+
+/**
+ * A request straight to a metrics-server at host:port (not through the aggregator), with TLS
+ * verification off: it serves a self-signed certificate.
+ */
+export function directRequest(
+  host: string,
+  port: number,
+  path: string,
+  creds: DirectCredentials = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host,
+        port,
+        path,
+        cert: creds.cert,
+        key: creds.key,
+        rejectUnauthorized: false,
+        headers: {
+          ...(creds.token ? { authorization: `Bearer ${creds.token}` } : {}),
+          ...(creds.headers ?? {}),
+        },
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
