@@ -14,7 +14,7 @@ import {
   selectorMatches,
   stringMap,
 } from "./labels.ts";
-import { WorkQueue } from "./queue.ts";
+import { Controller } from "./queue.ts";
 
 /** A RollingUpdate bound: an absolute number or a percentage of `replicas` (rounded up for surge). */
 export function resolveBound(value: unknown, replicas: number, fallback: string, roundUp: boolean): number {
@@ -84,20 +84,14 @@ function deploymentKey(ns: string, name: string): string {
   return `${ns}/${name}`;
 }
 
-export class DeploymentController {
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: (() => void)[] = [];
-
+export class DeploymentController extends Controller {
   private readonly cluster: Cluster;
   private readonly log: (line: string) => void;
   constructor(cluster: Cluster, log: (line: string) => void) {
+    super("deployment-controller", log);
     this.cluster = cluster;
     this.log = log;
-    this.queue = new WorkQueue(
-      (key) => this.reconcile(key),
-      (line) => log(`deployment-controller: ${line}`),
-    );
-    this.unsubscribe.push(
+    this.watch(
       cluster.subscribe("deployments", (e) => {
         const d = e.object.object();
         const key = deploymentKey(d.metadata.namespace ?? "", d.metadata.name);
@@ -120,15 +114,6 @@ export class DeploymentController {
       this.queue.add(deploymentKey(d.metadata.namespace ?? "", d.metadata.name));
   }
 
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  close(): void {
-    for (const u of this.unsubscribe) u();
-    this.queue.close();
-  }
-
   private ownedPods(d: KubeObject): KubeObject[] {
     return this.cluster.list("pods", d.metadata.namespace).filter((p) => ownerUid(p) === d.metadata.uid);
   }
@@ -140,7 +125,7 @@ export class DeploymentController {
     }
   }
 
-  private async reconcile(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [ns, name] = key.split("/");
     const d = this.cluster.get("deployments", ns, name);
     if (!d) return;

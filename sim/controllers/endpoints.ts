@@ -7,7 +7,7 @@
 
 import type { Cluster, KubeObject } from "../state/index.ts";
 import { isRecord, mapSelectorMatches, podIP, podReady, records, stringMap } from "./labels.ts";
-import { WorkQueue } from "./queue.ts";
+import { Controller } from "./queue.ts";
 
 /** The annotation kube's endpoints controller stamps on what it writes; here it also marks ownership. */
 export const TRIGGER_TIME_ANNOTATION = "endpoints.kubernetes.io/last-change-trigger-time";
@@ -78,18 +78,12 @@ export function endpointSubsets(service: KubeObject, pods: readonly KubeObject[]
   }));
 }
 
-export class EndpointsController {
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: (() => void)[] = [];
-
+export class EndpointsController extends Controller {
   private readonly cluster: Cluster;
   constructor(cluster: Cluster, log: (line: string) => void) {
+    super("endpoints-controller", log);
     this.cluster = cluster;
-    this.queue = new WorkQueue(
-      (key) => this.reconcile(key),
-      (line) => log(`endpoints-controller: ${line}`),
-    );
-    this.unsubscribe.push(
+    this.watch(
       cluster.subscribe("services", (e) => {
         const s = e.object.object();
         this.queue.add(`${s.metadata.namespace}/${s.metadata.name}`);
@@ -103,16 +97,7 @@ export class EndpointsController {
     for (const s of cluster.list("services")) this.queue.add(`${s.metadata.namespace}/${s.metadata.name}`);
   }
 
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  close(): void {
-    for (const u of this.unsubscribe) u();
-    this.queue.close();
-  }
-
-  private async reconcile(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [ns, name] = key.split("/");
     const service = this.cluster.get("services", ns, name);
     const existing = this.cluster.get("endpoints", ns, name);

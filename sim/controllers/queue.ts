@@ -48,3 +48,36 @@ export class WorkQueue {
     this.dirty.clear();
   }
 }
+
+/**
+ * What every controller shares: a work queue of keys to reconcile, the watch subscriptions that fill
+ * it, and idle() and close().
+ */
+export abstract class Controller {
+  protected readonly queue: WorkQueue;
+  private readonly subscriptions: (() => void)[] = [];
+
+  constructor(name: string, log: (line: string) => void) {
+    this.queue = new WorkQueue(
+      (key) => this.reconcile(key),
+      (line) => log(`${name}: ${line}`),
+    );
+  }
+
+  protected abstract reconcile(key: string): Promise<void> | void;
+
+  /** Keeps the unsubscribe functions of the controller's watches, for close(). */
+  protected watch(...unsubscribe: (() => void)[]): void {
+    this.subscriptions.push(...unsubscribe);
+  }
+
+  /** Resolves once nothing is queued (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  close(): void {
+    for (const u of this.subscriptions.splice(0)) u();
+    this.queue.close();
+  }
+}

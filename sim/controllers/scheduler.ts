@@ -6,7 +6,7 @@
 import type { Cluster, KubeObject } from "../state/index.ts";
 import type { SimNode, SimPod } from "../types.ts";
 import { isRecord, ownerUid, records, selectorMatches, stringMap } from "./labels.ts";
-import { WorkQueue } from "./queue.ts";
+import { Controller } from "./queue.ts";
 
 /** Why a node does not fit, in kube-scheduler's words (the part after "<n> node(s) ..."). */
 export const NOT_READY = "had untolerated taint {node.kubernetes.io/not-ready: }";
@@ -94,22 +94,17 @@ function rfc3339Now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-export class Scheduler {
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: (() => void)[] = [];
+export class Scheduler extends Controller {
   private readonly pending = new Set<string>();
 
   private readonly cluster: Cluster;
   constructor(cluster: Cluster, log: (line: string) => void) {
+    super("scheduler", log);
     this.cluster = cluster;
-    this.queue = new WorkQueue(
-      (key) => this.schedule(key),
-      (line) => log(`scheduler: ${line}`),
-    );
     const retryAll = () => {
       for (const k of this.pending) this.queue.add(k);
     };
-    this.unsubscribe.push(
+    this.watch(
       cluster.subscribe("pods", (e) => {
         const key = `${e.object.namespace}/${e.object.name}`;
         if (e.type === "DELETED") {
@@ -134,16 +129,7 @@ export class Scheduler {
     }
   }
 
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  close(): void {
-    for (const u of this.unsubscribe) u();
-    this.queue.close();
-  }
-
-  private schedule(key: string): void {
+  protected reconcile(key: string): void {
     const [ns, name] = key.split("/");
     const sim = this.cluster.pod(ns, name);
     const pod = this.cluster.get("pods", ns, name);

@@ -3,22 +3,17 @@
 // binds their projected token to it, so without it such a pod could not start.
 
 import type { Cluster } from "../state/index.ts";
-import { WorkQueue } from "./queue.ts";
+import { Controller } from "./queue.ts";
 
 export const DEFAULT_SERVICE_ACCOUNT = "default";
 
-export class ServiceAccountController {
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: (() => void)[] = [];
+export class ServiceAccountController extends Controller {
   private readonly cluster: Cluster;
 
   constructor(cluster: Cluster, log: (line: string) => void) {
+    super("serviceaccount-controller", log);
     this.cluster = cluster;
-    this.queue = new WorkQueue(
-      (ns) => this.reconcile(ns),
-      (line) => log(`serviceaccount-controller: ${line}`),
-    );
-    this.unsubscribe.push(
+    this.watch(
       cluster.subscribe("namespaces", (e) => {
         if (e.type !== "DELETED") this.queue.add(e.object.name);
       }),
@@ -30,16 +25,7 @@ export class ServiceAccountController {
     for (const ns of cluster.list("namespaces")) this.queue.add(ns.metadata.name);
   }
 
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  close(): void {
-    for (const u of this.unsubscribe) u();
-    this.queue.close();
-  }
-
-  private async reconcile(namespace: string): Promise<void> {
+  protected async reconcile(namespace: string): Promise<void> {
     const ns = this.cluster.get("namespaces", undefined, namespace);
     // A Terminating namespace takes no new objects.
     if (!ns || ns.metadata.deletionTimestamp !== undefined) return;
