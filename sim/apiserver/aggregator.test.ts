@@ -1,74 +1,32 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { TLSSocket } from "node:tls";
-import { type Json, request } from "../../test/support/https-request.ts";
+import type { Json } from "../../test/support/https-request.ts";
 import { run } from "../../test/support/processes.ts";
-import { type CA, type CertAndKey, createCA, issueCert, writeKubeconfig } from "../auth/index.ts";
-import { generateScenario } from "../scenario/index.ts";
-import { Cluster } from "../state/index.ts";
+import { type SimApiServer, startSimApiServer } from "../../test/support/sim-apiserver.ts";
+import { type CA, createCA, issueCert } from "../auth/index.ts";
 import { chooseEndpoint } from "./aggregator.ts";
-import { ApiServer } from "./apiserver.ts";
 
 const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
-const R = 2 + Math.floor(Math.random() * 253);
-const HOST = `127.${R}.0.1`;
 
 describe("the aggregator in front of registered API groups", () => {
-  let ca: CA;
   let frontProxyCA: CA;
-  let admin: CertAndKey;
-  let cluster: Cluster;
-  let api: ApiServer;
-  let base: string;
   let dir: string;
-
-  const call = (
-    path: string,
-    opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
-  ) => request(base, path, { ...opts, client: admin, ca: ca.certPem });
+  let ipBase: string;
+  let server: SimApiServer;
+  const call: SimApiServer["call"] = (path, opts) => server.call(path, opts);
 
   before(async () => {
-    [ca, frontProxyCA] = await Promise.all([createCA("test-ca"), createCA("test-front-proxy-ca")]);
-    admin = await issueCert(ca, {
-      commonName: "kubernetes-admin",
-      organizations: ["system:masters"],
-      client: true,
-    });
-    const frontProxyClient = await issueCert(frontProxyCA, {
-      commonName: "front-proxy-client",
-      client: true,
-    });
-    const scenario = generateScenario({
-      nodes: 3,
-      podsPerNode: 3,
-      seed: 7,
-      ipBase: `127.${R}`,
-      nowMs: Date.now(),
-    });
-    cluster = new Cluster(scenario, { historyLimit: 200 });
-    api = await ApiServer.start({
-      cluster,
-      ca,
-      frontProxyClient,
-      host: HOST,
-      port: 0,
-      availabilityIntervalMs: 60_000,
-      proxyTimeoutMs: 5_000,
-    });
-    base = api.url;
-    dir = await mkdtemp(join(tmpdir(), "kube-sim-aggregator-test-"));
-    await writeKubeconfig(join(dir, "kubeconfig"), { server: base, caCertPem: ca.certPem, client: admin });
+    server = await startSimApiServer();
+    ({ frontProxyCA, dir, ipBase } = server);
   });
 
   after(async () => {
-    await api?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   test("the aggregator proxies a registered API group with front-proxy identity, and answers 503 when it is down", async (t) => {
@@ -78,7 +36,7 @@ describe("the aggregator in front of registered API groups", () => {
       dnsNames: ["metrics-server.kube-system.svc"],
       server: true,
     });
-    const backendHost = `127.${R}.0.3`;
+    const backendHost = `${ipBase}.0.3`;
     const backend = https.createServer(
       {
         cert: serving.certPem,

@@ -1,23 +1,19 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import * as https from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Json, request } from "../../test/support/https-request.ts";
 import { run } from "../../test/support/processes.ts";
-import { type CA, type CertAndKey, createCA, issueCert, writeKubeconfig } from "../auth/index.ts";
-import { generateScenario } from "../scenario/index.ts";
-import { Cluster } from "../state/index.ts";
+import { type SimApiServer, startSimApiServer } from "../../test/support/sim-apiserver.ts";
+import { type CA, type CertAndKey, createCA, issueCert } from "../auth/index.ts";
+import type { Cluster } from "../state/index.ts";
 import type { KubeletFault } from "../types.ts";
-import { ApiServer, type FaultControl } from "./apiserver.ts";
+import type { FaultControl } from "./apiserver.ts";
 import { negotiate } from "./negotiate.ts";
 
 const KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
-const R = 2 + Math.floor(Math.random() * 253);
-const HOST = `127.${R}.0.1`;
 
 /** A watch stream: collects events, lets a test wait for one. */
 class WatchStream {
@@ -95,40 +91,18 @@ class WatchStream {
 
 describe("simulated kube-apiserver", () => {
   let ca: CA;
-  let frontProxyCA: CA;
   let admin: CertAndKey;
   let cluster: Cluster;
-  let api: ApiServer;
   let base: string;
   let dir: string;
+  let ipBase: string;
+  let server: SimApiServer;
   const faults = new Map<string, KubeletFault>();
   const hookCalls: string[] = [];
-
-  const call = (
-    path: string,
-    opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
-  ) => request(base, path, { ...opts, client: admin, ca: ca.certPem });
+  const call: SimApiServer["call"] = (path, opts) => server.call(path, opts);
 
   before(async () => {
-    [ca, frontProxyCA] = await Promise.all([createCA("test-ca"), createCA("test-front-proxy-ca")]);
-    admin = await issueCert(ca, {
-      commonName: "kubernetes-admin",
-      organizations: ["system:masters"],
-      client: true,
-    });
-    const frontProxyClient = await issueCert(frontProxyCA, {
-      commonName: "front-proxy-client",
-      client: true,
-    });
-    const scenario = generateScenario({
-      nodes: 3,
-      podsPerNode: 3,
-      seed: 7,
-      ipBase: `127.${R}`,
-      nowMs: Date.now(),
-    });
-    cluster = new Cluster(scenario, { historyLimit: 200 });
-    cluster.hooks = {
+    const hooks: Cluster["hooks"] = {
       nodeAdded: (n) => {
         hookCalls.push(`add ${n.name}`);
       },
@@ -143,25 +117,13 @@ describe("simulated kube-apiserver", () => {
         else faults.delete(node);
       },
     };
-    api = await ApiServer.start({
-      cluster,
-      ca,
-      frontProxyClient,
-      host: HOST,
-      port: 0,
-      bookmarkIntervalMs: 300,
-      faults: control,
-      availabilityIntervalMs: 60_000,
-      proxyTimeoutMs: 5_000,
-    });
-    base = api.url;
-    dir = await mkdtemp(join(tmpdir(), "kube-sim-test-"));
-    await writeKubeconfig(join(dir, "kubeconfig"), { server: base, caCertPem: ca.certPem, client: admin });
+    server = await startSimApiServer({ bookmarkIntervalMs: 300, faults: control });
+    ({ ca, admin, cluster, base, dir, ipBase } = server);
+    cluster.hooks = hooks;
   });
 
   after(async () => {
-    await api?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   test("discovery documents", async () => {
@@ -318,7 +280,7 @@ describe("simulated kube-apiserver", () => {
       apiVersion: "v1",
       kind: "Node",
       metadata: { name: "extra-node", labels: { role: "extra" } },
-      status: { addresses: [{ type: "InternalIP", address: `127.${R}.9.9` }] },
+      status: { addresses: [{ type: "InternalIP", address: `${ipBase}.9.9` }] },
     };
     const created = await call("/api/v1/nodes", { method: "POST", body });
     assert.equal(created.status, 201);
