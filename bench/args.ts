@@ -4,7 +4,33 @@ import { parseGoDuration } from "../src/go/index.ts";
 
 export { UsageError };
 
+/** The cases of BENCHMARKS.md's headline table, by name. Explicit flags override a preset's values. */
+export const PRESETS = {
+  // Where most users run: a small cluster, nobody calling the API (the server's floor).
+  small: {
+    nodes: "10",
+    "pods-per-node": "10",
+    "containers-per-pod": "1",
+    rate: "0",
+    "list-rate": "0",
+    "get-rate": "0",
+    "hpa-replicas": "0",
+    cycles: "4",
+    warmup: "1",
+  },
+  // Upstream's 100-node sizing point, with the bench's API load.
+  medium: { nodes: "100", "pods-per-node": "30", "containers-per-pod": "2", cycles: "4", warmup: "1" },
+  // Kubernetes' 5,000-node scale test's shape, with the bench's API load.
+  "5k": { nodes: "5000", "pods-per-node": "30", "containers-per-pod": "2", cycles: "4", warmup: "1" },
+  // 100,000 containers on 100 nodes.
+  dense: { nodes: "100", "pods-per-node": "100", "containers-per-pod": "10", cycles: "4", warmup: "1" },
+} as const satisfies Record<string, Partial<Record<keyof typeof FLAGS, string>>>;
+
+export type PresetName = keyof typeof PRESETS;
+
 export interface BenchArgs {
+  /** The preset the run started from, or "" for none. */
+  preset: PresetName | "";
   nodes: number;
   podsPerNode: number;
   containersPerPod: number;
@@ -14,11 +40,11 @@ export interface BenchArgs {
   cycles: number;
   warmup: number;
   concurrency: number;
-  /** HPA-style requests per second (one namespace, label selector). */
+  /** HPA-style requests per second (one namespace, label selector); 0: none. */
   rate: number;
-  /** Requests per second for each of list-all-pods and list-all-nodes. */
+  /** Requests per second for each of list-all-pods and list-all-nodes; 0: none. */
   listRate: number;
-  /** Requests per second for get-one-pod. */
+  /** Requests per second for get-one-pod; 0: none. */
   getRate: number;
   /**
    * Pods of the simulator's fixed-size HPA target (`default`, `app=hpa-target`); 0 = no such
@@ -42,6 +68,14 @@ processes, waits for the first full scrape, runs W warm-up ticks and then K meas
 open-loop HTTP/2 clients (one worker thread per API call kind) call the metrics API, and reports
 what the OS measured for each process.
 
+  --preset NAME           start from one case of BENCHMARKS.md's headline table; flags given as
+                          well override its values:
+                            small   10 nodes × 10 pods × 1 container, idle API (all rates 0, no
+                                    HPA Deployment)
+                            medium  100 × 30 × 2, with the API load below
+                            5k      5,000 × 30 × 2, with the API load below
+                            dense   100 × 100 × 10, with the API load below
+                          (each: 4 measured ticks after 1 warm-up tick)
   --nodes N               simulated nodes (default 100)
   --pods-per-node P       pods per node (default 30)
   --containers-per-pod C  containers per pod (default 2)
@@ -53,11 +87,12 @@ what the OS measured for each process.
   --list-rate R           list-all-nodes calls per second, and list-all-pods calls per second, split
                           evenly between JSON and protobuf (kubectl top's) (default 0.2)
   --get-rate R            get-one-pod calls per second (default 10)
+                          (a rate of 0 turns that call off; all three 0: an idle API)
   --hpa-replicas N        pods the simulator makes for the HPA call's target (namespace default,
                           app=hpa-target), so that call's size does not grow with the cluster
                           (default 20; 0: use a generated workload's label instead)
   --out DIR               where the JSON and markdown results go (default bench/results)
-  --label NAME            result file prefix (default <nodes>x<pods>x<containers>)
+  --label NAME            result file prefix (default the preset's name, else <nodes>x<pods>x<containers>)
   --verbose               echo the simulator's and the server's logs to stderr
   --server-node-args S    extra Node.js flags for the server, space-separated
                           (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; profiles are written on exit)
@@ -79,6 +114,7 @@ function nodeFlags(name: string, v: string): string[] {
 }
 
 const FLAGS = {
+  preset: { type: "string" },
   nodes: { type: "string" },
   "pods-per-node": { type: "string" },
   "containers-per-pod": { type: "string" },
@@ -109,11 +145,15 @@ function whole(name: string, v: string | undefined, fallback: number, min: numbe
   return n;
 }
 
-function positive(name: string, v: string | undefined, fallback: number): number {
+/** A request rate: 0 (that call off), or from 0.01 per second (one call per 100 s) to 100,000. */
+function rate(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n <= 0 || n > 100_000) {
-    throw new UsageError(`invalid value ${JSON.stringify(v)} for --${name}: want a number > 0 and ≤ 100000`);
+  // Below 0.01/s the schedule's first call (and, with a phase, the run) would wait minutes.
+  if (v.trim() === "" || !Number.isFinite(n) || (n !== 0 && n < 0.01) || n < 0 || n > 100_000) {
+    throw new UsageError(
+      `invalid value ${JSON.stringify(v)} for --${name}: want 0 (off) or a number from 0.01 to 100000`,
+    );
   }
   return n;
 }
@@ -135,7 +175,14 @@ function resolutionMs(v: string): number {
 }
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchArgs {
-  const f = parseFlags(argv, FLAGS);
+  const given = parseFlags(argv, FLAGS);
+  const preset = given.preset;
+  if (preset !== undefined && !Object.hasOwn(PRESETS, preset)) {
+    throw new UsageError(
+      `invalid value ${JSON.stringify(preset)} for --preset: want one of ${Object.keys(PRESETS).join(", ")}`,
+    );
+  }
+  const f = { ...(preset === undefined ? {} : PRESETS[preset as PresetName]), ...given };
   const label = f.label ?? "";
   if (f.label !== undefined && !/^[A-Za-z0-9._-]+$/.test(label)) {
     throw new UsageError(
@@ -144,6 +191,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
   }
   const resolution = f.resolution ?? "15s";
   const args: BenchArgs = {
+    preset: (preset ?? "") as PresetName | "",
     nodes: whole("nodes", f.nodes, 100, 1, 60_000),
     podsPerNode: whole("pods-per-node", f["pods-per-node"], 30, 0, 1000),
     containersPerPod: whole("containers-per-pod", f["containers-per-pod"], 2, 1, 100),
@@ -152,9 +200,9 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
     cycles: whole("cycles", f.cycles, 3, 1, 10_000),
     warmup: whole("warmup", f.warmup, 1, 0, 10_000),
     concurrency: whole("concurrency", f.concurrency, 4, 1, 10_000),
-    rate: positive("rate", f.rate, 200),
-    listRate: positive("list-rate", f["list-rate"], 0.2),
-    getRate: positive("get-rate", f["get-rate"], 10),
+    rate: rate("rate", f.rate, 200),
+    listRate: rate("list-rate", f["list-rate"], 0.2),
+    getRate: rate("get-rate", f["get-rate"], 10),
     hpaReplicas: whole("hpa-replicas", f["hpa-replicas"], 20, 0, 100_000),
     outDir: f.out ?? defaultOutDir,
     label,
@@ -163,6 +211,8 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
     simNodeArgs: nodeFlags("--sim-node-args", f["sim-node-args"] ?? ""),
     help: f.help === true,
   };
-  if (args.label === "") args.label = `${args.nodes}x${args.podsPerNode}x${args.containersPerPod}`;
+  if (args.label === "") {
+    args.label = args.preset || `${args.nodes}x${args.podsPerNode}x${args.containersPerPod}`;
+  }
   return args;
 }

@@ -379,8 +379,10 @@ export class TargetRunner {
   }
 
   async #send(scheduledAt: number): Promise<void> {
-    // Keep this body only while no sample exists and no other request is already keeping one.
-    const keep = this.#sample === undefined && this.#sampling === 0;
+    // Keep this body unless another request is already keeping one; each kept body replaces the
+    // last, so the item count comes from late in the window, not from a first answer that may have
+    // raced the warm-up tick's store.
+    const keep = this.#sampling === 0;
     if (keep) this.#sampling++;
     const r = await h2Stream(
       this.#sessionFor(),

@@ -52,10 +52,12 @@ export interface ApiResult {
   latencyMs: Summary;
   meanResponseBytes: number;
   errorSamples: string[];
-  /** Items in the first successful answer. */
+  /** Items in the last successful answer whose body was kept (one is kept at a time). */
   items: number;
   latenciesMs: number[];
 }
+
+export type ApiCall = "listPods" | "listPodsProtobuf" | "listNodes" | "hpaNamespaceSelector" | "getPod";
 
 export interface BenchResult {
   schema: "metrics-server-ts/bench/v1";
@@ -101,7 +103,7 @@ export interface BenchResult {
     cpuSeconds: number;
     mCpu: number;
     wallSeconds: number;
-    threads: Record<"main" | keyof BenchResult["api"], ThreadCpu>;
+    threads: Partial<Record<"main" | ApiCall, ThreadCpu>>;
   };
   ticks: {
     /** Exact tick durations (scrape, hand-off and store) from the server's -v=1 "Tick finished" lines. */
@@ -125,7 +127,8 @@ export interface BenchResult {
       bucketCounts: number[];
     };
   };
-  api: Record<"listPods" | "listPodsProtobuf" | "listNodes" | "hpaNamespaceSelector" | "getPod", ApiResult>;
+  /** Each call kind the run made (a rate of 0 leaves it out). */
+  api: Partial<Record<ApiCall, ApiResult>>;
   serverInternals: ServerInternals;
 }
 
@@ -197,15 +200,17 @@ export function renderMarkdown(r: BenchResult): string {
     "| API call (client-side, HTTP/2, from scheduled send) | rate/s | done | errors | p50 ms | p99 ms | max ms | items | body KiB |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
-  const names: Record<keyof BenchResult["api"], string> = {
+  const names: Record<ApiCall, string> = {
     listPods: "list all pods",
     listPodsProtobuf: "list all pods, protobuf (kubectl top)",
     listNodes: "list all nodes",
     hpaNamespaceSelector: `namespace ${r.cluster.hpaNamespace}, ${r.cluster.hpaLabelSelector} (HPA)`,
     getPod: "get one pod",
   };
-  for (const key of Object.keys(names) as (keyof BenchResult["api"])[]) {
+  if (Object.keys(r.api).length === 0) lines.push("| (none: an idle API) | 0 | | | | | | | |");
+  for (const key of Object.keys(names) as ApiCall[]) {
     const a = r.api[key];
+    if (a === undefined) continue;
     lines.push(
       `| ${names[key]} | ${a.ratePerSecond} | ${a.completed}/${a.scheduled} | ${a.errors + a.unfinished} | ` +
         `${fmt(a.latencyMs.p50, 2)} | ${fmt(a.latencyMs.p99, 2)} | ${fmt(a.latencyMs.max, 2)} | ${a.items} | ${fmt(a.meanResponseBytes / 1024, 1)} |`,

@@ -104,11 +104,32 @@ test("bench flags: defaults, values, and clear errors", () => {
   assert.equal(a.outDir, "/out");
   assert.throws(() => parseBenchArgs(["--nodes", "-1"], "/out"), UsageError);
   assert.throws(() => parseBenchArgs(["--resolution", "fast"], "/out"), /--resolution/);
-  assert.throws(() => parseBenchArgs(["--rate", "0"], "/out"), /--rate/);
+  assert.throws(() => parseBenchArgs(["--rate", "-1"], "/out"), /--rate/);
+  assert.throws(() => parseBenchArgs(["--list-rate", "0.001"], "/out"), /--list-rate.*0\.01/);
+  assert.equal(parseBenchArgs(["--rate", "0"], "/out").rate, 0);
   assert.throws(() => parseBenchArgs(["--label", "../x"], "/out"), /--label/);
   assert.throws(() => parseBenchArgs(["--bogus"], "/out"), /unknown flag/);
   assert.throws(() => parseBenchArgs(["--cycles"], "/out"), /needs an argument/);
   assert.equal(parseBenchArgs(["--help"], "/out").help, true);
+});
+
+test("bench presets: each sets its case, explicit flags override it, unknown names are refused", () => {
+  const small = parseBenchArgs(["--preset", "small"], "/out");
+  assert.deepEqual(
+    [small.nodes, small.podsPerNode, small.containersPerPod, small.rate, small.listRate, small.getRate],
+    [10, 10, 1, 0, 0, 0],
+  );
+  assert.equal(small.hpaReplicas, 0);
+  assert.equal(small.label, "small");
+  const big = parseBenchArgs(["--preset=5k", "--cycles", "2"], "/out");
+  assert.deepEqual([big.nodes, big.podsPerNode, big.containersPerPod, big.cycles], [5000, 30, 2, 2]);
+  assert.equal(big.rate, 200);
+  assert.equal(parseBenchArgs(["--preset", "dense"], "/out").containersPerPod, 10);
+  assert.equal(parseBenchArgs(["--preset", "medium", "--label", "m1"], "/out").label, "m1");
+  assert.throws(
+    () => parseBenchArgs(["--preset", "huge"], "/out"),
+    /--preset: want one of small, medium, 5k, dense/,
+  );
 });
 
 test("gauges are read by exact name and labels", () => {
