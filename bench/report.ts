@@ -80,6 +80,8 @@ export interface BenchResult {
     serverStartupSeconds: number;
     /** From the server's start to the end of its first scrape that reached every node. */
     firstFullTickSeconds: number;
+    /** From the server's start until the API first listed metrics for every node (1 s polls). */
+    firstFullMetricsSeconds: number;
     hpaNamespace: string;
     hpaLabelSelector: string;
     /** Pods of the simulator's fixed-size HPA target (0 when the bench ran with --hpa-replicas 0). */
@@ -182,7 +184,8 @@ export function renderMarkdown(r: BenchResult): string {
       `${fmt(r.machine.totalMemoryBytes / 2 ** 30, 1)} GiB RAM, Node ${r.machine.nodeVersion}, ` +
       `commit ${r.machine.gitCommit.slice(0, 12)}${r.machine.gitDirty ? " (dirty)" : ""}, ${r.startedAt}.`,
     `Window: ${r.window.ticks} ticks in ${fmt(r.window.wallSeconds, 1)} s after ${p.warmup} warm-up tick(s); ` +
-      `first full tick ${fmt(r.cluster.firstFullTickSeconds, 1)} s after the server started.`,
+      `first full tick ${fmt(r.cluster.firstFullTickSeconds, 1)} s and metrics for every node from the API ` +
+      `${fmt(r.cluster.firstFullMetricsSeconds, 1)} s after the server started.`,
     "",
     "| | metrics-server | per node | simulator | upstream budget |",
     "|---|---:|---:|---:|---:|",

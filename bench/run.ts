@@ -40,6 +40,11 @@ interface ScrapeLine {
   podCount: number;
 }
 
+/** A scrape line and when the bench read it (performance.now()). */
+interface SeenScrape extends ScrapeLine {
+  atMs: number;
+}
+
 /**
  * The whole tick (scrape, hand-off and store) from the server's -v=1 `"Tick finished"
  * duration="1234ms" …` line, or undefined for another line.
@@ -278,7 +283,7 @@ export async function runBench(
     );
     procs.push(server);
     // Every "Scrape finished" line, in order, from the moment the server starts.
-    const scrapes: ScrapeLine[] = [];
+    const scrapes: SeenScrape[] = [];
     // The "Tick finished" duration of scrape i (the line follows its "Scrape finished" line).
     const tickDurationsMs: number[] = [];
     const scrapeWaiters: (() => void)[] = [];
@@ -287,7 +292,7 @@ export async function runBench(
       if (tickMs !== undefined && scrapes.length > 0) tickDurationsMs[scrapes.length - 1] = tickMs;
       const s = parseScrapeFinished(line);
       if (!s) return;
-      scrapes.push(s);
+      scrapes.push({ ...s, atMs: performance.now() });
       for (const w of scrapeWaiters.splice(0)) w();
     });
     const waitForScrapes = (count: number, what: string, timeoutMs: number): Promise<void> =>
@@ -341,8 +346,26 @@ export async function runBench(
         scaleTimeoutMs,
         500,
       );
-      const firstFullTickSeconds = (performance.now() - t0) / 1000;
-      status(`first full scrape after ${firstFullTickSeconds.toFixed(1)} s; ${args.warmup} warm-up tick(s)`);
+      // When its log line arrived: /readyz (waited for above) comes only after a second point.
+      const firstFullTickSeconds = (scrapes[firstFull]!.atMs - t0) / 1000;
+      status(`first full scrape after ${firstFullTickSeconds.toFixed(1)} s`);
+      // Usage is a rate, so a node is served from its second point on: the first moment the API
+      // answers for every node is what a user (kubectl top, the HPA) waits for after a start.
+      await poll(
+        "metrics for every node from the API",
+        async () => {
+          const r = await h2Get(session, "/apis/metrics.k8s.io/v1beta1/nodes", 30_000);
+          if (r.status !== 200) return undefined;
+          const items = (JSON.parse(r.body.toString("utf8")) as { items?: unknown[] }).items;
+          return (items?.length ?? 0) >= args.nodes ? true : undefined;
+        },
+        tickTimeoutMs,
+        1000,
+      );
+      const firstFullMetricsSeconds = (performance.now() - t0) / 1000;
+      status(
+        `metrics for every node after ${firstFullMetricsSeconds.toFixed(1)} s; ${args.warmup} warm-up tick(s)`,
+      );
       await waitForScrapes(
         firstFull + 1 + args.warmup,
         "the warm-up ticks",
@@ -479,6 +502,7 @@ export async function runBench(
             simStartupSeconds,
             serverStartupSeconds,
             firstFullTickSeconds,
+            firstFullMetricsSeconds,
             hpaNamespace: hpa.namespace,
             hpaLabelSelector: hpa.selector,
             hpaPodsMatched: hpa.matchedPods,

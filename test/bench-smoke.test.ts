@@ -67,6 +67,7 @@ test("npm run bench: a 200-node run exits 0 and writes complete JSON", { timeout
     "machine.nodeVersion",
     "machine.gitCommit",
     "cluster.firstFullTickSeconds",
+    "cluster.firstFullMetricsSeconds",
     "window.wallSeconds",
     "loadClient.mCpu",
     "ticks.tickLogMs.p50",
