@@ -1,0 +1,178 @@
+// A large list's items in Kubernetes protobuf, written straight from the store's points: the same
+// bytes as encodePodMetricsListItems / encodeNodeMetricsListItems (protobuf.ts) of the objects
+// podMetricsObject / nodeMetricsObject (objects.ts) would build, without building them and parsing
+// their time and duration texts back. What repeats is encoded once: the creation time per response,
+// each distinct timestamp and window per response, each label map while it lives.
+
+import { formatCpu, formatMemory } from "../go/index.ts";
+import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
+import { formatWindow, type NodeSource, type PodSource } from "./objects.ts";
+import { durationNanos, writeStringMap, writeTime } from "./proto-fields.ts";
+import { LEN, ProtoWriter, tag, VARINT } from "./proto-writer.ts";
+import { formatTimestamp } from "./timestamp.ts";
+
+/** Per-response encodings of what items share. */
+export interface ProtoItemsContext {
+  includeSwap: boolean;
+  /** ObjectMeta's creationTimestamp field, then clusterName: the request time (as upstream). */
+  creationTimestamp: Uint8Array;
+  /** timestampMs → the `timestamp` field. */
+  timestamps: Map<number, Uint8Array>;
+  /** windowMs → the `window` field. */
+  windows: Map<number, Uint8Array>;
+}
+
+// A response's items share few distinct times and windows (one per node scrape); bounded per response.
+const TIME_FIELDS_LIMIT = 16_384;
+
+/** Field bytes written by `write` into a fresh writer. */
+function fieldBytes(write: (w: ProtoWriter) => void): Uint8Array {
+  const w = new ProtoWriter(64);
+  write(w);
+  return w.copy();
+}
+
+export function protoItemsContext(nowMs: number, includeSwap: boolean): ProtoItemsContext {
+  return {
+    includeSwap,
+    creationTimestamp: fieldBytes((w) => writeTime(w, 8, formatTimestamp(nowMs))),
+    timestamps: new Map(),
+    windows: new Map(),
+  };
+}
+
+function timestampField(c: ProtoItemsContext, timestampMs: number): Uint8Array {
+  let bytes = c.timestamps.get(timestampMs);
+  if (bytes === undefined) {
+    bytes = fieldBytes((w) => writeTime(w, 2, formatTimestamp(timestampMs)));
+    if (c.timestamps.size >= TIME_FIELDS_LIMIT) c.timestamps.clear();
+    c.timestamps.set(timestampMs, bytes);
+  }
+  return bytes;
+}
+
+function windowField(c: ProtoItemsContext, windowMs: number): Uint8Array {
+  let bytes = c.windows.get(windowMs);
+  if (bytes === undefined) {
+    // Through the Go duration text, as the object path goes (exact for windows under ~104 days).
+    const nanos = durationNanos(formatWindow(windowMs));
+    bytes = fieldBytes((w) => {
+      const window = w.begin(tag(3, LEN));
+      w.int64(tag(1, VARINT), nanos);
+      w.end(window);
+    });
+    if (c.windows.size >= TIME_FIELDS_LIMIT) c.windows.clear();
+    c.windows.set(windowMs, bytes);
+  }
+  return bytes;
+}
+
+// Label maps are immutable in the reflector caches (an update replaces the object).
+const labelsFieldCache = new WeakMap<object, Uint8Array>();
+
+function labelsField(labels: Readonly<Record<string, string>>): Uint8Array {
+  let bytes = labelsFieldCache.get(labels);
+  if (bytes === undefined) {
+    bytes = fieldBytes((w) => writeStringMap(w, 11, labels));
+    labelsFieldCache.set(labels, bytes);
+  }
+  return bytes;
+}
+
+// ObjectMeta's always-written empty fields between namespace and creationTimestamp: selfLink=4,
+// uid=5, resourceVersion=6 (""), generation=7 (0); and clusterName=15 ("") after the labels.
+const META_EMPTY_FIELDS = new Uint8Array([tag(4, LEN), 0, tag(5, LEN), 0, tag(6, LEN), 0, tag(7, VARINT), 0]);
+const CLUSTER_NAME = new Uint8Array([tag(15, LEN), 0]);
+const GENERATE_NAME = new Uint8Array([tag(2, LEN), 0]);
+// Usage map entries' keys: {key=1 "cpu" | "memory" | "swap", value=2 Quantity{string=1}}.
+const CPU_KEY = fieldBytes((w) => w.string(tag(1, LEN), "cpu"));
+const MEMORY_KEY = fieldBytes((w) => w.string(tag(1, LEN), "memory"));
+const SWAP_KEY = fieldBytes((w) => w.string(tag(1, LEN), "swap"));
+
+function writeObjectMeta(
+  w: ProtoWriter,
+  c: ProtoItemsContext,
+  name: string,
+  namespace: string,
+  labels: Readonly<Record<string, string>> | undefined,
+): void {
+  const m = w.begin(tag(1, LEN));
+  w.string(tag(1, LEN), name);
+  w.bytes(GENERATE_NAME);
+  w.string(tag(3, LEN), namespace);
+  w.bytes(META_EMPTY_FIELDS);
+  w.bytes(c.creationTimestamp);
+  if (labels) w.bytes(labelsField(labels));
+  w.bytes(CLUSTER_NAME);
+  w.end(m);
+}
+
+/** One usage map entry (map<string, resource.Quantity>). */
+function writeQuantity(w: ProtoWriter, field: number, key: Uint8Array, text: string): void {
+  const entry = w.begin(tag(field, LEN));
+  w.bytes(key);
+  const quantity = w.begin(tag(2, LEN));
+  w.string(tag(1, LEN), text);
+  w.end(quantity);
+  w.end(entry);
+}
+
+/** Usage keys in Go's sorted order: cpu, memory, swap. */
+function writeUsage(
+  w: ProtoWriter,
+  field: number,
+  cpuNanocores: number,
+  memoryBytes: number,
+  swapBytes: number | undefined,
+): void {
+  writeQuantity(w, field, CPU_KEY, formatCpu(cpuNanocores));
+  writeQuantity(w, field, MEMORY_KEY, formatMemory(memoryBytes));
+  if (swapBytes !== undefined) writeQuantity(w, field, SWAP_KEY, formatMemory(swapBytes));
+}
+
+function writeTimes(w: ProtoWriter, c: ProtoItemsContext, point: PodMetricsPoint | NodeMetricsPoint): void {
+  w.bytes(timestampField(c, point.timestampMs));
+  w.bytes(windowField(c, point.windowMs));
+}
+
+// Items are 150-300 bytes: their length prefix is reserved as two bytes (see ProtoWriter.begin2).
+const ITEM_CAPACITY = 256;
+
+function encodeItems<T>(items: readonly T[], write: (w: ProtoWriter, item: T) => void): Uint8Array {
+  const w = new ProtoWriter(items.length * ITEM_CAPACITY + 64);
+  for (let i = 0; i < items.length; i++) {
+    const m = w.begin2(tag(2, LEN));
+    write(w, items[i]);
+    w.end2(m);
+  }
+  return w.take();
+}
+
+/** PodMetrics as a list's consecutive `items` fields, from their points. */
+export function encodePodItems(c: ProtoItemsContext, items: readonly PodSource[]): Uint8Array {
+  const swap = c.includeSwap;
+  return encodeItems(items, (w, item) => {
+    writeObjectMeta(w, c, item.name, item.namespace, item.labels);
+    const point = item.point;
+    writeTimes(w, c, point);
+    const containers = point.containers;
+    for (let i = 0; i < containers.length; i++) {
+      const ct = containers[i];
+      const container = w.begin(tag(4, LEN));
+      w.string(tag(1, LEN), ct.name);
+      writeUsage(w, 2, ct.cpuNanocores, ct.memoryBytes, swap ? ct.swapBytes : undefined);
+      w.end(container);
+    }
+  });
+}
+
+/** NodeMetrics as a list's consecutive `items` fields, from their points. */
+export function encodeNodeItems(c: ProtoItemsContext, items: readonly NodeSource[]): Uint8Array {
+  const swap = c.includeSwap;
+  return encodeItems(items, (w, item) => {
+    writeObjectMeta(w, c, item.name, "", item.labels);
+    const point = item.point;
+    writeTimes(w, c, point);
+    writeUsage(w, 4, point.cpuNanocores, point.memoryBytes, swap ? point.swapBytes : undefined);
+  });
+}
