@@ -22,6 +22,8 @@ import { note, type Row, report } from "./report.ts";
 interface Sample {
   /** Whole body produced and turned into bytes. */
   totalMs: number;
+  /** The same span in this thread's CPU time (steadier than wall time on a shared machine). */
+  cpuMs: number;
   longestStepMs: number;
   bytes: number;
 }
@@ -39,6 +41,7 @@ function wireBytes(piece: string | Buffer): number {
  * call plus writing the head, then each chunk plus its write).
  */
 function consume(produce: () => ApiResponse | undefined): Sample {
+  const cpuStart = process.threadCpuUsage();
   const start = performance.now();
   const res = produce();
   if (res?.status !== 200) throw new Error(`unexpected response: ${res?.status} ${String(res?.body)}`);
@@ -53,7 +56,13 @@ function consume(produce: () => ApiResponse | undefined): Sample {
       stepEnd = now;
     }
   }
-  return { totalMs: performance.now() - start, longestStepMs: longest, bytes };
+  const cpu = process.threadCpuUsage(cpuStart);
+  return {
+    totalMs: performance.now() - start,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    bytes,
+    longestStepMs: longest,
+  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -133,12 +142,15 @@ function main(): void {
       );
     }
     const totals = samples.map((s) => s.totalMs).sort((a, b) => a - b);
+    const cpu = samples.map((s) => s.cpuMs).sort((a, b) => a - b);
     const steps = samples.map((s) => s.longestStepMs).sort((a, b) => a - b);
     rows.push({
       case: c.name,
       "min ms": totals[0],
       "median ms": percentile(totals, 0.5),
       "max ms": totals[totals.length - 1],
+      "CPU ms, min": cpu[0],
+      "CPU ms, median": percentile(cpu, 0.5),
       "longest step ms, median": percentile(steps, 0.5),
       "longest step ms, max": steps[steps.length - 1],
       bytes: samples[0].bytes,

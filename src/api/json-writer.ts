@@ -7,6 +7,7 @@
 import { formatCpu, formatMemory, goJSONString, labelsJSON } from "../go/index.ts";
 import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
 import { formatWindow, LIST_TAIL_JSON, METRICS_API_VERSION, type ObjectContext } from "./objects.ts";
+import { writeCpuText, writeMemoryText } from "./quantity-bytes.ts";
 import { formatTimestamp } from "./timestamp.ts";
 
 /** 1 for the ASCII characters Go's encoder writes inside a string unescaped. */
@@ -169,15 +170,28 @@ function writeTimeFields(w: JsonWriter, b: JsonBytesContext, timestampMs: number
   w.bytes(window);
 }
 
+/** A quantity's text (at most 20 bytes on the fast path, else formatCpu / formatMemory's). */
+function writeQuantity(
+  w: JsonWriter,
+  value: number,
+  writeText: (buf: Uint8Array, pos: number, value: number) => number,
+  format: (value: number) => string,
+): void {
+  w.ensure(20);
+  const end = writeText(w.buf, w.pos, value);
+  if (end < 0) w.ascii(format(value));
+  else w.pos = end;
+}
+
 function writeUsage(w: JsonWriter, cpuNanocores: number, memoryBytes: number, swapBytes?: number): void {
-  w.ascii(formatCpu(cpuNanocores));
+  writeQuantity(w, cpuNanocores, writeCpuText, formatCpu);
   w.bytes(MEMORY);
-  w.ascii(formatMemory(memoryBytes));
+  writeQuantity(w, memoryBytes, writeMemoryText, formatMemory);
   if (swapBytes !== undefined) {
     w.bytes(SWAP);
-    w.ascii(formatMemory(swapBytes));
+    writeQuantity(w, swapBytes, writeMemoryText, formatMemory);
   }
-  w.ensure(3);
+  w.ensure(2);
   w.buf[w.pos++] = 0x22; // "
   w.buf[w.pos++] = 0x7d; // }
 }

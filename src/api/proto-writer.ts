@@ -37,9 +37,18 @@ export class ProtoWriter {
   }
 
   bytes(data: Uint8Array): void {
-    this.ensure(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
+    const n = data.length;
+    this.ensure(n);
+    if (n > 64) {
+      this.buf.set(data, this.pos);
+      this.pos += n;
+      return;
+    }
+    // Most are a few bytes (empty fields, map keys): a loop beats a native set() call.
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = data[i];
+    this.pos = p;
   }
 
   /** An unsigned varint below 2^32 (lengths); space must already be ensured. */

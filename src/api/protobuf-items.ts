@@ -9,6 +9,7 @@ import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
 import { formatWindow, type NodeSource, type PodSource } from "./objects.ts";
 import { durationNanos, writeStringMap, writeTime } from "./proto-fields.ts";
 import { LEN, ProtoWriter, tag, VARINT } from "./proto-writer.ts";
+import { writeCpuText, writeMemoryText } from "./quantity-bytes.ts";
 import { formatTimestamp } from "./timestamp.ts";
 
 /** Per-response encodings of what items share. */
@@ -107,12 +108,28 @@ function writeObjectMeta(
   w.end(m);
 }
 
-/** One usage map entry (map<string, resource.Quantity>). */
-function writeQuantity(w: ProtoWriter, field: number, key: Uint8Array, text: string): void {
+/** One usage map entry (map<string, resource.Quantity>): `key` → the quantity's text. */
+function writeQuantity(
+  w: ProtoWriter,
+  field: number,
+  key: Uint8Array,
+  value: number,
+  writeText: (buf: Uint8Array, pos: number, value: number) => number,
+  format: (value: number) => string,
+): void {
   const entry = w.begin(tag(field, LEN));
   w.bytes(key);
   const quantity = w.begin(tag(2, LEN));
-  w.string(tag(1, LEN), text);
+  w.ensure(22);
+  const start = w.pos;
+  // The text is under 128 bytes: a one-byte length, then the text.
+  const end = writeText(w.buf, start + 2, value);
+  if (end < 0) w.string(tag(1, LEN), format(value));
+  else {
+    w.buf[start] = tag(1, LEN);
+    w.buf[start + 1] = end - start - 2;
+    w.pos = end;
+  }
   w.end(quantity);
   w.end(entry);
 }
@@ -125,9 +142,9 @@ function writeUsage(
   memoryBytes: number,
   swapBytes: number | undefined,
 ): void {
-  writeQuantity(w, field, CPU_KEY, formatCpu(cpuNanocores));
-  writeQuantity(w, field, MEMORY_KEY, formatMemory(memoryBytes));
-  if (swapBytes !== undefined) writeQuantity(w, field, SWAP_KEY, formatMemory(swapBytes));
+  writeQuantity(w, field, CPU_KEY, cpuNanocores, writeCpuText, formatCpu);
+  writeQuantity(w, field, MEMORY_KEY, memoryBytes, writeMemoryText, formatMemory);
+  if (swapBytes !== undefined) writeQuantity(w, field, SWAP_KEY, swapBytes, writeMemoryText, formatMemory);
 }
 
 function writeTimes(w: ProtoWriter, c: ProtoItemsContext, point: PodMetricsPoint | NodeMetricsPoint): void {
