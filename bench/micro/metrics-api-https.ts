@@ -2,7 +2,7 @@
 // serving the metrics API over a store of nodes × 30 pods × 2 containers, and a real HTTP/2 client
 // in a child process with Go's flow-control windows (bench/load.ts connect()). Run:
 //
-//   node bench/micro/metrics-api-https.ts [--nodes 500] [--rounds R] [--pods-per-node P] ...
+//   node bench/micro/metrics-api-https.ts [--nodes 500] [--rounds R] [--only JSON|protobuf] [--pods-per-node P] ...
 //
 // The scale worth recording is --nodes 5000 (148,583 pods: ~64 MB of JSON, ~35 MB of protobuf).
 // For each format it reports the client's time for the whole body (request sent → last byte) and
@@ -19,11 +19,13 @@ import { buildApi, flag, scaleFromFlags } from "./metrics-api-fixture.ts";
 import { note, type Row, report } from "./report.ts";
 
 const PODS = "/apis/metrics.k8s.io/v1beta1/pods";
-const FORMATS = [
+const ALL_FORMATS = [
   { name: "pods, all, JSON", accept: "application/json" },
   // kubectl top's Accept.
   { name: "pods, all, protobuf", accept: "application/vnd.kubernetes.protobuf,application/json" },
 ] as const;
+const only = process.argv.indexOf("--only");
+const FORMATS = ALL_FORMATS.filter((f) => only < 0 || f.name.includes(process.argv[only + 1]));
 
 type ToServer = { kind: "start" } | { kind: "end"; ms: number; bytes: number; status: number };
 
