@@ -7,8 +7,10 @@
 // The scale worth recording is --nodes 5000 (148,583 pods: ~64 MB of JSON, ~35 MB of protobuf).
 // For each format it reports the client's time for the whole body (request sent → last byte) and
 // the server process's CPU time over the same span (all its threads: the API thread, V8's helpers).
+// The server side runs with the launcher's memory settings (bin/metrics-server: MALLOC_* and
+// --max-semi-space-size=4), which change what allocation costs; it re-runs itself with them.
 
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawnSync } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
 import { startServer } from "../../src/apiserver/index.ts";
@@ -52,7 +54,24 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
+/** bin/metrics-server's memory settings: its MALLOC_* defaults and V8 flag. */
+const LAUNCHER_ENV = {
+  MALLOC_ARENA_MAX: "2",
+  MALLOC_MMAP_THRESHOLD_: "65536",
+  MALLOC_TRIM_THRESHOLD_: "131072",
+};
+const LAUNCHER_NODE_FLAGS = ["--max-semi-space-size=4"];
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_LAUNCHER_SETTINGS === undefined && !process.argv.includes("--client")) {
+    const { status } = spawnSync(
+      process.execPath,
+      [...LAUNCHER_NODE_FLAGS, ...process.execArgv, import.meta.filename, ...process.argv.slice(2)],
+      { stdio: "inherit", env: { ...LAUNCHER_ENV, ...process.env, BENCH_LAUNCHER_SETTINGS: "1" } },
+    );
+    process.exitCode = status ?? 1;
+    return;
+  }
   const clientAt = process.argv.indexOf("--client");
   if (clientAt >= 0) {
     const { BENCH_CERT = "", BENCH_KEY = "" } = process.env;
@@ -119,7 +138,10 @@ async function main(): Promise<void> {
     rows,
   );
   const mem = process.memoryUsage();
-  note(`${rounds} rounds after one warm-up each; server rss ${(mem.rss / 1048576).toFixed(0)} MiB`);
+  note(
+    `${rounds} rounds after one warm-up each; server rss ${(mem.rss / 1048576).toFixed(0)} MiB; ` +
+      `MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_}, ${process.execArgv.join(" ")}`,
+  );
 }
 
 await main();

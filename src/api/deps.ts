@@ -25,8 +25,8 @@ export interface ProtobufEncoder {
    * encoding of the same objects. Without them, lists are encoded in one step.
    */
   listItemsContext?(nowMs: number, includeSwap: boolean): ProtoItemsContext;
-  encodeNodeListItems?(c: ProtoItemsContext, items: readonly NodeSource[]): Uint8Array;
-  encodePodListItems?(c: ProtoItemsContext, items: readonly PodSource[]): Uint8Array;
+  encodeNodeListItems?(c: ProtoItemsContext, items: readonly NodeSource[]): readonly Uint8Array[];
+  encodePodListItems?(c: ProtoItemsContext, items: readonly PodSource[]): readonly Uint8Array[];
   encodeListEnvelope?(
     kind: "NodeMetricsList" | "PodMetricsList",
     itemsByteLength: number,

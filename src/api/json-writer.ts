@@ -6,6 +6,7 @@
 
 import { formatCpu, formatMemory, goJSONString, labelsJSON } from "../go/index.ts";
 import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
+import { NumberKeyedBytes } from "./number-cache.ts";
 import { formatWindow, LIST_TAIL_JSON, METRICS_API_VERSION, type ObjectContext } from "./objects.ts";
 import { writeCpuText, writeMemoryText } from "./quantity-bytes.ts";
 import { formatTimestamp } from "./timestamp.ts";
@@ -30,9 +31,6 @@ function labelsBytes(labels: Readonly<Record<string, string>>): Uint8Array {
   return bytes;
 }
 
-// A response's items share few distinct times and windows (one per node scrape); bounded per response.
-const TIME_TEXTS_LIMIT = 16_384;
-
 const POD_HEAD = utf8(`{"kind":"PodMetrics","apiVersion":"${METRICS_API_VERSION}","metadata":{"name":`);
 const NODE_HEAD = utf8(`{"kind":"NodeMetrics","apiVersion":"${METRICS_API_VERSION}","metadata":{"name":`);
 const NAMESPACE = utf8(`,"namespace":`);
@@ -51,150 +49,140 @@ const LIST_TAIL = utf8(LIST_TAIL_JSON);
 export interface JsonBytesContext {
   ctx: ObjectContext;
   creationTimestamp: Uint8Array;
-  /** timestampMs → `"<RFC 3339>"` or `null`. */
-  timestamps: Map<number, Uint8Array>;
+  /** timestampMs → `"<RFC 3339>"` or `null`, as timeFieldsJSON in objects.ts writes it. */
+  timestamps: NumberKeyedBytes;
   /** windowMs → `,"window":"<Go duration>"`. */
-  windows: Map<number, Uint8Array>;
+  windows: NumberKeyedBytes;
 }
 
 export function jsonBytesContext(ctx: ObjectContext): JsonBytesContext {
   return {
     ctx,
     creationTimestamp: utf8(ctx.creationTimestampJSON),
-    timestamps: new Map(),
-    windows: new Map(),
+    timestamps: new NumberKeyedBytes((ms) => {
+      const text = formatTimestamp(ms);
+      return text === null ? NULL : utf8(`"${text}"`);
+    }),
+    // The window can hold a non-ASCII µ ("500µs"): kept as UTF-8.
+    windows: new NumberKeyedBytes((ms) => utf8(`,"window":"${formatWindow(ms)}"`)),
   };
 }
 
-/** A growable byte buffer of JSON text; `finish()` hands the bytes over and starts afresh. */
+/**
+ * JSON text in buffers of a fixed size: when the next piece does not fit, the bytes so far are set
+ * aside whole and a new buffer is started (a piece is never split). `finish()` hands them all over.
+ */
 export class JsonWriter {
   buf: Buffer;
   pos = 0;
   readonly #capacity: number;
+  #full: Buffer[] = [];
 
   constructor(capacity: number) {
     this.#capacity = capacity;
     this.buf = Buffer.allocUnsafe(capacity);
   }
 
+  /** Room for `extra` more bytes at pos (in a new buffer if need be). */
   ensure(extra: number): void {
-    const needed = this.pos + extra;
-    if (needed <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(needed, this.buf.length * 2));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    if (this.pos + extra <= this.buf.length) return;
+    if (this.pos > 0) this.#full.push(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(Math.max(this.#capacity, extra));
+    this.pos = 0;
   }
 
   bytes(data: Uint8Array): void {
-    const n = data.length;
-    this.ensure(n);
-    const buf = this.buf;
-    let p = this.pos;
-    // Constants here are tens of bytes: a loop beats a native set() call.
-    for (let i = 0; i < n; i++) buf[p++] = data[i];
-    this.pos = p;
+    this.ensure(data.length);
+    this.pos = put(this.buf, this.pos, data);
   }
 
-  /** Text known to be ASCII needing no escapes (quantities). */
-  ascii(text: string): void {
-    const n = text.length;
-    this.ensure(n);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = text.charCodeAt(i);
-    this.pos = p;
-  }
-
-  /** Any text, as UTF-8. */
-  text(text: string): void {
-    this.ensure(3 * text.length);
-    this.pos += this.buf.write(text, this.pos, "utf8");
-  }
-
-  /** A JSON string literal, as goJSONString writes it. */
-  string(s: string): void {
-    const n = s.length;
-    this.ensure(n + 2);
-    const buf = this.buf;
-    const start = this.pos;
-    let p = start;
-    buf[p++] = 0x22;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80 || PLAIN[c] === 0) {
-        this.pos = start;
-        this.text(goJSONString(s));
-        return;
-      }
-      buf[p++] = c;
-    }
-    buf[p++] = 0x22;
-    this.pos = p;
-  }
-
-  /** The bytes written since the last finish(); the next ones go to a new buffer. */
-  finish(): Buffer {
-    const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.#capacity);
+  /** Every buffer written since the last finish(), at least one (maybe empty); starts afresh. */
+  finish(): Buffer[] {
+    const out = this.#full;
+    out.push(this.buf.subarray(0, this.pos));
+    this.#full = [];
+    this.buf =
+      this.buf.length - this.pos >= MIN_SPARE
+        ? this.buf.subarray(this.pos)
+        : Buffer.allocUnsafe(this.#capacity);
     this.pos = 0;
     return out;
   }
 }
 
-function writeLabels(w: JsonWriter, labels: Readonly<Record<string, string>> | undefined): void {
-  if (!labels) return;
-  const bytes = labelsBytes(labels);
-  if (bytes.length === 0) return;
-  w.bytes(LABELS);
-  w.bytes(bytes);
+// The put* functions write at buf[p..] without checking for room (an item's writer ensures room for
+// its longest possible text first) and return the end.
+
+/** Bytes; constants here are tens of bytes, where a loop beats a native set() call. */
+function put(buf: Buffer, p: number, data: Uint8Array): number {
+  const n = data.length;
+  for (let i = 0; i < n; i++) buf[p + i] = data[i];
+  return p + n;
 }
 
-/** `},"timestamp":…,"window":"…"` (closing the metadata), as timeFieldsJSON in objects.ts. */
-function writeTimeFields(w: JsonWriter, b: JsonBytesContext, timestampMs: number, windowMs: number): void {
-  w.bytes(TIMESTAMP);
-  let timestamp = b.timestamps.get(timestampMs);
-  if (timestamp === undefined) {
-    const text = formatTimestamp(timestampMs);
-    timestamp = text === null ? NULL : utf8(`"${text}"`);
-    if (b.timestamps.size >= TIME_TEXTS_LIMIT) b.timestamps.clear();
-    b.timestamps.set(timestampMs, timestamp);
+/** Longest text putString writes per UTF-16 unit of its input (`\u2028`), besides the quotes. */
+const STRING_BYTES_PER_UNIT = 6;
+
+/** A JSON string literal, as goJSONString writes it. */
+function putString(buf: Buffer, p: number, s: string): number {
+  const n = s.length;
+  buf[p] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80 || PLAIN[c] === 0) return p + buf.write(goJSONString(s), p, "utf8");
+    buf[p + 1 + i] = c;
   }
-  w.bytes(timestamp);
-  let window = b.windows.get(windowMs);
-  if (window === undefined) {
-    // The window can hold a non-ASCII µ ("500µs"): kept as UTF-8.
-    window = utf8(`,"window":"${formatWindow(windowMs)}"`);
-    if (b.windows.size >= TIME_TEXTS_LIMIT) b.windows.clear();
-    b.windows.set(windowMs, window);
-  }
-  w.bytes(window);
+  buf[p + 1 + n] = 0x22;
+  return p + n + 2;
 }
 
-/** A quantity's text (at most 20 bytes on the fast path, else formatCpu / formatMemory's). */
-function writeQuantity(
-  w: JsonWriter,
+/** Longest quantity text: the fast path writes at most 20 bytes, formatCpu's fallback about 30. */
+const QUANTITY_BYTES = 40;
+
+/** A quantity's text (formatCpu / formatMemory's). */
+function putQuantity(
+  buf: Buffer,
+  p: number,
   value: number,
   writeText: (buf: Uint8Array, pos: number, value: number) => number,
   format: (value: number) => string,
-): void {
-  w.ensure(20);
-  const end = writeText(w.buf, w.pos, value);
-  if (end < 0) w.ascii(format(value));
-  else w.pos = end;
+): number {
+  const end = writeText(buf, p, value);
+  if (end >= 0) return end;
+  const text = format(value);
+  for (let i = 0; i < text.length; i++) buf[p + i] = text.charCodeAt(i);
+  return p + text.length;
 }
 
-function writeUsage(w: JsonWriter, cpuNanocores: number, memoryBytes: number, swapBytes?: number): void {
-  writeQuantity(w, cpuNanocores, writeCpuText, formatCpu);
-  w.bytes(MEMORY);
-  writeQuantity(w, memoryBytes, writeMemoryText, formatMemory);
-  if (swapBytes !== undefined) {
-    w.bytes(SWAP);
-    writeQuantity(w, swapBytes, writeMemoryText, formatMemory);
-  }
-  w.ensure(2);
-  w.buf[w.pos++] = 0x22; // "
-  w.buf[w.pos++] = 0x7d; // }
+const NO_BYTES = new Uint8Array(0);
+
+function labelsOf(labels: Readonly<Record<string, string>> | undefined): Uint8Array {
+  return labels ? labelsBytes(labels) : NO_BYTES;
 }
+
+/** `"cpu":"…","memory":"…"[,"swap":"…"]}` after USAGE_CPU's opening quote. */
+function putUsage(
+  buf: Buffer,
+  p: number,
+  cpuNanocores: number,
+  memoryBytes: number,
+  swapBytes?: number,
+): number {
+  p = putQuantity(buf, p, cpuNanocores, writeCpuText, formatCpu);
+  p = put(buf, p, MEMORY);
+  p = putQuantity(buf, p, memoryBytes, writeMemoryText, formatMemory);
+  if (swapBytes !== undefined) {
+    p = put(buf, p, SWAP);
+    p = putQuantity(buf, p, swapBytes, writeMemoryText, formatMemory);
+  }
+  buf[p] = 0x22; // "
+  buf[p + 1] = 0x7d; // }
+  return p + 2;
+}
+
+// Room for an item's fixed text: every constant it may write, generously rounded up.
+const ITEM_FIXED_BYTES = 256;
+const CONTAINER_FIXED_BYTES = 64 + 3 * QUANTITY_BYTES;
 
 /** One PodMetrics: the bytes of podMetricsJSON(ctx, namespace, name, labelsJSON(labels), point). */
 export function writePodMetricsJSON(
@@ -205,30 +193,48 @@ export function writePodMetricsJSON(
   labels: Readonly<Record<string, string>> | undefined,
   point: PodMetricsPoint,
 ): void {
-  w.bytes(POD_HEAD);
-  w.string(name);
-  w.bytes(NAMESPACE);
-  w.string(namespace);
-  w.bytes(CREATION_TIMESTAMP);
-  w.bytes(b.creationTimestamp);
-  writeLabels(w, labels);
-  writeTimeFields(w, b, point.timestampMs, point.windowMs);
-  w.bytes(CONTAINERS);
-  const swap = b.ctx.includeSwap;
+  const labelBytes = labelsOf(labels);
+  const timestamp = b.timestamps.get(point.timestampMs);
+  const window = b.windows.get(point.windowMs);
   const list = point.containers;
+  let room =
+    ITEM_FIXED_BYTES +
+    STRING_BYTES_PER_UNIT * (name.length + namespace.length) +
+    b.creationTimestamp.length +
+    labelBytes.length +
+    timestamp.length +
+    window.length;
+  for (let i = 0; i < list.length; i++)
+    room += CONTAINER_FIXED_BYTES + STRING_BYTES_PER_UNIT * list[i].name.length;
+  w.ensure(room);
+  const buf = w.buf;
+  let p = put(buf, w.pos, POD_HEAD);
+  p = putString(buf, p, name);
+  p = put(buf, p, NAMESPACE);
+  p = putString(buf, p, namespace);
+  p = put(buf, p, CREATION_TIMESTAMP);
+  p = put(buf, p, b.creationTimestamp);
+  if (labelBytes.length > 0) {
+    p = put(buf, p, LABELS);
+    p = put(buf, p, labelBytes);
+  }
+  p = put(buf, p, TIMESTAMP);
+  p = put(buf, p, timestamp);
+  p = put(buf, p, window);
+  p = put(buf, p, CONTAINERS);
+  const swap = b.ctx.includeSwap;
   for (let i = 0; i < list.length; i++) {
     const c = list[i];
-    if (i > 0) writeItemSeparator(w);
-    w.bytes(CONTAINER_NAME);
-    w.string(c.name);
-    w.bytes(USAGE_CPU);
-    writeUsage(w, c.cpuNanocores, c.memoryBytes, swap ? c.swapBytes : undefined);
-    w.ensure(1);
-    w.buf[w.pos++] = 0x7d; // }
+    if (i > 0) buf[p++] = 0x2c; // ,
+    p = put(buf, p, CONTAINER_NAME);
+    p = putString(buf, p, c.name);
+    p = put(buf, p, USAGE_CPU);
+    p = putUsage(buf, p, c.cpuNanocores, c.memoryBytes, swap ? c.swapBytes : undefined);
+    buf[p++] = 0x7d; // }
   }
-  w.ensure(2);
-  w.buf[w.pos++] = 0x5d; // ]
-  w.buf[w.pos++] = 0x7d; // }
+  buf[p] = 0x5d; // ]
+  buf[p + 1] = 0x7d; // }
+  w.pos = p + 2;
 }
 
 /** One NodeMetrics: the bytes of nodeMetricsJSON(ctx, name, labelsJSON(labels), point). */
@@ -239,25 +245,53 @@ export function writeNodeMetricsJSON(
   labels: Readonly<Record<string, string>> | undefined,
   point: NodeMetricsPoint,
 ): void {
-  w.bytes(NODE_HEAD);
-  w.string(name);
-  w.bytes(CREATION_TIMESTAMP);
-  w.bytes(b.creationTimestamp);
-  writeLabels(w, labels);
-  writeTimeFields(w, b, point.timestampMs, point.windowMs);
-  w.bytes(USAGE_CPU);
-  writeUsage(w, point.cpuNanocores, point.memoryBytes, b.ctx.includeSwap ? point.swapBytes : undefined);
-  w.ensure(1);
-  w.buf[w.pos++] = 0x7d; // }
+  const labelBytes = labelsOf(labels);
+  const timestamp = b.timestamps.get(point.timestampMs);
+  const window = b.windows.get(point.windowMs);
+  w.ensure(
+    ITEM_FIXED_BYTES +
+      CONTAINER_FIXED_BYTES +
+      STRING_BYTES_PER_UNIT * name.length +
+      b.creationTimestamp.length +
+      labelBytes.length +
+      timestamp.length +
+      window.length,
+  );
+  const buf = w.buf;
+  let p = put(buf, w.pos, NODE_HEAD);
+  p = putString(buf, p, name);
+  p = put(buf, p, CREATION_TIMESTAMP);
+  p = put(buf, p, b.creationTimestamp);
+  if (labelBytes.length > 0) {
+    p = put(buf, p, LABELS);
+    p = put(buf, p, labelBytes);
+  }
+  p = put(buf, p, TIMESTAMP);
+  p = put(buf, p, timestamp);
+  p = put(buf, p, window);
+  p = put(buf, p, USAGE_CPU);
+  p = putUsage(
+    buf,
+    p,
+    point.cpuNanocores,
+    point.memoryBytes,
+    b.ctx.includeSwap ? point.swapBytes : undefined,
+  );
+  buf[p] = 0x7d; // }
+  w.pos = p + 1;
 }
 
-/** Bytes per chunk to start with: a chunk of pod items is ~110 KB (the writer grows past it). */
-const CHUNK_CAPACITY = 128 * 1024;
+// Buffers stay under the launcher's MALLOC_MMAP_THRESHOLD_ (64 KiB, bin/metrics-server): larger
+// ones would each be a fresh mmap, page-faulted in and unmapped again, 1,000 times per large list.
+const CHUNK_CAPACITY = 63 * 1024;
+// The rest of a buffer is used for the next chunk when at least this much is left.
+const MIN_SPARE = 16 * 1024;
 
 /**
- * The body of a list after its head, as listChunks (stream.ts) but in bytes: `writeItem(w, i)`
- * writes item i, or nothing and returns false when it is not served; items are joined by commas and
- * the last chunk ends with the list's tail. Nothing is written until the iterator is advanced.
+ * The body of a list after its head, as listChunks (stream.ts) but in bytes: `writeBatch` writes
+ * the served items of [from, to), a comma before each unless it is the list's first, and says
+ * whether the list now has an item; the last chunk ends with the list's tail. A batch may come as
+ * more than one chunk (see JsonWriter). Nothing is written until the iterator is advanced.
  */
 export function* jsonListChunks(
   count: number,
@@ -271,11 +305,11 @@ export function* jsonListChunks(
     if (writeBatch(w, from, to, wroteItem)) wroteItem = true;
     if (to === count) w.bytes(LIST_TAIL);
     // An empty chunk still gives the server a point to let other requests run.
-    yield w.finish();
+    yield* w.finish();
   }
   if (count <= 0) {
     w.bytes(LIST_TAIL);
-    yield w.finish();
+    yield* w.finish();
   }
 }
 

@@ -6,6 +6,7 @@
 
 import { formatCpu, formatMemory } from "../go/index.ts";
 import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
+import { NumberKeyedBytes } from "./number-cache.ts";
 import { formatWindow, type NodeSource, type PodSource } from "./objects.ts";
 import { durationNanos, writeStringMap, writeTime } from "./proto-fields.ts";
 import { LEN, ProtoWriter, tag, VARINT } from "./proto-writer.ts";
@@ -18,13 +19,10 @@ export interface ProtoItemsContext {
   /** ObjectMeta's creationTimestamp field, then clusterName: the request time (as upstream). */
   creationTimestamp: Uint8Array;
   /** timestampMs → the `timestamp` field. */
-  timestamps: Map<number, Uint8Array>;
+  timestamps: NumberKeyedBytes;
   /** windowMs → the `window` field. */
-  windows: Map<number, Uint8Array>;
+  windows: NumberKeyedBytes;
 }
-
-// A response's items share few distinct times and windows (one per node scrape); bounded per response.
-const TIME_FIELDS_LIMIT = 16_384;
 
 /** Field bytes written by `write` into a fresh writer. */
 function fieldBytes(write: (w: ProtoWriter) => void): Uint8Array {
@@ -37,35 +35,17 @@ export function protoItemsContext(nowMs: number, includeSwap: boolean): ProtoIte
   return {
     includeSwap,
     creationTimestamp: fieldBytes((w) => writeTime(w, 8, formatTimestamp(nowMs))),
-    timestamps: new Map(),
-    windows: new Map(),
+    timestamps: new NumberKeyedBytes((ms) => fieldBytes((w) => writeTime(w, 2, formatTimestamp(ms)))),
+    windows: new NumberKeyedBytes((ms) => {
+      // Through the Go duration text, as the object path goes (exact for windows under ~104 days).
+      const nanos = durationNanos(formatWindow(ms));
+      return fieldBytes((w) => {
+        const window = w.begin(tag(3, LEN));
+        w.int64(tag(1, VARINT), nanos);
+        w.end(window);
+      });
+    }),
   };
-}
-
-function timestampField(c: ProtoItemsContext, timestampMs: number): Uint8Array {
-  let bytes = c.timestamps.get(timestampMs);
-  if (bytes === undefined) {
-    bytes = fieldBytes((w) => writeTime(w, 2, formatTimestamp(timestampMs)));
-    if (c.timestamps.size >= TIME_FIELDS_LIMIT) c.timestamps.clear();
-    c.timestamps.set(timestampMs, bytes);
-  }
-  return bytes;
-}
-
-function windowField(c: ProtoItemsContext, windowMs: number): Uint8Array {
-  let bytes = c.windows.get(windowMs);
-  if (bytes === undefined) {
-    // Through the Go duration text, as the object path goes (exact for windows under ~104 days).
-    const nanos = durationNanos(formatWindow(windowMs));
-    bytes = fieldBytes((w) => {
-      const window = w.begin(tag(3, LEN));
-      w.int64(tag(1, VARINT), nanos);
-      w.end(window);
-    });
-    if (c.windows.size >= TIME_FIELDS_LIMIT) c.windows.clear();
-    c.windows.set(windowMs, bytes);
-  }
-  return bytes;
 }
 
 // Label maps are immutable in the reflector caches (an update replaces the object).
@@ -148,25 +128,35 @@ function writeUsage(
 }
 
 function writeTimes(w: ProtoWriter, c: ProtoItemsContext, point: PodMetricsPoint | NodeMetricsPoint): void {
-  w.bytes(timestampField(c, point.timestampMs));
-  w.bytes(windowField(c, point.windowMs));
+  w.bytes(c.timestamps.get(point.timestampMs));
+  w.bytes(c.windows.get(point.windowMs));
 }
 
-// Items are 150-300 bytes: their length prefix is reserved as two bytes (see ProtoWriter.begin2).
-const ITEM_CAPACITY = 256;
+// Batches are written into buffers under the launcher's MALLOC_MMAP_THRESHOLD_ (64 KiB,
+// bin/metrics-server; larger ones would each be a fresh mmap), a new one started when the current
+// one cannot be expected to hold another item. Items are 150-300 bytes, so their length prefix is
+// reserved as two bytes (ProtoWriter.begin2).
+const BUFFER_BYTES = 63 * 1024;
+const ROOM_FOR_AN_ITEM = 4 * 1024;
 
-function encodeItems<T>(items: readonly T[], write: (w: ProtoWriter, item: T) => void): Uint8Array {
-  const w = new ProtoWriter(items.length * ITEM_CAPACITY + 64);
+function encodeItems<T>(items: readonly T[], write: (w: ProtoWriter, item: T) => void): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let w = new ProtoWriter(BUFFER_BYTES);
   for (let i = 0; i < items.length; i++) {
+    if (w.pos > BUFFER_BYTES - ROOM_FOR_AN_ITEM) {
+      out.push(w.take());
+      w = new ProtoWriter(BUFFER_BYTES);
+    }
     const m = w.begin2(tag(2, LEN));
     write(w, items[i]);
     w.end2(m);
   }
-  return w.take();
+  if (w.pos > 0) out.push(w.take());
+  return out;
 }
 
 /** PodMetrics as a list's consecutive `items` fields, from their points. */
-export function encodePodItems(c: ProtoItemsContext, items: readonly PodSource[]): Uint8Array {
+export function encodePodItems(c: ProtoItemsContext, items: readonly PodSource[]): Uint8Array[] {
   const swap = c.includeSwap;
   return encodeItems(items, (w, item) => {
     writeObjectMeta(w, c, item.name, item.namespace, item.labels);
@@ -184,7 +174,7 @@ export function encodePodItems(c: ProtoItemsContext, items: readonly PodSource[]
 }
 
 /** NodeMetrics as a list's consecutive `items` fields, from their points. */
-export function encodeNodeItems(c: ProtoItemsContext, items: readonly NodeSource[]): Uint8Array {
+export function encodeNodeItems(c: ProtoItemsContext, items: readonly NodeSource[]): Uint8Array[] {
   const swap = c.includeSwap;
   return encodeItems(items, (w, item) => {
     writeObjectMeta(w, c, item.name, "", item.labels);

@@ -70,26 +70,28 @@ const NO_BYTES = Buffer.alloc(0);
  */
 export function* bufferedListChunks(
   count: number,
-  encodeBatch: (from: number, to: number) => Uint8Array,
+  encodeBatch: (from: number, to: number) => Uint8Array | readonly Uint8Array[],
   envelope: (itemsByteLength: number) => { head: Uint8Array; tail: Uint8Array },
   itemsPerChunk = ITEMS_PER_CHUNK,
 ): Generator<Buffer, void, undefined> {
-  const batches: Uint8Array[] = [];
+  const pieces: Uint8Array[] = [];
   let total = 0;
   for (let from = 0; from < count; from += itemsPerChunk) {
     const batch = encodeBatch(from, Math.min(count, from + itemsPerChunk));
-    if (batch.length === 0) continue;
-    batches.push(batch);
-    total += batch.length;
+    for (const piece of batch instanceof Uint8Array ? [batch] : batch) {
+      if (piece.length === 0) continue;
+      pieces.push(piece);
+      total += piece.length;
+    }
     yield NO_BYTES;
   }
   const { head, tail } = envelope(total);
   yield asBuffer(head);
-  // Each batch is released as soon as it is handed over, so memory falls as the body is written.
-  for (let i = 0; i < batches.length; i++) {
-    const batch = batches[i];
-    batches[i] = NO_BYTES;
-    yield asBuffer(batch);
+  // Each piece is released as soon as it is handed over, so memory falls as the body is written.
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i];
+    pieces[i] = NO_BYTES;
+    yield asBuffer(piece);
   }
   yield asBuffer(tail);
 }
@@ -109,7 +111,7 @@ export interface ListKind<I> {
   /** The encoder's batch method for these items, if it has one. */
   encodeItems(
     encoder: ProtobufEncoder | undefined,
-  ): ((c: ProtoItemsContext, items: readonly I[]) => Uint8Array) | undefined;
+  ): ((c: ProtoItemsContext, items: readonly I[]) => readonly Uint8Array[]) | undefined;
 }
 
 /**
