@@ -12,7 +12,7 @@ import { basename, join } from "node:path";
 import { note } from "./report.ts";
 
 const here = import.meta.dirname;
-const NOT_BENCHMARKS = new Set(["run.ts", "report.ts"]);
+const NOT_BENCHMARKS = new Set(["run.ts", "report.ts", "metrics-api-fixture.ts"]);
 
 function benchmarks(): string[] {
   return readdirSync(here)

@@ -2,7 +2,15 @@
 
 import type { LabelSelector, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
 import type { MetricsReader } from "../storage/index.ts";
-import type { NodeMetricsJSON, NodeMetricsListJSON, PodMetricsJSON, PodMetricsListJSON } from "./objects.ts";
+import type {
+  NodeMetricsJSON,
+  NodeMetricsListJSON,
+  NodeSource,
+  PodMetricsJSON,
+  PodMetricsListJSON,
+  PodSource,
+} from "./objects.ts";
+import type { ProtoItemsContext } from "./protobuf-items.ts";
 
 /** Protobuf encoders for the four kinds (each returns the whole `k8s\0` envelope). */
 export interface ProtobufEncoder {
@@ -11,12 +19,14 @@ export interface ProtobufEncoder {
   encodePodMetrics(o: PodMetricsJSON): Uint8Array;
   encodePodMetricsList(o: PodMetricsListJSON): Uint8Array;
   /**
-   * Optional, for large lists encoded in batches (all three or none): a batch of items as the list's
-   * `items` fields, and the bytes around all of them given their total length. Head, batches and
-   * tail concatenated equal the one-shot list encoding. Without them, lists are encoded in one step.
+   * Optional, for large lists encoded in batches (all four or none): a context per response, a batch
+   * of items straight from their points as the list's `items` fields, and the bytes around all of
+   * them given their total length. Head, batches and tail concatenated equal the one-shot list
+   * encoding of the same objects. Without them, lists are encoded in one step.
    */
-  encodeNodeMetricsListItems?(items: readonly NodeMetricsJSON[]): Uint8Array;
-  encodePodMetricsListItems?(items: readonly PodMetricsJSON[]): Uint8Array;
+  listItemsContext?(nowMs: number, includeSwap: boolean): ProtoItemsContext;
+  encodeNodeListItems?(c: ProtoItemsContext, items: readonly NodeSource[]): readonly Uint8Array[];
+  encodePodListItems?(c: ProtoItemsContext, items: readonly PodSource[]): readonly Uint8Array[];
   encodeListEnvelope?(
     kind: "NodeMetricsList" | "PodMetricsList",
     itemsByteLength: number,

@@ -3,9 +3,9 @@
 import type { ApiRequest, ApiResponse } from "../apiserver/index.ts";
 import { labelsJSON } from "../go/index.ts";
 import type { Node } from "../kube/index.ts";
-import type { NodeMetricsPoint } from "../storage/index.ts";
 import type { MetricsApiDeps } from "./deps.ts";
 import { nodeMetricsNotFound, nodeNotFound } from "./errors.ts";
+import { writeNodeMetricsJSON } from "./json-writer.ts";
 import { compareStrings, listOptions, matchesFields, pinnedValue, sortedObjects } from "./list-options.ts";
 import { observeFreshness } from "./monitoring.ts";
 import {
@@ -13,6 +13,7 @@ import {
   itemMetadataJSON,
   listJSON,
   METRICS_API_VERSION,
+  type NodeSource,
   nodeMetricsJSON,
   nodeMetricsObject,
   type ObjectContext,
@@ -23,12 +24,7 @@ import { jsonResponse, listerFailure, type ObjectFormat, protobufResponse } from
 import { STREAM_MIN_ITEMS, streamList } from "./stream.ts";
 import { parseIncludeObject, type TableItem, tableJSON } from "./table.ts";
 
-/** One node to serve: its cache labels and its metrics point. */
-interface NodeItem {
-  name: string;
-  labels: Readonly<Record<string, string>> | undefined;
-  point: NodeMetricsPoint;
-}
+type NodeItem = NodeSource;
 
 function compareNodes(a: Node, b: Node): number {
   return compareStrings(a.metadata.name, b.metadata.name);
@@ -81,9 +77,8 @@ export function listNodes(
       listKind: "NodeMetricsList",
       batch: (from, to) => nodeItems(deps, now, selected, from, to),
       tableItem: nodeTableItem,
-      object: (at, item: NodeItem, swap) => nodeMetricsObject(at, item.name, item.labels, item.point, swap),
-      json: (ctx, item) => nodeMetricsJSON(ctx, item.name, labelsJSON(item.labels), item.point),
-      encodeItems: (encoder) => encoder?.encodeNodeMetricsListItems,
+      writeJSON: (w, b, item) => writeNodeMetricsJSON(w, b, item.name, item.labels, item.point),
+      encodeItems: (encoder) => encoder?.encodeNodeListItems,
     });
     if (streamed) return streamed;
   }

@@ -9,6 +9,21 @@ import { formatTimestamp } from "./timestamp.ts";
 
 export const METRICS_API_VERSION = "metrics.k8s.io/v1beta1";
 
+/** What one PodMetrics is made of: the pod's cache metadata and its metrics point. */
+export interface PodSource {
+  namespace: string;
+  name: string;
+  labels: Readonly<Record<string, string>> | undefined;
+  point: PodMetricsPoint;
+}
+
+/** What one NodeMetrics is made of: the node's cache metadata and its metrics point. */
+export interface NodeSource {
+  name: string;
+  labels: Readonly<Record<string, string>> | undefined;
+  point: NodeMetricsPoint;
+}
+
 // Plain-object forms of the four kinds, field for field as their JSON. The JSON path below writes
 // strings directly (for speed); these objects feed the other encodings (protobuf, Table rows).
 

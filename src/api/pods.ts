@@ -7,6 +7,7 @@ import type { PartialObjectMetadata } from "../kube/index.ts";
 import type { PodMetricsPoint, PodRef } from "../storage/index.ts";
 import type { MetricsApiDeps } from "./deps.ts";
 import { podMetricsNotFound, podNotFound } from "./errors.ts";
+import { writePodMetricsJSON } from "./json-writer.ts";
 import {
   compareStrings,
   type ListOptions,
@@ -23,6 +24,7 @@ import {
   METRICS_API_VERSION,
   type ObjectContext,
   objectContext,
+  type PodSource,
   podMetricsJSON,
   podMetricsObject,
   usageObject,
@@ -31,13 +33,7 @@ import { jsonResponse, listerFailure, type ObjectFormat, protobufResponse } from
 import { STREAM_MIN_ITEMS, streamList } from "./stream.ts";
 import { parseIncludeObject, type TableItem, tableJSON } from "./table.ts";
 
-/** One pod to serve: its cache labels and its metrics point. */
-interface PodItem {
-  namespace: string;
-  name: string;
-  labels: Readonly<Record<string, string>> | undefined;
-  point: PodMetricsPoint;
-}
+type PodItem = PodSource;
 
 function comparePods(a: PartialObjectMetadata, b: PartialObjectMetadata): number {
   return (
@@ -95,11 +91,9 @@ export function listPods(
       listKind: "PodMetricsList",
       batch: (from, to) => podItems(deps, now, selected, from, to),
       tableItem: podTableItem,
-      object: (at, item: PodItem, swap) =>
-        podMetricsObject(at, item.namespace, item.name, item.labels, item.point, swap),
-      json: (ctx, item) =>
-        podMetricsJSON(ctx, item.namespace, item.name, labelsJSON(item.labels), item.point),
-      encodeItems: (encoder) => encoder?.encodePodMetricsListItems,
+      writeJSON: (w, b, item) =>
+        writePodMetricsJSON(w, b, item.namespace, item.name, item.labels, item.point),
+      encodeItems: (encoder) => encoder?.encodePodListItems,
     });
     if (streamed) return streamed;
   }

@@ -22,7 +22,8 @@ export class ProtoWriter {
   pos = 0;
 
   constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(64, capacity));
+    // Only bytes below pos are ever read: no need to zero them.
+    this.buf = Buffer.allocUnsafe(Math.max(64, capacity));
   }
 
   ensure(extra: number): void {
@@ -30,15 +31,24 @@ export class ProtoWriter {
     if (needed <= this.buf.length) return;
     let capacity = this.buf.length * 2;
     while (capacity < needed) capacity *= 2;
-    const next = new Uint8Array(capacity);
+    const next = Buffer.allocUnsafe(capacity);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
   }
 
   bytes(data: Uint8Array): void {
-    this.ensure(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
+    const n = data.length;
+    this.ensure(n);
+    if (n > 64) {
+      this.buf.set(data, this.pos);
+      this.pos += n;
+      return;
+    }
+    // Most are a few bytes (empty fields, map keys): a loop beats a native set() call.
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = data[i];
+    this.pos = p;
   }
 
   /** An unsigned varint below 2^32 (lengths); space must already be ensured. */
@@ -127,6 +137,50 @@ export class ProtoWriter {
     this.buf.copyWithin(lengthPos + 1 + extra, lengthPos + 1, this.pos);
     this.uvarintAt(lengthPos, length);
     this.pos += extra;
+  }
+
+  /**
+   * Starts a length-delimited field whose payload is expected to take 128 to 16,383 bytes (a list
+   * item): its length prefix is reserved as two bytes, so end2 moves the payload only when it is not.
+   */
+  begin2(tagByte: number): number {
+    this.ensure(3);
+    this.buf[this.pos++] = tagByte;
+    const lengthPos = this.pos;
+    this.pos += 2;
+    return lengthPos;
+  }
+
+  /** Ends the field begun at `lengthPos` by begin2, with the shortest length prefix (as Go writes). */
+  end2(lengthPos: number): void {
+    const length = this.pos - lengthPos - 2;
+    const buf = this.buf;
+    if (length >= 0x80 && length < 0x4000) {
+      buf[lengthPos] = (length & 0x7f) | 0x80;
+      buf[lengthPos + 1] = length >>> 7;
+      return;
+    }
+    const size = uvarintSize(length);
+    this.ensure(size - 2);
+    this.buf.copyWithin(lengthPos + size, lengthPos + 2, this.pos);
+    this.uvarintAt(lengthPos, length);
+    this.pos += size - 2;
+  }
+
+  /**
+   * The bytes written, for keeping: the buffer itself when little of it is spare, else an exact copy
+   * (so a batch held until a list is written does not hold up to half a buffer more).
+   */
+  take(): Uint8Array {
+    if (this.pos >= this.buf.length - (this.buf.length >>> 2)) return this.buf.subarray(0, this.pos);
+    return this.copy();
+  }
+
+  /** A copy of the bytes written (the buffer is a Buffer, whose slice() would be a view). */
+  copy(): Uint8Array {
+    const out = new Uint8Array(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    return out;
   }
 
   finish(): Uint8Array {

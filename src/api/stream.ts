@@ -14,7 +14,15 @@
 
 import { type ApiRequest, type ApiResponse, JSON_CONTENT_TYPE } from "../apiserver/index.ts";
 import type { MetricsApiDeps, ProtobufEncoder } from "./deps.ts";
+import {
+  type JsonBytesContext,
+  type JsonWriter,
+  jsonBytesContext,
+  jsonListChunks,
+  writeItemSeparator,
+} from "./json-writer.ts";
 import { LIST_TAIL_JSON, listHeadJSON, type ObjectContext, objectContext } from "./objects.ts";
+import type { ProtoItemsContext } from "./protobuf-items.ts";
 import { type ObjectFormat, protobufChunksResponse } from "./responses.ts";
 import { parseIncludeObject, type TableItem, TableWriter } from "./table.ts";
 
@@ -62,26 +70,28 @@ const NO_BYTES = Buffer.alloc(0);
  */
 export function* bufferedListChunks(
   count: number,
-  encodeBatch: (from: number, to: number) => Uint8Array,
+  encodeBatch: (from: number, to: number) => Uint8Array | readonly Uint8Array[],
   envelope: (itemsByteLength: number) => { head: Uint8Array; tail: Uint8Array },
   itemsPerChunk = ITEMS_PER_CHUNK,
 ): Generator<Buffer, void, undefined> {
-  const batches: Uint8Array[] = [];
+  const pieces: Uint8Array[] = [];
   let total = 0;
   for (let from = 0; from < count; from += itemsPerChunk) {
     const batch = encodeBatch(from, Math.min(count, from + itemsPerChunk));
-    if (batch.length === 0) continue;
-    batches.push(batch);
-    total += batch.length;
+    for (const piece of batch instanceof Uint8Array ? [batch] : batch) {
+      if (piece.length === 0) continue;
+      pieces.push(piece);
+      total += piece.length;
+    }
     yield NO_BYTES;
   }
   const { head, tail } = envelope(total);
   yield asBuffer(head);
-  // Each batch is released as soon as it is handed over, so memory falls as the body is written.
-  for (let i = 0; i < batches.length; i++) {
-    const batch = batches[i];
-    batches[i] = NO_BYTES;
-    yield asBuffer(batch);
+  // Each piece is released as soon as it is handed over, so memory falls as the body is written.
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i];
+    pieces[i] = NO_BYTES;
+    yield asBuffer(piece);
   }
   yield asBuffer(tail);
 }
@@ -91,27 +101,30 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 /** What streamList needs to know about one kind of list (nodes or pods). */
-export interface ListKind<I, O> {
+export interface ListKind<I> {
   listKind: "NodeMetricsList" | "PodMetricsList";
   /** Items [from, to) of the selection that have metrics. */
   batch(from: number, to: number): I[];
   tableItem(ctx: ObjectContext, item: I, swap: boolean): TableItem;
-  object(now: number, item: I, swap: boolean): O;
-  json(ctx: ObjectContext, item: I): string;
-  encodeItems(encoder: ProtobufEncoder | undefined): ((objects: readonly O[]) => Uint8Array) | undefined;
+  /** Writes one item's JSON (the bytes of its object served alone). */
+  writeJSON(w: JsonWriter, b: JsonBytesContext, item: I): void;
+  /** The encoder's batch method for these items, if it has one. */
+  encodeItems(
+    encoder: ProtobufEncoder | undefined,
+  ): ((c: ProtoItemsContext, items: readonly I[]) => readonly Uint8Array[]) | undefined;
 }
 
 /**
  * A NodeMetricsList / PodMetricsList in chunks, in any format; metrics are read per chunk (see
  * above). Undefined when the format cannot be streamed (an encoder without batch support).
  */
-export function streamList<I, O>(
+export function streamList<I>(
   deps: MetricsApiDeps,
   req: ApiRequest,
   format: ObjectFormat,
   now: number,
   count: number,
-  kind: ListKind<I, O>,
+  kind: ListKind<I>,
 ): ApiResponse | undefined {
   const swap = deps.swapUsage === true;
   const ctx = objectContext(now, swap);
@@ -131,25 +144,32 @@ export function streamList<I, O>(
   if (format.representation === "protobuf") {
     const encodeItems = kind.encodeItems(deps.protobuf);
     const encodeListEnvelope = deps.protobuf?.encodeListEnvelope;
-    if (!encodeItems || !encodeListEnvelope) return undefined;
+    const listItemsContext = deps.protobuf?.listItemsContext;
+    if (!encodeItems || !encodeListEnvelope || !listItemsContext) return undefined;
+    const itemsContext = listItemsContext(now, swap);
     return protobufChunksResponse(
       bufferedListChunks(
         count,
-        (from, to) => encodeItems(kind.batch(from, to).map((item) => kind.object(now, item, swap))),
+        (from, to) => encodeItems(itemsContext, kind.batch(from, to)),
         (length) => encodeListEnvelope(kind.listKind, length),
       ),
     );
   }
-  const renderBatch = (from: number, to: number): string => {
-    let text = "";
-    for (const item of kind.batch(from, to)) text += (text === "" ? "" : ",") + kind.json(ctx, item);
-    return text;
+  const bytesContext = jsonBytesContext(ctx);
+  const writeBatch = (w: JsonWriter, from: number, to: number, wroteItem: boolean): boolean => {
+    let wrote = wroteItem;
+    for (const item of kind.batch(from, to)) {
+      if (wrote) writeItemSeparator(w);
+      kind.writeJSON(w, bytesContext, item);
+      wrote = true;
+    }
+    return wrote;
   };
   return {
     status: 200,
     contentType: JSON_CONTENT_TYPE,
     body: listHeadJSON(kind.listKind),
-    chunks: listChunks(count, renderBatch),
+    chunks: jsonListChunks(count, writeBatch, ITEMS_PER_CHUNK),
   };
 }
 
