@@ -326,6 +326,17 @@ export async function runBench(
     );
     const serverStartupSeconds = (performance.now() - t0) / 1000;
     const session = connect(authority, admin.cert, admin.key);
+    // /metrics before and after the window, each on a connection of its own: the server closes a
+    // connection left idle (as kube-apiserver does), and the window is longer than that timeout, so
+    // a kept session would be gone by the end (a transport error, status 0).
+    const getOnce = async (path: string): Promise<Awaited<ReturnType<typeof h2Get>>> => {
+      const own = connect(authority, admin.cert, admin.key);
+      try {
+        return await h2Get(own, path, 30_000);
+      } finally {
+        own.destroy();
+      }
+    };
     try {
       await poll(
         "/readyz 200",
@@ -411,7 +422,7 @@ export async function runBench(
         status(`measuring ${args.cycles} tick(s) under load`);
         const windowFirstScrape = scrapes.length;
         // Before the first scheduled request: fetching and parsing ~10 MB of /metrics is not load.
-        const metricsBefore = await h2Get(session, "/metrics", 30_000);
+        const metricsBefore = await getOnce("/metrics");
         if (metricsBefore.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsBefore.status}`);
         const serverMeter = new ProcessMeter(server.pid);
         const simMeter = new ProcessMeter(sim.pid);
@@ -445,8 +456,10 @@ export async function runBench(
         const simCost = simMeter.finish(wallSeconds, args.cycles, args.nodes);
         const loadRun = await load;
         // After the last request completed (or was given up), so /metrics is outside the load.
-        const metricsAfter = await h2Get(session, "/metrics", 30_000);
-        if (metricsAfter.status !== 200) throw new Error(`GET /metrics: HTTP ${metricsAfter.status}`);
+        const metricsAfter = await getOnce("/metrics");
+        if (metricsAfter.status !== 200) {
+          throw new Error(`GET /metrics: HTTP ${metricsAfter.status} ${metricsAfter.error ?? ""}`);
+        }
 
         const before = parseHistogram(metricsBefore.body.toString("utf8"), TICK_HISTOGRAM);
         const afterText = metricsAfter.body.toString("utf8");
