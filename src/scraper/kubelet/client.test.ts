@@ -153,6 +153,28 @@ describe("KubeletClient", () => {
     assert.equal(Buffer.from(body).toString(), text);
   });
 
+  it("inflates whole bodies whose gzip trailer size is wrong or partial (the output buffer's hint)", async (t) => {
+    const text = "container_cpu_usage_seconds_total 1 1\n".repeat(3000);
+    const lying = gzipSync(text);
+    lying.writeUInt32LE(10, lying.length - 4); // ISIZE claims 10 bytes (the CRC still checks the data)
+    const huge = gzipSync(text);
+    huge.writeUInt32LE(0xffffffff, huge.length - 4);
+    // Two gzip members: the trailer read is the second's alone.
+    const twoMembers = Buffer.concat([gzipSync(text), gzipSync("tail 1 1\n")]);
+    const answers = [lying, huge, twoMembers];
+    const kubelet = await startFakeKubelet(cert, (_req, res) => {
+      res.writeHead(200, { "content-encoding": "gzip" });
+      res.end(answers.shift());
+    });
+    t.after(() => kubelet.close());
+    const c = client(t);
+    const url = `https://127.0.0.1:${kubelet.port}/metrics/resource`;
+    // zlib checks ISIZE against the data: a wrong one is a corrupt body, found after a whole inflate.
+    await assert.rejects(c.get(url, timeout()), /decompressing the gzip body/);
+    await assert.rejects(c.get(url, timeout()), /decompressing the gzip body/);
+    assert.equal(Buffer.from(await c.get(url, timeout())).toString(), `${text}tail 1 1\n`);
+  });
+
   it("names a corrupt or truncated gzip body, and still reads the next response on that connection", async (t) => {
     const good = gzipSync("node_cpu_usage_seconds_total 1 1\n".repeat(50));
     const answers = [Buffer.from("not gzip at all"), good.subarray(0, good.length - 8), good];
