@@ -2,6 +2,7 @@
 // loop into the store, and the API, health checks and self-metrics behind the HTTPS listener. Nothing
 // listens before the caches have synced, as upstream.
 import type http2 from "node:http2";
+import { flushCompileCache } from "node:module";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
 import type { RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, startServer } from "../apiserver/index.ts";
@@ -121,6 +122,9 @@ export class MetricsServer {
       version: c.version,
     });
     log.info(`Serving securely on ${address}`);
+    // Everything the server runs is loaded by now: write Node's compile cache (when the launcher
+    // enabled it) so that the next start, even after a kill, skips TypeScript stripping.
+    flushCompileCache();
     if (c.caPem) void publishCABundle(c.kube, c.caPem);
   }
 
