@@ -14,14 +14,15 @@ import { Scraper } from "./scraper.ts";
 import { WorkerScraper, type WorkerScraperOptions } from "./worker/index.ts";
 
 /**
- * Ticks with more nodes than this run in the worker thread. At 100 nodes × 60 containers a tick
- * decodes in ~10 ms of main-thread CPU spread over its 0.8 s of jitter (BENCHMARKS.md); the
- * worker earns its memory once ticks hold thousands of bodies.
+ * Ticks with more nodes than this run in the worker thread. Measured with the bench's API load on 2
+ * shared cores (BENCHMARKS.md): at 100 nodes × 60 containers inline saves ~45 MiB of RSS (170 → 128
+ * MiB) but the API's tail grows (the HPA call's p99 58 and 82 ms against 10 and 51 ms in the worker,
+ * two alternating pairs on a loaded machine), so larger clusters keep the worker.
  */
-export const DEFAULT_INLINE_MAX_NODES = 500;
+export const DEFAULT_INLINE_MAX_NODES = 100;
 
 export interface AdaptiveScraperOptions extends WorkerScraperOptions {
-  /** Ticks with more nodes than this run in the worker thread (default 500; 0: always). */
+  /** Ticks with more nodes than this run in the worker thread (default 100; 0: always). */
   inlineMaxNodes?: number;
 }
 
