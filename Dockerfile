@@ -30,8 +30,10 @@ FROM gcr.io/distroless/cc-debian12 AS runtime
 COPY --from=build /out/ /
 USER 65534:65534
 WORKDIR /tmp
-# bin/metrics-server's memory settings (measured in BENCHMARKS.md), here without a shell to set them.
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=131072
+# bin/metrics-server's memory settings (measured in BENCHMARKS.md) and compile cache, here without a
+# shell to set them.
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=131072 \
+    NODE_COMPILE_CACHE=/tmp/metrics-server-compile-cache
 ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=4", "/app/src/cmd/metrics-server/main.ts"]
 LABEL org.opencontainers.image.title="metrics-server-ts" \
       org.opencontainers.image.description="A drop-in replacement for kubernetes-sigs/metrics-server, in TypeScript" \

@@ -1,7 +1,8 @@
-// The scraper's public face: what the server runs (WorkerScraper, its self-metrics, the kubelet
+// The scraper's public face: what the server runs (AdaptiveScraper: inline or WorkerScraper, its self-metrics, the kubelet
 // endpoint modes), what the micro-benchmarks measure (the decoder, Scraper, KubeletClient, the
 // packing of results between threads), and the accumulation the tests' reference decoder shares.
 
+export { AdaptiveScraper, type AdaptiveScraperOptions } from "./adaptive-scraper.ts";
 export {
   buildScrape,
   completeNode,

@@ -2,6 +2,7 @@
 // loop into the store, and the API, health checks and self-metrics behind the HTTPS listener. Nothing
 // listens before the caches have synced, as upstream.
 import type http2 from "node:http2";
+import { flushCompileCache } from "node:module";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
 import type { RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, startServer } from "../apiserver/index.ts";
@@ -15,7 +16,7 @@ import {
   type Reflector,
 } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import { kubeletNodeFamilies, WorkerScraper, type WorkerScraperOptions } from "../scraper/index.ts";
+import { AdaptiveScraper, type AdaptiveScraperOptions, kubeletNodeFamilies } from "../scraper/index.ts";
 import { TwoPointStore } from "../storage/index.ts";
 import { publishCABundle } from "./apiservice.ts";
 import { healthEndpoints } from "./health.ts";
@@ -25,7 +26,7 @@ import { createTickDuration, newRegistry } from "./monitoring.ts";
 export interface MetricsServerConfig {
   kube: KubeClient;
   auth: RequestAuth;
-  scraper: WorkerScraperOptions;
+  scraper: AdaptiveScraperOptions;
   nodeSelector: LabelSelector;
   resolutionMs: number;
   /** --swap-usage. */
@@ -48,7 +49,7 @@ export class MetricsServer {
   readonly #pods: Reflector<PartialObjectMetadata>;
   readonly #stopping = new AbortController();
   #shuttingDown = false;
-  #scraper: WorkerScraper | undefined;
+  #scraper: AdaptiveScraper | undefined;
   #manager: ScrapeManager | undefined;
   #listener: http2.Http2SecureServer | undefined;
 
@@ -70,9 +71,9 @@ export class MetricsServer {
     log.V(1).info("Caches synced", { nodes: nodes.size, pods: pods.size });
 
     const store = new TwoPointStore({ resolutionMs: c.resolutionMs });
-    // Kubelet requests (TLS, gzip) and decoding run in a worker thread, so a 5,000-node tick does not
-    // stall API requests on this event loop (BENCHMARKS.md); logs and self-metrics come back here.
-    const scraper = new WorkerScraper(c.scraper);
+    // Kubelet requests (TLS, gzip) and decoding run on this thread for small clusters and in a worker
+    // thread for large ones, so a 5,000-node tick does not stall API requests (adaptive-scraper.ts).
+    const scraper = new AdaptiveScraper(c.scraper);
     this.#scraper = scraper;
     const tickDuration = createTickDuration(c.resolutionMs / 1000);
     const manager = new ScrapeManager({
@@ -121,6 +122,9 @@ export class MetricsServer {
       version: c.version,
     });
     log.info(`Serving securely on ${address}`);
+    // Everything the server runs is loaded by now: write Node's compile cache (when the launcher
+    // enabled it) so that the next start, even after a kill, skips TypeScript stripping.
+    flushCompileCache();
     if (c.caPem) void publishCABundle(c.kube, c.caPem);
   }
 

@@ -5,8 +5,7 @@
 // hundreds of requests a second, and verifying a chain costs ~270 µs of signature checks and
 // certificate parsing each time (~0.3 µs from the cache).
 import { createHash, type X509Certificate } from "node:crypto";
-import "reflect-metadata"; // @peculiar/x509 needs the Reflect metadata API loaded first
-import * as px from "@peculiar/x509";
+import { subjectFields } from "../certs/index.ts";
 import type { AuthRequest } from "./types.ts";
 import { type AuthnResult, NONE } from "./user.ts";
 
@@ -155,9 +154,8 @@ export function verifyClientChain(
 
 /** The subject's last CommonName and all Organization values, as Go's pkix.Name reads them. */
 export function subjectIdentity(cert: X509Certificate): SubjectIdentity {
-  const name = new px.X509Certificate(cert.raw).subjectName;
-  const cns = name.getField("CN");
-  return { commonName: cns[cns.length - 1] ?? "", organizations: name.getField("O") };
+  const { commonNames, organizations } = subjectFields(cert.raw);
+  return { commonName: commonNames[commonNames.length - 1] ?? "", organizations };
 }
 
 /** What a presented chain means for authentication: a verified identity or the exact rejection. */

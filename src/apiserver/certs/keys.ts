@@ -1,17 +1,18 @@
-// What the certificate makers share: @peculiar/x509 on Node's WebCrypto, P-256 keys (fast to make and
-// accepted by Go and Node TLS stacks) and PKCS#8 PEM for the private keys written to disk.
-import { webcrypto } from "node:crypto";
-import "reflect-metadata"; // @peculiar/x509 (via tsyringe) needs the Reflect metadata API loaded first
-import * as x509 from "@peculiar/x509";
+// What the certificate makers share: P-256 keys (fast to make and accepted by Go and Node TLS stacks),
+// PKCS#8 PEM for the private keys written to disk, and positive random serial numbers.
+import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+export function newKeyPair(): { publicKey: KeyObject; privateKey: KeyObject } {
+  return generateKeyPairSync("ec", { namedCurve: "P-256" });
+}
 
-export { x509 };
+export function pemKey(key: KeyObject): string {
+  return key.export({ type: "pkcs8", format: "pem" }) as string;
+}
 
-export const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
-export const SIGN = { name: "ECDSA", hash: "SHA-256" } as const;
-
-export function pemKey(der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString("base64");
-  return `-----BEGIN PRIVATE KEY-----\n${b64.replace(/.{1,64}/g, "$&\n")}-----END PRIVATE KEY-----\n`;
+export function randomSerial(): Buffer {
+  // Positive (first byte < 0x80) and never zero: what RFC 5280 asks of serial numbers.
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return bytes;
 }

@@ -1,12 +1,13 @@
 // CA-bundle mode: a long-lived CA kept in --cert-dir signs the serving certificate, so the APIService
 // can carry the CA in spec.caBundle instead of insecureSkipTLSVerify. Restarts reuse the CA (the
 // caBundle stays valid); the leaf is re-signed when it no longer covers the hosts or nears expiry.
-import { createPrivateKey, X509Certificate as NodeX509, webcrypto } from "node:crypto";
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import * as log from "../../log/index.ts";
-import { EC, pemKey, SIGN, x509 } from "./keys.ts";
+import { certificatePem, commonName, createCertificate, KEY_USAGE, rawSubject, subjectKeyId } from "./der.ts";
+import { newKeyPair, pemKey, randomSerial } from "./keys.ts";
 
 const CA_CERT_FILE = "serving-ca.crt";
 const CA_KEY_FILE = "serving-ca.key";
@@ -24,70 +25,50 @@ export interface ServingCA {
   caPem: string;
 }
 
-async function importEcKey(pem: string): Promise<webcrypto.CryptoKey> {
-  const der = x509.PemConverter.decode(pem)[0];
-  if (!der) throw new Error("no PEM block");
-  return webcrypto.subtle.importKey("pkcs8", der, EC, true, ["sign"]);
+/** What signing a leaf needs of the CA: its certificate and its key. */
+interface SigningCA {
+  cert: X509Certificate;
+  key: KeyObject;
 }
 
-async function newCA(now: number): Promise<{ cert: x509.X509Certificate; keys: webcrypto.CryptoKeyPair }> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: `CN=metrics-server-ca@${Math.floor(now / 1000)}`,
-    keys,
-    notBefore: new Date(now - 60 * 60 * 1000),
-    notAfter: new Date(now + 10 * 365 * DAY_MS),
-    signingAlgorithm: SIGN,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+function newCA(now: number): SigningCA & { keyPem: string } {
+  const keys = newKeyPair();
+  const name = commonName(`metrics-server-ca@${Math.floor(now / 1000)}`);
+  const der = createCertificate({
+    serial: randomSerial(),
+    issuer: name,
+    subject: name,
+    notBeforeMs: now - 60 * 60 * 1000,
+    notAfterMs: now + 10 * 365 * DAY_MS,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    ca: true,
+    keyUsage: [KEY_USAGE.keyCertSign, KEY_USAGE.digitalSignature],
   });
-  return { cert, keys };
-}
-
-function randomSerial(): string {
-  // Positive (first byte < 0x80) and never zero: what RFC 5280 asks of serial numbers.
-  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return Buffer.from(bytes).toString("hex");
+  return { cert: new X509Certificate(der), key: keys.privateKey, keyPem: pemKey(keys.privateKey) };
 }
 
 function servingNames(hosts: readonly string[]): string[] {
   return [...new Set(["localhost", "127.0.0.1", ...hosts])].filter((h) => h && h !== "0.0.0.0" && h !== "::");
 }
 
-async function signLeaf(
-  ca: x509.X509Certificate,
-  caKey: webcrypto.CryptoKey,
-  names: readonly string[],
-  now: number,
-): Promise<{ certPem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
-  const caNotAfter = ca.notAfter.getTime();
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: `CN=${names.find((n) => !isIP(n)) ?? "localhost"}`,
-    issuer: ca.subject,
+function signLeaf(ca: SigningCA, names: readonly string[], now: number): { certPem: string; keyPem: string } {
+  const keys = newKeyPair();
+  const der = createCertificate({
+    serial: randomSerial(),
+    // The issuer exactly as the CA certificate holds its subject: Go matches the two byte for byte.
+    issuer: rawSubject(ca.cert.raw),
+    subject: commonName(names.find((n) => !isIP(n)) ?? "localhost"),
+    notBeforeMs: now - 60 * 60 * 1000,
+    notAfterMs: Math.min(now + 365 * DAY_MS, ca.cert.validToDate.getTime()),
     publicKey: keys.publicKey,
-    signingKey: caKey,
-    notBefore: new Date(now - 60 * 60 * 1000),
-    notAfter: new Date(Math.min(now + 365 * DAY_MS, caNotAfter)),
-    signingAlgorithm: SIGN,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        names.map((n) => (isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n })),
-      ),
-      await x509.AuthorityKeyIdentifierExtension.create(ca),
-    ],
+    signingKey: ca.key,
+    ca: false,
+    keyUsage: [KEY_USAGE.digitalSignature],
+    names,
+    authorityKeyId: subjectKeyId(ca.cert.raw, ca.cert.publicKey),
   });
-  const keyDer = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey);
-  return { certPem: leaf.toString("pem") + "\n", keyPem: pemKey(keyDer) };
+  return { certPem: certificatePem(der), keyPem: pemKey(keys.privateKey) };
 }
 
 /** True when the PEM leaf was issued by `ca`, names every host and is valid for a while yet. */
@@ -99,8 +80,8 @@ function leafStillGood(
   now: number,
 ): boolean {
   try {
-    const leaf = new NodeX509(leafPem);
-    const ca = new NodeX509(caPem);
+    const leaf = new X509Certificate(leafPem);
+    const ca = new X509Certificate(caPem);
     if (!leaf.verify(ca.publicKey) || !leaf.checkIssued(ca)) return false;
     if (Date.parse(leaf.validTo) - now < RENEW_BEFORE_MS) return false;
     if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) return false;
@@ -128,34 +109,30 @@ export async function generateServingCA(hosts: readonly string[], dir: string): 
   const names = servingNames(hosts);
   const caPemOnDisk = readIfExists(join(dir, CA_CERT_FILE));
   const caKeyOnDisk = readIfExists(join(dir, CA_KEY_FILE));
-  let ca: x509.X509Certificate | undefined;
-  let caKey: webcrypto.CryptoKey | undefined;
+  let ca: SigningCA | undefined;
   if (caPemOnDisk && caKeyOnDisk) {
     try {
-      const nodeCa = new NodeX509(caPemOnDisk);
-      if (!nodeCa.ca || !nodeCa.checkPrivateKey(createPrivateKey(caKeyOnDisk)))
-        throw new Error("not a CA for this key");
-      if (Date.parse(nodeCa.validTo) - now < RENEW_BEFORE_MS) throw new Error(`expires ${nodeCa.validTo}`);
-      ca = new x509.X509Certificate(caPemOnDisk);
-      caKey = await importEcKey(caKeyOnDisk);
+      const cert = new X509Certificate(caPemOnDisk);
+      const key = createPrivateKey(caKeyOnDisk);
+      if (!cert.ca || !cert.checkPrivateKey(key)) throw new Error("not a CA for this key");
+      if (Date.parse(cert.validTo) - now < RENEW_BEFORE_MS) throw new Error(`expires ${cert.validTo}`);
+      ca = { cert, key };
     } catch (err) {
       log.warning("Replacing the serving CA in the cert dir", { dir, reason: (err as Error).message });
       ca = undefined;
     }
   }
   const writes: Array<[string, string, number]> = [];
-  if (!ca || !caKey) {
-    const made = await newCA(now);
-    ca = made.cert;
-    caKey = made.keys.privateKey;
-    const caKeyPem = pemKey(await webcrypto.subtle.exportKey("pkcs8", caKey));
-    writes.push([CA_CERT_FILE, ca.toString("pem") + "\n", 0o644], [CA_KEY_FILE, caKeyPem, 0o600]);
+  if (!ca) {
+    const made = newCA(now);
+    ca = made;
+    writes.push([CA_CERT_FILE, certificatePem(made.cert.raw), 0o644], [CA_KEY_FILE, made.keyPem, 0o600]);
   }
-  const caPem = writes.length > 0 ? ca.toString("pem") + "\n" : (caPemOnDisk as string);
+  const caPem = writes.length > 0 ? certificatePem(ca.cert.raw) : (caPemOnDisk as string);
   let certPem = readIfExists(join(dir, LEAF_CERT_FILE));
   let keyPem = readIfExists(join(dir, LEAF_KEY_FILE));
   if (!certPem || !keyPem || !leafStillGood(certPem, keyPem, caPem, names, now)) {
-    ({ certPem, keyPem } = await signLeaf(ca, caKey, names, now));
+    ({ certPem, keyPem } = signLeaf(ca, names, now));
     writes.push([LEAF_CERT_FILE, certPem, 0o644], [LEAF_KEY_FILE, keyPem, 0o600]);
   }
   if (writes.length > 0) {

@@ -2,12 +2,11 @@
 // kept in --cert-dir (apiserver.crt / apiserver.key), generated on first start like upstream's
 // generic apiserver does (a throwaway CA plus a serving cert for localhost, 127.0.0.1 and the bind
 // address).
-import { webcrypto } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { join } from "node:path";
 import * as log from "../../log/index.ts";
-import { EC, pemKey, SIGN, x509 } from "./keys.ts";
+import { certificatePem, commonName, createCertificate, KEY_USAGE, keyIdentifier } from "./der.ts";
+import { newKeyPair, pemKey, randomSerial } from "./keys.ts";
 
 export interface ServingCert {
   cert: Buffer;
@@ -17,54 +16,41 @@ export interface ServingCert {
 }
 
 /** Makes a CA and a serving certificate signed by it; returns PEM chain (leaf then CA) and key. */
-async function generateSelfSigned(hosts: readonly string[]): Promise<{ certPem: string; keyPem: string }> {
+function generateSelfSigned(hosts: readonly string[]): { certPem: string; keyPem: string } {
   const now = Date.now();
-  const notBefore = new Date(now - 60 * 60 * 1000);
-  const notAfter = new Date(now + 365 * 24 * 60 * 60 * 1000);
-  const caKeys = (await webcrypto.subtle.generateKey(EC, true, [
-    "sign",
-    "verify",
-  ])) as webcrypto.CryptoKeyPair;
-  const caName = `CN=localhost-ca@${Math.floor(now / 1000)}`;
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    name: caName,
-    keys: caKeys,
-    notBefore,
-    notAfter,
-    signingAlgorithm: SIGN,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
+  const notBeforeMs = now - 60 * 60 * 1000;
+  const notAfterMs = now + 365 * 24 * 60 * 60 * 1000;
+  const caKeys = newKeyPair();
+  const caName = commonName(`localhost-ca@${Math.floor(now / 1000)}`);
+  const ca = createCertificate({
+    serial: randomSerial(),
+    issuer: caName,
+    subject: caName,
+    notBeforeMs,
+    notAfterMs,
+    publicKey: caKeys.publicKey,
+    signingKey: caKeys.privateKey,
+    ca: true,
+    keyUsage: [KEY_USAGE.keyCertSign, KEY_USAGE.digitalSignature],
   });
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const keys = newKeyPair();
   const names = [...new Set(["localhost", "127.0.0.1", ...hosts])].filter(
     (h) => h && h !== "0.0.0.0" && h !== "::",
   );
-  const leaf = await x509.X509CertificateGenerator.create({
-    subject: `CN=localhost@${Math.floor(now / 1000)}`,
-    issuer: ca.subject,
+  const leaf = createCertificate({
+    serial: randomSerial(),
+    issuer: caName,
+    subject: commonName(`localhost@${Math.floor(now / 1000)}`),
+    notBeforeMs,
+    notAfterMs,
     publicKey: keys.publicKey,
     signingKey: caKeys.privateKey,
-    notBefore,
-    notAfter,
-    signingAlgorithm: SIGN,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
-        true,
-      ),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        names.map((n) => (isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n })),
-      ),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
+    ca: false,
+    keyUsage: [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment],
+    names,
+    authorityKeyId: keyIdentifier(caKeys.publicKey),
   });
-  const keyDer = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey);
-  return { certPem: leaf.toString("pem") + "\n" + ca.toString("pem") + "\n", keyPem: pemKey(keyDer) };
+  return { certPem: certificatePem(leaf) + certificatePem(ca), keyPem: pemKey(keys.privateKey) };
 }
 
 /**
@@ -92,7 +78,7 @@ export async function loadServingCert(opts: {
   if (existsSync(certPath) && existsSync(keyPath)) {
     return { cert: readFileSync(certPath), key: readFileSync(keyPath), source: certPath };
   }
-  const { certPem, keyPem } = await generateSelfSigned(opts.hosts);
+  const { certPem, keyPem } = generateSelfSigned(opts.hosts);
   try {
     mkdirSync(opts.certDir, { recursive: true, mode: 0o700 });
     writeFileSync(certPath, certPem, { mode: 0o644 });
