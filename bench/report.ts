@@ -28,7 +28,10 @@ export interface ProcessCost {
 }
 
 export interface ServerInternals {
-  /** The API thread's event-loop delay over the window (prom-client, 10 ms resolution). */
+  /**
+   * The API thread's event-loop delay over the window: prom-client's, sampled every 100 ms, so each
+   * value includes that period (~100 ms means no delay).
+   */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** V8's view at the end of the window; NaN where the server did not report it. */
   memoryBytes: {
@@ -166,7 +169,7 @@ function serverLines(r: BenchResult): string[] {
       `external ${mib(m.mainExternal)}; scrape thread heap ${mib(m.workerHeapUsed)} / ${mib(m.workerHeapTotal)}, ` +
       `external ${mib(m.workerExternal)}; file-backed ${mib(r.server.rssFileKiB * 1024)}; the rest of RSS steady ` +
       `(native: TLS, malloc, V8 new space) ${mib(rest)}.`,
-    `API thread event-loop delay over the window: p50 ${fmt(d.p50, 1)} / p99 ${fmt(d.p99, 1)} / max ${fmt(d.max, 1)} ms.`,
+    `API thread event-loop delay over the window (sampled every 100 ms, which each value includes): p50 ${fmt(d.p50, 1)} / p99 ${fmt(d.p99, 1)} / max ${fmt(d.max, 1)} ms.`,
   ];
 }
 
