@@ -55,10 +55,10 @@ export interface BenchArgs {
   label: string;
   verbose: boolean;
   /**
-   * Start the server with the launcher's own compile cache (warm after any earlier start: a restart)
-   * instead of an empty one (a new pod's first start, the default).
+   * Start the server with an empty compile cache instead of one filled as the image's is (the default):
+   * it then loads Node's TypeScript stripper, as a start without the image's cache does.
    */
-  warmCompileCache: boolean;
+  coldCompileCache: boolean;
   /** Extra Node.js flags for the server process (e.g. --cpu-prof), split on spaces. */
   serverNodeArgs: string[];
   /** Extra Node.js flags for the simulator process. */
@@ -98,9 +98,9 @@ what the OS measured for each process.
                           (default 20; 0: use a generated workload's label instead)
   --out DIR               where the JSON and markdown results go (default bench/results)
   --label NAME            result file prefix (default the preset's name, else <nodes>x<pods>x<containers>)
-  --warm-compile-cache    start the server with the launcher's compile cache, warm from earlier
-                          starts (a restarted container); by default it gets an empty one, as a new
-                          pod's first start does, and loads Node's TypeScript stripper (~20 MiB)
+  --cold-compile-cache    start the server with an empty compile cache, so it loads Node's
+                          TypeScript stripper (~25 MiB); by default it gets one filled as the
+                          image's is (scripts/compile-cache.ts)
   --verbose               echo the simulator's and the server's logs to stderr
   --server-node-args S    extra Node.js flags for the server, space-separated
                           (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; profiles are written on exit)
@@ -137,7 +137,7 @@ const FLAGS = {
   out: { type: "string" },
   label: { type: "string" },
   verbose: { type: "boolean" },
-  "warm-compile-cache": { type: "boolean" },
+  "cold-compile-cache": { type: "boolean" },
   "server-node-args": { type: "string" },
   "sim-node-args": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -216,7 +216,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
     outDir: f.out ?? defaultOutDir,
     label,
     verbose: f.verbose === true,
-    warmCompileCache: f["warm-compile-cache"] === true,
+    coldCompileCache: f["cold-compile-cache"] === true,
     serverNodeArgs: nodeFlags("--server-node-args", f["server-node-args"] ?? ""),
     simNodeArgs: nodeFlags("--sim-node-args", f["sim-node-args"] ?? ""),
     help: f.help === true,

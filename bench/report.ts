@@ -187,7 +187,7 @@ export function renderMarkdown(r: BenchResult): string {
       `${fmt(r.machine.totalMemoryBytes / 2 ** 30, 1)} GiB RAM, Node ${r.machine.nodeVersion}, ` +
       `commit ${r.machine.gitCommit.slice(0, 12)}${r.machine.gitDirty ? " (dirty)" : ""}, ${r.startedAt}.`,
     `Window: ${r.window.ticks} ticks in ${fmt(r.window.wallSeconds, 1)} s after ${p.warmup} warm-up tick(s); ` +
-      `Server started with ${p.warmCompileCache ? "a warm compile cache (a restart)" : "an empty compile cache (a new pod's first start)"}; ` +
+      `Server started with ${p.coldCompileCache ? "an empty compile cache" : "a compile cache filled as the image's"}; ` +
       `first full tick ${fmt(r.cluster.firstFullTickSeconds, 1)} s and metrics for every node from the API ` +
       `${fmt(r.cluster.firstFullMetricsSeconds, 1)} s after the server started.`,
     "",

@@ -12,6 +12,7 @@ import {
   linkSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -44,7 +45,7 @@ export function imageNames(): { version: string; ref: string; archive: string } 
 function inputsHash(config: ImageConfig, ref: string, entries: readonly Entry[]): string {
   const h = createHash("sha256");
   h.update(JSON.stringify({ config, ref }));
-  for (const script of ["image.ts", "image-contents.ts"])
+  for (const script of ["image.ts", "image-contents.ts", "compile-cache.ts"])
     h.update(readFileSync(join(root, "scripts", script)));
   for (const e of entries) {
     h.update(`\0${e.path}\0${e.mode}\0`);
@@ -77,6 +78,49 @@ function stage(entries: readonly Entry[], rootfs: string): number {
       bytes += lstatSync(target).size;
     }
     chmodSync(target, e.mode);
+  }
+  return bytes;
+}
+
+/**
+ * The users the Dockerfile fills the compile cache for (its `compile-cache.ts … <uid>...` line, their
+ * one home): the image's USER and the manifests' runAsUser.
+ */
+export function compileCacheUids(dockerfile: string): string[] {
+  const m = /compile-cache\.ts \/app \S+ ([\d ]+)$/m.exec(dockerfile);
+  if (!m) throw new Error("the Dockerfile does not run compile-cache.ts with the users to fill it for");
+  return m[1]!.trim().split(/ +/);
+}
+
+/**
+ * Fills /app/.compile-cache in the staged root filesystem as the Dockerfile's build stage does: the
+ * image's own node runs scripts/compile-cache.ts in a chroot, so the cached paths are /app/... .
+ * Returns the bytes added.
+ */
+async function fillCompileCache(rootfs: string, uids: readonly string[]): Promise<number> {
+  const script = join(rootfs, "compile-cache.ts");
+  const cache = join(rootfs, "app", ".compile-cache");
+  copyFileSync(join(root, "scripts", "compile-cache.ts"), script);
+  mkdirs(cache);
+  try {
+    await exec("chroot", [
+      rootfs,
+      "/usr/local/bin/node",
+      "/compile-cache.ts",
+      "/app",
+      "/app/.compile-cache",
+      ...uids,
+    ]);
+  } finally {
+    rmSync(script, { force: true });
+  }
+  let bytes = 0;
+  for (const dir of readdirSync(cache)) {
+    chmodSync(join(cache, dir), 0o755);
+    for (const entry of readdirSync(join(cache, dir))) {
+      chmodSync(join(cache, dir, entry), 0o644);
+      bytes += lstatSync(join(cache, dir, entry)).size;
+    }
   }
   return bytes;
 }
@@ -180,7 +224,8 @@ export async function buildImage(
   return withFileLock(join(imageCacheDir, "build.lock"), async () => {
     const started = Date.now();
     const { ref, archive } = imageNames();
-    const config = dockerfileConfig(readFileSync(join(root, "Dockerfile"), "utf8"));
+    const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
+    const config = dockerfileConfig(dockerfile);
     const entries = await imageContents(root);
     const inputs = inputsHash(config, ref, entries);
     const recordPath = `${archive}.json`;
@@ -206,7 +251,9 @@ export async function buildImage(
     rmSync(recordPath, { force: true });
     const rootfs = join(imageCacheDir, "rootfs");
     log(`image: staging ${entries.length} files and directories in ${rootfs}`);
-    const uncompressedBytes = stage(entries, rootfs);
+    log("image: filling the compile cache");
+    const uncompressedBytes =
+      stage(entries, rootfs) + (await fillCompileCache(rootfs, compileCacheUids(dockerfile)));
     const buildah = (...args: string[]): Promise<string> =>
       exec("buildah", [
         "--root",

@@ -7,7 +7,7 @@ import { chmodSync, lstatSync, readdirSync, readFileSync, writeFileSync } from "
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { imageNames, withFileLock } from "../../scripts/image.ts";
+import { compileCacheUids, imageNames, withFileLock } from "../../scripts/image.ts";
 import { dockerfileConfig, type ImageConfig, productionPackages } from "../../scripts/image-contents.ts";
 import { FakeApiServer } from "../support/fake-apiserver.ts";
 import { ensureImage, requireTool } from "../support/image.ts";
@@ -55,7 +55,15 @@ test("the Dockerfile: two stages, a numeric non-root user, the launcher's settin
   assert.match(launcher, /--max-semi-space-size=4/, "the launcher's V8 setting is the image's");
   const env = launcherEnv();
   assert.equal(env.length, 4, `bin/metrics-server's memory and compile-cache settings: ${env.join(" ")}`);
-  assert.deepEqual(config.env, env, "the image's ENV is bin/metrics-server's memory settings");
+  // The compile cache is the one difference: the image ships a filled, read-only one; the launcher
+  // keeps its own in /tmp, filled by the first start.
+  const unlikeCache = (e: string): boolean => !e.startsWith("NODE_COMPILE_CACHE=");
+  assert.deepEqual(
+    config.env.filter(unlikeCache),
+    env.filter(unlikeCache),
+    "the image's ENV is bin/metrics-server's memory settings",
+  );
+  assert.ok(config.env.includes("NODE_COMPILE_CACHE=/app/.compile-cache"), config.env.join(" "));
   assert.equal(config.labels["org.opencontainers.image.version"], pkg.version);
   assert.equal(config.labels["org.opencontainers.image.title"], "metrics-server-ts");
   assert.ok(config.labels["org.opencontainers.image.licenses"]);
@@ -68,7 +76,7 @@ test("the Dockerfile: two stages, a numeric non-root user, the launcher's settin
   );
   assert.deepEqual(
     ignore.filter((l) => l.startsWith("!")).sort(),
-    ["!bin/", "!package-lock.json", "!package.json", "!src/"],
+    ["!bin/", "!package-lock.json", "!package.json", "!scripts/compile-cache.ts", "!src/"],
     "the context is what the Dockerfile copies",
   );
 });
@@ -287,6 +295,44 @@ test("the image: an OCI archive with the reference and config, only runtime file
     assert.equal(help.stdout.split("\n")[0], "Launch metrics-server");
   });
 
+  await t.test(
+    "the compile cache: sources load already stripped, for each user it is made for",
+    async (t) => {
+      if (!requireTool(t, "chroot", "coreutils")) return;
+      const uids = compileCacheUids(dockerfile);
+      assert.ok(uids.includes(expected.user.split(":")[0]!), `the image's USER is among ${uids.join(", ")}`);
+      const deployment = readFileSync(join(root, "deploy", "base", "deployment.yaml"), "utf8");
+      const runAsUser = /runAsUser: (\d+)/.exec(deployment)?.[1];
+      assert.ok(
+        runAsUser && uids.includes(runAsUser),
+        `the manifests' runAsUser ${runAsUser} is among ${uids}`,
+      );
+      for (const uid of uids) {
+        const r = await run(
+          chroot,
+          [`--userspec=${uid}:${uid}`, rootfs, ...expected.entrypoint, "--version"],
+          {
+            env: {
+              ...Object.fromEntries(expected.env.map((e) => e.split("=", 2) as [string, string])),
+              NODE_DEBUG_NATIVE: "COMPILE_CACHE",
+            },
+            timeoutMs: 60_000,
+          },
+        );
+        assert.equal(r.code, 0, r.stderr.slice(-2000));
+        // Every source --version loads is read from the cache; none had to be stripped (and so no
+        // TypeScript stripper was loaded).
+        const reads = r.stderr.match(/retrieving transpile cache for StrippedTypeScript \S+\.\.\.\w+/g) ?? [];
+        assert.ok(reads.length > 100, `uid ${uid}: ${reads.length} sources read from the cache`);
+        assert.deepEqual(
+          reads.filter((l) => !l.endsWith("...success")),
+          [],
+          `uid ${uid}: sources missing from the cache`,
+        );
+      }
+    },
+  );
+
   await t.test("every production dependency loads in the image", async (t) => {
     if (!requireTool(t, "chroot", "coreutils")) return;
     // reflect-metadata is a polyfill @peculiar/x509 expects loaded first, as src/ does.
@@ -375,8 +421,6 @@ test("the image: an OCI archive with the reference and config, only runtime file
       lines.some((l) => l.includes("Generated self-signed cert") && l.includes("/tmp/certs/apiserver.crt")),
       lines.join("\n"),
     );
-    // The --version and --help runs above had no tmpfs: their compile cache is in the image's /tmp.
-    const written = readdirSync(join(rootfs, "tmp")).filter((n) => n !== "metrics-server-compile-cache");
-    assert.deepEqual(written, [], "the tmpfs, not the image's /tmp, got the files");
+    assert.deepEqual(readdirSync(join(rootfs, "tmp")), [], "the tmpfs, not the image's /tmp, got the files");
   });
 });
