@@ -136,7 +136,9 @@ function selectPods(
   else if (name === undefined) candidates = pods.listNamespace(namespace);
   else candidates = [pods.get(`${namespace}/${name}`)];
   const sorted = sortedObjects(candidates, comparePods);
-  const filtered = urlNamespace !== undefined || labels !== undefined || fields.length > 0;
+  // Without selectors, the candidates are the URL's namespace already (listNamespace): the cached
+  // sorted array is served as it is, and storage remembers where its pods are (getListPodMetrics).
+  const filtered = labels !== undefined || fields.length > 0;
   if (!filtered) return sorted;
   return sorted.filter(
     (pod) => (labels === undefined || labels.matches(pod.metadata.labels)) && inNamespaceAndFields(pod),
