@@ -84,6 +84,7 @@ function main(): void {
     { name: "pods, all, JSON", path: `${V}/pods`, accept: JSON_ACCEPT },
     { name: "pods, all, protobuf", path: `${V}/pods`, accept: PROTOBUF_ACCEPT },
     { name: "pods, all, Table", path: `${V}/pods`, accept: TABLE_ACCEPT },
+    { name: "pods, one namespace, JSON", path: `${V}/namespaces/default/pods`, accept: JSON_ACCEPT },
     { name: "nodes, all, JSON", path: `${V}/nodes`, accept: JSON_ACCEPT },
     { name: "nodes, all, protobuf", path: `${V}/nodes`, accept: PROTOBUF_ACCEPT },
     {

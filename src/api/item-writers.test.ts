@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { labelsJSON } from "../go/index.ts";
 import { JsonWriter, jsonBytesContext, writeNodeMetricsJSON, writePodMetricsJSON } from "./json-writer.ts";
+import { encodeNodeMetricsListItems, encodePodMetricsListItems } from "./list-items-testing.ts";
 import {
   nodeMetricsJSON,
   nodeMetricsObject,
@@ -14,7 +15,6 @@ import {
   podMetricsJSON,
   podMetricsObject,
 } from "./objects.ts";
-import { encodeNodeMetricsListItems, encodePodMetricsListItems } from "./protobuf.ts";
 import { encodeNodeItems, encodePodItems, protoItemsContext } from "./protobuf-items.ts";
 
 const text = fc.oneof(

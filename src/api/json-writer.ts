@@ -288,9 +288,9 @@ const CHUNK_CAPACITY = 63 * 1024;
 const MIN_SPARE = 16 * 1024;
 
 /**
- * The body of a list after its head, as listChunks (stream.ts) but in bytes: `writeBatch` writes
- * the served items of [from, to), a comma before each unless it is the list's first, and says
- * whether the list now has an item; the last chunk ends with the list's tail. A batch may come as
+ * The body of a list after its head, in bytes: `writeBatch` writes the served items of [from, to),
+ * a comma before each unless it is the list's first, and says whether the list now has an item;
+ * the last chunk ends with the list's tail. A batch may come as
  * more than one chunk (see JsonWriter). Nothing is written until the iterator is advanced.
  */
 export function* jsonListChunks(

@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Registry } from "prom-client";
+import fc from "fast-check";
+import { Histogram, Registry } from "prom-client";
 import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
 import { MetricsApi } from "./handler.ts";
-import { FRESHNESS_BUCKETS, metricFreshness, registerApiMetrics } from "./monitoring.ts";
+import {
+  FRESHNESS_BUCKETS,
+  FRESHNESS_METRIC_NAME,
+  FreshnessHistogram,
+  metricFreshness,
+  registerApiMetrics,
+} from "./monitoring.ts";
 
 async function observations(): Promise<{ count: number; sum: number }> {
   const { values } = await metricFreshness.get();
@@ -72,4 +79,37 @@ describe("metrics_server_api_metric_freshness_seconds", () => {
     api.handle(req("/apis/metrics.k8s.io/v1beta1"));
     assert.equal((await observations()).count - before.count, 4);
   });
+});
+
+it("exposes what prom-client's Histogram exposes for the same observations (property)", async () => {
+  const seconds = fc.oneof(
+    fc.double({ min: -10, max: 1000, noNaN: true }),
+    fc.constantFrom(...FRESHNESS_BUCKETS, 0, 364.31163045936864, 1e9),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(seconds, { maxLength: 200 }), async (observations) => {
+      const ours = new FreshnessHistogram();
+      const theirs = new Histogram({
+        name: FRESHNESS_METRIC_NAME,
+        help: "[ALPHA] Freshness of metrics exported",
+        buckets: [...FRESHNESS_BUCKETS],
+        registers: [],
+      });
+      for (const v of observations) {
+        ours.observe(v);
+        theirs.observe(v);
+      }
+      const text = async (metric: Histogram): Promise<string> => {
+        const registry = new Registry();
+        registry.registerMetric(metric);
+        return registry.metrics();
+      };
+      assert.equal(await text(ours as unknown as Histogram), await text(theirs));
+      // get() too (what getMetricsAsJSON reads), but for prom-client's exemplar slots (all empty).
+      const plain = (values: readonly object[]) =>
+        values.map((v) => Object.fromEntries(Object.entries(v).filter(([k]) => k !== "exemplar")));
+      assert.deepEqual(plain((await ours.get()).values), plain((await theirs.get()).values));
+    }),
+    { numRuns: 200 },
+  );
 });

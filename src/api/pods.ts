@@ -4,7 +4,7 @@
 import type { ApiRequest, ApiResponse } from "../apiserver/index.ts";
 import { labelsJSON } from "../go/index.ts";
 import type { PartialObjectMetadata } from "../kube/index.ts";
-import type { PodMetricsPoint, PodRef } from "../storage/index.ts";
+import type { PodMetricsPoint } from "../storage/index.ts";
 import type { MetricsApiDeps } from "./deps.ts";
 import { podMetricsNotFound, podNotFound } from "./errors.ts";
 import { writePodMetricsJSON } from "./json-writer.ts";
@@ -136,7 +136,9 @@ function selectPods(
   else if (name === undefined) candidates = pods.listNamespace(namespace);
   else candidates = [pods.get(`${namespace}/${name}`)];
   const sorted = sortedObjects(candidates, comparePods);
-  const filtered = urlNamespace !== undefined || labels !== undefined || fields.length > 0;
+  // Without selectors, the candidates are the URL's namespace already (listNamespace): the cached
+  // sorted array is served as it is, and storage remembers where its pods are (getListPodMetrics).
+  const filtered = labels !== undefined || fields.length > 0;
   if (!filtered) return sorted;
   return sorted.filter(
     (pod) => (labels === undefined || labels.matches(pod.metadata.labels)) && inNamespaceAndFields(pod),
@@ -151,18 +153,13 @@ function podItems(
   from: number,
   to: number,
 ): PodItem[] {
-  const refs = new Array<PodRef>(to - from);
-  for (let i = from; i < to; i++) {
-    const meta = pods[i].metadata;
-    refs[i - from] = { namespace: meta.namespace ?? "", name: meta.name };
-  }
-  const points = deps.metrics.getPodMetrics(refs);
+  const points = deps.metrics.getListPodMetrics(pods, from, to);
   const items: PodItem[] = [];
-  for (let i = 0; i < refs.length; i++) {
+  for (let i = 0; i < points.length; i++) {
     const point = points[i];
     if (!point) continue;
-    const ref = refs[i];
-    items.push({ namespace: ref.namespace, name: ref.name, labels: pods[from + i].metadata.labels, point });
+    const meta = pods[from + i].metadata;
+    items.push({ namespace: meta.namespace ?? "", name: meta.name, labels: meta.labels, point });
     observeFreshness(now, point.timestampMs);
   }
   return items;

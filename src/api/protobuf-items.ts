@@ -1,5 +1,5 @@
 // A large list's items in Kubernetes protobuf, written straight from the store's points: the same
-// bytes as encodePodMetricsListItems / encodeNodeMetricsListItems (protobuf.ts) of the objects
+// bytes as the items of encodePodMetricsList / encodeNodeMetricsList (protobuf.ts) of the objects
 // podMetricsObject / nodeMetricsObject (objects.ts) would build, without building them and parsing
 // their time and duration texts back. What repeats is encoded once: the creation time per response,
 // each distinct timestamp and window per response, each label map while it lives.

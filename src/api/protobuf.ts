@@ -152,32 +152,13 @@ export function encodePodMetricsList(o: PodMetricsListJSON): Uint8Array {
 
 // ---------------------------------------------------------------------------------------------
 // Lists encoded in batches. The envelope's `raw` field and its length prefix come before the items,
-// so a large list is encoded as separate item batches first; once their total length is known, the
-// head below is written, then the batches as they are, then the tail. Concatenated, the bytes are
-// exactly those of encodeNodeMetricsList / encodePodMetricsList with empty list metadata.
+// so a large list's items are encoded in batches first (protobuf-items.ts); once their total length
+// is known, the head below is written, then the batches as they are, then the tail. Concatenated,
+// the bytes are exactly those of encodeNodeMetricsList / encodePodMetricsList with empty list
+// metadata.
 
 /** The kinds of list that can be encoded in batches. */
 export type MetricsListKind = "NodeMetricsList" | "PodMetricsList";
-
-function encodeListItems<T>(items: readonly T[], write: (w: ProtoWriter, item: T) => void): Uint8Array {
-  const w = new ProtoWriter(items.length * ITEM_CAPACITY);
-  for (const item of items) {
-    const m = w.begin(tag(2, LEN));
-    write(w, item);
-    w.end(m);
-  }
-  return w.take();
-}
-
-/** NodeMetrics as a list's consecutive `items` fields. Throws TypeError on a malformed timestamp or window. */
-export function encodeNodeMetricsListItems(items: readonly NodeMetricsJSON[]): Uint8Array {
-  return encodeListItems(items, writeNodeMetrics);
-}
-
-/** PodMetrics as a list's consecutive `items` fields. Throws TypeError on a malformed timestamp or window. */
-export function encodePodMetricsListItems(items: readonly PodMetricsJSON[]): Uint8Array {
-  return encodeListItems(items, writePodMetrics);
-}
 
 const EMPTY_LIST_META = (() => {
   const w = new ProtoWriter(16);
@@ -187,8 +168,7 @@ const EMPTY_LIST_META = (() => {
 
 /**
  * The bytes before and after a list's items (empty list metadata, as the lists we serve have),
- * given the total length of the items as encodeNodeMetricsListItems / encodePodMetricsListItems
- * produce them.
+ * given the total length of the items (each an `items` field, as in a one-shot list).
  */
 export function encodeListEnvelope(
   kind: MetricsListKind,

@@ -10,12 +10,12 @@ import { responseBytes, responseText } from "../../test/support/response-body.ts
 import type { ApiResponse } from "../apiserver/index.ts";
 import type { ProtobufEncoder } from "./deps.ts";
 import { MetricsApi } from "./handler.ts";
+import { encodePodMetricsListItems } from "./list-items-testing.ts";
 import type { NodeMetricsListJSON, PodMetricsJSON, PodMetricsListJSON } from "./objects.ts";
 import {
   encodeListEnvelope,
   encodeNodeMetricsList,
   encodePodMetricsList,
-  encodePodMetricsListItems,
   protobufEncoder,
 } from "./protobuf.ts";
 import { bufferedListChunks, ITEMS_PER_CHUNK, STREAM_MIN_ITEMS } from "./stream.ts";

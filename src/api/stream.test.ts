@@ -4,8 +4,9 @@ import fc from "fast-check";
 import { FakeMetrics, FakeStore, node, pod } from "../../test/support/fake-stores.ts";
 import { responseText } from "../../test/support/response-body.ts";
 import { MetricsApi } from "./handler.ts";
+import { type JsonWriter, jsonListChunks, writeItemSeparator } from "./json-writer.ts";
 import { listJSON } from "./objects.ts";
-import { ITEMS_PER_CHUNK, listChunks, STREAM_MIN_ITEMS } from "./stream.ts";
+import { ITEMS_PER_CHUNK, STREAM_MIN_ITEMS } from "./stream.ts";
 
 const V = "/apis/metrics.k8s.io/v1beta1";
 const NOW = Date.UTC(2025, 4, 1, 10, 0, 5);
@@ -107,22 +108,33 @@ describe("streamed lists", () => {
   });
 });
 
-describe("listChunks", () => {
+/** Writes served items as their index, as a list's writeBatch writes items. */
+function writeIndexes(served: readonly boolean[], onBatch = () => {}) {
+  return (w: JsonWriter, from: number, to: number, wroteItem: boolean): boolean => {
+    onBatch();
+    let wrote = wroteItem;
+    for (let i = from; i < to; i++) {
+      if (!served[i]) continue;
+      if (wrote) writeItemSeparator(w);
+      const text = Buffer.from(String(i));
+      w.bytes(text);
+      wrote = true;
+    }
+    return wrote;
+  };
+}
+
+describe("jsonListChunks", () => {
   it("joins served items with commas across any chunking, ending with the tail", () => {
     fc.assert(
       fc.property(
         fc.array(fc.boolean(), { maxLength: 300 }),
         fc.integer({ min: 1, max: 40 }),
         (served, per) => {
-          const render = (from: number, to: number): string => {
-            const out: string[] = [];
-            for (let i = from; i < to; i++) if (served[i]) out.push(String(i));
-            return out.join(",");
-          };
-          const chunks = [...listChunks(served.length, render, per)];
+          const chunks = [...jsonListChunks(served.length, writeIndexes(served), per)];
           assert.equal(chunks.length, Math.max(1, Math.ceil(served.length / per)));
           const expected = served.flatMap((s, i) => (s ? [String(i)] : [])).join(",");
-          assert.equal(chunks.join(""), `${expected}]}\n`);
+          assert.equal(Buffer.concat(chunks).toString(), `${expected}]}\n`);
         },
       ),
     );
@@ -130,12 +142,9 @@ describe("listChunks", () => {
 
   it("renders nothing until iterated", () => {
     let calls = 0;
-    const chunks = listChunks(
+    const chunks = jsonListChunks(
       10,
-      () => {
-        calls++;
-        return "x";
-      },
+      writeIndexes(new Array(10).fill(true), () => calls++),
       5,
     );
     assert.equal(calls, 0);

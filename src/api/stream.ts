@@ -21,7 +21,7 @@ import {
   jsonListChunks,
   writeItemSeparator,
 } from "./json-writer.ts";
-import { LIST_TAIL_JSON, listHeadJSON, type ObjectContext, objectContext } from "./objects.ts";
+import { listHeadJSON, type ObjectContext, objectContext } from "./objects.ts";
 import type { ProtoItemsContext } from "./protobuf-items.ts";
 import { type ObjectFormat, protobufChunksResponse } from "./responses.ts";
 import { parseIncludeObject, type TableItem, TableWriter } from "./table.ts";
@@ -31,34 +31,6 @@ export const STREAM_MIN_ITEMS = 512;
 
 /** Items per chunk: about 100 KB of pod JSON, well under a millisecond of work each. */
 export const ITEMS_PER_CHUNK = 256;
-
-/**
- * The body of a list after its head: `renderBatch(from, to)` writes items [from, to) joined by
- * commas, or "" when none of them is served. The last chunk ends with the list's tail. Nothing is
- * rendered until the iterator is advanced.
- */
-export function* listChunks(
-  count: number,
-  renderBatch: (from: number, to: number) => string,
-  itemsPerChunk = ITEMS_PER_CHUNK,
-): Generator<string, void, undefined> {
-  if (count <= 0) {
-    yield LIST_TAIL_JSON;
-    return;
-  }
-  let wroteItem = false;
-  for (let from = 0; from < count; from += itemsPerChunk) {
-    const to = Math.min(count, from + itemsPerChunk);
-    const batch = renderBatch(from, to);
-    let chunk = batch;
-    if (batch !== "") {
-      if (wroteItem) chunk = "," + batch;
-      wroteItem = true;
-    }
-    // An empty chunk still gives the server a point to let other requests run.
-    yield to === count ? chunk + LIST_TAIL_JSON : chunk;
-  }
-}
 
 const NO_BYTES = Buffer.alloc(0);
 

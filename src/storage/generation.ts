@@ -230,6 +230,16 @@ export class Generation {
     }
   }
 
+  /** Whether slot (any integer) holds pod (namespace id, name): checks a remembered slot. */
+  isPodAt(slot: number, namespaceId: number, name: string): boolean {
+    return (
+      slot >= 0 &&
+      slot < this.podCount &&
+      this.podNamespace[slot] === namespaceId &&
+      this.podName[slot] === name
+    );
+  }
+
   /** The slot of a pod, or undefined. */
   lookupPod(namespace: string, name: string): number | undefined {
     const namespaceId = this.namespaceIds.get(namespace);

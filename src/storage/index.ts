@@ -2,4 +2,11 @@
 
 export { registerStorageMetrics } from "./monitoring.ts";
 export { TwoPointStore } from "./store.ts";
-export type { MetricsReader, NodeMetricsPoint, NodeScrape, PodMetricsPoint, PodRef } from "./types.ts";
+export type {
+  MetricsReader,
+  NodeMetricsPoint,
+  NodeScrape,
+  PodMetricsPoint,
+  PodObject,
+  PodRef,
+} from "./types.ts";

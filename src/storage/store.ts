@@ -21,12 +21,19 @@
 // Reading one pod costs O(its containers).
 
 import * as log from "../log/index.ts";
-import { Generation } from "./generation.ts";
+import { Generation, stringHash } from "./generation.ts";
 import { setStoragePoints } from "./monitoring.ts";
 import { nodePoint, podPoint } from "./points.ts";
 import { podGroupEnd, usableContainerCount } from "./scrape-checks.ts";
 import { storeNode, storePods } from "./store-scrape.ts";
-import type { MetricsReader, NodeMetricsPoint, NodeScrape, PodMetricsPoint, PodRef } from "./types.ts";
+import type {
+  MetricsReader,
+  NodeMetricsPoint,
+  NodeScrape,
+  PodMetricsPoint,
+  PodObject,
+  PodRef,
+} from "./types.ts";
 
 export interface TwoPointStoreOptions {
   /** The scrape interval (--metric-resolution); containers younger than this are served after one scrape. */
@@ -39,6 +46,9 @@ export interface StoreAsyncOptions {
 }
 
 const DEFAULT_SLICE_MS = 5;
+
+/** Lists at least this long get slot hints (getListPodMetrics); shorter ones are looked up. */
+const HINTED_LIST_MIN = 512;
 
 /**
  * An in-progress build of the next generation (store() runs it at once, storeAsync in slices). A first
@@ -73,6 +83,12 @@ export class TwoPointStore implements MetricsReader {
   #queue: Promise<void> = Promise.resolve();
   #loggedNodesReady = false;
   #loggedPodsReady = false;
+  /**
+   * Per large list (the reflector's cached, sorted array, alive until its cache changes): the slot
+   * each pod was last found at, -1 if none. A slot is only a hint, checked against the generation
+   * read; slots stay put from tick to tick while nodes and their pods do (see getListPodMetrics).
+   */
+  readonly #slotHints = new WeakMap<readonly PodObject[], Int32Array>();
 
   constructor(opts: TwoPointStoreOptions) {
     const resolutionMs = opts?.resolutionMs;
@@ -220,6 +236,50 @@ export class TwoPointStore implements MetricsReader {
       const ref = pods[i];
       const slot = ref !== null && typeof ref === "object" ? g.lookupPod(ref.namespace, ref.name) : undefined;
       out[i] = slot === undefined ? undefined : podPoint(g, slot);
+    }
+    return out;
+  }
+
+  getListPodMetrics(pods: readonly PodObject[], from: number, to: number): (PodMetricsPoint | undefined)[] {
+    const g = this.#current;
+    if (!Array.isArray(pods)) return [];
+    const end = Math.min(to, pods.length);
+    const out: (PodMetricsPoint | undefined)[] = new Array(Math.max(0, end - from));
+    let hints = this.#slotHints.get(pods);
+    if (hints === undefined && pods.length >= HINTED_LIST_MIN) {
+      hints = new Int32Array(pods.length).fill(-1);
+      this.#slotHints.set(pods, hints);
+    }
+    // A list is sorted by namespace: its id is looked up once per run of pods.
+    let namespace: string | undefined;
+    let namespaceId: number | undefined;
+    // Where a hint missed, the pod was often moved by as many slots as the one before it (a node's
+    // scrape missing or back, a pod added on an earlier node): that slot is tried next.
+    let shift = 0;
+    for (let i = from; i < end; i++) {
+      out[i - from] = undefined;
+      const meta = pods[i]?.metadata;
+      const name = meta?.name;
+      if (typeof name !== "string") continue;
+      const ns = meta.namespace ?? "";
+      if (ns !== namespace) {
+        namespace = ns;
+        namespaceId = g.namespaceId(ns);
+      }
+      if (namespaceId === undefined) continue;
+      let slot: number;
+      if (hints === undefined) slot = g.findPod(namespaceId, name, stringHash(name));
+      else {
+        const hint = hints[i];
+        if (g.isPodAt(hint, namespaceId, name)) slot = hint;
+        else if (hint >= 0 && g.isPodAt(hint + shift, namespaceId, name)) slot = hint + shift;
+        else {
+          slot = g.findPod(namespaceId, name, stringHash(name));
+          if (slot >= 0 && hint >= 0) shift = slot - hint;
+        }
+        hints[i] = slot < 0 ? -1 : slot;
+      }
+      if (slot >= 0) out[i - from] = podPoint(g, slot);
     }
     return out;
   }

@@ -81,10 +81,20 @@ export interface PodRef {
   name: string;
 }
 
+/** A pod as a list holds it (the reflector cache's objects). */
+export interface PodObject {
+  metadata: { namespace?: string; name: string };
+}
+
 /** The storage's read side, as the API uses it. */
 export interface MetricsReader {
   /** One entry per requested name, undefined where there are no metrics to serve. */
   getNodeMetrics(names: readonly string[]): (NodeMetricsPoint | undefined)[];
   getPodMetrics(pods: readonly PodRef[]): (PodMetricsPoint | undefined)[];
+  /**
+   * Pods [from, to) of a list, one entry each as getPodMetrics. For a list read in batches and
+   * again later (the same array): the store may remember where it found each pod.
+   */
+  getListPodMetrics(pods: readonly PodObject[], from: number, to: number): (PodMetricsPoint | undefined)[];
   ready(): boolean;
 }

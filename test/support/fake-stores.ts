@@ -1,7 +1,13 @@
 // In-memory stand-ins for the reflector caches and the metrics store, for the API's unit tests.
 
 import type { Node, ObjectStore, PartialObjectMetadata } from "../../src/kube/index.ts";
-import type { MetricsReader, NodeMetricsPoint, PodMetricsPoint, PodRef } from "../../src/storage/index.ts";
+import type {
+  MetricsReader,
+  NodeMetricsPoint,
+  PodMetricsPoint,
+  PodObject,
+  PodRef,
+} from "../../src/storage/index.ts";
 
 /** An ObjectStore over a Map, keyed like the reflector (`name` or `namespace/name`); counts calls. */
 export class FakeStore<T extends { metadata: { name: string; namespace?: string } }>
@@ -59,6 +65,13 @@ export class FakeMetrics implements MetricsReader {
   getPodMetrics(pods: readonly PodRef[]): (PodMetricsPoint | undefined)[] {
     this.podRequests.push([...pods]);
     return pods.map((p) => this.pods.get(`${p.namespace}/${p.name}`));
+  }
+
+  getListPodMetrics(pods: readonly PodObject[], from: number, to: number): (PodMetricsPoint | undefined)[] {
+    const refs = pods
+      .slice(from, to)
+      .map((p) => ({ namespace: p.metadata.namespace ?? "", name: p.metadata.name }));
+    return this.getPodMetrics(refs);
   }
 
   ready(): boolean {
