@@ -17,10 +17,10 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 COPY bin bin
 COPY src src
 COPY scripts/compile-cache.ts /build/compile-cache.ts
-# Tests and their fixtures are not shipped; Node runs the .ts sources as they are. The compile cache
+# Tests, their helpers and fixtures are not shipped; Node runs the .ts sources as they are. The compile cache
 # holds them with their types stripped, for the image's user and the manifests' runAsUser, so the
 # server never loads Node's TypeScript stripper (docs/image.md).
-RUN find src -name '*.test.ts' -type f -delete \
+RUN find src \( -name '*.test.ts' -o -name 'testing.ts' -o -name '*-testing.ts' \) -type f -delete \
  && find src -name testdata -type d -prune -exec rm -rf {} + \
  && mkdir -p /out/app/.compile-cache /out/tmp /out/var/run/secrets/kubernetes.io/serviceaccount \
  && chmod 1777 /out/tmp \

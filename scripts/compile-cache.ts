@@ -21,7 +21,7 @@ const IMPORT_ALL = "--import-all";
 async function importAll(app: string): Promise<void> {
   const main = join(app, "src", "cmd", "metrics-server", "main.ts");
   const sources = readdirSync(join(app, "src"), { recursive: true, encoding: "utf8" })
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !/(^|\/|-)testing\.ts$/.test(f))
     .map((f) => join(app, "src", f))
     .filter((f) => f !== main)
     .sort();

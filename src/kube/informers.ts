@@ -92,18 +92,6 @@ export class PodCompactor {
   };
 }
 
-/**
- * A pod's name, namespace and labels as a plain object — what the cache keeps, without the sharing
- * (for callers outside a reflector).
- */
-export function slimPodMetadata(pod: PartialObjectMetadata): PartialObjectMetadata {
-  const meta = pod.metadata;
-  const out: ObjectMeta = { name: meta.name };
-  if (meta.namespace !== undefined) out.namespace = meta.namespace;
-  if (meta.labels !== undefined) out.labels = meta.labels;
-  return { metadata: out };
-}
-
 /** All nodes, full objects (slimmed). */
 export function newNodeReflector(client: KubeClient, opts: InformerOptions = {}): Reflector<Node> {
   return new Reflector<Node>({
