@@ -159,15 +159,24 @@ function serverLines(r: BenchResult): string[] {
     .join(", ");
   const m = r.serverInternals.memoryBytes;
   const mib = (b: number): string => fmt(b / 2 ** 20, 0);
+  // No scrape thread (a small cluster is scraped inline): its heap and external are not there.
+  const worker = (b: number): number => (Number.isFinite(b) ? b : 0);
   const known =
-    m.mainHeapTotal + m.mainExternal + m.workerHeapTotal + m.workerExternal + r.server.rssFileKiB * 1024;
+    m.mainHeapTotal +
+    m.mainExternal +
+    worker(m.workerHeapTotal) +
+    worker(m.workerExternal) +
+    r.server.rssFileKiB * 1024;
   const rest = r.server.rssSteadyKiB * 1024 - known;
   const d = r.serverInternals.eventLoopDelayMs;
   return [
     `Server CPU by thread (mCPU): ${threads}.`,
     `Server memory at the end (MiB): API thread heap ${mib(m.mainHeapUsed)} used / ${mib(m.mainHeapTotal)} total, ` +
-      `external ${mib(m.mainExternal)}; scrape thread heap ${mib(m.workerHeapUsed)} / ${mib(m.workerHeapTotal)}, ` +
-      `external ${mib(m.workerExternal)}; file-backed ${mib(r.server.rssFileKiB * 1024)}; the rest of RSS steady ` +
+      `external ${mib(m.mainExternal)}; ` +
+      (Number.isFinite(m.workerHeapTotal)
+        ? `scrape thread heap ${mib(m.workerHeapUsed)} / ${mib(m.workerHeapTotal)}, external ${mib(m.workerExternal)}; `
+        : "no scrape thread (scraped inline); ") +
+      `file-backed ${mib(r.server.rssFileKiB * 1024)}; the rest of RSS steady ` +
       `(native: TLS, malloc, V8 new space) ${mib(rest)}.`,
     `API thread event-loop delay over the window (sampled every 100 ms, which each value includes): p50 ${fmt(d.p50, 1)} / p99 ${fmt(d.p99, 1)} / max ${fmt(d.max, 1)} ms.`,
   ];
