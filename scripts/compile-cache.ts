@@ -13,18 +13,26 @@
 // each uid the image may run as (the image's USER, the manifests' runAsUser).
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { flushCompileCache } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const IMPORT_ALL = "--import-all";
 
-async function importAll(app: string): Promise<void> {
+/** The shipped sources under <app>/src (not tests or testing helpers), main.ts last. */
+function shippedSources(app: string): string[] {
   const main = join(app, "src", "cmd", "metrics-server", "main.ts");
   const sources = readdirSync(join(app, "src"), { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !/(^|\/|-)testing\.ts$/.test(f))
     .map((f) => join(app, "src", f))
     .filter((f) => f !== main)
     .sort();
+  return [...sources, main];
+}
+
+async function importAll(app: string): Promise<void> {
+  const sources = shippedSources(app);
+  const main = sources.pop()!;
   for (const file of sources) {
     try {
       await import(pathToFileURL(file).href);
@@ -32,6 +40,14 @@ async function importAll(app: string): Promise<void> {
       // compiled already; see above
     }
   }
+  // Written now, and again as main.ts's --version exits: not left to the exit path alone, which
+  // lost entries when the machine was busy.
+  flushCompileCache();
+  const exit = process.exit;
+  process.exit = ((code?: number) => {
+    flushCompileCache();
+    return exit(code);
+  }) as typeof process.exit;
   process.argv = [process.argv[0]!, main, "--version"];
   await import(pathToFileURL(main).href);
 }
@@ -55,7 +71,12 @@ function fill(app: string, cacheDir: string, uids: readonly string[]): number {
       stripped.add(path.slice(path.lastIndexOf("/") + 1, path.lastIndexOf(".")));
     }
     const [versionDir, ...others] = readdirSync(scratch);
-    if (versionDir === undefined || others.length > 0 || stripped.size === 0) {
+    // One entry per shipped source (and one for this script): a missing one would load the stripper.
+    const expected = shippedSources(app).length;
+    if (stripped.size < expected) {
+      throw new Error(`the compile cache holds ${stripped.size} stripped sources, want ${expected}`);
+    }
+    if (versionDir === undefined || others.length > 0) {
       throw new Error(`unexpected compile cache layout in ${scratch}: ${[versionDir, ...others].join(", ")}`);
     }
     for (const entry of readdirSync(join(scratch, versionDir))) {

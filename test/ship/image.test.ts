@@ -324,10 +324,12 @@ test("the image: an OCI archive with the reference and config, only runtime file
         // TypeScript stripper was loaded).
         const reads = r.stderr.match(/retrieving transpile cache for StrippedTypeScript \S+\.\.\.\w+/g) ?? [];
         assert.ok(reads.length > 100, `uid ${uid}: ${reads.length} sources read from the cache`);
+        const misses = r.stderr.match(/no transpile cache for StrippedTypeScript \S+/g) ?? [];
+        assert.deepEqual(misses, [], `uid ${uid}: sources missing from the cache`);
         assert.deepEqual(
           reads.filter((l) => !l.endsWith("...success")),
           [],
-          `uid ${uid}: sources missing from the cache`,
+          `uid ${uid}: sources the cache could not give`,
         );
       }
     },
