@@ -124,6 +124,26 @@ function put(buf: Buffer, p: number, data: Uint8Array): number {
 const STRING_BYTES_PER_UNIT = 6;
 
 /** A JSON string literal, as goJSONString writes it. */
+/** What pod and node items share after the name: creationTimestamp, labels (if any), timestamp, window. */
+function putItemMeta(
+  buf: Buffer,
+  p: number,
+  b: JsonBytesContext,
+  labelBytes: Uint8Array,
+  timestamp: Uint8Array,
+  window: Uint8Array,
+): number {
+  p = put(buf, p, CREATION_TIMESTAMP);
+  p = put(buf, p, b.creationTimestamp);
+  if (labelBytes.length > 0) {
+    p = put(buf, p, LABELS);
+    p = put(buf, p, labelBytes);
+  }
+  p = put(buf, p, TIMESTAMP);
+  p = put(buf, p, timestamp);
+  return put(buf, p, window);
+}
+
 function putString(buf: Buffer, p: number, s: string): number {
   const n = s.length;
   buf[p] = 0x22;
@@ -212,15 +232,7 @@ export function writePodMetricsJSON(
   p = putString(buf, p, name);
   p = put(buf, p, NAMESPACE);
   p = putString(buf, p, namespace);
-  p = put(buf, p, CREATION_TIMESTAMP);
-  p = put(buf, p, b.creationTimestamp);
-  if (labelBytes.length > 0) {
-    p = put(buf, p, LABELS);
-    p = put(buf, p, labelBytes);
-  }
-  p = put(buf, p, TIMESTAMP);
-  p = put(buf, p, timestamp);
-  p = put(buf, p, window);
+  p = putItemMeta(buf, p, b, labelBytes, timestamp, window);
   p = put(buf, p, CONTAINERS);
   const swap = b.ctx.includeSwap;
   for (let i = 0; i < list.length; i++) {
@@ -260,15 +272,7 @@ export function writeNodeMetricsJSON(
   const buf = w.buf;
   let p = put(buf, w.pos, NODE_HEAD);
   p = putString(buf, p, name);
-  p = put(buf, p, CREATION_TIMESTAMP);
-  p = put(buf, p, b.creationTimestamp);
-  if (labelBytes.length > 0) {
-    p = put(buf, p, LABELS);
-    p = put(buf, p, labelBytes);
-  }
-  p = put(buf, p, TIMESTAMP);
-  p = put(buf, p, timestamp);
-  p = put(buf, p, window);
+  p = putItemMeta(buf, p, b, labelBytes, timestamp, window);
   p = put(buf, p, USAGE_CPU);
   p = putUsage(
     buf,

@@ -11,7 +11,7 @@ import type { NodeScrape } from "../storage/index.ts";
 import type { ScrapeEndpoint } from "./endpoint.ts";
 import { KubeletClient } from "./kubelet/index.ts";
 import { Scraper } from "./scraper.ts";
-import { WorkerScraper, type WorkerScraperOptions } from "./worker/index.ts";
+import { splitScraperOptions, WorkerScraper, type WorkerScraperOptions } from "./worker/index.ts";
 
 /**
  * Ticks with more nodes than this run in the worker thread. Measured with the bench's API load on 2
@@ -46,33 +46,10 @@ export class AdaptiveScraper {
       this.#worker = new WorkerScraper(workerOpts);
       return;
     }
-    const {
-      bearerToken,
-      containersPerMessage: _perMessage,
-      abortGraceMs: _grace,
-      addressTypes,
-      port,
-      useNodeStatusPort,
-      scheme,
-      requestTimeoutMs,
-      maxConcurrency,
-      endpoint,
-      resourceRetryMs,
-      ...client
-    } = workerOpts;
+    const { client, scraper, bearerToken } = splitScraperOptions(workerOpts);
     // Bad options fail here, as they do in WorkerScraper's constructor.
     this.#client = new KubeletClient({ ...client, bearerToken });
-    this.#inline = new Scraper({
-      client: this.#client,
-      addressTypes,
-      port,
-      useNodeStatusPort,
-      scheme,
-      requestTimeoutMs,
-      maxConcurrency,
-      endpoint,
-      resourceRetryMs,
-    });
+    this.#inline = new Scraper({ ...scraper, client: this.#client });
   }
 
   /** "inline" or "worker": where the next tick runs (unless it passes the threshold). */

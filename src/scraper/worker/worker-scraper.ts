@@ -30,6 +30,41 @@ export interface WorkerScraperOptions
   abortGraceMs?: number;
 }
 
+/** WorkerScraperOptions by who takes them: the kubelet client, the Scraper, and the rest. */
+export function splitScraperOptions(opts: WorkerScraperOptions): {
+  client: Omit<KubeletClientOptions, "bearerToken">;
+  scraper: Omit<ScraperOptions, "client" | "random" | "now">;
+  bearerToken: WorkerScraperOptions["bearerToken"];
+  containersPerMessage: number | undefined;
+  abortGraceMs: number | undefined;
+} {
+  const {
+    bearerToken,
+    containersPerMessage,
+    abortGraceMs,
+    addressTypes,
+    port,
+    useNodeStatusPort,
+    scheme,
+    requestTimeoutMs,
+    maxConcurrency,
+    endpoint,
+    resourceRetryMs,
+    ...client
+  } = opts;
+  const scraper = {
+    addressTypes: [...addressTypes],
+    port,
+    useNodeStatusPort,
+    scheme,
+    requestTimeoutMs,
+    maxConcurrency,
+    endpoint,
+    resourceRetryMs,
+  };
+  return { client, scraper, bearerToken, containersPerMessage, abortGraceMs };
+}
+
 const WORKER_URL = new URL("./thread.ts", import.meta.url);
 const MIN_RESTART_DELAY_MS = 1000;
 const WORKER_YOUNG_GENERATION_MB = 12;
@@ -77,29 +112,12 @@ export class WorkerScraper {
 
   constructor(opts: WorkerScraperOptions) {
     const {
+      client,
+      scraper,
       bearerToken,
       containersPerMessage = 4096,
       abortGraceMs = 2000,
-      addressTypes,
-      port,
-      useNodeStatusPort,
-      scheme,
-      requestTimeoutMs,
-      maxConcurrency,
-      endpoint,
-      resourceRetryMs,
-      ...client
-    } = opts;
-    const scraper = {
-      addressTypes: [...addressTypes],
-      port,
-      useNodeStatusPort,
-      scheme,
-      requestTimeoutMs,
-      maxConcurrency,
-      endpoint,
-      resourceRetryMs,
-    };
+    } = splitScraperOptions(opts);
     if (!(Number.isInteger(containersPerMessage) && containersPerMessage > 0)) {
       throw new Error(`containersPerMessage must be a positive integer, got ${containersPerMessage}`);
     }
