@@ -12,7 +12,7 @@
 // are cheap to do without. Node keeps one cache directory per user id, so the result is copied for
 // each uid the image may run as (the image's USER, the manifests' runAsUser).
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { flushCompileCache } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -55,18 +55,25 @@ async function importAll(app: string): Promise<void> {
 function fill(app: string, cacheDir: string, uids: readonly string[]): number {
   const scratch = mkdtempSync(join(cacheDir, ".fill-"));
   try {
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), IMPORT_ALL, app], {
-      env: { ...process.env, NODE_COMPILE_CACHE: scratch, NODE_DEBUG_NATIVE: "COMPILE_CACHE" },
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    if (child.status !== 0)
-      throw new Error(`filling the compile cache failed:\n${child.stderr.slice(-2000)}`);
+    // Node's debug lines go straight to fd 2 from native code: into a pipe that is full they are
+    // dropped (a busy machine lost most of them), into a file never.
+    const logPath = join(scratch, "debug.log");
+    const logFd = openSync(logPath, "w");
+    let status: number | null;
+    try {
+      status = spawnSync(process.execPath, [fileURLToPath(import.meta.url), IMPORT_ALL, app], {
+        env: { ...process.env, NODE_COMPILE_CACHE: scratch, NODE_DEBUG_NATIVE: "COMPILE_CACHE" },
+        stdio: ["ignore", "ignore", logFd],
+      }).status;
+    } finally {
+      closeSync(logFd);
+    }
+    const log = readFileSync(logPath, "utf8");
+    rmSync(logPath);
+    if (status !== 0) throw new Error(`filling the compile cache failed:\n${log.slice(-2000)}`);
     // "[compile cache] writing cache for StrippedTypeScript file:///… to temporary file <dir>/<entry>.<tmp> …"
     const stripped = new Set<string>();
-    for (const m of child.stderr.matchAll(
-      /writing cache for StrippedTypeScript \S+ to temporary file (\S+)/g,
-    )) {
+    for (const m of log.matchAll(/writing cache for StrippedTypeScript \S+ to temporary file (\S+)/g)) {
       const path = m[1]!;
       stripped.add(path.slice(path.lastIndexOf("/") + 1, path.lastIndexOf(".")));
     }
