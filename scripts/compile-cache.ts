@@ -59,18 +59,23 @@ function fill(app: string, cacheDir: string, uids: readonly string[]): number {
     // dropped (a busy machine lost most of them), into a file never.
     const logPath = join(scratch, "debug.log");
     const logFd = openSync(logPath, "w");
-    let status: number | null;
+    let child: ReturnType<typeof spawnSync>;
     try {
-      status = spawnSync(process.execPath, [fileURLToPath(import.meta.url), IMPORT_ALL, app], {
+      // Pipes, not "ignore": in the image's chroot there is no /dev/null to open.
+      child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), IMPORT_ALL, app], {
         env: { ...process.env, NODE_COMPILE_CACHE: scratch, NODE_DEBUG_NATIVE: "COMPILE_CACHE" },
-        stdio: ["ignore", "ignore", logFd],
-      }).status;
+        stdio: ["pipe", "pipe", logFd],
+      });
     } finally {
       closeSync(logFd);
     }
     const log = readFileSync(logPath, "utf8");
     rmSync(logPath);
-    if (status !== 0) throw new Error(`filling the compile cache failed:\n${log.slice(-2000)}`);
+    if (child.status !== 0) {
+      throw new Error(
+        `filling the compile cache failed: ${child.error ?? `exit ${child.status}`}\n${log.slice(-2000)}`,
+      );
+    }
     // "[compile cache] writing cache for StrippedTypeScript file:///… to temporary file <dir>/<entry>.<tmp> …"
     const stripped = new Set<string>();
     for (const m of log.matchAll(/writing cache for StrippedTypeScript \S+ to temporary file (\S+)/g)) {
