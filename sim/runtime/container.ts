@@ -224,7 +224,7 @@ export class Container {
     const argv = containerArgv(config, this.spec, this.pod.fields.podIP);
     const env = containerEnv(config, this.spec, this.pod.fields, this.pod.apiServer());
     const workingDir = typeof this.spec.workingDir === "string" ? this.spec.workingDir : "/";
-    await this.spawn(hostScript(binds, user, workingDir, this.pod.tools), argv, env);
+    await this.spawn(hostScript(binds, user, workingDir, this.pod.tools, argv[0]!), argv, env);
   }
 
   /** The volume mounts and the service-account files as binds; emptyDirs are handed to `user`. */

@@ -127,8 +127,28 @@ test("host binds that would hide another bind's source go last", () => {
     { uid: 1, gid: 1 },
     "/",
     TOOLS,
+    "/opt/web",
   );
   assert.ok(script.indexOf("'/tmp/sim/sa'") < script.indexOf("'/v/tmp'"));
+});
+
+test("a host bind that would hide the command itself is left out, and the log says so", () => {
+  const script = hostScript(
+    [
+      { source: "/v/tmp", target: "/tmp", readOnly: false },
+      { source: "/v/data", target: "/data", readOnly: false },
+    ],
+    { uid: 1, gid: 1 },
+    "/",
+    TOOLS,
+    "/tmp/checkout/web.sh",
+  );
+  assert.doesNotMatch(script, /--bind '\/v\/tmp'/);
+  assert.match(script, /--bind '\/v\/data' '\/data'/);
+  assert.match(
+    script,
+    /echo 'kube-sim: \/tmp not mounted: it would hide the command \/tmp\/checkout\/web.sh' >&2/,
+  );
 });
 
 test("CrashLoopBackOff: at once, then 10 s doubling up to 5 minutes", () => {

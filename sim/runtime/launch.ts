@@ -186,13 +186,24 @@ export function mountScript(
  * over the host's, then the user switch.
  */
 export function hostScript(
-  binds: readonly { source: string; target: string; readOnly: boolean }[],
+  allBinds: readonly { source: string; target: string; readOnly: boolean }[],
   user: { uid: number; gid: number },
   workingDir: string,
   tools: HostTools,
+  command: string,
 ): string {
   const { mount, mkdir, unshare } = tools;
   const lines = ["set -e"];
+  // The command runs from the host's filesystem: a bind over a directory holding it (an emptyDir at
+  // /tmp while the checkout is under /tmp) would hide it and whatever it runs, so that volume is left
+  // out, and said in the container's log.
+  const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir.replace(/\/$/, "")}/`);
+  const binds = allBinds.filter((b) => !under(command, b.target));
+  for (const b of allBinds.filter((o) => under(command, o.target))) {
+    lines.push(
+      `echo ${quote(`kube-sim: ${b.target} not mounted: it would hide the command ${command}`)} >&2`,
+    );
+  }
   // A bind over a directory holding another bind's source (an emptyDir at /tmp while the simulator's
   // directory is under /tmp) would hide that source: such binds go last.
   const shadows = (b: { target: string }) =>
