@@ -483,6 +483,13 @@ test("--image-command: without an image, a host executable runs with the user, v
   assert.deepEqual(await get(ip, "/read?path=/var/run/secrets/kubernetes.io/serviceaccount/namespace"), {
     content: "default",
   });
-  assert.deepEqual(await get(ip, "/write?path=/tmp/x"), { written: true });
+  // /tmp is the pod's emptyDir, unless this checkout is under /tmp: then that volume would hide the
+  // command, so it is left out and /tmp is the host's (a fresh name, removed afterwards).
+  const scratch = `/tmp/host-command-${process.pid}-${Date.now()}`;
+  t.after(() => rmSync(scratch, { force: true }));
+  assert.deepEqual(await get(ip, `/write?path=${encodeURIComponent(scratch)}`), { written: true });
+  if (root.startsWith("/tmp/")) {
+    assert.match(logTail(h.dir, pod), /kube-sim: \/tmp not mounted: it would hide the command/);
+  }
   assert.match(containerOf(pod)?.imageID ?? "", /@host:/);
 });
