@@ -4,11 +4,17 @@
 // half of a list's CPU). Names that Go writes as they are (printable ASCII other than " \ < > &) are
 // copied a character per byte; any other name goes through goJSONString and a UTF-8 write.
 
-import { formatCpu, formatMemory, goJSONString, labelsJSON } from "../go/index.ts";
+import {
+  formatCpu,
+  formatMemory,
+  goJSONString,
+  labelsJSON,
+  writeCpuText,
+  writeMemoryText,
+} from "../go/index.ts";
 import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
 import { NumberKeyedBytes } from "./number-cache.ts";
 import { formatWindow, LIST_TAIL_JSON, METRICS_API_VERSION, type ObjectContext } from "./objects.ts";
-import { writeCpuText, writeMemoryText } from "./quantity-bytes.ts";
 import { formatTimestamp } from "./timestamp.ts";
 
 /** 1 for the ASCII characters Go's encoder writes inside a string unescaped. */

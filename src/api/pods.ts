@@ -33,8 +33,6 @@ import { jsonResponse, listerFailure, type ObjectFormat, protobufResponse } from
 import { STREAM_MIN_ITEMS, streamList } from "./stream.ts";
 import { parseIncludeObject, type TableItem, tableJSON } from "./table.ts";
 
-type PodItem = PodSource;
-
 function comparePods(a: PartialObjectMetadata, b: PartialObjectMetadata): number {
   return (
     compareStrings(a.metadata.namespace ?? "", b.metadata.namespace ?? "") ||
@@ -60,7 +58,7 @@ function podUsageSum(point: PodMetricsPoint, includeSwap: boolean): Record<strin
   return usageObject(cpu, memory, includeSwap ? swap : undefined);
 }
 
-function podTableItem(ctx: ObjectContext, item: PodItem, swap: boolean): TableItem {
+function podTableItem(ctx: ObjectContext, item: PodSource, swap: boolean): TableItem {
   return {
     name: item.name,
     usage: podUsageSum(item.point, swap),
@@ -152,9 +150,9 @@ function podItems(
   pods: readonly PartialObjectMetadata[],
   from: number,
   to: number,
-): PodItem[] {
+): PodSource[] {
   const points = deps.metrics.getListPodMetrics(pods, from, to);
-  const items: PodItem[] = [];
+  const items: PodSource[] = [];
   for (let i = 0; i < points.length; i++) {
     const point = points[i];
     if (!point) continue;
@@ -189,12 +187,12 @@ function renderPods(
   req: ApiRequest,
   format: ObjectFormat,
   now: number,
-  items: readonly PodItem[],
+  items: readonly PodSource[],
   isList: boolean,
 ): ApiResponse {
   const swap = deps.swapUsage === true;
   const ctx = objectContext(now, swap);
-  const json = (item: PodItem) =>
+  const json = (item: PodSource) =>
     podMetricsJSON(ctx, item.namespace, item.name, labelsJSON(item.labels), item.point);
   if (format.representation === "table") {
     const include = parseIncludeObject(req.query.get("includeObject"));

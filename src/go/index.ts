@@ -12,5 +12,6 @@ export { goJSONString, labelsJSON } from "./json.ts";
 export { type Flag, FlagError, FlagSet, type FlagSpec, specs } from "./pflag.ts";
 export type { FlagType } from "./pflag-values.ts";
 export { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
+export { writeCpuText, writeMemoryText } from "./quantity-bytes.ts";
 export { goQuote } from "./quote.ts";
 export { parseGoFloat, parseGoInt } from "./strconv.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { formatCpu, formatMemory } from "../go/index.ts";
+import { formatCpu, formatMemory } from "./quantity.ts";
 import { writeCpuText, writeMemoryText } from "./quantity-bytes.ts";
 
 /** The text written, or formatX's own when the fast path declines (as the writers fall back). */

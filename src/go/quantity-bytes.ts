@@ -1,4 +1,4 @@
-// formatCpu / formatMemory (src/go/quantity.ts) written as ASCII straight into a byte buffer, for the
+// formatCpu / formatMemory (quantity.ts) written as ASCII straight into a byte buffer, for the
 // common values (whole, non-negative, below 2^53): a large list has two or three quantities per
 // container, and a string each was most of its garbage. Any other value returns -1 and the caller
 // writes formatCpu / formatMemory's text instead.
