@@ -17,8 +17,9 @@ import {
   ServiceAccountTokens,
   TokenTable,
 } from "../auth/index.ts";
+import { parseFaultSpec, UsageError } from "../options.ts";
 import { ApiError, type Cluster, formBytes, truthOf } from "../state/index.ts";
-import { FAULTS, type KubeletFault, type UserInfo } from "../types.ts";
+import type { KubeletFault, UserInfo } from "../types.ts";
 import { Aggregator } from "./aggregator.ts";
 import {
   AUTH_CONFIGMAP,
@@ -58,7 +59,8 @@ const GROUP_ORDER = [
 
 /** How /sim/faults reads and changes the kubelets' injected faults. */
 export interface FaultControl {
-  faults(): Record<string, KubeletFault>;
+  /** Each faulty node's fault SPEC. */
+  faults(): Record<string, string>;
   setFault(node: string, fault: KubeletFault | undefined): void | Promise<void>;
 }
 
@@ -407,30 +409,27 @@ export class ApiServer {
   private async faults(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
     const control = this.opts.faults;
     if (!control) throw new ApiError(404, "NotFound", "fault injection is not enabled on this simulator", {});
-    if (method === "GET") return writeJson(res, 200, control.faults());
+    const state = () => ({ nodes: control.faults(), apiserver: {} });
+    if (method === "GET") return writeJson(res, 200, state());
     if (method !== "POST") throw methodNotAllowed();
     const body = rec(await readBody(req));
     const node = body.node;
-    const fault = body.fault;
-    if (typeof node !== "string" || node === "") {
-      throw new ApiError(
-        400,
-        "BadRequest",
-        `body must be {"node": "<name>", "fault": ${FAULTS.map((f) => `"${f}"`).join(" | ")} | null}`,
-      );
+    const spec = body.fault ?? null;
+    if (typeof node !== "string" || node === "" || (spec !== null && typeof spec !== "string")) {
+      throw new ApiError(400, "BadRequest", 'body must be {"node": "<name>", "fault": "<SPEC>" | null}');
     }
-    if (fault !== null && fault !== undefined && !FAULTS.includes(fault as KubeletFault)) {
-      throw new ApiError(
-        400,
-        "BadRequest",
-        `unknown fault ${JSON.stringify(fault)}: want one of ${FAULTS.join(", ")} or null`,
-      );
+    let fault: KubeletFault | undefined;
+    try {
+      fault = spec === null ? undefined : parseFaultSpec(spec);
+    } catch (err) {
+      if (err instanceof UsageError) throw new ApiError(400, "BadRequest", err.message);
+      throw err;
     }
     if (!this.opts.cluster.node(node))
       throw new ApiError(404, "NotFound", `nodes "${node}" not found`, { name: node, kind: "nodes" });
-    await control.setFault(node, (fault ?? undefined) as KubeletFault | undefined);
-    this.log(`sim: fault on node ${node} set to ${fault ?? "none"}`);
-    writeJson(res, 200, control.faults());
+    await control.setFault(node, fault);
+    this.log(`sim: fault on node ${node} set to ${spec ?? "none"}`);
+    writeJson(res, 200, state());
   }
 
   private async resource(
