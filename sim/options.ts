@@ -47,21 +47,21 @@ export const FAULT_KIND_HELP: readonly (readonly [string, string])[] = [
   ["delay:DUR", "answer (correctly) only after DUR, e.g. delay:5s"],
   ["reset", "reset the connection when a request arrives"],
   ["status:CODE", "answer CODE = 401 | 403 | 404 | 500 | 503 (http500 = status:500)"],
-  ["truncated", "Content-Length of the whole body, then half of it and the connection closed"],
+  ["truncated", "promise the whole body (Content-Length), send half, close"],
   ["garbage", "200 with bytes that are neither exposition text nor JSON"],
   ["huge", "a ~100 MiB body (the healthy one, then padding), streamed"],
   ["nan", "NaN for the targets' CPU and memory (null in the Summary API)"],
-  ["inf", "+Inf CPU and -Inf memory for the targets (1e999/-1e999 in the Summary API)"],
+  ["inf", "+Inf CPU, -Inf memory for the targets (1e999, -1e999 in the Summary API)"],
   ["negative", "negative CPU counters and memory for the targets"],
   ["absurd-cpu", "the targets' CPU counters advance 10x faster than the node's cores"],
   ["absurd-memory", "the targets' memory is 4x the node's memory capacity"],
-  ["counter-reset", "every CPU counter of the node restarts from 0 (a reboot); stays so when cleared"],
+  ["counter-reset", "all the node's CPU counters restart from 0 (a reboot; kept when cleared)"],
   ["duplicate-series", "the targets' series twice in the body, the second with other values"],
   ["no-timestamp", 'samples without timestamps (no Summary API "time" fields)'],
   ["future-timestamp", "timestamps an hour ahead"],
   ["backwards-timestamp", "each scrape's timestamps a minute earlier than the last one's"],
   ["missing-families", "no node_/container_memory_working_set_bytes (no Summary API memory)"],
-  ["flap:DUR", "the Node's Ready condition toggles every DUR (through the API, watches see it)"],
+  ["flap:DUR", "the Node's Ready condition toggles every DUR (watches see it)"],
   ["delete-mid-scrape[:DUR]", "a scrape deletes the Node object, answers, re-creates it after DUR (5s)"],
   ["tls-expired", "serve an expired certificate (open connections are closed)"],
   ["wrong-ca", "serve a certificate from a CA the cluster does not know"],
@@ -195,9 +195,9 @@ ${FAULT_KIND_HELP.map(([spec, what]) => `  ${spec.padEnd(24)}${what}`).join("\n"
 
 Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) GET|POST
 /sim/faults (POST {"node": "<name>", "fault": "<SPEC>" | null}, null clears; GET answers
-{"nodes": {"<name>": "<SPEC>"}, "apiserver": {...}}), POST /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older
-watches) and POST /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and
-write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
+{"nodes": {"<name>": "<SPEC>"}, "apiserver": {...}}), POST /sim/watches/drop (end every watch
+stream), POST /sim/compact (410 for older watches) and POST /sim/rotate-client-ca (trust one
+more client CA, publish it in the ConfigMap and write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
 `;
 
 const DURATION_UNITS: Record<string, number> = {
