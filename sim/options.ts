@@ -197,7 +197,8 @@ Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) G
 /sim/faults (POST {"node": "<name>", "fault": "<SPEC>" | null}, null clears; GET answers
 {"nodes": {"<name>": "<SPEC>"}, "apiserver": {...}}), POST /sim/watches/drop (end every watch
 stream), POST /sim/compact (410 for older watches) and POST /sim/rotate-client-ca (trust one
-more client CA, publish it in the ConfigMap and write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
+more client CA, publish it in the ConfigMap and write a cert for user "rotated", bound like
+viewer, to DIR/pki/rotated.{crt,key}).
 `;
 
 const DURATION_UNITS: Record<string, number> = {
