@@ -35,11 +35,19 @@ export function getFaults(sim: SimHandle): Promise<SimFaults> {
  * - "no-targets": nothing for the node nor its first running pod (namespace/name order), whose series
  *   the fault breaks; the node's other pods with correct values;
  * - "correct": the node and its pods with correct values (a reset counter costs at most one window);
+ * - "approximate": served, but only as exact as the server's own clock allows: without timestamps
+ *   the time a request was sent stands in for the sample's, so request latency skews the rate;
  * - "while-ready": correct values while the Node is Ready, nothing while it is not (NotReady nodes
  *   are not scraped);
  * - "while-present": correct values while the Node object exists, nothing while it is deleted.
  */
-export type FaultExpectation = "no-node" | "no-targets" | "correct" | "while-ready" | "while-present";
+export type FaultExpectation =
+  | "no-node"
+  | "no-targets"
+  | "correct"
+  | "approximate"
+  | "while-ready"
+  | "while-present";
 
 export interface KubeletFaultKind {
   kind: string;
@@ -69,7 +77,7 @@ export const KUBELET_FAULT_KINDS: readonly KubeletFaultKind[] = [
   { kind: "absurd-memory", spec: "absurd-memory", expect: "no-targets" },
   { kind: "counter-reset", spec: "counter-reset", expect: "correct" },
   { kind: "duplicate-series", spec: "duplicate-series", expect: "no-targets" },
-  { kind: "no-timestamp", spec: "no-timestamp", expect: "correct" },
+  { kind: "no-timestamp", spec: "no-timestamp", expect: "approximate" },
   { kind: "future-timestamp", spec: "future-timestamp", expect: "no-node" },
   { kind: "backwards-timestamp", spec: "backwards-timestamp", expect: "no-node" },
   { kind: "missing-families", spec: "missing-families", expect: "no-node" },
