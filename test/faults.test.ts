@@ -114,13 +114,18 @@ interface Observed {
   notBack: string[];
 }
 
-test("KUBELET_FAULT_KINDS has every kind the simulator's --help lists", async () => {
+test("KUBELET_FAULT_KINDS has every kind the simulator's --help lists, and so does the demo's", async () => {
   const help = await run(process.execPath, [`${root}/sim/main.ts`, "--help"]);
   const section = help.stdout.split("Kubelet fault kinds")[1]?.split("\n\n")[0] ?? "";
   const listed = [...section.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1]);
   assert.ok(listed.length > 20, section);
   const kinds = new Set(KUBELET_FAULT_KINDS.map((k) => k.spec.split(":")[0]));
   assert.deepEqual([...kinds].sort(), [...new Set(listed)].sort());
+  // The demo's --help shows the same list and the endpoint's body.
+  const demo = await run(process.execPath, [`${root}/scripts/demo.ts`, "--help"]);
+  assert.equal(demo.code, 0);
+  assert.ok(demo.stdout.includes(section), "the demo lists every kind");
+  assert.match(demo.stdout, /POST \{"node": "<name>", "fault": "<SPEC>" \| null\}/);
 });
 
 test("every kubelet fault: still serving, healthy nodes exact, faulty ones excluded, back after clearing", async (t) => {
