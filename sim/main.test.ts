@@ -52,8 +52,8 @@ test("parseArgs: defaults and every flag", () => {
   assert.deepEqual(
     [...o.faults],
     [
-      ["node-1", "hang"],
-      ["node-2", "garbage"],
+      ["node-1", { kind: "hang" }],
+      ["node-2", { kind: "garbage" }],
     ],
   );
   assert.equal(o.bookmarkIntervalMs, 90_000);
