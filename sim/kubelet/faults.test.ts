@@ -352,6 +352,17 @@ describe("kubelet faults over HTTPS", () => {
     assert.equal((await get(ca, node, "/metrics/resource")).status, 200);
   });
 
+  test("1,000 set and clear cycles over every kind leave no timer behind", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    for (let i = 0; i < 1000; i++) {
+      await set(SAMPLE_SPECS[i % SAMPLE_SPECS.length]);
+      await set(undefined);
+    }
+    assert.equal(timers(), before);
+    assert.equal((await get(ca, node, "/metrics/resource")).status, 200);
+  });
+
   test("the other node is never affected", async () => {
     assert.equal((await get(ca, nodes.find((n) => n.name !== node.name)!, "/metrics/resource")).status, 200);
   });
