@@ -424,6 +424,13 @@ describe("simulated kube-apiserver", () => {
     );
     await call("/sim/faults", { method: "POST", body: { node, fault: null } });
     assert.deepEqual((await call("/sim/faults")).json(), { nodes: {}, apiserver: {} });
+    // A node whose Node object is gone for now (delete-mid-scrape) can still have its fault cleared.
+    faults.set("ghost", { kind: "delete-mid-scrape", recreateAfterMs: 5000 });
+    assert.equal(
+      (await call("/sim/faults", { method: "POST", body: { node: "ghost", fault: null } })).status,
+      200,
+    );
+    assert.deepEqual((await call("/sim/faults")).json(), { nodes: {}, apiserver: {} });
   });
 
   test("kubectl get nodes and get pods -A work against the simulator", async (t) => {

@@ -425,7 +425,8 @@ export class ApiServer {
       if (err instanceof UsageError) throw new ApiError(400, "BadRequest", err.message);
       throw err;
     }
-    if (!this.opts.cluster.node(node))
+    // A node a delete-mid-scrape fault has deleted for the moment still has its fault to change.
+    if (!this.opts.cluster.node(node) && !(node in control.faults()))
       throw new ApiError(404, "NotFound", `nodes "${node}" not found`, { name: node, kind: "nodes" });
     await control.setFault(node, fault);
     this.log(`sim: fault on node ${node} set to ${spec ?? "none"}`);
