@@ -25,15 +25,20 @@ export function statusFaultBody(code: (typeof FAULT_STATUS_CODES)[number]): stri
   return `${STATUS_TEXT[code]}\n`;
 }
 
-/** Ends the connection at once: a TCP reset where the socket allows it, else a plain close. */
-export function resetConnection(req: IncomingMessage): void {
-  const socket = req.socket as Socket & { resetAndDestroy?: () => void };
+/**
+ * Ends the connection at once with a TCP reset. A TLS socket cannot send one itself, so the reset goes
+ * through the TCP socket under it: the one of `tcpSockets` (the server's "connection" sockets) with
+ * the same peer.
+ */
+export function resetConnection(req: IncomingMessage, tcpSockets: Iterable<Socket>): void {
+  const { remoteAddress, remotePort } = req.socket;
+  let tcp: Socket = req.socket;
+  for (const s of tcpSockets) if (s.remotePort === remotePort && s.remoteAddress === remoteAddress) tcp = s;
   try {
-    socket.resetAndDestroy?.();
+    tcp.resetAndDestroy();
   } catch {
-    // A TLS socket may not expose its TCP handle for a reset: closing it is the next best thing.
+    req.socket.destroy(); // not a TCP socket after all: a plain close is the next best thing
   }
-  socket.destroy();
 }
 
 /** A Content-Length for the whole body, then its first half, then the connection closed. */

@@ -493,7 +493,7 @@ export class KubeletFleet {
       case "hang":
         return; // never answered; close() destroys the socket
       case "reset":
-        return resetConnection(req);
+        return resetConnection(req, listener.sockets);
       case "status":
         return send(
           req,
