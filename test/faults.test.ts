@@ -1,5 +1,6 @@
 // A broken kubelet affects only its node: one log line naming the node and the cause, every other
-// node keeps its metrics, and the process keeps running. A bad flag exits 1 before anything listens.
+// node keeps its metrics, and the process keeps running; every kubelet fault kind of the simulator
+// (test/support/faults.ts) is run against the real server. A bad flag exits 1 before anything listens.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { apiRequest, readAdminCredentials } from "../scripts/cluster.ts";
