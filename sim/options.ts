@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs as parseFlags } from "node:util";
+import { API_FAULT_HELP, parseApiFaultSpec } from "./apiserver/index.ts";
 import { FAULTS, type KubeletFault } from "./types.ts";
 
 export interface SimOptions {
@@ -19,6 +20,8 @@ export interface SimOptions {
   port: number;
   dir: string;
   faults: Map<string, KubeletFault>;
+  /** The API server's own injected faults from the start (a /sim/faults spec; "" = none). */
+  apiserverFaults: string;
   bookmarkIntervalMs: number;
   /** The first N nodes (scenario order) get summary-only kubelets. */
   summaryOnlyNodes: number;
@@ -57,6 +60,14 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --dir DIR                 where to write kubeconfig and pki/ (default .demo)
   --fault NODE=KIND         make NODE's kubelet misbehave: hang | http500 | garbage | wrong-ca
                             (a serving cert from a CA the cluster does not know) (repeatable)
+  --apiserver-fault SPEC    make the API server misbehave on lists and watches of nodes and pods:
+                            SPEC is KIND[:ARG][@FRACTION] (comma-separated or repeated; FRACTION
+                            of the requests, default all), KIND one of:
+${Object.values(API_FAULT_HELP)
+  .map((line) => `                              ${line}`)
+  .join("\n")}
+  --apiserver-down-for DUR  the API server refuses connections for DUR after start, then comes up
+                            (the ready line still prints; same as --apiserver-fault down:DUR)
   --bookmark-interval DUR   watch BOOKMARK period, e.g. 60s, 500ms, 1m (default 60s)
   --summary-only-nodes N    the first N nodes' kubelets answer 404 on /metrics/resource and serve
                             only /stats/summary (default 0)
@@ -94,9 +105,11 @@ The API server serves TokenReview, SubjectAccessReview and ConfigMap
 kube-system/extension-apiserver-authentication.
 
 Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) GET|POST
-/sim/faults, POST /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older
-watches) and POST /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and
-write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
+/sim/faults (POST {"apiserver": "<SPEC>" | null} sets the API server's faults at once; GET answers
+{"nodes": {...}, "apiserver": {"spec", "downUntil", "requests", "injected"}}), POST
+/sim/watches/drop (end every watch stream), POST /sim/compact (410 for older watches) and POST
+/sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and write a cert for
+user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
 `;
 
 const DURATION_UNITS: Record<string, number> = {
@@ -155,6 +168,8 @@ const FLAGS = {
   port: { type: "string" },
   dir: { type: "string" },
   fault: { type: "string", multiple: true },
+  "apiserver-fault": { type: "string", multiple: true },
+  "apiserver-down-for": { type: "string" },
   image: { type: "string", multiple: true },
   "image-command": { type: "string", multiple: true },
   "bookmark-interval": { type: "string" },
@@ -222,6 +237,7 @@ export function parseArgs(
     port: intFlag("port", v.port, 6443, 0, 65535), // 0 = any free port (tests)
     dir: v.dir ?? ".demo",
     faults: new Map(),
+    apiserverFaults: "",
     bookmarkIntervalMs: 60_000,
     summaryOnlyNodes: intFlag("summary-only-nodes", v["summary-only-nodes"], 0, 0, 250 * 254),
     dnsOnlySanNodes: intFlag("dns-only-san-nodes", v["dns-only-san-nodes"], 0, 0, 250 * 254),
@@ -248,6 +264,18 @@ export function parseArgs(
       throw new UsageError(`invalid --fault ${JSON.stringify(value)}: want NODE=${FAULTS.join("|")}`);
     }
     o.faults.set(m[1], m[2] as KubeletFault);
+  }
+  const apiserverFaults = [...(v["apiserver-fault"] ?? [])];
+  if (v["apiserver-down-for"] !== undefined) {
+    const ms = parseDuration(v["apiserver-down-for"]);
+    if (ms <= 0) throw new UsageError("--apiserver-down-for must be positive");
+    apiserverFaults.push(`down:${ms}ms`);
+  }
+  o.apiserverFaults = apiserverFaults.join(",");
+  try {
+    parseApiFaultSpec(o.apiserverFaults);
+  } catch (err) {
+    throw new UsageError(`invalid --apiserver-fault: ${(err as Error).message}`);
   }
   for (const value of v.image ?? []) {
     const m = /^([^=\s]+)=(.+)$/.exec(value);

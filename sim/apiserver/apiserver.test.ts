@@ -401,8 +401,8 @@ describe("simulated kube-apiserver", () => {
     const node = truth.nodes[0].name;
     const set = await call("/sim/faults", { method: "POST", body: { node, fault: "http500" } });
     assert.equal(set.status, 200);
-    assert.deepEqual(set.json(), { [node]: "http500" });
-    assert.deepEqual((await call("/sim/faults")).json(), { [node]: "http500" });
+    assert.deepEqual(set.json().nodes, { [node]: "http500" });
+    assert.deepEqual((await call("/sim/faults")).json().nodes, { [node]: "http500" });
     assert.equal(
       (await call("/sim/faults", { method: "POST", body: { node, fault: "explode" } })).status,
       400,
@@ -412,7 +412,7 @@ describe("simulated kube-apiserver", () => {
       404,
     );
     await call("/sim/faults", { method: "POST", body: { node, fault: null } });
-    assert.deepEqual((await call("/sim/faults")).json(), {});
+    assert.deepEqual((await call("/sim/faults")).json().nodes, {});
   });
 
   test("kubectl get nodes and get pods -A work against the simulator", async (t) => {
