@@ -147,6 +147,11 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     return this.synced;
   }
 
+  /** start() was called and stop() was not. */
+  get started(): boolean {
+    return this.running !== undefined;
+  }
+
   get size(): number {
     return this.cache.size;
   }
