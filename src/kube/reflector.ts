@@ -216,6 +216,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
         }
         phase = "watch";
         await this.watchOnce(signal);
+        this.goneInARow = 0;
       } catch (err) {
         if (signal.aborted) return;
         if (err instanceof RetryNowError) continue;
@@ -234,6 +235,7 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
           await this.backoff.sleep(signal, retryAfterMs(err));
           continue;
         }
+        this.goneInARow = 0;
         this.reportFailure(err, phase === "list" ? "Failed to list" : "Failed to watch");
         // After an ERROR event the cache may have missed changes; otherwise resume the watch.
         if (err instanceof RelistError) needList = true;
