@@ -106,7 +106,7 @@ kube-system/extension-apiserver-authentication.
 
 Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) GET|POST
 /sim/faults (POST {"apiserver": "<SPEC>" | null} sets the API server's faults at once; GET answers
-{"nodes": {...}, "apiserver": {"spec", "downUntil", "requests", "injected"}}), POST
+{"nodes": {...}, "apiserver": {"spec", "downUntil", "requests", "openWatches", "injected"}}), POST
 /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older watches) and POST
 /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and write a cert for
 user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).

@@ -146,7 +146,12 @@ test("started while the API server is down: keeps running, not ready, then ready
 });
 
 interface FaultState {
-  apiserver: { spec: string | null; requests: Record<string, number>; injected: Record<string, number> };
+  apiserver: {
+    spec: string | null;
+    requests: Record<string, number>;
+    openWatches: Record<string, number>;
+    injected: Record<string, number>;
+  };
 }
 
 async function faultState(creds: AdminCredentials): Promise<FaultState> {
@@ -196,6 +201,13 @@ test("API-server faults while serving: metrics stay, changes made meanwhile arri
     { spec: "gone,slow-list:6s", maxRequests: 16 },
   ];
   for (const [i, { spec, maxRequests }] of faults.entries()) {
+    // Both informers watching (not waiting out a backoff from the previous fault) for over a second,
+    // so that dropping their watches below is a normal end and they come back at once, into the fault.
+    await poll(`both informers watching before ${spec}`, async () => {
+      const open = (await faultState(creds)).apiserver.openWatches;
+      return (open.nodes ?? 0) > 0 && (open.pods ?? 0) > 0 ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
     const before = listsAndWatches(await faultState(creds));
     const set = await apiRequest(creds, "POST", "/sim/faults", { apiserver: spec });
     assert.equal(set.status, 200, set.body);

@@ -516,7 +516,7 @@ export class ApiServer {
         const watching = watch === "true" || watch === "1";
         if (await this.apiFaults.intercept(watching ? "watch" : "list", resource, url, res)) return;
         if (watching) {
-          return serveWatch(
+          serveWatch(
             {
               cluster,
               forms: this.watchForms,
@@ -528,6 +528,8 @@ export class ApiServer {
             url,
             route,
           );
+          this.apiFaults.watchServed(resource, res);
+          return;
         }
         return serveList(cluster, this.listForms, req, res, url, route);
       }

@@ -143,8 +143,12 @@ describe("API server faults on the wire", () => {
   test("drop-watches: open watch streams end every period", async () => {
     await setFaults("drop-watches:200ms");
     // Without the fault this watch would last 60 s.
-    const w = await call("/api/v1/nodes?watch=true&timeoutSeconds=60");
+    const watching = call("/api/v1/nodes?watch=true&timeoutSeconds=60");
+    const open = async () => (await call("/sim/faults")).json().apiserver.openWatches.nodes ?? 0;
+    for (let n = 0; (await open()) === 0; n++) assert.ok(n < 1000, "the watch is counted as open");
+    const w = await watching;
     assert.equal(w.status, 200);
+    assert.equal(await open(), 0, "and as closed once it ended");
     assert.ok((await call("/sim/faults")).json().apiserver.injected["drop-watches"] >= 1);
     await setFaults(null);
   });

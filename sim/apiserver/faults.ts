@@ -108,6 +108,7 @@ export class ApiServerFaults {
   private downUntil = 0;
   private readonly requests = new Map<string, number>();
   private readonly injected = new Map<string, number>();
+  private readonly openWatches = new Map<string, number>();
 
   constructor(hooks: ApiFaultHooks) {
     this.hooks = hooks;
@@ -149,8 +150,16 @@ export class ApiServerFaults {
       spec: this.spec === "" ? null : this.spec,
       ...(this.downUntil > Date.now() ? { downUntil: new Date(this.downUntil).toISOString() } : {}),
       requests: Object.fromEntries([...this.requests].sort()),
+      openWatches: Object.fromEntries([...this.openWatches].sort()),
       injected: Object.fromEntries([...this.injected].sort()),
     };
+  }
+
+  /** Counts a watch stream of a faulted resource as open until its response closes. */
+  watchServed(resource: Resource, res: ServerResponse): void {
+    if (!FAULTED.has(resource) || res.writableEnded) return;
+    this.count(this.openWatches, resource);
+    res.once("close", () => this.count(this.openWatches, resource, -1));
   }
 
   close(): void {
