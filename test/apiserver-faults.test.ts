@@ -228,6 +228,7 @@ test("API-server faults while serving: metrics stay, changes made meanwhile arri
     // Served all along from the caches' last state.
     await waitForNodes(c, nodes, `node metrics during ${spec}`);
     const during = listsAndWatches(await faultState(creds)) - before;
+    t.diagnostic(`${spec}: ${during} lists and watches of nodes and pods in ${faultMs / 1000} s`);
     assert.ok(during <= maxRequests, `${spec}: ${during} lists and watches in ${faultMs} ms`);
     assert.equal(c.server.child.exitCode, null, `running through ${spec}`);
 
@@ -241,7 +242,7 @@ test("API-server faults while serving: metrics stay, changes made meanwhile arri
   for (const kind of ["status", "throttle", "gone", "drop-watches", "slow-list"]) {
     assert.ok((state.apiserver.injected[kind] ?? 0) > 0, `${kind} was injected: ${JSON.stringify(state)}`);
   }
-  assertOneLinePerCause(c.server);
+  for (const line of assertOneLinePerCause(c.server)) t.diagnostic(line.trimEnd());
   await poll("ready after the faults", async () =>
     (await direct(c.serverAddress, "/readyz")).status === 200 ? true : undefined,
   );
