@@ -2,7 +2,15 @@
 // watches (410 right after every relist): it waits as asked, and it does not relist in a hot loop.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { FakeApiServer, json, listOf, type Pod, pod, waitFor } from "../../test/support/fake-apiserver.ts";
+import {
+  FakeApiServer,
+  json,
+  listOf,
+  type Pod,
+  pod,
+  send,
+  waitFor,
+} from "../../test/support/fake-apiserver.ts";
 import { captureLogs } from "../../test/support/logs.ts";
 import { ApiError, KubeClient } from "./client.ts";
 import { FailureLog } from "./failure-log.ts";
@@ -97,6 +105,37 @@ describe("Reflector against a throttling or expiring API server", () => {
     const errors = logs.filter((l) => l.startsWith("E"));
     assert.ok(errors.length >= 1);
     for (const l of errors) assert.match(l, /"Watch expired right after a relist"/);
+  });
+
+  test("a lone 410 after a watch that worked relists at once, even after an earlier run of them", async (t) => {
+    captureLogs(t);
+    let lists = 0;
+    api.list = (_q, res) => {
+      lists++;
+      json(res, 200, listOf([pod("a", "p", String(lists))], String(lists)));
+    };
+    const expire = (w: Awaited<ReturnType<FakeApiServer["nextWatch"]>>) => {
+      send(w, "ERROR", { kind: "Status", code: 410, reason: "Expired", message: "too old resource version" });
+      w.res.end();
+    };
+    // A backoff far beyond the wait below: only an immediate relist passes.
+    const r = new Reflector<Pod>({
+      client,
+      name: "pods",
+      path: "/api/v1/pods",
+      backoff: { initialMs: 600_000, maxMs: 600_000 },
+    });
+    t.after(() => r.stop());
+    r.start();
+    expire(await api.nextWatch());
+    await waitFor(() => lists === 2, "the relist after the first 410");
+    // A quiet watch that lasts over a second ends normally (one ending sooner counts as a failure).
+    const working = await api.nextWatch();
+    working.res.writeHead(200, { "content-type": "application/json" });
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    working.res.end();
+    expire(await api.nextWatch());
+    await waitFor(() => lists === 3, "the relist after a lone 410", 10_000);
   });
 });
 
