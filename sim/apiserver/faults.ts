@@ -200,7 +200,8 @@ export class ApiServerFaults {
     if (verb === "watch" && rv !== "" && rv !== "0" && this.active("gone")) {
       this.count(this.injected, "gone");
       // As the watch cache answers a resourceVersion it no longer has: a 200 stream with one ERROR event.
-      const oldest = this.hooks.currentResourceVersion();
+      // The oldest version the cache still has: past the one asked for, as after a compaction.
+      const oldest = Math.max(Number(rv) + 1, this.hooks.currentResourceVersion());
       const err = new ApiError(410, "Expired", `too old resource version: ${rv} (${oldest})`);
       res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private" });
       res.end(`${JSON.stringify({ type: "ERROR", object: statusBody(err) })}\n`);

@@ -22,9 +22,13 @@ export class FailureLog {
     this.now = now;
   }
 
-  /** Logs `msg` with the error unless the same error was logged within the last few minutes. */
-  failed(err: unknown, msg: string): void {
-    const message = err instanceof Error ? err.message : String(err);
+  /**
+   * Logs `msg` with the error unless the same cause was logged within the last few minutes. The
+   * cause is the error's message unless given (for errors whose message varies, e.g. with a
+   * resourceVersion).
+   */
+  failed(err: unknown, msg: string, cause?: string): void {
+    const message = cause ?? (err instanceof Error ? err.message : String(err));
     const now = this.now();
     const seen = this.causes.get(message);
     if (seen && now - seen.loggedAt < REPEAT_LOG_MS) {

@@ -179,9 +179,9 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     this.failures.succeeded("Reflector recovered");
   }
 
-  private reportFailure(err: unknown, what: string): void {
+  private reportFailure(err: unknown, what: string, cause?: string): void {
     this.lastErrorMessage = err instanceof Error ? err.message : String(err);
-    this.failures.failed(err, what);
+    this.failures.failed(err, what, cause);
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------
@@ -231,7 +231,8 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
               .info("Watch expired, relisting", { reflector: this.opts.name, err: (err as Error).message });
             continue;
           }
-          this.reportFailure(err, "Watch expired right after a relist");
+          // The message names resourceVersions, which differ each time: one cause all the same.
+          this.reportFailure(err, "Watch expired right after a relist", "410 right after a relist");
           await this.backoff.sleep(signal, retryAfterMs(err));
           continue;
         }
