@@ -189,6 +189,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
       },
       partialMetadata: o.partialMetadata,
       bare: o.bare,
+      apiFaults: o.apiserverFaults,
       log,
     });
   } catch (err) {

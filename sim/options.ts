@@ -4,7 +4,15 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs as parseFlags } from "node:util";
-import { BODY_FAULT_KINDS, FAULT_STATUS_CODES, type KubeletFault } from "./types.ts";
+import { API_FAULT_HELP, parseApiFaultSpec } from "./apiserver/index.ts";
+import { parseDuration } from "./duration.ts";
+import { FAULT_KIND_HELP, parseFaultSpec } from "./kubelet/index.ts";
+import type { KubeletFault } from "./types.ts";
+import { UsageError } from "./usage-error.ts";
+
+export { parseDuration } from "./duration.ts";
+export { FAULT_KIND_HELP, faultSpec, parseFaultSpec } from "./kubelet/index.ts";
+export { UsageError } from "./usage-error.ts";
 
 export interface SimOptions {
   nodes: number;
@@ -19,6 +27,8 @@ export interface SimOptions {
   port: number;
   dir: string;
   faults: Map<string, KubeletFault>;
+  /** The API server's own injected faults from the start (a /sim/faults spec; "" = none). */
+  apiserverFaults: string;
   bookmarkIntervalMs: number;
   /** The first N nodes (scenario order) get summary-only kubelets. */
   summaryOnlyNodes: number;
@@ -39,103 +49,6 @@ export interface SimOptions {
   help: boolean;
 }
 
-export class UsageError extends Error {}
-
-/** Every kubelet fault SPEC with what it does, one line each (--help and the 400s list them). */
-export const FAULT_KIND_HELP: readonly (readonly [string, string])[] = [
-  ["hang", "accept the request, never answer"],
-  ["delay:DUR", "answer (correctly) only after DUR, e.g. delay:5s"],
-  ["reset", "reset the connection when a request arrives"],
-  ["status:CODE", "answer CODE = 401 | 403 | 404 | 500 | 503 (http500 = status:500)"],
-  ["truncated", "promise the whole body (Content-Length), send half, close"],
-  ["garbage", "200 with bytes that are neither exposition text nor JSON"],
-  ["huge", "a ~100 MiB body (the healthy one, then padding), streamed"],
-  ["nan", "NaN for the targets' CPU and memory (null in the Summary API)"],
-  ["inf", "+Inf CPU, -Inf memory for the targets (1e999, -1e999 in the Summary API)"],
-  ["negative", "negative CPU counters and memory for the targets"],
-  ["absurd-cpu", "the targets' CPU counters advance 10x faster than the node's cores"],
-  ["absurd-memory", "the targets' memory is 4x the node's memory capacity"],
-  ["counter-reset", "all the node's CPU counters restart from 0 (a reboot; kept when cleared)"],
-  ["duplicate-series", "the targets' series twice in the body, the second with other values"],
-  ["no-timestamp", 'samples without timestamps (no Summary API "time" fields)'],
-  ["future-timestamp", "timestamps an hour ahead"],
-  ["backwards-timestamp", "each scrape's timestamps a minute earlier than the last one's"],
-  ["missing-families", "no node_/container_memory_working_set_bytes (no Summary API memory)"],
-  ["flap:DUR", "the Node's Ready condition toggles every DUR (watches see it)"],
-  ["delete-mid-scrape[:DUR]", "a scrape deletes the Node object, answers, re-creates it after DUR (5s)"],
-  ["tls-expired", "serve an expired certificate (open connections are closed)"],
-  ["wrong-ca", "serve a certificate from a CA the cluster does not know"],
-  ["wrong-name", "serve a certificate that names neither the node nor its addresses"],
-];
-
-const FAULT_KINDS_TEXT = FAULT_KIND_HELP.map(([spec]) => spec).join(", ");
-
-/** Parses a kubelet fault SPEC (see FAULT_KIND_HELP); throws UsageError naming every kind. */
-export function parseFaultSpec(spec: string): KubeletFault {
-  const colon = spec.indexOf(":");
-  const kind = colon < 0 ? spec : spec.slice(0, colon);
-  const arg = colon < 0 ? undefined : spec.slice(colon + 1);
-  const bad = (why: string) =>
-    new UsageError(`invalid fault ${JSON.stringify(spec)}: ${why}; want one of ${FAULT_KINDS_TEXT}`);
-  const duration = (): number => {
-    let ms: number;
-    try {
-      ms = parseDuration(arg ?? "");
-    } catch {
-      throw bad(`${kind} needs a duration such as 5s`);
-    }
-    if (!(ms > 0) || ms > 24 * 3_600_000) throw bad(`${kind} needs a duration in (0, 24h]`);
-    return ms;
-  };
-  const noArg = <F extends KubeletFault>(f: F): F => {
-    if (arg !== undefined) throw bad(`${kind} takes no argument`);
-    return f;
-  };
-  switch (kind) {
-    case "hang":
-    case "reset":
-    case "truncated":
-    case "garbage":
-    case "huge":
-    case "tls-expired":
-    case "wrong-ca":
-    case "wrong-name":
-      return noArg({ kind });
-    case "http500":
-      return noArg({ kind: "status", code: 500 });
-    case "delay":
-      return { kind, ms: duration() };
-    case "flap":
-      return { kind, periodMs: duration() };
-    case "delete-mid-scrape":
-      return { kind, recreateAfterMs: arg === undefined ? 5000 : duration() };
-    case "status": {
-      const code = FAULT_STATUS_CODES.find((c) => String(c) === arg);
-      if (code === undefined) throw bad(`status needs one of ${FAULT_STATUS_CODES.join(", ")}`);
-      return { kind, code };
-    }
-  }
-  const body = BODY_FAULT_KINDS.find((k) => k === kind);
-  if (body === undefined) throw bad("unknown kind");
-  return noArg({ kind: body });
-}
-
-/** The canonical SPEC of a fault (what GET /sim/faults shows). */
-export function faultSpec(f: KubeletFault): string {
-  switch (f.kind) {
-    case "delay":
-      return `delay:${f.ms}ms`;
-    case "status":
-      return `status:${f.code}`;
-    case "flap":
-      return `flap:${f.periodMs}ms`;
-    case "delete-mid-scrape":
-      return `delete-mid-scrape:${f.recreateAfterMs}ms`;
-    default:
-      return f.kind;
-  }
-}
-
 export const USAGE = `Usage: node sim/main.ts [flags]
 
 A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kubelet per node.
@@ -152,6 +65,14 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --dir DIR                 where to write kubeconfig and pki/ (default .demo)
   --fault NODE=SPEC         make NODE's kubelet misbehave, SPEC one of the fault kinds below
                             (repeatable)
+  --apiserver-fault SPEC    make the API server misbehave on lists and watches of nodes and pods:
+                            SPEC is KIND[:ARG][@FRACTION] (comma-separated or repeated; FRACTION
+                            of the requests, default all), KIND one of:
+${Object.values(API_FAULT_HELP)
+  .map((line) => `                              ${line}`)
+  .join("\n")}
+  --apiserver-down-for DUR  the API server refuses connections for DUR after start, then comes up
+                            (the ready line still prints; same as --apiserver-fault down:DUR)
   --bookmark-interval DUR   watch BOOKMARK period, e.g. 60s, 500ms, 1m (default 60s)
   --summary-only-nodes N    the first N nodes' kubelets answer 404 on /metrics/resource and serve
                             only /stats/summary (default 0)
@@ -194,40 +115,13 @@ JSON can carry them, /stats/summary:
 ${FAULT_KIND_HELP.map(([spec, what]) => `  ${spec.padEnd(24)}${what}`).join("\n")}
 
 Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) GET|POST
-/sim/faults (POST {"node": "<name>", "fault": "<SPEC>" | null}, null clears; GET answers
-{"nodes": {"<name>": "<SPEC>"}, "apiserver": {...}}), POST /sim/watches/drop (end every watch
-stream), POST /sim/compact (410 for older watches) and POST /sim/rotate-client-ca (trust one
-more client CA, publish it in the ConfigMap and write a cert for user "rotated", bound like
-viewer, to DIR/pki/rotated.{crt,key}).
+/sim/faults (POST {"node": "<name>", "fault": "<SPEC>" | null} sets a kubelet's fault, null
+clears; POST {"apiserver": "<SPEC>" | null} sets the API server's faults at once; GET answers
+{"nodes": {"<name>": "<SPEC>"}, "apiserver": {"spec", "downUntil", "requests", "openWatches",
+"injected"}}), POST /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older
+watches) and POST /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and
+write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
 `;
-
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses a Go duration ("1m30s", "500ms") to milliseconds. */
-export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  if (text === "0") return 0;
-  let total = 0;
-  let pos = 0;
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) throw new UsageError(`invalid duration ${JSON.stringify(text)}: want e.g. 60s, 500ms, 1m30s`);
-    total += Number(m[1]) * DURATION_UNITS[m[2]];
-    pos = re.lastIndex;
-  }
-  if (pos === 0)
-    throw new UsageError(`invalid duration ${JSON.stringify(text)}: want e.g. 60s, 500ms, 1m30s`);
-  return total;
-}
 
 /** An integer flag's value in min..max, or `absent` when the flag is not given. */
 function intFlag<D>(
@@ -257,6 +151,8 @@ const FLAGS = {
   port: { type: "string" },
   dir: { type: "string" },
   fault: { type: "string", multiple: true },
+  "apiserver-fault": { type: "string", multiple: true },
+  "apiserver-down-for": { type: "string" },
   image: { type: "string", multiple: true },
   "image-command": { type: "string", multiple: true },
   "bookmark-interval": { type: "string" },
@@ -324,6 +220,7 @@ export function parseArgs(
     port: intFlag("port", v.port, 6443, 0, 65535), // 0 = any free port (tests)
     dir: v.dir ?? ".demo",
     faults: new Map(),
+    apiserverFaults: "",
     bookmarkIntervalMs: 60_000,
     summaryOnlyNodes: intFlag("summary-only-nodes", v["summary-only-nodes"], 0, 0, 250 * 254),
     dnsOnlySanNodes: intFlag("dns-only-san-nodes", v["dns-only-san-nodes"], 0, 0, 250 * 254),
@@ -348,6 +245,18 @@ export function parseArgs(
     const m = /^([^=]+)=(.+)$/.exec(value);
     if (!m) throw new UsageError(`invalid --fault ${JSON.stringify(value)}: want NODE=SPEC (see --help)`);
     o.faults.set(m[1], parseFaultSpec(m[2]));
+  }
+  const apiserverFaults = [...(v["apiserver-fault"] ?? [])];
+  if (v["apiserver-down-for"] !== undefined) {
+    const ms = parseDuration(v["apiserver-down-for"]);
+    if (ms <= 0) throw new UsageError("--apiserver-down-for must be positive");
+    apiserverFaults.push(`down:${ms}ms`);
+  }
+  o.apiserverFaults = apiserverFaults.join(",");
+  try {
+    parseApiFaultSpec(o.apiserverFaults);
+  } catch (err) {
+    throw new UsageError(`invalid --apiserver-fault: ${(err as Error).message}`);
   }
   for (const value of v.image ?? []) {
     const m = /^([^=\s]+)=(.+)$/.exec(value);
