@@ -20,7 +20,7 @@ function swapFigure(v: number | undefined, what: string): void {
  */
 export function assertSaneScrape(s: NodeScrape): void {
   const node = [s.nodeTimestampMs, s.nodeCpuNs, s.nodeMemoryBytes];
-  node.forEach((v, k) => finiteAtLeastZero(v, `node field ${k}`));
+  for (const [k, v] of node.entries()) finiteAtLeastZero(v, `node field ${k}`);
   assert.ok(node.every((v) => v > 0) || node.every((v) => v === 0), `node point ${node}`);
   finiteAtLeastZero(s.nodeStartTimeMs, "node start time");
   if (s.nodeCpuNsRemainder !== undefined) {
