@@ -33,7 +33,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** Every path to a value in `doc`, as keys and indexes. */
 function paths(doc: Json, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [prefix];
-  if (Array.isArray(doc)) doc.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
+  if (Array.isArray(doc)) for (const [i, v] of doc.entries()) out.push(...paths(v, [...prefix, i]));
   else if (doc !== null && typeof doc === "object")
     for (const [k, v] of Object.entries(doc)) out.push(...paths(v, [...prefix, k]));
   return out;
@@ -50,7 +50,6 @@ function replaced(doc: Json, path: (string | number)[], value: Json): Json {
 }
 
 const SAMPLE_DOC = JSON.parse(SAMPLE) as Json;
-const SAMPLE_PATHS = paths(SAMPLE_DOC);
 /** Values a broken kubelet may put anywhere: wrong types, negative, huge, fractional, odd times. */
 const oddValue: fc.Arbitrary<Json> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
