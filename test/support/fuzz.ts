@@ -17,16 +17,25 @@ function envNumber(name: string): number | undefined {
   return n;
 }
 
-/** Runs `property` for `numRuns` cases (times FUZZ_RUNS), or replays FUZZ_SEED / FUZZ_PATH. */
-export function fuzz<Ts>(property: fc.IProperty<Ts>, numRuns: number): void {
+function options(numRuns: number): fc.Parameters<unknown> {
   const seed = envNumber("FUZZ_SEED");
   const path = process.env.FUZZ_PATH || undefined;
   const scale = envNumber("FUZZ_RUNS") ?? 1;
-  fc.assert(property, {
+  return {
     numRuns: Math.max(1, Math.round(numRuns * scale)),
     ...(seed === undefined ? {} : { seed }),
     ...(path === undefined ? {} : { path, endOnFailure: true }),
-  });
+  };
+}
+
+/** Runs `property` for `numRuns` cases (times FUZZ_RUNS), or replays FUZZ_SEED / FUZZ_PATH. */
+export function fuzz<Ts>(property: fc.IProperty<Ts>, numRuns: number): void {
+  fc.assert(property, options(numRuns) as fc.Parameters<Ts>);
+}
+
+/** fuzz for an fc.asyncProperty. */
+export function fuzzAsync<Ts>(property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
+  return fc.assert(property, options(numRuns) as fc.Parameters<Ts>);
 }
 
 /** fast-check's own arbitraries, re-exported so a fuzz file needs one import. */
