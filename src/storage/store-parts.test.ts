@@ -204,3 +204,26 @@ test("a pending node keeps its pods; a failed one loses them at the next store",
     [2e8, 2e8, undefined],
   );
 });
+
+test("readiness follows every store of a tick: a part can make the store ready, logged once", (t) => {
+  const lines = captureLogs(t, 2);
+  const tick = (tsS: number, cpu: number, nodes: string[]): NodeScrape[] =>
+    nodes.map((node) =>
+      nodeScrape({
+        node,
+        tsS,
+        cpu,
+        pods: [{ namespace: "ns", name: `pod-${node}`, containers: [{ name: "c", tsS, cpu }] }],
+      }),
+    );
+  const s = new TwoPointStore({ resolutionMs: 30_000 });
+  s.store(tick(10, 1, ["a", "b"]));
+  assert.equal(s.ready(), false);
+  // "a" answers its second point while "b" hangs: ready at once, not at the tick's end.
+  s.storePart(tick(20, 2, ["a"]), ["b"]);
+  assert.equal(s.ready(), true);
+  s.store(tick(20, 2, ["a"]));
+  assert.equal(s.ready(), true);
+  assert.equal(lines.filter((l) => l.includes('"Metric storage is ready"')).length, 1, lines.join(""));
+  assert.equal(lines.filter((l) => l.includes('"Metric storage is not ready')).length, 0, lines.join(""));
+});

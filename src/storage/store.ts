@@ -136,9 +136,7 @@ export class TwoPointStore implements MetricsReader {
       // would free it under that build, or be silently overwritten.
       throw new Error("TwoPointStore.store: an asynchronous store is in progress; await storeAsync first");
     }
-    const build = this.#beginBuild(batch, undefined);
-    const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
-    if (next !== undefined) this.#finishBuild(build, next);
+    this.#storeNow(batch, undefined);
   }
 
   /** store() of a part of a tick: `pending` as in StoreAsyncOptions. */
@@ -148,9 +146,18 @@ export class TwoPointStore implements MetricsReader {
         "TwoPointStore.storePart: an asynchronous store is in progress; await storeAsync first",
       );
     }
+    this.#storeNow(batch, pending);
+  }
+
+  #storeNow(batch: readonly NodeScrape[], pending: Iterable<string> | undefined): void {
     const build = this.#beginBuild(batch, pending);
-    const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
-    if (next !== undefined) this.#finishBuild(build, next);
+    try {
+      const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
+      if (next !== undefined) this.#finishBuild(build, next);
+    } catch (err) {
+      this.#buildFailed(build);
+      throw err;
+    }
   }
 
   /**
@@ -183,14 +190,29 @@ export class TwoPointStore implements MetricsReader {
     sliceMs: number,
   ): Promise<void> {
     const build = this.#beginBuild(batch, pending);
-    for (;;) {
-      const next = this.#buildSlice(build, performance.now() + sliceMs);
-      if (next !== undefined) {
-        this.#finishBuild(build, next);
-        return;
+    try {
+      for (;;) {
+        const next = this.#buildSlice(build, performance.now() + sliceMs);
+        if (next !== undefined) {
+          this.#finishBuild(build, next);
+          return;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    } catch (err) {
+      this.#buildFailed(build);
+      throw err;
     }
+  }
+
+  /**
+   * A build that threw (a bug) leaves the current generation served. If it was to complete a tick,
+   * the tick's base is let go all the same: the next tick must not compute against a stale one.
+   */
+  #buildFailed(build: Build): void {
+    if (build.partial || this.#base === undefined) return;
+    if (this.#base !== this.#current) this.#base.release();
+    this.#base = undefined;
   }
 
   /** Validates the batch and prepares to build the next generation from the tick's base. */
