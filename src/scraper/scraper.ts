@@ -64,6 +64,12 @@ const MAX_JITTER_MS = 1000;
 
 class RequestTimeout extends Error {}
 
+/**
+ * Told each node's outcome as soon as it is known: its scrape, or undefined when the node failed or
+ * is not Ready. Duplicate pods across nodes are not dropped yet (scrape()'s result drops them).
+ */
+export type NodeResultSink = (node: string, scrape: NodeScrape | undefined) => void;
+
 export class Scraper {
   readonly #opts: ScraperOptions;
   readonly #timeoutText: string;
@@ -100,9 +106,33 @@ export class Scraper {
     return this.#endpoints.endpointOf(node);
   }
 
-  /** Scrapes every Ready node; failed nodes are logged and left out of the result. */
-  async scrape(nodes: readonly Node[], deadline: AbortSignal): Promise<NodeScrape[]> {
+  /**
+   * Scrapes every Ready node; failed nodes are logged and left out of the result, a pod reported by
+   * two nodes is kept from the first in node order. `onResult` hears of each node as it finishes.
+   */
+  async scrape(
+    nodes: readonly Node[],
+    deadline: AbortSignal,
+    onResult?: NodeResultSink,
+  ): Promise<NodeScrape[]> {
     const startMs = performance.now();
+    const scrapes = new Map<string, NodeScrape>();
+    const order = await this.scrapeEach(nodes, deadline, (node, scrape) => {
+      if (scrape !== undefined) scrapes.set(node, scrape);
+      onResult?.(node, scrape);
+    });
+    return finishBatch(order, scrapes, startMs);
+  }
+
+  /**
+   * Scrapes every Ready node and tells `onResult` each node's outcome as it comes. Resolves with the
+   * node names in node order (each once) when every node has finished or the deadline has passed.
+   */
+  async scrapeEach(
+    nodes: readonly Node[],
+    deadline: AbortSignal,
+    onResult: NodeResultSink,
+  ): Promise<string[]> {
     log.V(1).info("Scraping metrics from nodes", { nodeCount: nodes.length });
 
     const unique: Node[] = [];
@@ -121,13 +151,13 @@ export class Scraper {
     const maxJitterMs = Math.min(JITTER_PER_NODE_MS * unique.length, MAX_JITTER_MS);
     // Every node's jitter sleep, queue wait and request hang off this one listener on the deadline.
     const abort = new AbortFanout(deadline);
-    let results: (NodeScrape | undefined)[];
     try {
-      results = await Promise.all(unique.map((n) => this.#scrapeNode(n, maxJitterMs, abort)));
+      await Promise.all(
+        unique.map(async (n) => onResult(n.metadata.name, await this.#scrapeNode(n, maxJitterMs, abort))),
+      );
     } finally {
       abort.dispose();
     }
-    const batch = dropDuplicatePods(results.filter((r): r is NodeScrape => r !== undefined));
 
     for (const name of this.#nodesWithMetrics) {
       if (!names.has(name)) {
@@ -138,20 +168,7 @@ export class Scraper {
     this.#endpoints.retain(names);
     this.#interner?.rotate();
 
-    if (log.V(1).enabled) {
-      let nodeCount = 0;
-      let podCount = 0;
-      for (const s of batch) {
-        if (s.nodeTimestampMs !== 0) nodeCount++;
-        podCount += countPods(s);
-      }
-      log.V(1).info("Scrape finished", {
-        duration: formatGoDuration(performance.now() - startMs),
-        nodeCount,
-        podCount,
-      });
-    }
-    return batch;
+    return unique.map((n) => n.metadata.name);
   }
 
   async #scrapeNode(node: Node, maxJitterMs: number, deadline: AbortFanout): Promise<NodeScrape | undefined> {
@@ -254,6 +271,37 @@ function countPods(s: NodeScrape): number {
     if (i === 0 || s.pods[i] !== s.pods[i - 1] || s.namespaces[i] !== s.namespaces[i - 1]) pods++;
   }
   return pods;
+}
+
+/**
+ * The tick's batch: the scrapes of the nodes that answered, in node order, without duplicate pods
+ * (logged here, once per tick, as upstream's merge does). `startMs` is the tick's performance.now().
+ */
+export function finishBatch(
+  order: readonly string[],
+  scrapes: ReadonlyMap<string, NodeScrape>,
+  startMs: number,
+): NodeScrape[] {
+  const answered: NodeScrape[] = [];
+  for (const node of order) {
+    const s = scrapes.get(node);
+    if (s !== undefined) answered.push(s);
+  }
+  const batch = dropDuplicatePods(answered);
+  if (log.V(1).enabled) {
+    let nodeCount = 0;
+    let podCount = 0;
+    for (const s of batch) {
+      if (s.nodeTimestampMs !== 0) nodeCount++;
+      podCount += countPods(s);
+    }
+    log.V(1).info("Scrape finished", {
+      duration: formatGoDuration(performance.now() - startMs),
+      nodeCount,
+      podCount,
+    });
+  }
+  return batch;
 }
 
 /**

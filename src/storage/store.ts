@@ -15,6 +15,14 @@
 // - CPU counters past 2^53 (Summary API) are kept exact: each counter is a (double, remainder) pair,
 //   and deltas and counter-reset checks use the pair (upstream's uint64 arithmetic, without BigInt).
 //
+// A tick may also be stored in parts (StoreAsyncOptions.pending): nodes that have answered get their new
+// points at once, nodes still pending keep theirs, and the tick's last store, without pending nodes,
+// completes it. Every store of a tick computes the new points against the generation the tick began
+// with (its base, pinned until the last store), so the result after the last store is exactly that of
+// one store of the final batch, duplicate pods decided in batch order included; the earlier stores
+// only make answered nodes' points visible sooner. Only the last store logs what it finds in the
+// points (rate errors, invalid points, duplicates): the same lines, once, as one store would.
+//
 // Performance: store() runs once per resolution and logs every rate error up front; reads (one per API
 // call) look up slots and compute the rates from the two stored points. Data is columnar (see
 // generation.ts); each tick builds a generation sized for its batch and frees the one it replaces.
@@ -25,6 +33,7 @@ import { Generation, stringHash } from "./generation.ts";
 import { setStoragePoints } from "./monitoring.ts";
 import { nodePoint, podPoint } from "./points.ts";
 import { podGroupEnd, usableContainerCount } from "./scrape-checks.ts";
+import { carriedSize, carryNode } from "./store-carry.ts";
 import { storeNode, storePods } from "./store-scrape.ts";
 import type {
   MetricsReader,
@@ -43,7 +52,15 @@ export interface TwoPointStoreOptions {
 export interface StoreAsyncOptions {
   /** Work done between two yields to the event loop, in ms (default 5). */
   sliceMs?: number;
+  /**
+   * Nodes of the tick whose kubelets have not answered yet: each keeps the points it had when the
+   * tick began (unless the batch has it too). With at least one, the store is a part of the tick; the
+   * tick's next store without any completes it (see the file comment).
+   */
+  pending?: Iterable<string>;
 }
+
+const discardLine = (): void => {};
 
 const DEFAULT_SLICE_MS = 5;
 
@@ -57,6 +74,10 @@ const HINTED_LIST_MIN = 512;
  */
 interface Build {
   scrapes: readonly NodeScrape[];
+  /** Pending nodes not in the batch, whose entries are carried over from `old`. */
+  carried: string[];
+  /** A part of a tick (some nodes pending): logs nothing, keeps the base pinned. */
+  partial: boolean;
   /** Usable container count per scrape, -1 for a malformed scrape. */
   counts: Int32Array;
   /** Scrapes counted so far (first pass). */
@@ -64,12 +85,15 @@ interface Build {
   containerTotal: number;
   /** Each pod group becomes at most one pod slot: an upper bound (skipped pods leave a few unused). */
   podTotal: number;
-  /** The generation reads see meanwhile; prev points come from it. Never written; freed at the swap. */
+  /**
+   * The tick's base: prev points and carried nodes come from it. Never written; freed at the swap
+   * that completes the tick.
+   */
   old: Generation;
   /** Allocated once every scrape is counted. */
   next: Generation | undefined;
   seenNodes: Set<string>;
-  /** Index of the next scrape to store (second pass). */
+  /** Index of the next scrape to store, then of the next node to carry (second pass). */
   nextScrape: number;
 }
 
@@ -77,6 +101,8 @@ export class TwoPointStore implements MetricsReader {
   readonly #resolutionMs: number;
   /** What reads see. */
   #current = new Generation(0, 0, 0);
+  /** While a tick is stored in parts: the generation it began with (see the file comment). */
+  #base: Generation | undefined;
   /** storeAsync calls not yet finished (running or queued); store() is refused meanwhile. */
   #asyncStores = 0;
   /** The tail of the storeAsync queue (never rejects). */
@@ -110,9 +136,28 @@ export class TwoPointStore implements MetricsReader {
       // would free it under that build, or be silently overwritten.
       throw new Error("TwoPointStore.store: an asynchronous store is in progress; await storeAsync first");
     }
-    const build = this.#beginBuild(batch);
-    const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
-    if (next !== undefined) this.#finishBuild(build.old, next);
+    this.#storeNow(batch, undefined);
+  }
+
+  /** store() of a part of a tick: `pending` as in StoreAsyncOptions. */
+  storePart(batch: readonly NodeScrape[], pending: Iterable<string>): void {
+    if (this.#asyncStores > 0) {
+      throw new Error(
+        "TwoPointStore.storePart: an asynchronous store is in progress; await storeAsync first",
+      );
+    }
+    this.#storeNow(batch, pending);
+  }
+
+  #storeNow(batch: readonly NodeScrape[], pending: Iterable<string> | undefined): void {
+    const build = this.#beginBuild(batch, pending);
+    try {
+      const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
+      if (next !== undefined) this.#finishBuild(build, next);
+    } catch (err) {
+      this.#buildFailed(build);
+      throw err;
+    }
   }
 
   /**
@@ -129,8 +174,9 @@ export class TwoPointStore implements MetricsReader {
         : DEFAULT_SLICE_MS;
     // Chained on the previous call whatever its outcome: one failed store must not wedge the queue.
     this.#asyncStores++;
+    const pending = opts?.pending;
     const run = this.#queue
-      .then(() => this.#storeInSlices(batch, sliceMs))
+      .then(() => this.#storeInSlices(batch, pending, sliceMs))
       .finally(() => {
         this.#asyncStores--;
       });
@@ -138,32 +184,65 @@ export class TwoPointStore implements MetricsReader {
     return run;
   }
 
-  async #storeInSlices(batch: readonly NodeScrape[], sliceMs: number): Promise<void> {
-    const build = this.#beginBuild(batch);
-    for (;;) {
-      const next = this.#buildSlice(build, performance.now() + sliceMs);
-      if (next !== undefined) {
-        this.#finishBuild(build.old, next);
-        return;
+  async #storeInSlices(
+    batch: readonly NodeScrape[],
+    pending: Iterable<string> | undefined,
+    sliceMs: number,
+  ): Promise<void> {
+    const build = this.#beginBuild(batch, pending);
+    try {
+      for (;;) {
+        const next = this.#buildSlice(build, performance.now() + sliceMs);
+        if (next !== undefined) {
+          this.#finishBuild(build, next);
+          return;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    } catch (err) {
+      this.#buildFailed(build);
+      throw err;
     }
   }
 
-  /** Validates the batch and prepares to build the next generation from the current one. */
-  #beginBuild(batch: readonly NodeScrape[]): Build {
+  /**
+   * A build that threw (a bug) leaves the current generation served. If it was to complete a tick,
+   * the tick's base is let go all the same: the next tick must not compute against a stale one.
+   */
+  #buildFailed(build: Build): void {
+    if (build.partial || this.#base === undefined) return;
+    if (this.#base !== this.#current) this.#base.release();
+    this.#base = undefined;
+  }
+
+  /** Validates the batch and prepares to build the next generation from the tick's base. */
+  #beginBuild(batch: readonly NodeScrape[], pending: Iterable<string> | undefined): Build {
     let scrapes: readonly NodeScrape[] = batch;
     if (!Array.isArray(batch)) {
       log.error(undefined, "Ignoring malformed metrics batch, storing an empty one", { type: typeof batch });
       scrapes = [];
     }
+    const old = this.#base ?? this.#current;
+    const carried: string[] = [];
+    let partial = false;
+    if (pending !== undefined && pending !== null) {
+      const answered = new Set<unknown>();
+      for (const s of scrapes) answered.add(s?.node);
+      for (const node of pending) {
+        partial = true;
+        if (typeof node === "string" && !answered.has(node)) carried.push(node);
+      }
+    }
+    if (partial) this.#base = old;
     return {
       scrapes,
+      carried,
+      partial,
       counts: new Int32Array(scrapes.length),
       counted: 0,
       containerTotal: 0,
       podTotal: 0,
-      old: this.#current,
+      old,
       next: undefined,
       seenNodes: new Set(),
       nextScrape: 0,
@@ -175,7 +254,19 @@ export class TwoPointStore implements MetricsReader {
    * (performance.now() time) has passed after a node (returns undefined; call again to go on).
    */
   #buildSlice(build: Build, deadlineMs: number): Generation | undefined {
-    const { scrapes, counts } = build;
+    if (!build.partial) return this.#buildSliceLogged(build, deadlineMs);
+    // A part of a tick logs nothing: the tick's last store finds (and logs) the same things once.
+    // The slice is synchronous, so only its own lines are discarded.
+    const sink = log.setSink(discardLine);
+    try {
+      return this.#buildSliceLogged(build, deadlineMs);
+    } finally {
+      log.setSink(sink);
+    }
+  }
+
+  #buildSliceLogged(build: Build, deadlineMs: number): Generation | undefined {
+    const { scrapes, counts, carried } = build;
     // Counting is a pass over every container too (pod groups): sliced like the build itself.
     while (build.counted < scrapes.length) {
       const i = build.counted++;
@@ -187,7 +278,14 @@ export class TwoPointStore implements MetricsReader {
       }
       if (performance.now() >= deadlineMs) return undefined;
     }
-    build.next ??= new Generation(scrapes.length, build.podTotal, build.containerTotal);
+    if (build.next === undefined) {
+      for (const node of carried) {
+        const size = carriedSize(build.old, node);
+        build.podTotal += size.pods;
+        build.containerTotal += size.containers;
+      }
+      build.next = new Generation(scrapes.length + carried.length, build.podTotal, build.containerTotal);
+    }
     const { old, next, seenNodes } = build;
     while (build.nextScrape < scrapes.length) {
       const i = build.nextScrape++;
@@ -199,20 +297,35 @@ export class TwoPointStore implements MetricsReader {
         log.error(undefined, "Got duplicate node point", { node: scrape.node });
       } else {
         seenNodes.add(scrape.node);
+        const podFrom = next.podCount;
         storeNode(old, next, scrape);
         storePods(old, next, scrape, counts[i], this.#resolutionMs);
+        next.addOwner(scrape.node, podFrom, next.podCount);
       }
-      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length) return undefined;
+      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length + carried.length) {
+        return undefined;
+      }
+    }
+    while (build.nextScrape < scrapes.length + carried.length) {
+      carryNode(old, next, carried[build.nextScrape++ - scrapes.length]);
+      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length + carried.length) {
+        return undefined;
+      }
     }
     return next;
   }
 
   /** Swaps the completed generation in: from here on every read sees it whole. */
-  #finishBuild(old: Generation, next: Generation): void {
+  #finishBuild(build: Build, next: Generation): void {
+    const replaced = this.#current;
     this.#current = next;
-    // Reads are synchronous and only ever see #current, so nothing can read the old one any more.
+    // Reads are synchronous and only ever see #current, so nothing can read the replaced one any more.
     // Kept as a spare for the next build, it would double the store's resident memory between ticks.
-    old.release();
+    // The base of a tick stored in parts lives until the tick's last store.
+    const base = this.#base;
+    if (!build.partial) this.#base = undefined;
+    if (replaced !== this.#base) replaced.release();
+    if (!build.partial && base !== undefined && base !== replaced) base.release();
     setStoragePoints(next.nodesWithPrev, next.containersWithPrev);
     this.#logReadinessChange();
   }
