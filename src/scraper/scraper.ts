@@ -10,6 +10,7 @@ import * as log from "../log/index.ts";
 import type { NodeScrape } from "../storage/index.ts";
 import { AbortFanout, abortableSleep } from "./abort-fanout.ts";
 import { isNodeReady, type KubeletEndpoint, resolveKubeletEndpoint } from "./address.ts";
+import { nodeCapacity } from "./capacity.ts";
 import { decodeResourceMetrics, decodeSummary } from "./decode/index.ts";
 import {
   DEFAULT_RESOURCE_RETRY_MS,
@@ -53,6 +54,11 @@ export interface ScraperOptions {
    * 150,000 pods for no measurable CPU gain (identity: 499 ms vs 489-503 ms per 5,000 bodies).
    */
   internAcrossScrapes?: boolean;
+  /**
+   * A node whose scrape keeps failing with the same cause is logged again after this long (default
+   * 5 min, REPEAT_LOG_INTERVAL_MS); a new cause and a recovery are logged at once.
+   */
+  repeatLogIntervalMs?: number;
 }
 
 // Upstream sleeps a uniform [0, min(8ms × nodes, 4s)) before each node's request.
@@ -78,6 +84,10 @@ export class Scraper {
   readonly #nodesWithMetrics = new Set<string>();
   readonly #endpoints: EndpointSelector;
   readonly #utf8 = new TextDecoder("utf-8");
+  /** Per node: its last logged scrape failure, so a node failing every tick logs rarely. */
+  readonly #failures: log.RepeatLimiter;
+  /** Per node: what its decoder last left out, logged likewise. */
+  readonly #problems: log.RepeatLimiter;
 
   constructor(opts: ScraperOptions) {
     if (!(opts.requestTimeoutMs > 0))
@@ -88,6 +98,8 @@ export class Scraper {
     this.#timeoutText = formatGoDuration(opts.requestTimeoutMs);
     this.#random = opts.random ?? Math.random;
     this.#semaphore = new Semaphore(opts.maxConcurrency ?? 256);
+    this.#failures = new log.RepeatLimiter({ intervalMs: opts.repeatLogIntervalMs, now: opts.now });
+    this.#problems = new log.RepeatLimiter({ intervalMs: opts.repeatLogIntervalMs, now: opts.now });
     this.#endpoints = new EndpointSelector(
       opts.endpoint ?? "auto",
       opts.resourceRetryMs ?? DEFAULT_RESOURCE_RETRY_MS,
@@ -136,6 +148,8 @@ export class Scraper {
       }
     }
     this.#endpoints.retain(names);
+    this.#failures.retain(names);
+    this.#problems.retain(names);
     this.#interner?.rotate();
 
     if (log.V(1).enabled) {
@@ -176,16 +190,44 @@ export class Scraper {
     }
   }
 
-  /** The one log line a failed node gets, worded as upstream's. */
+  /**
+   * The log line a failed node gets, worded as upstream's: for the first failure, a changed cause,
+   * and a cause that goes on only once per repeatLogIntervalMs, with the failures not logged
+   * meanwhile (upstream logs every failure).
+   */
   #logFailure(node: string, err: unknown, timedOut: boolean): void {
+    const held = this.#failures.failed(node, timedOut ? "timeout" : errorText(err));
+    if (held === undefined) return;
+    const repeats = held > 0 ? { failuresNotLogged: held } : undefined;
     if (timedOut) {
       log.error(undefined, "Failed to scrape node, timeout to access kubelet", {
         node,
         timeout: this.#timeoutText,
+        ...repeats,
       });
     } else {
-      log.error(err, "Failed to scrape node", { node });
+      log.error(err, "Failed to scrape node", { node, ...repeats });
     }
+  }
+
+  /** A node scraped: its recovery is logged once, and what the decoder left out (rate-limited). */
+  #logSuccess(node: string, scrape: NodeScrape): void {
+    const held = this.#failures.recovered(node);
+    if (held !== undefined) log.info("Scraping node works again", { node, failuresNotLogged: held });
+    const problems = scrape.problems;
+    if (problems === undefined || problems.length === 0) {
+      if (this.#problems.recovered(node) !== undefined)
+        log.info("Node metrics are consistent again", { node });
+      return;
+    }
+    const cause = problems.join("; ");
+    const repeats = this.#problems.failed(node, cause);
+    if (repeats === undefined) return;
+    log.error(undefined, "Left out inconsistent node metrics", {
+      node,
+      cause,
+      ...(repeats > 0 ? { timesNotLogged: repeats } : undefined),
+    });
   }
 
   async #request(node: Node, deadline: AbortFanout): Promise<NodeScrape | undefined> {
@@ -208,6 +250,13 @@ export class Scraper {
       });
       const scrape = await this.#fetch(name, endpoint, controller.signal);
       success = true;
+      this.#logSuccess(name, scrape);
+      // What the store checks values against (a CPU rate or memory the node cannot have).
+      const capacity = nodeCapacity(node);
+      if (capacity.cpuNanocores !== undefined) scrape.cpuCapacityNanocores = capacity.cpuNanocores;
+      if (capacity.memoryBytes !== undefined) scrape.memoryCapacityBytes = capacity.memoryBytes;
+      // Logged here, in the scrape thread: it does not travel to the store.
+      delete scrape.problems;
       return scrape;
     } catch (err) {
       this.#logFailure(name, err, controller.signal.aborted);
@@ -246,6 +295,11 @@ export class Scraper {
     const body = await client.get(endpoint.summaryUrl, signal, name);
     return decodeSummary(this.#utf8.decode(body), name, this.#intern);
   }
+}
+
+/** A failure's cause as compared between ticks: its message. */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function countPods(s: NodeScrape): number {

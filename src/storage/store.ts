@@ -10,6 +10,11 @@
 // - A startTime decrease is only an error when both start times are known (0 means unknown).
 // - A node that appears twice in one batch is skipped as a whole (its node point and its pods), one log line.
 // - A malformed node scrape or pod (non-finite/negative numbers, non-string names) is skipped and logged.
+// - Values no node can produce are not served (scrape-checks.ts): a point with a timestamp ahead of
+//   our clock or memory above the node's capacity is skipped (a container's: its whole pod); a rate
+//   faster than the node's cores or over a window longer than the store's life has no prev point.
+// - A node's errors are logged one line per kind, and an unchanged set of them once per 5 minutes
+//   (value-log.ts); upstream logs each one every time.
 // - Swap usage (an optional gauge upstream does not read) is kept as the newest value and served
 //   beside memory; a missing, negative or non-finite swap value only makes the swap unknown.
 // - CPU counters past 2^53 (Summary API) are kept exact: each counter is a (double, remainder) pair,
@@ -24,7 +29,7 @@ import * as log from "../log/index.ts";
 import { Generation, stringHash } from "./generation.ts";
 import { setStoragePoints } from "./monitoring.ts";
 import { nodePoint, podPoint } from "./points.ts";
-import { podGroupEnd, usableContainerCount } from "./scrape-checks.ts";
+import { maxWindowMs, podGroupEnd, type StoreContext, usableContainerCount } from "./scrape-checks.ts";
 import { storeNode, storePods } from "./store-scrape.ts";
 import type {
   MetricsReader,
@@ -34,10 +39,22 @@ import type {
   PodObject,
   PodRef,
 } from "./types.ts";
+import { ValueLog } from "./value-log.ts";
 
 export interface TwoPointStoreOptions {
   /** The scrape interval (--metric-resolution); containers younger than this are served after one scrape. */
   resolutionMs: number;
+  /** Wall clock, Unix ms (default Date.now): timestamps ahead of it and windows are checked. */
+  now?: () => number;
+  /**
+   * When scraping began, Unix ms (default: now() at construction): no window is longer than the
+   * time since (plus the skew allowed). Tests that feed old synthetic timestamps set it.
+   */
+  startedAtMs?: number;
+  /** How often a node's unchanged value errors are logged again (default 5 min). */
+  repeatLogIntervalMs?: number;
+  /** Monotonic clock in ms for that interval (default performance.now). */
+  monotonicNow?: () => number;
 }
 
 export interface StoreAsyncOptions {
@@ -71,10 +88,15 @@ interface Build {
   seenNodes: Set<string>;
   /** Index of the next scrape to store (second pass). */
   nextScrape: number;
+  ctx: StoreContext;
 }
 
 export class TwoPointStore implements MetricsReader {
   readonly #resolutionMs: number;
+  readonly #now: () => number;
+  /** When scraping began: every window lies within the store's life. */
+  readonly #startedAtMs: number;
+  readonly #valueLog: ValueLog;
   /** What reads see. */
   #current = new Generation(0, 0, 0);
   /** storeAsync calls not yet finished (running or queued); store() is refused meanwhile. */
@@ -98,6 +120,9 @@ export class TwoPointStore implements MetricsReader {
       );
     }
     this.#resolutionMs = resolutionMs;
+    this.#now = opts.now ?? Date.now;
+    this.#startedAtMs = opts.startedAtMs ?? this.#now();
+    this.#valueLog = new ValueLog({ intervalMs: opts.repeatLogIntervalMs, now: opts.monotonicNow });
   }
 
   /**
@@ -112,7 +137,7 @@ export class TwoPointStore implements MetricsReader {
     }
     const build = this.#beginBuild(batch);
     const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
-    if (next !== undefined) this.#finishBuild(build.old, next);
+    if (next !== undefined) this.#finishBuild(build, next);
   }
 
   /**
@@ -143,7 +168,7 @@ export class TwoPointStore implements MetricsReader {
     for (;;) {
       const next = this.#buildSlice(build, performance.now() + sliceMs);
       if (next !== undefined) {
-        this.#finishBuild(build.old, next);
+        this.#finishBuild(build, next);
         return;
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -157,6 +182,7 @@ export class TwoPointStore implements MetricsReader {
       log.error(undefined, "Ignoring malformed metrics batch, storing an empty one", { type: typeof batch });
       scrapes = [];
     }
+    const nowMs = this.#now();
     return {
       scrapes,
       counts: new Int32Array(scrapes.length),
@@ -167,6 +193,12 @@ export class TwoPointStore implements MetricsReader {
       next: undefined,
       seenNodes: new Set(),
       nextScrape: 0,
+      ctx: {
+        nowMs,
+        resolutionMs: this.#resolutionMs,
+        maxWindowMs: maxWindowMs(nowMs, this.#startedAtMs, this.#resolutionMs),
+        log: this.#valueLog,
+      },
     };
   }
 
@@ -188,28 +220,32 @@ export class TwoPointStore implements MetricsReader {
       if (performance.now() >= deadlineMs) return undefined;
     }
     build.next ??= new Generation(scrapes.length, build.podTotal, build.containerTotal);
-    const { old, next, seenNodes } = build;
+    const { old, next, seenNodes, ctx } = build;
     while (build.nextScrape < scrapes.length) {
       const i = build.nextScrape++;
       const scrape = scrapes[i];
+      ctx.log.begin(typeof scrape?.node === "string" ? scrape.node : "<unknown>");
       if (counts[i] < 0) {
-        const node = typeof scrape?.node === "string" ? scrape.node : "<unknown>";
-        log.error(undefined, "Skipping malformed node scrape", { node });
+        ctx.log.error(undefined, "Skipping malformed node scrape");
       } else if (seenNodes.has(scrape.node)) {
-        log.error(undefined, "Got duplicate node point", { node: scrape.node });
+        ctx.log.error(undefined, "Got duplicate node point");
       } else {
         seenNodes.add(scrape.node);
-        storeNode(old, next, scrape);
-        storePods(old, next, scrape, counts[i], this.#resolutionMs);
+        storeNode(old, next, scrape, ctx);
+        storePods(old, next, scrape, counts[i], ctx);
       }
+      ctx.log.end();
       if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length) return undefined;
     }
     return next;
   }
 
   /** Swaps the completed generation in: from here on every read sees it whole. */
-  #finishBuild(old: Generation, next: Generation): void {
+  #finishBuild(build: Build, next: Generation): void {
+    const old = build.old;
     this.#current = next;
+    // A node absent from the batch starts afresh: its value errors are logged again if they recur.
+    this.#valueLog.retain(build.seenNodes);
     // Reads are synchronous and only ever see #current, so nothing can read the old one any more.
     // Kept as a spare for the next build, it would double the store's resident memory between ticks.
     old.release();

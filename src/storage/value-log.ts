@@ -1,0 +1,82 @@
+// The store's error lines about one node's values (a point it skips, a rate it cannot compute, a
+// value the node cannot have), kept from flooding the log: while a node's scrape is stored its
+// errors are collected, one line per kind with the first item named and how many there were; the
+// node's set of kinds is then logged when it is new or changed, and otherwise once per interval.
+// A node whose values are valid again after errors gets one info line. (Upstream logs each error
+// every time it is met.)
+
+import * as log from "../log/index.ts";
+
+type KV = Record<string, string | number | undefined>;
+
+interface Kind {
+  err: Error | undefined;
+  msg: string;
+  kv: KV;
+  count: number;
+}
+
+export interface ValueLogOptions {
+  /** How often an unchanged set of errors is logged again (default REPEAT_LOG_INTERVAL_MS). */
+  intervalMs?: number;
+  /** Monotonic clock in ms (default performance.now). */
+  now?: () => number;
+}
+
+export class ValueLog {
+  readonly #limiter: log.RepeatLimiter;
+  #node: string | undefined;
+  /** This node's errors so far, by kind (the message plus the error's text). */
+  readonly #kinds = new Map<string, Kind>();
+
+  constructor(opts: ValueLogOptions = {}) {
+    this.#limiter = new log.RepeatLimiter({ intervalMs: opts.intervalMs, now: opts.now });
+  }
+
+  /** Starts collecting the errors of one node's scrape. */
+  begin(node: string): void {
+    this.#node = node;
+    this.#kinds.clear();
+  }
+
+  /** One error of the current node: `kv` names the item (pod, container); the node is added. */
+  error(err: Error | undefined, msg: string, kv: KV = {}): void {
+    const key = err === undefined ? msg : `${msg}\u0000${err.message}`;
+    const kind = this.#kinds.get(key);
+    if (kind !== undefined) kind.count++;
+    else this.#kinds.set(key, { err, msg, kv, count: 1 });
+  }
+
+  /** Ends the current node: writes its lines if they are due. */
+  end(): void {
+    const node = this.#node;
+    this.#node = undefined;
+    if (node === undefined) return;
+    if (this.#kinds.size === 0) {
+      if (this.#limiter.recovered(node) !== undefined) log.info("Node metrics are valid again", { node });
+      return;
+    }
+    const held = this.#limiter.failed(node, [...this.#kinds.keys()].sort().join("\u0001"));
+    if (held !== undefined) {
+      let first = true;
+      for (const { err, msg, kv, count } of this.#kinds.values()) {
+        const line: KV = { ...kv, node };
+        if (count > 1) line.count = count;
+        if (first && held > 0) line.timesNotLogged = held;
+        first = false;
+        log.error(err, msg, line);
+      }
+    }
+    this.#kinds.clear();
+  }
+
+  /** Forgets nodes not in `keep` (gone from the cluster), so the table stays bounded. */
+  retain(keep: { has(node: string): boolean }): void {
+    this.#limiter.retain(keep);
+  }
+
+  /** Nodes whose errors are remembered. */
+  get size(): number {
+    return this.#limiter.size;
+  }
+}
