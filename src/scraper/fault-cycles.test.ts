@@ -249,6 +249,48 @@ describe("kubelet faults through Scraper and store", () => {
     assert.equal(captured.filter((l) => l.startsWith("E")).length, 2, captured.join(""));
   });
 
+  it("samples without a timestamp get the request's time, and their rate is over those times", async (t) => {
+    countLines(t);
+    let cpu = 10;
+    const client = {
+      get: async () =>
+        new TextEncoder().encode(`node_cpu_usage_seconds_total ${cpu}\nnode_memory_working_set_bytes 1000\n`),
+    } as unknown as KubeletClient;
+    const scraper = new Scraper({
+      client,
+      addressTypes: ["InternalIP"],
+      port: 10250,
+      useNodeStatusPort: false,
+      scheme: "https",
+      requestTimeoutMs: 5_000,
+      endpoint: "resource",
+      random: () => 0,
+    });
+    // The real clock, as in the server.
+    const store = new TwoPointStore({ resolutionMs: RESOLUTION_MS });
+    const deadline = new AbortController().signal;
+    const times: [number, number][] = [];
+    // 1 core-second in ~20 ms is 50 cores: no capacity, so no check.
+    const unlimited: Node = { ...node("n"), status: { ...node("n").status, capacity: undefined } };
+    for (let i = 0; i < 2; i++) {
+      const before = Date.now();
+      const batch = await scraper.scrape([unlimited], deadline);
+      times.push([before, Date.now()]);
+      store.store(batch);
+      cpu += 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const [point] = store.getNodeMetrics(["n"]);
+    assert.ok(point !== undefined, "served");
+    assert.ok(
+      point.timestampMs >= times[1][0] && point.timestampMs <= times[1][1],
+      "the second request's time",
+    );
+    const prevTs = point.timestampMs - point.windowMs;
+    assert.ok(prevTs >= times[0][0] && prevTs <= times[0][1], "the first request's time");
+    assert.equal(point.cpuNanocores, Math.trunc(1e9 / (point.windowMs / 1000)));
+  });
+
   it("a thousand fault cycles do not grow the heap", async (t) => {
     countLines(t);
     v8.setFlagsFromString("--expose-gc");
