@@ -30,6 +30,17 @@ export const MAX_CLOCK_SKEW_MS = 60_000;
  */
 export const CPU_CAPACITY_TOLERANCE = 1.1;
 
+/**
+ * Plus the error of timestamps with one-second precision (the Summary API's): over a window of w
+ * seconds a rate can be off by 1/w of the true one.
+ */
+const TIMESTAMP_PRECISION_MS = 1000;
+
+/** The fastest CPU rate served over a window, in nanocores, for a capacity in nanocores. */
+export function cpuRateLimit(cpuCapacity: number, windowMs: number): number {
+  return cpuCapacity * (CPU_CAPACITY_TOLERANCE + TIMESTAMP_PRECISION_MS / windowMs);
+}
+
 export const FUTURE_TIMESTAMP = "timestamp in the future";
 export const MEMORY_ABOVE_CAPACITY = "memory above the node's capacity";
 export const CPU_ABOVE_CAPACITY = "CPU usage faster than the node's cores";
@@ -70,7 +81,7 @@ export function servedRateError(
   cpuCapacity: number,
 ): string | undefined {
   if (windowMs > maxWindow) return WINDOW_TOO_LONG;
-  if (nanocores > cpuCapacity * CPU_CAPACITY_TOLERANCE) return CPU_ABOVE_CAPACITY;
+  if (nanocores > cpuRateLimit(cpuCapacity, windowMs)) return CPU_ABOVE_CAPACITY;
   return undefined;
 }
 

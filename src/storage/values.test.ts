@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { captureLogs } from "../../test/support/logs.ts";
 import { at, nodeScrape, T0 } from "../../test/support/node-scrapes.ts";
-import { CPU_CAPACITY_TOLERANCE, MAX_CLOCK_SKEW_MS, maxWindowMs } from "./scrape-checks.ts";
+import { cpuRateLimit, MAX_CLOCK_SKEW_MS, maxWindowMs } from "./scrape-checks.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeScrape } from "./types.ts";
 
@@ -74,18 +74,19 @@ describe("values no node can produce", () => {
     const { store, clock } = clockedStore();
     store.store([scrape({ tsS: 0, cpu: 100 })]);
     clock.nowS = 10;
-    // Node: exactly 2.2 cores over 10 s; pod a: 2.2 cores + 1 ns/s (over); pod b: 0.55 core.
-    store.store([scrape({ tsS: 10, cpu: 122, a: { cpu: 25 + 22.000_000_01 } })]);
-    assert.deepEqual(served(store), { node: 2.2e9, a: undefined, b: 0.55e9 });
-    assert.equal(CPU_CAPACITY_TOLERANCE, 1.1);
+    // The limit over 10 s: 10 % tolerance plus 1 s of timestamp precision in 10 s, 2.4 cores.
+    assert.ok(Math.abs(cpuRateLimit(CORES * 1e9, 10_000) - 2.4e9) < 1);
+    // Node: exactly 2.4 cores; pod a: 2.4 cores + 1 ns/s (over); pod b: 0.6 core.
+    store.store([scrape({ tsS: 10, cpu: 124, a: { cpu: 25 + 24.000_000_01 } })]);
+    assert.deepEqual(served(store), { node: 2.4e9, a: undefined, b: 0.6e9 });
     assert.match(
       lines.join(""),
       /"Skipping container usage metric" err="CPU usage faster than the node's cores" container="c" pod="ns\/a" node="n"/,
     );
     // The node itself too fast: left out, its pods are not.
     clock.nowS = 20;
-    store.store([scrape({ tsS: 20, cpu: 150, a: { cpu: 57.000_000_01 } })]);
-    assert.deepEqual(served(store), { node: undefined, a: 1e9, b: 0.7e9 });
+    store.store([scrape({ tsS: 20, cpu: 150, a: { cpu: 59.000_000_01 } })]);
+    assert.deepEqual(served(store), { node: undefined, a: 1e9, b: 0.65e9 });
   });
 
   test("a too-fast rate is not served, and the point is the prev of the next rate", (t) => {
@@ -252,9 +253,9 @@ test("property: whatever a scrape carries, what is served is finite, non-negativ
         if (k.cpuCapacity !== undefined) s.cpuCapacityNanocores = k.cpuCapacity;
         if (k.memoryCapacity !== undefined) s.memoryCapacityBytes = k.memoryCapacity;
         store.store([s]);
-        const cpuLimit =
+        const cpuLimit = (windowMs: number) =>
           Number.isFinite(k.cpuCapacity) && (k.cpuCapacity ?? 0) > 0
-            ? (k.cpuCapacity ?? 0) * CPU_CAPACITY_TOLERANCE
+            ? cpuRateLimit(k.cpuCapacity ?? 0, windowMs)
             : Number.POSITIVE_INFINITY;
         const memoryLimit =
           Number.isFinite(k.memoryCapacity) && (k.memoryCapacity ?? 0) > 0
@@ -269,11 +270,17 @@ test("property: whatever a scrape carries, what is served is finite, non-negativ
           assert.ok(p.timestampMs <= now + MAX_CLOCK_SKEW_MS, `timestamp ${p.timestampMs}`);
         }
         const values = [
-          ...(node ? [{ cpu: node.cpuNanocores, memory: node.memoryBytes }] : []),
-          ...(pod?.containers.map((c) => ({ cpu: c.cpuNanocores, memory: c.memoryBytes })) ?? []),
+          ...(node
+            ? [{ cpu: node.cpuNanocores, memory: node.memoryBytes, limit: cpuLimit(node.windowMs) }]
+            : []),
+          ...(pod?.containers.map((c) => ({
+            cpu: c.cpuNanocores,
+            memory: c.memoryBytes,
+            limit: cpuLimit(pod.windowMs),
+          })) ?? []),
         ];
-        for (const { cpu, memory } of values) {
-          assert.ok(Number.isFinite(cpu) && cpu >= 0 && cpu <= cpuLimit, `cpu ${cpu} (limit ${cpuLimit})`);
+        for (const { cpu, memory, limit } of values) {
+          assert.ok(Number.isFinite(cpu) && cpu >= 0 && cpu <= limit, `cpu ${cpu} (limit ${limit})`);
           assert.ok(Number.isFinite(memory) && memory >= 0 && memory <= memoryLimit, `memory ${memory}`);
         }
       }
