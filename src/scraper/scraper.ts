@@ -70,6 +70,14 @@ const MAX_JITTER_MS = 1000;
 
 class RequestTimeout extends Error {}
 
+/** What a decoder reports it left out of a body that otherwise decoded (decode/: DecodedScrape). */
+interface LeftOut {
+  /** The same text every time: what the limiter compares. */
+  cause: string;
+  count: number;
+  series: readonly string[];
+}
+
 export class Scraper {
   readonly #opts: ScraperOptions;
   readonly #timeoutText: string;
@@ -214,18 +222,20 @@ export class Scraper {
   #logSuccess(node: string, scrape: NodeScrape): void {
     const held = this.#failures.recovered(node);
     if (held !== undefined) log.info("Scraping node works again", { node, failuresNotLogged: held });
-    const problems = scrape.problems;
-    if (problems === undefined || problems.length === 0) {
+    const problems = (scrape as NodeScrape & { problems?: LeftOut }).problems;
+    if (problems === undefined) {
       if (this.#problems.recovered(node) !== undefined)
         log.info("Node metrics are consistent again", { node });
       return;
     }
-    const cause = problems.join("; ");
-    const repeats = this.#problems.failed(node, cause);
+    // The cause is the same text every time; the series named may differ from body to body.
+    const repeats = this.#problems.failed(node, problems.cause);
     if (repeats === undefined) return;
     log.error(undefined, "Left out inconsistent node metrics", {
       node,
-      cause,
+      cause: problems.cause,
+      count: problems.count,
+      series: problems.series.join(" "),
       ...(repeats > 0 ? { timesNotLogged: repeats } : undefined),
     });
   }
@@ -256,7 +266,7 @@ export class Scraper {
       if (capacity.cpuNanocores !== undefined) scrape.cpuCapacityNanocores = capacity.cpuNanocores;
       if (capacity.memoryBytes !== undefined) scrape.memoryCapacityBytes = capacity.memoryBytes;
       // Logged here, in the scrape thread: it does not travel to the store.
-      delete scrape.problems;
+      delete (scrape as NodeScrape & { problems?: LeftOut }).problems;
       return scrape;
     } catch (err) {
       this.#logFailure(name, err, controller.signal.aborted);

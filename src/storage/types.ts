@@ -54,12 +54,6 @@ export interface NodeScrape {
   cpuCapacityNanocores?: number;
   /** The node's status.capacity.memory in bytes; undefined = unknown. Memory above it is not served. */
   memoryCapacityBytes?: number;
-  /**
-   * What the decoder left out of the body and why (e.g. a series sent twice with different values),
-   * one short cause each, for the scraper to log (rate-limited, per node); undefined = nothing.
-   * Never crosses to the store.
-   */
-  problems?: string[];
 }
 
 export interface NodeMetricsPoint {
