@@ -249,6 +249,55 @@ describe("kubelet faults through Scraper and store", () => {
     assert.equal(captured.filter((l) => l.startsWith("E")).length, 2, captured.join(""));
   });
 
+  it("a series sent twice with different values: left out, logged once per cause, then consistent again", {
+    todo: "needs the decoders' DecodedScrape.problems (branch i15-fuzz); passes merged with it",
+  }, async (t) => {
+    const captured: string[] = [];
+    const prev = log.setSink((line) => captured.push(line));
+    t.after(() => log.setSink(prev));
+    let k = 1;
+    let duplicate = true;
+    const client = {
+      get: async (_url: string, _signal: AbortSignal, name: string): Promise<Uint8Array> => {
+        const healthy = new TextDecoder().decode(body(name, k, undefined));
+        const ts = T0 + k * TICK_MS;
+        return new TextEncoder().encode(
+          duplicate && name === "bad" ? `${healthy}node_cpu_usage_seconds_total 1 ${ts}\n` : healthy,
+        );
+      },
+    } as unknown as KubeletClient;
+    const scraper = new Scraper({
+      client,
+      addressTypes: ["InternalIP"],
+      port: 10250,
+      useNodeStatusPort: false,
+      scheme: "https",
+      requestTimeoutMs: 5_000,
+      endpoint: "resource",
+      random: () => 0,
+    });
+    const deadline = new AbortController().signal;
+    for (; k < 5; k++) {
+      const batch = await scraper.scrape([node("good"), node("bad")], deadline);
+      assert.equal(batch.find((s) => s.node === "bad")?.nodeTimestampMs, 0, "the node point is left out");
+      assert.ok(
+        batch.every((s) => !("problems" in s)),
+        "problems stay in the scraper",
+      );
+    }
+    const errors = captured.filter((l) => l.startsWith("E"));
+    assert.equal(errors.length, 1, captured.join(""));
+    assert.match(
+      errors[0],
+      /"Left out inconsistent node metrics" node="bad" cause="the same series sent twice/,
+    );
+    duplicate = false;
+    await scraper.scrape([node("good"), node("bad")], deadline);
+    assert.ok(
+      captured.some((l) => l.startsWith("I") && l.includes('"Node metrics are consistent again" node="bad"')),
+    );
+  });
+
   it("samples without a timestamp get the request's time, and their rate is over those times", async (t) => {
     countLines(t);
     let cpu = 10;
