@@ -244,6 +244,7 @@ export class TwoPointStore implements MetricsReader {
   #finishBuild(build: Build, next: Generation): void {
     const old = build.old;
     this.#current = next;
+    this.#valueLog.flush();
     // A node absent from the batch starts afresh: its value errors are logged again if they recur.
     this.#valueLog.retain(build.seenNodes);
     // Reads are synchronous and only ever see #current, so nothing can read the old one any more.

@@ -1,7 +1,8 @@
 // The store's error lines about one node's values (a point it skips, a rate it cannot compute, a
-// value the node cannot have), kept from flooding the log: while a node's scrape is stored its
-// errors are collected, one line per kind with the first item named and how many there were; the
-// node's set of kinds is then logged when it is new or changed, and otherwise once per interval.
+// value the node cannot have), kept from flooding the log: while a batch is stored each node's
+// errors are collected, one line per kind with the first item named and how many there were; when
+// the batch is swapped in, a node's set of kinds is logged if it is new or changed, and otherwise
+// once per interval.
 // A node whose values are valid again after errors gets one info line. (Upstream logs each error
 // every time it is met.)
 
@@ -25,9 +26,13 @@ export interface ValueLogOptions {
 
 export class ValueLog {
   readonly #limiter: log.RepeatLimiter;
+  /** The node being stored. */
   #node: string | undefined;
-  /** This node's errors so far, by kind (the message plus the error's text). */
-  readonly #kinds = new Map<string, Kind>();
+  /**
+   * The errors of each node stored since the last flush, by kind (the message plus the error's
+   * text), nodes in the order first stored. A node that appears twice in a batch shares one entry.
+   */
+  readonly #pending = new Map<string, Map<string, Kind>>();
 
   constructor(opts: ValueLogOptions = {}) {
     this.#limiter = new log.RepeatLimiter({ intervalMs: opts.intervalMs, now: opts.now });
@@ -36,30 +41,35 @@ export class ValueLog {
   /** Starts collecting the errors of one node's scrape. */
   begin(node: string): void {
     this.#node = node;
-    this.#kinds.clear();
+    if (!this.#pending.has(node)) this.#pending.set(node, new Map());
   }
 
   /** One error of the current node: `kv` names the item (pod, container); the node is added. */
   error(err: Error | undefined, msg: string, kv: KV = {}): void {
+    const kinds = this.#node === undefined ? undefined : this.#pending.get(this.#node);
+    if (kinds === undefined) return;
     const key = err === undefined ? msg : `${msg}\u0000${err.message}`;
-    const kind = this.#kinds.get(key);
+    const kind = kinds.get(key);
     if (kind !== undefined) kind.count++;
-    else this.#kinds.set(key, { err, msg, kv, count: 1 });
+    else kinds.set(key, { err, msg, kv, count: 1 });
   }
 
-  /** Ends the current node: writes its lines if they are due. */
+  /** Ends the current node's scrape. */
   end(): void {
-    const node = this.#node;
     this.#node = undefined;
-    if (node === undefined) return;
-    if (this.#kinds.size === 0) {
-      if (this.#limiter.recovered(node) !== undefined) log.info("Node metrics are valid again", { node });
-      return;
-    }
-    const held = this.#limiter.failed(node, [...this.#kinds.keys()].sort().join("\u0001"));
-    if (held !== undefined) {
+  }
+
+  /** Writes the lines that are due for every node stored since the last flush (once per batch). */
+  flush(): void {
+    for (const [node, kinds] of this.#pending) {
+      if (kinds.size === 0) {
+        if (this.#limiter.recovered(node) !== undefined) log.info("Node metrics are valid again", { node });
+        continue;
+      }
+      const held = this.#limiter.failed(node, [...kinds.keys()].sort().join("\u0001"));
+      if (held === undefined) continue;
       let first = true;
-      for (const { err, msg, kv, count } of this.#kinds.values()) {
+      for (const { err, msg, kv, count } of kinds.values()) {
         const line: KV = { ...kv, node };
         if (count > 1) line.count = count;
         if (first && held > 0) line.timesNotLogged = held;
@@ -67,7 +77,7 @@ export class ValueLog {
         log.error(err, msg, line);
       }
     }
-    this.#kinds.clear();
+    this.#pending.clear();
   }
 
   /** Forgets nodes not in `keep` (gone from the cluster), so the table stays bounded. */
