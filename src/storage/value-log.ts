@@ -80,6 +80,12 @@ export class ValueLog {
     this.#pending.clear();
   }
 
+  /** Drops what was collected since the last flush, unlogged (a build whose lines are not wanted). */
+  discard(): void {
+    this.#pending.clear();
+    this.#node = undefined;
+  }
+
   /** Forgets nodes not in `keep` (gone from the cluster), so the table stays bounded. */
   retain(keep: { has(node: string): boolean }): void {
     this.#limiter.retain(keep);
