@@ -218,24 +218,30 @@ export class Scraper {
     }
   }
 
-  /** A node scraped: its recovery is logged once, and what the decoder left out (rate-limited). */
+  /**
+   * A node scraped: its recovery is logged once, and what its body lacked or the decoder left out
+   * (rate-limited like failures).
+   */
   #logSuccess(node: string, scrape: NodeScrape): void {
     const held = this.#failures.recovered(node);
     if (held !== undefined) log.info("Scraping node works again", { node, failuresNotLogged: held });
     const problems = (scrape as NodeScrape & { problems?: LeftOut }).problems;
-    if (problems === undefined) {
-      if (this.#problems.recovered(node) !== undefined)
-        log.info("Node metrics are consistent again", { node });
+    // A node point left out (its samples missing, non-finite or negative) hides the node silently
+    // otherwise: upstream does not log it either.
+    const noNodePoint = scrape.nodeTimestampMs === 0;
+    if (problems === undefined && !noNodePoint) {
+      if (this.#problems.recovered(node) !== undefined) log.info("Node metrics are complete again", { node });
       return;
     }
-    // The cause is the same text every time; the series named may differ from body to body.
-    const repeats = this.#problems.failed(node, problems.cause);
+    // Causes are the same text every time; the series named may differ from body to body.
+    const causes = [problems?.cause, noNodePoint ? NO_NODE_POINT : undefined].filter((c) => c !== undefined);
+    const cause = causes.join("; ");
+    const repeats = this.#problems.failed(node, cause);
     if (repeats === undefined) return;
-    log.error(undefined, "Left out inconsistent node metrics", {
+    log.error(undefined, "Left out node metrics", {
       node,
-      cause: problems.cause,
-      count: problems.count,
-      series: problems.series.join(" "),
+      cause,
+      ...(problems !== undefined ? { count: problems.count, series: problems.series.join(" ") } : undefined),
       ...(repeats > 0 ? { timesNotLogged: repeats } : undefined),
     });
   }
@@ -307,9 +313,15 @@ export class Scraper {
   }
 }
 
-/** A failure's cause as compared between ticks: its message. */
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+const NO_NODE_POINT = "no usable node CPU and memory samples";
+
+/**
+ * A failure's cause as compared between ticks: its message, without the times some messages carry
+ * (an expired certificate's "current time ... is after ..."), so the same cause stays the same.
+ */
+export function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})/g, "<time>");
 }
 
 function countPods(s: NodeScrape): number {

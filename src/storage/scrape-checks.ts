@@ -44,6 +44,7 @@ export function cpuRateLimit(cpuCapacity: number, windowMs: number): number {
 export const FUTURE_TIMESTAMP = "timestamp in the future";
 export const MEMORY_ABOVE_CAPACITY = "memory above the node's capacity";
 export const CPU_ABOVE_CAPACITY = "CPU usage faster than the node's cores";
+export const TIMESTAMP_WENT_BACK = "timestamp earlier than the stored point's";
 export const WINDOW_TOO_LONG = "window longer than this server has been storing points";
 
 /**

@@ -16,6 +16,7 @@ import {
   type StoreContext,
   servedRateError,
   swapOrUnknown,
+  TIMESTAMP_WENT_BACK,
 } from "./scrape-checks.ts";
 import type { NodeScrape } from "./types.ts";
 
@@ -80,6 +81,9 @@ export function storeNode(old: Generation, next: Generation, s: NodeScrape, ctx:
         });
       }
     }
+    // Upstream's rules leave it without a rate; say why (the same point stored again is no error).
+    if (Number.isNaN(prevTs) && ts < oldLastTs)
+      ctx.log.error(new Error(TIMESTAMP_WENT_BACK), "Skipping node usage metric");
   }
   if (!Number.isNaN(prevTs)) {
     const delta = cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem);
@@ -263,6 +267,12 @@ function storePod(
                   timestamp: isoTime(ts),
                 });
             }
+          }
+          if (Number.isNaN(prevTs) && ts < oldLastTs) {
+            ctx.log.error(new Error(TIMESTAMP_WENT_BACK), "Skipping container usage metric", {
+              container: name,
+              pod: `${namespace}/${pod}`,
+            });
           }
         }
       }

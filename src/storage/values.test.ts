@@ -179,6 +179,27 @@ describe("values no node can produce", () => {
     assert.deepEqual(served(store), { node: 1e9, a: 0.25e9, b: 0.25e9 });
   });
 
+  test("a timestamp that goes back before the stored points: no rate, and said why", (t) => {
+    const lines = captureLogs(t);
+    const { store, clock } = clockedStore();
+    clock.nowS = 100;
+    for (const tsS of [0, 10, 20]) store.store([scrape({ tsS, cpu: 100 + tsS })]);
+    assert.deepEqual(served(store), { node: 1e9, a: 0.25e9, b: 0.25e9 });
+    // Stored again unchanged (a tick stored in parts does that): no error.
+    store.store([scrape({ tsS: 20, cpu: 120 })]);
+    assert.equal(lines.filter((l) => l.startsWith("E")).length, 0);
+    store.store([scrape({ tsS: 5, cpu: 105 })]);
+    assert.deepEqual(served(store), { node: undefined, a: undefined, b: undefined });
+    assert.match(
+      lines.join(""),
+      /"Skipping node usage metric" err="timestamp earlier than the stored point's" node="n"/,
+    );
+    assert.match(
+      lines.join(""),
+      /"Skipping container usage metric" err="timestamp earlier than the stored point's" container="c" pod="ns\/a" node="n" count=2/,
+    );
+  });
+
   test("a node's errors are one line per kind, with how many there were", (t) => {
     const lines = captureLogs(t);
     const { store, clock } = clockedStore();
