@@ -11,7 +11,8 @@ import type { Node } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import { type NodeMetricsPoint, type PodMetricsPoint, TwoPointStore } from "../storage/index.ts";
 import { type KubeletClient, KubeletHttpError } from "./kubelet/index.ts";
-import { errorText, Scraper } from "./scraper.ts";
+import { errorText } from "./node-log.ts";
+import { Scraper } from "./scraper.ts";
 
 const T0 = 1_700_000_000_000;
 const TICK_MS = 10_000;

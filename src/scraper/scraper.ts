@@ -21,6 +21,7 @@ import {
 import { Interner } from "./interner.ts";
 import type { KubeletClient } from "./kubelet/index.ts";
 import { forgetNode, observeKubeletRequest } from "./monitoring.ts";
+import { type DecoderResult, NodeLog } from "./node-log.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export interface ScraperOptions {
@@ -70,17 +71,8 @@ const MAX_JITTER_MS = 1000;
 
 class RequestTimeout extends Error {}
 
-/** What a decoder reports it left out of a body that otherwise decoded (decode/: DecodedScrape). */
-interface LeftOut {
-  /** The same text every time: what the limiter compares. */
-  cause: string;
-  count: number;
-  series: readonly string[];
-}
-
 export class Scraper {
   readonly #opts: ScraperOptions;
-  readonly #timeoutText: string;
   readonly #random: () => number;
   // Upstream starts all node requests at once. We bound them: 5,000 simultaneous TLS handshakes and
   // response buffers would spike CPU, memory and file descriptors on one event loop for no gain in
@@ -92,10 +84,8 @@ export class Scraper {
   readonly #nodesWithMetrics = new Set<string>();
   readonly #endpoints: EndpointSelector;
   readonly #utf8 = new TextDecoder("utf-8");
-  /** Per node: its last logged scrape failure, so a node failing every tick logs rarely. */
-  readonly #failures: log.RepeatLimiter;
-  /** Per node: what its decoder last left out, logged likewise. */
-  readonly #problems: log.RepeatLimiter;
+  /** Each node's failures and recoveries, logged rarely when they repeat. */
+  readonly #log: NodeLog;
 
   constructor(opts: ScraperOptions) {
     if (!(opts.requestTimeoutMs > 0))
@@ -103,11 +93,9 @@ export class Scraper {
     this.#opts = opts;
     this.#interner = opts.internAcrossScrapes === false ? undefined : new Interner();
     this.#intern = this.#interner?.intern ?? ((name) => name);
-    this.#timeoutText = formatGoDuration(opts.requestTimeoutMs);
     this.#random = opts.random ?? Math.random;
     this.#semaphore = new Semaphore(opts.maxConcurrency ?? 256);
-    this.#failures = new log.RepeatLimiter({ intervalMs: opts.repeatLogIntervalMs, now: opts.now });
-    this.#problems = new log.RepeatLimiter({ intervalMs: opts.repeatLogIntervalMs, now: opts.now });
+    this.#log = new NodeLog(formatGoDuration(opts.requestTimeoutMs), opts.repeatLogIntervalMs, opts.now);
     this.#endpoints = new EndpointSelector(
       opts.endpoint ?? "auto",
       opts.resourceRetryMs ?? DEFAULT_RESOURCE_RETRY_MS,
@@ -156,8 +144,7 @@ export class Scraper {
       }
     }
     this.#endpoints.retain(names);
-    this.#failures.retain(names);
-    this.#problems.retain(names);
+    this.#log.retain(names);
     this.#interner?.rotate();
 
     if (log.V(1).enabled) {
@@ -193,57 +180,9 @@ export class Scraper {
       }
     } catch (err) {
       // Only aborts of the tick deadline (during the jitter or the queue) reach here.
-      this.#logFailure(name, err, deadline.aborted);
+      this.#log.failed(name, err, deadline.aborted);
       return undefined;
     }
-  }
-
-  /**
-   * The log line a failed node gets, worded as upstream's: for the first failure, a changed cause,
-   * and a cause that goes on only once per repeatLogIntervalMs, with the failures not logged
-   * meanwhile (upstream logs every failure).
-   */
-  #logFailure(node: string, err: unknown, timedOut: boolean): void {
-    const held = this.#failures.failed(node, timedOut ? "timeout" : errorText(err));
-    if (held === undefined) return;
-    const repeats = held > 0 ? { failuresNotLogged: held } : undefined;
-    if (timedOut) {
-      log.error(undefined, "Failed to scrape node, timeout to access kubelet", {
-        node,
-        timeout: this.#timeoutText,
-        ...repeats,
-      });
-    } else {
-      log.error(err, "Failed to scrape node", { node, ...repeats });
-    }
-  }
-
-  /**
-   * A node scraped: its recovery is logged once, and what its body lacked or the decoder left out
-   * (rate-limited like failures).
-   */
-  #logSuccess(node: string, scrape: NodeScrape): void {
-    const held = this.#failures.recovered(node);
-    if (held !== undefined) log.info("Scraping node works again", { node, failuresNotLogged: held });
-    const problems = (scrape as NodeScrape & { problems?: LeftOut }).problems;
-    // A node point left out (its samples missing, non-finite or negative) hides the node silently
-    // otherwise: upstream does not log it either.
-    const noNodePoint = scrape.nodeTimestampMs === 0;
-    if (problems === undefined && !noNodePoint) {
-      if (this.#problems.recovered(node) !== undefined) log.info("Node metrics are complete again", { node });
-      return;
-    }
-    // Causes are the same text every time; the series named may differ from body to body.
-    const causes = [problems?.cause, noNodePoint ? NO_NODE_POINT : undefined].filter((c) => c !== undefined);
-    const cause = causes.join("; ");
-    const repeats = this.#problems.failed(node, cause);
-    if (repeats === undefined) return;
-    log.error(undefined, "Left out node metrics", {
-      node,
-      cause,
-      ...(problems !== undefined ? { count: problems.count, series: problems.series.join(" ") } : undefined),
-      ...(repeats > 0 ? { timesNotLogged: repeats } : undefined),
-    });
   }
 
   async #request(node: Node, deadline: AbortFanout): Promise<NodeScrape | undefined> {
@@ -266,16 +205,16 @@ export class Scraper {
       });
       const scrape = await this.#fetch(name, endpoint, controller.signal);
       success = true;
-      this.#logSuccess(name, scrape);
+      this.#log.scraped(name, scrape);
       // What the store checks values against (a CPU rate or memory the node cannot have).
       const capacity = nodeCapacity(node);
       if (capacity.cpuNanocores !== undefined) scrape.cpuCapacityNanocores = capacity.cpuNanocores;
       if (capacity.memoryBytes !== undefined) scrape.memoryCapacityBytes = capacity.memoryBytes;
       // Logged here, in the scrape thread: it does not travel to the store.
-      delete (scrape as NodeScrape & { problems?: LeftOut }).problems;
+      delete (scrape as DecoderResult).problems;
       return scrape;
     } catch (err) {
-      this.#logFailure(name, err, controller.signal.aborted);
+      this.#log.failed(name, err, controller.signal.aborted);
       return undefined;
     } finally {
       clearTimeout(timer);
@@ -311,17 +250,6 @@ export class Scraper {
     const body = await client.get(endpoint.summaryUrl, signal, name);
     return decodeSummary(this.#utf8.decode(body), name, this.#intern);
   }
-}
-
-const NO_NODE_POINT = "no usable node CPU and memory samples";
-
-/**
- * A failure's cause as compared between ticks: its message, without the times some messages carry
- * (an expired certificate's "current time ... is after ..."), so the same cause stays the same.
- */
-export function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})/g, "<time>");
 }
 
 function countPods(s: NodeScrape): number {
