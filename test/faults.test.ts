@@ -296,16 +296,13 @@ test("every kubelet fault: still serving, healthy nodes exact, faulty ones exclu
   // branch: these four fail today (absurd-cpu, absurd-memory, duplicate-series, future- and
   // backwards-timestamp served; value faults not logged; one line per tick). Drop the todo once
   // they land.
-  const serverTodo = { todo: "server-side value validation and rate-limited logs not merged yet" };
-  await t.test("no wrong value (CPU, memory, window, timestamp) is ever served", serverTodo, () =>
-    none(seen.wrongValue),
-  );
-  await t.test("a faulty node (or its broken pod) is excluded", serverTodo, () => none(seen.notExcluded));
+  await t.test("no wrong value (CPU, memory, window, timestamp) is ever served", () => none(seen.wrongValue));
+  await t.test("a faulty node (or its broken pod) is excluded", () => none(seen.notExcluded));
   await t.test("what a fault does not break stays served", () =>
     none(seen.missing.filter((m) => !m.startsWith("healthy node"))),
   );
-  await t.test("each excluded node has a log line naming it", serverTodo, () => none(seen.noLogLine));
-  await t.test("a failing node's log lines are rate-limited", serverTodo, () => none(seen.logFlood));
+  await t.test("each excluded node has a log line naming it", () => none(seen.noLogLine));
+  await t.test("a failing node's log lines are rate-limited", () => none(seen.logFlood));
   await t.test("after clearing, every node is back within two resolutions", () => none(seen.notBack));
 });
 

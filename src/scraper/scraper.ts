@@ -10,6 +10,7 @@ import * as log from "../log/index.ts";
 import type { NodeScrape } from "../storage/index.ts";
 import { AbortFanout, abortableSleep } from "./abort-fanout.ts";
 import { isNodeReady, type KubeletEndpoint, resolveKubeletEndpoint } from "./address.ts";
+import { nodeCapacity } from "./capacity.ts";
 import { decodeResourceMetrics, decodeSummary } from "./decode/index.ts";
 import {
   DEFAULT_RESOURCE_RETRY_MS,
@@ -20,6 +21,7 @@ import {
 import { Interner } from "./interner.ts";
 import type { KubeletClient } from "./kubelet/index.ts";
 import { forgetNode, observeKubeletRequest } from "./monitoring.ts";
+import { type DecoderResult, NodeLog } from "./node-log.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export interface ScraperOptions {
@@ -53,6 +55,11 @@ export interface ScraperOptions {
    * 150,000 pods for no measurable CPU gain (identity: 499 ms vs 489-503 ms per 5,000 bodies).
    */
   internAcrossScrapes?: boolean;
+  /**
+   * A node whose scrape keeps failing with the same cause is logged again after this long (default
+   * 5 min, REPEAT_LOG_INTERVAL_MS); a new cause and a recovery are logged at once.
+   */
+  repeatLogIntervalMs?: number;
 }
 
 // Upstream sleeps a uniform [0, min(8ms × nodes, 4s)) before each node's request.
@@ -72,7 +79,6 @@ export type NodeResultSink = (node: string, scrape: NodeScrape | undefined) => v
 
 export class Scraper {
   readonly #opts: ScraperOptions;
-  readonly #timeoutText: string;
   readonly #random: () => number;
   // Upstream starts all node requests at once. We bound them: 5,000 simultaneous TLS handshakes and
   // response buffers would spike CPU, memory and file descriptors on one event loop for no gain in
@@ -84,6 +90,8 @@ export class Scraper {
   readonly #nodesWithMetrics = new Set<string>();
   readonly #endpoints: EndpointSelector;
   readonly #utf8 = new TextDecoder("utf-8");
+  /** Each node's failures and recoveries, logged rarely when they repeat. */
+  readonly #log: NodeLog;
 
   constructor(opts: ScraperOptions) {
     if (!(opts.requestTimeoutMs > 0))
@@ -91,9 +99,9 @@ export class Scraper {
     this.#opts = opts;
     this.#interner = opts.internAcrossScrapes === false ? undefined : new Interner();
     this.#intern = this.#interner?.intern ?? ((name) => name);
-    this.#timeoutText = formatGoDuration(opts.requestTimeoutMs);
     this.#random = opts.random ?? Math.random;
     this.#semaphore = new Semaphore(opts.maxConcurrency ?? 256);
+    this.#log = new NodeLog(formatGoDuration(opts.requestTimeoutMs), opts.repeatLogIntervalMs, opts.now);
     this.#endpoints = new EndpointSelector(
       opts.endpoint ?? "auto",
       opts.resourceRetryMs ?? DEFAULT_RESOURCE_RETRY_MS,
@@ -166,6 +174,7 @@ export class Scraper {
       }
     }
     this.#endpoints.retain(names);
+    this.#log.retain(names);
     this.#interner?.rotate();
 
     return unique.map((n) => n.metadata.name);
@@ -188,20 +197,8 @@ export class Scraper {
       }
     } catch (err) {
       // Only aborts of the tick deadline (during the jitter or the queue) reach here.
-      this.#logFailure(name, err, deadline.aborted);
+      this.#log.failed(name, err, deadline.aborted);
       return undefined;
-    }
-  }
-
-  /** The one log line a failed node gets, worded as upstream's. */
-  #logFailure(node: string, err: unknown, timedOut: boolean): void {
-    if (timedOut) {
-      log.error(undefined, "Failed to scrape node, timeout to access kubelet", {
-        node,
-        timeout: this.#timeoutText,
-      });
-    } else {
-      log.error(err, "Failed to scrape node", { node });
     }
   }
 
@@ -225,9 +222,16 @@ export class Scraper {
       });
       const scrape = await this.#fetch(name, endpoint, controller.signal);
       success = true;
+      this.#log.scraped(name, scrape);
+      // What the store checks values against (a CPU rate or memory the node cannot have).
+      const capacity = nodeCapacity(node);
+      if (capacity.cpuNanocores !== undefined) scrape.cpuCapacityNanocores = capacity.cpuNanocores;
+      if (capacity.memoryBytes !== undefined) scrape.memoryCapacityBytes = capacity.memoryBytes;
+      // Logged here, in the scrape thread: it does not travel to the store.
+      delete (scrape as DecoderResult).problems;
       return scrape;
     } catch (err) {
-      this.#logFailure(name, err, controller.signal.aborted);
+      this.#log.failed(name, err, controller.signal.aborted);
       return undefined;
     } finally {
       clearTimeout(timer);

@@ -10,6 +10,11 @@
 // - A startTime decrease is only an error when both start times are known (0 means unknown).
 // - A node that appears twice in one batch is skipped as a whole (its node point and its pods), one log line.
 // - A malformed node scrape or pod (non-finite/negative numbers, non-string names) is skipped and logged.
+// - Values no node can produce are not served (scrape-checks.ts): a point with a timestamp ahead of
+//   our clock or memory above the node's capacity is skipped (a container's: its whole pod); a rate
+//   faster than the node's cores or over a window longer than the store's life has no prev point.
+// - A node's errors are logged one line per kind, and an unchanged set of them once per 5 minutes
+//   (value-log.ts); upstream logs each one every time.
 // - Swap usage (an optional gauge upstream does not read) is kept as the newest value and served
 //   beside memory; a missing, negative or non-finite swap value only makes the swap unknown.
 // - CPU counters past 2^53 (Summary API) are kept exact: each counter is a (double, remainder) pair,
@@ -32,7 +37,7 @@ import * as log from "../log/index.ts";
 import { Generation, stringHash } from "./generation.ts";
 import { setStoragePoints } from "./monitoring.ts";
 import { nodePoint, podPoint } from "./points.ts";
-import { podGroupEnd, usableContainerCount } from "./scrape-checks.ts";
+import { maxWindowMs, podGroupEnd, type StoreContext, usableContainerCount } from "./scrape-checks.ts";
 import { carriedSize, carryNode } from "./store-carry.ts";
 import { storeNode, storePods } from "./store-scrape.ts";
 import type {
@@ -43,10 +48,22 @@ import type {
   PodObject,
   PodRef,
 } from "./types.ts";
+import { ValueLog } from "./value-log.ts";
 
 export interface TwoPointStoreOptions {
   /** The scrape interval (--metric-resolution); containers younger than this are served after one scrape. */
   resolutionMs: number;
+  /** Wall clock, Unix ms (default Date.now): timestamps ahead of it and windows are checked. */
+  now?: () => number;
+  /**
+   * When scraping began, Unix ms (default: now() at construction): no window is longer than the
+   * time since (plus the skew allowed). Tests that feed old synthetic timestamps set it.
+   */
+  startedAtMs?: number;
+  /** How often a node's unchanged value errors are logged again (default 5 min). */
+  repeatLogIntervalMs?: number;
+  /** Monotonic clock in ms for that interval (default performance.now). */
+  monotonicNow?: () => number;
 }
 
 export interface StoreAsyncOptions {
@@ -95,10 +112,15 @@ interface Build {
   seenNodes: Set<string>;
   /** Index of the next scrape to store, then of the next node to carry (second pass). */
   nextScrape: number;
+  ctx: StoreContext;
 }
 
 export class TwoPointStore implements MetricsReader {
   readonly #resolutionMs: number;
+  readonly #now: () => number;
+  /** When scraping began: every window lies within the store's life. */
+  readonly #startedAtMs: number;
+  readonly #valueLog: ValueLog;
   /** What reads see. */
   #current = new Generation(0, 0, 0);
   /** While a tick is stored in parts: the generation it began with (see the file comment). */
@@ -124,6 +146,9 @@ export class TwoPointStore implements MetricsReader {
       );
     }
     this.#resolutionMs = resolutionMs;
+    this.#now = opts.now ?? Date.now;
+    this.#startedAtMs = opts.startedAtMs ?? this.#now();
+    this.#valueLog = new ValueLog({ intervalMs: opts.repeatLogIntervalMs, now: opts.monotonicNow });
   }
 
   /**
@@ -210,6 +235,7 @@ export class TwoPointStore implements MetricsReader {
    * the tick's base is let go all the same: the next tick must not compute against a stale one.
    */
   #buildFailed(build: Build): void {
+    build.ctx.log.discard();
     if (build.partial || this.#base === undefined) return;
     if (this.#base !== this.#current) this.#base.release();
     this.#base = undefined;
@@ -234,6 +260,7 @@ export class TwoPointStore implements MetricsReader {
       }
     }
     if (partial) this.#base = old;
+    const nowMs = this.#now();
     return {
       scrapes,
       carried,
@@ -246,6 +273,12 @@ export class TwoPointStore implements MetricsReader {
       next: undefined,
       seenNodes: new Set(),
       nextScrape: 0,
+      ctx: {
+        nowMs,
+        resolutionMs: this.#resolutionMs,
+        maxWindowMs: maxWindowMs(nowMs, this.#startedAtMs, this.#resolutionMs),
+        log: this.#valueLog,
+      },
     };
   }
 
@@ -286,22 +319,23 @@ export class TwoPointStore implements MetricsReader {
       }
       build.next = new Generation(scrapes.length + carried.length, build.podTotal, build.containerTotal);
     }
-    const { old, next, seenNodes } = build;
+    const { old, next, seenNodes, ctx } = build;
     while (build.nextScrape < scrapes.length) {
       const i = build.nextScrape++;
       const scrape = scrapes[i];
+      ctx.log.begin(typeof scrape?.node === "string" ? scrape.node : "<unknown>");
       if (counts[i] < 0) {
-        const node = typeof scrape?.node === "string" ? scrape.node : "<unknown>";
-        log.error(undefined, "Skipping malformed node scrape", { node });
+        ctx.log.error(undefined, "Skipping malformed node scrape");
       } else if (seenNodes.has(scrape.node)) {
-        log.error(undefined, "Got duplicate node point", { node: scrape.node });
+        ctx.log.error(undefined, "Got duplicate node point");
       } else {
         seenNodes.add(scrape.node);
         const podFrom = next.podCount;
-        storeNode(old, next, scrape);
-        storePods(old, next, scrape, counts[i], this.#resolutionMs);
+        storeNode(old, next, scrape, ctx);
+        storePods(old, next, scrape, counts[i], ctx);
         next.addOwner(scrape.node, podFrom, next.podCount);
       }
+      ctx.log.end();
       if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length + carried.length) {
         return undefined;
       }
@@ -320,6 +354,12 @@ export class TwoPointStore implements MetricsReader {
     const replaced = this.#current;
     this.#current = next;
     // Reads are synchronous and only ever see #current, so nothing can read the replaced one any more.
+    // A part of a tick logs nothing: the tick's last store logs the same errors once.
+    if (build.partial) this.#valueLog.discard();
+    else this.#valueLog.flush();
+    // A node absent from the tick starts afresh: its value errors are logged again if they recur.
+    const carried = new Set(build.carried);
+    this.#valueLog.retain({ has: (node) => build.seenNodes.has(node) || carried.has(node) });
     // Kept as a spare for the next build, it would double the store's resident memory between ticks.
     // The base of a tick stored in parts lives until the tick's last store.
     const base = this.#base;
