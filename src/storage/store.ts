@@ -34,9 +34,9 @@
 // Reading one pod costs O(its containers).
 
 import * as log from "../log/index.ts";
-import { Generation, stringHash } from "./generation.ts";
+import { Generation } from "./generation.ts";
 import { setStoragePoints } from "./monitoring.ts";
-import { nodePoint, podPoint } from "./points.ts";
+import { ListReader, readNodeMetrics, readPodMetrics } from "./reads.ts";
 import { maxWindowMs, podGroupEnd, type StoreContext, usableContainerCount } from "./scrape-checks.ts";
 import { carriedSize, carryNode } from "./store-carry.ts";
 import { storeNode, storePods } from "./store-scrape.ts";
@@ -80,9 +80,6 @@ export interface StoreAsyncOptions {
 const discardLine = (): void => {};
 
 const DEFAULT_SLICE_MS = 5;
-
-/** Lists at least this long get slot hints (getListPodMetrics); shorter ones are looked up. */
-const HINTED_LIST_MIN = 512;
 
 /**
  * An in-progress build of the next generation (store() runs it at once, storeAsync in slices). A first
@@ -131,12 +128,7 @@ export class TwoPointStore implements MetricsReader {
   #queue: Promise<void> = Promise.resolve();
   #loggedNodesReady = false;
   #loggedPodsReady = false;
-  /**
-   * Per large list (the reflector's cached, sorted array, alive until its cache changes): the slot
-   * each pod was last found at, -1 if none. A slot is only a hint, checked against the generation
-   * read; slots stay put from tick to tick while nodes and their pods do (see getListPodMetrics).
-   */
-  readonly #slotHints = new WeakMap<readonly PodObject[], Int32Array>();
+  readonly #listReader = new ListReader();
 
   constructor(opts: TwoPointStoreOptions) {
     const resolutionMs = opts?.resolutionMs;
@@ -371,70 +363,15 @@ export class TwoPointStore implements MetricsReader {
   }
 
   getNodeMetrics(names: readonly string[]): (NodeMetricsPoint | undefined)[] {
-    const g = this.#current;
-    if (!Array.isArray(names)) return [];
-    const out: (NodeMetricsPoint | undefined)[] = new Array(names.length);
-    for (let i = 0; i < names.length; i++) {
-      const slot = g.nodeIndex.get(names[i]);
-      out[i] = slot === undefined ? undefined : nodePoint(g, slot);
-    }
-    return out;
+    return readNodeMetrics(this.#current, names);
   }
 
   getPodMetrics(pods: readonly PodRef[]): (PodMetricsPoint | undefined)[] {
-    const g = this.#current;
-    if (!Array.isArray(pods)) return [];
-    const out: (PodMetricsPoint | undefined)[] = new Array(pods.length);
-    for (let i = 0; i < pods.length; i++) {
-      const ref = pods[i];
-      const slot = ref !== null && typeof ref === "object" ? g.lookupPod(ref.namespace, ref.name) : undefined;
-      out[i] = slot === undefined ? undefined : podPoint(g, slot);
-    }
-    return out;
+    return readPodMetrics(this.#current, pods);
   }
 
   getListPodMetrics(pods: readonly PodObject[], from: number, to: number): (PodMetricsPoint | undefined)[] {
-    const g = this.#current;
-    if (!Array.isArray(pods)) return [];
-    const end = Math.min(to, pods.length);
-    const out: (PodMetricsPoint | undefined)[] = new Array(Math.max(0, end - from));
-    let hints = this.#slotHints.get(pods);
-    if (hints === undefined && pods.length >= HINTED_LIST_MIN) {
-      hints = new Int32Array(pods.length).fill(-1);
-      this.#slotHints.set(pods, hints);
-    }
-    // A list is sorted by namespace: its id is looked up once per run of pods.
-    let namespace: string | undefined;
-    let namespaceId: number | undefined;
-    // Where a hint missed, the pod was often moved by as many slots as the one before it (a node's
-    // scrape missing or back, a pod added on an earlier node): that slot is tried next.
-    let shift = 0;
-    for (let i = from; i < end; i++) {
-      out[i - from] = undefined;
-      const meta = pods[i]?.metadata;
-      const name = meta?.name;
-      if (typeof name !== "string") continue;
-      const ns = meta.namespace ?? "";
-      if (ns !== namespace) {
-        namespace = ns;
-        namespaceId = g.namespaceId(ns);
-      }
-      if (namespaceId === undefined) continue;
-      let slot: number;
-      if (hints === undefined) slot = g.findPod(namespaceId, name, stringHash(name));
-      else {
-        const hint = hints[i];
-        if (g.isPodAt(hint, namespaceId, name)) slot = hint;
-        else if (hint >= 0 && g.isPodAt(hint + shift, namespaceId, name)) slot = hint + shift;
-        else {
-          slot = g.findPod(namespaceId, name, stringHash(name));
-          if (slot >= 0 && hint >= 0) shift = slot - hint;
-        }
-        hints[i] = slot < 0 ? -1 : slot;
-      }
-      if (slot >= 0) out[i - from] = podPoint(g, slot);
-    }
-    return out;
+    return this.#listReader.read(this.#current, pods, from, to);
   }
 
   /** True when some node has a prev point (upstream's NodeReady). */
