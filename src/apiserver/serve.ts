@@ -19,6 +19,7 @@ import {
 import { createDispatcher, type DispatchOptions } from "./dispatch.ts";
 import { DEFAULT_LIMITS, type ServeLimits } from "./limits.ts";
 import type { Req, Res } from "./response.ts";
+import { trackConnections } from "./shutdown.ts";
 import { JSON_CONTENT_TYPE, statusJSON } from "./status.ts";
 
 export interface ServeOptions extends DispatchOptions {
@@ -126,7 +127,7 @@ function guardHttp2(server: http2.Http2SecureServer, limits: ServeLimits): void 
   });
 }
 
-/** The server, listening. Closing it also stops the certificate reload. */
+/** The server, listening. Closing it (shutdownServer) also stops the certificate reload. */
 export async function startServer(opts: ServeOptions): Promise<http2.Http2SecureServer> {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   if (!(limits.http2MaxConcurrentStreams > 0))
@@ -170,6 +171,7 @@ export async function startServer(opts: ServeOptions): Promise<http2.Http2Secure
   } as http2.SecureServerOptions);
   guardHttp1(server, limits);
   guardHttp2(server, limits);
+  trackConnections(server);
   server.on("request", createDispatcher(opts, limits));
   // A misbehaving client must not take the process down.
   server.on("sessionError", (err) => log.V(2).info("HTTP/2 session error", { err: String(err) }));
