@@ -13,6 +13,7 @@ export {
 } from "./certs/index.ts";
 export { genericChecks, type HealthCheck, type HealthEndpoints, serveHealth } from "./health.ts";
 export { type ServeOptions, startServer } from "./serve.ts";
+export { shutdownServer } from "./shutdown.ts";
 export {
   badRequest,
   internalError,

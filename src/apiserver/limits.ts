@@ -15,6 +15,12 @@ export interface ServeLimits {
   idleTimeoutMs: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS (--http2-max-streams-per-connection, 0 = this default). */
   http2MaxConcurrentStreams: number;
+  /**
+   * HTTP/2 rapid reset (CVE-2023-44487): streams a client may cancel before their response is out,
+   * as a burst and then per second, before its connection is closed with GOAWAY ENHANCE_YOUR_CALM.
+   */
+  http2EarlyResetBurst: number;
+  http2EarlyResetsPerSecond: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServeLimits> = {
@@ -25,4 +31,10 @@ export const DEFAULT_LIMITS: Readonly<ServeLimits> = {
   readTimeoutMs: 32_000,
   idleTimeoutMs: 90_000,
   http2MaxConcurrentStreams: 250,
+  // Go's server sends GOAWAY ENHANCE_YOUR_CALM once resets leave 4 × max-streams handlers queued
+  // (golang.org/x/net/http2 server.go, "too_many_early_resets"). Node hands us a fraction of a
+  // flood's streams, so we count those it does: a burst of 2 × the default max-streams, refilled at
+  // nghttp2's default reset rate (nghttp2_option_set_stream_reset_rate_limit), which Node leaves unset.
+  http2EarlyResetBurst: 500,
+  http2EarlyResetsPerSecond: 33,
 };

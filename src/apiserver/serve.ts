@@ -19,6 +19,7 @@ import {
 import { createDispatcher, type DispatchOptions } from "./dispatch.ts";
 import { DEFAULT_LIMITS, type ServeLimits } from "./limits.ts";
 import type { Req, Res } from "./response.ts";
+import { trackConnections } from "./shutdown.ts";
 import { JSON_CONTENT_TYPE, statusJSON } from "./status.ts";
 
 export interface ServeOptions extends DispatchOptions {
@@ -100,7 +101,55 @@ function guardHttp1(server: http2.Http2SecureServer, limits: ServeLimits): void 
   });
 }
 
-/** HTTP/2 sessions: closed when no stream has been open for a while (or none was ever completed). */
+/** A token bucket of early stream resets, one per HTTP/2 session. */
+class EarlyResets {
+  readonly #burst: number;
+  readonly #perMs: number;
+  #tokens: number;
+  #at = performance.now();
+
+  constructor(limits: ServeLimits) {
+    this.#burst = limits.http2EarlyResetBurst;
+    this.#perMs = limits.http2EarlyResetsPerSecond / 1000;
+    this.#tokens = this.#burst;
+  }
+
+  allow(): boolean {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs);
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
+    return true;
+  }
+}
+
+/**
+ * Node ends a session whose client floods it (more than maxSessionRejectedStreams streams opened past
+ * the concurrency limit, as a rapid reset does, or more than maxSessionInvalidFrames bad frames) by
+ * failing an nghttp2 callback, and then sends GOAWAY INTERNAL_ERROR. Go's server answers a flood
+ * with ENHANCE_YOUR_CALM, which tells the client it is at fault: send that instead.
+ */
+function calmOnFlood(session: http2.ServerHttp2Session): void {
+  const destroy = session.destroy.bind(session);
+  session.destroy = (error?: Error, code?: number): void => {
+    const flood =
+      code === undefined && (error as { errno?: number } | undefined)?.errno === NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (flood)
+      log
+        .V(2)
+        .info("HTTP/2 client flooded its connection, closing it", { remote: session.socket?.remoteAddress });
+    destroy(error, flood ? http2.constants.NGHTTP2_ENHANCE_YOUR_CALM : code);
+  };
+}
+
+// nghttp2.h: a callback failed (Node's errno for "The user callback function failed").
+const NGHTTP2_ERR_CALLBACK_FAILURE = -902;
+
+/**
+ * HTTP/2 sessions: closed when no stream has been open for a while (or none was ever completed), and
+ * with GOAWAY ENHANCE_YOUR_CALM when the client resets more streams than EarlyResets allows.
+ */
 function guardHttp2(server: http2.Http2SecureServer, limits: ServeLimits): void {
   server.on("session", (session: http2.ServerHttp2Session) => {
     let open = 0;
@@ -113,9 +162,22 @@ function guardHttp2(server: http2.Http2SecureServer, limits: ServeLimits): void 
     // Until the first stream's headers are complete this is the header timeout (a HEADERS frame whose
     // CONTINUATION frames trickle in never produces a stream); after that it is the idle timeout.
     arm(limits.readTimeoutMs);
+    calmOnFlood(session);
+    const resets = new EarlyResets(limits);
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       open++;
       clearTimeout(timer);
+      // Node surfaces only some of a flood's streams (nghttp2 drops those reset before their headers
+      // are handled); each of those closes with the client's RST_STREAM code.
+      stream.once("close", () => {
+        if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || session.destroyed || resets.allow())
+          return;
+        log.V(2).info("HTTP/2 client reset too many streams, closing its connection", {
+          remote: session.socket?.remoteAddress,
+        });
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        setTimeout(() => session.destroy(), 1000).unref();
+      });
       stream.once("close", () => {
         open--;
         if (open === 0 && !session.destroyed) arm(limits.idleTimeoutMs);
@@ -126,7 +188,7 @@ function guardHttp2(server: http2.Http2SecureServer, limits: ServeLimits): void 
   });
 }
 
-/** The server, listening. Closing it also stops the certificate reload. */
+/** The server, listening. Closing it (shutdownServer) also stops the certificate reload. */
 export async function startServer(opts: ServeOptions): Promise<http2.Http2SecureServer> {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   if (!(limits.http2MaxConcurrentStreams > 0))
@@ -170,6 +232,7 @@ export async function startServer(opts: ServeOptions): Promise<http2.Http2Secure
   } as http2.SecureServerOptions);
   guardHttp1(server, limits);
   guardHttp2(server, limits);
+  trackConnections(server);
   server.on("request", createDispatcher(opts, limits));
   // A misbehaving client must not take the process down.
   server.on("sessionError", (err) => log.V(2).info("HTTP/2 session error", { err: String(err) }));

@@ -2,4 +2,4 @@
 // self-metrics behind the HTTPS listener), and the pieces the command and the tests build it with.
 export { servingHosts } from "./apiservice.ts";
 export { type HealthSources, healthEndpoints } from "./health.ts";
-export { MetricsServer } from "./server.ts";
+export { MetricsServer, SHUTDOWN_DRAIN_MS } from "./server.ts";

@@ -6,7 +6,7 @@ import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
 import type { RequestAuth } from "../apiserver/index.ts";
-import { type ServeOptions, startServer } from "../apiserver/index.ts";
+import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
 import {
   type KubeClient,
   type LabelSelector,
@@ -39,6 +39,14 @@ export interface MetricsServerConfig {
   /** With --manage-apiservice-ca-bundle: the serving CA to write into the APIService. */
   caPem?: string;
 }
+
+/**
+ * How long requests in flight at shutdown may take to finish before their connections are cut. A
+ * healthy client gets even a 5,000-node list in a few seconds; one that stops reading must not hold
+ * the process past the pod's termination grace period (30 s by default), after which the kubelet
+ * kills it without a word in the log.
+ */
+export const SHUTDOWN_DRAIN_MS = 10_000;
 
 async function waitFor(cond: () => boolean, signal: AbortSignal): Promise<void> {
   while (!cond() && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
@@ -140,13 +148,23 @@ export class MetricsServer {
     manager.start();
   }
 
-  /** Fails /readyz, stops the scrape loop and the listener, then the caches and the scrape worker. */
-  async stop(): Promise<void> {
+  /**
+   * Graceful shutdown, in k8s.io/apiserver's order: /readyz fails at once (the `shutdown` check);
+   * after delayMs (--shutdown-delay-duration, default 0) of serving as usual, so that endpoints and
+   * load balancers can take the pod out, the listener stops accepting connections and tells HTTP/2
+   * clients with GOAWAY, requests in flight finish (for up to SHUTDOWN_DRAIN_MS) while the scrape
+   * loop stops; then the watches and the kubelet connections (or the scrape thread) close.
+   */
+  async stop(delayMs = 0): Promise<void> {
     this.#shuttingDown = true;
+    if (delayMs > 0 && this.#listener) await new Promise((r) => setTimeout(r, delayMs));
     this.#stopping.abort();
-    await this.#manager?.stop();
     const listener = this.#listener;
-    if (listener) await new Promise<void>((r) => listener.close(() => r()));
+    const [, cut] = await Promise.all([
+      this.#manager?.stop(),
+      listener ? shutdownServer(listener, SHUTDOWN_DRAIN_MS) : 0,
+    ]);
+    if (cut > 0) log.info("Closed connections whose requests did not finish in time", { connections: cut });
     await Promise.allSettled([this.#nodes.stop(), this.#pods.stop(), this.#scraper?.close()]);
   }
 }
