@@ -6,30 +6,16 @@
 // first, whose GOAWAY test/api-load.test.ts checks.)
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { Registry } from "prom-client";
 import { rapidReset } from "../../test/support/abusive-clients.ts";
-import { testCert } from "../../test/support/certs.ts";
 import { poll } from "../../test/support/poll.ts";
-import { ALLOW_ALL, healthy } from "../../test/support/serve.ts";
-import { startServer } from "./serve.ts";
+import { startLoopbackServer } from "../../test/support/serve.ts";
 
 test("a rapid-reset client gets GOAWAY ENHANCE_YOUR_CALM; others are served", async (t) => {
-  const serving = await testCert("metrics-server", { ip: ["127.0.0.1"] });
-  const server = await startServer({
-    bindAddress: "127.0.0.1",
-    port: 0,
-    cert: Buffer.from(serving.certPem),
-    key: Buffer.from(serving.keyPem),
-    auth: ALLOW_ALL,
-    health: healthy(),
+  const { server, port } = await startLoopbackServer({
     api: { handle: () => ({ status: 200, contentType: "application/json", body: "{}" }) },
-    registry: new Registry(),
-    version: {},
   });
   t.after(() => server.close());
-  const port = (server.address() as AddressInfo).port;
 
   const attacker = rapidReset("127.0.0.1", port);
   const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });

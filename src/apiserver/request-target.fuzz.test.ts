@@ -5,17 +5,14 @@
 // Replaying a failure: test/support/fuzz.ts.
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
-import { Registry } from "prom-client";
-import { type TestCert, testCert } from "../../test/support/certs.ts";
+import type { TestCert } from "../../test/support/certs.ts";
 import { fc, fuzzAsync } from "../../test/support/fuzz.ts";
 import { captureFileLogs } from "../../test/support/logs.ts";
 import { fixture } from "../../test/support/metrics-api-fixture.ts";
-import { ALLOW_ALL, healthy } from "../../test/support/serve.ts";
+import { startLoopbackServer } from "../../test/support/serve.ts";
 import { protobufEncoder } from "../api/index.ts";
-import { startServer } from "./serve.ts";
 
 let server: http2.Http2SecureServer;
 let port: number;
@@ -23,20 +20,15 @@ let serving: TestCert;
 const logs = captureFileLogs();
 
 before(async () => {
-  serving = await testCert("metrics-server", { ip: ["127.0.0.1"] });
-  server = await startServer({
-    bindAddress: "127.0.0.1",
-    port: 0,
-    cert: Buffer.from(serving.certPem),
-    key: Buffer.from(serving.keyPem),
-    auth: ALLOW_ALL,
-    health: healthy(),
+  ({
+    server,
+    port,
+    cert: serving,
+  } = await startLoopbackServer({
     api: fixture({ protobuf: protobufEncoder }).api,
-    registry: new Registry(),
     version: { gitVersion: "v0.0.0-test" },
     limits: { readTimeoutMs: 5000, idleTimeoutMs: 10_000 },
-  });
-  port = (server.address() as AddressInfo).port;
+  }));
 });
 
 after(() => {

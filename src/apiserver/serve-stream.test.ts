@@ -3,12 +3,9 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { Registry } from "prom-client";
-import { type TestCert, testCert } from "../../test/support/certs.ts";
-import { ALLOW_ALL, healthy } from "../../test/support/serve.ts";
-import { startServer } from "./serve.ts";
+import type { TestCert } from "../../test/support/certs.ts";
+import { startLoopbackServer } from "../../test/support/serve.ts";
 import type { ApiResponse } from "./types.ts";
 
 const CHUNK_COUNT = 200;
@@ -51,19 +48,11 @@ function handle(path: string): ApiResponse | undefined {
 }
 
 before(async () => {
-  serving = await testCert("metrics-server", { ip: ["127.0.0.1"] });
-  server = await startServer({
-    bindAddress: "127.0.0.1",
-    port: 0,
-    cert: Buffer.from(serving.certPem),
-    key: Buffer.from(serving.keyPem),
-    auth: ALLOW_ALL,
-    health: healthy(),
-    api: { handle: (req) => handle(req.path) },
-    registry: new Registry(),
-    version: {},
-  });
-  port = (server.address() as AddressInfo).port;
+  ({
+    server,
+    port,
+    cert: serving,
+  } = await startLoopbackServer({ api: { handle: (req) => handle(req.path) } }));
 });
 
 after(() => server.close());

@@ -7,12 +7,9 @@ import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
 import http2 from "node:http2";
 import https from "node:https";
-import net, { type AddressInfo } from "node:net";
+import net from "node:net";
 import { type TestContext, test } from "node:test";
-import { Registry } from "prom-client";
-import { type TestCert, testCert } from "../../test/support/certs.ts";
-import { ALLOW_ALL, healthy } from "../../test/support/serve.ts";
-import { startServer } from "./serve.ts";
+import { startLoopbackServer } from "../../test/support/serve.ts";
 import { shutdownServer } from "./shutdown.ts";
 
 // 32 MiB: several times what loopback sockets buffer, so the response is still being written.
@@ -24,23 +21,12 @@ function* bigChunks(): Generator<string> {
   for (let i = 0; i < CHUNK_COUNT; i++) yield String.fromCharCode(97 + (i % 26)).repeat(CHUNK_BYTES);
 }
 
-let serving: TestCert | undefined;
-
 async function listening(t: TestContext): Promise<{ server: http2.Http2SecureServer; port: number }> {
-  serving ??= await testCert("metrics-server", { ip: ["127.0.0.1"] });
-  const server = await startServer({
-    bindAddress: "127.0.0.1",
-    port: 0,
-    cert: Buffer.from(serving.certPem),
-    key: Buffer.from(serving.keyPem),
-    auth: ALLOW_ALL,
-    health: healthy(),
+  const { server, port } = await startLoopbackServer({
     api: { handle: () => ({ status: 200, contentType: "application/json", body: "[", chunks: bigChunks() }) },
-    registry: new Registry(),
-    version: {},
   });
   t.after(() => server.close());
-  return { server, port: (server.address() as AddressInfo).port };
+  return { server, port };
 }
 
 /** Reads a body: the first bytes, then nothing until resume() is called. */

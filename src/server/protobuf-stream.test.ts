@@ -2,14 +2,12 @@
 // between, the same bytes as the one-shot encoding; a body that fails before its first byte is a 500.
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { Registry } from "prom-client";
-import { type TestCert, testCert } from "../../test/support/certs.ts";
+import type { TestCert } from "../../test/support/certs.ts";
 import { FakeMetrics, FakeStore, pod } from "../../test/support/fake-stores.ts";
-import { ALLOW_ALL, healthy } from "../../test/support/serve.ts";
+import { startLoopbackServer } from "../../test/support/serve.ts";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
-import { type ApiRequest, type ApiResponse, startServer } from "../apiserver/index.ts";
+import type { ApiRequest, ApiResponse } from "../apiserver/index.ts";
 
 const V = "/apis/metrics.k8s.io/v1beta1";
 const PROTOBUF = "application/vnd.kubernetes.protobuf";
@@ -63,19 +61,7 @@ before(async () => {
     now: () => T + 5_000,
     protobuf: protobufEncoder,
   });
-  serving = await testCert("metrics-server", { ip: ["127.0.0.1"] });
-  server = await startServer({
-    bindAddress: "127.0.0.1",
-    port: 0,
-    cert: Buffer.from(serving.certPem),
-    key: Buffer.from(serving.keyPem),
-    auth: ALLOW_ALL,
-    health: healthy(),
-    api: { handle },
-    registry: new Registry(),
-    version: {},
-  });
-  port = (server.address() as AddressInfo).port;
+  ({ server, port, cert: serving } = await startLoopbackServer({ api: { handle } }));
 });
 
 after(() => server.close());
