@@ -35,6 +35,8 @@ Options:
   --scenario FILE           a YAML scenario instead of a generated one (see sim/scenarios/)
   --metric-resolution DUR   metrics-server --metric-resolution (default 15s)
   --fault NODE=SPEC         make a kubelet misbehave, SPEC one of the kinds below (repeatable)
+  --apiserver-fault SPEC    make the simulated API server misbehave, SPEC one of the API-server
+                            kinds below (repeatable)
   --summary-only-nodes N    the first N kubelets serve only the Summary API (404 on /metrics/resource)
   --kubelet-endpoint KIND   metrics-server --kubelet-endpoint: auto | resource | summary (default auto)
   -v N                      metrics-server log verbosity (default 1)
@@ -55,6 +57,7 @@ interface DemoArgs {
   seed: string;
   scenario?: string;
   faults: string[];
+  apiserverFaults: string[];
   summaryOnlyNodes: string;
   dir: string;
   ipBase: string;
@@ -72,6 +75,7 @@ const FLAGS = {
   scenario: { type: "string" },
   "metric-resolution": { type: "string" },
   fault: { type: "string", multiple: true },
+  "apiserver-fault": { type: "string", multiple: true },
   "summary-only-nodes": { type: "string" },
   "kubelet-endpoint": { type: "string" },
   v: { type: "string", short: "v" },
@@ -158,6 +162,7 @@ function parseDemoArgs(argv: string[]): DemoArgs {
     seed: count("seed", f.seed, "1"),
     scenario: f.scenario === undefined ? undefined : resolve(f.scenario),
     faults: f.fault ?? [],
+    apiserverFaults: f["apiserver-fault"] ?? [],
     summaryOnlyNodes: count("summary-only-nodes", f["summary-only-nodes"], "0"),
     dir,
     ipBase,
@@ -292,6 +297,7 @@ async function main(): Promise<void> {
   if (args.scenario) simArgs.push("--scenario", args.scenario);
   else simArgs.push("--nodes", args.nodes, "--pods-per-node", args.podsPerNode);
   for (const f of args.faults) simArgs.push("--fault", f);
+  for (const f of args.apiserverFaults) simArgs.push("--apiserver-fault", f);
   if (args.summaryOnlyNodes !== "0") simArgs.push("--summary-only-nodes", args.summaryOnlyNodes);
 
   let resolution = formatGoDuration(args.resolutionMs);

@@ -65,12 +65,8 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --dir DIR                 where to write kubeconfig and pki/ (default .demo)
   --fault NODE=SPEC         make NODE's kubelet misbehave, SPEC one of the fault kinds below
                             (repeatable)
-  --apiserver-fault SPEC    make the API server misbehave on lists and watches of nodes and pods:
-                            SPEC is KIND[:ARG][@FRACTION] (comma-separated or repeated; FRACTION
-                            of the requests, default all), KIND one of:
-${Object.values(API_FAULT_HELP)
-  .map((line) => `                              ${line}`)
-  .join("\n")}
+  --apiserver-fault SPEC    make the API server misbehave on lists and watches of nodes and pods,
+                            SPEC one of the API-server fault kinds below (repeatable)
   --apiserver-down-for DUR  the API server refuses connections for DUR after start, then comes up
                             (the ready line still prints; same as --apiserver-fault down:DUR)
   --bookmark-interval DUR   watch BOOKMARK period, e.g. 60s, 500ms, 1m (default 60s)
@@ -113,6 +109,12 @@ Kubelet fault kinds (SPEC = KIND or KIND:ARG). "Targets" are the node's own seri
 its first running pod in namespace/name order; value faults change /metrics/resource and, where
 JSON can carry them, /stats/summary:
 ${FAULT_KIND_HELP.map(([spec, what]) => `  ${spec.padEnd(24)}${what}`).join("\n")}
+
+API-server fault kinds (SPEC = KIND[:ARG][@FRACTION], comma-separated; FRACTION of the requests,
+default all; several may be active at once):
+${Object.values(API_FAULT_HELP)
+  .map((line) => `  ${line}`)
+  .join("\n")}
 
 Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) GET|POST
 /sim/faults (POST {"node": "<name>", "fault": "<SPEC>" | null} sets a kubelet's fault, null
