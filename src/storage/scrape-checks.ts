@@ -45,15 +45,28 @@ export const FUTURE_TIMESTAMP = "timestamp in the future";
 export const MEMORY_ABOVE_CAPACITY = "memory above the node's capacity";
 export const CPU_ABOVE_CAPACITY = "CPU usage faster than the node's cores";
 export const TIMESTAMP_WENT_BACK = "timestamp earlier than the stored point's";
-export const WINDOW_TOO_LONG = "window longer than this server has been storing points";
+export const WINDOW_TOO_LONG = "window longer than consecutive scrapes can span";
+
+/** The longest window of consecutive scrapes, in resolutions (see maxWindowMs). */
+export const MAX_WINDOW_RESOLUTIONS = 3;
+/** ... and never less than this, for the kubelet's own sampling (cAdvisor housekeeping, up to 15 s). */
+export const MIN_MAX_WINDOW_MS = 45_000;
 
 /**
- * The longest window two points can span: both were scraped while this store existed, so their
- * timestamps differ by at most its age, plus the clock skew allowed and a young container's window
- * (its start time, under one resolution old).
+ * The longest window served. Two points of consecutive scrapes are about one resolution apart: a
+ * tick that overruns, a request that takes up to its timeout and a kubelet whose samples are up to
+ * 15 s old stretch that, but not past three resolutions (45 s at least). A longer window pairs
+ * points that did not come from consecutive scrapes, e.g. around a kubelet clock that went back:
+ * an average, but of another time. Nor can it be longer than this store has existed, plus the
+ * clock skew allowed and a young container's window (its start time, under one resolution old).
  */
-export function maxWindowMs(nowMs: number, startedAtMs: number, resolutionMs: number): number {
-  return nowMs - startedAtMs + Math.max(MAX_CLOCK_SKEW_MS, resolutionMs);
+export function maxWindowMs(
+  nowMs: number,
+  startedAtMs: number,
+  resolutionMs: number,
+  consecutive = Math.max(MAX_WINDOW_RESOLUTIONS * resolutionMs, MIN_MAX_WINDOW_MS),
+): number {
+  return Math.min(consecutive, nowMs - startedAtMs + Math.max(MAX_CLOCK_SKEW_MS, resolutionMs));
 }
 
 /** A capacity as checked: the value when it is a positive number, else NaN (unknown: no check). */

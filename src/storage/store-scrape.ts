@@ -82,8 +82,18 @@ export function storeNode(old: Generation, next: Generation, s: NodeScrape, ctx:
       }
     }
     // Upstream's rules leave it without a rate; say why (the same point stored again is no error).
-    if (Number.isNaN(prevTs) && ts < oldLastTs)
+    // Upstream also keeps the older point as the newest, so the next point is paired with it: its
+    // counter and its time disagree (a clock that went back), and that rate would be wrong. The
+    // stored point stays the newest instead.
+    if (Number.isNaN(prevTs) && ts < oldLastTs) {
       ctx.log.error(new Error(TIMESTAMP_WENT_BACK), "Skipping node usage metric");
+      next.nodeLastStart[slot] = old.nodeLastStart[oldSlot];
+      next.nodeLastTs[slot] = oldLastTs;
+      next.nodeLastCpu[slot] = old.nodeLastCpu[oldSlot];
+      next.nodeLastCpuRem[slot] = old.nodeLastCpuRem[oldSlot];
+      next.nodeLastMem[slot] = old.nodeLastMem[oldSlot];
+      next.nodeLastSwap[slot] = old.nodeLastSwap[oldSlot];
+    }
   }
   if (!Number.isNaN(prevTs)) {
     const delta = cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem);
@@ -229,6 +239,8 @@ function storePod(
     next.containerLastMem[c] = s.memoryBytes[i];
 
     let prevTs = NO_PREV;
+    /** The old generation's container whose point stays the newest (a timestamp that went back). */
+    let keepOld = -1;
     // Without a prev point the prev start is never read; the last start costs no column.
     let prevStart = start;
     let prevCpu = 0;
@@ -273,6 +285,8 @@ function storePod(
               container: name,
               pod: `${namespace}/${pod}`,
             });
+            // The stored point stays the newest (see storeNode).
+            keepOld = oldCursor;
           }
         }
       }
@@ -300,8 +314,22 @@ function storePod(
     }
     next.containerPrevTs[c] = prevTs;
     next.containerPrevCpu[c] = prevCpu;
-    const swap = swaps === undefined ? Number.NaN : swapOrUnknown(swaps[i]);
-    next.setContainerOptional(c, cpuRem, prevCpuRem, prevStart, swap);
+    if (keepOld >= 0) {
+      next.containerLastStart[c] = old.containerLastStart[keepOld];
+      next.containerLastTs[c] = old.containerLastTs[keepOld];
+      next.containerLastCpu[c] = old.containerLastCpu[keepOld];
+      next.containerLastMem[c] = old.containerLastMem[keepOld];
+      next.setContainerOptional(
+        c,
+        old.containerLastCpuRemAt(keepOld),
+        prevCpuRem,
+        old.containerLastStart[keepOld],
+        old.containerLastSwapAt(keepOld),
+      );
+    } else {
+      const swap = swaps === undefined ? Number.NaN : swapOrUnknown(swaps[i]);
+      next.setContainerOptional(c, cpuRem, prevCpuRem, prevStart, swap);
+    }
     if (!Number.isNaN(prevTs)) withPrev++;
   }
   next.podFirst[slot + 1] = next.containerCount;

@@ -40,6 +40,20 @@ function carriedPrev(old: Entry | undefined, p: Point): Point | undefined {
   return old.prev !== undefined && old.prev.ts < p.ts ? old.prev : undefined;
 }
 
+/**
+ * The entry for a new point without the fresh-container rule. A point older than the stored one that
+ * leaves no prev is not kept as the newest: the stored point stays (a clock that went back; upstream
+ * keeps the older point, and the next rate pairs a counter with a time it does not belong to).
+ */
+function nextEntry(old: Entry | undefined, p: Point, memory: number, swap: number): Entry {
+  const prev = carriedPrev(old, p);
+  const restarted = old !== undefined && !(p.start === 0 || p.start < old.last.ts);
+  if (old !== undefined && !restarted && prev === undefined && p.ts < old.last.ts) {
+    return { last: old.last, prev: undefined, memory: old.memory, swap: old.swap };
+  }
+  return { last: p, prev, memory, swap };
+}
+
 /** Rate and window between the entry's two points, or undefined when none can be served. */
 function usage(e: Entry): { rate: number; window: number } | undefined {
   const { last, prev } = e;
@@ -76,8 +90,10 @@ class Model {
         Number.isSafeInteger(last.rem) &&
         isAmount(s.nodeMemoryBytes);
       if (ts !== 0 && valid) {
-        const prev = carriedPrev(this.nodes.get(s.node), last);
-        nodes.set(s.node, { last, prev, memory: s.nodeMemoryBytes, swap: swapOf(s.nodeSwapBytes) });
+        nodes.set(
+          s.node,
+          nextEntry(this.nodes.get(s.node), last, s.nodeMemoryBytes, swapOf(s.nodeSwapBytes)),
+        );
       }
       let from = 0;
       while (from < s.containerCount) {
@@ -128,13 +144,10 @@ class Model {
       const { start, ts } = row.point;
       const age = ts - start;
       const fresh = start !== 0 && start < ts && age >= FRESH_MIN_AGE_MS && age < this.resolutionMs;
-      const prev = fresh
-        ? { start, ts: start, cpu: 0, rem: 0 }
-        : carriedPrev(old?.find((c) => c.name === row.name)?.entry, row.point);
-      containers.push({
-        name: row.name,
-        entry: { last: row.point, prev, memory: row.memory, swap: row.swap },
-      });
+      const entry = fresh
+        ? { last: row.point, prev: { start, ts: start, cpu: 0, rem: 0 }, memory: row.memory, swap: row.swap }
+        : nextEntry(old?.find((c) => c.name === row.name)?.entry, row.point, row.memory, row.swap);
+      containers.push({ name: row.name, entry });
     }
     pods.set(key, containers);
   }

@@ -12,7 +12,9 @@
 // - A malformed node scrape or pod (non-finite/negative numbers, non-string names) is skipped and logged.
 // - Values no node can produce are not served (scrape-checks.ts): a point with a timestamp ahead of
 //   our clock or memory above the node's capacity is skipped (a container's: its whole pod); a rate
-//   faster than the node's cores or over a window longer than the store's life has no prev point.
+//   faster than the node's cores or over a window longer than consecutive scrapes can span (three
+//   resolutions) has no prev point. A point older than the stored one that gets no rate does not
+//   become the newest (upstream keeps it, and the next rate pairs a counter with a wrong time).
 // - A node's errors are logged one line per kind, and an unchanged set of them once per 5 minutes
 //   (value-log.ts); upstream logs each one every time.
 // - Swap usage (an optional gauge upstream does not read) is kept as the newest value and served
@@ -60,6 +62,11 @@ export interface TwoPointStoreOptions {
    * time since (plus the skew allowed). Tests that feed old synthetic timestamps set it.
    */
   startedAtMs?: number;
+  /**
+   * The longest window of consecutive scrapes (default three resolutions, at least 45 s; see
+   * scrape-checks.ts maxWindowMs). Tests of the upstream rules over arbitrary timestamps lift it.
+   */
+  consecutiveWindowMs?: number;
   /** How often a node's unchanged value errors are logged again (default 5 min). */
   repeatLogIntervalMs?: number;
   /** Monotonic clock in ms for that interval (default performance.now). */
@@ -117,6 +124,7 @@ export class TwoPointStore implements MetricsReader {
   readonly #now: () => number;
   /** When scraping began: every window lies within the store's life. */
   readonly #startedAtMs: number;
+  readonly #consecutiveWindowMs: number | undefined;
   readonly #valueLog: ValueLog;
   /** What reads see. */
   #current = new Generation(0, 0, 0);
@@ -140,6 +148,7 @@ export class TwoPointStore implements MetricsReader {
     this.#resolutionMs = resolutionMs;
     this.#now = opts.now ?? Date.now;
     this.#startedAtMs = opts.startedAtMs ?? this.#now();
+    this.#consecutiveWindowMs = opts.consecutiveWindowMs;
     this.#valueLog = new ValueLog({ intervalMs: opts.repeatLogIntervalMs, now: opts.monotonicNow });
   }
 
@@ -268,7 +277,7 @@ export class TwoPointStore implements MetricsReader {
       ctx: {
         nowMs,
         resolutionMs: this.#resolutionMs,
-        maxWindowMs: maxWindowMs(nowMs, this.#startedAtMs, this.#resolutionMs),
+        maxWindowMs: maxWindowMs(nowMs, this.#startedAtMs, this.#resolutionMs, this.#consecutiveWindowMs),
         log: this.#valueLog,
       },
     };

@@ -152,7 +152,7 @@ describe("values no node can produce", () => {
     assert.deepEqual(served(store), { node: 1e9, a: 0.25e9, b: 0.25e9 });
   });
 
-  test("a window longer than the store has existed is not served", (t) => {
+  test("a window longer than consecutive scrapes (or the store's life) can span is not served", (t) => {
     const lines = captureLogs(t);
     // Scraping began at 600 s; a kubelet's first point claims to be from 0 s.
     const { store, clock } = clockedStore({ startedS: 600 });
@@ -160,9 +160,12 @@ describe("values no node can produce", () => {
     store.store([scrape({ tsS: 0, cpu: 100 })]);
     clock.nowS = 610;
     store.store([scrape({ tsS: 610, cpu: 161 })]);
-    assert.equal(maxWindowMs(at(610), at(600), 15_000), 70_000);
+    assert.equal(maxWindowMs(at(610), at(600), 15_000), 45_000);
+    assert.equal(maxWindowMs(at(605), at(600), 5_000), 45_000);
+    assert.equal(maxWindowMs(at(605), at(600), 60_000), 65_000);
+    assert.equal(maxWindowMs(at(1200), at(600), 60_000), 180_000);
     assert.deepEqual(served(store), { node: undefined, a: undefined, b: undefined });
-    assert.match(lines.join(""), /err="window longer than this server has been storing points" node="n"/);
+    assert.match(lines.join(""), /err="window longer than consecutive scrapes can span" node="n"/);
     clock.nowS = 620;
     store.store([scrape({ tsS: 620, cpu: 171 })]);
     assert.deepEqual(served(store), { node: 1e9, a: 0.25e9, b: 0.25e9 });
@@ -308,4 +311,51 @@ test("property: whatever a scrape carries, what is served is finite, non-negativ
     }),
     { numRuns: 2000 },
   );
+});
+
+test("a kubelet clock that goes back and comes forward again: no rate pairs a counter with a wrong time", (t) => {
+  captureLogs(t);
+  const B = 1000;
+  const { store, clock } = clockedStore({ startedS: B });
+  const at = (s: number, tsS: number) => {
+    clock.nowS = B + s;
+    store.store([scrape({ tsS: B + tsS, cpu: s })]);
+  };
+  // Healthy: 1 core.
+  for (const s of [0, 15, 30]) at(s, s);
+  assert.equal(served(store).node, 1e9);
+  // The clock goes back while the counter runs on: nothing is served.
+  for (const [s, tsS] of [
+    [45, 15],
+    [60, 0],
+    [75, -15],
+  ] as const) {
+    at(s, tsS);
+    assert.deepEqual(served(store), { node: undefined, a: undefined, b: undefined }, `at ${s} s`);
+  }
+  // Back to the right time: the first point pairs with the last good one (ts 30) over 60 s, longer
+  // than consecutive scrapes span, so it is not served; the next one is, exact again. (Upstream kept
+  // the point of ts -15 as the newest: 90 core-s over 105 s would have been served as 0.14 cores.)
+  at(90, 90);
+  assert.deepEqual(served(store), { node: undefined, a: undefined, b: undefined });
+  at(105, 105);
+  assert.deepEqual(served(store), { node: 1e9, a: 0.25e9, b: 0.25e9 });
+});
+
+test("one point stamped before the stored ones is not kept as the newest: the next rate stays exact", (t) => {
+  captureLogs(t);
+  const B = 1000;
+  const { store, clock } = clockedStore({ startedS: B });
+  const at = (s: number, tsS: number) => {
+    clock.nowS = B + s;
+    store.store([scrape({ tsS: B + tsS, cpu: s })]);
+  };
+  for (const s of [0, 15, 30]) at(s, s);
+  // One sample stamped 31 s too early (older than both stored points): no rate this tick.
+  at(45, 14);
+  assert.deepEqual(served(store), { node: undefined, a: undefined, b: undefined });
+  // The next one pairs with the last good point (30 s): 20 core-s over 20 s. Upstream keeps the
+  // early point as the newest and would serve 5 core-s over 36 s, 0.14 cores.
+  at(50, 50);
+  assert.deepEqual(served(store), { node: 1e9, a: 0.25e9, b: 0.25e9 });
 });
