@@ -11,7 +11,7 @@ import { poll } from "../test/support/poll.ts";
 import type { NodeProcess } from "../test/support/processes.ts";
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from "./args.ts";
 import { findHpaTarget, simHpaArgs } from "./hpa.ts";
-import { connect, h2Get, type LoadTarget, type TargetResult } from "./load.ts";
+import { connect, h2Get, type TargetResult } from "./load.ts";
 import { LoadWorkers, type ThreadCpu, threadCpu } from "./load-threads.ts";
 import { root, startMetricsServer, startSimulator } from "./processes.ts";
 import { readCpuSeconds, readMemory, readThreadCpuSeconds } from "./procfs.ts";
@@ -31,6 +31,7 @@ import {
   parseHistogram,
   summarize,
 } from "./stats.ts";
+import { loadTargets } from "./targets.ts";
 
 const TICK_HISTOGRAM = "metrics_server_manager_tick_duration_seconds";
 
@@ -361,33 +362,8 @@ export async function runBench(
         (args.warmup + 1) * tickTimeoutMs,
       );
 
-      const base = "/apis/metrics.k8s.io/v1beta1";
-      const ns = encodeURIComponent(hpa.namespace);
-      const targets: LoadTarget[] = [
-        // One full pod list per 1 / listRate seconds, alternating JSON and protobuf (kubectl top pod
-        // -A asks for protobuf first), so adding the protobuf call did not double the list load.
-        { name: "listPods", path: `${base}/pods`, ratePerSecond: args.listRate / 2 },
-        {
-          name: "listPodsProtobuf",
-          path: `${base}/pods`,
-          ratePerSecond: args.listRate / 2,
-          phase: 0.5,
-          accept: "application/vnd.kubernetes.protobuf,application/json",
-        },
-        { name: "listNodes", path: `${base}/nodes`, ratePerSecond: args.listRate },
-        {
-          name: "hpaNamespaceSelector",
-          path: `${base}/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(hpa.selector)}`,
-          ratePerSecond: args.rate,
-        },
-        {
-          name: "getPod",
-          path: `${base}/namespaces/${ns}/pods/${encodeURIComponent(hpa.pod)}`,
-          ratePerSecond: args.getRate,
-        },
-      ];
       // A rate of 0 turns a call off (all off: an idle API, the small preset).
-      const active = targets.filter((t) => t.ratePerSecond > 0);
+      const active = loadTargets(hpa, args);
       // Each call kind gets its own thread and connection, up before the window opens.
       const workers = await LoadWorkers.start(active, {
         authority,
