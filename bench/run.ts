@@ -69,7 +69,7 @@ export function parseScrapeFinished(line: string): ScrapeLine | undefined {
   return { durationMs, nodeCount: Number(nodeCount), podCount: Number(podCount) };
 }
 
-function machineInfo(): BenchResult["machine"] {
+export function machineInfo(): BenchResult["machine"] {
   const git = (args: string[]): string => {
     try {
       return execFileSync("git", args, {
