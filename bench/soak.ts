@@ -8,7 +8,7 @@ import { readAdminCredentials, readTruth, registerMetricsApi, type Truth } from 
 import { reserveIpBase } from "../test/support/loopback.ts";
 import { poll } from "../test/support/poll.ts";
 import type { NodeProcess } from "../test/support/processes.ts";
-import { findHpaTarget, HPA_NAMESPACE, simHpaArgs } from "./hpa.ts";
+import { findHpaTarget, simHpaArgs } from "./hpa.ts";
 import { connect, h2Get } from "./load.ts";
 import { LoadWorkers } from "./load-threads.ts";
 import { root, startMetricsServer, startSimulator } from "./processes.ts";
@@ -103,11 +103,11 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
     await registerMetricsApi(kubeconfig, serverIP, port);
     const hpa = await findHpaTarget(kubeconfig, args.hpaReplicas);
     const firstTruth = await readTruth(kubeconfig);
-    // The HPA target's nodes stay healthy: a pod of a faulty node is rightly absent, and the load's
-    // get-one-pod call would count that 404 as an error of the server.
-    const hpaNodes = new Set(firstTruth.pods.filter((p) => p.namespace === HPA_NAMESPACE).map((p) => p.node));
+    // The node of the load's get-one-pod target stays healthy: a pod of a faulty node is rightly
+    // absent, and the load would count that 404 as an error of the server.
+    const getPodNode = firstTruth.pods.find((p) => p.namespace === hpa.namespace && p.name === hpa.pod)?.node;
     const scenarioNodes = firstTruth.nodes.map((n) => n.name);
-    const faultCandidates = scenarioNodes.filter((n) => !hpaNodes.has(n));
+    const faultCandidates = scenarioNodes.filter((n) => n !== getPodNode);
 
     // The server, started again should it exit: every exit is a restart, reported.
     // Lines before the soak's start are the start-up's; from its start on they count by minute.
@@ -338,7 +338,8 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
       faults: { draws, bySpec },
       churn: churn.counts,
       topMessages: [...messages.values()].sort((a, b) => b.count - a.count).slice(0, 20),
-      minutes: minutes.rows,
+      // Lines logged while the load drained belong to no minute of the soak.
+      minutes: minutes.rows.slice(0, args.minutes),
       load: loadRows,
     };
   } finally {
