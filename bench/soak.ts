@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readAdminCredentials, readTruth, registerMetricsApi, type Truth } from "../scripts/cluster.ts";
+import { readAdminCredentials, readTruth, registerMetricsApi } from "../scripts/cluster.ts";
 import { reserveIpBase } from "../test/support/loopback.ts";
 import { poll } from "../test/support/poll.ts";
 import type { NodeProcess } from "../test/support/processes.ts";
@@ -169,6 +169,17 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
     await churn.createNamespace();
     const history = new TruthHistory();
     history.add(Date.now(), firstTruth);
+    // Truth snapshots, one read at a time so that they are added in order.
+    let truthReads: Promise<unknown> = Promise.resolve();
+    const snapshot = (): Promise<void> => {
+      const read = truthReads.then(async () => {
+        const sentMs = Date.now();
+        const truth = await readTruth(kubeconfig);
+        history.add(Date.now(), truth, sentMs);
+      });
+      truthReads = read.catch(() => {});
+      return read;
+    };
 
     const startMs = Date.now();
     const endMs = startMs + args.minutes * 60_000;
@@ -206,18 +217,6 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
       minutes.row(Date.now()).faultedNodes = next.size;
     });
 
-    let churnBefore = { ...churn.counts };
-    const churnLoop = every(CHURN_STEP_MS, endMs, async () => {
-      await churn.step(Date.now(), CHURN_STEP_MS);
-      const row = minutes.row(Date.now());
-      const c = churn.counts;
-      row.podsCreated += c.podsCreated - churnBefore.podsCreated;
-      row.podsDeleted += c.podsDeleted - churnBefore.podsDeleted;
-      row.nodesCreated += c.nodesCreated - churnBefore.nodesCreated;
-      row.nodesDeleted += c.nodesDeleted - churnBefore.nodesDeleted;
-      churnBefore = { ...c };
-    });
-
     const nodesServed: number[] = [];
     const podsServed: number[] = [];
     const wrongSamples: WrongValue[] = [];
@@ -227,6 +226,23 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
     let checkedValues = 0;
     let wrongValues = 0;
     let partialPods = 0;
+    const failedTruthRead = (err: unknown): void => {
+      failedReads++;
+      if (failedReadSamples.length < 10) failedReadSamples.push(`/sim/truth: ${(err as Error).message}`);
+    };
+    let churnBefore = { ...churn.counts };
+    const churnLoop = every(CHURN_STEP_MS, endMs, async () => {
+      await churn.step(Date.now(), CHURN_STEP_MS, () => snapshot().catch(failedTruthRead));
+      await snapshot().catch(failedTruthRead);
+      const row = minutes.row(Date.now());
+      const c = churn.counts;
+      row.podsCreated += c.podsCreated - churnBefore.podsCreated;
+      row.podsDeleted += c.podsDeleted - churnBefore.podsDeleted;
+      row.nodesCreated += c.nodesCreated - churnBefore.nodesCreated;
+      row.nodesDeleted += c.nodesDeleted - churnBefore.nodesDeleted;
+      churnBefore = { ...c };
+    });
+
     const readList = async (path: string): Promise<ServedItem[] | undefined> => {
       const r = await get(`/apis/metrics.k8s.io/v1beta1/${path}`);
       if (r.status === 200) return (JSON.parse(r.body.toString("utf8")) as { items: ServedItem[] }).items;
@@ -239,15 +255,12 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
       const nodes = await readList("nodes");
       const podList = await readList("pods");
       const fetchedAtMs = Date.now();
-      let truth: Truth;
       try {
-        truth = await readTruth(kubeconfig);
+        await snapshot();
       } catch (err) {
-        failedReads++;
-        if (failedReadSamples.length < 10) failedReadSamples.push(`/sim/truth: ${(err as Error).message}`);
+        failedTruthRead(err);
         return;
       }
-      history.add(Date.now(), truth);
       history.prune(Date.now() - 30 * 60_000);
       if (!nodes || !podList) return;
       rounds++;

@@ -101,32 +101,39 @@ export class Churn {
     }
   }
 
-  /** One step of `stepMs`: creates this step's share of pods and nodes, deletes the expired ones. */
-  async step(nowMs: number, stepMs: number): Promise<void> {
+  /**
+   * One step of `stepMs`: deletes the expired pods and nodes, calls `between`, then creates this
+   * step's share of pods and nodes. Deleting and creating in separate batches keeps each node's
+   * usage moving one way at a time (between the caller's truth snapshots).
+   */
+  async step(nowMs: number, stepMs: number, between: () => Promise<void>): Promise<void> {
+    const deletions: Promise<void>[] = [];
+    while (this.#pods.length > 0 && nowMs - this.#pods[0]!.bornMs >= POD_LIFETIME_MS) {
+      const pod = this.#pods.shift()!;
+      deletions.push(this.#deletePod(pod.name));
+    }
+    while (this.#nodes.length > 0 && nowMs - this.#nodes[0]!.bornMs >= NODE_LIFETIME_MS) {
+      const node = this.#nodes.shift()!;
+      deletions.push(this.#removeNode(node.name, node.pods));
+    }
+    await Promise.all(deletions);
+    await between();
     this.#podCredit += (this.#podsPerMinute * stepMs) / 60_000;
     this.#nodeCredit += (this.#nodesPerMinute * stepMs) / 60_000;
-    const work: Promise<void>[] = [];
+    const creations: Promise<void>[] = [];
     while (this.#podCredit >= 1 && this.#hosts.length > 0) {
       this.#podCredit--;
       const host = this.#hosts[Math.floor(this.#random() * this.#hosts.length)]!;
       const name = `soak-pod-${++this.#seq}`;
-      work.push(
+      creations.push(
         this.#createPod(name, host).then((ok) => void (ok && this.#pods.push({ name, bornMs: nowMs }))),
       );
     }
     while (this.#nodeCredit >= 1) {
       this.#nodeCredit--;
-      work.push(this.#addNode(nowMs));
+      creations.push(this.#addNode(nowMs));
     }
-    while (this.#pods.length > 0 && nowMs - this.#pods[0]!.bornMs >= POD_LIFETIME_MS) {
-      const pod = this.#pods.shift()!;
-      work.push(this.#deletePod(pod.name));
-    }
-    while (this.#nodes.length > 0 && nowMs - this.#nodes[0]!.bornMs >= NODE_LIFETIME_MS) {
-      const node = this.#nodes.shift()!;
-      work.push(this.#removeNode(node.name, node.pods));
-    }
-    await Promise.all(work);
+    await Promise.all(creations);
   }
 
   async #addNode(nowMs: number): Promise<void> {

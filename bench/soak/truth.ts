@@ -3,6 +3,8 @@
 //
 // The truth changes only when pods come and go, and it is sampled: a value first seen at snapshot k
 // may have started any time after snapshot k-1, and lasts until the snapshot that sees the next one.
+// The soak reads the truth after each batch of deletions and each batch of creations, so between
+// two snapshots a node's truth moves one way only and every value it passed lies between them.
 // A node's CPU is a rate over [timestamp - window, timestamp], so it lies between the lowest and
 // the highest truth of that span, less the CPU of pods deleted in it (the kubelet retires a deleted
 // container's counter at its last report, as a cgroup that is gone stops counting). Memory is a
@@ -77,7 +79,7 @@ const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 export class TruthHistory {
   readonly #tolerance: Tolerance;
-  #lastMs = Number.NEGATIVE_INFINITY;
+  #lastSentMs = Number.NEGATIVE_INFINITY;
   readonly #nodes = new Map<string, NodeValue[]>();
   readonly #present = new Set<string>();
   readonly #removals = new Map<string, Removal[]>();
@@ -89,9 +91,12 @@ export class TruthHistory {
     this.#tolerance = tolerance;
   }
 
-  /** Records the truth read at atMs (later than every earlier snapshot). */
-  add(atMs: number, truth: Truth): void {
-    const prevMs = this.#lastMs;
+  /**
+   * Records a truth asked for at sentMs and received at atMs (the simulator computed it in between).
+   * Snapshots must be added in the order they were read, one read at a time.
+   */
+  add(atMs: number, truth: Truth, sentMs = atMs): void {
+    const prevMs = this.#lastSentMs;
     const seen = new Set<string>();
     for (const n of truth.nodes) {
       seen.add(n.name);
@@ -134,7 +139,7 @@ export class TruthHistory {
       removals.push({ from: prevMs, until: atMs, cpu: before.cpu });
     }
     this.#podsNow = podsNow;
-    this.#lastMs = atMs;
+    this.#lastSentMs = sentMs;
   }
 
   /** Forgets what ended before `beforeMs` (values no served point can cover any more). */
@@ -191,12 +196,15 @@ export class TruthHistory {
       const cpuHigh = Math.max(...cpuValues);
       const cpuSlack = tol.cpuNanocores + tol.cpuRelative * cpuHigh;
       if (usage.cpu < cpuLow - cpuSlack || usage.cpu > cpuHigh + cpuSlack) {
-        wrong("cpu", `${usage.cpu} nanocores, truth ${range(cpuLow, cpuHigh)} (window ${item.window})`);
+        wrong(
+          "cpu",
+          `${usage.cpu} nanocores, truth ${range(cpuLow, cpuHigh)} (at ${item.timestamp}, window ${item.window})`,
+        );
       } else result.values++;
       const memLow = Math.min(...memValues);
       const memHigh = Math.max(...memValues);
       if (usage.memory < memLow - tol.memoryBytes || usage.memory > memHigh + tol.memoryBytes) {
-        wrong("memory", `${usage.memory} bytes, truth ${range(memLow, memHigh)}`);
+        wrong("memory", `${usage.memory} bytes, truth ${range(memLow, memHigh)} (at ${item.timestamp})`);
       } else result.values++;
     }
     return result;
