@@ -16,7 +16,7 @@ import { readMemory } from "./procfs.ts";
 import { machineInfo } from "./run.ts";
 import { parseSoakArgs, type SoakArgs, USAGE, UsageError } from "./soak/args.ts";
 import { Churn } from "./soak/churn.ts";
-import { drawFaults, faultChanges, seededRandom, setFault } from "./soak/faults.ts";
+import { drawFaults, FaultLog, faultChanges, seededRandom, setFault } from "./soak/faults.ts";
 import {
   failures,
   type LoadRow,
@@ -205,12 +205,17 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
     });
 
     let faults = new Map<string, string>();
+    const faultLog = new FaultLog();
     const bySpec: Record<string, number> = {};
     let draws = 0;
     const faultLoop = every(args.faultPeriodMs, endMs, async () => {
       const next = drawFaults(faultCandidates, args.faultFraction, args.faults, random);
       const changes = faultChanges(faults, next);
+      const sentMs = Date.now();
+      const dones = changes.map((c) => faultLog.change(c.node, c.fault, sentMs));
       await Promise.all(changes.map((c) => setFault(admin, c.node, c.fault)));
+      const doneMs = Date.now();
+      for (const done of dones) done(doneMs);
       faults = next;
       draws++;
       for (const spec of next.values()) bySpec[spec] = (bySpec[spec] ?? 0) + 1;

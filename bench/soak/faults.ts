@@ -1,11 +1,58 @@
 // Which kubelet faults the soak keeps on its nodes, and how it draws them.
 import { type AdminCredentials, apiRequest } from "../../scripts/cluster.ts";
 
+export interface SoakFault {
+  /** What POST /sim/faults is given. */
+  spec: string;
+  /**
+   * Values served under it are only as exact as the server's clock allows (samples without
+   * timestamps), so the check of its node and pods allows a wider CPU tolerance.
+   */
+  approximate: boolean;
+}
+
 /**
- * The fault specs the soak draws from: every kind `POST /sim/faults` accepts (the simulator's
- * --help lists them). Kept in this one place so a new kind is one line here.
+ * The faults the soak draws from: every kind `POST /sim/faults` accepts (the simulator's --help
+ * lists them). Kept in this one place so a new kind is one line here.
  */
-export const SOAK_FAULT_SPECS: readonly string[] = ["hang", "http500", "garbage", "wrong-ca"];
+export const SOAK_FAULTS: readonly SoakFault[] = [
+  { spec: "hang", approximate: false },
+  { spec: "http500", approximate: false },
+  { spec: "garbage", approximate: false },
+  { spec: "wrong-ca", approximate: false },
+];
+
+export const SOAK_FAULT_SPECS: readonly string[] = SOAK_FAULTS.map((f) => f.spec);
+
+/** When each node had which fault: answers whether a node's values were approximate at a time. */
+export class FaultLog {
+  readonly #approximate: ReadonlySet<string>;
+  readonly #spans = new Map<string, { spec: string; fromMs: number; untilMs: number }[]>();
+
+  constructor(faults: readonly SoakFault[] = SOAK_FAULTS) {
+    this.#approximate = new Set(faults.filter((f) => f.approximate).map((f) => f.spec));
+  }
+
+  /**
+   * Node's fault becomes `spec` (null: cleared) through a request sent at sentMs: the new fault may
+   * act from then on; the old one until the returned function is called with the answer's time.
+   */
+  change(node: string, spec: string | null, sentMs: number): (doneMs: number) => void {
+    const spans = this.#spans.get(node) ?? [];
+    this.#spans.set(node, spans);
+    const last = spans.at(-1);
+    const open = last?.untilMs === Number.POSITIVE_INFINITY ? last : undefined;
+    if (spec !== null) spans.push({ spec, fromMs: sentMs, untilMs: Number.POSITIVE_INFINITY });
+    return (doneMs) => {
+      if (open) open.untilMs = doneMs;
+    };
+  }
+
+  approximateAt = (node: string, fromMs: number, untilMs: number): boolean =>
+    (this.#spans.get(node) ?? []).some(
+      (s) => this.#approximate.has(s.spec) && s.fromMs <= untilMs && s.untilMs >= fromMs,
+    );
+}
 
 /** A small seeded generator (mulberry32): the same seed draws the same faults and churn. */
 export function seededRandom(seed: number): () => number {

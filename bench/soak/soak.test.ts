@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Truth } from "../../scripts/cluster.ts";
 import { parseSoakArgs, UsageError } from "./args.ts";
-import { drawFaults, faultChanges, SOAK_FAULT_SPECS, seededRandom } from "./faults.ts";
+import { drawFaults, FaultLog, faultChanges, SOAK_FAULT_SPECS, seededRandom } from "./faults.ts";
 import { failures, logMessage, logSeverity, Minutes, renderSummary, type SoakReport } from "./report.ts";
 import { type ServedItem, TruthHistory } from "./truth.ts";
 
@@ -148,6 +148,31 @@ test("truth: a node's rate may lie between its truths while pods come and go, an
   h.add(T0 + 80_000, truth(100_000_000));
   assert.deepEqual(h.checkNodes([nodeItem(55, "20m")], T0 + 79_000).wrong, []);
   assert.equal(h.checkNodes([nodeItem(79, "20m", "1Gi", "10s")], T0 + 79_000).wrong.length, 1);
+});
+
+test("faults: a node's values are approximate only while it has an approximate fault", () => {
+  const log = new FaultLog([
+    { spec: "no-timestamp", approximate: true },
+    { spec: "hang", approximate: false },
+  ]);
+  log.change("n1", "no-timestamp", 100)(110);
+  log.change("n1", "hang", 200)(230);
+  log.change("n2", "hang", 100)(110);
+  assert.equal(log.approximateAt("n1", 0, 99), false);
+  assert.equal(log.approximateAt("n1", 150, 160), true);
+  // The old fault acts until its replacement is answered.
+  assert.equal(log.approximateAt("n1", 225, 300), true);
+  assert.equal(log.approximateAt("n1", 231, 300), false);
+  assert.equal(log.approximateAt("n2", 0, 1000), false);
+  // With it, a skewed rate passes the check; without it, it does not.
+  const h = new TruthHistory();
+  h.add(T0, truth(600_000_000, [pod("p", 500_000_000)]));
+  h.add(T0 + 60_000, truth(600_000_000, [pod("p", 500_000_000)]));
+  const always = (): boolean => true;
+  assert.equal(h.checkNodes([nodeItem(30, "660m")], T0 + 59_000).wrong.length, 1);
+  assert.deepEqual(h.checkNodes([nodeItem(30, "660m")], T0 + 59_000, always).wrong, []);
+  assert.deepEqual(h.checkPods([podItem("p", 30, "550m")], T0 + 59_000, always).wrong, []);
+  assert.equal(h.checkPods([podItem("p", 30, "5")], T0 + 59_000, always).wrong.length, 1);
 });
 
 test("report: klog lines by severity, minutes, the verdict and the summary", () => {

@@ -45,6 +45,11 @@ export interface Tolerance {
   cpuRelative: number;
   cpuNanocores: number;
   memoryBytes: number;
+  /**
+   * CPU, relative, for a node under a fault whose values are only as exact as the server's clock
+   * allows (samples without timestamps: the request's time stands in, so its latency skews a rate).
+   */
+  approximateCpuRelative: number;
   /** Clock slack around a sample's span (the API's timestamps have whole seconds). */
   slackMs: number;
 }
@@ -53,6 +58,7 @@ export const DEFAULT_TOLERANCE: Tolerance = {
   cpuRelative: 0.002,
   cpuNanocores: 500_000,
   memoryBytes: 1024,
+  approximateCpuRelative: 0.25,
   slackMs: 2000,
 };
 
@@ -69,6 +75,11 @@ interface NodeValue extends Span {
 interface Removal extends Span {
   cpu: number;
 }
+/** Whether `node` had a fault whose values are approximate at some time in [fromMs, untilMs]. */
+export type ApproximateAt = (node: string, fromMs: number, untilMs: number) => boolean;
+
+const NEVER: ApproximateAt = () => false;
+
 interface PodNow {
   node: string;
   cpu: number;
@@ -86,6 +97,8 @@ export class TruthHistory {
   /** Every Running pod ever seen: its containers (a recreated pod of the same name may differ). */
   readonly #pods = new Map<string, ContainerTruth[]>();
   #podsNow = new Map<string, PodNow>();
+  /** The node each pod ever seen was last seen on. */
+  readonly #podNodes = new Map<string, string>();
 
   constructor(tolerance: Tolerance = DEFAULT_TOLERANCE) {
     this.#tolerance = tolerance;
@@ -129,6 +142,7 @@ export class TruthHistory {
       const variants = this.#pods.get(k);
       if (!variants) this.#pods.set(k, [containers]);
       else if (!variants.some((v) => sameContainers(v, containers))) variants.push(containers);
+      this.#podNodes.set(k, p.node);
       podsNow.set(k, { node: p.node, cpu: p.containers.reduce((s, c) => s + c.cpuNanocores, 0) });
     }
     for (const [k, before] of this.#podsNow) {
@@ -157,7 +171,7 @@ export class TruthHistory {
   }
 
   /** Checks served NodeMetrics items (fetched at fetchedAtMs, before the latest snapshot). */
-  checkNodes(items: readonly ServedItem[], fetchedAtMs: number): CheckResult {
+  checkNodes(items: readonly ServedItem[], fetchedAtMs: number, approximate = NEVER): CheckResult {
     const result: CheckResult = { items: 0, values: 0, wrong: [], partialPods: 0 };
     const tol = this.#tolerance;
     for (const item of items) {
@@ -194,7 +208,10 @@ export class TruthHistory {
         .reduce((s, r) => s + r.cpu, 0);
       const cpuLow = Math.min(...cpuValues) - removed;
       const cpuHigh = Math.max(...cpuValues);
-      const cpuSlack = tol.cpuNanocores + tol.cpuRelative * cpuHigh;
+      const relative = approximate(name, cpuSpan.from, cpuSpan.until)
+        ? tol.approximateCpuRelative
+        : tol.cpuRelative;
+      const cpuSlack = tol.cpuNanocores + relative * cpuHigh;
       if (usage.cpu < cpuLow - cpuSlack || usage.cpu > cpuHigh + cpuSlack) {
         wrong(
           "cpu",
@@ -211,7 +228,7 @@ export class TruthHistory {
   }
 
   /** Checks served PodMetrics items (fetched at fetchedAtMs, before the latest snapshot). */
-  checkPods(items: readonly ServedItem[], fetchedAtMs: number): CheckResult {
+  checkPods(items: readonly ServedItem[], fetchedAtMs: number, approximate = NEVER): CheckResult {
     const result: CheckResult = { items: 0, values: 0, wrong: [], partialPods: 0 };
     const tol = this.#tolerance;
     for (const item of items) {
@@ -241,6 +258,12 @@ export class TruthHistory {
       const truth =
         variants.find((v) => containers.every((c) => v.has(c.name))) ?? variants[variants.length - 1]!;
       if (containers.length < truth.size) result.partialPods++;
+      const node = this.#podNodes.get(name);
+      const relative =
+        node !== undefined &&
+        approximate(node, point.ts - point.window - tol.slackMs, point.ts + 1000 + tol.slackMs)
+          ? tol.approximateCpuRelative
+          : tol.cpuRelative;
       for (const c of containers) {
         const want = truth.get(c.name);
         if (!want) {
@@ -252,7 +275,7 @@ export class TruthHistory {
           wrong("usage", usage, c.name);
           continue;
         }
-        const cpuSlack = tol.cpuNanocores + tol.cpuRelative * want.cpu;
+        const cpuSlack = tol.cpuNanocores + relative * want.cpu;
         if (Math.abs(usage.cpu - want.cpu) > cpuSlack) {
           wrong("cpu", `${usage.cpu} nanocores, truth ${want.cpu} (window ${item.window})`, c.name);
         } else result.values++;
