@@ -38,6 +38,20 @@ export interface SoakArgs {
   help: boolean;
 }
 
+/** Words of `text` in lines of at most `width` characters, each indented by `indent` spaces. */
+function wrap(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.map((l) => `${" ".repeat(indent)}${l}`).join("\n");
+}
+
 export const USAGE = `Usage: npm run soak -- [flags]
 
 Starts the simulated cluster and the metrics-server (as npm run bench does), then for the given time
@@ -55,7 +69,7 @@ a wrong value.
   --fault-fraction F      share of the nodes under a fault, 0..1 (default 0.1)
   --fault-period DUR      how often faults are drawn again (default 1m)
   --faults LIST           comma-separated fault specs to draw from (default all:
-                          ${SOAK_FAULT_SPECS.join(", ")})
+${wrap(`${SOAK_FAULT_SPECS.join(", ")})`, 26, 100)}
   --pod-churn N           pods created and deleted per minute (default 60)
   --node-churn N          nodes created and deleted per minute (default 2)
   --check-period DUR      how often served metrics are checked against the truth (default 30s)
