@@ -223,6 +223,8 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
     });
 
     const nodesServed: number[] = [];
+    const missingHealthy: number[] = [];
+    const missingHealthySamples: string[] = [];
     const podsServed: number[] = [];
     const wrongSamples: WrongValue[] = [];
     const failedReadSamples: string[] = [];
@@ -272,9 +274,23 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
       nodesServed.push(nodes.length);
       podsServed.push(podList.length);
       const row = minutes.row(fetchedAtMs);
+      // A node without a fault for three resolutions should be served: one to come back, one for
+      // its second point, and one for the tick and the check's own timing.
+      const missing = history.missingHealthyNodes(
+        nodes,
+        fetchedAtMs - 3 * args.resolutionMs,
+        faultLog.faultedAt,
+      );
+      missingHealthy.push(missing.length);
+      for (const name of missing) {
+        if (missingHealthySamples.length < WRONG_SAMPLES) {
+          missingHealthySamples.push(`${name} (minute ${Math.floor((fetchedAtMs - startMs) / 60_000)})`);
+        }
+      }
+      const approximate = faultLog.approximateAt;
       for (const result of [
-        history.checkNodes(nodes, fetchedAtMs),
-        history.checkPods(podList, fetchedAtMs),
+        history.checkNodes(nodes, fetchedAtMs, approximate),
+        history.checkPods(podList, fetchedAtMs, approximate),
       ]) {
         checkedValues += result.values;
         wrongValues += result.wrong.length;
@@ -289,7 +305,8 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
       }
       status(
         `minute ${Math.floor((fetchedAtMs - startMs) / 60_000)}: ${nodes.length} nodes, ${podList.length} pods served; ` +
-          `${checkedValues} values checked, ${wrongValues} wrong; ${restarts.length} restarts`,
+          `${checkedValues} values checked, ${wrongValues} wrong; ${missing.length} healthy nodes missing; ` +
+          `${restarts.length} restarts`,
       );
     });
 
@@ -352,6 +369,8 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
         wrongValues,
         wrongSamples,
         partialPods,
+        missingHealthyNodes: spread(missingHealthy),
+        missingHealthySamples,
       },
       faults: { draws, bySpec },
       churn: churn.counts,

@@ -48,6 +48,10 @@ export class FaultLog {
     };
   }
 
+  /** Whether node had any fault at some time in [fromMs, untilMs]. */
+  faultedAt = (node: string, fromMs: number, untilMs: number): boolean =>
+    (this.#spans.get(node) ?? []).some((s) => s.fromMs <= untilMs && s.untilMs >= fromMs);
+
   approximateAt = (node: string, fromMs: number, untilMs: number): boolean =>
     (this.#spans.get(node) ?? []).some(
       (s) => this.#approximate.has(s.spec) && s.fromMs <= untilMs && s.untilMs >= fromMs,

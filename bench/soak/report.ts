@@ -122,6 +122,10 @@ export interface SoakReport {
     /** The first wrong values found (at most 50). */
     wrongSamples: WrongValue[];
     partialPods: number;
+    /** Per round: nodes without a fault for three resolutions (and existing as long) not served. */
+    missingHealthyNodes: Spread;
+    /** The first such nodes (at most 50), with the minute. */
+    missingHealthySamples: string[];
   };
   faults: { draws: number; bySpec: Record<string, number> };
   churn: ChurnCounts;
@@ -172,6 +176,9 @@ export function renderSummary(r: SoakReport): string {
   lines.push(
     `| pods served per round (p50 / min) | ${fmt(r.checks.podsServed.p50)} / ${fmt(r.checks.podsServed.min)} |`,
   );
+  lines.push(
+    `| healthy nodes not served, per round (p50 / max) | ${fmt(r.checks.missingHealthyNodes.p50)} / ${fmt(r.checks.missingHealthyNodes.max)} |`,
+  );
   lines.push(`| pods served with a container left out | ${r.checks.partialPods} |`);
   lines.push(`| failed list reads of the checker | ${r.checks.failedReads} |`);
   const rss = r.minutes.map((m) => m.rssKiB.last).filter(Number.isFinite);
@@ -206,6 +213,10 @@ export function renderSummary(r: SoakReport): string {
     lines.push("");
     lines.push("Most frequent warning and error messages: ");
     lines.push(r.topMessages.map((t) => `${t.severity} "${t.message}" × ${t.count}`).join("; "));
+  }
+  if (r.checks.missingHealthySamples.length > 0) {
+    lines.push("");
+    lines.push(`Healthy nodes not served: ${r.checks.missingHealthySamples.slice(0, 10).join(", ")}`);
   }
   if (r.checks.wrongSamples.length > 0) {
     lines.push("");

@@ -175,6 +175,23 @@ test("faults: a node's values are approximate only while it has an approximate f
   assert.equal(h.checkPods([podItem("p", 30, "5")], T0 + 59_000, always).wrong.length, 1);
 });
 
+test("truth: healthy nodes that exist long enough and are not served are named", () => {
+  const h = new TruthHistory();
+  const two = (names: string[]): Truth => ({
+    nodes: names.map((name) => ({ name, cpuNanocores: 1, memoryBytes: 1 })),
+    pods: [],
+  });
+  h.add(T0, two(["a", "b", "c"]));
+  h.add(T0 + 60_000, two(["a", "b", "c", "new"]));
+  const served = [{ ...nodeItem(50, "1n"), metadata: { name: "a" } }];
+  const faultyB = (node: string): boolean => node === "b";
+  assert.deepEqual(h.missingHealthyNodes(served, T0 + 10_000, faultyB), ["c"]);
+  assert.deepEqual(
+    h.missingHealthyNodes(served, T0 + 60_000, () => false),
+    ["b", "c", "new"],
+  );
+});
+
 test("report: klog lines by severity, minutes, the verdict and the summary", () => {
   const info = 'I1208 00:10:17.123456       1 manager.go:1] "Tick finished" duration="1s"';
   const error = 'E1208 00:10:17.123456       1 scraper.go:1] "Failed to scrape node" err="x" node="n1"';
@@ -214,6 +231,8 @@ test("report: klog lines by severity, minutes, the verdict and the summary", () 
       wrongValues: 0,
       wrongSamples: [],
       partialPods: 0,
+      missingHealthyNodes: { min: 0, p50: 0, max: 0 },
+      missingHealthySamples: [],
     },
     faults: { draws: 1, bySpec: { hang: 1 } },
     churn: { podsCreated: 0, podsDeleted: 0, nodesCreated: 0, nodesDeleted: 0, errors: 0, errorSamples: [] },

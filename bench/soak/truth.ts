@@ -93,6 +93,8 @@ export class TruthHistory {
   #lastSentMs = Number.NEGATIVE_INFINITY;
   readonly #nodes = new Map<string, NodeValue[]>();
   readonly #present = new Set<string>();
+  /** When each present node was first seen in its current stay (a snapshot's receive time). */
+  readonly #presentSince = new Map<string, number>();
   readonly #removals = new Map<string, Removal[]>();
   /** Every Running pod ever seen: its containers (a recreated pod of the same name may differ). */
   readonly #pods = new Map<string, ContainerTruth[]>();
@@ -129,6 +131,8 @@ export class TruthHistory {
         if (last) last.until = atMs;
       }
     }
+    for (const name of seen) if (!this.#present.has(name)) this.#presentSince.set(name, atMs);
+    for (const name of this.#present) if (!seen.has(name)) this.#presentSince.delete(name);
     this.#present.clear();
     for (const name of seen) this.#present.add(name);
 
@@ -168,6 +172,25 @@ export class TruthHistory {
       if (keep.length === 0) this.#removals.delete(name);
       else this.#removals.set(name, keep);
     }
+  }
+
+  /**
+   * Nodes of the latest truth that existed from sinceMs on, had no fault after it (`faulted`) and
+   * are missing from `served`: nodes the server should have served.
+   */
+  missingHealthyNodes(
+    served: readonly ServedItem[],
+    sinceMs: number,
+    faulted: (node: string, fromMs: number, untilMs: number) => boolean,
+  ): string[] {
+    const names = new Set(served.map((i) => i.metadata.name));
+    const missing: string[] = [];
+    for (const [name, since] of this.#presentSince) {
+      if (since <= sinceMs && !names.has(name) && !faulted(name, sinceMs, Number.POSITIVE_INFINITY)) {
+        missing.push(name);
+      }
+    }
+    return missing.sort();
   }
 
   /** Checks served NodeMetrics items (fetched at fetchedAtMs, before the latest snapshot). */
