@@ -5,6 +5,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readAdminCredentials, readTruth, registerMetricsApi } from "../scripts/cluster.ts";
+import { setFault } from "../test/support/faults.ts";
 import { reserveIpBase } from "../test/support/loopback.ts";
 import { poll } from "../test/support/poll.ts";
 import type { NodeProcess } from "../test/support/processes.ts";
@@ -16,7 +17,7 @@ import { readMemory } from "./procfs.ts";
 import { machineInfo } from "./run.ts";
 import { parseSoakArgs, type SoakArgs, USAGE, UsageError } from "./soak/args.ts";
 import { Churn } from "./soak/churn.ts";
-import { drawFaults, FaultLog, faultChanges, seededRandom, setFault } from "./soak/faults.ts";
+import { drawFaults, FaultLog, faultChanges, seededRandom } from "./soak/faults.ts";
 import {
   failures,
   type LoadRow,
@@ -213,7 +214,7 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
       const changes = faultChanges(faults, next);
       const sentMs = Date.now();
       const dones = changes.map((c) => faultLog.change(c.node, c.fault, sentMs));
-      await Promise.all(changes.map((c) => setFault(admin, c.node, c.fault)));
+      await Promise.all(changes.map((c) => setFault({ kubeconfig }, c.node, c.fault)));
       const doneMs = Date.now();
       for (const done of dones) done(doneMs);
       faults = next;

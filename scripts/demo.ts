@@ -8,7 +8,7 @@
 // API as an APIService, prints what to run, forwards Ctrl-C/SIGTERM and stops both on exit. With
 // --deploy the simulator runs what we ship instead: the image, installed with kubectl apply -k
 // (demo-deploy.ts).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -34,7 +34,7 @@ Options:
   --seed N                  scenario seed (default 1)
   --scenario FILE           a YAML scenario instead of a generated one (see sim/scenarios/)
   --metric-resolution DUR   metrics-server --metric-resolution (default 15s)
-  --fault NODE=MODE         make a kubelet misbehave: hang | http500 | garbage (repeatable)
+  --fault NODE=SPEC         make a kubelet misbehave, SPEC one of the kinds below (repeatable)
   --summary-only-nodes N    the first N kubelets serve only the Summary API (404 on /metrics/resource)
   --kubelet-endpoint KIND   metrics-server --kubelet-endpoint: auto | resource | summary (default auto)
   -v N                      metrics-server log verbosity (default 1)
@@ -105,6 +105,10 @@ function parseDemoArgs(argv: string[]): DemoArgs {
   }
   if (f.help) {
     process.stdout.write(USAGE);
+    // The fault kinds and the /sim/faults body have one home: the simulator's own --help.
+    const sim = spawnSync(process.execPath, [join(root, "sim", "main.ts"), "--help"], { encoding: "utf8" });
+    const faults = sim.stdout.indexOf("Kubelet fault kinds");
+    if (faults >= 0) process.stdout.write(`\n${sim.stdout.slice(faults)}`);
     process.exit(0);
   }
   const ipBase = f["ip-base"] ?? `127.${1 + Math.floor(Math.random() * 254)}`;

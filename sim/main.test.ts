@@ -52,8 +52,8 @@ test("parseArgs: defaults and every flag", () => {
   assert.deepEqual(
     [...o.faults],
     [
-      ["node-1", "hang"],
-      ["node-2", "garbage"],
+      ["node-1", { kind: "hang" }],
+      ["node-2", { kind: "garbage" }],
     ],
   );
   assert.equal(o.bookmarkIntervalMs, 90_000);
@@ -257,4 +257,21 @@ test("parseArgs: --image and --image-command add up, name existing files, and wa
   ]) {
     assert.throws(() => parseArgs(bad), UsageError, bad.join(" "));
   }
+});
+
+test("parseArgs: --apiserver-fault adds up, --apiserver-down-for is down:DUR, bad specs are usage errors", () => {
+  assert.equal(parseArgs([], () => 42).apiserverFaults, "");
+  const o = parseArgs(
+    [
+      "--apiserver-fault",
+      "gone,throttle:2s",
+      "--apiserver-fault=status:500@0.5",
+      "--apiserver-down-for",
+      "1m",
+    ],
+    () => 42,
+  );
+  assert.equal(o.apiserverFaults, "gone,throttle:2s,status:500@0.5,down:60000ms");
+  assert.throws(() => parseArgs(["--apiserver-fault", "status:418"], () => 42), UsageError);
+  assert.throws(() => parseArgs(["--apiserver-down-for", "0"], () => 42), UsageError);
 });

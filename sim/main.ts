@@ -21,7 +21,7 @@ import {
 } from "./auth/index.ts";
 import { type ControlPlane, startControllers } from "./controllers/index.ts";
 import { KubeletFleet } from "./kubelet/index.ts";
-import { parseArgs, type SimOptions, USAGE, UsageError } from "./options.ts";
+import { faultSpec, parseArgs, type SimOptions, USAGE, UsageError } from "./options.ts";
 import { ContainerRuntime } from "./runtime/index.ts";
 import { addHpaTarget, generateScenario, loadScenarioFile, nodeIP } from "./scenario/index.ts";
 import { Cluster } from "./state/index.ts";
@@ -128,6 +128,12 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
     nodes: simNodes,
     ca,
     faults: o.faults,
+    // Node faults act on the cluster, which exists once the kubelets listen.
+    nodeControl: {
+      setReady: (name, ready) => void cluster?.setNodeReady(name, ready),
+      deleteNode: async (name) => void (await cluster?.delete("nodes", undefined, name)),
+      addNode: async (node) => void (await cluster?.addNode(node)),
+    },
     readOnlyPort: o.readOnlyPort,
     auth: { tokens, rbac },
     log,
@@ -155,7 +161,8 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
   };
   const faults = new Map(o.faults);
   const faultControl: FaultControl = {
-    faults: () => Object.fromEntries([...faults].sort(([a], [b]) => (a < b ? -1 : 1))),
+    faults: () =>
+      Object.fromEntries([...faults].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, f]) => [n, faultSpec(f)])),
     setFault: (node, fault) => {
       if (fault) faults.set(node, fault);
       else faults.delete(node);
@@ -182,6 +189,7 @@ export async function startSim(o: SimOptions): Promise<RunningSim> {
       },
       partialMetadata: o.partialMetadata,
       bare: o.bare,
+      apiFaults: o.apiserverFaults,
       log,
     });
   } catch (err) {

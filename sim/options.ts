@@ -4,7 +4,15 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs as parseFlags } from "node:util";
-import { FAULTS, type KubeletFault } from "./types.ts";
+import { API_FAULT_HELP, parseApiFaultSpec } from "./apiserver/index.ts";
+import { parseDuration } from "./duration.ts";
+import { FAULT_KIND_HELP, parseFaultSpec } from "./kubelet/index.ts";
+import type { KubeletFault } from "./types.ts";
+import { UsageError } from "./usage-error.ts";
+
+export { parseDuration } from "./duration.ts";
+export { FAULT_KIND_HELP, faultSpec, parseFaultSpec } from "./kubelet/index.ts";
+export { UsageError } from "./usage-error.ts";
 
 export interface SimOptions {
   nodes: number;
@@ -19,6 +27,8 @@ export interface SimOptions {
   port: number;
   dir: string;
   faults: Map<string, KubeletFault>;
+  /** The API server's own injected faults from the start (a /sim/faults spec; "" = none). */
+  apiserverFaults: string;
   bookmarkIntervalMs: number;
   /** The first N nodes (scenario order) get summary-only kubelets. */
   summaryOnlyNodes: number;
@@ -39,8 +49,6 @@ export interface SimOptions {
   help: boolean;
 }
 
-export class UsageError extends Error {}
-
 export const USAGE = `Usage: node sim/main.ts [flags]
 
 A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kubelet per node.
@@ -55,8 +63,16 @@ A simulated Kubernetes cluster: kube-apiserver (with the aggregator) and one kub
   --ip-base 127.R           loopback range to use, R in 1..254 (default: random)
   --port N                  API server port, 0 = any free port (default 6443)
   --dir DIR                 where to write kubeconfig and pki/ (default .demo)
-  --fault NODE=KIND         make NODE's kubelet misbehave: hang | http500 | garbage | wrong-ca
-                            (a serving cert from a CA the cluster does not know) (repeatable)
+  --fault NODE=SPEC         make NODE's kubelet misbehave, SPEC one of the fault kinds below
+                            (repeatable)
+  --apiserver-fault SPEC    make the API server misbehave on lists and watches of nodes and pods:
+                            SPEC is KIND[:ARG][@FRACTION] (comma-separated or repeated; FRACTION
+                            of the requests, default all), KIND one of:
+${Object.values(API_FAULT_HELP)
+  .map((line) => `                              ${line}`)
+  .join("\n")}
+  --apiserver-down-for DUR  the API server refuses connections for DUR after start, then comes up
+                            (the ready line still prints; same as --apiserver-fault down:DUR)
   --bookmark-interval DUR   watch BOOKMARK period, e.g. 60s, 500ms, 1m (default 60s)
   --summary-only-nodes N    the first N nodes' kubelets answer 404 on /metrics/resource and serve
                             only /stats/summary (default 0)
@@ -93,39 +109,19 @@ authorize nodes/metrics and nodes/stats the same way (their read-only port stays
 The API server serves TokenReview, SubjectAccessReview and ConfigMap
 kube-system/extension-apiserver-authentication.
 
+Kubelet fault kinds (SPEC = KIND or KIND:ARG). "Targets" are the node's own series and those of
+its first running pod in namespace/name order; value faults change /metrics/resource and, where
+JSON can carry them, /stats/summary:
+${FAULT_KIND_HELP.map(([spec, what]) => `  ${spec.padEnd(24)}${what}`).join("\n")}
+
 Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) GET|POST
-/sim/faults, POST /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older
+/sim/faults (POST {"node": "<name>", "fault": "<SPEC>" | null} sets a kubelet's fault, null
+clears; POST {"apiserver": "<SPEC>" | null} sets the API server's faults at once; GET answers
+{"nodes": {"<name>": "<SPEC>"}, "apiserver": {"spec", "downUntil", "requests", "openWatches",
+"injected"}}), POST /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older
 watches) and POST /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and
 write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
 `;
-
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses a Go duration ("1m30s", "500ms") to milliseconds. */
-export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  if (text === "0") return 0;
-  let total = 0;
-  let pos = 0;
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) throw new UsageError(`invalid duration ${JSON.stringify(text)}: want e.g. 60s, 500ms, 1m30s`);
-    total += Number(m[1]) * DURATION_UNITS[m[2]];
-    pos = re.lastIndex;
-  }
-  if (pos === 0)
-    throw new UsageError(`invalid duration ${JSON.stringify(text)}: want e.g. 60s, 500ms, 1m30s`);
-  return total;
-}
 
 /** An integer flag's value in min..max, or `absent` when the flag is not given. */
 function intFlag<D>(
@@ -155,6 +151,8 @@ const FLAGS = {
   port: { type: "string" },
   dir: { type: "string" },
   fault: { type: "string", multiple: true },
+  "apiserver-fault": { type: "string", multiple: true },
+  "apiserver-down-for": { type: "string" },
   image: { type: "string", multiple: true },
   "image-command": { type: "string", multiple: true },
   "bookmark-interval": { type: "string" },
@@ -222,6 +220,7 @@ export function parseArgs(
     port: intFlag("port", v.port, 6443, 0, 65535), // 0 = any free port (tests)
     dir: v.dir ?? ".demo",
     faults: new Map(),
+    apiserverFaults: "",
     bookmarkIntervalMs: 60_000,
     summaryOnlyNodes: intFlag("summary-only-nodes", v["summary-only-nodes"], 0, 0, 250 * 254),
     dnsOnlySanNodes: intFlag("dns-only-san-nodes", v["dns-only-san-nodes"], 0, 0, 250 * 254),
@@ -244,10 +243,20 @@ export function parseArgs(
   }
   for (const value of v.fault ?? []) {
     const m = /^([^=]+)=(.+)$/.exec(value);
-    if (!m || !FAULTS.includes(m[2] as KubeletFault)) {
-      throw new UsageError(`invalid --fault ${JSON.stringify(value)}: want NODE=${FAULTS.join("|")}`);
-    }
-    o.faults.set(m[1], m[2] as KubeletFault);
+    if (!m) throw new UsageError(`invalid --fault ${JSON.stringify(value)}: want NODE=SPEC (see --help)`);
+    o.faults.set(m[1], parseFaultSpec(m[2]));
+  }
+  const apiserverFaults = [...(v["apiserver-fault"] ?? [])];
+  if (v["apiserver-down-for"] !== undefined) {
+    const ms = parseDuration(v["apiserver-down-for"]);
+    if (ms <= 0) throw new UsageError("--apiserver-down-for must be positive");
+    apiserverFaults.push(`down:${ms}ms`);
+  }
+  o.apiserverFaults = apiserverFaults.join(",");
+  try {
+    parseApiFaultSpec(o.apiserverFaults);
+  } catch (err) {
+    throw new UsageError(`invalid --apiserver-fault: ${(err as Error).message}`);
   }
   for (const value of v.image ?? []) {
     const m = /^([^=\s]+)=(.+)$/.exec(value);

@@ -117,10 +117,42 @@ export interface UserInfo {
   extra?: Record<string, string[]>;
 }
 
-/** wrong-ca: the kubelet serves a certificate from a CA the cluster does not know. */
-export type KubeletFault = "hang" | "http500" | "garbage" | "wrong-ca";
+/** Kubelet faults that distort an otherwise healthy body (sim/kubelet/fault-bodies.ts). */
+export const BODY_FAULT_KINDS = [
+  "nan",
+  "inf",
+  "negative",
+  "absurd-cpu",
+  "absurd-memory",
+  "counter-reset",
+  "duplicate-series",
+  "no-timestamp",
+  "future-timestamp",
+  "backwards-timestamp",
+  "missing-families",
+] as const;
+export type BodyFaultKind = (typeof BODY_FAULT_KINDS)[number];
 
-export const FAULTS: readonly KubeletFault[] = ["hang", "http500", "garbage", "wrong-ca"];
+/** The kubelet's serving certificate under a TLS fault. */
+export type TlsFaultKind = "tls-expired" | "wrong-ca" | "wrong-name";
+
+/** The HTTP statuses a `status:CODE` fault may answer with. */
+export const FAULT_STATUS_CODES = [401, 403, 404, 500, 503] as const;
+
+/**
+ * How a node's kubelet misbehaves, as a `--fault NODE=SPEC` or POST /sim/faults SPEC names it
+ * (parsed by sim/options.ts parseFaultSpec, which also lists what each kind does).
+ */
+export type KubeletFault =
+  | { kind: "hang" | "reset" | "truncated" | "garbage" | "huge" }
+  | { kind: "delay"; ms: number }
+  | { kind: "status"; code: (typeof FAULT_STATUS_CODES)[number] }
+  | { kind: BodyFaultKind }
+  | { kind: "flap"; periodMs: number }
+  | { kind: "delete-mid-scrape"; recreateAfterMs: number }
+  | { kind: TlsFaultKind };
+
+export type KubeletFaultKind = KubeletFault["kind"];
 
 /** The cluster state, owned by the simulated API server; pods can be added and deleted at run time. */
 export interface KubeletView {

@@ -4,6 +4,7 @@
 //
 //   node bench/micro/store-batch.ts [--nodes 500] [--pods 30] [--containers 2] [--rounds 3] [--mode sync|async|both]
 //   node --expose-gc bench/micro/store-batch.ts --mode memory [--ticks 6] [--first-tick-nodes N]
+//   node --expose-gc bench/micro/store-batch.ts --mode parts
 //
 // The defaults are a quick run; the scale worth recording is --nodes 5000 (150,000 pods).
 // Both: [--namespaces 20] (pods spread evenly over them), [--swap] [--remainders] (every container
@@ -18,6 +19,9 @@
 // (sampled on every turn the build yields; the heap has no such line: without a forced GC it
 // counts garbage). The store time printed includes that sampling: take times from --mode async.
 // With --first-tick-nodes the first tick is smaller, as when nodes come up after the server starts.
+// parts: a tick stored in two parts, as while one kubelet hangs: every node but node-0 with node-0
+// pending, then the tick's last store; each timed against one storeAsync of the whole batch, and the
+// typed-array memory held after each (the part keeps the tick's base generation alive).
 
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -57,8 +61,8 @@ const containersPerPod = positiveInt("containers", values.containers);
 const rounds = positiveInt("rounds", values.rounds);
 const sliceMs = Number(values["slice-ms"]);
 const mode = values.mode;
-if (mode !== "sync" && mode !== "async" && mode !== "both" && mode !== "memory") {
-  throw new RangeError(`--mode must be sync, async, both or memory, got ${mode}`);
+if (mode !== "sync" && mode !== "async" && mode !== "both" && mode !== "memory" && mode !== "parts") {
+  throw new RangeError(`--mode must be sync, async, both, memory or parts, got ${mode}`);
 }
 const ticks = positiveInt("ticks", values.ticks);
 const firstTickNodes =
@@ -201,6 +205,47 @@ async function measure(kind: "sync" | "async"): Promise<void> {
 
 const MIB = 2 ** 20;
 
+async function measureParts(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const whole = new TwoPointStore({ resolutionMs: 15_000 });
+  const parts = new TwoPointStore({ resolutionMs: 15_000 });
+  const rows: Row[] = [];
+  const arrayBuffersMiB = (): number => {
+    gc();
+    return process.memoryUsage().arrayBuffers / MIB;
+  };
+  const timed = async (fn: () => Promise<void>): Promise<number> => {
+    const t0 = performance.now();
+    await fn();
+    return performance.now() - t0;
+  };
+  for (let round = 1; round <= rounds; round++) {
+    const batch = buildBatch(round);
+    await sleep(100);
+    const wholeMs = await timed(() => whole.storeAsync(batch, { sliceMs }));
+    const before = arrayBuffersMiB();
+    const partMs = await timed(() => parts.storeAsync(batch.slice(1), { sliceMs, pending: [nodeNames[0]] }));
+    const afterPart = arrayBuffersMiB() - before;
+    const lastMs = await timed(() => parts.storeAsync(batch, { sliceMs }));
+    const afterLast = arrayBuffersMiB() - before;
+    rows.push({
+      round,
+      "one store ms": wholeMs,
+      "part ms": partMs,
+      "last store ms": lastMs,
+      "held after the part +MiB": afterPart,
+      "held after the last +MiB": afterLast,
+    });
+  }
+  report(
+    `a tick in two parts (node-0 pending) against one store: ${nodeCount} nodes × ${podsPerNode * containersPerPod} containers`,
+    rows,
+  );
+  note(
+    "+MiB: typed arrays (process.memoryUsage().arrayBuffers) held after a full GC, over the tick's start.",
+  );
+}
+
 async function measureMemory(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error("--mode memory needs a forced GC: run node --expose-gc");
@@ -263,4 +308,5 @@ async function measureMemory(): Promise<void> {
 if (mode === "sync" || mode === "both") await measure("sync");
 if (mode === "async" || mode === "both") await measure("async");
 if (mode === "memory") await measureMemory();
+if (mode === "parts") await measureParts();
 gcObserver.disconnect();

@@ -1,5 +1,5 @@
 // Which kubelet faults the soak keeps on its nodes, and how it draws them.
-import { type AdminCredentials, apiRequest } from "../../scripts/cluster.ts";
+import { KUBELET_FAULT_KINDS } from "../../test/support/faults.ts";
 
 export interface SoakFault {
   /** What POST /sim/faults is given. */
@@ -12,15 +12,13 @@ export interface SoakFault {
 }
 
 /**
- * The faults the soak draws from: every kind `POST /sim/faults` accepts (the simulator's --help
- * lists them). Kept in this one place so a new kind is one line here.
+ * The faults the soak draws from: every kubelet fault kind of the simulator, with its sample SPEC,
+ * from the one list of them (test/support/faults.ts).
  */
-export const SOAK_FAULTS: readonly SoakFault[] = [
-  { spec: "hang", approximate: false },
-  { spec: "http500", approximate: false },
-  { spec: "garbage", approximate: false },
-  { spec: "wrong-ca", approximate: false },
-];
+export const SOAK_FAULTS: readonly SoakFault[] = KUBELET_FAULT_KINDS.map((k) => ({
+  spec: k.spec,
+  approximate: k.expect === "approximate",
+}));
 
 export const SOAK_FAULT_SPECS: readonly string[] = SOAK_FAULTS.map((f) => f.spec);
 
@@ -98,12 +96,4 @@ export function faultChanges(
   for (const node of from.keys()) if (!to.has(node)) changes.push({ node, fault: null });
   for (const [node, fault] of to) if (from.get(node) !== fault) changes.push({ node, fault });
   return changes;
-}
-
-/** Sets (or with null clears) one node's kubelet fault. */
-export async function setFault(creds: AdminCredentials, node: string, fault: string | null): Promise<void> {
-  const res = await apiRequest(creds, "POST", "/sim/faults", { node, fault });
-  if (res.status < 200 || res.status >= 300) {
-    throw new Error(`POST /sim/faults ${node}=${fault}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
-  }
 }

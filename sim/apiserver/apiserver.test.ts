@@ -8,6 +8,7 @@ import { type Json, request } from "../../test/support/https-request.ts";
 import { run } from "../../test/support/processes.ts";
 import { type SimApiServer, startSimApiServer } from "../../test/support/sim-apiserver.ts";
 import { type CA, type CertAndKey, createCA, issueCert } from "../auth/index.ts";
+import { faultSpec } from "../options.ts";
 import type { Cluster } from "../state/index.ts";
 import type { KubeletFault } from "../types.ts";
 import type { FaultControl } from "./apiserver.ts";
@@ -111,7 +112,7 @@ describe("simulated kube-apiserver", () => {
       },
     };
     const control: FaultControl = {
-      faults: () => Object.fromEntries(faults),
+      faults: () => Object.fromEntries([...faults].map(([n, f]) => [n, faultSpec(f)])),
       setFault: (node, fault) => {
         if (fault) faults.set(node, fault);
         else faults.delete(node);
@@ -401,18 +402,32 @@ describe("simulated kube-apiserver", () => {
     const node = truth.nodes[0].name;
     const set = await call("/sim/faults", { method: "POST", body: { node, fault: "http500" } });
     assert.equal(set.status, 200);
-    assert.deepEqual(set.json(), { [node]: "http500" });
-    assert.deepEqual((await call("/sim/faults")).json(), { [node]: "http500" });
-    assert.equal(
-      (await call("/sim/faults", { method: "POST", body: { node, fault: "explode" } })).status,
-      400,
+    assert.deepEqual(set.json().nodes, { [node]: "status:500" });
+    await call("/sim/faults", { method: "POST", body: { node, fault: "delay:1.5s" } });
+    assert.deepEqual((await call("/sim/faults")).json().nodes, { [node]: "delay:1500ms" });
+    for (const fault of ["explode", "delay", "status:418", "hang:1s", 7]) {
+      const bad = await call("/sim/faults", { method: "POST", body: { node, fault } });
+      assert.equal(bad.status, 400, String(fault));
+      assert.equal(bad.json().kind, "Status");
+    }
+    // The 400 lists the kinds.
+    assert.match(
+      (await call("/sim/faults", { method: "POST", body: { node, fault: "explode" } })).json().message,
+      /unknown kind; want one of hang, delay:DUR, .*wrong-name$/,
     );
     assert.equal(
       (await call("/sim/faults", { method: "POST", body: { node: "ghost", fault: "hang" } })).status,
       404,
     );
     await call("/sim/faults", { method: "POST", body: { node, fault: null } });
-    assert.deepEqual((await call("/sim/faults")).json(), {});
+    assert.deepEqual((await call("/sim/faults")).json().nodes, {});
+    // A node whose Node object is gone for now (delete-mid-scrape) can still have its fault cleared.
+    faults.set("ghost", { kind: "delete-mid-scrape", recreateAfterMs: 5000 });
+    assert.equal(
+      (await call("/sim/faults", { method: "POST", body: { node: "ghost", fault: null } })).status,
+      200,
+    );
+    assert.deepEqual((await call("/sim/faults")).json().nodes, {});
   });
 
   test("kubectl get nodes and get pods -A work against the simulator", async (t) => {

@@ -17,8 +17,10 @@ import {
   ServiceAccountTokens,
   TokenTable,
 } from "../auth/index.ts";
+import { parseFaultSpec } from "../kubelet/index.ts";
 import { ApiError, type Cluster, formBytes, truthOf } from "../state/index.ts";
-import { FAULTS, type KubeletFault, type UserInfo } from "../types.ts";
+import type { KubeletFault, UserInfo } from "../types.ts";
+import { UsageError } from "../usage-error.ts";
 import { Aggregator } from "./aggregator.ts";
 import {
   AUTH_CONFIGMAP,
@@ -37,6 +39,7 @@ import {
   v1Group,
   versionInfo,
 } from "./discovery.ts";
+import { ApiServerFaults } from "./faults.ts";
 import { methodNotAllowed, readBody, rec, writeJson, writeJsonBytes, writeStatus } from "./http.ts";
 import { serveList, serveWatch } from "./listwatch.ts";
 import { negotiate, notAcceptable, type Representation } from "./negotiate.ts";
@@ -58,7 +61,8 @@ const GROUP_ORDER = [
 
 /** How /sim/faults reads and changes the kubelets' injected faults. */
 export interface FaultControl {
-  faults(): Record<string, KubeletFault>;
+  /** Each faulty node's fault SPEC. */
+  faults(): Record<string, string>;
   setFault(node: string, fault: KubeletFault | undefined): void | Promise<void>;
 }
 
@@ -95,6 +99,8 @@ export interface ApiServerOptions {
    * ranges are skipped (plain JSON if also allowed, else 406). Default true.
    */
   partialMetadata?: boolean;
+  /** Injected API-server faults in force from the start (a spec as POST /sim/faults takes). */
+  apiFaults?: string;
   log?: (line: string) => void;
 }
 
@@ -120,6 +126,10 @@ export class ApiServer {
   private readonly objectForms: readonly Representation[];
   private readonly listForms: readonly Representation[];
   private readonly watchForms: readonly Representation[];
+  /** Injected faults of this API server itself (lists and watches, the listener). */
+  readonly apiFaults: ApiServerFaults;
+  private downTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   private constructor(
     server: https.Server,
@@ -148,6 +158,13 @@ export class ApiServer {
     const addr = server.address() as AddressInfo;
     this.port = addr.port;
     this.url = `https://${opts.host}:${addr.port}`;
+    this.apiFaults = new ApiServerFaults({
+      dropWatches: () => this.dropWatches(),
+      goDown: (ms) => this.goDown(ms),
+      comeBack: () => this.comeBack(),
+      currentResourceVersion: () => opts.cluster.resourceVersion,
+      log: this.log,
+    });
   }
 
   /** Issues the serving certificate, starts the aggregator and listens. */
@@ -186,6 +203,7 @@ export class ApiServer {
     // A client that sends garbage must not take the server down.
     server.on("clientError", (_err, socket) => socket.destroy());
     server.on("tlsClientError", () => {});
+    if (opts.apiFaults) api.apiFaults.set(opts.apiFaults);
     return api;
   }
 
@@ -246,7 +264,37 @@ export class ApiServer {
     return open.length;
   }
 
+  /** The API server goes away: the listener closes and open connections are cut, for `ms`. */
+  private goDown(ms: number): void {
+    clearTimeout(this.downTimer);
+    this.downTimer = setTimeout(() => this.comeBack(), ms);
+    if (!this.server.listening) return;
+    this.dropWatches();
+    this.server.close();
+    this.server.closeAllConnections();
+    this.log(`sim: API server down for ${ms} ms`);
+  }
+
+  /** Listens again on the same address (retrying each second should the port be taken meanwhile). */
+  private comeBack(): void {
+    clearTimeout(this.downTimer);
+    this.downTimer = undefined;
+    if (this.closed || this.server.listening) return;
+    const retry = (err: Error) => {
+      this.log(`sim: API server cannot listen again yet: ${err.message}`);
+      this.downTimer = setTimeout(() => this.comeBack(), 1000);
+    };
+    this.server.once("error", retry);
+    this.server.listen(this.port, this.opts.host, () => {
+      this.server.off("error", retry);
+      this.log("sim: API server back up");
+    });
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.downTimer);
+    this.apiFaults.close();
     this.aggregator.close();
     this.stopRbacSync();
     for (const end of [...this.watches]) end();
@@ -404,33 +452,52 @@ export class ApiServer {
     throw new ApiError(404, "NotFound", "the server could not find the requested resource", {});
   }
 
+  /** GET /sim/faults: the kubelets' faults and the API server's own. */
+  private faultState(): Record<string, unknown> {
+    return { nodes: this.opts.faults?.faults() ?? {}, apiserver: this.apiFaults.describe() };
+  }
+
   private async faults(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
-    const control = this.opts.faults;
-    if (!control) throw new ApiError(404, "NotFound", "fault injection is not enabled on this simulator", {});
-    if (method === "GET") return writeJson(res, 200, control.faults());
+    if (method === "GET") return writeJson(res, 200, this.faultState());
     if (method !== "POST") throw methodNotAllowed();
     const body = rec(await readBody(req));
+    if ("apiserver" in body) {
+      const spec = body.apiserver;
+      if (spec !== null && typeof spec !== "string") {
+        throw new ApiError(
+          400,
+          "BadRequest",
+          'body must be {"apiserver": "<KIND[:ARG][@FRACTION],...>" | null}',
+        );
+      }
+      try {
+        // Going down waits for this reply, which would otherwise be cut with the connection.
+        this.apiFaults.set(spec, (goDown) => res.once("finish", goDown));
+      } catch (err) {
+        throw new ApiError(400, "BadRequest", (err as Error).message);
+      }
+      return writeJson(res, 200, this.faultState());
+    }
+    const control = this.opts.faults;
+    if (!control) throw new ApiError(404, "NotFound", "fault injection is not enabled on this simulator", {});
     const node = body.node;
-    const fault = body.fault;
-    if (typeof node !== "string" || node === "") {
-      throw new ApiError(
-        400,
-        "BadRequest",
-        `body must be {"node": "<name>", "fault": ${FAULTS.map((f) => `"${f}"`).join(" | ")} | null}`,
-      );
+    const spec = body.fault ?? null;
+    if (typeof node !== "string" || node === "" || (spec !== null && typeof spec !== "string")) {
+      throw new ApiError(400, "BadRequest", 'body must be {"node": "<name>", "fault": "<SPEC>" | null}');
     }
-    if (fault !== null && fault !== undefined && !FAULTS.includes(fault as KubeletFault)) {
-      throw new ApiError(
-        400,
-        "BadRequest",
-        `unknown fault ${JSON.stringify(fault)}: want one of ${FAULTS.join(", ")} or null`,
-      );
+    let fault: KubeletFault | undefined;
+    try {
+      fault = spec === null ? undefined : parseFaultSpec(spec);
+    } catch (err) {
+      if (err instanceof UsageError) throw new ApiError(400, "BadRequest", err.message);
+      throw err;
     }
-    if (!this.opts.cluster.node(node))
+    // A node a delete-mid-scrape fault has deleted for the moment still has its fault to change.
+    if (!this.opts.cluster.node(node) && !(node in control.faults()))
       throw new ApiError(404, "NotFound", `nodes "${node}" not found`, { name: node, kind: "nodes" });
-    await control.setFault(node, (fault ?? undefined) as KubeletFault | undefined);
-    this.log(`sim: fault on node ${node} set to ${fault ?? "none"}`);
-    writeJson(res, 200, control.faults());
+    await control.setFault(node, fault);
+    this.log(`sim: fault on node ${node} set to ${spec ?? "none"}`);
+    writeJson(res, 200, this.faultState());
   }
 
   private async resource(
@@ -446,8 +513,10 @@ export class ApiServer {
       if (method === "GET") {
         const q = url.searchParams;
         const watch = q.get("watch");
-        if (watch === "true" || watch === "1") {
-          return serveWatch(
+        const watching = watch === "true" || watch === "1";
+        if (await this.apiFaults.intercept(watching ? "watch" : "list", resource, url, res)) return;
+        if (watching) {
+          serveWatch(
             {
               cluster,
               forms: this.watchForms,
@@ -459,6 +528,8 @@ export class ApiServer {
             url,
             route,
           );
+          this.apiFaults.watchServed(resource, res);
+          return;
         }
         return serveList(cluster, this.listForms, req, res, url, route);
       }

@@ -162,10 +162,10 @@ describe("KubeletFleet", () => {
 
   test("faults: http500, garbage, hang, and back to normal", async () => {
     const node = nodes[2];
-    fleet.setFault(node.name, "http500");
+    fleet.setFault(node.name, { kind: "status", code: 500 });
     assert.equal((await get(ca, addr(node), "/metrics/resource")).status, 500);
 
-    fleet.setFault(node.name, "garbage");
+    fleet.setFault(node.name, { kind: "garbage" });
     const g = await get(ca, addr(node), "/metrics/resource");
     assert.equal(g.status, 200);
     assert.match(String(g.headers["content-type"]), /^text\/plain/);
@@ -176,7 +176,7 @@ describe("KubeletFleet", () => {
       "first line is not valid exposition text",
     );
 
-    fleet.setFault(node.name, "hang");
+    fleet.setFault(node.name, { kind: "hang" });
     await assert.rejects(get(ca, addr(node), "/metrics/resource", { timeoutMs: 1500 }), /client timeout/);
 
     fleet.setFault(node.name, undefined);
@@ -194,7 +194,7 @@ describe("KubeletFleet", () => {
 
   test("close() ends hanging requests and leaves no listeners", async () => {
     const node = nodes[0];
-    fleet.setFault(node.name, "hang");
+    fleet.setFault(node.name, { kind: "hang" });
     const hanging = get(ca, addr(node), "/metrics/resource");
     hanging.catch(() => {}); // observed below
     // Give the request time to reach the server, so close() meets an open connection.

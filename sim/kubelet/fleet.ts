@@ -1,7 +1,8 @@
 // Fake kubelets: one HTTPS listener per simulated node serving /metrics/resource (kubelet 1.33 text
 // format) and /stats/summary (Summary API JSON), computed on every request from the configured
 // usage, so rates between any two scrapes are exact. Optionally a second, plain-HTTP listener per
-// node with the same handlers, like the kubelet's read-only port.
+// node with the same handlers, like the kubelet's read-only port. Each kubelet can be made to
+// misbehave (KubeletFault): transport faults in fault-answers.ts, value faults in fault-bodies.ts.
 
 import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -21,10 +22,21 @@ import {
   ServingCertIssuer,
   type TokenTable,
 } from "../auth/index.ts";
-import type { KubeletFault, KubeletView, SimNode, UserInfo } from "../types.ts";
+import {
+  BODY_FAULT_KINDS,
+  type BodyFaultKind,
+  type KubeletFault,
+  type KubeletView,
+  type SimNode,
+  type TlsFaultKind,
+  type UserInfo,
+} from "../types.ts";
 import { ByteWriter, GzipEncoder } from "./body.ts";
+import { GARBAGE_BODY, resetConnection, sendHuge, sendTruncated, statusFaultBody } from "./fault-answers.ts";
+import { distortResourceMetrics, distortSummary, FaultMemory } from "./fault-bodies.ts";
+import { FaultEffects, type NodeControl } from "./fault-effects.ts";
 import { RESOURCE_METRICS_CONTENT_TYPE, writeResourceMetrics } from "./resourcemetrics.ts";
-import { renderSummary } from "./summary.ts";
+import { renderSummary, summaryObject } from "./summary.ts";
 import { NodeCounterState } from "./usage.ts";
 
 /**
@@ -36,17 +48,28 @@ export interface KubeletAuth {
   rbac: Rbac;
 }
 
-// Not Prometheus text (a line may not start with '<', and the labels are unterminated) nor JSON.
-const GARBAGE_BODY =
-  "<html><body>upstream connect error</body></html>\nnode_cpu_usage_seconds_total{broken 1 x\n";
 const START_BATCH = 250;
+
+/** Which serving certificate a kubelet presents. */
+type TlsMode = "good" | TlsFaultKind;
+
+function tlsMode(fault: KubeletFault | undefined): TlsMode {
+  const kind = fault?.kind;
+  return kind === "tls-expired" || kind === "wrong-ca" || kind === "wrong-name" ? kind : "good";
+}
+
+function bodyFaultKind(fault: KubeletFault | undefined): BodyFaultKind | undefined {
+  return BODY_FAULT_KINDS.find((k) => k === fault?.kind);
+}
+
+/** An address no kubelet has, for certificates that must not name the node. */
+const WRONG_NAME_IP = "192.0.2.1";
 
 interface Listener {
   /** The node as started, with kubeletPort set to the port actually bound. */
   node: SimNode;
-  /** The serving certificate from the cluster CA, and (once needed) one from the wrong CA. */
-  serving: CertAndKey;
-  wrongServing?: CertAndKey;
+  /** Serving certificates by mode, each made on first use. */
+  certs: Map<TlsMode, CertAndKey>;
   server: https.Server;
   /** The plain-HTTP read-only port, when the fleet has one. */
   readOnly: http.Server | undefined;
@@ -58,6 +81,8 @@ export interface KubeletFleetOptions {
   nodes: readonly SimNode[];
   ca: CA;
   faults?: ReadonlyMap<string, KubeletFault>;
+  /** How flap and delete-mid-scrape change the cluster; without it they do nothing. */
+  nodeControl?: NodeControl;
   /** Also serve plain HTTP (no TLS, no auth) on internalIP:readOnlyPort, like the kubelet's read-only port. */
   readOnlyPort?: number;
   /** Authenticate and authorize HTTPS callers; absent = serve anyone (tests of the payloads only). */
@@ -134,6 +159,11 @@ export class KubeletFleet {
   private readonly ca: CA;
   private readonly log: (line: string) => void;
   private readonly faults = new Map<string, KubeletFault>();
+  private readonly faultMemory = new Map<string, FaultMemory>();
+  /** Timers of delayed answers, cleared by close(). */
+  private readonly delays = new Set<NodeJS.Timeout>();
+  /** What flap and delete-mid-scrape are doing to the cluster. */
+  private readonly effects: FaultEffects;
   private readonly listeners = new Map<string, Listener>();
   private readonly states = new Map<string, NodeCounterState>();
   private readonly readOnlyPort: number | undefined;
@@ -161,7 +191,8 @@ export class KubeletFleet {
     }
     this.readOnlyPort = opts.readOnlyPort;
     this.auth = opts.auth;
-    for (const [node, fault] of opts.faults ?? []) this.faults.set(node, fault);
+    this.effects = new FaultEffects(this.view, opts.nodeControl, this.log);
+    for (const [node, fault] of opts.faults ?? []) this.startFault(node, fault);
   }
 
   /** Issues serving certs and starts listening for every node (in parallel batches). */
@@ -187,19 +218,43 @@ export class KubeletFleet {
   }
 
   /**
-   * Makes a node's kubelet misbehave (or behave again with undefined). Takes effect on the next
-   * request; wrong-ca (and undoing it) on the next TLS handshake, once the returned promise resolves.
+   * Makes a node's kubelet misbehave (or behave again with undefined), from the next request on once
+   * the returned promise resolves. Changing the certificate (a TLS fault, or clearing one) also closes
+   * the kubelet's open connections, so the next request handshakes again. Clearing a fault undoes its
+   * effects on the cluster (Ready restored, a deleted Node re-created).
    */
   async setFault(node: string, fault: KubeletFault | undefined): Promise<void> {
     const before = this.faults.get(node);
-    if (fault === undefined) this.faults.delete(node);
-    else this.faults.set(node, fault);
+    await this.effects.stop(node, true);
+    this.faults.delete(node);
+    if (fault) this.startFault(node, fault);
     const listener = this.listeners.get(node);
-    if (listener && (before === "wrong-ca") !== (fault === "wrong-ca")) {
-      listener.server.setSecureContext(
-        await this.secureContext(listener.node, fault === "wrong-ca", listener),
-      );
+    if (listener && tlsMode(before) !== tlsMode(fault)) {
+      listener.server.setSecureContext(await this.secureContext(listener.node, tlsMode(fault), listener));
+      this.dropConnections(listener);
     }
+  }
+
+  private startFault(node: string, fault: KubeletFault): void {
+    this.faults.set(node, fault);
+    if (fault.kind === "counter-reset") this.memoryOf(node).resetPending = true;
+    if (fault.kind === "backwards-timestamp") this.memoryOf(node).lastBackwardsMs = undefined;
+    if (fault.kind === "flap") this.effects.startFlap(node, fault.periodMs);
+  }
+
+  private memoryOf(node: string): FaultMemory {
+    let memory = this.faultMemory.get(node);
+    if (!memory) {
+      memory = new FaultMemory();
+      this.faultMemory.set(node, memory);
+    }
+    return memory;
+  }
+
+  /** Closes every open connection of a kubelet (requests in flight included). */
+  private dropConnections(listener: Listener): void {
+    for (const socket of listener.sockets) socket.destroy();
+    listener.sockets.clear();
   }
 
   private wrongCertificateAuthority(): Promise<CA> {
@@ -218,22 +273,32 @@ export class KubeletFleet {
     return issuer;
   }
 
-  /** TLS options for a node's kubelet: its serving cert (from the wrong CA when asked) and the client CA. */
+  /**
+   * TLS options for a node's kubelet: its serving cert for `mode` (from the cluster CA naming the node
+   * when "good") and the client CA.
+   */
   private async secureContext(
     node: SimNode,
-    wrong: boolean,
+    mode: TlsMode,
     listener?: Listener,
   ): Promise<{ cert: string; key: string; ca: string }> {
-    let serving: CertAndKey | undefined = wrong ? listener?.wrongServing : listener?.serving;
+    let serving = listener?.certs.get(mode);
     if (!serving) {
-      const issuer = await this.issuer(wrong ? await this.wrongCertificateAuthority() : this.ca);
-      const certPem = issuer.issue({
-        commonName: `system:node:${node.name}`,
-        organizations: ["system:nodes"],
-        ...servingNames(node),
-      });
+      const issuer = await this.issuer(
+        mode === "wrong-ca" ? await this.wrongCertificateAuthority() : this.ca,
+      );
+      const names =
+        mode === "wrong-name"
+          ? { ipAddresses: [WRONG_NAME_IP], dnsNames: [`not-${node.name}`] }
+          : servingNames(node);
+      const request = { commonName: `system:node:${node.name}`, organizations: ["system:nodes"], ...names };
+      // Expired: valid for one day, a month ago.
+      const certPem =
+        mode === "tls-expired"
+          ? issuer.issue({ ...request, days: 1 }, Date.now() - 30 * 86_400_000)
+          : issuer.issue(request);
       serving = { certPem, keyPem: issuer.keyPem };
-      if (listener && wrong) listener.wrongServing = serving;
+      listener?.certs.set(mode, serving);
     }
     return { cert: serving.certPem, key: serving.keyPem, ca: this.ca.certPem };
   }
@@ -255,13 +320,13 @@ export class KubeletFleet {
       if (existing.node.internalIP === node.internalIP && samePort) return existing.node.kubeletPort;
       await this.removeNode(node.name);
     }
-    const good = await this.secureContext(node, false);
-    const wrong = this.faults.get(node.name) === "wrong-ca";
-    const tls = wrong ? await this.secureContext(node, true) : good;
+    const certs = new Map<TlsMode, CertAndKey>();
+    const mode = tlsMode(this.faults.get(node.name));
+    const tls = await this.secureContext(node, mode);
+    certs.set(mode, { certPem: tls.cert, keyPem: tls.key });
     const listener: Listener = {
       node,
-      serving: { certPem: good.cert, keyPem: good.key },
-      ...(wrong ? { wrongServing: { certPem: tls.cert, keyPem: tls.key } } : {}),
+      certs,
       sockets: new Set(),
       // Client certificates are asked for and checked per request (a caller may use a token instead).
       server: https.createServer({ ...tls, requestCert: true, rejectUnauthorized: false }),
@@ -305,8 +370,14 @@ export class KubeletFleet {
     return listener.node.kubeletPort;
   }
 
-  /** Stops a node's kubelet and forgets its counters. Unknown names are ignored. */
+  /**
+   * Stops a node's kubelet and forgets its counters. Unknown names are ignored, and so are the
+   * deletions a delete-mid-scrape fault makes.
+   */
   async removeNode(name: string): Promise<void> {
+    if (this.effects.deleting(name)) return;
+    await this.effects.stop(name, false);
+    this.faultMemory.delete(name);
     const listener = this.listeners.get(name);
     this.listeners.delete(name);
     this.states.delete(name);
@@ -316,6 +387,9 @@ export class KubeletFleet {
   /** Closes every listener and every open connection, including hanging requests. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.effects.close();
+    for (const timer of this.delays) clearTimeout(timer);
+    this.delays.clear();
     const all = [...this.listeners.values()];
     this.listeners.clear();
     this.states.clear();
@@ -415,37 +489,72 @@ export class KubeletFleet {
       return send(req, res, 405, "text/plain; charset=utf-8", "405: Method Not Allowed\n", this.gzip);
     }
     const fault = this.faults.get(nodeName);
-    if (fault === "hang") return; // never answered; close() destroys the socket
-    if (fault === "http500") {
-      return send(
-        req,
-        res,
-        500,
-        "text/plain; charset=utf-8",
-        "Internal Error: simulated kubelet failure\n",
-        this.gzip,
-      );
+    switch (fault?.kind) {
+      case "hang":
+        return; // never answered; close() destroys the socket
+      case "reset":
+        return resetConnection(req, listener.sockets);
+      case "status":
+        return send(
+          req,
+          res,
+          fault.code,
+          "text/plain; charset=utf-8",
+          statusFaultBody(fault.code),
+          this.gzip,
+        );
+      case "garbage":
+        return send(req, res, 200, "text/plain; charset=utf-8", GARBAGE_BODY, this.gzip);
+      case "delay":
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.delays.delete(timer);
+            resolve();
+          }, fault.ms);
+          this.delays.add(timer);
+        });
+        if (res.destroyed || this.closed) return;
+        break;
+      case "delete-mid-scrape":
+        await this.effects.deleteMidScrape(nodeName, fault.recreateAfterMs);
+        break;
     }
-    if (fault === "garbage") return send(req, res, 200, "text/plain; charset=utf-8", GARBAGE_BODY, this.gzip);
 
     const pods = this.view.podsOnNode(nodeName);
     const state = this.states.get(nodeName);
     const now = Date.now();
+    const kind = bodyFaultKind(fault);
+    const memory = kind !== undefined ? this.memoryOf(nodeName) : this.faultMemory.get(nodeName);
+    const context =
+      memory && (kind !== undefined || memory.changesHealthy)
+        ? { kind, node, nowMs: now, memory }
+        : undefined;
     if (isMetrics) {
       this.body.reset();
       writeResourceMetrics(this.body, node, pods, now, state);
-      return send(req, res, 200, RESOURCE_METRICS_CONTENT_TYPE, this.body.view(), this.gzip);
+      const body = context ? distortResourceMetrics(this.body.toString(), context) : this.body.view();
+      return this.answer(req, res, fault, RESOURCE_METRICS_CONTENT_TYPE, body);
     }
     const only = url.searchParams.getAll("only_cpu_and_memory");
     const onlyCpuAndMemory = only.length === 1 && only[0] === "true";
-    return send(
-      req,
-      res,
-      200,
-      "application/json",
-      renderSummary(node, pods, now, state, onlyCpuAndMemory),
-      this.gzip,
-    );
+    const body = context
+      ? distortSummary(summaryObject(node, pods, now, state, onlyCpuAndMemory), context)
+      : renderSummary(node, pods, now, state, onlyCpuAndMemory);
+    return this.answer(req, res, fault, "application/json", body);
+  }
+
+  /** Sends a 200 body, whole or as a truncated or huge fault wants it. */
+  private async answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fault: KubeletFault | undefined,
+    contentType: string,
+    body: string | Buffer,
+  ): Promise<void> {
+    // Copies: a Buffer body is the shared scratch, which the next request reuses.
+    if (fault?.kind === "truncated") return sendTruncated(res, contentType, Buffer.from(body));
+    if (fault?.kind === "huge") return sendHuge(res, contentType, Buffer.from(body));
+    send(req, res, 200, contentType, body, this.gzip);
   }
 }
 

@@ -1,1 +1,2 @@
+export { FAULT_KIND_HELP, faultSpec, parseFaultSpec } from "./fault-spec.ts";
 export { KubeletFleet } from "./fleet.ts";

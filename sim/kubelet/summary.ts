@@ -4,7 +4,7 @@ import type { SimNode, SimPod } from "../types.ts";
 import { containerCpuSeconds, type NodeCounterState, nodeUsage } from "./usage.ts";
 
 /** metav1.Time: RFC 3339 with second precision. */
-function rfc3339(ms: number): string {
+export function rfc3339(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
@@ -56,6 +56,17 @@ export function renderSummary(
   state?: NodeCounterState,
   onlyCpuAndMemory = false,
 ): string {
+  return `${JSON.stringify(summaryObject(node, pods, nowMs, state, onlyCpuAndMemory), null, 2)}\n`;
+}
+
+/** The Summary API object renderSummary writes (fault bodies change it before writing). */
+export function summaryObject(
+  node: SimNode,
+  pods: readonly SimPod[],
+  nowMs: number,
+  state?: NodeCounterState,
+  onlyCpuAndMemory = false,
+): SummaryJson {
   const t = Math.floor(nowMs / 1000) * 1000;
   const time = rfc3339(t);
   const usage = nodeUsage(node, pods, t, state);
@@ -133,5 +144,18 @@ export function renderSummary(
       swap: swap(p.swapBytes),
     };
   });
-  return `${JSON.stringify({ node: nodeStats, pods: podStats }, null, 2)}\n`;
+  return { node: nodeStats, pods: podStats };
+}
+
+/** A stats object of the Summary API ("cpu", "memory", ...), loosely typed for fault bodies. */
+export type StatsJson = Record<string, unknown>;
+
+export interface SummaryJson {
+  node: StatsJson & { cpu: StatsJson; memory: StatsJson };
+  pods: (StatsJson & {
+    podRef: { name: string; namespace: string; uid: string };
+    containers: (StatsJson & { name: string; cpu: StatsJson; memory: StatsJson })[];
+    cpu: StatsJson;
+    memory: StatsJson;
+  })[];
 }

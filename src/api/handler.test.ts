@@ -390,3 +390,36 @@ describe("discovery before the first scrape", () => {
     assert.equal(JSON.parse(aggregated.body).kind, "APIGroupDiscoveryList");
   });
 });
+
+describe("before the caches have synced", () => {
+  it("answers 503 ServiceUnavailable for every resource, never an empty list; discovery still works", () => {
+    const nodes = new FakeStore<ReturnType<typeof node>>([]);
+    const pods = new FakeStore<ReturnType<typeof pod>>([]);
+    const api = new MetricsApi({ nodes, pods, metrics: new FakeMetrics(), serverAddress: "10.96.0.10:443" });
+    const paths = [
+      `${V}/nodes`,
+      `${V}/nodes/n1`,
+      `${V}/pods`,
+      `${V}/namespaces/ns/pods`,
+      `${V}/namespaces/ns/pods/p`,
+    ];
+    for (const synced of [
+      [false, true],
+      [true, false],
+    ]) {
+      nodes.synced = synced[0]!;
+      pods.synced = synced[1]!;
+      for (const path of paths) {
+        const res = get(api, path, { accept: "application/json" });
+        assert.equal(res.status, 503, path);
+        const status = JSON.parse(res.body);
+        assert.equal(status.kind, "Status");
+        assert.equal(status.reason, "ServiceUnavailable");
+      }
+      assert.equal(get(api, V, { accept: "application/json" }).status, 200);
+    }
+    nodes.synced = true;
+    pods.synced = true;
+    assert.equal(get(api, `${V}/nodes`, { accept: "application/json" }).status, 200);
+  });
+});

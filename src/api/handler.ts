@@ -11,6 +11,7 @@ import {
   methodNotAllowed,
   notAcceptable,
   pathNotFound,
+  statusResponse,
 } from "../apiserver/index.ts";
 import * as log from "../log/index.ts";
 import type { MetricsApiDeps } from "./deps.ts";
@@ -120,6 +121,12 @@ export class MetricsApi {
     if (req.method !== "GET") return methodNotAllowed();
     const n = negotiateObject(req.accept, this.#deps.protobuf !== undefined);
     if (n.representation === "not-acceptable") return notAcceptable(n.supported);
+    // The listener starts while the caches sync (an API server that is down at start must not keep
+    // the process from serving its health checks); until both have synced, an empty list would be
+    // a wrong answer, so the resources are unavailable, as an aggregated API without endpoints is.
+    if (!this.#deps.nodes.hasSynced() || !this.#deps.pods.hasSynced()) {
+      return statusResponse(503, "ServiceUnavailable", "the node and pod caches have not synced yet");
+    }
     return serve(n);
   }
 }

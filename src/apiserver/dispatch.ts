@@ -71,7 +71,9 @@ async function dispatch(opts: DispatchOptions, limits: ServeLimits, req: Req, re
   let url: URL;
   let path: string;
   try {
-    url = new URL(rawUrl, "https://metrics-server.invalid");
+    // A target is a path (Go's url.ParseRequestURI): "//x/livez" is the path "//x/livez", not host x
+    // and path /livez as a URL parser reads it; "/." before it keeps the parser on the path.
+    url = new URL(rawUrl.startsWith("//") ? `/.${rawUrl}` : rawUrl, "https://metrics-server.invalid");
     path = decodeURIComponent(url.pathname);
   } catch {
     sendStatus(res, 400, "BadRequest", `invalid request URI ${JSON.stringify(rawUrl)}`);

@@ -6,6 +6,8 @@ import { goQuote } from "./quote.ts";
 
 const NS_PER_MS = 1_000_000n;
 const MAX_INT64 = (1n << 63n) - 1n;
+const MIN_INT64 = -(1n << 63n);
+const TWO_TO_63 = 2 ** 63;
 
 const unitNs: Record<string, bigint> = {
   ns: 1n,
@@ -91,11 +93,13 @@ export function msToNs(ms: number): bigint {
 
 /**
  * Go's Duration.String() for a millisecond value, rounded to whole nanoseconds: "10s", "1.5ms",
- * "1m30s", "0s". Not-finite values print as "0s".
+ * "1m30s", "0s". Not-finite values print as "0s"; values beyond a Duration's int64 nanoseconds as its
+ * limit, as Go's Time.Sub saturates.
  */
 export function formatGoDuration(ms: number): string {
   if (!Number.isFinite(ms)) return "0s";
   const abs = Math.abs(ms);
+  if (abs * 1e6 >= TWO_TO_63) return formatGoDurationNs(ms < 0 ? MIN_INT64 : MAX_INT64);
   let wholeMs = Math.trunc(abs);
   let subMsNs = Math.round((abs - wholeMs) * 1e6);
   if (subMsNs === 1e6) {
@@ -109,13 +113,16 @@ export function formatGoDuration(ms: number): string {
 /**
  * Go's Duration.String() for a nanosecond count: "1m0s", "1.5µs", "-2h45m0s". A bigint is exact over
  * all of int64; a number is truncated to whole nanoseconds and exact below 2^53 (about 104 days).
+ * Beyond int64 either saturates at its limit, as formatGoDuration.
  */
 export function formatGoDurationNs(ns: bigint | number): string {
   if (typeof ns === "bigint") {
+    if (ns > MAX_INT64 || ns < MIN_INT64) ns = ns < 0n ? MIN_INT64 : MAX_INT64;
     const u = ns < 0n ? -ns : ns;
     return formatParts(ns < 0n, Number(u / 1_000_000_000n), Number(u % 1_000_000_000n));
   }
   if (!Number.isFinite(ns)) return "0s";
+  if (Math.abs(ns) >= TWO_TO_63) return formatGoDurationNs(ns < 0 ? MIN_INT64 : MAX_INT64);
   const u = Math.trunc(Math.abs(ns));
   const seconds = Math.floor(u / 1e9);
   return formatParts(ns < 0, seconds, u - seconds * 1e9);

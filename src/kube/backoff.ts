@@ -34,12 +34,16 @@ export class Backoff {
     this.nextDelayMs = opts.initialMs;
   }
 
-  /** Waits out the next delay (or until `signal` aborts), then steps the delay up. */
-  async sleep(signal: AbortSignal): Promise<void> {
+  /**
+   * Waits out the next delay, or `atLeastMs` if longer (a server's Retry-After), or until `signal`
+   * aborts; then steps the delay up.
+   */
+  async sleep(signal: AbortSignal, atLeastMs = 0): Promise<void> {
     const now = Date.now();
     if (now - this.lastFailureAt >= BACKOFF_RESET_MS) this.nextDelayMs = this.opts.initialMs;
     this.lastFailureAt = now;
-    const { delayMs: delay, nextStepMs } = jitteredBackoff(this.nextDelayMs, this.opts.maxMs, Math.random());
+    const { delayMs, nextStepMs } = jitteredBackoff(this.nextDelayMs, this.opts.maxMs, Math.random());
+    const delay = Math.max(delayMs, atLeastMs);
     this.nextDelayMs = nextStepMs;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);

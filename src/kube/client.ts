@@ -24,6 +24,7 @@ export interface Status {
   message?: string;
   reason?: string;
   code?: number;
+  details?: { retryAfterSeconds?: number };
 }
 
 /** A non-2xx answer from the API server (or an ERROR watch event), with the Status details when given. */
@@ -31,13 +32,19 @@ export class ApiError extends Error {
   readonly status: number;
   readonly reason: string | undefined;
   readonly body: Status | undefined;
+  /**
+   * How long the server asked us to wait before retrying (a 429, or a 5xx with Retry-After), in
+   * seconds: the Retry-After header, else the Status's details.retryAfterSeconds, as client-go reads it.
+   */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, message: string, reason?: string, body?: Status) {
+  constructor(status: number, message: string, reason?: string, body?: Status, retryAfterSeconds?: number) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.reason = reason;
     this.body = body;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -87,11 +94,18 @@ function buildQuery(query: Record<string, string | undefined> | undefined): stri
   return s ? `?${s}` : "";
 }
 
+/** Retry-After in whole seconds (client-go reads only that form, not an HTTP date). */
+function retryAfterHeader(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : undefined;
+}
+
 async function errorFromResponse(
   method: string,
   path: string,
   statusCode: number,
   body: { text(): Promise<string> },
+  headers: Record<string, string | string[] | undefined> = {},
 ): Promise<ApiError> {
   let text = "";
   try {
@@ -107,11 +121,14 @@ async function errorFromResponse(
     // Not JSON: fall back to the raw text.
   }
   const detail = status?.message || status?.reason || text.trim().slice(0, MAX_ERROR_BODY_CHARS) || "no body";
+  const fromBody = status?.details?.retryAfterSeconds;
   return new ApiError(
     statusCode,
     `${method} ${path}: server returned ${statusCode}: ${detail}`,
     status?.reason,
     status,
+    retryAfterHeader(headers["retry-after"]) ??
+      (typeof fromBody === "number" && fromBody > 0 ? fromBody : undefined),
   );
 }
 
@@ -227,7 +244,7 @@ export class KubeClient {
         this.credentials.invalidate();
         continue;
       }
-      throw await errorFromResponse(method, path, res.statusCode, res.body);
+      throw await errorFromResponse(method, path, res.statusCode, res.body, res.headers);
     }
   }
 

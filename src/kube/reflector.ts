@@ -2,11 +2,12 @@
 // resourceVersion, re-watching when a watch ends, relisting on 410 Gone and backing off on errors.
 // The cache (object-cache.ts) is the ObjectStore the rest of the server reads (nodes to scrape,
 // Running pods). Slightly over 400 lines: the list and watch steps share the resourceVersion, the
-// Accept form and the health state, so they stay one class.
+// Accept form and the health state, so they stay one class; failure logging is in failure-log.ts.
 
 import * as log from "../log/index.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { ApiError, apiErrorFromStatus, type KubeClient } from "./client.ts";
+import { FailureLog } from "./failure-log.ts";
 import type { LabelIndex, LabelPredicate } from "./label-index.ts";
 import { type Buckets, ObjectCache, putIn } from "./object-cache.ts";
 import type { ObjectMeta, ObjectStore } from "./types.ts";
@@ -50,6 +51,8 @@ const MIN_WATCH_TIMEOUT_S = 300;
 const WATCH_GRACE_MS = 30_000;
 // A watch that ends this quickly without events is treated as a failure, so it cannot spin.
 const SHORT_WATCH_MS = 1000;
+// A Retry-After longer than this is not believed (a broken proxy); the backoff still applies.
+const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
 export const LIST_ACCEPT_METADATA =
   "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json";
@@ -63,6 +66,12 @@ function hasName(obj: unknown): obj is { metadata: ObjectMeta } {
 
 function isGone(err: unknown): boolean {
   return err instanceof ApiError && err.status === 410;
+}
+
+/** The wait the server asked for (429 or 5xx with Retry-After), in ms; 0 when it asked for none. */
+function retryAfterMs(err: unknown): number {
+  const s = err instanceof ApiError ? err.retryAfterSeconds : undefined;
+  return s === undefined ? 0 : Math.min(s * 1000, MAX_RETRY_AFTER_MS);
 }
 
 function isNotAcceptable(err: unknown): boolean {
@@ -93,12 +102,16 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
   private reportedForm = false;
   private lastErrorMessage: string | undefined;
   private lastSync: number | undefined;
+  private readonly failures: FailureLog;
+  // Watches answered 410 in a row, with only a relist between them: from the second on, back off.
+  private goneInARow = 0;
 
   constructor(opts: ReflectorOptions<T>) {
     this.opts = opts;
     this.backoff = new Backoff(opts.backoff);
     this.askMetadata = opts.metadataOnly === true;
     this.cache = new ObjectCache(opts.indexLabels === true);
+    this.failures = new FailureLog({ reflector: opts.name });
   }
 
   // ---- ObjectStore ------------------------------------------------------------------------------
@@ -134,6 +147,11 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
     return this.synced;
   }
 
+  /** start() was called and stop() was not. */
+  get started(): boolean {
+    return this.running !== undefined;
+  }
+
   get size(): number {
     return this.cache.size;
   }
@@ -158,6 +176,12 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
   private succeeded(): void {
     this.lastErrorMessage = undefined;
     this.lastSync = Date.now();
+    this.failures.succeeded("Reflector recovered");
+  }
+
+  private reportFailure(err: unknown, what: string, cause?: string): void {
+    this.lastErrorMessage = err instanceof Error ? err.message : String(err);
+    this.failures.failed(err, what, cause);
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------
@@ -192,24 +216,31 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
         }
         phase = "watch";
         await this.watchOnce(signal);
+        this.goneInARow = 0;
       } catch (err) {
         if (signal.aborted) return;
         if (err instanceof RetryNowError) continue;
-        if (isGone(err)) {
-          // Our resourceVersion is too old: the only way forward is a fresh list, right away.
-          log
-            .V(2)
-            .info("Watch expired, relisting", { reflector: this.opts.name, err: (err as Error).message });
+        if (isGone(err) && phase === "watch") {
+          // Our resourceVersion is too old: the only way forward is a fresh list, right away. A watch
+          // from a list just made that expires again means a server that keeps answering 410: back
+          // off, as client-go's reflector does between ListAndWatch rounds, instead of relisting hot.
           needList = true;
+          if (this.goneInARow++ === 0) {
+            log
+              .V(2)
+              .info("Watch expired, relisting", { reflector: this.opts.name, err: (err as Error).message });
+            continue;
+          }
+          // The message names resourceVersions, which differ each time: one cause all the same.
+          this.reportFailure(err, "Watch expired right after a relist", "410 right after a relist");
+          await this.backoff.sleep(signal, retryAfterMs(err));
           continue;
         }
-        this.lastErrorMessage = err instanceof Error ? err.message : String(err);
-        log.error(err, phase === "list" ? "Failed to list" : "Failed to watch", {
-          reflector: this.opts.name,
-        });
+        this.goneInARow = 0;
+        this.reportFailure(err, phase === "list" ? "Failed to list" : "Failed to watch");
         // After an ERROR event the cache may have missed changes; otherwise resume the watch.
         if (err instanceof RelistError) needList = true;
-        await this.backoff.sleep(signal);
+        await this.backoff.sleep(signal, retryAfterMs(err));
       }
     }
   }
@@ -386,7 +417,10 @@ export class Reflector<T extends { metadata: ObjectMeta }> implements ObjectStor
         () => this.succeeded(),
       )) {
         events++;
-        if (ev.type !== "ERROR") this.succeeded();
+        if (ev.type !== "ERROR") {
+          this.succeeded();
+          this.goneInARow = 0;
+        }
         switch (ev.type) {
           case "ADDED":
           case "MODIFIED":

@@ -107,3 +107,5 @@ export function warning(msg: string, kv?: KV): void {
 export function error(err: unknown, msg: string, kv?: KV): void {
   emit("E", msg, err, kv);
 }
+
+export { REPEAT_LOG_INTERVAL_MS, RepeatLimiter } from "./repeat-limiter.ts";

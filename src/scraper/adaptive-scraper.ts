@@ -10,7 +10,7 @@ import * as log from "../log/index.ts";
 import type { NodeScrape } from "../storage/index.ts";
 import type { ScrapeEndpoint } from "./endpoint.ts";
 import { KubeletClient } from "./kubelet/index.ts";
-import { Scraper } from "./scraper.ts";
+import { type NodeResultSink, Scraper } from "./scraper.ts";
 import { splitScraperOptions, WorkerScraper, type WorkerScraperOptions } from "./worker/index.ts";
 
 /**
@@ -67,9 +67,12 @@ export class AdaptiveScraper {
     return this.#worker ? this.#worker.endpointOf(node) : this.#inline?.endpointOf(node);
   }
 
-  /** Scrapes every Ready node; failed nodes are logged and left out. Ticks run one at a time. */
-  scrape(nodes: readonly Node[], deadline: AbortSignal): Promise<NodeScrape[]> {
-    const run = this.#queue.then(() => this.#scrapeOnce(nodes, deadline));
+  /**
+   * Scrapes every Ready node; failed nodes are logged and left out. `onResult` hears of each node as
+   * it finishes (see Scraper.scrape). Ticks run one at a time.
+   */
+  scrape(nodes: readonly Node[], deadline: AbortSignal, onResult?: NodeResultSink): Promise<NodeScrape[]> {
+    const run = this.#queue.then(() => this.#scrapeOnce(nodes, deadline, onResult));
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -80,7 +83,11 @@ export class AdaptiveScraper {
     await Promise.allSettled([this.#worker?.close(), this.#client?.close()]);
   }
 
-  #scrapeOnce(nodes: readonly Node[], deadline: AbortSignal): Promise<NodeScrape[]> {
+  #scrapeOnce(
+    nodes: readonly Node[],
+    deadline: AbortSignal,
+    onResult: NodeResultSink | undefined,
+  ): Promise<NodeScrape[]> {
     if (this.#closed) return Promise.reject(new Error("AdaptiveScraper is closed"));
     if (!this.#worker && nodes.length > this.#inlineMaxNodes) {
       log.V(1).info("Scraping in a worker thread from now on", {
@@ -93,7 +100,7 @@ export class AdaptiveScraper {
       this.#client = undefined;
       void client?.close().catch(() => {});
     }
-    if (this.#worker) return this.#worker.scrape(nodes, deadline);
-    return (this.#inline as Scraper).scrape(nodes, deadline);
+    if (this.#worker) return this.#worker.scrape(nodes, deadline, onResult);
+    return (this.#inline as Scraper).scrape(nodes, deadline, onResult);
   }
 }

@@ -5,11 +5,19 @@
 export { AdaptiveScraper, type AdaptiveScraperOptions } from "./adaptive-scraper.ts";
 export {
   buildScrape,
+  type ContainerAccumulator,
   completeNode,
   completePods,
+  conflictProblems,
   containerFor,
+  type DecodedScrape,
   decodeResourceMetrics,
   type PodAccumulator,
+  SERIES_CPU,
+  SERIES_MEMORY,
+  SERIES_START_TIME,
+  SERIES_SWAP,
+  seriesName,
 } from "./decode/index.ts";
 export {
   ENDPOINT_MODES,

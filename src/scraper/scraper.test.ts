@@ -104,6 +104,29 @@ describe("Scraper", () => {
     assert.equal(lines.filter((l) => l.includes('"Got duplicate pod point"')).length, 3);
   });
 
+  it("tells each node's outcome as it comes: answers and failures before a hanging node's end", async (t) => {
+    captureLogs(t);
+    const [fast, stuck, broken] = [await kubelet(t, "ok"), await kubelet(t, "hang"), await kubelet(t, "500")];
+    const deadline = new AbortController();
+    const heard: [string, string | undefined][] = [];
+    const done = scraper(t).scrape(
+      [nodeFor("fast", fast.port), nodeFor("stuck", stuck.port), nodeFor("broken", broken.port)],
+      deadline.signal,
+      (node, scrape) => heard.push([node, scrape?.node]),
+    );
+    for (let i = 0; i < 3000 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual([...heard].sort(), [
+      ["broken", undefined],
+      ["fast", "fast"],
+    ]);
+    deadline.abort();
+    assert.deepEqual(
+      (await done).map((s) => s.node),
+      ["fast"],
+    );
+    assert.deepEqual(heard[2], ["stuck", undefined]);
+  });
+
   it("drops a duplicate pod from every column, swap included, so the kept pods keep their values", async (t) => {
     captureLogs(t);
     const line = (family: string, pod: string, value: number) =>

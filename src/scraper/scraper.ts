@@ -10,6 +10,7 @@ import * as log from "../log/index.ts";
 import type { NodeScrape } from "../storage/index.ts";
 import { AbortFanout, abortableSleep } from "./abort-fanout.ts";
 import { isNodeReady, type KubeletEndpoint, resolveKubeletEndpoint } from "./address.ts";
+import { nodeCapacity } from "./capacity.ts";
 import { decodeResourceMetrics, decodeSummary } from "./decode/index.ts";
 import {
   DEFAULT_RESOURCE_RETRY_MS,
@@ -20,6 +21,7 @@ import {
 import { Interner } from "./interner.ts";
 import type { KubeletClient } from "./kubelet/index.ts";
 import { forgetNode, observeKubeletRequest } from "./monitoring.ts";
+import { type DecoderResult, NodeLog } from "./node-log.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export interface ScraperOptions {
@@ -53,6 +55,11 @@ export interface ScraperOptions {
    * 150,000 pods for no measurable CPU gain (identity: 499 ms vs 489-503 ms per 5,000 bodies).
    */
   internAcrossScrapes?: boolean;
+  /**
+   * A node whose scrape keeps failing with the same cause is logged again after this long (default
+   * 5 min, REPEAT_LOG_INTERVAL_MS); a new cause and a recovery are logged at once.
+   */
+  repeatLogIntervalMs?: number;
 }
 
 // Upstream sleeps a uniform [0, min(8ms × nodes, 4s)) before each node's request.
@@ -64,9 +71,14 @@ const MAX_JITTER_MS = 1000;
 
 class RequestTimeout extends Error {}
 
+/**
+ * Told each node's outcome as soon as it is known: its scrape, or undefined when the node failed or
+ * is not Ready. Duplicate pods across nodes are not dropped yet (scrape()'s result drops them).
+ */
+export type NodeResultSink = (node: string, scrape: NodeScrape | undefined) => void;
+
 export class Scraper {
   readonly #opts: ScraperOptions;
-  readonly #timeoutText: string;
   readonly #random: () => number;
   // Upstream starts all node requests at once. We bound them: 5,000 simultaneous TLS handshakes and
   // response buffers would spike CPU, memory and file descriptors on one event loop for no gain in
@@ -78,6 +90,8 @@ export class Scraper {
   readonly #nodesWithMetrics = new Set<string>();
   readonly #endpoints: EndpointSelector;
   readonly #utf8 = new TextDecoder("utf-8");
+  /** Each node's failures and recoveries, logged rarely when they repeat. */
+  readonly #log: NodeLog;
 
   constructor(opts: ScraperOptions) {
     if (!(opts.requestTimeoutMs > 0))
@@ -85,9 +99,9 @@ export class Scraper {
     this.#opts = opts;
     this.#interner = opts.internAcrossScrapes === false ? undefined : new Interner();
     this.#intern = this.#interner?.intern ?? ((name) => name);
-    this.#timeoutText = formatGoDuration(opts.requestTimeoutMs);
     this.#random = opts.random ?? Math.random;
     this.#semaphore = new Semaphore(opts.maxConcurrency ?? 256);
+    this.#log = new NodeLog(formatGoDuration(opts.requestTimeoutMs), opts.repeatLogIntervalMs, opts.now);
     this.#endpoints = new EndpointSelector(
       opts.endpoint ?? "auto",
       opts.resourceRetryMs ?? DEFAULT_RESOURCE_RETRY_MS,
@@ -100,9 +114,33 @@ export class Scraper {
     return this.#endpoints.endpointOf(node);
   }
 
-  /** Scrapes every Ready node; failed nodes are logged and left out of the result. */
-  async scrape(nodes: readonly Node[], deadline: AbortSignal): Promise<NodeScrape[]> {
+  /**
+   * Scrapes every Ready node; failed nodes are logged and left out of the result, a pod reported by
+   * two nodes is kept from the first in node order. `onResult` hears of each node as it finishes.
+   */
+  async scrape(
+    nodes: readonly Node[],
+    deadline: AbortSignal,
+    onResult?: NodeResultSink,
+  ): Promise<NodeScrape[]> {
     const startMs = performance.now();
+    const scrapes = new Map<string, NodeScrape>();
+    const order = await this.scrapeEach(nodes, deadline, (node, scrape) => {
+      if (scrape !== undefined) scrapes.set(node, scrape);
+      onResult?.(node, scrape);
+    });
+    return finishBatch(order, scrapes, startMs);
+  }
+
+  /**
+   * Scrapes every Ready node and tells `onResult` each node's outcome as it comes. Resolves with the
+   * node names in node order (each once) when every node has finished or the deadline has passed.
+   */
+  async scrapeEach(
+    nodes: readonly Node[],
+    deadline: AbortSignal,
+    onResult: NodeResultSink,
+  ): Promise<string[]> {
     log.V(1).info("Scraping metrics from nodes", { nodeCount: nodes.length });
 
     const unique: Node[] = [];
@@ -121,13 +159,13 @@ export class Scraper {
     const maxJitterMs = Math.min(JITTER_PER_NODE_MS * unique.length, MAX_JITTER_MS);
     // Every node's jitter sleep, queue wait and request hang off this one listener on the deadline.
     const abort = new AbortFanout(deadline);
-    let results: (NodeScrape | undefined)[];
     try {
-      results = await Promise.all(unique.map((n) => this.#scrapeNode(n, maxJitterMs, abort)));
+      await Promise.all(
+        unique.map(async (n) => onResult(n.metadata.name, await this.#scrapeNode(n, maxJitterMs, abort))),
+      );
     } finally {
       abort.dispose();
     }
-    const batch = dropDuplicatePods(results.filter((r): r is NodeScrape => r !== undefined));
 
     for (const name of this.#nodesWithMetrics) {
       if (!names.has(name)) {
@@ -136,22 +174,10 @@ export class Scraper {
       }
     }
     this.#endpoints.retain(names);
+    this.#log.retain(names);
     this.#interner?.rotate();
 
-    if (log.V(1).enabled) {
-      let nodeCount = 0;
-      let podCount = 0;
-      for (const s of batch) {
-        if (s.nodeTimestampMs !== 0) nodeCount++;
-        podCount += countPods(s);
-      }
-      log.V(1).info("Scrape finished", {
-        duration: formatGoDuration(performance.now() - startMs),
-        nodeCount,
-        podCount,
-      });
-    }
-    return batch;
+    return unique.map((n) => n.metadata.name);
   }
 
   async #scrapeNode(node: Node, maxJitterMs: number, deadline: AbortFanout): Promise<NodeScrape | undefined> {
@@ -171,20 +197,8 @@ export class Scraper {
       }
     } catch (err) {
       // Only aborts of the tick deadline (during the jitter or the queue) reach here.
-      this.#logFailure(name, err, deadline.aborted);
+      this.#log.failed(name, err, deadline.aborted);
       return undefined;
-    }
-  }
-
-  /** The one log line a failed node gets, worded as upstream's. */
-  #logFailure(node: string, err: unknown, timedOut: boolean): void {
-    if (timedOut) {
-      log.error(undefined, "Failed to scrape node, timeout to access kubelet", {
-        node,
-        timeout: this.#timeoutText,
-      });
-    } else {
-      log.error(err, "Failed to scrape node", { node });
     }
   }
 
@@ -208,9 +222,16 @@ export class Scraper {
       });
       const scrape = await this.#fetch(name, endpoint, controller.signal);
       success = true;
+      this.#log.scraped(name, scrape);
+      // What the store checks values against (a CPU rate or memory the node cannot have).
+      const capacity = nodeCapacity(node);
+      if (capacity.cpuNanocores !== undefined) scrape.cpuCapacityNanocores = capacity.cpuNanocores;
+      if (capacity.memoryBytes !== undefined) scrape.memoryCapacityBytes = capacity.memoryBytes;
+      // Logged here, in the scrape thread: it does not travel to the store.
+      delete (scrape as DecoderResult).problems;
       return scrape;
     } catch (err) {
-      this.#logFailure(name, err, controller.signal.aborted);
+      this.#log.failed(name, err, controller.signal.aborted);
       return undefined;
     } finally {
       clearTimeout(timer);
@@ -254,6 +275,37 @@ function countPods(s: NodeScrape): number {
     if (i === 0 || s.pods[i] !== s.pods[i - 1] || s.namespaces[i] !== s.namespaces[i - 1]) pods++;
   }
   return pods;
+}
+
+/**
+ * The tick's batch: the scrapes of the nodes that answered, in node order, without duplicate pods
+ * (logged here, once per tick, as upstream's merge does). `startMs` is the tick's performance.now().
+ */
+export function finishBatch(
+  order: readonly string[],
+  scrapes: ReadonlyMap<string, NodeScrape>,
+  startMs: number,
+): NodeScrape[] {
+  const answered: NodeScrape[] = [];
+  for (const node of order) {
+    const s = scrapes.get(node);
+    if (s !== undefined) answered.push(s);
+  }
+  const batch = dropDuplicatePods(answered);
+  if (log.V(1).enabled) {
+    let nodeCount = 0;
+    let podCount = 0;
+    for (const s of batch) {
+      if (s.nodeTimestampMs !== 0) nodeCount++;
+      podCount += countPods(s);
+    }
+    log.V(1).info("Scrape finished", {
+      duration: formatGoDuration(performance.now() - startMs),
+      nodeCount,
+      podCount,
+    });
+  }
+  return batch;
 }
 
 /**

@@ -79,3 +79,18 @@ test("per-check sub-paths answer ok or the reason", () => {
   assert.equal(serveHealth(eps, "/readyz/nope", q())!.status, 404);
   assert.equal(serveHealth(eps, "/apis", q()), undefined);
 });
+
+test("while the caches sync, readyz fails on the informer checks and livez passes once they started", () => {
+  const syncing = healthEndpoints(
+    sources({ nodeSynced: () => false, podSynced: () => false, podInformerStarted: () => true }),
+  );
+  const ready = serveHealth(syncing, "/readyz", q())!;
+  assert.equal(ready.status, 500);
+  assert.match(ready.body, /\[-\]metric-informer-sync failed: reason withheld\n/);
+  assert.match(ready.body, /\[-\]metadata-informer-sync failed: reason withheld\n/);
+  assert.deepEqual(serveHealth(syncing, "/livez", q()), { status: 200, body: "ok" });
+  const notStarted = healthEndpoints(sources({ podSynced: () => false, podInformerStarted: () => false }));
+  assert.equal(serveHealth(notStarted, "/livez", q())!.status, 500);
+  // Without the started source, livez needs the sync, as upstream's.
+  assert.equal(serveHealth(healthEndpoints(sources({ podSynced: () => false })), "/livez", q())!.status, 500);
+});

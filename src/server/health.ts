@@ -6,6 +6,12 @@ export interface HealthSources {
   /** False until the first node and pod lists have been applied. */
   nodeSynced(): boolean;
   podSynced(): boolean;
+  /**
+   * The pod informer has been started. When given, /livez's metadata-informer-sync passes once it
+   * is started rather than synced: the server listens while the caches sync, and a liveness failure
+   * would get it restarted for an API server being down, which a restart does not fix.
+   */
+  podInformerStarted?(): boolean;
   /** Storage has metrics to serve. */
   storageReady(): boolean;
   /** Start time (ms) of the last scrape tick, 0 before the first. */
@@ -22,6 +28,13 @@ export function healthEndpoints(src: HealthSources): HealthEndpoints {
     name: "metadata-informer-sync",
     check: () => (src.podSynced() ? undefined : "1 informers not started yet: [/v1, Resource=pods]"),
   };
+  const podStarted = src.podInformerStarted;
+  const metadataInformerStarted: HealthCheck = podStarted
+    ? {
+        name: "metadata-informer-sync",
+        check: () => (podStarted() ? undefined : "1 informers not started yet: [/v1, Resource=pods]"),
+      }
+    : metadataInformerSync;
   const metricCollectionTimely: HealthCheck = {
     name: "metric-collection-timely",
     check: () => {
@@ -48,7 +61,7 @@ export function healthEndpoints(src: HealthSources): HealthEndpoints {
   };
   return {
     healthz: [...base, metadataInformerSync],
-    livez: [...base, metricCollectionTimely, metadataInformerSync],
+    livez: [...base, metricCollectionTimely, metadataInformerStarted],
     readyz: [...base, metricStorageReady, metricInformerSync, metadataInformerSync, shutdown],
   };
 }

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Histogram } from "prom-client";
+import { captureLogs } from "../../test/support/logs.ts";
+import { at, nodeScrape } from "../../test/support/node-scrapes.ts";
 import type { LabelSelector, Node, ObjectStore } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/index.ts";
-import { ScrapeManager } from "./manager.ts";
+import { type NodeScrape, TwoPointStore } from "../storage/index.ts";
+import { type BatchScraper, type BatchStore, ScrapeManager } from "./manager.ts";
 
 const everything = { empty: true, matches: () => true } as unknown as LabelSelector;
 
@@ -85,4 +87,110 @@ test("a failing storeAsync is logged and the tick still resolves and is observed
   }
   assert.ok(lines.some((l) => l.includes("Failed to scrape and store metrics") && l.includes("store broke")));
   assert.equal((await histogram.get()).values.find((v) => v.metricName === "tick_seconds_count")?.value, 1);
+});
+
+function managerWith(scraper: BatchScraper, store: BatchStore, names: string[]): ScrapeManager {
+  return new ScrapeManager({
+    scraper,
+    store,
+    nodes: nodeStore(names.map((name) => ({ metadata: { name } }) as Node)),
+    nodeSelector: everything,
+    // A 200 ms quiet period (quietPeriodMs); the fake scrapers below ignore the tick deadline.
+    resolutionMs: 4000,
+    tickDuration: new Histogram({ name: "tick_seconds", help: "test", registers: [] }),
+  });
+}
+
+const one = (node: string, tsS: number, cpu: number): NodeScrape =>
+  nodeScrape({
+    node,
+    tsS,
+    cpu,
+    pods: [{ namespace: "ns", name: `pod-${node}`, containers: [{ name: "c", tsS, cpu }] }],
+  });
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 6000; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test("nodes that answered are stored while one hangs; its answer completes the tick", async (t) => {
+  const lines = captureLogs(t, 1);
+  const store = new TwoPointStore({ resolutionMs: 4000 });
+  store.store(["a", "b", "c"].map((n) => one(n, 10, 1)));
+  store.store(["a", "b", "c"].map((n) => one(n, 20, 2)));
+  let answerC!: () => void;
+  const scraper: BatchScraper = {
+    scrape: (_nodes, _deadline, onResult) => {
+      onResult?.("a", one("a", 30, 4));
+      onResult?.("b", undefined); // failed
+      return new Promise((resolve) => {
+        answerC = () => {
+          onResult?.("c", one("c", 30, 3));
+          resolve([one("a", 30, 4), one("c", 30, 3)]);
+        };
+      });
+    },
+  };
+  const tick = managerWith(scraper, store, ["a", "b", "c"]).tick();
+  const timestamps = () => store.getNodeMetrics(["a", "b", "c"]).map((p) => p?.timestampMs);
+  await until("a's new point", () => timestamps()[0] === at(30));
+  // b failed and is gone as upstream would have it; c is pending and keeps its point.
+  assert.deepEqual(timestamps(), [at(30), undefined, at(20)]);
+  assert.equal(store.getPodMetrics([{ namespace: "ns", name: "pod-a" }])[0]?.containers[0].cpuNanocores, 2e8);
+  answerC();
+  await tick;
+  assert.deepEqual(timestamps(), [at(30), undefined, at(30)]);
+  assert.match(lines.find((l) => l.includes('"Tick finished"')) ?? "", / nodes=2 parts=1\n$/);
+});
+
+test("no part is stored when every node has answered, however long the scrape then takes", async () => {
+  const calls: (string[] | undefined)[] = [];
+  const store: BatchStore = {
+    storeAsync: async (_batch, opts) => {
+      calls.push(opts?.pending === undefined ? undefined : [...opts.pending]);
+    },
+  };
+  const scraper: BatchScraper = {
+    scrape: async (_nodes, _deadline, onResult) => {
+      onResult?.("a", one("a", 10, 1));
+      onResult?.("b", undefined);
+      await new Promise((r) => setTimeout(r, 600)); // three quiet periods
+      return [one("a", 10, 1)];
+    },
+  };
+  await managerWith(scraper, store, ["a", "b"]).tick();
+  assert.deepEqual(calls, [undefined]);
+});
+
+test("parts are bounded per tick, and a scrape that throws still completes a tick stored in parts", async (t) => {
+  const lines = captureLogs(t);
+  const calls: (string[] | undefined)[] = [];
+  const store: BatchStore = {
+    storeAsync: async (_batch, opts) => {
+      calls.push(opts?.pending === undefined ? undefined : [...opts.pending]);
+    },
+  };
+  const names = ["n0", "n1", "n2", "n3", "n4", "n5", "n6"];
+  const scraper: BatchScraper = {
+    scrape: async (_nodes, _deadline, onResult) => {
+      // One answer per quiet period and more: each could be a part, until the bound.
+      for (const n of names.slice(0, 6)) {
+        onResult?.(n, one(n, 10, 1));
+        const parts = calls.length;
+        await until(`a part after ${n}`, () => calls.length > parts || calls.length >= 3);
+      }
+      throw new Error("scraper broke");
+    },
+  };
+  await managerWith(scraper, store, names).tick();
+  assert.equal(calls.length, 4, JSON.stringify(calls));
+  assert.deepEqual(calls.at(-1), undefined, "the last store completes the tick");
+  for (const pending of calls.slice(0, -1)) assert.ok(pending?.includes("n6"));
+  assert.ok(
+    lines.some((l) => l.includes("Failed to scrape and store metrics") && l.includes("scraper broke")),
+  );
 });

@@ -1,6 +1,7 @@
 // The running metrics-server (upstream pkg/server/server.go): node and Running-pod caches, the scrape
-// loop into the store, and the API, health checks and self-metrics behind the HTTPS listener. Nothing
-// listens before the caches have synced, as upstream.
+// loop into the store, and the API, health checks and self-metrics behind the HTTPS listener. The
+// listener starts while the caches sync (upstream waits for them): /readyz then fails on the informer
+// checks, so an API server that is down at start leaves the process running and not ready.
 import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
@@ -59,16 +60,16 @@ export class MetricsServer {
     this.#pods = newRunningPodReflector(config.kube);
   }
 
-  /** Syncs the caches, then starts the scrape loop and the listener; resolves once serving. */
+  /**
+   * Starts the caches and the listener; resolves once serving. The scrape loop starts in the
+   * background once both caches have synced.
+   */
   async run(): Promise<void> {
     const c = this.#config;
     const nodes = this.#nodes;
     const pods = this.#pods;
     nodes.start();
     pods.start();
-    log.info("Waiting for node and pod caches to sync");
-    await waitFor(() => nodes.hasSynced() && pods.hasSynced(), this.#stopping.signal);
-    log.V(1).info("Caches synced", { nodes: nodes.size, pods: pods.size });
 
     const store = new TwoPointStore({ resolutionMs: c.resolutionMs });
     // Kubelet requests (TLS, gzip) and decoding run on this thread for small clusters and in a worker
@@ -101,6 +102,7 @@ export class MetricsServer {
     const health = healthEndpoints({
       nodeSynced: () => nodes.hasSynced(),
       podSynced: () => pods.hasSynced(),
+      podInformerStarted: () => pods.started,
       // Upstream needs pod metrics too, so a cluster with no Running pods never becomes ready (and an
       // APIService backed by it stays unavailable). We accept node metrics alone when the pod cache
       // holds no Running pod: there is nothing that could have pod metrics.
@@ -110,7 +112,6 @@ export class MetricsServer {
       shuttingDown: () => this.#shuttingDown,
     });
 
-    manager.start();
     this.#listener = await startServer({
       ...c.listener,
       auth: c.auth,
@@ -122,10 +123,21 @@ export class MetricsServer {
       version: c.version,
     });
     log.info(`Serving securely on ${address}`);
+    void this.#scrapeOnceSynced(manager);
     // Everything the server runs is loaded by now: write Node's compile cache (when the launcher
     // enabled it) so that the next start, even after a kill, skips TypeScript stripping.
     flushCompileCache();
     if (c.caPem) void publishCABundle(c.kube, c.caPem);
+  }
+
+  async #scrapeOnceSynced(manager: ScrapeManager): Promise<void> {
+    const nodes = this.#nodes;
+    const pods = this.#pods;
+    if (!(nodes.hasSynced() && pods.hasSynced())) log.info("Waiting for node and pod caches to sync");
+    await waitFor(() => nodes.hasSynced() && pods.hasSynced(), this.#stopping.signal);
+    if (this.#stopping.signal.aborted) return;
+    log.V(1).info("Caches synced", { nodes: nodes.size, pods: pods.size });
+    manager.start();
   }
 
   /** Fails /readyz, stops the scrape loop and the listener, then the caches and the scrape worker. */

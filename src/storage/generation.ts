@@ -64,7 +64,14 @@ export class Generation {
 
   // ---- namespaces, by id (few: one Map is cheap) ----
   readonly namespaceIds = new Map<string, number>();
+  readonly namespaceNames: string[] = [];
   readonly namespaceHashes: number[] = [];
+
+  // ---- the nodes whose scrapes were stored (a node point or not), by owner slot ----
+  /** Node name → owner slot. A node's pods are the contiguous pod slots its scrape stored. */
+  readonly ownerIndex = new Map<string, number>();
+  readonly ownerPodFrom: Uint32Array;
+  readonly ownerPodTo: Uint32Array;
 
   // ---- pods, by slot; pod p owns containers [podFirst[p], podFirst[p + 1]) ----
   podCount = 0;
@@ -114,6 +121,8 @@ export class Generation {
     this.nodePrevTs = new Float64Array(nodes);
     this.nodePrevCpu = new Float64Array(nodes);
     this.nodePrevCpuRem = new Float64Array(nodes);
+    this.ownerPodFrom = new Uint32Array(nodes);
+    this.ownerPodTo = new Uint32Array(nodes);
 
     this.podFirst = new Uint32Array(pods + 1);
     // Pre-sized arrays keep V8's fast elements (not a dictionary) when filled in order: 8 bytes per slot.
@@ -203,6 +212,7 @@ export class Generation {
     if (id === undefined) {
       id = this.namespaceHashes.length;
       this.namespaceIds.set(namespace, id);
+      this.namespaceNames.push(namespace);
       this.namespaceHashes.push(stringHash(namespace));
     }
     return id;
@@ -246,6 +256,15 @@ export class Generation {
     if (namespaceId === undefined || typeof name !== "string") return undefined;
     const slot = this.findPod(namespaceId, name, stringHash(name));
     return slot < 0 ? undefined : slot;
+  }
+
+  /** Records that node's scrape (or its carried entries) stored pod slots [podFrom, podTo). */
+  addOwner(node: string, podFrom: number, podTo: number): void {
+    const slot = this.ownerIndex.size;
+    if (slot >= this.ownerPodFrom.length) return; // more nodes than counted: they cannot be carried
+    this.ownerIndex.set(node, slot);
+    this.ownerPodFrom[slot] = podFrom;
+    this.ownerPodTo[slot] = podTo;
   }
 
   /** Registers pod slot podCount in the empty bucket findPod returned (as -1 - bucket). */

@@ -30,6 +30,14 @@ export function cpuRate(delta: number, lastTs: number, prevTs: number): number {
   return Math.trunc(delta / ((lastTs - prevTs) / 1000));
 }
 
+/**
+ * Whether a window and rate may be served. Storing already keeps every prev point before its last
+ * one and refuses impossible rates (store-scrape.ts); this guards the read against any way round.
+ */
+function servable(windowMs: number, nanocores: number): boolean {
+  return windowMs > 0 && Number.isFinite(windowMs) && nanocores >= 0 && Number.isFinite(nanocores);
+}
+
 /** What is served for a node: undefined without a prev point or when the rate cannot be computed. */
 export function nodePoint(g: Generation, slot: number): NodeMetricsPoint | undefined {
   const prevTs = g.nodePrevTs[slot];
@@ -42,10 +50,13 @@ export function nodePoint(g: Generation, slot: number): NodeMetricsPoint | undef
     g.nodePrevCpuRem[slot],
   );
   if (rateError(g.nodeLastStart[slot], g.nodePrevStart[slot], delta) !== undefined) return undefined;
+  const windowMs = ts - prevTs;
+  const cpuNanocores = cpuRate(delta, ts, prevTs);
+  if (!servable(windowMs, cpuNanocores)) return undefined;
   const point: NodeMetricsPoint = {
     timestampMs: ts,
-    windowMs: ts - prevTs,
-    cpuNanocores: cpuRate(delta, ts, prevTs),
+    windowMs,
+    cpuNanocores,
     memoryBytes: g.nodeLastMem[slot],
   };
   const swap = g.nodeLastSwap[slot];
@@ -73,9 +84,11 @@ export function podPoint(g: Generation, slot: number): PodMetricsPoint | undefin
       g.containerPrevCpuRemAt(c),
     );
     if (rateError(g.containerLastStart[c], g.containerPrevStartAt(c), delta) !== undefined) continue;
+    const cpuNanocores = cpuRate(delta, ts, prevTs);
+    if (!servable(ts - prevTs, cpuNanocores)) return undefined;
     const point: ContainerMetricsPoint = {
       name: g.containerName[c],
-      cpuNanocores: cpuRate(delta, ts, prevTs),
+      cpuNanocores,
       memoryBytes: g.containerLastMem[c],
     };
     const swap = g.containerLastSwapAt(c);

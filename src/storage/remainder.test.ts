@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { captureLogs } from "../../test/support/logs.ts";
-import { nodeScrape } from "../../test/support/node-scrapes.ts";
+import { nodeScrape, TIMELESS } from "../../test/support/node-scrapes.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeScrape } from "./types.ts";
 
@@ -45,7 +45,7 @@ describe("TwoPointStore with counter remainders", () => {
     captureLogs(t);
     const c0 = 18_446_744_000_000_000_123n;
     const c1 = c0 + 37_500_001_001n; // 2.5 cores for 15 s, plus 1001 ns that doubles cannot see
-    const store = new TwoPointStore({ resolutionMs: 60_000 });
+    const store = new TwoPointStore({ resolutionMs: 60_000, ...TIMELESS });
     store.store(batch(0, c0));
     store.store(batch(15, c1));
     const expected = exactRate(c0, c1, 15);
@@ -59,7 +59,7 @@ describe("TwoPointStore with counter remainders", () => {
     const c0 = 18_446_744_000_000_000_123n;
     const c1 = c0 - 3n; // same nearest double, smaller remainder
     assert.equal(Number(c0), Number(c1));
-    const store = new TwoPointStore({ resolutionMs: 60_000 });
+    const store = new TwoPointStore({ resolutionMs: 60_000, ...TIMELESS });
     store.store(batch(0, c0));
     store.store(batch(15, c1));
     assert.deepEqual(rates(store), [undefined, undefined]);
@@ -69,7 +69,7 @@ describe("TwoPointStore with counter remainders", () => {
 
   test("a missing remainder column counts as zeros", (t) => {
     captureLogs(t);
-    const store = new TwoPointStore({ resolutionMs: 60_000 });
+    const store = new TwoPointStore({ resolutionMs: 60_000, ...TIMELESS });
     const first = nodeScrape({
       node: "node1",
       tsS: 0,
@@ -93,7 +93,7 @@ describe("TwoPointStore with counter remainders", () => {
 
   test("a non-integer remainder makes the point invalid, not the batch", (t) => {
     const lines = captureLogs(t);
-    const store = new TwoPointStore({ resolutionMs: 60_000 });
+    const store = new TwoPointStore({ resolutionMs: 60_000, ...TIMELESS });
     const bad = batch(0, 5n)[0];
     bad.nodeCpuNsRemainder = 0.5;
     bad.cpuNsRemainder = Float64Array.of(Number.NaN);
@@ -111,7 +111,7 @@ describe("TwoPointStore with counter remainders", () => {
         fc.bigInt({ min: 0n, max: 1n << 40n }),
         fc.integer({ min: 1, max: 120 }),
         (c0, d, w) => {
-          const store = new TwoPointStore({ resolutionMs: 60_000 });
+          const store = new TwoPointStore({ resolutionMs: 60_000, ...TIMELESS });
           store.store(batch(0, c0));
           store.store(batch(w, c0 + d));
           const expected = exactRate(c0, c0 + d, w);

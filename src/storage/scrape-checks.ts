@@ -1,7 +1,90 @@
 // What a stored scrape must satisfy: the store takes batches from another thread and skips (and logs)
-// what is malformed instead of serving it. Also how a scrape's containers group into pods.
+// what is malformed instead of serving it, and what no node can produce (a timestamp ahead of our
+// clock, memory above the node's capacity, CPU faster than its cores, a window longer than the
+// store's life). Also how a scrape's containers group into pods.
 
 import type { NodeScrape } from "./types.ts";
+import type { ValueLog } from "./value-log.ts";
+
+/** What storing one scrape needs besides the two generations. */
+export interface StoreContext {
+  /** This process's wall clock when the batch is stored, Unix ms. */
+  nowMs: number;
+  /** --metric-resolution in ms. */
+  resolutionMs: number;
+  /** The longest window served: see maxWindowMs(). */
+  maxWindowMs: number;
+  /** Where the node's errors go (one line per kind, rate-limited). */
+  log: ValueLog;
+}
+
+/**
+ * How far a kubelet's timestamp may be ahead of this process's clock. Clocks of one cluster agree
+ * to well under a second with NTP; a point further ahead would stretch the window of the next rate.
+ */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
+/**
+ * How much faster than the node's cores a CPU rate may be: a sample's timestamp and its counter are
+ * not read at the same instant, so a busy node's rate can come out a little above its cores.
+ */
+export const CPU_CAPACITY_TOLERANCE = 1.1;
+
+/**
+ * Plus the error of timestamps with one-second precision (the Summary API's): over a window of w
+ * seconds a rate can be off by 1/w of the true one.
+ */
+const TIMESTAMP_PRECISION_MS = 1000;
+
+/** The fastest CPU rate served over a window, in nanocores, for a capacity in nanocores. */
+export function cpuRateLimit(cpuCapacity: number, windowMs: number): number {
+  return cpuCapacity * (CPU_CAPACITY_TOLERANCE + TIMESTAMP_PRECISION_MS / windowMs);
+}
+
+export const FUTURE_TIMESTAMP = "timestamp in the future";
+export const MEMORY_ABOVE_CAPACITY = "memory above the node's capacity";
+export const CPU_ABOVE_CAPACITY = "CPU usage faster than the node's cores";
+export const TIMESTAMP_WENT_BACK = "timestamp earlier than the stored point's";
+export const WINDOW_TOO_LONG = "window longer than this server has been storing points";
+
+/**
+ * The longest window two points can span: both were scraped while this store existed, so their
+ * timestamps differ by at most its age, plus the clock skew allowed and a young container's window
+ * (its start time, under one resolution old).
+ */
+export function maxWindowMs(nowMs: number, startedAtMs: number, resolutionMs: number): number {
+  return nowMs - startedAtMs + Math.max(MAX_CLOCK_SKEW_MS, resolutionMs);
+}
+
+/** A capacity as checked: the value when it is a positive number, else NaN (unknown: no check). */
+export function capacityOrUnknown(v: unknown): number {
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : Number.NaN;
+}
+
+/** Why a (valid) point must not be stored, or undefined: its timestamp or memory cannot be true. */
+export function pointError(
+  ts: number,
+  memoryBytes: number,
+  nowMs: number,
+  memoryCapacity: number,
+): string | undefined {
+  if (ts > nowMs + MAX_CLOCK_SKEW_MS) return FUTURE_TIMESTAMP;
+  // Comparisons with NaN (unknown capacity) are false.
+  if (memoryBytes > memoryCapacity) return MEMORY_ABOVE_CAPACITY;
+  return undefined;
+}
+
+/** Why a computed rate must not be served, or undefined. */
+export function servedRateError(
+  nanocores: number,
+  windowMs: number,
+  maxWindow: number,
+  cpuCapacity: number,
+): string | undefined {
+  if (windowMs > maxWindow) return WINDOW_TOO_LONG;
+  if (nanocores > cpuRateLimit(cpuCapacity, windowMs)) return CPU_ABOVE_CAPACITY;
+  return undefined;
+}
 
 export function isTime(v: number): boolean {
   return Number.isFinite(v) && v > 0;

@@ -4,8 +4,20 @@
 
 import * as log from "../log/index.ts";
 import { type Generation, NO_PREV, stringHash } from "./generation.ts";
-import { cpuDelta, rateError } from "./points.ts";
-import { isAmount, isRemainder, isStartTime, isTime, podGroupEnd, swapOrUnknown } from "./scrape-checks.ts";
+import { cpuDelta, cpuRate, rateError } from "./points.ts";
+import {
+  capacityOrUnknown,
+  isAmount,
+  isRemainder,
+  isStartTime,
+  isTime,
+  podGroupEnd,
+  pointError,
+  type StoreContext,
+  servedRateError,
+  swapOrUnknown,
+  TIMESTAMP_WENT_BACK,
+} from "./scrape-checks.ts";
 import type { NodeScrape } from "./types.ts";
 
 /** Below this age a container's counter is too young to give an accurate rate (upstream's 10 s). */
@@ -15,7 +27,7 @@ function isoTime(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
 }
 
-export function storeNode(old: Generation, next: Generation, s: NodeScrape): void {
+export function storeNode(old: Generation, next: Generation, s: NodeScrape, ctx: StoreContext): void {
   const node = s.node;
   const ts = s.nodeTimestampMs;
   if (ts === 0) return; // the node's own point was incomplete: the node is absent this tick
@@ -24,7 +36,12 @@ export function storeNode(old: Generation, next: Generation, s: NodeScrape): voi
   const cpuRem = s.nodeCpuNsRemainder ?? 0;
   const mem = s.nodeMemoryBytes;
   if (!isTime(ts) || !isStartTime(start) || !isAmount(cpu) || !isRemainder(cpuRem) || !isAmount(mem)) {
-    log.error(undefined, "Skipping invalid node metrics point", { node, timestampMs: ts, cpuNs: cpu });
+    ctx.log.error(undefined, "Skipping invalid node metrics point", { timestampMs: ts, cpuNs: cpu });
+    return;
+  }
+  const unreal = pointError(ts, mem, ctx.nowMs, capacityOrUnknown(s.memoryCapacityBytes));
+  if (unreal !== undefined) {
+    ctx.log.error(new Error(unreal), "Skipping node metrics point");
     return;
   }
   const slot = next.nodeCount++;
@@ -64,17 +81,34 @@ export function storeNode(old: Generation, next: Generation, s: NodeScrape): voi
         });
       }
     }
+    // Upstream's rules leave it without a rate; say why (the same point stored again is no error).
+    if (Number.isNaN(prevTs) && ts < oldLastTs)
+      ctx.log.error(new Error(TIMESTAMP_WENT_BACK), "Skipping node usage metric");
+  }
+  if (!Number.isNaN(prevTs)) {
+    const delta = cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem);
+    // Logged once here; reads find the same error again and leave the node out.
+    const err = rateError(start, prevStart, delta);
+    if (err !== undefined) ctx.log.error(new Error(err), "Skipping node usage metric");
+    else {
+      const unserved = servedRateError(
+        cpuRate(delta, ts, prevTs),
+        ts - prevTs,
+        ctx.maxWindowMs,
+        capacityOrUnknown(s.cpuCapacityNanocores),
+      );
+      if (unserved !== undefined) {
+        // Not this rate; the point itself may be the prev of the next one.
+        ctx.log.error(new Error(unserved), "Skipping node usage metric");
+        prevTs = NO_PREV;
+      }
+    }
   }
   next.nodePrevTs[slot] = prevTs;
   next.nodePrevStart[slot] = prevStart;
   next.nodePrevCpu[slot] = prevCpu;
   next.nodePrevCpuRem[slot] = prevCpuRem;
-  if (Number.isNaN(prevTs)) return;
-
-  next.nodesWithPrev++;
-  // Logged once here; reads find the same error again and leave the node out.
-  const err = rateError(start, prevStart, cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem));
-  if (err !== undefined) log.error(new Error(err), "Skipping node usage metric", { node });
+  if (!Number.isNaN(prevTs)) next.nodesWithPrev++;
 }
 
 export function storePods(
@@ -82,12 +116,12 @@ export function storePods(
   next: Generation,
   s: NodeScrape,
   count: number,
-  resolutionMs: number,
+  ctx: StoreContext,
 ): void {
   let from = 0;
   while (from < count) {
     const to = podGroupEnd(s, from, count);
-    storePod(old, next, s, from, to, resolutionMs);
+    storePod(old, next, s, from, to, ctx);
     from = to;
   }
 }
@@ -99,20 +133,19 @@ function storePod(
   s: NodeScrape,
   from: number,
   to: number,
-  resolutionMs: number,
+  ctx: StoreContext,
 ): void {
   const namespace = s.namespaces[from];
   const pod = s.pods[from];
   if (typeof namespace !== "string" || typeof pod !== "string") {
-    log.error(undefined, "Skipping pod metrics with a non-string name", { node: s.node });
+    ctx.log.error(undefined, "Skipping pod metrics with a non-string name");
     return;
   }
   if (next.podCount === next.podName.length) {
     // More pods than were counted: the batch was changed while storeAsync was storing it. The
     // generation has no room (and a full pod index would never end a probe): leave the pod out.
-    log.error(undefined, "Skipping pod metrics: the batch changed while it was being stored", {
+    ctx.log.error(undefined, "Skipping pod metrics: the batch changed while it was being stored", {
       pod: `${namespace}/${pod}`,
-      node: s.node,
     });
     return;
   }
@@ -121,12 +154,14 @@ function storePod(
   const namespaceId = next.addNamespace(namespace);
   const bucket = next.findPod(namespaceId, pod, podNameHash);
   if (bucket >= 0) {
-    log.error(undefined, "Got duplicate pod point", { pod: `${namespace}/${pod}`, node: s.node });
+    ctx.log.error(undefined, "Got duplicate pod point", { pod: `${namespace}/${pod}` });
     return;
   }
   const names = s.containers;
   const remainders = s.cpuNsRemainder;
   const swaps = s.swapBytes;
+  const memoryCapacity = capacityOrUnknown(s.memoryCapacityBytes);
+  const cpuCapacity = capacityOrUnknown(s.cpuCapacityNanocores);
   let sorted = true;
   for (let i = from; i < to; i++) {
     if (
@@ -137,10 +172,18 @@ function storePod(
       (remainders !== undefined && !isRemainder(remainders[i])) ||
       !isAmount(s.memoryBytes[i])
     ) {
-      log.error(undefined, "Skipping invalid pod metrics point", {
+      ctx.log.error(undefined, "Skipping invalid pod metrics point", {
         pod: `${namespace}/${pod}`,
         container: String(names[i]),
-        node: s.node,
+      });
+      return;
+    }
+    // A container the node cannot have hides its pod, as an incomplete one does (not a smaller sum).
+    const unreal = pointError(s.timestampMs[i], s.memoryBytes[i], ctx.nowMs, memoryCapacity);
+    if (unreal !== undefined) {
+      ctx.log.error(new Error(unreal), "Skipping pod metrics point", {
+        pod: `${namespace}/${pod}`,
+        container: names[i],
       });
       return;
     }
@@ -167,7 +210,7 @@ function storePod(
     const i = order === undefined ? from + k : order[k];
     const name = names[i];
     if (name === previousName) {
-      log.error(undefined, "Got duplicate Container point", {
+      ctx.log.error(undefined, "Got duplicate Container point", {
         container: name,
         pod: `${namespace}/${pod}`,
       });
@@ -191,7 +234,7 @@ function storePod(
     let prevCpu = 0;
     let prevCpuRem = 0;
     const age = ts - start;
-    if (start !== 0 && start < ts && age >= FRESH_CONTAINER_MIN_AGE_MS && age < resolutionMs) {
+    if (start !== 0 && start < ts && age >= FRESH_CONTAINER_MIN_AGE_MS && age < ctx.resolutionMs) {
       // Young container: its counter started at 0 at its start time, so that is a valid prev.
       prevTs = start;
       prevStart = start;
@@ -225,23 +268,41 @@ function storePod(
                 });
             }
           }
+          if (Number.isNaN(prevTs) && ts < oldLastTs) {
+            ctx.log.error(new Error(TIMESTAMP_WENT_BACK), "Skipping container usage metric", {
+              container: name,
+              pod: `${namespace}/${pod}`,
+            });
+          }
         }
+      }
+    }
+    if (!Number.isNaN(prevTs)) {
+      const delta = cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem);
+      // Logged once here; reads find the same error again and skip the container.
+      const err = rateError(start, prevStart, delta);
+      const unserved =
+        err ?? servedRateError(cpuRate(delta, ts, prevTs), ts - prevTs, ctx.maxWindowMs, cpuCapacity);
+      if (unserved !== undefined) {
+        ctx.log.error(new Error(unserved), "Skipping container usage metric", {
+          container: name,
+          pod: `${namespace}/${pod}`,
+        });
+      }
+      if (err === undefined && unserved !== undefined) {
+        // No prev: the pod is not served this tick (not with a smaller sum); this point may be the
+        // prev of the next one.
+        prevTs = NO_PREV;
+        prevStart = start;
+        prevCpu = 0;
+        prevCpuRem = 0;
       }
     }
     next.containerPrevTs[c] = prevTs;
     next.containerPrevCpu[c] = prevCpu;
     const swap = swaps === undefined ? Number.NaN : swapOrUnknown(swaps[i]);
     next.setContainerOptional(c, cpuRem, prevCpuRem, prevStart, swap);
-    if (Number.isNaN(prevTs)) continue;
-    withPrev++;
-    // Logged once here; reads find the same error again and skip the container.
-    const err = rateError(start, prevStart, cpuDelta(cpu, cpuRem, prevCpu, prevCpuRem));
-    if (err !== undefined) {
-      log.error(new Error(err), "Skipping container usage metric", {
-        container: name,
-        pod: `${namespace}/${pod}`,
-      });
-    }
+    if (!Number.isNaN(prevTs)) withPrev++;
   }
   next.podFirst[slot + 1] = next.containerCount;
   if (withPrev > 0) next.podsWithPrev++;

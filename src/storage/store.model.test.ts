@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { captureLogs } from "../../test/support/logs.ts";
+import { TIMELESS } from "../../test/support/node-scrapes.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeMetricsPoint, NodeScrape, PodMetricsPoint, PodRef } from "./types.ts";
 
@@ -330,7 +331,7 @@ const POD_REFS: PodRef[] = [...NAMESPACES, "unknown"].flatMap((namespace) =>
 
 /** Stores each tick's batch in both and compares every read after each tick. */
 function agree(descs: NodeDesc[][], resolutionMs: number): void {
-  const store = new TwoPointStore({ resolutionMs });
+  const store = new TwoPointStore({ resolutionMs, ...TIMELESS });
   const model = new Model(resolutionMs);
   for (const [tick, desc] of descs.entries()) {
     const batch = desc.map((d) => toScrape(tick, d));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { T0 } from "../../test/support/node-scrapes.ts";
+import { T0, TIMELESS } from "../../test/support/node-scrapes.ts";
 import { TwoPointStore } from "./store.ts";
 import type { NodeScrape } from "./types.ts";
 
@@ -33,7 +33,7 @@ test("property: monotonic counters and increasing timestamps give rate = trunc(Î
   });
   fc.assert(
     fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => {
-      const s = new TwoPointStore({ resolutionMs: 60_000 });
+      const s = new TwoPointStore({ resolutionMs: 60_000, ...TIMELESS });
       let ts = T0;
       let cpu = 1e12;
       s.store([sample(ts, cpu, 1)]);
@@ -69,7 +69,7 @@ test("property: reads never return entries for names that were not stored", () =
       fc.uniqueArray(name, { maxLength: 5 }),
       fc.array(name, { maxLength: 8 }),
       (storedPods, queriedPods, storedNodes, queriedNodes) => {
-        const s = new TwoPointStore({ resolutionMs: 60_000 });
+        const s = new TwoPointStore({ resolutionMs: 60_000, ...TIMELESS });
         const batch = (tsMs: number): NodeScrape[] => {
           const scrapes = storedNodes.map((node) => ({ ...sample(tsMs, tsMs, 1), node, containerCount: 0 }));
           const n = storedPods.length;

@@ -10,10 +10,23 @@
 // - A startTime decrease is only an error when both start times are known (0 means unknown).
 // - A node that appears twice in one batch is skipped as a whole (its node point and its pods), one log line.
 // - A malformed node scrape or pod (non-finite/negative numbers, non-string names) is skipped and logged.
+// - Values no node can produce are not served (scrape-checks.ts): a point with a timestamp ahead of
+//   our clock or memory above the node's capacity is skipped (a container's: its whole pod); a rate
+//   faster than the node's cores or over a window longer than the store's life has no prev point.
+// - A node's errors are logged one line per kind, and an unchanged set of them once per 5 minutes
+//   (value-log.ts); upstream logs each one every time.
 // - Swap usage (an optional gauge upstream does not read) is kept as the newest value and served
 //   beside memory; a missing, negative or non-finite swap value only makes the swap unknown.
 // - CPU counters past 2^53 (Summary API) are kept exact: each counter is a (double, remainder) pair,
 //   and deltas and counter-reset checks use the pair (upstream's uint64 arithmetic, without BigInt).
+//
+// A tick may also be stored in parts (StoreAsyncOptions.pending): nodes that have answered get their new
+// points at once, nodes still pending keep theirs, and the tick's last store, without pending nodes,
+// completes it. Every store of a tick computes the new points against the generation the tick began
+// with (its base, pinned until the last store), so the result after the last store is exactly that of
+// one store of the final batch, duplicate pods decided in batch order included; the earlier stores
+// only make answered nodes' points visible sooner. Only the last store logs what it finds in the
+// points (rate errors, invalid points, duplicates): the same lines, once, as one store would.
 //
 // Performance: store() runs once per resolution and logs every rate error up front; reads (one per API
 // call) look up slots and compute the rates from the two stored points. Data is columnar (see
@@ -21,10 +34,11 @@
 // Reading one pod costs O(its containers).
 
 import * as log from "../log/index.ts";
-import { Generation, stringHash } from "./generation.ts";
+import { Generation } from "./generation.ts";
 import { setStoragePoints } from "./monitoring.ts";
-import { nodePoint, podPoint } from "./points.ts";
-import { podGroupEnd, usableContainerCount } from "./scrape-checks.ts";
+import { ListReader, readNodeMetrics, readPodMetrics } from "./reads.ts";
+import { maxWindowMs, podGroupEnd, type StoreContext, usableContainerCount } from "./scrape-checks.ts";
+import { carriedSize, carryNode } from "./store-carry.ts";
 import { storeNode, storePods } from "./store-scrape.ts";
 import type {
   MetricsReader,
@@ -34,21 +48,38 @@ import type {
   PodObject,
   PodRef,
 } from "./types.ts";
+import { ValueLog } from "./value-log.ts";
 
 export interface TwoPointStoreOptions {
   /** The scrape interval (--metric-resolution); containers younger than this are served after one scrape. */
   resolutionMs: number;
+  /** Wall clock, Unix ms (default Date.now): timestamps ahead of it and windows are checked. */
+  now?: () => number;
+  /**
+   * When scraping began, Unix ms (default: now() at construction): no window is longer than the
+   * time since (plus the skew allowed). Tests that feed old synthetic timestamps set it.
+   */
+  startedAtMs?: number;
+  /** How often a node's unchanged value errors are logged again (default 5 min). */
+  repeatLogIntervalMs?: number;
+  /** Monotonic clock in ms for that interval (default performance.now). */
+  monotonicNow?: () => number;
 }
 
 export interface StoreAsyncOptions {
   /** Work done between two yields to the event loop, in ms (default 5). */
   sliceMs?: number;
+  /**
+   * Nodes of the tick whose kubelets have not answered yet: each keeps the points it had when the
+   * tick began (unless the batch has it too). With at least one, the store is a part of the tick; the
+   * tick's next store without any completes it (see the file comment).
+   */
+  pending?: Iterable<string>;
 }
 
-const DEFAULT_SLICE_MS = 5;
+const discardLine = (): void => {};
 
-/** Lists at least this long get slot hints (getListPodMetrics); shorter ones are looked up. */
-const HINTED_LIST_MIN = 512;
+const DEFAULT_SLICE_MS = 5;
 
 /**
  * An in-progress build of the next generation (store() runs it at once, storeAsync in slices). A first
@@ -57,6 +88,10 @@ const HINTED_LIST_MIN = 512;
  */
 interface Build {
   scrapes: readonly NodeScrape[];
+  /** Pending nodes not in the batch, whose entries are carried over from `old`. */
+  carried: string[];
+  /** A part of a tick (some nodes pending): logs nothing, keeps the base pinned. */
+  partial: boolean;
   /** Usable container count per scrape, -1 for a malformed scrape. */
   counts: Int32Array;
   /** Scrapes counted so far (first pass). */
@@ -64,31 +99,36 @@ interface Build {
   containerTotal: number;
   /** Each pod group becomes at most one pod slot: an upper bound (skipped pods leave a few unused). */
   podTotal: number;
-  /** The generation reads see meanwhile; prev points come from it. Never written; freed at the swap. */
+  /**
+   * The tick's base: prev points and carried nodes come from it. Never written; freed at the swap
+   * that completes the tick.
+   */
   old: Generation;
   /** Allocated once every scrape is counted. */
   next: Generation | undefined;
   seenNodes: Set<string>;
-  /** Index of the next scrape to store (second pass). */
+  /** Index of the next scrape to store, then of the next node to carry (second pass). */
   nextScrape: number;
+  ctx: StoreContext;
 }
 
 export class TwoPointStore implements MetricsReader {
   readonly #resolutionMs: number;
+  readonly #now: () => number;
+  /** When scraping began: every window lies within the store's life. */
+  readonly #startedAtMs: number;
+  readonly #valueLog: ValueLog;
   /** What reads see. */
   #current = new Generation(0, 0, 0);
+  /** While a tick is stored in parts: the generation it began with (see the file comment). */
+  #base: Generation | undefined;
   /** storeAsync calls not yet finished (running or queued); store() is refused meanwhile. */
   #asyncStores = 0;
   /** The tail of the storeAsync queue (never rejects). */
   #queue: Promise<void> = Promise.resolve();
   #loggedNodesReady = false;
   #loggedPodsReady = false;
-  /**
-   * Per large list (the reflector's cached, sorted array, alive until its cache changes): the slot
-   * each pod was last found at, -1 if none. A slot is only a hint, checked against the generation
-   * read; slots stay put from tick to tick while nodes and their pods do (see getListPodMetrics).
-   */
-  readonly #slotHints = new WeakMap<readonly PodObject[], Int32Array>();
+  readonly #listReader = new ListReader();
 
   constructor(opts: TwoPointStoreOptions) {
     const resolutionMs = opts?.resolutionMs;
@@ -98,6 +138,9 @@ export class TwoPointStore implements MetricsReader {
       );
     }
     this.#resolutionMs = resolutionMs;
+    this.#now = opts.now ?? Date.now;
+    this.#startedAtMs = opts.startedAtMs ?? this.#now();
+    this.#valueLog = new ValueLog({ intervalMs: opts.repeatLogIntervalMs, now: opts.monotonicNow });
   }
 
   /**
@@ -110,9 +153,28 @@ export class TwoPointStore implements MetricsReader {
       // would free it under that build, or be silently overwritten.
       throw new Error("TwoPointStore.store: an asynchronous store is in progress; await storeAsync first");
     }
-    const build = this.#beginBuild(batch);
-    const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
-    if (next !== undefined) this.#finishBuild(build.old, next);
+    this.#storeNow(batch, undefined);
+  }
+
+  /** store() of a part of a tick: `pending` as in StoreAsyncOptions. */
+  storePart(batch: readonly NodeScrape[], pending: Iterable<string>): void {
+    if (this.#asyncStores > 0) {
+      throw new Error(
+        "TwoPointStore.storePart: an asynchronous store is in progress; await storeAsync first",
+      );
+    }
+    this.#storeNow(batch, pending);
+  }
+
+  #storeNow(batch: readonly NodeScrape[], pending: Iterable<string> | undefined): void {
+    const build = this.#beginBuild(batch, pending);
+    try {
+      const next = this.#buildSlice(build, Number.POSITIVE_INFINITY);
+      if (next !== undefined) this.#finishBuild(build, next);
+    } catch (err) {
+      this.#buildFailed(build);
+      throw err;
+    }
   }
 
   /**
@@ -129,8 +191,9 @@ export class TwoPointStore implements MetricsReader {
         : DEFAULT_SLICE_MS;
     // Chained on the previous call whatever its outcome: one failed store must not wedge the queue.
     this.#asyncStores++;
+    const pending = opts?.pending;
     const run = this.#queue
-      .then(() => this.#storeInSlices(batch, sliceMs))
+      .then(() => this.#storeInSlices(batch, pending, sliceMs))
       .finally(() => {
         this.#asyncStores--;
       });
@@ -138,35 +201,76 @@ export class TwoPointStore implements MetricsReader {
     return run;
   }
 
-  async #storeInSlices(batch: readonly NodeScrape[], sliceMs: number): Promise<void> {
-    const build = this.#beginBuild(batch);
-    for (;;) {
-      const next = this.#buildSlice(build, performance.now() + sliceMs);
-      if (next !== undefined) {
-        this.#finishBuild(build.old, next);
-        return;
+  async #storeInSlices(
+    batch: readonly NodeScrape[],
+    pending: Iterable<string> | undefined,
+    sliceMs: number,
+  ): Promise<void> {
+    const build = this.#beginBuild(batch, pending);
+    try {
+      for (;;) {
+        const next = this.#buildSlice(build, performance.now() + sliceMs);
+        if (next !== undefined) {
+          this.#finishBuild(build, next);
+          return;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    } catch (err) {
+      this.#buildFailed(build);
+      throw err;
     }
   }
 
-  /** Validates the batch and prepares to build the next generation from the current one. */
-  #beginBuild(batch: readonly NodeScrape[]): Build {
+  /**
+   * A build that threw (a bug) leaves the current generation served. If it was to complete a tick,
+   * the tick's base is let go all the same: the next tick must not compute against a stale one.
+   */
+  #buildFailed(build: Build): void {
+    build.ctx.log.discard();
+    if (build.partial || this.#base === undefined) return;
+    if (this.#base !== this.#current) this.#base.release();
+    this.#base = undefined;
+  }
+
+  /** Validates the batch and prepares to build the next generation from the tick's base. */
+  #beginBuild(batch: readonly NodeScrape[], pending: Iterable<string> | undefined): Build {
     let scrapes: readonly NodeScrape[] = batch;
     if (!Array.isArray(batch)) {
       log.error(undefined, "Ignoring malformed metrics batch, storing an empty one", { type: typeof batch });
       scrapes = [];
     }
+    const old = this.#base ?? this.#current;
+    const carried: string[] = [];
+    let partial = false;
+    if (pending !== undefined && pending !== null) {
+      const answered = new Set<unknown>();
+      for (const s of scrapes) answered.add(s?.node);
+      for (const node of pending) {
+        partial = true;
+        if (typeof node === "string" && !answered.has(node)) carried.push(node);
+      }
+    }
+    if (partial) this.#base = old;
+    const nowMs = this.#now();
     return {
       scrapes,
+      carried,
+      partial,
       counts: new Int32Array(scrapes.length),
       counted: 0,
       containerTotal: 0,
       podTotal: 0,
-      old: this.#current,
+      old,
       next: undefined,
       seenNodes: new Set(),
       nextScrape: 0,
+      ctx: {
+        nowMs,
+        resolutionMs: this.#resolutionMs,
+        maxWindowMs: maxWindowMs(nowMs, this.#startedAtMs, this.#resolutionMs),
+        log: this.#valueLog,
+      },
     };
   }
 
@@ -175,7 +279,19 @@ export class TwoPointStore implements MetricsReader {
    * (performance.now() time) has passed after a node (returns undefined; call again to go on).
    */
   #buildSlice(build: Build, deadlineMs: number): Generation | undefined {
-    const { scrapes, counts } = build;
+    if (!build.partial) return this.#buildSliceLogged(build, deadlineMs);
+    // A part of a tick logs nothing: the tick's last store finds (and logs) the same things once.
+    // The slice is synchronous, so only its own lines are discarded.
+    const sink = log.setSink(discardLine);
+    try {
+      return this.#buildSliceLogged(build, deadlineMs);
+    } finally {
+      log.setSink(sink);
+    }
+  }
+
+  #buildSliceLogged(build: Build, deadlineMs: number): Generation | undefined {
+    const { scrapes, counts, carried } = build;
     // Counting is a pass over every container too (pod groups): sliced like the build itself.
     while (build.counted < scrapes.length) {
       const i = build.counted++;
@@ -187,101 +303,75 @@ export class TwoPointStore implements MetricsReader {
       }
       if (performance.now() >= deadlineMs) return undefined;
     }
-    build.next ??= new Generation(scrapes.length, build.podTotal, build.containerTotal);
-    const { old, next, seenNodes } = build;
+    if (build.next === undefined) {
+      for (const node of carried) {
+        const size = carriedSize(build.old, node);
+        build.podTotal += size.pods;
+        build.containerTotal += size.containers;
+      }
+      build.next = new Generation(scrapes.length + carried.length, build.podTotal, build.containerTotal);
+    }
+    const { old, next, seenNodes, ctx } = build;
     while (build.nextScrape < scrapes.length) {
       const i = build.nextScrape++;
       const scrape = scrapes[i];
+      ctx.log.begin(typeof scrape?.node === "string" ? scrape.node : "<unknown>");
       if (counts[i] < 0) {
-        const node = typeof scrape?.node === "string" ? scrape.node : "<unknown>";
-        log.error(undefined, "Skipping malformed node scrape", { node });
+        ctx.log.error(undefined, "Skipping malformed node scrape");
       } else if (seenNodes.has(scrape.node)) {
-        log.error(undefined, "Got duplicate node point", { node: scrape.node });
+        ctx.log.error(undefined, "Got duplicate node point");
       } else {
         seenNodes.add(scrape.node);
-        storeNode(old, next, scrape);
-        storePods(old, next, scrape, counts[i], this.#resolutionMs);
+        const podFrom = next.podCount;
+        storeNode(old, next, scrape, ctx);
+        storePods(old, next, scrape, counts[i], ctx);
+        next.addOwner(scrape.node, podFrom, next.podCount);
       }
-      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length) return undefined;
+      ctx.log.end();
+      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length + carried.length) {
+        return undefined;
+      }
+    }
+    while (build.nextScrape < scrapes.length + carried.length) {
+      carryNode(old, next, carried[build.nextScrape++ - scrapes.length]);
+      if (performance.now() >= deadlineMs && build.nextScrape < scrapes.length + carried.length) {
+        return undefined;
+      }
     }
     return next;
   }
 
   /** Swaps the completed generation in: from here on every read sees it whole. */
-  #finishBuild(old: Generation, next: Generation): void {
+  #finishBuild(build: Build, next: Generation): void {
+    const replaced = this.#current;
     this.#current = next;
-    // Reads are synchronous and only ever see #current, so nothing can read the old one any more.
+    // Reads are synchronous and only ever see #current, so nothing can read the replaced one any more.
+    // A part of a tick logs nothing: the tick's last store logs the same errors once.
+    if (build.partial) this.#valueLog.discard();
+    else this.#valueLog.flush();
+    // A node absent from the tick starts afresh: its value errors are logged again if they recur.
+    const carried = new Set(build.carried);
+    this.#valueLog.retain({ has: (node) => build.seenNodes.has(node) || carried.has(node) });
     // Kept as a spare for the next build, it would double the store's resident memory between ticks.
-    old.release();
+    // The base of a tick stored in parts lives until the tick's last store.
+    const base = this.#base;
+    if (!build.partial) this.#base = undefined;
+    if (replaced !== this.#base) replaced.release();
+    if (!build.partial && base !== undefined && base !== replaced) base.release();
     setStoragePoints(next.nodesWithPrev, next.containersWithPrev);
     this.#logReadinessChange();
   }
 
   getNodeMetrics(names: readonly string[]): (NodeMetricsPoint | undefined)[] {
-    const g = this.#current;
-    if (!Array.isArray(names)) return [];
-    const out: (NodeMetricsPoint | undefined)[] = new Array(names.length);
-    for (let i = 0; i < names.length; i++) {
-      const slot = g.nodeIndex.get(names[i]);
-      out[i] = slot === undefined ? undefined : nodePoint(g, slot);
-    }
-    return out;
+    return readNodeMetrics(this.#current, names);
   }
 
   getPodMetrics(pods: readonly PodRef[]): (PodMetricsPoint | undefined)[] {
-    const g = this.#current;
-    if (!Array.isArray(pods)) return [];
-    const out: (PodMetricsPoint | undefined)[] = new Array(pods.length);
-    for (let i = 0; i < pods.length; i++) {
-      const ref = pods[i];
-      const slot = ref !== null && typeof ref === "object" ? g.lookupPod(ref.namespace, ref.name) : undefined;
-      out[i] = slot === undefined ? undefined : podPoint(g, slot);
-    }
-    return out;
+    return readPodMetrics(this.#current, pods);
   }
 
   getListPodMetrics(pods: readonly PodObject[], from: number, to: number): (PodMetricsPoint | undefined)[] {
-    const g = this.#current;
-    if (!Array.isArray(pods)) return [];
-    const end = Math.min(to, pods.length);
-    const out: (PodMetricsPoint | undefined)[] = new Array(Math.max(0, end - from));
-    let hints = this.#slotHints.get(pods);
-    if (hints === undefined && pods.length >= HINTED_LIST_MIN) {
-      hints = new Int32Array(pods.length).fill(-1);
-      this.#slotHints.set(pods, hints);
-    }
-    // A list is sorted by namespace: its id is looked up once per run of pods.
-    let namespace: string | undefined;
-    let namespaceId: number | undefined;
-    // Where a hint missed, the pod was often moved by as many slots as the one before it (a node's
-    // scrape missing or back, a pod added on an earlier node): that slot is tried next.
-    let shift = 0;
-    for (let i = from; i < end; i++) {
-      out[i - from] = undefined;
-      const meta = pods[i]?.metadata;
-      const name = meta?.name;
-      if (typeof name !== "string") continue;
-      const ns = meta.namespace ?? "";
-      if (ns !== namespace) {
-        namespace = ns;
-        namespaceId = g.namespaceId(ns);
-      }
-      if (namespaceId === undefined) continue;
-      let slot: number;
-      if (hints === undefined) slot = g.findPod(namespaceId, name, stringHash(name));
-      else {
-        const hint = hints[i];
-        if (g.isPodAt(hint, namespaceId, name)) slot = hint;
-        else if (hint >= 0 && g.isPodAt(hint + shift, namespaceId, name)) slot = hint + shift;
-        else {
-          slot = g.findPod(namespaceId, name, stringHash(name));
-          if (slot >= 0 && hint >= 0) shift = slot - hint;
-        }
-        hints[i] = slot < 0 ? -1 : slot;
-      }
-      if (slot >= 0) out[i - from] = podPoint(g, slot);
-    }
-    return out;
+    return this.#listReader.read(this.#current, pods, from, to);
   }
 
   /** True when some node has a prev point (upstream's NodeReady). */

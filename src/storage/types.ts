@@ -47,6 +47,13 @@ export interface NodeScrape {
    * Swap never affects completeness: upstream ignores it.
    */
   swapBytes?: Float64Array;
+  /**
+   * The node's status.capacity.cpu in nanocores, from the Node object; undefined (or not a positive
+   * number) = unknown. A CPU rate faster than this (with a small tolerance) is not served.
+   */
+  cpuCapacityNanocores?: number;
+  /** The node's status.capacity.memory in bytes; undefined = unknown. Memory above it is not served. */
+  memoryCapacityBytes?: number;
 }
 
 export interface NodeMetricsPoint {

@@ -43,8 +43,11 @@ export class FakeStore<T extends { metadata: { name: string; namespace?: string 
     return this.objects.get(key);
   }
 
+  /** Tests of a server whose caches are still syncing set this to false. */
+  synced = true;
+
   hasSynced(): boolean {
-    return true;
+    return this.synced;
   }
 
   get size(): number {

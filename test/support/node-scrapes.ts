@@ -6,6 +6,12 @@ import type { NodeScrape } from "../../src/storage/index.ts";
 /** An arbitrary fixed wall-clock origin, far from 0 so that start time 0 keeps meaning "unknown". */
 export const T0 = 1_700_000_000_000;
 
+/**
+ * Store options for synthetic points (TwoPointStoreOptions): scraping began at 0 and the clock
+ * reads the latest date there is, so neither a long window nor any timestamp is refused.
+ */
+export const TIMELESS = { now: () => 8.64e15, startedAtMs: 0 } as const;
+
 /** Absolute Unix ms of `s` seconds after T0. */
 export function at(s: number): number {
   return T0 + s * 1000;

@@ -3,12 +3,19 @@
 // first and reads the text line by line.
 import {
   buildScrape,
+  type ContainerAccumulator,
   completeNode,
   completePods,
+  conflictProblems,
   containerFor,
+  type DecodedScrape,
   type PodAccumulator,
+  SERIES_CPU,
+  SERIES_MEMORY,
+  SERIES_START_TIME,
+  SERIES_SWAP,
+  seriesName,
 } from "../../src/scraper/index.ts";
-import type { NodeScrape } from "../../src/storage/index.ts";
 
 const NODE_CPU = "node_cpu_usage_seconds_total";
 const NODE_MEMORY = "node_memory_working_set_bytes";
@@ -143,9 +150,45 @@ function usable(v: number): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
 }
 
+/** A usable value times `scale`, truncated; missing (0) when the product overflows a double. */
+function scaled(v: number, scale: number): number {
+  const x = Math.trunc(usable(v) * scale);
+  return Number.isFinite(x) ? x : 0;
+}
+
 /** A swap byte count: NaN (unknown) unless finite and non-negative; 0 is a real value (swap off). */
 function swapAmount(v: number): number {
-  return Number.isFinite(v) && v >= 0 ? Math.trunc(v) : Number.NaN;
+  if (!Number.isFinite(v) || v < 0) return Number.NaN;
+  const bytes = Math.trunc(v);
+  return bytes === 0 ? 0 : bytes; // -0 is 0
+}
+
+// A series' family as a SERIES_* bit of ContainerAccumulator.conflicts.
+const SERIES_BIT: Record<number, number> = {
+  [FAMILY_NODE_CPU]: SERIES_CPU,
+  [FAMILY_NODE_MEMORY]: SERIES_MEMORY,
+  [FAMILY_NODE_SWAP]: SERIES_SWAP,
+  [FAMILY_CONTAINER_CPU]: SERIES_CPU,
+  [FAMILY_CONTAINER_MEMORY]: SERIES_MEMORY,
+  [FAMILY_CONTAINER_START]: SERIES_START_TIME,
+  [FAMILY_CONTAINER_SWAP]: SERIES_SWAP,
+};
+const FAMILY_NAMES: Record<number, string> = {
+  [FAMILY_NODE_CPU]: NODE_CPU,
+  [FAMILY_NODE_MEMORY]: NODE_MEMORY,
+  [FAMILY_NODE_SWAP]: NODE_SWAP,
+  [FAMILY_CONTAINER_CPU]: CONTAINER_CPU,
+  [FAMILY_CONTAINER_MEMORY]: CONTAINER_MEMORY,
+  [FAMILY_CONTAINER_START]: CONTAINER_START,
+  [FAMILY_CONTAINER_SWAP]: CONTAINER_SWAP,
+};
+
+/** What a series recorded: its value and (cpu and memory only) its sample time; NaN equals NaN. */
+interface Recorded {
+  value: number;
+  timestampMs: number;
+  conflicting: boolean;
+  name: string;
 }
 
 /**
@@ -159,13 +202,41 @@ export function decodeResourceMetricsReference(
   nodeName: string,
   defaultTimestampMs: number,
   intern: (s: string) => string = identity,
-): NodeScrape {
+): DecodedScrape {
   const text = typeof body === "string" ? body : utf8.decode(body);
   const pods = new Map<string, PodAccumulator>();
   let nodeTimestampMs = 0;
   let nodeCpuNs = 0;
   let nodeMemoryBytes = 0;
   let nodeSwapBytes = Number.NaN;
+
+  // Every series by its key (the family, then the pod key and container as containerFor finds them),
+  // to tell a repeated sample from a conflicting one.
+  const series = new Map<string, Recorded>();
+  const record = (family: number, value: number, timestampMs: number, c?: ContainerAccumulator): number => {
+    const key = JSON.stringify(
+      c ? [family, labels.namespace + "/" + labels.pod, labels.container] : [family],
+    );
+    const seen = series.get(key);
+    if (seen === undefined) {
+      const name = c
+        ? seriesName(FAMILY_NAMES[family], labels.namespace, labels.pod, labels.container)
+        : seriesName(FAMILY_NAMES[family]);
+      series.set(key, { value, timestampMs, conflicting: false, name });
+      return value;
+    }
+    const same = Object.is(seen.value, value) || (Number.isNaN(seen.value) && Number.isNaN(value));
+    if (!same || seen.timestampMs !== timestampMs) seen.conflicting = true;
+    seen.value = value;
+    seen.timestampMs = timestampMs;
+    if (seen.conflicting) {
+      if (c) c.conflicts |= SERIES_BIT[family];
+      else nodeConflicts |= SERIES_BIT[family];
+      if (family === FAMILY_NODE_SWAP || family === FAMILY_CONTAINER_SWAP) return Number.NaN;
+    }
+    return value;
+  };
+  let nodeConflicts = 0;
 
   const labels = { container: "", namespace: "", pod: "" };
   let lineNo = 0;
@@ -231,43 +302,49 @@ export function decodeResourceMetricsReference(
       case 0:
         break;
       case FAMILY_NODE_CPU:
-        nodeCpuNs = Math.trunc(usable(value) * 1e9);
+        nodeCpuNs = record(family, scaled(value, 1e9), timestampMs);
         nodeTimestampMs = timestampMs;
         break;
       case FAMILY_NODE_MEMORY:
-        nodeMemoryBytes = Math.trunc(usable(value));
+        nodeMemoryBytes = record(family, scaled(value, 1), timestampMs);
         nodeTimestampMs = timestampMs;
         break;
       case FAMILY_NODE_SWAP:
-        nodeSwapBytes = swapAmount(value);
+        nodeSwapBytes = record(family, swapAmount(value), 0);
         break;
       default: {
         const c = containerFor(pods, labels.namespace, labels.pod, labels.container, intern);
         if (family === FAMILY_CONTAINER_CPU) {
-          c.cpuNs = Math.trunc(usable(value) * 1e9);
+          c.cpuNs = record(family, scaled(value, 1e9), timestampMs, c);
           c.timestampMs = timestampMs;
         } else if (family === FAMILY_CONTAINER_MEMORY) {
-          c.memoryBytes = Math.trunc(usable(value));
+          c.memoryBytes = record(family, scaled(value, 1), timestampMs, c);
           c.timestampMs = timestampMs;
         } else if (family === FAMILY_CONTAINER_SWAP) {
-          c.swapBytes = swapAmount(value);
+          c.swapBytes = record(family, swapAmount(value), 0, c);
           c.swapSeen = true;
         } else {
           // The start time's own sample timestamp is ignored, as upstream does.
-          c.startTimeMs = usable(value) * 1000;
+          const ms = usable(value) * 1000;
+          c.startTimeMs = record(family, Number.isFinite(ms) ? ms : 0, 0, c);
         }
       }
     }
   }
 
+  // A node point whose cpu or memory came twice with different values is not trusted.
+  const trusted = (nodeConflicts & (SERIES_CPU | SERIES_MEMORY)) === 0;
   const node = completeNode(nodeName, {
-    timestampMs: nodeTimestampMs,
-    cpuNs: nodeCpuNs,
+    timestampMs: trusted ? nodeTimestampMs : 0,
+    cpuNs: trusted ? nodeCpuNs : 0,
     cpuNsRemainder: 0,
-    memoryBytes: nodeMemoryBytes,
+    memoryBytes: trusted ? nodeMemoryBytes : 0,
     startTimeMs: 0,
   });
-  return buildScrape(nodeName, node, completePods(pods, nodeName), nodeSwapBytes);
+  const scrape: DecodedScrape = buildScrape(nodeName, node, completePods(pods, nodeName), nodeSwapBytes);
+  const conflicting = [...series.values()].filter((s) => s.conflicting).map((s) => s.name);
+  if (conflicting.length > 0) scrape.problems = conflictProblems(conflicting);
+  return scrape;
 }
 
 /** A token for an error message, shortened so a garbage body cannot make a giant log line. */

@@ -322,3 +322,25 @@ test("a failed ConfigMap lookup stops the start unless tolerated", async (t) => 
   const r = await auth.check(request("/healthz", { headers: { "x-remote-user": "admin" } }));
   assert.deepEqual(r.allowed && r.user.name, "system:anonymous");
 });
+
+test("an API server that cannot answer the lookup (5xx, 429) does not stop the start; the watch loads it later", async (t) => {
+  for (const status of [500, 503, 429]) {
+    const lines = captureLogs(t);
+    api.configMapStatus = status;
+    t.after(() => {
+      api.configMapStatus = 200;
+    });
+    const auth = await startAuth(t);
+    assert.ok(
+      lines.some((l) => l.startsWith("W") && l.includes("Cannot reach the API server")),
+      lines.join(""),
+    );
+    // Once the API server answers, the ConfigMap watch loads what the lookup could not.
+    api.configMapStatus = 200;
+    await waitFor(
+      () => lines.some((l) => l.includes('"Loaded authentication configuration"')),
+      `the configuration after ${status}`,
+    );
+    await auth.stop();
+  }
+});

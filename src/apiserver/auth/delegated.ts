@@ -79,6 +79,11 @@ function requestURI(req: AuthRequest): string {
   return q ? `${req.path}?${q}` : req.path;
 }
 
+/** A failed request that says nothing about our configuration: no answer, a 5xx or a 429. */
+function unreachable(err: unknown): boolean {
+  return !(err instanceof ApiError) || err.status >= 500 || err.status === 429;
+}
+
 export class DelegatedAuth implements RequestAuth {
   private readonly clientCAFile: FileCABundle | undefined;
   private readonly requestHeaderCAFile: FileCABundle | undefined;
@@ -153,21 +158,31 @@ export class DelegatedAuth implements RequestAuth {
       await auth.lookup(authnClient, opts);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (!opts.authenticationTolerateLookupFailure) {
+      // An API server that cannot be reached (down, 5xx, throttling) is not a configuration error:
+      // start, and let the ConfigMap watch below fill the CAs in once it answers. Until then what
+      // the ConfigMap provides authenticates nobody (such requests are anonymous, and authorizing
+      // them needs that API server too), and readiness waits for the same API server's lists.
+      if (unreachable(err)) {
+        log.warning(
+          "Cannot reach the API server for the authentication configuration; starting without it until the ConfigMap watch reads it",
+          { configmap: CONFIGMAP_KEY, err: message },
+        );
+      } else if (!opts.authenticationTolerateLookupFailure) {
         await auth.stop();
         throw new Error(
           `unable to load configmap based request-header-client-ca-file: ${message} ` +
             "(set --authentication-tolerate-lookup-failure to start anyway, or pass --client-ca-file and " +
             "--requestheader-client-ca-file)",
         );
+      } else {
+        log.warning("Error looking up in-cluster authentication configuration", { err: message });
+        log.warning(
+          "Continuing without authentication configuration. This may treat all requests as anonymous.",
+        );
+        log.warning(
+          "To require authentication configuration lookup to succeed, set --authentication-tolerate-lookup-failure=false",
+        );
       }
-      log.warning("Error looking up in-cluster authentication configuration", { err: message });
-      log.warning(
-        "Continuing without authentication configuration. This may treat all requests as anonymous.",
-      );
-      log.warning(
-        "To require authentication configuration lookup to succeed, set --authentication-tolerate-lookup-failure=false",
-      );
     }
     // The watch keeps the CAs current (and retries on its own when the first lookup failed).
     auth.reflector = newConfigMapReflector(

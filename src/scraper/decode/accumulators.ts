@@ -1,6 +1,7 @@
 // What both kubelet decoders (/metrics/resource and the Summary API) feed: per-pod accumulators, the
 // completeness rules upstream applies (kubernetes-sigs/metrics-server
 // pkg/scraper/client/resource/decode.go; docs/scraping.md) and the columnar NodeScrape build.
+import { goQuote } from "../../go/index.ts";
 import * as log from "../../log/index.ts";
 import type { NodeScrape } from "../../storage/index.ts";
 
@@ -16,6 +17,60 @@ export interface ContainerAccumulator {
   swapBytes: number;
   /** A swap sample was seen (even an unusable one): tells a swap-only container from an empty one. */
   swapSeen: boolean;
+  /** The SERIES_* bits of the series recorded so far (a second sample of one is a duplicate). */
+  seen: number;
+  /** The SERIES_* bits of the series sent twice with different values: not trusted. */
+  conflicts: number;
+  /** The cpu and memory samples' own times: a duplicate with the same value but another time differs. */
+  cpuTimeMs: number;
+  memoryTimeMs: number;
+}
+
+// A container's (or node's) series, as bits of ContainerAccumulator.seen and .conflicts.
+export const SERIES_CPU = 1;
+export const SERIES_MEMORY = 2;
+export const SERIES_START_TIME = 4;
+export const SERIES_SWAP = 8;
+/** The series a point cannot be trusted without: a conflict in one of them drops the point (or pod). */
+export const SERIES_TRUSTED = SERIES_CPU | SERIES_MEMORY | SERIES_START_TIME;
+
+/**
+ * What a decode did not trust in a body, for the scraper to log (the decoders never log it): the
+ * node point, or the pods of the containers, whose series the body sent twice with different values.
+ */
+export interface DecodeProblems {
+  /** What went wrong, the same text every time (a log line's cause). */
+  cause: string;
+  /** How many series. */
+  count: number;
+  /** The first few of them, sorted: `family{namespace="…",pod="…",container="…"}`, or the family alone. */
+  series: string[];
+}
+
+/** A decoder's NodeScrape, with `problems` only when the body had some. */
+export interface DecodedScrape extends NodeScrape {
+  problems?: DecodeProblems;
+}
+
+export const CONFLICTING_SERIES = "the same series sent twice with different values";
+/** Series named in DecodeProblems.series, at most. */
+export const PROBLEM_SERIES_SHOWN = 3;
+
+/** The problems of a body whose `series` (any order, any number) were sent twice with different values. */
+export function conflictProblems(series: string[]): DecodeProblems {
+  series.sort();
+  return { cause: CONFLICTING_SERIES, count: series.length, series: series.slice(0, PROBLEM_SERIES_SHOWN) };
+}
+
+/** A series' name in DecodeProblems: the family and, for a container, its labels in Go's %q quoting. */
+export function seriesName(family: string, namespace?: string, pod?: string, container?: string): string {
+  if (namespace === undefined) return family;
+  return `${family}{namespace=${goQuote(namespace)},pod=${goQuote(pod ?? "")},container=${goQuote(container ?? "")}}`;
+}
+
+/** Two recorded values differ (NaN, "not reported", equals itself). */
+export function differs(a: number, b: number): boolean {
+  return a !== b && !(Number.isNaN(a) && Number.isNaN(b));
 }
 
 export interface PodAccumulator {
@@ -76,6 +131,10 @@ export class EmptyContainer implements ContainerAccumulator {
   startTimeMs = 0;
   swapBytes = Number.NaN;
   swapSeen = false;
+  seen = 0;
+  conflicts = 0;
+  cpuTimeMs = 0;
+  memoryTimeMs = 0;
 
   constructor(name: string) {
     this.name = name;
@@ -92,6 +151,10 @@ export function resetContainer(c: ContainerAccumulator, name: string): void {
   c.startTimeMs = 0;
   c.swapBytes = Number.NaN;
   c.swapSeen = false;
+  c.seen = 0;
+  c.conflicts = 0;
+  c.cpuTimeMs = 0;
+  c.memoryTimeMs = 0;
 }
 
 export function newPod(namespace: string, name: string): PodAccumulator {
@@ -194,11 +257,19 @@ export function completePods(
   const kept: CompletePod[] = [];
   for (const pod of pods instanceof Map ? pods.values() : (pods as readonly PodAccumulator[])) {
     let complete = true;
-    let swapOnly = 0;
+    let empty = 0;
     for (const c of pod.containers) {
-      // A container never filled in at all (no sample of any family) does not count against its pod.
+      // A container whose cpu, memory or start time came twice with different values is not trusted,
+      // and a pod cannot be served without one of its containers.
+      if ((c.conflicts & SERIES_TRUSTED) !== 0) {
+        complete = false;
+        break;
+      }
+      // A container with nothing recorded (only swap samples, or only unusable values with a zero
+      // time) does not count against its pod, and is not served: upstream skips a container whose
+      // point is all zero, and ignores swap.
       if (isEmpty(c)) {
-        if (c.swapSeen) swapOnly++;
+        empty++;
         continue;
       }
       if (c.cpuNs === 0 || c.memoryBytes === 0 || c.timestampMs === 0) {
@@ -214,12 +285,11 @@ export function completePods(
         break;
       }
     }
-    if (!complete || pod.containers.length === swapOnly) continue;
+    // A pod left without containers has nothing to serve.
+    if (!complete || pod.containers.length === empty) continue;
     // The accumulator is done with, so its list is sorted in place.
     let containers: ContainerAccumulator[] = pod.containers;
-    // Upstream ignores swap entirely, so a container seen only through swap samples does not exist
-    // for it; leave it out rather than serve a container without cpu or memory.
-    if (swapOnly > 0) containers = containers.filter((c) => !(isEmpty(c) && c.swapSeen));
+    if (empty > 0) containers = containers.filter((c) => !isEmpty(c));
     sortStable(containers, compareContainers);
     kept.push({ namespace: pod.namespace, name: pod.name, containers });
   }

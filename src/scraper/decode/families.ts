@@ -2,7 +2,14 @@
 // the cpu, memory and start time ones (kubernetes-sigs/metrics-server
 // pkg/scraper/client/resource/decode.go); swap is read as well, for the optional swap usage only.
 // Adding a family is one row of FAMILIES (and, for a new kind of value, one case in recordSample).
-import type { ContainerAccumulator } from "./accumulators.ts";
+import {
+  type ContainerAccumulator,
+  differs,
+  SERIES_CPU,
+  SERIES_MEMORY,
+  SERIES_START_TIME,
+  SERIES_SWAP,
+} from "./accumulators.ts";
 import { nameEndsAt } from "./syntax.ts";
 
 // What a family's sample sets.
@@ -10,6 +17,8 @@ const CPU = 0;
 const MEMORY = 1;
 const START_TIME = 2;
 const SWAP = 3;
+/** The SERIES_* bit of each kind of value. */
+const SERIES_OF = [SERIES_CPU, SERIES_MEMORY, SERIES_START_TIME, SERIES_SWAP];
 
 const FAMILIES: readonly { name: string; node: boolean; sets: number }[] = [
   { name: "node_cpu_usage_seconds_total", node: true, sets: CPU },
@@ -54,31 +63,88 @@ function usable(v: number): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
 }
 
+/** `v` (usable) times `scale`, truncated: 0 (missing) when the product is too large for a double. */
+function scaled(v: number, scale: number): number {
+  const x = Math.trunc(usable(v) * scale);
+  return x === Number.POSITIVE_INFINITY ? 0 : x;
+}
+
 /** A swap byte count: NaN (unknown) unless finite and non-negative; 0 is a real value (swap off). */
 function swapAmount(v: number): number {
-  return Number.isFinite(v) && v >= 0 ? Math.trunc(v) : Number.NaN;
+  return Number.isFinite(v) && v >= 0 ? Math.trunc(v) + 0 : Number.NaN;
 }
 
 /**
  * Records a sample of family `id` (not 0) in `c`, the node's point or a container's. As upstream reads
  * them: cpu and memory both set the point's time, the later line winning; the start time's own sample
  * timestamp is ignored; swap never sets a time and never makes a point complete or incomplete.
+ * A second sample of the same series that records another value (or, for cpu and memory, another
+ * time) marks the series as conflicting: a swap series is then unknown, any other leaves the point out.
+ * @returns 1 when this sample made the series conflicting, else 0.
  */
-export function recordSample(c: ContainerAccumulator, id: number, value: number, timestampMs: number): void {
+export function recordSample(
+  c: ContainerAccumulator,
+  id: number,
+  value: number,
+  timestampMs: number,
+): number {
+  let conflict = 0;
   switch (FAMILY_SETS[id]) {
-    case CPU:
-      c.cpuNs = Math.trunc(usable(value) * 1e9);
+    case CPU: {
+      const cpuNs = scaled(value, 1e9);
+      if ((c.seen & SERIES_CPU) !== 0 && (cpuNs !== c.cpuNs || timestampMs !== c.cpuTimeMs))
+        conflict = markConflict(c, SERIES_CPU);
+      c.seen |= SERIES_CPU;
+      c.cpuNs = cpuNs;
+      c.cpuTimeMs = timestampMs;
       c.timestampMs = timestampMs;
-      return;
-    case MEMORY:
-      c.memoryBytes = Math.trunc(usable(value));
+      return conflict;
+    }
+    case MEMORY: {
+      const memoryBytes = scaled(value, 1);
+      if ((c.seen & SERIES_MEMORY) !== 0 && (memoryBytes !== c.memoryBytes || timestampMs !== c.memoryTimeMs))
+        conflict = markConflict(c, SERIES_MEMORY);
+      c.seen |= SERIES_MEMORY;
+      c.memoryBytes = memoryBytes;
+      c.memoryTimeMs = timestampMs;
       c.timestampMs = timestampMs;
-      return;
-    case START_TIME:
-      c.startTimeMs = usable(value) * 1000;
-      return;
-    default:
-      c.swapBytes = swapAmount(value);
+      return conflict;
+    }
+    case START_TIME: {
+      // Not truncated: times are milliseconds with fractions.
+      const ms = usable(value) * 1000;
+      const startTimeMs = ms === Number.POSITIVE_INFINITY ? 0 : ms;
+      if ((c.seen & SERIES_START_TIME) !== 0 && startTimeMs !== c.startTimeMs)
+        conflict = markConflict(c, SERIES_START_TIME);
+      c.seen |= SERIES_START_TIME;
+      c.startTimeMs = startTimeMs;
+      return conflict;
+    }
+    default: {
+      const swapBytes = swapAmount(value);
+      if ((c.seen & SERIES_SWAP) !== 0 && differs(swapBytes, c.swapBytes))
+        conflict = markConflict(c, SERIES_SWAP);
+      c.seen |= SERIES_SWAP;
+      // Once conflicting, a swap series stays unknown whatever comes after.
+      c.swapBytes = (c.conflicts & SERIES_SWAP) !== 0 ? Number.NaN : swapBytes;
       c.swapSeen = true;
+      return conflict;
+    }
   }
+}
+
+/** Marks `series` of `c` as conflicting; 1 if it was not already. */
+function markConflict(c: ContainerAccumulator, series: number): number {
+  if ((c.conflicts & series) !== 0) return 0;
+  c.conflicts |= series;
+  return 1;
+}
+
+/** The family names of a container's (or the node's) conflicting series, as SERIES_* bits say. */
+export function conflictingFamilies(conflicts: number, node: boolean): string[] {
+  const names: string[] = [];
+  for (const f of FAMILIES) {
+    if (f.node === node && (conflicts & SERIES_OF[f.sets]) !== 0) names.push(f.name);
+  }
+  return names;
 }

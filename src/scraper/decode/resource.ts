@@ -18,14 +18,18 @@
 // - The tables and the pod and container accumulators live in a ResourceDecoder that is reused for the
 //   next body, so a body allocates little more than the NodeScrape it returns.
 import { Buffer, isAscii } from "node:buffer";
-import type { NodeScrape } from "../../storage/index.ts";
 import {
   buildScrape,
   type ContainerAccumulator,
   completeNode,
   completePods,
+  conflictProblems,
+  type DecodedScrape,
+  type DecodeProblems,
   EmptyContainer,
   resetContainer,
+  SERIES_TRUSTED,
+  seriesName,
 } from "./accumulators.ts";
 import * as ranges from "./byte-ranges.ts";
 import * as families from "./families.ts";
@@ -39,7 +43,7 @@ import * as syntax from "./syntax.ts";
 // Module constants, not imported bindings, in the per-line loops: V8 reads an import through its
 // module cell at every use, which made these loops measurably slower (docs/scraping.md).
 const { asciiText, hashBytes, sameBytes, utf8Text } = ranges;
-const { FAMILY_NAME, FAMILY_OF_NODE, familyOf, recordSample } = families;
+const { conflictingFamilies, FAMILY_NAME, FAMILY_OF_NODE, familyOf, recordSample } = families;
 const { NO_SPANS, parseLabelBytes, resetSpans } = labels;
 const { readSample, SAMPLE_TIMESTAMP, SAMPLE_VALUE } = numbers;
 const {
@@ -137,7 +141,7 @@ class ResourceDecoder {
     nodeName: string,
     defaultTimestampMs: number,
     intern: (s: string) => string,
-  ): NodeScrape {
+  ): DecodedScrape {
     this.#begin(bytes, intern);
     try {
       return this.#decode(bytes, nodeName, defaultTimestampMs);
@@ -179,7 +183,7 @@ class ResourceDecoder {
     this.#names.length = 0;
   }
 
-  #decode(bytes: Uint8Array, nodeName: string, defaultTimestampMs: number): NodeScrape {
+  #decode(bytes: Uint8Array, nodeName: string, defaultTimestampMs: number): DecodedScrape {
     const nodePoint = this.#node;
     // The previous sample line's metric name (as a range of the body) and its family (0 = not stored).
     let lastNameStart = 0;
@@ -190,6 +194,9 @@ class ResourceDecoder {
     const accumulators = this.#accumulators;
     const view = this.#view;
     const sample = this.#sample;
+
+    /** Series sent twice with different values (see recordSample). */
+    let conflicts = 0;
 
     const len = bytes.length;
     let lineNo = 0;
@@ -271,20 +278,41 @@ class ResourceDecoder {
 
       if (family !== 0) {
         const c = FAMILY_OF_NODE[family] === 1 ? nodePoint : (accumulators[set] ?? this.#containerOf(set));
-        recordSample(c, family, value, timestampMs);
+        conflicts += recordSample(c, family, value, timestampMs);
       }
     }
     this.#current = run;
     this.#previous = previousRun;
 
+    // A node point whose cpu or memory came twice with different values is not trusted.
+    const trusted = (nodePoint.conflicts & SERIES_TRUSTED) === 0;
     const node = completeNode(nodeName, {
-      timestampMs: nodePoint.timestampMs,
-      cpuNs: nodePoint.cpuNs,
+      timestampMs: trusted ? nodePoint.timestampMs : 0,
+      cpuNs: trusted ? nodePoint.cpuNs : 0,
       cpuNsRemainder: 0,
-      memoryBytes: nodePoint.memoryBytes,
+      memoryBytes: trusted ? nodePoint.memoryBytes : 0,
       startTimeMs: nodePoint.startTimeMs,
     });
-    return buildScrape(nodeName, node, completePods(this.#pods.list, nodeName), nodePoint.swapBytes);
+    const scrape: DecodedScrape = buildScrape(
+      nodeName,
+      node,
+      completePods(this.#pods.list, nodeName),
+      nodePoint.swapBytes,
+    );
+    if (conflicts > 0) scrape.problems = this.#conflictProblems();
+    return scrape;
+  }
+
+  /** The problems of a body with conflicting series: the node's and the containers'. */
+  #conflictProblems(): DecodeProblems {
+    const series = conflictingFamilies(this.#node.conflicts, true).map((family) => seriesName(family));
+    for (const pod of this.#pods.list) {
+      for (const c of pod.containers) {
+        for (const family of conflictingFamilies(c.conflicts, false))
+          series.push(seriesName(family, pod.namespace, pod.name, c.name));
+      }
+    }
+    return conflictProblems(series);
   }
 
   /** Records a new label set; returns its id. */
@@ -349,6 +377,8 @@ const idle: ResourceDecoder[] = [];
  * @param defaultTimestampMs used for samples without a timestamp (upstream: the request start time).
  * @param intern shares repeated namespace/pod/container strings across scrapes; must return a string
  * equal to its argument.
+ * @returns the node's scrape; with `problems` when the body sent a series twice with different values
+ * (that node point, or those containers' pods, are left out).
  * @throws ParseError("failed parsing metrics: <what> at line N") on malformed input.
  */
 export function decodeResourceMetrics(
@@ -356,7 +386,7 @@ export function decodeResourceMetrics(
   nodeName: string,
   defaultTimestampMs: number,
   intern: (s: string) => string = identity,
-): NodeScrape {
+): DecodedScrape {
   let bytes: Uint8Array;
   if (typeof body === "string") bytes = Buffer.from(body, "utf8");
   // Bytes are read as a UTF-8 decoder reads them, which skips a leading byte order mark.

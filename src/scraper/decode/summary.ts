@@ -16,19 +16,25 @@
 // window is only good to about ±1 s / 15 s ≈ ±7 % (the /metrics/resource timestamps are in ms). Rates
 // are still computed honestly from the kubelet's own cpu.time values; when two scrapes carry the same
 // time the store has no window and serves no new rate that tick.
-import type { NodeScrape } from "../../storage/index.ts";
 import {
   buildScrape,
   completeNode,
   completePods,
+  conflictProblems,
   containerFor,
+  type DecodedScrape,
+  differs,
   type PodAccumulator,
+  SERIES_TRUSTED,
+  seriesName,
 } from "./accumulators.ts";
 
 // 16+ digits may not fit a double exactly (2^53 has 16 digits); shorter runs parse exactly as numbers.
 const LONG_COUNTER = /("usageCoreNanoSeconds"\s*:\s*)(\d{16,})/g;
 // metav1.Time is RFC3339; Go accepts a fractional second and a numeric offset when decoding.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
+
+const MAX_UINT64 = 2n ** 64n - 1n;
 
 class SummaryError extends Error {
   constructor(what: string) {
@@ -74,6 +80,7 @@ function uintAt(parent: Json, key: string, where: string): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
     throw new SummaryError(`${where}.${key} is not a non-negative integer`);
   }
+  if (v >= 2 ** 64) throw new SummaryError(`${where}.${key} is out of range for a uint64`);
   return v;
 }
 
@@ -83,6 +90,8 @@ function counterAt(parent: Json, key: string, where: string): [number, number] {
   // The pre-pass quoted it: a digit string of any length.
   if (typeof v === "string" && /^\d+$/.test(v)) {
     const exact = BigInt(v);
+    // Go's decoder fails on a number that does not fit the uint64 field.
+    if (exact > MAX_UINT64) throw new SummaryError(`${where}.${key} is out of range for a uint64`);
     const approx = Number(exact);
     return [approx, Number(exact - BigInt(approx))];
   }
@@ -147,9 +156,12 @@ function parse(body: string): unknown {
  * node.startTime; incomplete (nodeTimestampMs 0) when cpu or memory is missing or zero. Containers
  * follow the /metrics/resource rules: one incomplete container drops its pod.
  * @param intern shares repeated namespace/pod/container strings across scrapes.
- * @throws Error("failed parsing summary: ...") on malformed JSON or a field of the wrong type.
+ * A container listed twice with different values is not trusted: its pod is left out, and `problems`
+ * names it (`container{namespace="…",pod="…",container="…"}`).
+ * @throws Error("failed parsing summary: ...") on malformed JSON, a field of the wrong type or a
+ * uint64 out of range.
  */
-export function decodeSummary(body: string, node: string, intern: (s: string) => string): NodeScrape {
+export function decodeSummary(body: string, node: string, intern: (s: string) => string): DecodedScrape {
   const doc = parse(body);
   if (!isObject(doc)) throw new SummaryError("the response is not a JSON object");
 
@@ -160,6 +172,8 @@ export function decodeSummary(body: string, node: string, intern: (s: string) =>
   const podList = doc.pods ?? [];
   if (!Array.isArray(podList)) throw new SummaryError("pods is not an array");
   const pods = new Map<string, PodAccumulator>();
+  /** Containers listed twice with different values, by seriesName. */
+  const conflicting: string[] = [];
   for (let p = 0; p < podList.length; p++) {
     const where = `pods[${p}]`;
     const pod = podList[p];
@@ -175,18 +189,40 @@ export function decodeSummary(body: string, node: string, intern: (s: string) =>
       if (!isObject(stats)) throw new SummaryError(`${cwhere} is not an object`);
       const point = cpuMemory(stats, cwhere);
       const startTimeMs = timeAt(stats, "startTime", cwhere);
-      const c = containerFor(pods, namespace, name, stringAt(stats, "name", cwhere), intern);
+      const containerName = stringAt(stats, "name", cwhere);
+      const c = containerFor(pods, namespace, name, containerName, intern);
+      const swap = swapBytes(stats);
+      const swapSeen = stats.swap !== undefined && stats.swap !== null;
+      // The same container twice (in one pod entry or in two entries of the pod): kept when both say
+      // the same, else not trusted, so its pod is left out.
+      if (
+        c.seen !== 0 &&
+        c.conflicts === 0 &&
+        (c.cpuNs !== point.cpuNs ||
+          c.cpuNsRemainder !== point.cpuNsRemainder ||
+          c.memoryBytes !== point.memoryBytes ||
+          c.timestampMs !== point.timestampMs ||
+          c.startTimeMs !== startTimeMs ||
+          differs(c.swapBytes, swap) ||
+          c.swapSeen !== swapSeen)
+      ) {
+        c.conflicts = SERIES_TRUSTED;
+        conflicting.push(seriesName("container", namespace, name, containerName));
+      }
+      c.seen = SERIES_TRUSTED;
       c.cpuNs = point.cpuNs;
       c.cpuNsRemainder = point.cpuNsRemainder;
       c.memoryBytes = point.memoryBytes;
       c.timestampMs = point.timestampMs;
       c.startTimeMs = startTimeMs;
-      c.swapBytes = swapBytes(stats);
-      c.swapSeen = stats.swap !== undefined && stats.swap !== null;
+      c.swapBytes = swap;
+      c.swapSeen = swapSeen;
     }
     // A pod with an empty container list: registered nowhere, so it is skipped like upstream.
   }
 
   const point = completeNode(node, { ...nodePoint, startTimeMs: nodeStartTimeMs });
-  return buildScrape(node, point, completePods(pods, node), swapBytes(nodeStats));
+  const scrape: DecodedScrape = buildScrape(node, point, completePods(pods, node), swapBytes(nodeStats));
+  if (conflicting.length > 0) scrape.problems = conflictProblems(conflicting);
+  return scrape;
 }

@@ -29,7 +29,7 @@ export function nodeForWorker(node: Node): NodeForWorker {
   return out;
 }
 
-/** The fields of a node the scraper reads (address, port, path annotation, readiness); null if none. */
+/** The fields of a node the scraper reads (address, port, path annotation, readiness, capacity); null if none. */
 function slimmed(node: Node): Node | null {
   const meta = node?.metadata;
   if (!meta || typeof meta !== "object") return null;
@@ -41,6 +41,8 @@ function slimmed(node: Node): Node | null {
     if (status.addresses !== undefined) out.status.addresses = status.addresses;
     if (status.daemonEndpoints !== undefined) out.status.daemonEndpoints = status.daemonEndpoints;
     if (status.conditions !== undefined) out.status.conditions = status.conditions;
+    // The store checks values against it (capacity.ts).
+    if (status.capacity !== undefined) out.status.capacity = status.capacity;
   }
   return out;
 }

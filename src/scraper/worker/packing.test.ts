@@ -30,11 +30,21 @@ const scrape: fc.Arbitrary<NodeScrape> = fc.nat(6).chain((n) =>
       cpuNsRemainder: fc.option(column(n), { nil: undefined }),
       memoryBytes: column(n),
       swapBytes: fc.option(column(n, true), { nil: undefined }),
+      cpuCapacityNanocores: fc.option(fc.double(), { nil: undefined }),
+      memoryCapacityBytes: fc.option(fc.double(), { nil: undefined }),
     })
     .map((r) => {
       const s: NodeScrape = { ...r, containerCount: n };
       // Optional fields are absent, not present-and-undefined, as the decoders build them.
-      for (const k of ["nodeCpuNsRemainder", "nodeSwapBytes", "cpuNsRemainder", "swapBytes"] as const) {
+      const optional = [
+        "nodeCpuNsRemainder",
+        "nodeSwapBytes",
+        "cpuNsRemainder",
+        "swapBytes",
+        "cpuCapacityNanocores",
+        "memoryCapacityBytes",
+      ] as const;
+      for (const k of optional) {
         if (s[k] === undefined) delete s[k];
       }
       return s;

@@ -36,7 +36,9 @@ const NODE_CPU_REMAINDER = 2;
 const NODE_MEMORY = 3;
 const NODE_SWAP = 4;
 const NODE_START = 5;
-const NODE_FIELDS = 6;
+const NODE_CPU_CAPACITY = 6;
+const NODE_MEMORY_CAPACITY = 7;
+const NODE_FIELDS = 8;
 
 // Container columns, in order.
 const COL_START = 0;
@@ -52,6 +54,8 @@ const FLAG_NODE_CPU_REMAINDER = 1;
 const FLAG_NODE_SWAP = 2;
 const FLAG_CPU_REMAINDER_COLUMN = 4;
 const FLAG_SWAP_COLUMN = 8;
+const FLAG_CPU_CAPACITY = 16;
+const FLAG_MEMORY_CAPACITY = 32;
 
 export interface PackedMessage {
   message: PackedScrapes;
@@ -106,11 +110,15 @@ export function pack(scrapes: readonly NodeScrape[]): PackedMessage {
     numbers[base + NODE_MEMORY] = s.nodeMemoryBytes;
     numbers[base + NODE_SWAP] = s.nodeSwapBytes ?? Number.NaN;
     numbers[base + NODE_START] = s.nodeStartTimeMs;
+    numbers[base + NODE_CPU_CAPACITY] = s.cpuCapacityNanocores ?? 0;
+    numbers[base + NODE_MEMORY_CAPACITY] = s.memoryCapacityBytes ?? 0;
     let flags = 0;
     if (s.nodeCpuNsRemainder !== undefined) flags |= FLAG_NODE_CPU_REMAINDER;
     if (s.nodeSwapBytes !== undefined) flags |= FLAG_NODE_SWAP;
     if (s.cpuNsRemainder !== undefined) flags |= FLAG_CPU_REMAINDER_COLUMN;
     if (s.swapBytes !== undefined) flags |= FLAG_SWAP_COLUMN;
+    if (s.cpuCapacityNanocores !== undefined) flags |= FLAG_CPU_CAPACITY;
+    if (s.memoryCapacityBytes !== undefined) flags |= FLAG_MEMORY_CAPACITY;
     ints[n] = offset;
     ints[flagsAt + n] = flags;
     const count = s.containerCount;
@@ -192,6 +200,8 @@ export function unpackMessage(m: PackedScrapes, intern: (s: string) => string): 
     if (flags & FLAG_NODE_SWAP) s.nodeSwapBytes = numbers[base + NODE_SWAP];
     if (flags & FLAG_CPU_REMAINDER_COLUMN) s.cpuNsRemainder = column(COL_CPU_REMAINDER);
     if (flags & FLAG_SWAP_COLUMN) s.swapBytes = column(COL_SWAP);
+    if (flags & FLAG_CPU_CAPACITY) s.cpuCapacityNanocores = numbers[base + NODE_CPU_CAPACITY];
+    if (flags & FLAG_MEMORY_CAPACITY) s.memoryCapacityBytes = numbers[base + NODE_MEMORY_CAPACITY];
     out[n] = s;
   }
   return out;

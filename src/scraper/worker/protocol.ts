@@ -49,8 +49,12 @@ export type FromWorker =
   | {
       type: "result";
       id: number;
-      /** Whole nodes, packed (packing.ts); null when the tick has no nodes to return. */
+      /** Whole nodes, packed (packing.ts), sent while the tick runs; null when there are none. */
       packed: PackedScrapes | null;
+      /** Nodes that failed (or are not Ready) since the previous message. */
+      failed?: string[];
+      /** The scrape has ended (the rest of the tick's messages only drain). */
+      done: boolean;
       last: boolean;
       /** On the last message: endpoint changes since the previous tick (null = forgotten). */
       endpoints?: [string, ScrapeEndpoint | null][];

@@ -6,11 +6,12 @@ import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Node } from "../../kube/index.ts";
 import * as log from "../../log/index.ts";
+import type { NodeScrape } from "../../storage/index.ts";
 import type { ScrapeEndpoint } from "../endpoint.ts";
 import { KubeletClient } from "../kubelet/index.ts";
 import { redirectKubeletRequestMetrics } from "../monitoring.ts";
 import { Scraper } from "../scraper.ts";
-import { type PackedMessage, packBatch } from "./packing.ts";
+import { type PackedMessage, pack } from "./packing.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
 
 if (!parentPort) throw new Error("thread.ts runs only as a worker thread (see WorkerScraper)");
@@ -90,8 +91,34 @@ const scraper = new Scraper({ ...init.scraper, client, internAcrossScrapes: fals
 /** The endpoints last reported to the main thread. */
 const reportedEndpoints = new Map<string, ScrapeEndpoint>();
 let current: { id: number; controller: AbortController } | undefined;
-/** Result messages of the finished tick not yet asked for. */
-let pending: { id: number; messages: PackedMessage[] } | undefined;
+
+/**
+ * Results go out while the tick runs, so the main thread can store the nodes that answered before the
+ * slow ones do. Nodes are gathered into a message until it holds containersPerMessage containers or
+ * FLUSH_MS has passed since its first node: one message per node would cost the main thread a
+ * callback and a name table each.
+ */
+const FLUSH_MS = 50;
+
+interface ResultPart {
+  packed: PackedMessage | undefined;
+  failed: string[];
+}
+
+/** The results of the tick being sent. */
+interface TickResults {
+  id: number;
+  gathered: NodeScrape[];
+  gatheredContainers: number;
+  gatheredFailed: string[];
+  /** Parts cut and not yet sent (the window is full). */
+  parts: ResultPart[];
+  timer: NodeJS.Timeout | undefined;
+  /** The scrape has ended: nothing more is gathered. */
+  done: boolean;
+  endpoints: [string, ScrapeEndpoint | null][];
+}
+let results: TickResults | undefined;
 
 port.on("message", (msg: ToWorker) => {
   switch (msg.type) {
@@ -102,7 +129,7 @@ port.on("message", (msg: ToWorker) => {
       if (current?.id === msg.id) current.controller.abort(new Error("context deadline exceeded"));
       return;
     case "next":
-      if (pending?.id === msg.id) {
+      if (results?.id === msg.id) {
         unacked--;
         sendNext();
       }
@@ -122,23 +149,67 @@ async function runTick(msg: Extract<ToWorker, { type: "tick" }>): Promise<void> 
   const controller = new AbortController();
   if (msg.aborted) controller.abort(new Error("context deadline exceeded"));
   current = { id: msg.id, controller };
-  // Scraper.scrape never throws because of a node; anything else is a bug that should restart us.
+  const out: TickResults = {
+    id: msg.id,
+    gathered: [],
+    gatheredContainers: 0,
+    gatheredFailed: [],
+    parts: [],
+    timer: undefined,
+    done: false,
+    endpoints: [],
+  };
+  results = out;
+  unacked = 0;
+  // Scraper.scrapeEach never throws because of a node; anything else is a bug that should restart us.
+  // Duplicate pods across nodes are dropped on the main thread, which has every node's result.
   const nodes = JSON.parse(msg.nodesJSON) as (Node | null)[];
-  const batch = await scraper.scrape(nodes as never, controller.signal);
+  const names = await scraper.scrapeEach(nodes as never, controller.signal, (node, scrape) =>
+    gather(out, node, scrape),
+  );
   if (!priorityLowered) {
     priorityLowered = true;
     lowerThreadPriority(); // after the log sink is set: a failure is logged by the main thread
   }
   current = undefined;
-  pending = { id: msg.id, messages: packBatch(batch, init.containersPerMessage) };
-  unacked = 0;
-  const names = new Set<string>();
-  for (const n of nodes) if (typeof n?.metadata?.name === "string") names.add(n.metadata.name);
-  endpointChanges = endpointDiff(names);
+  clearTimeout(out.timer);
+  cut(out);
+  out.done = true;
+  out.endpoints = endpointDiff(new Set(names));
   sendNext();
 }
 
-let endpointChanges: [string, ScrapeEndpoint | null][] = [];
+function gather(out: TickResults, node: string, scrape: NodeScrape | undefined): void {
+  if (scrape === undefined) out.gatheredFailed.push(node);
+  else {
+    out.gathered.push(scrape);
+    out.gatheredContainers += scrape.containerCount;
+  }
+  if (out.gatheredContainers >= init.containersPerMessage) {
+    clearTimeout(out.timer);
+    out.timer = undefined;
+    cut(out);
+    sendNext();
+  } else if (out.timer === undefined) {
+    out.timer = setTimeout(() => {
+      out.timer = undefined;
+      cut(out);
+      sendNext();
+    }, FLUSH_MS);
+  }
+}
+
+/** Packs what has been gathered into a part to send. */
+function cut(out: TickResults): void {
+  if (out.gathered.length === 0 && out.gatheredFailed.length === 0) return;
+  out.parts.push({
+    packed: out.gathered.length === 0 ? undefined : pack(out.gathered),
+    failed: out.gatheredFailed,
+  });
+  out.gathered = [];
+  out.gatheredContainers = 0;
+  out.gatheredFailed = [];
+}
 
 /**
  * Result messages sent ahead of the main thread's acknowledgements. One at a time, each hand-off
@@ -151,17 +222,26 @@ const RESULT_WINDOW = 4;
 let unacked = 0;
 
 function sendNext(): void {
-  while (pending && unacked < RESULT_WINDOW) {
-    const next = pending.messages.shift();
-    const last = pending.messages.length === 0;
-    const msg: FromWorker = { type: "result", id: pending.id, packed: next?.message ?? null, last };
+  while (results && unacked < RESULT_WINDOW) {
+    const out = results;
+    if (out.parts.length === 0 && !out.done) return; // more to come
+    const part = out.parts.shift();
+    const last = out.done && out.parts.length === 0;
+    const msg: FromWorker = {
+      type: "result",
+      id: out.id,
+      packed: part?.packed?.message ?? null,
+      last,
+      done: out.done,
+    };
+    if (part !== undefined && part.failed.length > 0) msg.failed = part.failed;
     if (last) {
-      msg.endpoints = endpointChanges;
-      pending = undefined;
+      msg.endpoints = out.endpoints;
+      results = undefined;
     } else unacked++;
     // Log lines of the tick go out before its results, so the main side sees them in order.
     flushEvents();
-    post(msg, next?.transfer);
+    post(msg, part?.packed?.transfer);
   }
 }
 

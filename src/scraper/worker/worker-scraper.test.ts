@@ -296,6 +296,36 @@ describe("WorkerScraper", () => {
     );
   });
 
+  it("hands each node's result over while the tick runs, before a hanging node's end", async (t) => {
+    captureLogs(t);
+    kubelets[0].behaviour = { kind: "ok", pods: [] };
+    kubelets[1].behaviour = { kind: "hang" };
+    kubelets[2].behaviour = { kind: "500" };
+    const s = workerScraper(t, { requestTimeoutMs: 600_000 });
+    const deadline = new AbortController();
+    const heard: [string, string | undefined][] = [];
+    const done = s.scrape(
+      [
+        nodeFor("fast", kubelets[0].k.port),
+        nodeFor("stuck", kubelets[1].k.port),
+        nodeFor("broken", kubelets[2].k.port),
+      ],
+      deadline.signal,
+      (node, scrape) => heard.push([node, scrape?.node]),
+    );
+    for (let i = 0; i < 6000 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual([...heard].sort(), [
+      ["broken", undefined],
+      ["fast", "fast"],
+    ]);
+    deadline.abort();
+    assert.deepEqual(
+      (await done).map((b) => b.node),
+      ["fast"],
+    );
+    assert.deepEqual(heard[2], ["stuck", undefined]);
+  });
+
   it("survives a crash of the worker: the tick returns, failed nodes are logged once, the next tick works", async (t) => {
     const lines = captureLogs(t);
     kubelets[0].behaviour = { kind: "ok", pods: [] };

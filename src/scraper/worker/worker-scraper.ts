@@ -3,9 +3,10 @@
 // Scraper (thread.ts) in a node:worker_threads Worker and keeps only the cheap parts here: writing the
 // worker's log lines, recording its metric observations, and taking in the decoded batch.
 //
-// The batch comes back at the end of the tick in messages of a few thousand containers, each asked for
-// only after the previous one has been taken in and the event loop has had a turn: Node delivers all
-// queued worker messages in one go, so pulling bounds how long a delivery blocks API requests.
+// Results come back while the tick runs (so nodes that answered can be stored before the slow ones
+// have), in messages of up to a few thousand containers; only a few are sent ahead of the ones taken
+// in, each after the event loop has had a turn: Node delivers all queued worker messages in one go, so
+// pulling bounds how long a delivery blocks API requests.
 import { Worker } from "node:worker_threads";
 import type { Node } from "../../kube/index.ts";
 import * as log from "../../log/index.ts";
@@ -14,7 +15,7 @@ import type { ScrapeEndpoint } from "../endpoint.ts";
 import { Interner } from "../interner.ts";
 import { KubeletClient, type KubeletClientOptions } from "../kubelet/index.ts";
 import { forgetNode, observeKubeletRequest } from "../monitoring.ts";
-import { Scraper, type ScraperOptions } from "../scraper.ts";
+import { finishBatch, type NodeResultSink, Scraper, type ScraperOptions } from "../scraper.ts";
 import { type NodeForWorker, nodeForWorker } from "./node-json.ts";
 import { unpackMessage } from "./packing.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
@@ -74,8 +75,10 @@ interface Tick {
   id: number;
   /** Ready nodes sent: the ones that get a failure line if the worker dies before answering. */
   ready: string[];
-  received: NodeScrape[];
-  receivedNames: Set<string>;
+  /** Every node name sent, once each, in node order (the order duplicate pods are decided in). */
+  order: string[];
+  received: Map<string, NodeScrape>;
+  onResult: NodeResultSink | undefined;
   /** Nodes whose failure the worker has already logged (a failed request observation). */
   failed: Set<string>;
   finish: () => void;
@@ -164,9 +167,12 @@ export class WorkerScraper {
     return this.#endpoints.get(node);
   }
 
-  /** Scrapes every Ready node in the worker; failed nodes are logged and left out. Ticks run one at a time. */
-  scrape(nodes: readonly Node[], deadline: AbortSignal): Promise<NodeScrape[]> {
-    const run = this.#queue.then(() => this.#scrapeOnce(nodes, deadline));
+  /**
+   * Scrapes every Ready node in the worker; failed nodes are logged and left out. `onResult` hears of
+   * each node as its result arrives. Ticks run one at a time.
+   */
+  scrape(nodes: readonly Node[], deadline: AbortSignal, onResult?: NodeResultSink): Promise<NodeScrape[]> {
+    const run = this.#queue.then(() => this.#scrapeOnce(nodes, deadline, onResult));
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -186,13 +192,18 @@ export class WorkerScraper {
     this.#worker?.postMessage({ type: "crash" } satisfies ToWorker);
   }
 
-  async #scrapeOnce(nodes: readonly Node[], deadline: AbortSignal): Promise<NodeScrape[]> {
+  async #scrapeOnce(
+    nodes: readonly Node[],
+    deadline: AbortSignal,
+    onResult: NodeResultSink | undefined,
+  ): Promise<NodeScrape[]> {
     if (this.#closed) throw new Error("WorkerScraper is closed");
     const { token, tokenError } = await this.#currentToken(deadline);
     const worker = this.#worker ?? this.#startWorker();
 
     const parts = new Array<string>(nodes.length);
     const ready: string[] = [];
+    const order: string[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < nodes.length; i++) {
       let n: NodeForWorker;
@@ -205,12 +216,14 @@ export class WorkerScraper {
       parts[i] = n.json;
       if (n.name !== undefined && !seen.has(n.name)) {
         seen.add(n.name);
+        order.push(n.name);
         if (n.ready) ready.push(n.name);
       }
     }
     const nodesJSON = `[${parts.join(",")}]`;
 
     const id = this.#nextTickId++;
+    const startMs = performance.now();
     return new Promise<NodeScrape[]>((resolve, reject) => {
       const onDeadline = (): void => {
         this.#worker?.postMessage({ type: "abort", id } satisfies ToWorker);
@@ -223,15 +236,16 @@ export class WorkerScraper {
       const tick: Tick = {
         id,
         ready,
-        received: [],
-        receivedNames: new Set(),
+        order,
+        received: new Map(),
+        onResult,
         failed: new Set(),
         finish: () => {
           clearTimeout(tick.graceTimer);
           deadline.removeEventListener("abort", onDeadline);
           this.#worker?.unref();
           this.#interner.rotate();
-          resolve(tick.received);
+          resolve(finishBatch(tick.order, tick.received, startMs));
         },
       };
       const msg: ToWorker = {
@@ -313,18 +327,24 @@ export class WorkerScraper {
     }
     const tick = this.#tick;
     if (msg.type !== "result" || tick === undefined || msg.id !== tick.id) return;
-    clearTimeout(tick.graceTimer);
+    // The scrape has ended in time; what remains is handing its results over.
+    if (msg.done) clearTimeout(tick.graceTimer);
     if (msg.packed !== null) {
+      let scrapes: NodeScrape[] = [];
       try {
-        for (const scrape of unpackMessage(msg.packed, this.#interner.intern)) {
-          tick.received.push(scrape);
-          tick.receivedNames.add(scrape.node);
-        }
+        scrapes = unpackMessage(msg.packed, this.#interner.intern);
       } catch (err) {
         // Only a bug in the worker gets here; every node of the message gets its failure line.
         const nodes = Array.isArray(msg.packed?.nodes) ? msg.packed.nodes : ["<unknown>"];
         for (const node of nodes) log.error(err, "Failed to scrape node", { node: String(node) });
       }
+      for (const scrape of scrapes) {
+        tick.received.set(scrape.node, scrape);
+        tick.onResult?.(scrape.node, scrape);
+      }
+    }
+    if (Array.isArray(msg.failed)) {
+      for (const node of msg.failed) if (typeof node === "string") tick.onResult?.(node, undefined);
     }
     if (!msg.last) {
       // Ask for the rest only after this turn, so API requests queued meanwhile are served first.
@@ -382,7 +402,7 @@ export class WorkerScraper {
     if (tick) {
       const failure = new Error(`scraper worker stopped: ${cause.message}`);
       for (const node of tick.ready) {
-        if (!tick.receivedNames.has(node) && !tick.failed.has(node)) {
+        if (!tick.received.has(node) && !tick.failed.has(node)) {
           log.error(failure, "Failed to scrape node", { node });
         }
       }
