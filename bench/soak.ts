@@ -299,6 +299,10 @@ export async function runSoak(args: SoakArgs): Promise<SoakReport> {
         row.checkedValues += result.values;
         row.wrongValues += result.wrong.length;
         for (const w of result.wrong) {
+          // Which faults its node had over the sample's span (with the slack the check allows).
+          if (w.node !== undefined && w.span !== undefined) {
+            w.faults = faultLog.specsAt(w.node, w.span.fromMs - 2000, w.span.toMs + 3000);
+          }
           if (wrongSamples.length < WRONG_SAMPLES) wrongSamples.push(w);
         }
         if (result.wrong.length > 0)

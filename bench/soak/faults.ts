@@ -46,6 +46,13 @@ export class FaultLog {
     };
   }
 
+  /** The faults node had at some time in [fromMs, untilMs], in order. */
+  specsAt(node: string, fromMs: number, untilMs: number): string[] {
+    return (this.#spans.get(node) ?? [])
+      .filter((s) => s.fromMs <= untilMs && s.untilMs >= fromMs)
+      .map((s) => s.spec);
+  }
+
   /** Whether node had any fault at some time in [fromMs, untilMs]. */
   faultedAt = (node: string, fromMs: number, untilMs: number): boolean =>
     (this.#spans.get(node) ?? []).some((s) => s.fromMs <= untilMs && s.untilMs >= fromMs);

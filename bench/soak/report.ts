@@ -222,7 +222,8 @@ export function renderSummary(r: SoakReport): string {
     lines.push("");
     lines.push("First wrong values:");
     for (const w of r.checks.wrongSamples.slice(0, 10)) {
-      lines.push(`- ${w.kind} ${w.name}: ${w.what}: ${w.detail}`);
+      const faults = w.faults === undefined ? "" : `; node's faults then: ${w.faults.join(", ") || "none"}`;
+      lines.push(`- ${w.kind} ${w.name}: ${w.what}: ${w.detail}${faults}`);
     }
   }
   for (const x of r.restarts) {

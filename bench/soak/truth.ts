@@ -28,6 +28,12 @@ export interface WrongValue {
   /** What is wrong, e.g. "cpu", "memory", "window", "unknown node". */
   what: string;
   detail: string;
+  /** The node (of a pod: the node it was last seen on), when known. */
+  node?: string;
+  /** The served sample's span, [timestamp - window, timestamp] in ms, when it could be read. */
+  span?: { fromMs: number; toMs: number };
+  /** The faults the node had over the span (the soak fills it in). */
+  faults?: string[];
 }
 
 export interface CheckResult {
@@ -201,7 +207,7 @@ export class TruthHistory {
       result.items++;
       const name = item.metadata.name;
       const wrong = (what: string, detail: string): void => {
-        result.wrong.push({ kind: "node", name, what, detail });
+        result.wrong.push({ kind: "node", name, what, detail, node: name, ...spanOf(item) });
       };
       const point = readPoint(item, fetchedAtMs, tol.slackMs);
       if (typeof point === "string") {
@@ -258,7 +264,15 @@ export class TruthHistory {
       result.items++;
       const name = key(item.metadata.namespace ?? "", item.metadata.name);
       const wrong = (what: string, detail: string, container?: string): void => {
-        result.wrong.push({ kind: "pod", name: container ? `${name}/${container}` : name, what, detail });
+        const node = this.#podNodes.get(name);
+        result.wrong.push({
+          kind: "pod",
+          name: container ? `${name}/${container}` : name,
+          what,
+          detail,
+          ...(node === undefined ? {} : { node }),
+          ...spanOf(item),
+        });
       };
       const containers = item.containers ?? [];
       const variants = this.#pods.get(name);
@@ -309,6 +323,18 @@ export class TruthHistory {
     }
     return result;
   }
+}
+
+/** The item's sample span, if its timestamp and window can be read. */
+function spanOf(item: ServedItem): { span?: { fromMs: number; toMs: number } } {
+  const ts = item.timestamp === null ? Number.NaN : Date.parse(item.timestamp);
+  let window = Number.NaN;
+  try {
+    window = parseGoDuration(item.window);
+  } catch {
+    // no span
+  }
+  return Number.isFinite(ts) && Number.isFinite(window) ? { span: { fromMs: ts - window, toMs: ts } } : {};
 }
 
 function sameContainers(a: ContainerTruth, b: ContainerTruth): boolean {
