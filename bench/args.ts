@@ -143,7 +143,13 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-function whole(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
+export function whole(
+  name: string,
+  v: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max) {
@@ -155,7 +161,7 @@ function whole(name: string, v: string | undefined, fallback: number, min: numbe
 }
 
 /** A request rate: 0 (that call off), or from 0.01 per second (one call per 100 s) to 100,000. */
-function rate(name: string, v: string | undefined, fallback: number): number {
+export function rate(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   // Below 0.01/s the schedule's first call (and, with a phase, the run) would wait minutes.
@@ -168,7 +174,7 @@ function rate(name: string, v: string | undefined, fallback: number): number {
 }
 
 /** A Go duration of at least a second, in milliseconds. */
-function resolutionMs(v: string): number {
+export function resolutionMs(v: string): number {
   let ms = Number.NaN;
   try {
     ms = parseGoDuration(v);

@@ -2,17 +2,18 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { readAdminCredentials, registerMetricsApi } from "../scripts/cluster.ts";
 import { reserveIpBase } from "../test/support/loopback.ts";
 import { poll } from "../test/support/poll.ts";
-import { NodeProcess } from "../test/support/processes.ts";
+import type { NodeProcess } from "../test/support/processes.ts";
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from "./args.ts";
 import { findHpaTarget, simHpaArgs } from "./hpa.ts";
-import { connect, h2Get, type LoadTarget, type TargetResult } from "./load.ts";
+import { connect, h2Get, type TargetResult } from "./load.ts";
 import { LoadWorkers, type ThreadCpu, threadCpu } from "./load-threads.ts";
+import { root, startMetricsServer, startSimulator } from "./processes.ts";
 import { readCpuSeconds, readMemory, readThreadCpuSeconds } from "./procfs.ts";
 import {
   type ApiResult,
@@ -30,8 +31,8 @@ import {
   parseHistogram,
   summarize,
 } from "./stats.ts";
+import { loadTargets } from "./targets.ts";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const TICK_HISTOGRAM = "metrics_server_manager_tick_duration_seconds";
 
 interface ScrapeLine {
@@ -68,7 +69,7 @@ export function parseScrapeFinished(line: string): ScrapeLine | undefined {
   return { durationMs, nodeCount: Number(nodeCount), podCount: Number(podCount) };
 }
 
-function machineInfo(): BenchResult["machine"] {
+export function machineInfo(): BenchResult["machine"] {
   const git = (args: string[]): string => {
     try {
       return execFileSync("git", args, {
@@ -225,33 +226,18 @@ export async function runBench(
       `starting the simulator: ${args.nodes} nodes × ${args.podsPerNode} pods × ${args.containersPerPod} containers on ${ipBase}.0.0/16`,
     );
     let t0 = performance.now();
-    const sim = new NodeProcess(
-      "kube-sim",
-      "sim/main.ts",
-      [
-        "--dir",
-        dir,
-        "--ip-base",
-        ipBase,
-        "--port",
-        "0",
-        "--nodes",
-        String(args.nodes),
-        "--pods-per-node",
-        String(args.podsPerNode),
-        "--containers-per-pod",
-        String(args.containersPerPod),
-        ...simHpaArgs(args.hpaReplicas),
-      ],
-      { cwd: root, echo: args.verbose, nodeArgs: args.simNodeArgs, keep: 200 },
-    );
+    const { sim, pods } = await startSimulator({
+      dir,
+      ipBase,
+      nodes: args.nodes,
+      podsPerNode: args.podsPerNode,
+      containersPerPod: args.containersPerPod,
+      extraArgs: simHpaArgs(args.hpaReplicas),
+      nodeArgs: args.simNodeArgs,
+      echo: args.verbose,
+      timeoutMs: scaleTimeoutMs,
+    });
     procs.push(sim);
-    const readyLine = await sim.waitFor(
-      "ready line",
-      (l) => (l.startsWith("kube-sim ready:") ? l : undefined),
-      scaleTimeoutMs,
-    );
-    const pods = Number(/\bpods=(\d+)/.exec(readyLine)?.[1] ?? Number.NaN);
     const simStartupSeconds = (performance.now() - t0) / 1000;
     const kubeconfig = join(dir, "kubeconfig");
     await registerMetricsApi(kubeconfig, serverIP, port);
@@ -265,38 +251,15 @@ export async function runBench(
 
     status(`starting the metrics-server on ${authority} (resolution ${args.resolution})`);
     t0 = performance.now();
-    // The server gets a compile cache of its own, filled as the image's is (or left empty): not
-    // bin/metrics-server's in /tmp, whose state depends on what ran on this machine before.
-    const compileCache = join(dir, "compile-cache");
-    mkdirSync(compileCache);
-    if (!args.coldCompileCache) {
-      execFileSync(process.execPath, [
-        join(root, "scripts", "compile-cache.ts"),
-        root,
-        compileCache,
-        String(process.getuid?.() ?? 0),
-      ]);
-    }
-    const launcherCache = process.env.NODE_COMPILE_CACHE;
-    process.env.NODE_COMPILE_CACHE = compileCache;
-    const server = new NodeProcess(
-      "metrics-server",
-      "bin/metrics-server",
-      [
-        // The demo's flags: service-account kubeconfig, client CAs from the ConfigMap, node status port.
-        `--kubeconfig=${join(dir, "metrics-server.kubeconfig")}`,
-        `--bind-address=${serverIP}`,
-        `--secure-port=${port}`,
-        `--cert-dir=${join(dir, "certs")}`,
-        `--metric-resolution=${args.resolution}`,
-        "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
-        "--kubelet-use-node-status-port",
-        "--v=1",
-      ],
-      { cwd: root, echo: args.verbose, nodeArgs: args.serverNodeArgs, keep: 200 },
-    );
-    if (launcherCache === undefined) delete process.env.NODE_COMPILE_CACHE;
-    else process.env.NODE_COMPILE_CACHE = launcherCache;
+    const server = startMetricsServer({
+      dir,
+      serverIP,
+      port,
+      resolution: args.resolution,
+      coldCompileCache: args.coldCompileCache,
+      nodeArgs: args.serverNodeArgs,
+      echo: args.verbose,
+    });
     procs.push(server);
     // Every "Scrape finished" line, in order, from the moment the server starts.
     const scrapes: SeenScrape[] = [];
@@ -399,33 +362,8 @@ export async function runBench(
         (args.warmup + 1) * tickTimeoutMs,
       );
 
-      const base = "/apis/metrics.k8s.io/v1beta1";
-      const ns = encodeURIComponent(hpa.namespace);
-      const targets: LoadTarget[] = [
-        // One full pod list per 1 / listRate seconds, alternating JSON and protobuf (kubectl top pod
-        // -A asks for protobuf first), so adding the protobuf call did not double the list load.
-        { name: "listPods", path: `${base}/pods`, ratePerSecond: args.listRate / 2 },
-        {
-          name: "listPodsProtobuf",
-          path: `${base}/pods`,
-          ratePerSecond: args.listRate / 2,
-          phase: 0.5,
-          accept: "application/vnd.kubernetes.protobuf,application/json",
-        },
-        { name: "listNodes", path: `${base}/nodes`, ratePerSecond: args.listRate },
-        {
-          name: "hpaNamespaceSelector",
-          path: `${base}/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(hpa.selector)}`,
-          ratePerSecond: args.rate,
-        },
-        {
-          name: "getPod",
-          path: `${base}/namespaces/${ns}/pods/${encodeURIComponent(hpa.pod)}`,
-          ratePerSecond: args.getRate,
-        },
-      ];
       // A rate of 0 turns a call off (all off: an idle API, the small preset).
-      const active = targets.filter((t) => t.ratePerSecond > 0);
+      const active = loadTargets(hpa, args);
       // Each call kind gets its own thread and connection, up before the window opens.
       const workers = await LoadWorkers.start(active, {
         authority,
