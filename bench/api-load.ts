@@ -9,12 +9,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { readAdminCredentials, readTruth } from "../scripts/cluster.ts";
+import { parseFlags, UsageError } from "../scripts/flags.ts";
 import { type AbuseStats, rapidReset, slowloris } from "../test/support/abusive-clients.ts";
 import { reserveIpBase } from "../test/support/loopback.ts";
 import { poll } from "../test/support/poll.ts";
 import { NodeProcess } from "../test/support/processes.ts";
+import { whole } from "./args.ts";
 import { readCpuSeconds, readMemory } from "./procfs.ts";
 
 export interface ApiLoadOptions {
@@ -360,24 +361,53 @@ export function renderApiLoad(r: ApiLoadResult): string {
   return lines.join("\n");
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({
-    options: {
-      seconds: { type: "string" },
-      clients: { type: "string" },
-      nodes: { type: "string" },
-      "pods-per-node": { type: "string" },
-      verbose: { type: "boolean" },
-    },
+const USAGE = `Usage: npm run bench:api-load -- [flags]
+
+The metrics-server under API load: half the clients on HTTP/2 (h2load), half on HTTP/1.1 (wrk),
+while slowloris and HTTP/2 rapid-reset clients attack the same listener. Needs Debian's
+nghttp2-client and wrk.
+
+  --seconds N         how long the load runs (default ${DEFAULT_API_LOAD.seconds})
+  --clients N         load clients in all, split between h2load and wrk (default ${DEFAULT_API_LOAD.clients})
+  --nodes N           simulated nodes (default ${DEFAULT_API_LOAD.nodes})
+  --pods-per-node P   pods per node (default ${DEFAULT_API_LOAD.podsPerNode})
+  --verbose           echo the simulator's and the server's logs
+  -h, --help          this help
+`;
+
+function parseApiLoadArgs(argv: readonly string[]): ApiLoadOptions | undefined {
+  const values = parseFlags(argv, {
+    seconds: { type: "string" },
+    clients: { type: "string" },
+    nodes: { type: "string" },
+    "pods-per-node": { type: "string" },
+    verbose: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   });
-  const o: ApiLoadOptions = {
+  if (values.help) return undefined;
+  return {
     ...DEFAULT_API_LOAD,
-    seconds: Number(values.seconds ?? DEFAULT_API_LOAD.seconds),
-    clients: Number(values.clients ?? DEFAULT_API_LOAD.clients),
-    nodes: Number(values.nodes ?? DEFAULT_API_LOAD.nodes),
-    podsPerNode: Number(values["pods-per-node"] ?? DEFAULT_API_LOAD.podsPerNode),
+    seconds: whole("seconds", values.seconds, DEFAULT_API_LOAD.seconds, 1, 3600),
+    clients: whole("clients", values.clients, DEFAULT_API_LOAD.clients, 2, 10_000),
+    nodes: whole("nodes", values.nodes, DEFAULT_API_LOAD.nodes, 1, 5000),
+    podsPerNode: whole("pods-per-node", values["pods-per-node"], DEFAULT_API_LOAD.podsPerNode, 0, 1000),
     verbose: values.verbose ?? false,
   };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  let o: ApiLoadOptions | undefined;
+  try {
+    o = parseApiLoadArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench:api-load: ${err.message} (see --help)\n`);
+    process.exit(1);
+  }
+  if (o === undefined) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
   const missing = await missingLoadTools();
   if (missing.length > 0) {
     process.stderr.write(`missing: ${missing.join(", ")} (apt-get install -y nghttp2-client wrk)\n`);
