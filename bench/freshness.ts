@@ -12,12 +12,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { readAdminCredentials, registerMetricsApi } from "../scripts/cluster.ts";
+import { parseFlags, UsageError } from "../scripts/flags.ts";
 import { parseGoDuration } from "../src/go/index.ts";
 import { reserveIpBase } from "../test/support/loopback.ts";
 import { poll } from "../test/support/poll.ts";
 import { NodeProcess } from "../test/support/processes.ts";
+import { resolutionMs as checkResolution, whole } from "./args.ts";
 import { connect, h2Get } from "./load.ts";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -51,18 +52,62 @@ function quantile(before: Histogram, after: Histogram, q: number): number {
   return Number.NaN;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      nodes: { type: "string", default: "100" },
-      "pods-per-node": { type: "string", default: "10" },
-      resolution: { type: "string", default: "15s" },
-      seconds: { type: "string", default: "90" },
-      "poll-ms": { type: "string", default: "250" },
-      fault: { type: "string", multiple: true, default: [] },
-      verbose: { type: "boolean", default: false },
-    },
+const USAGE = `Usage: node bench/freshness.ts [flags]
+
+How old the served node points are, with and without broken kubelets (see the top of this file).
+
+  --nodes N           simulated nodes (default 100)
+  --pods-per-node P   pods per node (default 10)
+  --resolution DUR    metrics-server --metric-resolution (default 15s)
+  --seconds N         how long node metrics are listed (default 90)
+  --poll-ms N         how often (default 250)
+  --fault NODE=SPEC   a kube-sim kubelet fault (repeatable)
+  --verbose           echo the simulator's and the server's logs
+  -h, --help          this help
+`;
+
+function parseFreshnessArgs(argv: readonly string[]) {
+  const values = parseFlags(argv, {
+    nodes: { type: "string" },
+    "pods-per-node": { type: "string" },
+    resolution: { type: "string" },
+    seconds: { type: "string" },
+    "poll-ms": { type: "string" },
+    fault: { type: "string", multiple: true },
+    verbose: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   });
+  const fault = values.fault ?? [];
+  for (const f of fault) {
+    if (!/^[^=]+=.+$/.test(f)) throw new UsageError(`invalid --fault ${JSON.stringify(f)}: want NODE=SPEC`);
+  }
+  const resolution = values.resolution ?? "15s";
+  checkResolution(resolution);
+  return {
+    help: values.help === true,
+    nodes: String(whole("nodes", values.nodes, 100, 1, 5000)),
+    "pods-per-node": String(whole("pods-per-node", values["pods-per-node"], 10, 0, 1000)),
+    resolution,
+    seconds: String(whole("seconds", values.seconds, 90, 1, 3600)),
+    "poll-ms": String(whole("poll-ms", values["poll-ms"], 250, 10, 60_000)),
+    fault,
+    verbose: values.verbose === true,
+  };
+}
+
+async function main(): Promise<void> {
+  let values: ReturnType<typeof parseFreshnessArgs>;
+  try {
+    values = parseFreshnessArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`freshness: ${err.message} (see --help)\n`);
+    process.exit(1);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const nodes = Number(values.nodes);
   const resolutionMs = parseGoDuration(values.resolution);
   const faulty = new Set(values.fault.map((f) => f.split("=")[0]));
