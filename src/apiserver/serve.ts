@@ -188,6 +188,9 @@ function guardHttp2(server: http2.Http2SecureServer, limits: ServeLimits): void 
   });
 }
 
+/** The accept queue asked for; the kernel caps it at net.core.somaxconn. */
+const LISTEN_BACKLOG = 4096;
+
 /** The server, listening. Closing it (shutdownServer) also stops the certificate reload. */
 export async function startServer(opts: ServeOptions): Promise<http2.Http2SecureServer> {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -251,7 +254,9 @@ export async function startServer(opts: ServeOptions): Promise<http2.Http2Secure
   }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, opts.bindAddress, () => {
+    // Go's listener asks for the kernel's somaxconn (4096 on current kernels); Node's default of 511
+    // overflows when hundreds of clients connect at once (a rollout, a load test).
+    server.listen({ port: opts.port, host: opts.bindAddress, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", reject);
       resolve();
     });
