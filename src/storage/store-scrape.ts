@@ -246,7 +246,13 @@ function storePod(
     let prevCpu = 0;
     let prevCpuRem = 0;
     const age = ts - start;
-    if (start !== 0 && start < ts && age >= FRESH_CONTAINER_MIN_AGE_MS && age < ctx.resolutionMs) {
+    if (
+      s.wholeSecondStartTimes !== true &&
+      start !== 0 &&
+      start < ts &&
+      age >= FRESH_CONTAINER_MIN_AGE_MS &&
+      age < ctx.resolutionMs
+    ) {
       // Young container: its counter started at 0 at its start time, so that is a valid prev.
       prevTs = start;
       prevStart = start;

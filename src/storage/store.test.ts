@@ -212,6 +212,25 @@ describe("TwoPointStore (upstream storage cases)", () => {
     assert.equal(s.nodeReady(), false);
   });
 
+  test("fresh container from the Summary API (start times in whole seconds): waits for two points", () => {
+    const s = newStore();
+    const first = simpleBatch({ tsS: 20, cpu: 5, startS: 10, memory: 7 });
+    for (const b of first) b.wholeSecondStartTimes = true;
+    s.store(first);
+    // Its start time may be up to a second early: a rate from it could be 10 % low.
+    assert.deepEqual(s.getPodMetrics([POD1]), [undefined]);
+    const second = simpleBatch({ tsS: 30, cpu: 10, startS: 10, memory: 7 });
+    for (const b of second) b.wholeSecondStartTimes = true;
+    s.store(second);
+    assert.deepEqual(s.getPodMetrics([POD1]), [
+      {
+        timestampMs: at(30),
+        windowMs: 10_000,
+        containers: [{ name: "c1", cpuNanocores: 500_000_000, memoryBytes: 7 }],
+      },
+    ]);
+  });
+
   test("fresh container (ts − start = 9 s): nothing served", () => {
     const s = newStore();
     s.store(simpleBatch({ tsS: 19, cpu: 5, startS: 10 }));

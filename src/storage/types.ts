@@ -54,6 +54,12 @@ export interface NodeScrape {
   cpuCapacityNanocores?: number;
   /** The node's status.capacity.memory in bytes; undefined = unknown. Memory above it is not served. */
   memoryCapacityBytes?: number;
+  /**
+   * The start times are truncated to the second (the Summary API's metav1.Time): a young
+   * container's rate from its start time could be up to a second's worth low, so the store waits
+   * for its second point instead (upstream's rule without the fresh-container shortcut).
+   */
+  wholeSecondStartTimes?: boolean;
 }
 
 export interface NodeMetricsPoint {

@@ -224,5 +224,6 @@ export function decodeSummary(body: string, node: string, intern: (s: string) =>
   const point = completeNode(node, { ...nodePoint, startTimeMs: nodeStartTimeMs });
   const scrape: DecodedScrape = buildScrape(node, point, completePods(pods, node), swapBytes(nodeStats));
   if (conflicting.length > 0) scrape.problems = conflictProblems(conflicting);
+  scrape.wholeSecondStartTimes = true;
   return scrape;
 }

@@ -32,6 +32,7 @@ const scrape: fc.Arbitrary<NodeScrape> = fc.nat(6).chain((n) =>
       swapBytes: fc.option(column(n, true), { nil: undefined }),
       cpuCapacityNanocores: fc.option(fc.double(), { nil: undefined }),
       memoryCapacityBytes: fc.option(fc.double(), { nil: undefined }),
+      wholeSecondStartTimes: fc.option(fc.constant(true as const), { nil: undefined }),
     })
     .map((r) => {
       const s: NodeScrape = { ...r, containerCount: n };
@@ -43,6 +44,7 @@ const scrape: fc.Arbitrary<NodeScrape> = fc.nat(6).chain((n) =>
         "swapBytes",
         "cpuCapacityNanocores",
         "memoryCapacityBytes",
+        "wholeSecondStartTimes",
       ] as const;
       for (const k of optional) {
         if (s[k] === undefined) delete s[k];

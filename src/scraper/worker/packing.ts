@@ -56,6 +56,7 @@ const FLAG_CPU_REMAINDER_COLUMN = 4;
 const FLAG_SWAP_COLUMN = 8;
 const FLAG_CPU_CAPACITY = 16;
 const FLAG_MEMORY_CAPACITY = 32;
+const FLAG_WHOLE_SECOND_STARTS = 64;
 
 export interface PackedMessage {
   message: PackedScrapes;
@@ -119,6 +120,7 @@ export function pack(scrapes: readonly NodeScrape[]): PackedMessage {
     if (s.swapBytes !== undefined) flags |= FLAG_SWAP_COLUMN;
     if (s.cpuCapacityNanocores !== undefined) flags |= FLAG_CPU_CAPACITY;
     if (s.memoryCapacityBytes !== undefined) flags |= FLAG_MEMORY_CAPACITY;
+    if (s.wholeSecondStartTimes === true) flags |= FLAG_WHOLE_SECOND_STARTS;
     ints[n] = offset;
     ints[flagsAt + n] = flags;
     const count = s.containerCount;
@@ -202,6 +204,7 @@ export function unpackMessage(m: PackedScrapes, intern: (s: string) => string): 
     if (flags & FLAG_SWAP_COLUMN) s.swapBytes = column(COL_SWAP);
     if (flags & FLAG_CPU_CAPACITY) s.cpuCapacityNanocores = numbers[base + NODE_CPU_CAPACITY];
     if (flags & FLAG_MEMORY_CAPACITY) s.memoryCapacityBytes = numbers[base + NODE_MEMORY_CAPACITY];
+    if (flags & FLAG_WHOLE_SECOND_STARTS) s.wholeSecondStartTimes = true;
     out[n] = s;
   }
   return out;
