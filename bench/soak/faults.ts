@@ -9,16 +9,7 @@ export interface SoakFault {
    * timestamps), so the check of its node and pods allows a wider CPU tolerance.
    */
   approximate: boolean;
-  /**
-   * How long after it clears values stay approximate: a kubelet that answered 404 is read from the
-   * Summary API, whose timestamps are whole seconds, until the server tries /metrics/resource again
-   * (every 10 minutes, docs/scraping.md "Endpoints"); a young container's rate over 10-15 s is then
-   * off by up to a second's worth.
-   */
-  approximateAfterMs: number;
 }
-
-const SUMMARY_FALLBACK_MS = 10 * 60_000;
 
 /**
  * The faults the soak draws from: every kubelet fault kind of the simulator, with its sample SPEC,
@@ -27,7 +18,6 @@ const SUMMARY_FALLBACK_MS = 10 * 60_000;
 export const SOAK_FAULTS: readonly SoakFault[] = KUBELET_FAULT_KINDS.map((k) => ({
   spec: k.spec,
   approximate: k.expect === "approximate",
-  approximateAfterMs: k.spec === "status:404" ? SUMMARY_FALLBACK_MS : 0,
 }));
 
 export const SOAK_FAULT_SPECS: readonly string[] = SOAK_FAULTS.map((f) => f.spec);
@@ -35,15 +25,10 @@ export const SOAK_FAULT_SPECS: readonly string[] = SOAK_FAULTS.map((f) => f.spec
 /** When each node had which fault: answers whether a node's values were approximate at a time. */
 export class FaultLog {
   readonly #approximate: ReadonlySet<string>;
-  /** Per spec, how long after it ends its node's values stay approximate. */
-  readonly #approximateAfter: ReadonlyMap<string, number>;
   readonly #spans = new Map<string, { spec: string; fromMs: number; untilMs: number }[]>();
 
   constructor(faults: readonly SoakFault[] = SOAK_FAULTS) {
     this.#approximate = new Set(faults.filter((f) => f.approximate).map((f) => f.spec));
-    this.#approximateAfter = new Map(
-      faults.filter((f) => f.approximateAfterMs > 0).map((f) => [f.spec, f.approximateAfterMs]),
-    );
   }
 
   /**
@@ -73,11 +58,9 @@ export class FaultLog {
     (this.#spans.get(node) ?? []).some((s) => s.fromMs <= untilMs && s.untilMs >= fromMs);
 
   approximateAt = (node: string, fromMs: number, untilMs: number): boolean =>
-    (this.#spans.get(node) ?? []).some((s) => {
-      const after = this.#approximateAfter.get(s.spec);
-      if (after !== undefined) return s.untilMs <= untilMs && s.untilMs + after >= fromMs;
-      return this.#approximate.has(s.spec) && s.fromMs <= untilMs && s.untilMs >= fromMs;
-    });
+    (this.#spans.get(node) ?? []).some(
+      (s) => this.#approximate.has(s.spec) && s.fromMs <= untilMs && s.untilMs >= fromMs,
+    );
 }
 
 /** A small seeded generator (mulberry32): the same seed draws the same faults and churn. */

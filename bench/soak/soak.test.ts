@@ -152,8 +152,8 @@ test("truth: a node's rate may lie between its truths while pods come and go, an
 
 test("faults: a node's values are approximate only while it has an approximate fault", () => {
   const log = new FaultLog([
-    { spec: "no-timestamp", approximate: true, approximateAfterMs: 0 },
-    { spec: "hang", approximate: false, approximateAfterMs: 0 },
+    { spec: "no-timestamp", approximate: true },
+    { spec: "hang", approximate: false },
   ]);
   log.change("n1", "no-timestamp", 100)(110);
   log.change("n1", "hang", 200)(230);
@@ -257,16 +257,4 @@ test("report: klog lines by severity, minutes, the verdict and the summary", () 
     renderSummary({ ...report, checks: { ...report.checks, rounds: 0 } }),
     /Verdict: FAIL: no check round/,
   );
-});
-
-test("faults: after a 404 the node's values stay approximate while the server reads the Summary API", () => {
-  const log = new FaultLog([{ spec: "status:404", approximate: false, approximateAfterMs: 600_000 }]);
-  log.change("n1", "status:404", 100)(110);
-  // While it answers 404 the node is not served at all: nothing approximate.
-  assert.equal(log.approximateAt("n1", 100, 500), false);
-  // Cleared by a request sent at 1000 and answered at 1010.
-  log.change("n1", null, 1000)(1010);
-  assert.equal(log.approximateAt("n1", 1000, 1020), true);
-  assert.equal(log.approximateAt("n1", 600_000, 600_100), true);
-  assert.equal(log.approximateAt("n1", 601_100, 602_000), false);
 });
