@@ -49,13 +49,11 @@ export const WINDOW_TOO_LONG = "window longer than consecutive scrapes can span"
 
 /** The longest window of consecutive scrapes, in resolutions (see maxWindowMs). */
 export const MAX_WINDOW_RESOLUTIONS = 3;
-/** ... and never less than this, for the kubelet's own sampling (cAdvisor housekeeping, up to 15 s). */
-export const MIN_MAX_WINDOW_MS = 45_000;
 
 /**
  * The longest window served. Two points of consecutive scrapes are about one resolution apart: a
- * tick that overruns, a request that takes up to its timeout and a kubelet whose samples are up to
- * 15 s old stretch that, but not past three resolutions (45 s at least). A longer window pairs
+ * tick that overruns, a request that takes up to its timeout and a kubelet sample that did not move
+ * for a tick stretch that, but not past three resolutions. A longer window pairs
  * points that did not come from consecutive scrapes, e.g. around a kubelet clock that went back:
  * an average, but of another time. Nor can it be longer than this store has existed, plus the
  * clock skew allowed and a young container's window (its start time, under one resolution old).
@@ -64,7 +62,7 @@ export function maxWindowMs(
   nowMs: number,
   startedAtMs: number,
   resolutionMs: number,
-  consecutive = Math.max(MAX_WINDOW_RESOLUTIONS * resolutionMs, MIN_MAX_WINDOW_MS),
+  consecutive = MAX_WINDOW_RESOLUTIONS * resolutionMs,
 ): number {
   return Math.min(consecutive, nowMs - startedAtMs + Math.max(MAX_CLOCK_SKEW_MS, resolutionMs));
 }

@@ -63,7 +63,7 @@ export interface TwoPointStoreOptions {
    */
   startedAtMs?: number;
   /**
-   * The longest window of consecutive scrapes (default three resolutions, at least 45 s; see
+   * The longest window of consecutive scrapes (default three resolutions; see
    * scrape-checks.ts maxWindowMs). Tests of the upstream rules over arbitrary timestamps lift it.
    */
   consecutiveWindowMs?: number;

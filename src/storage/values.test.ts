@@ -161,7 +161,7 @@ describe("values no node can produce", () => {
     clock.nowS = 610;
     store.store([scrape({ tsS: 610, cpu: 161 })]);
     assert.equal(maxWindowMs(at(610), at(600), 15_000), 45_000);
-    assert.equal(maxWindowMs(at(605), at(600), 5_000), 45_000);
+    assert.equal(maxWindowMs(at(605), at(600), 5_000), 15_000);
     assert.equal(maxWindowMs(at(605), at(600), 60_000), 65_000);
     assert.equal(maxWindowMs(at(1200), at(600), 60_000), 180_000);
     assert.deepEqual(served(store), { node: undefined, a: undefined, b: undefined });
