@@ -25,9 +25,11 @@ test("500 clients over HTTP/2 and HTTP/1.1 under slowloris and rapid reset: no e
   }
   // Whether the flood is stopped by a GOAWAY depends on how fast the server reads it (a fast server
   // absorbs it stream by stream); src/apiserver/rapid-reset.test.ts checks the GOAWAY itself. Here:
-  // when one comes, it says ENHANCE_YOUR_CALM (Node alone says INTERNAL_ERROR).
+  // when one comes for the flood, it says ENHANCE_YOUR_CALM (Node alone says INTERNAL_ERROR). A
+  // connection whose streams nghttp2 dropped before Node saw any is closed by the read timeout with
+  // NO_ERROR, as Go's server closes a connection that timed out.
   const codes = r.rapidReset?.goawayCodes ?? {};
   for (const code of Object.keys(codes))
-    assert.equal(code, "11", `rapid reset: GOAWAY codes ${JSON.stringify(codes)}`);
+    assert.ok(code === "11" || code === "0", `rapid reset: GOAWAY codes ${JSON.stringify(codes)}`);
   assert.ok(r.readyAfter, "the server is not ready after the load");
 });
