@@ -1,5 +1,5 @@
 // The soak's report: what happened minute by minute, the totals, the verdict, and a markdown summary.
-import type { Summary } from "../stats.ts";
+import type { ApiResult } from "../report.ts";
 import type { SoakArgs } from "./args.ts";
 import type { ChurnCounts } from "./churn.ts";
 import type { WrongValue } from "./truth.ts";
@@ -75,17 +75,8 @@ export class Minutes {
   }
 }
 
-export interface LoadRow {
-  path: string;
-  ratePerSecond: number;
-  scheduled: number;
-  completed: number;
-  errors: number;
-  unfinished: number;
-  statuses: Record<string, number>;
-  latencyMs: Summary;
-  errorSamples: string[];
-}
+/** One API call's row: the scale bench's, without what only a single bench window reports. */
+export type LoadRow = Omit<ApiResult, "meanResponseBytes" | "items" | "latenciesMs">;
 
 export interface Spread {
   min: number;
