@@ -3,4 +3,5 @@
 
 export { MetricsApi } from "./handler.ts";
 export { registerApiMetrics } from "./monitoring.ts";
+export { boundedPodLookup, type FetchPod } from "./pod-lookup.ts";
 export { protobufEncoder } from "./protobuf.ts";

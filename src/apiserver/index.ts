@@ -22,6 +22,7 @@ export {
   notAcceptable,
   notFound,
   pathNotFound,
+  type StatusCause,
   type StatusDetails,
   statusJSON,
   statusResponse,

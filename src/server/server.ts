@@ -4,10 +4,11 @@
 // checks, so an API server that is down at start leaves the process running and not ready.
 import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
-import { MetricsApi, protobufEncoder } from "../api/index.ts";
+import { boundedPodLookup, MetricsApi, protobufEncoder } from "../api/index.ts";
 import type { RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
 import {
+  getPod,
   type KubeClient,
   type LabelSelector,
   type Node,
@@ -74,6 +75,7 @@ export class MetricsServer {
    */
   async run(): Promise<void> {
     const c = this.#config;
+    const startedAtMs = Date.now();
     const nodes = this.#nodes;
     const pods = this.#pods;
     nodes.start();
@@ -106,6 +108,10 @@ export class MetricsServer {
       serverAddress: address,
       protobuf: protobufEncoder,
       swapUsage: c.swapUsage,
+      // Explained 404s: the pod as the API server has it, and the server's rhythm.
+      lookupPod: boundedPodLookup((namespace, name, signal) => getPod(c.kube, namespace, name, signal)),
+      resolutionMs: c.resolutionMs,
+      startedAtMs,
     });
     const health = healthEndpoints({
       nodeSynced: () => nodes.hasSynced(),
