@@ -69,7 +69,7 @@ describe("explainNode", () => {
             outcome: "Failed",
             error: {
               kind: "CertificateInvalid",
-              message: "x509: certificate is valid for a.example, not 127.0.0.5",
+              message: "x509: certificate name mismatch",
               certificateWanted: "127.0.0.5",
               certificateHas: ["a.example", "10.0.0.1"],
             },

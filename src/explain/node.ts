@@ -13,18 +13,23 @@ export function readyStatus(node: Node): string | undefined {
   return node.status?.conditions?.find((c) => c.type === "Ready")?.status;
 }
 
-/** What the user can do about an error beyond its text: the name the certificate lacks, the RBAC. */
+/**
+ * What the user can do about an error beyond its text: the name the certificate lacks, the RBAC;
+ * nothing when the error's text says it already.
+ */
 function errorDetail(error: ScrapeError, endpoint: string | undefined): string {
   switch (error.kind) {
     case "CertificateInvalid":
-      if (error.certificateWanted === undefined) return "";
+      if (error.certificateWanted === undefined || error.message.includes(error.certificateWanted)) return "";
       return (
         `; the kubelet's serving certificate does not name ${goQuote(error.certificateWanted)}` +
         (error.certificateHas?.length ? ` (it names ${error.certificateHas.join(", ")})` : "")
       );
     case "Forbidden":
+      if (error.message.includes("nodes/")) return "";
       return `; the kubelet wants this server's identity allowed to get nodes/${endpoint === "summary" ? "stats" : "metrics"}`;
     case "Unauthorized":
+      if (error.message.includes("credentials")) return "";
       return "; the kubelet does not accept this server's credentials";
     default:
       return "";

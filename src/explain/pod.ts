@@ -5,7 +5,7 @@
 import { goQuote } from "../go/index.ts";
 import type { LeftOutPod, NodeScrapeStatus, StoredPodView } from "../storage/index.ts";
 import { nodeCauses } from "./node.ts";
-import { agoAt, inAt, rfc3339 } from "./times.ts";
+import { ago, agoAt, inAt, rfc3339 } from "./times.ts";
 import type { Cause, CauseReason, ExplainClock, LiveContainer, LivePod, PodFacts } from "./types.ts";
 
 /** The reason for a left-out or refused pod, from the stable cause texts of LeftOutPod. */
@@ -18,7 +18,7 @@ export function leftOutReason(cause: string): CauseReason {
 
 // Why a kubelet reports zero or no values, as users meet it.
 const MISSING_HINT =
-  "a pod is served only when each container has both; a container that has just started, or a container runtime that has no stats for it, reports none";
+  "a pod is served only when each of its containers has cpu and memory above 0 (a container that has just started, or a container runtime without stats for it, reports none)";
 
 function leftOutCause(entry: LeftOutPod, node: string, whenText: string, refused: boolean): Cause {
   const reason = leftOutReason(entry.cause);
@@ -27,10 +27,10 @@ function leftOutCause(entry: LeftOutPod, node: string, whenText: string, refused
   let message: string;
   switch (reason) {
     case "ValuesMissing":
-      message = `node ${goQuote(node)}'s kubelet reported ${what} with ${entry.cause} ${whenText}; ${MISSING_HINT}`;
+      message = `${what}: ${entry.cause} in the last answer of node ${goQuote(node)}'s kubelet, ${whenText}; ${MISSING_HINT}`;
       break;
     case "ValuesConflicting":
-      message = `node ${goQuote(node)}'s kubelet reported conflicting values for ${what} ${whenText} (the same series twice with different values)`;
+      message = `node ${goQuote(node)}'s kubelet reported conflicting values for ${what} in its last answer, ${whenText} (the same series twice with different values)`;
       break;
     case "DuplicatePod":
       message = `the pod was reported by two nodes ${whenText} (node ${goQuote(node)} and another); neither report is served`;
@@ -48,7 +48,7 @@ function leftOutCauses(
   clock: ExplainClock,
 ): Cause[] {
   const mine = (e: LeftOutPod) => e.namespace === facts.namespace && e.pod === facts.name;
-  const whenText = `in its last answer, ${agoAt(scrape.latest.startMs, clock.nowMs)}`;
+  const whenText = agoAt(scrape.latest.startMs, clock.nowMs);
   const causes: Cause[] = [];
   for (const e of scrape.latest.leftOut ?? [])
     if (mine(e)) causes.push(leftOutCause(e, node, whenText, false));
@@ -67,7 +67,7 @@ function pointCauses(stored: StoredPodView, live: LivePod | undefined, clock: Ex
       causes.push({
         reason: "ContainerRestarted",
         message:
-          `container ${goQuote(c.name)} restarted ${agoAt(c.restartedAtMs, clock.nowMs)}${restartDetail(liveContainer)}; ` +
+          `container ${goQuote(c.name)} restarted ${ago(c.restartedAtMs, clock.nowMs)} (at ${rfc3339(c.restartedAtMs)}${restartDetail(liveContainer)}); ` +
           `its CPU counter started again, so its rate needs a second point since the restart, due with the next scrape of node ${goQuote(stored.node)}, ${due}`,
         field,
       });
@@ -76,7 +76,6 @@ function pointCauses(stored: StoredPodView, live: LivePod | undefined, clock: Ex
         reason: "OnePointSoFar",
         message:
           `container ${goQuote(c.name)} has one point so far, from ${agoAt(c.newestMs, clock.nowMs)}` +
-          (c.startMs > 0 ? ` (it started at ${rfc3339(c.startMs)})` : "") +
           `; a rate needs two: the second is due with the next scrape of node ${goQuote(stored.node)}, ${due}`,
         field,
       });
@@ -89,9 +88,9 @@ function restartDetail(c: LiveContainer | undefined): string {
   if (c === undefined || c.restartCount === 0) return "";
   const last = c.lastTerminated;
   const exit = last?.reason
-    ? `, last exit: ${last.reason}${last.exitCode === undefined ? "" : ` (code ${last.exitCode})`}`
+    ? `, last exit: ${last.reason}${last.exitCode === undefined ? "" : `, code ${last.exitCode}`}`
     : "";
-  return ` (restart count ${c.restartCount}${exit})`;
+  return `; restart count ${c.restartCount}${exit}`;
 }
 
 /** Containers the API server says restarted within the last two resolutions (no point since). */
@@ -103,7 +102,7 @@ function liveRestarts(live: LivePod, node: string, clock: ExplainClock): Cause[]
     causes.push({
       reason: "ContainerRestarted",
       message:
-        `container ${goQuote(c.name)} restarted ${agoAt(c.runningSinceMs, clock.nowMs)}${restartDetail(c)}; ` +
+        `container ${goQuote(c.name)} restarted ${ago(c.runningSinceMs, clock.nowMs)} (at ${rfc3339(c.runningSinceMs)}${restartDetail(c)}); ` +
         `its rate needs two points since the restart, due within ${(2 * clock.resolutionMs) / 1000}s of it from node ${goQuote(node)}`,
       field: `containers[${c.name}]`,
     });
