@@ -128,7 +128,7 @@ const delegatedAuthzDuration = new Histogram({
  * whole second. Kept lazily (windows are rolled when a request starts or ends, or /metrics is
  * read) rather than by a timer each second, so an idle server is not woken.
  */
-class InflightWatermark {
+export class InflightWatermark {
   #current = 0;
   #window = 0;
   #windowMax = 0;
