@@ -10,19 +10,9 @@
 
 import { Counter, exponentialBuckets, Gauge, Histogram, type Registry } from "prom-client";
 import { ApiError } from "../kube/index.ts";
-import type { RequestSeries } from "./request-info.ts";
+import { InternedCounter, InternedHistogram } from "./interned-metrics.ts";
+import type { DurationLabels, RequestSeries, SizeLabels, TotalLabels } from "./request-info.ts";
 
-const REQUEST_LABELS = [
-  "verb",
-  "dry_run",
-  "group",
-  "version",
-  "resource",
-  "subresource",
-  "scope",
-  "component",
-] as const;
-const SIZE_LABELS = ["verb", "group", "version", "resource", "subresource", "scope", "component"] as const;
 const LATENCY_BUCKETS = [
   0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60,
 ];
@@ -30,72 +20,56 @@ const SLI_BUCKETS = LATENCY_BUCKETS.slice(2);
 const AUTH_BUCKETS = exponentialBuckets(0.001, 2, 15);
 const DELEGATED_BUCKETS = [0.25, 0.5, 0.7, 1, 1.5, 3, 5, 10];
 
-const requestTotal = new Counter({
-  name: "apiserver_request_total",
-  help: "[STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
-  labelNames: [...REQUEST_LABELS, "code"],
-  registers: [],
-});
-const requestDuration = new Histogram({
-  name: "apiserver_request_duration_seconds",
-  help: "[STABLE] Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
-  labelNames: REQUEST_LABELS,
-  buckets: LATENCY_BUCKETS,
-  registers: [],
-});
+// Observed on every request: series keyed by the label objects request-info.ts interns.
+const requestTotal = new InternedCounter<TotalLabels>(
+  "apiserver_request_total",
+  "[STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
+);
+const requestDuration = new InternedHistogram<DurationLabels>(
+  "apiserver_request_duration_seconds",
+  "[STABLE] Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
+  LATENCY_BUCKETS,
+);
 // Upstream leaves out webhook and priority-and-fairness waits; this server has neither.
-const requestSliDuration = new Histogram({
-  name: "apiserver_request_sli_duration_seconds",
-  help: "[ALPHA] Response latency distribution (not counting webhook duration and priority & fairness queue wait times) in seconds for each verb, group, version, resource, subresource, scope and component.",
-  labelNames: SIZE_LABELS,
-  buckets: SLI_BUCKETS,
-  registers: [],
-});
-const responseSizes = new Histogram({
-  name: "apiserver_response_sizes",
-  help: "[STABLE] Response size distribution in bytes for each group, version, verb, resource, subresource, scope and component.",
-  labelNames: SIZE_LABELS,
-  buckets: exponentialBuckets(1000, 10, 7),
-  registers: [],
-});
+const requestSliDuration = new InternedHistogram<SizeLabels>(
+  "apiserver_request_sli_duration_seconds",
+  "[ALPHA] Response latency distribution (not counting webhook duration and priority & fairness queue wait times) in seconds for each verb, group, version, resource, subresource, scope and component.",
+  SLI_BUCKETS,
+);
+const responseSizes = new InternedHistogram<SizeLabels>(
+  "apiserver_response_sizes",
+  "[STABLE] Response size distribution in bytes for each group, version, verb, resource, subresource, scope and component.",
+  exponentialBuckets(1000, 10, 7),
+);
 const tlsHandshakeErrors = new Counter({
   name: "apiserver_tls_handshake_errors_total",
   help: "[ALPHA] Number of requests dropped with 'TLS handshake error from' error",
   registers: [],
 });
 
-const authenticatedUserRequests = new Counter({
-  name: "authenticated_user_requests",
-  help: "[ALPHA] Counter of authenticated requests broken out by username.",
-  labelNames: ["username"],
-  registers: [],
-});
-const authenticationAttempts = new Counter({
-  name: "authentication_attempts",
-  help: "[ALPHA] Counter of authenticated attempts.",
-  labelNames: ["result"],
-  registers: [],
-});
-const authenticationDuration = new Histogram({
-  name: "authentication_duration_seconds",
-  help: "[ALPHA] Authentication duration in seconds broken out by result.",
-  labelNames: ["result"],
-  buckets: AUTH_BUCKETS,
-  registers: [],
-});
-const authorizationAttempts = new Counter({
-  name: "authorization_attempts_total",
-  help: "[ALPHA] Counter of authorization attempts broken down by result. It can be either 'allowed', 'denied', 'no-opinion' or 'error'.",
-  labelNames: ["result"],
-  registers: [],
-});
-const authorizationDuration = new Histogram({
-  name: "authorization_duration_seconds",
-  help: "[ALPHA] Authorization duration in seconds broken out by result.",
-  labelNames: ["result"],
-  buckets: AUTH_BUCKETS,
-  registers: [],
-});
+// Also observed on every request; their label objects are interned below.
+const authenticatedUserRequests = new InternedCounter<{ username: string }>(
+  "authenticated_user_requests",
+  "[ALPHA] Counter of authenticated requests broken out by username.",
+);
+const authenticationAttempts = new InternedCounter<{ result: string }>(
+  "authentication_attempts",
+  "[ALPHA] Counter of authenticated attempts.",
+);
+const authenticationDuration = new InternedHistogram<{ result: string }>(
+  "authentication_duration_seconds",
+  "[ALPHA] Authentication duration in seconds broken out by result.",
+  AUTH_BUCKETS,
+);
+const authorizationAttempts = new InternedCounter<{ result: string }>(
+  "authorization_attempts_total",
+  "[ALPHA] Counter of authorization attempts broken down by result. It can be either 'allowed', 'denied', 'no-opinion' or 'error'.",
+);
+const authorizationDuration = new InternedHistogram<{ result: string }>(
+  "authorization_duration_seconds",
+  "[ALPHA] Authorization duration in seconds broken out by result.",
+  AUTH_BUCKETS,
+);
 const delegatedAuthnTotal = new Counter({
   name: "apiserver_delegated_authn_request_total",
   help: "[ALPHA] Number of HTTP requests partitioned by status code.",
@@ -176,17 +150,20 @@ const registered = new WeakSet<Registry>();
 export function registerApiServerMetrics(registry: Registry): void {
   if (registered.has(registry)) return;
   registered.add(registry);
-  registry.registerMetric(requestTotal);
-  registry.registerMetric(requestDuration);
-  registry.registerMetric(requestSliDuration);
-  registry.registerMetric(responseSizes);
+  // The registry reads only name, help, type, aggregator and get(), which the interned families
+  // have as prom-client's own do; its declared type takes prom-client's classes only.
+  for (const family of [requestTotal, requestDuration, requestSliDuration, responseSizes])
+    registry.registerMetric(family as unknown as Counter);
   registry.registerMetric(currentInflight);
   registry.registerMetric(tlsHandshakeErrors);
-  registry.registerMetric(authenticatedUserRequests);
-  registry.registerMetric(authenticationAttempts);
-  registry.registerMetric(authenticationDuration);
-  registry.registerMetric(authorizationAttempts);
-  registry.registerMetric(authorizationDuration);
+  for (const family of [
+    authenticatedUserRequests,
+    authenticationAttempts,
+    authenticationDuration,
+    authorizationAttempts,
+    authorizationDuration,
+  ])
+    registry.registerMetric(family as unknown as Counter);
   registry.registerMetric(delegatedAuthnTotal);
   registry.registerMetric(delegatedAuthnDuration);
   registry.registerMetric(delegatedAuthzTotal);
@@ -263,16 +240,35 @@ export function observeAuthentication(
   seconds: number,
 ): void {
   if (result === "success" && username !== undefined)
-    authenticatedUserRequests.inc({ username: compressUsername(username) });
-  authenticationAttempts.inc({ result });
-  authenticationDuration.observe({ result }, seconds);
+    authenticatedUserRequests.inc(interned(compressUsername(username), USERNAME_LABELS, "username"));
+  const labels = interned(result, RESULT_LABELS, "result");
+  authenticationAttempts.inc(labels);
+  authenticationDuration.observe(labels, seconds);
 }
 
 export type AuthorizationResult = "allowed" | "denied" | "no-opinion" | "error";
 
 export function observeAuthorization(result: AuthorizationResult, seconds: number): void {
-  authorizationAttempts.inc({ result });
-  authorizationDuration.observe({ result }, seconds);
+  const labels = interned(result, RESULT_LABELS, "result");
+  authorizationAttempts.inc(labels);
+  authorizationDuration.observe(labels, seconds);
+}
+
+// One label object per value of a one-label family (each set is small: a few results, a few names).
+const RESULT_LABELS = new Map<string, { result: string }>();
+const USERNAME_LABELS = new Map<string, { username: string }>();
+
+function interned<K extends string>(
+  value: string,
+  cache: Map<string, Record<K, string>>,
+  key: K,
+): Record<K, string> {
+  let labels = cache.get(value);
+  if (!labels) {
+    labels = { [key]: value } as Record<K, string>;
+    cache.set(value, labels);
+  }
+  return labels;
 }
 
 type DelegatedCall<T> = (onStatus: (statusCode: number) => void) => Promise<T>;
