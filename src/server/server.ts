@@ -4,7 +4,7 @@
 // checks, so an API server that is down at start leaves the process running and not ready.
 import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
-import { MetricsApi, protobufEncoder } from "../api/index.ts";
+import { METRICS_API_RESOURCES, MetricsApi, protobufEncoder } from "../api/index.ts";
 import type { RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
 import {
@@ -167,6 +167,7 @@ export class MetricsServer {
       // The per-node kubelet families: too large for prom-client's one-step render at 5,000 nodes.
       appendedMetrics: kubeletNodeFamilies,
       version: c.version,
+      resources: METRICS_API_RESOURCES,
     });
     log.info(`Serving securely on ${address}`);
     void this.#scrapeOnceSynced(manager);
