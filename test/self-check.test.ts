@@ -62,7 +62,7 @@ test("a wrong kubelet CA fails kubelet-certificates once, naming the node and th
     const l = selfCheckLines(c.server.lines(), "Self-check failed", "kubelet-certificates");
     return l.length > 0 ? l : undefined;
   });
-  const node = c.truth.nodes.map((n) => n.name).find((n) => failed[0].includes(`node \\"${n}\\"`));
+  const node = c.truth.nodes.map((n) => n.name).find((n) => failed[0].includes(` node="${n}" `));
   assert.ok(node, failed[0]);
   assert.match(failed[0], /x509|certificate/);
   assert.match(failed[0], /--kubelet-certificate-authority/);

@@ -208,6 +208,7 @@ describe("self-check", () => {
     assert.match(r.message, /it holds node-2, not 10\.0\.0\.2/);
     assert.match(r.action ?? "", /--kubelet-preferred-address-types/);
     assert.match(r.action ?? "", /--kubelet-insecure-tls/);
+    assert.match(errorLines()[0], /"Self-check failed" check="kubelet-certificates" node="node-2" problem=/);
     sc.observe(report("node-2", "Succeeded"));
     sc.afterTick();
     assert.equal(check(sc, "kubelet-certificates").status, "Passed");

@@ -228,6 +228,7 @@ export class SelfCheck implements SelfCheckReader {
         `the serving certificate of node "${node}" cannot be verified: ${err.message}${detail}` +
           (others > 0 ? ` (and ${others} other node${others === 1 ? "" : "s"})` : ""),
         err.certificateWanted !== undefined ? kubeletNameAction(err.certificateWanted) : KUBELET_CERT_ACTION,
+        node,
       );
     } else if (this.#certVerified) {
       this.#set("kubelet-certificates", "Passed", "kubelet serving certificates verify");
@@ -274,6 +275,7 @@ export class SelfCheck implements SelfCheckReader {
       `no node scraped in ${seconds}s: ${top.count} of ${this.#failures.size} nodes failed with ${kind}, ` +
         `e.g. node "${top.node}": ${top.message}`,
       FIRST_SCRAPE_ACTION[kind as ScrapeErrorKind | "NotReady"],
+      top.node,
     );
   }
 
@@ -329,7 +331,13 @@ export class SelfCheck implements SelfCheckReader {
   }
 
   // Records a check's verdict; a status change is logged: a failure once at error, its recovery at info.
-  #set(name: SelfCheckName, status: SelfCheckResult["status"], message: string, action?: string): void {
+  #set(
+    name: SelfCheckName,
+    status: SelfCheckResult["status"],
+    message: string,
+    action?: string,
+    node?: string,
+  ): void {
     const prev = this.#results.get(name)!;
     const changed = prev.status !== status;
     this.#results.set(name, {
@@ -340,8 +348,14 @@ export class SelfCheck implements SelfCheckReader {
       sinceMs: changed ? this.#now() : prev.sinceMs,
     });
     if (!changed) return;
+    // A check failing because of a node names it as a key, like the scraper's lines for that node.
     if (status === "Failed")
-      log.error(undefined, "Self-check failed", { check: name, problem: message, action });
+      log.error(undefined, "Self-check failed", {
+        check: name,
+        ...(node ? { node } : {}),
+        problem: message,
+        action,
+      });
     else if (prev.status === "Failed")
       log.info("Self-check recovered", { check: name, status, result: message });
     else if (status === "Skipped") log.info("Self-check skipped", { check: name, reason: message });
