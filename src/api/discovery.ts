@@ -2,11 +2,18 @@
 // address, so they are built once; they must be served even before any metrics exist because the
 // aggregator's availability check GETs /apis/metrics.k8s.io/v1beta1.
 
+import type { ServedResource } from "../apiserver/index.ts";
 import { goJSONString } from "../go/index.ts";
 
 export const GROUP = "metrics.k8s.io";
 export const VERSION = "v1beta1";
 export const GROUP_VERSION = `${GROUP}/${VERSION}`;
+
+/** The resources this API serves, for the generic server's request metrics. */
+export const METRICS_API_RESOURCES: readonly ServedResource[] = [
+  { group: GROUP, version: VERSION, resource: "nodes", namespaced: false },
+  { group: GROUP, version: VERSION, resource: "pods", namespaced: true },
+];
 
 export interface DiscoveryDocuments {
   /** GET /apis: APIGroupList. */

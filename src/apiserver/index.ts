@@ -12,6 +12,8 @@ export {
   TLS_VERSIONS,
 } from "./certs/index.ts";
 export { genericChecks, type HealthCheck, type HealthEndpoints, serveHealth } from "./health.ts";
+export { registerApiServerMetrics } from "./monitoring.ts";
+export type { ServedResource } from "./request-info.ts";
 export { type ServeOptions, startServer } from "./serve.ts";
 export { shutdownServer } from "./shutdown.ts";
 export {
