@@ -1,5 +1,6 @@
 // What a MetricsApi is built from: the caches and the store it reads, and the server's options.
 
+import type { GroupDiscovery } from "../apiserver/index.ts";
 import type { LabelSelector, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
 import type { MetricsReader } from "../storage/index.ts";
 import type {
@@ -54,4 +55,6 @@ export interface MetricsApiDeps {
    * the HPA ignores unknown keys). Off by default: upstream never serves it.
    */
   swapUsage?: boolean;
+  /** The other API groups this server serves, listed in `/apis` after metrics.k8s.io. */
+  otherGroups?: readonly GroupDiscovery[];
 }

@@ -4,9 +4,11 @@
 // checks, so an API server that is down at start leaves the process running and not ready.
 import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
+import { hostname } from "node:os";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
-import type { RequestAuth } from "../apiserver/index.ts";
+import type { ApiRequest, RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
+import { DIAGNOSTICS_GROUP, DiagnosticsApi } from "../diagnostics/index.ts";
 import {
   type KubeClient,
   type LabelSelector,
@@ -47,6 +49,12 @@ export interface MetricsServerConfig {
  * kills it without a word in the log.
  */
 export const SHUTDOWN_DRAIN_MS = 10_000;
+
+/** The package version from the /version body ({gitVersion}). */
+function versionText(version: object): string {
+  const v = (version as { gitVersion?: unknown }).gitVersion;
+  return typeof v === "string" ? v : "";
+}
 
 async function waitFor(cond: () => boolean, signal: AbortSignal): Promise<void> {
   while (!cond() && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
@@ -106,7 +114,21 @@ export class MetricsServer {
       serverAddress: address,
       protobuf: protobufEncoder,
       swapUsage: c.swapUsage,
+      otherGroups: [DIAGNOSTICS_GROUP],
     });
+    const diagnostics = new DiagnosticsApi({
+      nodes,
+      nodeSelector: c.nodeSelector,
+      server: {
+        name: hostname(),
+        startedAtMs: performance.timeOrigin,
+        version: versionText(c.version),
+        resolutionMs: c.resolutionMs,
+      },
+      lastTick: () => manager.lastTick,
+    });
+    // The diagnostics group answers its own paths; everything else under /apis is the metrics API's.
+    const apis = { handle: (req: ApiRequest) => diagnostics.handle(req) ?? api.handle(req) };
     const health = healthEndpoints({
       nodeSynced: () => nodes.hasSynced(),
       podSynced: () => pods.hasSynced(),
@@ -124,7 +146,7 @@ export class MetricsServer {
       ...c.listener,
       auth: c.auth,
       health,
-      api,
+      api: apis,
       registry,
       // The per-node kubelet families: too large for prom-client's one-step render at 5,000 nodes.
       appendedMetrics: kubeletNodeFamilies,

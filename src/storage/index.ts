@@ -3,10 +3,15 @@
 export { registerStorageMetrics } from "./monitoring.ts";
 export { TwoPointStore } from "./store.ts";
 export type {
+  LeftOutPod,
   MetricsReader,
   NodeMetricsPoint,
   NodeScrape,
+  NodeScrapeReport,
+  NodeScrapeStatus,
   PodMetricsPoint,
   PodObject,
   PodRef,
+  ScrapeError,
+  ScrapeStatusReader,
 } from "./types.ts";
