@@ -54,6 +54,11 @@ export class ScrapeManager {
     return this.#tickLastStartMs;
   }
 
+  /** How long the latest finished tick took, store included, in ms; undefined before the first. */
+  get tickLastDurationMs(): number | undefined {
+    return this.#lastTick?.durationMs;
+  }
+
   /** Start and duration of the latest finished tick (the diagnostics group's ServerStatus). */
   get lastTick(): { startMs: number; durationMs: number } | undefined {
     return this.#lastTick;

@@ -20,10 +20,10 @@ import {
 } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import { AdaptiveScraper, type AdaptiveScraperOptions, kubeletNodeFamilies } from "../scraper/index.ts";
-import { TwoPointStore } from "../storage/index.ts";
+import { ScrapeStatusBook, type ScrapeStatusReader, TwoPointStore } from "../storage/index.ts";
 import { publishCABundle } from "./apiservice.ts";
 import { healthEndpoints } from "./health.ts";
-import { ScrapeManager } from "./manager.ts";
+import { type BatchScraper, ScrapeManager } from "./manager.ts";
 import { createTickDuration, newRegistry } from "./monitoring.ts";
 
 export interface MetricsServerConfig {
@@ -65,6 +65,8 @@ export class MetricsServer {
   readonly #nodes: Reflector<Node>;
   readonly #pods: Reflector<PartialObjectMetadata>;
   readonly #stopping = new AbortController();
+  /** Each node's latest scrape outcome and what the store refused from it. */
+  readonly #scrapeStatus = new ScrapeStatusBook();
   #shuttingDown = false;
   #scraper: AdaptiveScraper | undefined;
   #manager: ScrapeManager | undefined;
@@ -74,6 +76,22 @@ export class MetricsServer {
     this.#config = config;
     this.#nodes = newNodeReflector(config.kube);
     this.#pods = newRunningPodReflector(config.kube);
+  }
+
+  /** Each node's latest scrape report (inline and worker ticks alike), for the diagnostics API. */
+  get scrapeStatus(): ScrapeStatusReader {
+    return this.#scrapeStatus;
+  }
+
+  /** Start of the latest tick, Unix ms; undefined before the first. */
+  get tickLastStartMs(): number | undefined {
+    const start = this.#manager?.tickLastStartMs;
+    return start === 0 ? undefined : start;
+  }
+
+  /** Duration of the latest finished tick (store included), ms; undefined before the first. */
+  get tickLastDurationMs(): number | undefined {
+    return this.#manager?.tickLastDurationMs;
   }
 
   /**
@@ -87,14 +105,32 @@ export class MetricsServer {
     nodes.start();
     pods.start();
 
-    const store = new TwoPointStore({ resolutionMs: c.resolutionMs });
+    const book = this.#scrapeStatus;
+    const store = new TwoPointStore({
+      resolutionMs: c.resolutionMs,
+      onRefused: (node, refused, nodeRefused) => book.recordRefused(node, refused, nodeRefused),
+    });
     // Kubelet requests (TLS, gzip) and decoding run on this thread for small clusters and in a worker
     // thread for large ones, so a 5,000-node tick does not stall API requests (adaptive-scraper.ts).
-    const scraper = new AdaptiveScraper(c.scraper);
+    const scraper = new AdaptiveScraper({
+      ...c.scraper,
+      onReport: (report) => book.record(report),
+      onDuplicatePods: (node, pods) => book.recordDuplicates(node, pods),
+    });
     this.#scraper = scraper;
+    // The book keeps the nodes of the latest tick: a node deleted or no longer selected is forgotten.
+    const tickScraper: BatchScraper = {
+      scrape: async (nodes, deadline, onResult) => {
+        try {
+          return await scraper.scrape(nodes, deadline, onResult);
+        } finally {
+          book.retain(new Set(nodes.map((n) => n?.metadata?.name)));
+        }
+      },
+    };
     const tickDuration = createTickDuration(c.resolutionMs / 1000);
     const manager = new ScrapeManager({
-      scraper,
+      scraper: tickScraper,
       store,
       nodes,
       nodeSelector: c.nodeSelector,
@@ -114,11 +150,14 @@ export class MetricsServer {
       serverAddress: address,
       protobuf: protobufEncoder,
       swapUsage: c.swapUsage,
+      scrapeStatus: book,
+      describer: store,
       otherGroups: [DIAGNOSTICS_GROUP],
     });
     const diagnostics = new DiagnosticsApi({
       nodes,
       nodeSelector: c.nodeSelector,
+      scrapeStatus: book,
       server: {
         name: hostname(),
         startedAtMs: performance.timeOrigin,
