@@ -21,7 +21,7 @@ import {
 import * as log from "../log/index.ts";
 import { AdaptiveScraper, type AdaptiveScraperOptions, kubeletNodeFamilies } from "../scraper/index.ts";
 import { ScrapeStatusBook, type ScrapeStatusReader, TwoPointStore } from "../storage/index.ts";
-import { publishCABundle } from "./apiservice.ts";
+import { DIAGNOSTICS_APISERVICE, publishCABundle } from "./apiservice.ts";
 import { healthEndpoints } from "./health.ts";
 import { type BatchScraper, ScrapeManager } from "./manager.ts";
 import { createTickDuration, newRegistry } from "./monitoring.ts";
@@ -196,7 +196,10 @@ export class MetricsServer {
     // Everything the server runs is loaded by now: write Node's compile cache (when the launcher
     // enabled it) so that the next start, even after a kill, skips TypeScript stripping.
     flushCompileCache();
-    if (c.caPem) void publishCABundle(c.kube, c.caPem);
+    if (c.caPem) {
+      void publishCABundle(c.kube, c.caPem);
+      void publishCABundle(c.kube, c.caPem, DIAGNOSTICS_APISERVICE, true);
+    }
   }
 
   async #scrapeOnceSynced(manager: ScrapeManager): Promise<void> {
