@@ -79,18 +79,25 @@ test("kubectl get nodescrapes and serverstatuses: failing nodes first, 403 witho
     assert.equal(o.status.state, "Failing");
   });
 
-  await t.test("kubectl get nodescrapes prints the Table, failing nodes first", async () => {
-    const r = await kubectl(t, bin, c.kubeconfig, ["get", "nodescrapes"]);
-    assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split("\n");
-    assert.match(lines[0]!, /^NAME\s+STATE\s+LAST ATTEMPT\s+DURATION\s+ENDPOINT\s+PODS\s+FAILURES\s+ERROR$/);
-    assert.deepEqual(
-      lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(" ")),
-      ["node-0 Failing", "node-1 Failing", "node-2 Excluded", "node-3 Scraped"],
-    );
-    assert.match(lines[1]!, /Timeout: /);
-    assert.match(lines[2]!, /Forbidden: /);
-  });
+  for (const minor of [27, 33]) {
+    await t.test(`kubectl 1.${minor} get nodescrapes prints the Table, failing nodes first`, async (t) => {
+      const path = minor === 33 ? bin : kubectlPath(t, minor);
+      if (!path) return;
+      const r = await kubectl(t, path, c.kubeconfig, ["get", "nodescrapes"]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n");
+      assert.match(
+        lines[0]!,
+        /^NAME\s+STATE\s+LAST ATTEMPT\s+DURATION\s+ENDPOINT\s+PODS\s+FAILURES\s+ERROR$/,
+      );
+      assert.deepEqual(
+        lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(" ")),
+        ["node-0 Failing", "node-1 Failing", "node-2 Excluded", "node-3 Scraped"],
+      );
+      assert.match(lines[1]!, /Timeout: /);
+      assert.match(lines[2]!, /Forbidden: /);
+    });
+  }
 
   await t.test("kubectl get serverstatuses prints this replica", async () => {
     const r = await kubectl(t, bin, c.kubeconfig, ["get", "serverstatuses"]);
