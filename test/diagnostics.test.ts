@@ -25,6 +25,12 @@ interface NodeScrape {
   };
 }
 
+interface ServerStatus {
+  resolution: string;
+  nodes: Record<string, number>;
+  checks: { name: string; status: string }[];
+}
+
 function direct(c: Cluster, path: string, creds: Parameters<typeof directRequest>[3]) {
   const i = c.serverAddress.lastIndexOf(":");
   return directRequest(c.serverAddress.slice(0, i), Number(c.serverAddress.slice(i + 1)), path, creds);
@@ -107,6 +113,23 @@ test("kubectl get nodescrapes and serverstatuses: failing nodes first, 403 witho
     assert.equal(lines.length, 2, r.stdout);
     const [, nodes, failing, pods] = lines[1]!.split(/\s+/);
     assert.deepEqual([nodes, failing, pods], ["4", "2", "1"]);
+    const json = await kubectl(t, bin, c.kubeconfig, ["get", "serverstatuses", "-o", "json"]);
+    const status = (JSON.parse(json.stdout) as { items: { status: ServerStatus }[] }).items[0]!.status;
+    assert.deepEqual(status.nodes, {
+      total: 4,
+      scraped: 1,
+      failing: 2,
+      notReady: 0,
+      excluded: 1,
+      pending: 0,
+    });
+    assert.equal(status.resolution, "4s");
+    // The start-up self-check, in its order; a node scraped means first-scrape passed.
+    assert.deepEqual(
+      status.checks.map((c) => c.name),
+      ["front-proxy-ca", "apiservice-available", "kubelet-certificates", "first-scrape"],
+    );
+    assert.equal(status.checks.find((c) => c.name === "first-scrape")?.status, "Passed");
   });
 
   for (const user of ["viewer", "nobody"]) {

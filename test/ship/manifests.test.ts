@@ -69,6 +69,8 @@ describe("deploy/ (kustomize)", () => {
       "ServiceAccount/metrics-server",
     ]);
     assert.deepEqual(permissions(only(objects, "ClusterRole", "system:metrics-server").rules), [
+      "apiregistration.k8s.io apiservices/v1alpha1.diagnostics.metrics-server.x-k8s.io get",
+      "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io get",
       "core nodes get",
       "core nodes list",
       "core nodes watch",
