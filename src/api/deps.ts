@@ -1,5 +1,6 @@
 // What a MetricsApi is built from: the caches and the store it reads, and the server's options.
 
+import type { GroupDiscovery } from "../apiserver/index.ts";
 import type { PodLookup } from "../explain/index.ts";
 import type { LabelSelector, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
 import type { MetricsReader, ScrapeStatusReader, StoreDescriber } from "../storage/index.ts";
@@ -68,4 +69,6 @@ export interface MetricsApiDeps {
   resolutionMs?: number;
   /** When the server started, Unix ms. */
   startedAtMs?: number;
+  /** The other API groups this server serves, listed in `/apis` after metrics.k8s.io. */
+  otherGroups?: readonly GroupDiscovery[];
 }

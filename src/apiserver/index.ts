@@ -11,6 +11,15 @@ export {
   readFileOrThrow,
   TLS_VERSIONS,
 } from "./certs/index.ts";
+export {
+  aggregatedDiscoveryContentType,
+  type DiscoveryResource,
+  type GroupDiscovery,
+  groupDocument,
+  resourceListDocument,
+  rootDiscoveryDocuments,
+  servedResources,
+} from "./discovery.ts";
 export { genericChecks, type HealthCheck, type HealthEndpoints, serveHealth } from "./health.ts";
 export { registerApiServerMetrics } from "./monitoring.ts";
 export type { ServedResource } from "./request-info.ts";

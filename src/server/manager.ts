@@ -43,7 +43,7 @@ export class ScrapeManager {
   #stopped = false;
   #abort = new AbortController();
   #tickLastStartMs = 0;
-  #tickLastDurationMs: number | undefined;
+  #lastTick: { startMs: number; durationMs: number } | undefined;
 
   constructor(opts: ScrapeManagerOptions) {
     this.#opts = opts;
@@ -56,7 +56,12 @@ export class ScrapeManager {
 
   /** How long the latest finished tick took, store included, in ms; undefined before the first. */
   get tickLastDurationMs(): number | undefined {
-    return this.#tickLastDurationMs;
+    return this.#lastTick?.durationMs;
+  }
+
+  /** Start and duration of the latest finished tick (the diagnostics group's ServerStatus). */
+  get lastTick(): { startMs: number; durationMs: number } | undefined {
+    return this.#lastTick;
   }
 
   /** Runs the first tick now, then one every resolution. */
@@ -127,8 +132,9 @@ export class ScrapeManager {
     } catch (err) {
       log.error(err, "Failed to scrape and store metrics");
     } finally {
-      this.#tickLastDurationMs = Date.now() - start;
-      this.#opts.tickDuration.observe(this.#tickLastDurationMs / 1000);
+      const durationMs = Date.now() - start;
+      this.#lastTick = { startMs: start, durationMs };
+      this.#opts.tickDuration.observe(durationMs / 1000);
     }
   }
 }

@@ -5,8 +5,8 @@ import type { SelfCheckName, SelfCheckReader, SelfCheckResult } from "../diagnos
 import { ApiError } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import type { NodeScrapeReport, ScrapeError, ScrapeErrorKind } from "../storage/index.ts";
+import { METRICS_APISERVICE } from "./apiservice.ts";
 
-export const METRICS_APISERVICE = "v1beta1.metrics.k8s.io";
 const APISERVICE_PATH = `/apis/apiregistration.k8s.io/v1/apiservices/${METRICS_APISERVICE}`;
 
 export interface SelfCheckOptions {

@@ -4,10 +4,17 @@
 // checks, so an API server that is down at start leaves the process running and not ready.
 import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
+import { hostname } from "node:os";
 import { boundedPodLookup, METRICS_API_RESOURCES, MetricsApi, protobufEncoder } from "../api/index.ts";
-import type { RequestAuth } from "../apiserver/index.ts";
-import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
-import type { SelfCheckReader } from "../diagnostics/index.ts";
+import {
+  type ApiRequest,
+  type RequestAuth,
+  type ServeOptions,
+  servedResources,
+  shutdownServer,
+  startServer,
+} from "../apiserver/index.ts";
+import { DIAGNOSTICS_GROUP, DiagnosticsApi, type SelfCheckReader } from "../diagnostics/index.ts";
 import {
   getPod,
   type KubeClient,
@@ -21,7 +28,7 @@ import {
 import * as log from "../log/index.ts";
 import { AdaptiveScraper, type AdaptiveScraperOptions, kubeletNodeFamilies } from "../scraper/index.ts";
 import { ScrapeStatusBook, type ScrapeStatusReader, TwoPointStore } from "../storage/index.ts";
-import { publishCABundle } from "./apiservice.ts";
+import { DIAGNOSTICS_APISERVICE, publishCABundle } from "./apiservice.ts";
 import { healthEndpoints } from "./health.ts";
 import { type BatchScraper, ScrapeManager } from "./manager.ts";
 import { createTickDuration, newRegistry } from "./monitoring.ts";
@@ -52,6 +59,12 @@ export interface MetricsServerConfig {
  * kills it without a word in the log.
  */
 export const SHUTDOWN_DRAIN_MS = 10_000;
+
+/** The package version from the /version body ({gitVersion}). */
+function versionText(version: object): string {
+  const v = (version as { gitVersion?: unknown }).gitVersion;
+  return typeof v === "string" ? v : "";
+}
 
 async function waitFor(cond: () => boolean, signal: AbortSignal): Promise<void> {
   while (!cond() && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
@@ -172,7 +185,23 @@ export class MetricsServer {
       lookupPod: boundedPodLookup((namespace, name, signal) => getPod(c.kube, namespace, name, signal)),
       resolutionMs: c.resolutionMs,
       startedAtMs,
+      otherGroups: [DIAGNOSTICS_GROUP],
     });
+    const diagnostics = new DiagnosticsApi({
+      nodes,
+      nodeSelector: c.nodeSelector,
+      scrapeStatus: book,
+      selfCheck: this.#selfCheck,
+      server: {
+        name: hostname(),
+        startedAtMs,
+        version: versionText(c.version),
+        resolutionMs: c.resolutionMs,
+      },
+      lastTick: () => manager.lastTick,
+    });
+    // The diagnostics group answers its own paths; everything else under /apis is the metrics API's.
+    const apis = { handle: (req: ApiRequest) => diagnostics.handle(req) ?? api.handle(req) };
     const health = healthEndpoints({
       nodeSynced: () => nodes.hasSynced(),
       podSynced: () => pods.hasSynced(),
@@ -190,12 +219,12 @@ export class MetricsServer {
       ...c.listener,
       auth: c.auth,
       health,
-      api,
+      api: apis,
       registry,
       // The per-node kubelet families: too large for prom-client's one-step render at 5,000 nodes.
       appendedMetrics: kubeletNodeFamilies,
       version: c.version,
-      resources: METRICS_API_RESOURCES,
+      resources: [...METRICS_API_RESOURCES, ...servedResources(DIAGNOSTICS_GROUP)],
     });
     log.info(`Serving securely on ${address}`);
     selfCheck.start();
@@ -203,7 +232,10 @@ export class MetricsServer {
     // Everything the server runs is loaded by now: write Node's compile cache (when the launcher
     // enabled it) so that the next start, even after a kill, skips TypeScript stripping.
     flushCompileCache();
-    if (c.caPem) void publishCABundle(c.kube, c.caPem);
+    if (c.caPem) {
+      void publishCABundle(c.kube, c.caPem);
+      void publishCABundle(c.kube, c.caPem, DIAGNOSTICS_APISERVICE, true);
+    }
   }
 
   async #scrapeOnceSynced(manager: ScrapeManager): Promise<void> {
