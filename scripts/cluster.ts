@@ -1,7 +1,8 @@
 // What a cluster admin does to install metrics-server's API, done against the simulated cluster:
 // create the Service, its Endpoints and the APIService `v1beta1.metrics.k8s.io` (the objects in
 // upstream's manifests: kubernetes-sigs/metrics-server manifests/base/apiservice.yaml and
-// service.yaml), using the admin credentials of a kubeconfig. Shared by the demo and the
+// service.yaml), plus our diagnostics group's APIService and its reader ClusterRole (as in
+// deploy/base), using the admin credentials of a kubeconfig. Shared by the demo and the
 // end-to-end tests; talks to the simulator only over its HTTPS API, like kubectl would.
 import { readFileSync } from "node:fs";
 import https from "node:https";
@@ -134,8 +135,9 @@ function caBundleField(bundle: string): string {
 }
 
 /**
- * Registers metrics.k8s.io/v1beta1 in the cluster, served by the metrics-server at ip:port: with
- * insecureSkipTLSVerify as upstream's manifests do, or verified against opts.caBundle.
+ * Registers metrics.k8s.io/v1beta1 and diagnostics.metrics-server.x-k8s.io/v1alpha1 in the cluster,
+ * served by the metrics-server at ip:port: with insecureSkipTLSVerify as upstream's manifests do, or
+ * verified against opts.caBundle.
  */
 export async function registerMetricsApi(
   kubeconfigPath: string,
@@ -164,24 +166,51 @@ export async function registerMetricsApi(
     metadata: { name: "metrics-server", namespace: "kube-system", labels },
     subsets: [{ addresses: [{ ip }], ports: [{ name: "https", port, protocol: "TCP" }] }],
   });
-  await create(
-    creds,
-    "/apis/apiregistration.k8s.io/v1/apiservices",
-    {
-      apiVersion: "apiregistration.k8s.io/v1",
-      kind: "APIService",
-      metadata: { name: "v1beta1.metrics.k8s.io", labels },
-      spec: {
-        service: { name: "metrics-server", namespace: "kube-system" },
-        group: "metrics.k8s.io",
-        version: "v1beta1",
-        ...tls,
-        groupPriorityMinimum: 100,
-        versionPriority: 100,
+  for (const [group, version] of [
+    ["metrics.k8s.io", "v1beta1"],
+    ["diagnostics.metrics-server.x-k8s.io", "v1alpha1"],
+  ]) {
+    await create(
+      creds,
+      "/apis/apiregistration.k8s.io/v1/apiservices",
+      {
+        apiVersion: "apiregistration.k8s.io/v1",
+        kind: "APIService",
+        metadata: { name: `${version}.${group}`, labels },
+        spec: {
+          service: { name: "metrics-server", namespace: "kube-system" },
+          group,
+          version,
+          ...tls,
+          groupPriorityMinimum: 100,
+          versionPriority: 100,
+        },
+      },
+      true,
+    );
+  }
+  // Who may read the scrape status: view, edit and admin, through aggregation (docs/diagnostics.md).
+  const aggregate = (role: string) => `rbac.authorization.k8s.io/aggregate-to-${role}`;
+  await create(creds, "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: {
+      name: "system:metrics-server-diagnostics-reader",
+      labels: {
+        ...labels,
+        [aggregate("view")]: "true",
+        [aggregate("edit")]: "true",
+        [aggregate("admin")]: "true",
       },
     },
-    true,
-  );
+    rules: [
+      {
+        apiGroups: ["diagnostics.metrics-server.x-k8s.io"],
+        resources: ["nodescrapes", "serverstatuses"],
+        verbs: ["get", "list"],
+      },
+    ],
+  });
 }
 
 export interface Truth {

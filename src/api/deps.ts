@@ -1,7 +1,8 @@
 // What a MetricsApi is built from: the caches and the store it reads, and the server's options.
 
+import type { GroupDiscovery } from "../apiserver/index.ts";
 import type { LabelSelector, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
-import type { MetricsReader } from "../storage/index.ts";
+import type { MetricsReader, ScrapeStatusReader, StoreDescriber } from "../storage/index.ts";
 import type {
   NodeMetricsJSON,
   NodeMetricsListJSON,
@@ -54,4 +55,10 @@ export interface MetricsApiDeps {
    * the HPA ignores unknown keys). Off by default: upstream never serves it.
    */
   swapUsage?: boolean;
+  /** Each node's latest scrape outcome, for the reasons of a 404. */
+  scrapeStatus?: ScrapeStatusReader;
+  /** The store's points of a pod or node, for the reasons of a 404. */
+  describer?: StoreDescriber;
+  /** The other API groups this server serves, listed in `/apis` after metrics.k8s.io. */
+  otherGroups?: readonly GroupDiscovery[];
 }

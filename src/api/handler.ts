@@ -37,7 +37,7 @@ export class MetricsApi {
   constructor(deps: MetricsApiDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    this.#discovery = discoveryDocuments(deps.serverAddress);
+    this.#discovery = discoveryDocuments(deps.serverAddress, deps.otherGroups);
     this.#openapi = openApiDocuments();
   }
 

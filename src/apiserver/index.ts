@@ -11,6 +11,14 @@ export {
   readFileOrThrow,
   TLS_VERSIONS,
 } from "./certs/index.ts";
+export {
+  aggregatedDiscoveryContentType,
+  type DiscoveryResource,
+  type GroupDiscovery,
+  groupDocument,
+  resourceListDocument,
+  rootDiscoveryDocuments,
+} from "./discovery.ts";
 export { genericChecks, type HealthCheck, type HealthEndpoints, serveHealth } from "./health.ts";
 export { type ServeOptions, startServer } from "./serve.ts";
 export { shutdownServer } from "./shutdown.ts";

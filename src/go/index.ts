@@ -8,6 +8,7 @@ export {
   parseGoDuration,
   parseGoDurationNs,
 } from "./duration.ts";
+export { humanDuration } from "./human-duration.ts";
 export { goJSONString, labelsJSON } from "./json.ts";
 export { type Flag, FlagError, FlagSet, type FlagSpec, specs } from "./pflag.ts";
 export type { FlagType } from "./pflag-values.ts";

@@ -46,10 +46,10 @@ export class AdaptiveScraper {
       this.#worker = new WorkerScraper(workerOpts);
       return;
     }
-    const { client, scraper, bearerToken } = splitScraperOptions(workerOpts);
+    const { client, scraper, bearerToken, onReport, onDuplicatePods } = splitScraperOptions(workerOpts);
     // Bad options fail here, as they do in WorkerScraper's constructor.
     this.#client = new KubeletClient({ ...client, bearerToken });
-    this.#inline = new Scraper({ ...scraper, client: this.#client });
+    this.#inline = new Scraper({ ...scraper, client: this.#client, onReport, onDuplicatePods });
   }
 
   /** "inline" or "worker": where the next tick runs (unless it passes the threshold). */

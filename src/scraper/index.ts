@@ -4,6 +4,7 @@
 
 export { AdaptiveScraper, type AdaptiveScraperOptions } from "./adaptive-scraper.ts";
 export {
+  attachLeftOut,
   buildScrape,
   type ContainerAccumulator,
   completeNode,
@@ -12,6 +13,7 @@ export {
   containerFor,
   type DecodedScrape,
   decodeResourceMetrics,
+  newLeftOutList,
   type PodAccumulator,
   SERIES_CPU,
   SERIES_MEMORY,

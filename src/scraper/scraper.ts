@@ -7,7 +7,12 @@
 import { formatGoDuration } from "../go/index.ts";
 import type { Node } from "../kube/index.ts";
 import * as log from "../log/index.ts";
-import type { NodeScrape } from "../storage/index.ts";
+import {
+  type LeftOutPod,
+  MAX_LEFT_OUT_PER_NODE,
+  type NodeScrape,
+  type NodeScrapeReport,
+} from "../storage/index.ts";
 import { AbortFanout, abortableSleep } from "./abort-fanout.ts";
 import { isNodeReady, type KubeletEndpoint, resolveKubeletEndpoint } from "./address.ts";
 import { nodeCapacity } from "./capacity.ts";
@@ -22,6 +27,7 @@ import { Interner } from "./interner.ts";
 import type { KubeletClient } from "./kubelet/index.ts";
 import { forgetNode, observeKubeletRequest } from "./monitoring.ts";
 import { type DecoderResult, NodeLog } from "./node-log.ts";
+import { classifyScrapeError } from "./scrape-error.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export interface ScraperOptions {
@@ -60,7 +66,27 @@ export interface ScraperOptions {
    * 5 min, REPEAT_LOG_INTERVAL_MS); a new cause and a recovery are logged at once.
    */
   repeatLogIntervalMs?: number;
+  /**
+   * Told each node's outcome in each tick as soon as it is known (the scrape status). Not set: no
+   * report is built.
+   */
+  onReport?: ScrapeReportSink;
+  /** Told the pods a tick's merge dropped from `node` because an earlier node reported them too. */
+  onDuplicatePods?: DuplicatePodSink;
 }
+
+export type ScrapeReportSink = (report: NodeScrapeReport) => void;
+export type DuplicatePodSink = (node: string, pods: LeftOutPod[]) => void;
+
+/** What one node's request(s) got, filled in as they go (for its report). */
+interface Attempt {
+  endpoint: "resource" | "summary" | undefined;
+  url: string | undefined;
+  bytes: number;
+}
+
+/** A decoder's NodeScrape with what it left out (decode/accumulators.ts DecodedScrape). */
+type WithLeftOut = DecoderResult & { leftOut?: LeftOutPod[]; leftOutCount?: number };
 
 // Upstream sleeps a uniform [0, min(8ms × nodes, 4s)) before each node's request.
 // Upstream caps the spread at 4 s, so from 500 nodes on every tick lasts at least ~4 s of pure waiting.
@@ -129,7 +155,7 @@ export class Scraper {
       if (scrape !== undefined) scrapes.set(node, scrape);
       onResult?.(node, scrape);
     });
-    return finishBatch(order, scrapes, startMs);
+    return finishBatch(order, scrapes, startMs, this.#opts.onDuplicatePods);
   }
 
   /**
@@ -159,9 +185,12 @@ export class Scraper {
     const maxJitterMs = Math.min(JITTER_PER_NODE_MS * unique.length, MAX_JITTER_MS);
     // Every node's jitter sleep, queue wait and request hang off this one listener on the deadline.
     const abort = new AbortFanout(deadline);
+    const tickStartMs = Date.now();
     try {
       await Promise.all(
-        unique.map(async (n) => onResult(n.metadata.name, await this.#scrapeNode(n, maxJitterMs, abort))),
+        unique.map(async (n) =>
+          onResult(n.metadata.name, await this.#scrapeNode(n, maxJitterMs, abort, tickStartMs)),
+        ),
       );
     } finally {
       abort.dispose();
@@ -180,11 +209,17 @@ export class Scraper {
     return unique.map((n) => n.metadata.name);
   }
 
-  async #scrapeNode(node: Node, maxJitterMs: number, deadline: AbortFanout): Promise<NodeScrape | undefined> {
+  async #scrapeNode(
+    node: Node,
+    maxJitterMs: number,
+    deadline: AbortFanout,
+    tickStartMs: number,
+  ): Promise<NodeScrape | undefined> {
     const name = node.metadata.name;
     try {
       if (!isNodeReady(node)) {
         log.V(4).info("Failed to scrape node, node is not ready", { node: name });
+        this.#opts.onReport?.(emptyReport(name, "NotReady", tickStartMs, 0));
         return undefined;
       }
       const jitterMs = Math.floor(this.#random() * maxJitterMs);
@@ -198,6 +233,12 @@ export class Scraper {
     } catch (err) {
       // Only aborts of the tick deadline (during the jitter or the queue) reach here.
       this.#log.failed(name, err, deadline.aborted);
+      const report = this.#opts.onReport;
+      if (report !== undefined) {
+        const failed = emptyReport(name, "Failed", tickStartMs, Date.now() - tickStartMs);
+        failed.error = classifyScrapeError(err, deadline.aborted);
+        report(failed);
+      }
       return undefined;
     }
   }
@@ -211,6 +252,8 @@ export class Scraper {
       this.#opts.requestTimeoutMs,
     );
     const startMs = performance.now();
+    const startWallMs = Date.now();
+    const attempt: Attempt = { endpoint: undefined, url: undefined, bytes: 0 };
     let success = false;
     try {
       const o = this.#opts;
@@ -220,18 +263,40 @@ export class Scraper {
         useNodeStatusPort: o.useNodeStatusPort,
         scheme: o.scheme,
       });
-      const scrape = await this.#fetch(name, endpoint, controller.signal);
+      const scrape: WithLeftOut = await this.#fetch(name, endpoint, controller.signal, attempt);
       success = true;
       this.#log.scraped(name, scrape);
+      const report = this.#opts.onReport;
+      if (report !== undefined) {
+        const r = emptyReport(name, "Succeeded", startWallMs, performance.now() - startMs);
+        setAttempt(r, attempt);
+        r.nodePoint = scrape.nodeTimestampMs !== 0;
+        r.pods = countPods(scrape);
+        r.containers = scrape.containerCount;
+        if (scrape.leftOut !== undefined) {
+          r.leftOut = scrape.leftOut.slice(0, MAX_LEFT_OUT_PER_NODE);
+          r.leftOutCount = scrape.leftOutCount ?? scrape.leftOut.length;
+        }
+        report(r);
+      }
+      delete scrape.leftOut;
+      delete scrape.leftOutCount;
       // What the store checks values against (a CPU rate or memory the node cannot have).
       const capacity = nodeCapacity(node);
       if (capacity.cpuNanocores !== undefined) scrape.cpuCapacityNanocores = capacity.cpuNanocores;
       if (capacity.memoryBytes !== undefined) scrape.memoryCapacityBytes = capacity.memoryBytes;
       // Logged here, in the scrape thread: it does not travel to the store.
-      delete (scrape as DecoderResult).problems;
+      delete scrape.problems;
       return scrape;
     } catch (err) {
       this.#log.failed(name, err, controller.signal.aborted);
+      const report = this.#opts.onReport;
+      if (report !== undefined) {
+        const r = emptyReport(name, "Failed", startWallMs, performance.now() - startMs);
+        setAttempt(r, attempt);
+        r.error = classifyScrapeError(err, controller.signal.aborted);
+        report(r);
+      }
       return undefined;
     } finally {
       clearTimeout(timer);
@@ -244,10 +309,17 @@ export class Scraper {
   }
 
   /** The node's batch from the endpoint the selector picks; both requests share the node's deadline. */
-  async #fetch(name: string, endpoint: KubeletEndpoint, signal: AbortSignal): Promise<NodeScrape> {
+  async #fetch(
+    name: string,
+    endpoint: KubeletEndpoint,
+    signal: AbortSignal,
+    attempt: Attempt,
+  ): Promise<NodeScrape> {
     const client = this.#opts.client;
     if (this.#endpoints.first(name) === "resource") {
       log.V(2).info("Scraping node", { node: name, endpoint: "resource" });
+      attempt.endpoint = "resource";
+      attempt.url = endpoint.url;
       // Samples without their own timestamp get the time the request was sent, as upstream.
       const requestTimeMs = Date.now();
       let body: Uint8Array | undefined;
@@ -257,6 +329,7 @@ export class Scraper {
         if (signal.aborted || !this.#endpoints.resourceFailed(name, endpoint.path, err)) throw err;
       }
       if (body !== undefined) {
+        attempt.bytes = body.length;
         this.#endpoints.resourceWorked(name);
         return decodeResourceMetrics(body, name, requestTimeMs, this.#intern);
       }
@@ -264,9 +337,28 @@ export class Scraper {
     // Nodes on the Summary API, and in the same tick a node whose kubelet has just answered 404 on the
     // resource path, so the switch costs no point.
     log.V(2).info("Scraping node", { node: name, endpoint: "summary" });
+    attempt.endpoint = "summary";
+    attempt.url = endpoint.summaryUrl;
     const body = await client.get(endpoint.summaryUrl, signal, name);
+    attempt.bytes = body.length;
     return decodeSummary(this.#utf8.decode(body), name, this.#intern);
   }
+}
+
+/** A report with nothing scraped; the caller fills in what it has. */
+function emptyReport(
+  node: string,
+  outcome: NodeScrapeReport["outcome"],
+  startMs: number,
+  durationMs: number,
+): NodeScrapeReport {
+  return { node, outcome, startMs, durationMs, bytes: 0, nodePoint: false, pods: 0, containers: 0 };
+}
+
+function setAttempt(r: NodeScrapeReport, a: Attempt): void {
+  if (a.endpoint !== undefined) r.endpoint = a.endpoint;
+  if (a.url !== undefined) r.url = a.url;
+  r.bytes = a.bytes;
 }
 
 function countPods(s: NodeScrape): number {
@@ -285,13 +377,14 @@ export function finishBatch(
   order: readonly string[],
   scrapes: ReadonlyMap<string, NodeScrape>,
   startMs: number,
+  onDuplicatePods?: DuplicatePodSink,
 ): NodeScrape[] {
   const answered: NodeScrape[] = [];
   for (const node of order) {
     const s = scrapes.get(node);
     if (s !== undefined) answered.push(s);
   }
-  const batch = dropDuplicatePods(answered);
+  const batch = dropDuplicatePods(answered, onDuplicatePods);
   if (log.V(1).enabled) {
     let nodeCount = 0;
     let podCount = 0;
@@ -308,14 +401,18 @@ export function finishBatch(
   return batch;
 }
 
+/** A LeftOutPod cause: the pod came from an earlier node of the tick too. */
+export const REPORTED_BY_TWO_NODES = "reported by two nodes";
+
 /**
  * A pod reported by two kubelets is kept from the first node only (upstream logs "Got duplicate pod
  * point" and drops the later one). Containers of a pod are contiguous, so pods are compared by group.
  */
-function dropDuplicatePods(batch: NodeScrape[]): NodeScrape[] {
+function dropDuplicatePods(batch: NodeScrape[], onDuplicatePods: DuplicatePodSink | undefined): NodeScrape[] {
   const seen = new Set<string>();
   return batch.map((s) => {
     let keep: boolean[] | undefined;
+    let dropped: LeftOutPod[] | undefined;
     let i = 0;
     while (i < s.containerCount) {
       let j = i + 1;
@@ -325,11 +422,14 @@ function dropDuplicatePods(batch: NodeScrape[]): NodeScrape[] {
         log.error(undefined, "Got duplicate pod point", { pod: key });
         keep ??= new Array<boolean>(s.containerCount).fill(true);
         keep.fill(false, i, j);
+        dropped ??= [];
+        dropped.push({ namespace: s.namespaces[i], pod: s.pods[i], cause: REPORTED_BY_TWO_NODES });
       } else {
         seen.add(key);
       }
       i = j;
     }
+    if (dropped !== undefined) onDuplicatePods?.(s.node, dropped);
     return keep ? filterContainers(s, keep) : s;
   });
 }

@@ -43,6 +43,7 @@ export class ScrapeManager {
   #stopped = false;
   #abort = new AbortController();
   #tickLastStartMs = 0;
+  #lastTick: { startMs: number; durationMs: number } | undefined;
 
   constructor(opts: ScrapeManagerOptions) {
     this.#opts = opts;
@@ -51,6 +52,16 @@ export class ScrapeManager {
   /** Start time of the latest tick, 0 before the first (feeds the metric-collection-timely check). */
   get tickLastStartMs(): number {
     return this.#tickLastStartMs;
+  }
+
+  /** How long the latest finished tick took, store included, in ms; undefined before the first. */
+  get tickLastDurationMs(): number | undefined {
+    return this.#lastTick?.durationMs;
+  }
+
+  /** Start and duration of the latest finished tick (the diagnostics group's ServerStatus). */
+  get lastTick(): { startMs: number; durationMs: number } | undefined {
+    return this.#lastTick;
   }
 
   /** Runs the first tick now, then one every resolution. */
@@ -121,7 +132,9 @@ export class ScrapeManager {
     } catch (err) {
       log.error(err, "Failed to scrape and store metrics");
     } finally {
-      this.#opts.tickDuration.observe((Date.now() - start) / 1000);
+      const durationMs = Date.now() - start;
+      this.#lastTick = { startMs: start, durationMs };
+      this.#opts.tickDuration.observe(durationMs / 1000);
     }
   }
 }

@@ -4,9 +4,11 @@
 // checks, so an API server that is down at start leaves the process running and not ready.
 import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
+import { hostname } from "node:os";
 import { MetricsApi, protobufEncoder } from "../api/index.ts";
-import type { RequestAuth } from "../apiserver/index.ts";
+import type { ApiRequest, RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
+import { DIAGNOSTICS_GROUP, DiagnosticsApi } from "../diagnostics/index.ts";
 import {
   type KubeClient,
   type LabelSelector,
@@ -18,10 +20,10 @@ import {
 } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import { AdaptiveScraper, type AdaptiveScraperOptions, kubeletNodeFamilies } from "../scraper/index.ts";
-import { TwoPointStore } from "../storage/index.ts";
+import { ScrapeStatusBook, type ScrapeStatusReader, TwoPointStore } from "../storage/index.ts";
 import { publishCABundle } from "./apiservice.ts";
 import { healthEndpoints } from "./health.ts";
-import { ScrapeManager } from "./manager.ts";
+import { type BatchScraper, ScrapeManager } from "./manager.ts";
 import { createTickDuration, newRegistry } from "./monitoring.ts";
 
 export interface MetricsServerConfig {
@@ -48,6 +50,12 @@ export interface MetricsServerConfig {
  */
 export const SHUTDOWN_DRAIN_MS = 10_000;
 
+/** The package version from the /version body ({gitVersion}). */
+function versionText(version: object): string {
+  const v = (version as { gitVersion?: unknown }).gitVersion;
+  return typeof v === "string" ? v : "";
+}
+
 async function waitFor(cond: () => boolean, signal: AbortSignal): Promise<void> {
   while (!cond() && !signal.aborted) await new Promise((r) => setTimeout(r, 100));
 }
@@ -57,6 +65,8 @@ export class MetricsServer {
   readonly #nodes: Reflector<Node>;
   readonly #pods: Reflector<PartialObjectMetadata>;
   readonly #stopping = new AbortController();
+  /** Each node's latest scrape outcome and what the store refused from it. */
+  readonly #scrapeStatus = new ScrapeStatusBook();
   #shuttingDown = false;
   #scraper: AdaptiveScraper | undefined;
   #manager: ScrapeManager | undefined;
@@ -66,6 +76,22 @@ export class MetricsServer {
     this.#config = config;
     this.#nodes = newNodeReflector(config.kube);
     this.#pods = newRunningPodReflector(config.kube);
+  }
+
+  /** Each node's latest scrape report (inline and worker ticks alike), for the diagnostics API. */
+  get scrapeStatus(): ScrapeStatusReader {
+    return this.#scrapeStatus;
+  }
+
+  /** Start of the latest tick, Unix ms; undefined before the first. */
+  get tickLastStartMs(): number | undefined {
+    const start = this.#manager?.tickLastStartMs;
+    return start === 0 ? undefined : start;
+  }
+
+  /** Duration of the latest finished tick (store included), ms; undefined before the first. */
+  get tickLastDurationMs(): number | undefined {
+    return this.#manager?.tickLastDurationMs;
   }
 
   /**
@@ -79,14 +105,32 @@ export class MetricsServer {
     nodes.start();
     pods.start();
 
-    const store = new TwoPointStore({ resolutionMs: c.resolutionMs });
+    const book = this.#scrapeStatus;
+    const store = new TwoPointStore({
+      resolutionMs: c.resolutionMs,
+      onRefused: (node, refused, nodeRefused) => book.recordRefused(node, refused, nodeRefused),
+    });
     // Kubelet requests (TLS, gzip) and decoding run on this thread for small clusters and in a worker
     // thread for large ones, so a 5,000-node tick does not stall API requests (adaptive-scraper.ts).
-    const scraper = new AdaptiveScraper(c.scraper);
+    const scraper = new AdaptiveScraper({
+      ...c.scraper,
+      onReport: (report) => book.record(report),
+      onDuplicatePods: (node, pods) => book.recordDuplicates(node, pods),
+    });
     this.#scraper = scraper;
+    // The book keeps the nodes of the latest tick: a node deleted or no longer selected is forgotten.
+    const tickScraper: BatchScraper = {
+      scrape: async (nodes, deadline, onResult) => {
+        try {
+          return await scraper.scrape(nodes, deadline, onResult);
+        } finally {
+          book.retain(new Set(nodes.map((n) => n?.metadata?.name)));
+        }
+      },
+    };
     const tickDuration = createTickDuration(c.resolutionMs / 1000);
     const manager = new ScrapeManager({
-      scraper,
+      scraper: tickScraper,
       store,
       nodes,
       nodeSelector: c.nodeSelector,
@@ -106,7 +150,24 @@ export class MetricsServer {
       serverAddress: address,
       protobuf: protobufEncoder,
       swapUsage: c.swapUsage,
+      scrapeStatus: book,
+      describer: store,
+      otherGroups: [DIAGNOSTICS_GROUP],
     });
+    const diagnostics = new DiagnosticsApi({
+      nodes,
+      nodeSelector: c.nodeSelector,
+      scrapeStatus: book,
+      server: {
+        name: hostname(),
+        startedAtMs: performance.timeOrigin,
+        version: versionText(c.version),
+        resolutionMs: c.resolutionMs,
+      },
+      lastTick: () => manager.lastTick,
+    });
+    // The diagnostics group answers its own paths; everything else under /apis is the metrics API's.
+    const apis = { handle: (req: ApiRequest) => diagnostics.handle(req) ?? api.handle(req) };
     const health = healthEndpoints({
       nodeSynced: () => nodes.hasSynced(),
       podSynced: () => pods.hasSynced(),
@@ -124,7 +185,7 @@ export class MetricsServer {
       ...c.listener,
       auth: c.auth,
       health,
-      api,
+      api: apis,
       registry,
       // The per-node kubelet families: too large for prom-client's one-step render at 5,000 nodes.
       appendedMetrics: kubeletNodeFamilies,

@@ -108,6 +108,11 @@ export class Generation {
   containerLastSwap: Float64Array | undefined;
   /** Containers that have a prev point (the storage_points gauge). */
   containersWithPrev = 0;
+  /**
+   * Container slot → its start time, for containers whose newest point replaced one with another
+   * start time (a restart) in the tick that made this generation. Rare: made on the first one.
+   */
+  containerRestartedAt: Map<number, number> | undefined;
 
   /** An empty generation with room for the given counts (each an upper bound). */
   constructor(nodes: number, pods: number, containers: number) {
@@ -147,6 +152,12 @@ export class Generation {
       if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer && value.byteLength > 0)
         value.buffer.transfer(0);
     }
+  }
+
+  /** Records that container slot c's newest point replaced one with another start time. */
+  setRestartedAt(c: number, startMs: number): void {
+    this.containerRestartedAt ??= new Map();
+    this.containerRestartedAt.set(c, startMs);
   }
 
   /** The prev point's start time of container slot c. */

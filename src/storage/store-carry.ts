@@ -64,6 +64,8 @@ function carryPod(base: Generation, next: Generation, p: number): void {
       base.containerPrevStartAt(c),
       base.containerLastSwapAt(c),
     );
+    const restartedAt = base.containerRestartedAt?.get(c);
+    if (restartedAt !== undefined) next.setRestartedAt(d, restartedAt);
     if (!Number.isNaN(base.containerPrevTs[c])) withPrev++;
   }
   next.podFirst[slot + 1] = next.containerCount;

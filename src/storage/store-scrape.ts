@@ -261,6 +261,9 @@ function storePod(
       while (oldCursor < oldEnd && old.containerName[oldCursor] < name) oldCursor++;
       if (oldCursor < oldEnd && old.containerName[oldCursor] === name) {
         const oldLastTs = old.containerLastTs[oldCursor];
+        // For explanations (describe.ts): a point with another start time than the one it replaces.
+        const oldStart = old.containerLastStart[oldCursor];
+        if (start !== 0 && oldStart !== 0 && start !== oldStart) next.setRestartedAt(c, start);
         // A start time at or after the stored point means a restart: the counter began again.
         if (start === 0 || start < oldLastTs) {
           const oldPrevTs = old.containerPrevTs[oldCursor];

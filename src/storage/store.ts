@@ -36,6 +36,7 @@
 // Reading one pod costs O(its containers).
 
 import * as log from "../log/index.ts";
+import { describeNode, describePod } from "./describe.ts";
 import { Generation } from "./generation.ts";
 import { setStoragePoints } from "./monitoring.ts";
 import { ListReader, readNodeMetrics, readPodMetrics } from "./reads.ts";
@@ -49,8 +50,11 @@ import type {
   PodMetricsPoint,
   PodObject,
   PodRef,
+  StoreDescriber,
+  StoredNodeView,
+  StoredPodView,
 } from "./types.ts";
-import { ValueLog } from "./value-log.ts";
+import { type RefusedSink, ValueLog } from "./value-log.ts";
 
 export interface TwoPointStoreOptions {
   /** The scrape interval (--metric-resolution); containers younger than this are served after one scrape. */
@@ -71,6 +75,8 @@ export interface TwoPointStoreOptions {
   repeatLogIntervalMs?: number;
   /** Monotonic clock in ms for that interval (default performance.now). */
   monotonicNow?: () => number;
+  /** Told, when a tick's batch is swapped in, what was refused from each node's scrape. */
+  onRefused?: RefusedSink;
 }
 
 export interface StoreAsyncOptions {
@@ -119,7 +125,7 @@ interface Build {
   ctx: StoreContext;
 }
 
-export class TwoPointStore implements MetricsReader {
+export class TwoPointStore implements MetricsReader, StoreDescriber {
   readonly #resolutionMs: number;
   readonly #now: () => number;
   /** When scraping began: every window lies within the store's life. */
@@ -149,7 +155,11 @@ export class TwoPointStore implements MetricsReader {
     this.#now = opts.now ?? Date.now;
     this.#startedAtMs = opts.startedAtMs ?? this.#now();
     this.#consecutiveWindowMs = opts.consecutiveWindowMs;
-    this.#valueLog = new ValueLog({ intervalMs: opts.repeatLogIntervalMs, now: opts.monotonicNow });
+    this.#valueLog = new ValueLog({
+      intervalMs: opts.repeatLogIntervalMs,
+      now: opts.monotonicNow,
+      onRefused: opts.onRefused,
+    });
   }
 
   /**
@@ -381,6 +391,16 @@ export class TwoPointStore implements MetricsReader {
 
   getListPodMetrics(pods: readonly PodObject[], from: number, to: number): (PodMetricsPoint | undefined)[] {
     return this.#listReader.read(this.#current, pods, from, to);
+  }
+
+  /** The stored points of one pod, for an explanation (not for serving). */
+  describePod(namespace: string, name: string): StoredPodView | undefined {
+    return describePod(this.#current, namespace, name);
+  }
+
+  /** The stored points of one node's own point, for an explanation. */
+  describeNode(name: string): StoredNodeView | undefined {
+    return describeNode(this.#current, name);
   }
 
   /** True when some node has a prev point (upstream's NodeReady). */

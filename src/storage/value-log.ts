@@ -7,6 +7,7 @@
 // every time it is met.)
 
 import * as log from "../log/index.ts";
+import { type LeftOutPod, MAX_LEFT_OUT_PER_NODE } from "./types.ts";
 
 type KV = Record<string, string | number | undefined>;
 
@@ -22,6 +23,19 @@ export interface ValueLogOptions {
   intervalMs?: number;
   /** Monotonic clock in ms (default performance.now). */
   now?: () => number;
+  /** Told at each flush, per node stored, what was refused from its scrape (see RefusedSink). */
+  onRefused?: RefusedSink;
+}
+
+/**
+ * A node's refusals in the batch just swapped in: the pods and containers (at most
+ * MAX_LEFT_OUT_PER_NODE) and the cause of its own point's, if any; empty when nothing was refused.
+ */
+export type RefusedSink = (node: string, refused: LeftOutPod[], nodeRefused: string | undefined) => void;
+
+interface Refusals {
+  items: LeftOutPod[];
+  node: string | undefined;
 }
 
 export class ValueLog {
@@ -33,9 +47,13 @@ export class ValueLog {
    * text), nodes in the order first stored. A node that appears twice in a batch shares one entry.
    */
   readonly #pending = new Map<string, Map<string, Kind>>();
+  readonly #onRefused: RefusedSink | undefined;
+  /** Per node stored since the last flush, what was refused (only with onRefused). */
+  readonly #refused = new Map<string, Refusals>();
 
   constructor(opts: ValueLogOptions = {}) {
     this.#limiter = new log.RepeatLimiter({ intervalMs: opts.intervalMs, now: opts.now });
+    this.#onRefused = opts.onRefused;
   }
 
   /** Starts collecting the errors of one node's scrape. */
@@ -52,6 +70,26 @@ export class ValueLog {
     const kind = kinds.get(key);
     if (kind !== undefined) kind.count++;
     else kinds.set(key, { err, msg, kv, count: 1 });
+    if (this.#onRefused !== undefined) this.#refuse(this.#node as string, err, msg, kv);
+  }
+
+  #refuse(node: string, err: Error | undefined, msg: string, kv: KV): void {
+    let r = this.#refused.get(node);
+    if (r === undefined) {
+      r = { items: [], node: undefined };
+      this.#refused.set(node, r);
+    }
+    const cause = err === undefined ? msg : err.message;
+    const pod = kv.pod;
+    if (typeof pod !== "string") {
+      r.node ??= cause;
+      return;
+    }
+    if (r.items.length >= MAX_LEFT_OUT_PER_NODE) return;
+    const slash = pod.indexOf("/");
+    const item: LeftOutPod = { namespace: pod.slice(0, slash), pod: pod.slice(slash + 1), cause };
+    if (typeof kv.container === "string") item.container = kv.container;
+    r.items.push(item);
   }
 
   /** Ends the current node's scrape. */
@@ -61,6 +99,14 @@ export class ValueLog {
 
   /** Writes the lines that are due for every node stored since the last flush (once per batch). */
   flush(): void {
+    const onRefused = this.#onRefused;
+    if (onRefused !== undefined) {
+      for (const node of this.#pending.keys()) {
+        const r = this.#refused.get(node);
+        onRefused(node, r?.items ?? [], r?.node);
+      }
+      this.#refused.clear();
+    }
     for (const [node, kinds] of this.#pending) {
       if (kinds.size === 0) {
         if (this.#limiter.recovered(node) !== undefined) log.info("Node metrics are valid again", { node });
@@ -83,6 +129,7 @@ export class ValueLog {
   /** Drops what was collected since the last flush, unlogged (a build whose lines are not wanted). */
   discard(): void {
     this.#pending.clear();
+    this.#refused.clear();
     this.#node = undefined;
   }
 

@@ -2,6 +2,7 @@
 // the oracle the property tests hold it to on every input: it decodes the whole body to text (UTF-8)
 // first and reads the text line by line.
 import {
+  attachLeftOut,
   buildScrape,
   type ContainerAccumulator,
   completeNode,
@@ -9,6 +10,7 @@ import {
   conflictProblems,
   containerFor,
   type DecodedScrape,
+  newLeftOutList,
   type PodAccumulator,
   SERIES_CPU,
   SERIES_MEMORY,
@@ -217,6 +219,8 @@ export function decodeResourceMetricsReference(
     const key = JSON.stringify(
       c ? [family, labels.namespace + "/" + labels.pod, labels.container] : [family],
     );
+    // Which series a container was sent (a left-out pod's cause tells "missing" from "is 0").
+    if (c) c.seen |= SERIES_BIT[family];
     const seen = series.get(key);
     if (seen === undefined) {
       const name = c
@@ -341,7 +345,14 @@ export function decodeResourceMetricsReference(
     memoryBytes: trusted ? nodeMemoryBytes : 0,
     startTimeMs: 0,
   });
-  const scrape: DecodedScrape = buildScrape(nodeName, node, completePods(pods, nodeName), nodeSwapBytes);
+  const leftOut = newLeftOutList();
+  const scrape: DecodedScrape = buildScrape(
+    nodeName,
+    node,
+    completePods(pods, nodeName, leftOut),
+    nodeSwapBytes,
+  );
+  attachLeftOut(scrape, leftOut);
   const conflicting = [...series.values()].filter((s) => s.conflicting).map((s) => s.name);
   if (conflicting.length > 0) scrape.problems = conflictProblems(conflicting);
   return scrape;

@@ -3,7 +3,7 @@
 // pkg/scraper/client/resource/decode.go; docs/scraping.md) and the columnar NodeScrape build.
 import { goQuote } from "../../go/index.ts";
 import * as log from "../../log/index.ts";
-import type { NodeScrape } from "../../storage/index.ts";
+import { type LeftOutPod, MAX_LEFT_OUT_PER_NODE, type NodeScrape } from "../../storage/index.ts";
 
 export interface ContainerAccumulator {
   name: string;
@@ -47,9 +47,52 @@ export interface DecodeProblems {
   series: string[];
 }
 
-/** A decoder's NodeScrape, with `problems` only when the body had some. */
+/** A decoder's NodeScrape, with `problems` and `leftOut` only when the body had some. */
 export interface DecodedScrape extends NodeScrape {
   problems?: DecodeProblems;
+  /** Pods left out as incomplete or conflicting, the first MAX_LEFT_OUT_PER_NODE of them... */
+  leftOut?: LeftOutPod[];
+  /** ...and how many there were. */
+  leftOutCount?: number;
+}
+
+/** The pods completePods leaves out: the first few, and how many. */
+export interface LeftOutList {
+  items: LeftOutPod[];
+  count: number;
+}
+
+export function newLeftOutList(): LeftOutList {
+  return { items: [], count: 0 };
+}
+
+/** Puts what completePods left out on the decoder's scrape (nothing when it left nothing out). */
+export function attachLeftOut(scrape: DecodedScrape, list: LeftOutList): void {
+  if (list.count === 0) return;
+  scrape.leftOut = list.items;
+  scrape.leftOutCount = list.count;
+}
+
+// LeftOutPod causes of a decode (stable texts: explanations key on them).
+export const CONFLICTING_VALUES = "conflicting values";
+
+/** Why an incomplete container does not count: what it lacks, "is 0" when sent as zero. */
+function incompleteCause(c: ContainerAccumulator): string {
+  if (c.cpuNs === 0) return (c.seen & SERIES_CPU) !== 0 ? "cpu is 0" : "cpu is missing";
+  if (c.memoryBytes === 0) return (c.seen & SERIES_MEMORY) !== 0 ? "memory is 0" : "memory is missing";
+  return "timestamp is missing";
+}
+
+function leaveOut(
+  list: LeftOutList | undefined,
+  pod: PodAccumulator,
+  container: string,
+  cause: string,
+): void {
+  if (list === undefined) return;
+  list.count++;
+  if (list.items.length < MAX_LEFT_OUT_PER_NODE)
+    list.items.push({ namespace: pod.namespace, pod: pod.name, container, cause });
 }
 
 export const CONFLICTING_SERIES = "the same series sent twice with different values";
@@ -249,10 +292,14 @@ function comparePods(a: CompletePod, b: CompletePod): number {
   return compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
 }
 
-/** Pods whose every container has cpu and memory, sorted by namespace/name; containers by name. */
+/**
+ * Pods whose every container has cpu and memory, sorted by namespace/name; containers by name.
+ * The others go into `leftOut`, when given, with their first container at fault and why.
+ */
 export function completePods(
   pods: ReadonlyMap<string, PodAccumulator> | readonly PodAccumulator[],
   nodeName: string,
+  leftOut?: LeftOutList,
 ): CompletePod[] {
   const kept: CompletePod[] = [];
   for (const pod of pods instanceof Map ? pods.values() : (pods as readonly PodAccumulator[])) {
@@ -262,6 +309,7 @@ export function completePods(
       // A container whose cpu, memory or start time came twice with different values is not trusted,
       // and a pod cannot be served without one of its containers.
       if ((c.conflicts & SERIES_TRUSTED) !== 0) {
+        leaveOut(leftOut, pod, c.name, CONFLICTING_VALUES);
         complete = false;
         break;
       }
@@ -281,6 +329,7 @@ export function completePods(
           });
           log.V(1).info("Failed getting complete Pod metric", { pod: pod.namespace + "/" + pod.name });
         }
+        leaveOut(leftOut, pod, c.name, incompleteCause(c));
         complete = false;
         break;
       }

@@ -1,6 +1,7 @@
 // The kubelet decoders: /metrics/resource (Prometheus text) and the Summary API (JSON), each into one
 // columnar NodeScrape. The accumulation they share is exported for the tests' reference decoder.
 export {
+  attachLeftOut,
   buildScrape,
   type ContainerAccumulator,
   completeNode,
@@ -9,6 +10,7 @@ export {
   containerFor,
   type DecodedScrape,
   type DecodeProblems,
+  newLeftOutList,
   type PodAccumulator,
   SERIES_CPU,
   SERIES_MEMORY,

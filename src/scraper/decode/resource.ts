@@ -19,6 +19,7 @@
 //   next body, so a body allocates little more than the NodeScrape it returns.
 import { Buffer, isAscii } from "node:buffer";
 import {
+  attachLeftOut,
   buildScrape,
   type ContainerAccumulator,
   completeNode,
@@ -27,6 +28,7 @@ import {
   type DecodedScrape,
   type DecodeProblems,
   EmptyContainer,
+  newLeftOutList,
   resetContainer,
   SERIES_TRUSTED,
   seriesName,
@@ -293,12 +295,14 @@ class ResourceDecoder {
       memoryBytes: trusted ? nodePoint.memoryBytes : 0,
       startTimeMs: nodePoint.startTimeMs,
     });
+    const leftOut = newLeftOutList();
     const scrape: DecodedScrape = buildScrape(
       nodeName,
       node,
-      completePods(this.#pods.list, nodeName),
+      completePods(this.#pods.list, nodeName, leftOut),
       nodePoint.swapBytes,
     );
+    attachLeftOut(scrape, leftOut);
     if (conflicts > 0) scrape.problems = this.#conflictProblems();
     return scrape;
   }

@@ -17,6 +17,7 @@
 // are still computed honestly from the kubelet's own cpu.time values; when two scrapes carry the same
 // time the store has no window and serves no new rate that tick.
 import {
+  attachLeftOut,
   buildScrape,
   completeNode,
   completePods,
@@ -24,7 +25,11 @@ import {
   containerFor,
   type DecodedScrape,
   differs,
+  newLeftOutList,
   type PodAccumulator,
+  SERIES_CPU,
+  SERIES_MEMORY,
+  SERIES_START_TIME,
   SERIES_TRUSTED,
   seriesName,
 } from "./accumulators.ts";
@@ -142,6 +147,11 @@ function swapBytes(stats: Json): number {
   return typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.trunc(v) : Number.NaN;
 }
 
+/** Whether `stats` is an object with a `field` that is not null. */
+function sent(stats: unknown, field: string): boolean {
+  return isObject(stats) && stats[field] !== undefined && stats[field] !== null;
+}
+
 function parse(body: string): unknown {
   try {
     return JSON.parse(body.replace(LONG_COUNTER, '$1"$2"'));
@@ -209,7 +219,10 @@ export function decodeSummary(body: string, node: string, intern: (s: string) =>
         c.conflicts = SERIES_TRUSTED;
         conflicting.push(seriesName("container", namespace, name, containerName));
       }
-      c.seen = SERIES_TRUSTED;
+      // Which of cpu and memory were sent (a left-out pod's cause: "missing" or "is 0"); the start
+      // time's bit is always set, so a container seen once is told from a new one.
+      c.seen = SERIES_START_TIME | (sent(stats.cpu, "usageCoreNanoSeconds") ? SERIES_CPU : 0);
+      if (sent(stats.memory, "workingSetBytes")) c.seen |= SERIES_MEMORY;
       c.cpuNs = point.cpuNs;
       c.cpuNsRemainder = point.cpuNsRemainder;
       c.memoryBytes = point.memoryBytes;
@@ -222,7 +235,14 @@ export function decodeSummary(body: string, node: string, intern: (s: string) =>
   }
 
   const point = completeNode(node, { ...nodePoint, startTimeMs: nodeStartTimeMs });
-  const scrape: DecodedScrape = buildScrape(node, point, completePods(pods, node), swapBytes(nodeStats));
+  const leftOut = newLeftOutList();
+  const scrape: DecodedScrape = buildScrape(
+    node,
+    point,
+    completePods(pods, node, leftOut),
+    swapBytes(nodeStats),
+  );
+  attachLeftOut(scrape, leftOut);
   if (conflicting.length > 0) scrape.problems = conflictProblems(conflicting);
   scrape.wholeSecondStartTimes = true;
   return scrape;

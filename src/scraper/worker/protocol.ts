@@ -1,5 +1,6 @@
 // The messages between WorkerScraper (main thread) and thread.ts (the scraper thread).
 
+import type { NodeScrapeReport } from "../../storage/index.ts";
 import type { ScrapeEndpoint } from "../endpoint.ts";
 import type { KubeletClientOptions } from "../kubelet/index.ts";
 import type { ScraperOptions } from "../scraper.ts";
@@ -10,7 +11,9 @@ export interface WorkerInit {
   client: Omit<KubeletClientOptions, "bearerToken">;
   /** The main side has a token source: each tick carries the current token. */
   hasBearerToken: boolean;
-  scraper: Omit<ScraperOptions, "client" | "random" | "now">;
+  scraper: Omit<ScraperOptions, "client" | "random" | "now" | "onReport" | "onDuplicatePods">;
+  /** The main side wants each node's NodeScrapeReport (a "report" event). */
+  reports: boolean;
   verbosity: number;
   /** A result message holds whole nodes up to about this many containers. */
   containersPerMessage: number;
@@ -41,7 +44,9 @@ export type ToWorker =
 export type WorkerEvent =
   | { kind: "log"; line: string }
   | { kind: "observe"; node: string; seconds: number; success: boolean; endTimeMs: number }
-  | { kind: "forget"; node: string };
+  | { kind: "forget"; node: string }
+  /** A node's outcome in the tick (ScraperOptions.onReport), before the tick's last result. */
+  | { kind: "report"; report: NodeScrapeReport };
 
 export type FromWorker =
   /** Log lines and metric observations, in the order they happened. */

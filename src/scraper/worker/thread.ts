@@ -86,7 +86,12 @@ const client = new KubeletClient({
     : undefined,
 });
 // Names are interned on the main thread, where the store keeps them (see internAcrossScrapes).
-const scraper = new Scraper({ ...init.scraper, client, internAcrossScrapes: false });
+const scraper = new Scraper({
+  ...init.scraper,
+  client,
+  internAcrossScrapes: false,
+  onReport: init.reports ? (report) => queueEvent({ kind: "report", report }) : undefined,
+});
 
 /** The endpoints last reported to the main thread. */
 const reportedEndpoints = new Map<string, ScrapeEndpoint>();

@@ -10,12 +10,19 @@
 import { Worker } from "node:worker_threads";
 import type { Node } from "../../kube/index.ts";
 import * as log from "../../log/index.ts";
-import type { NodeScrape } from "../../storage/index.ts";
+import type { NodeScrape, NodeScrapeReport } from "../../storage/index.ts";
 import type { ScrapeEndpoint } from "../endpoint.ts";
 import { Interner } from "../interner.ts";
 import { KubeletClient, type KubeletClientOptions } from "../kubelet/index.ts";
 import { forgetNode, observeKubeletRequest } from "../monitoring.ts";
-import { finishBatch, type NodeResultSink, Scraper, type ScraperOptions } from "../scraper.ts";
+import {
+  type DuplicatePodSink,
+  finishBatch,
+  type NodeResultSink,
+  type ScrapeReportSink,
+  Scraper,
+  type ScraperOptions,
+} from "../scraper.ts";
 import { type NodeForWorker, nodeForWorker } from "./node-json.ts";
 import { unpackMessage } from "./packing.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
@@ -34,8 +41,10 @@ export interface WorkerScraperOptions
 /** WorkerScraperOptions by who takes them: the kubelet client, the Scraper, and the rest. */
 export function splitScraperOptions(opts: WorkerScraperOptions): {
   client: Omit<KubeletClientOptions, "bearerToken">;
-  scraper: Omit<ScraperOptions, "client" | "random" | "now">;
+  scraper: Omit<ScraperOptions, "client" | "random" | "now" | "onReport" | "onDuplicatePods">;
   bearerToken: WorkerScraperOptions["bearerToken"];
+  onReport: ScrapeReportSink | undefined;
+  onDuplicatePods: DuplicatePodSink | undefined;
   containersPerMessage: number | undefined;
   abortGraceMs: number | undefined;
 } {
@@ -51,6 +60,8 @@ export function splitScraperOptions(opts: WorkerScraperOptions): {
     maxConcurrency,
     endpoint,
     resourceRetryMs,
+    onReport,
+    onDuplicatePods,
     ...client
   } = opts;
   const scraper = {
@@ -63,7 +74,7 @@ export function splitScraperOptions(opts: WorkerScraperOptions): {
     endpoint,
     resourceRetryMs,
   };
-  return { client, scraper, bearerToken, containersPerMessage, abortGraceMs };
+  return { client, scraper, bearerToken, onReport, onDuplicatePods, containersPerMessage, abortGraceMs };
 }
 
 const WORKER_URL = new URL("./thread.ts", import.meta.url);
@@ -81,6 +92,10 @@ interface Tick {
   onResult: NodeResultSink | undefined;
   /** Nodes whose failure the worker has already logged (a failed request observation). */
   failed: Set<string>;
+  /** Nodes whose report has arrived. */
+  reported: Set<string>;
+  /** Wall-clock start of the tick, Unix ms (the reports of nodes the worker did not answer for). */
+  startWallMs: number;
   finish: () => void;
   graceTimer?: NodeJS.Timeout;
 }
@@ -96,6 +111,8 @@ export class WorkerScraper {
   readonly #init: WorkerInit;
   readonly #bearerToken: WorkerScraperOptions["bearerToken"];
   readonly #abortGraceMs: number;
+  readonly #onReport: ScrapeReportSink | undefined;
+  readonly #onDuplicatePods: DuplicatePodSink | undefined;
   readonly #endpoints = new Map<string, ScrapeEndpoint>();
   // Strings arrive as fresh copies each tick; interning hands the store the previous tick's instances.
   // Names arrive as whole strings from postMessage: no copies needed.
@@ -118,6 +135,8 @@ export class WorkerScraper {
       client,
       scraper,
       bearerToken,
+      onReport,
+      onDuplicatePods,
       containersPerMessage = 4096,
       abortGraceMs = 2000,
     } = splitScraperOptions(opts);
@@ -137,11 +156,14 @@ export class WorkerScraper {
       client,
       hasBearerToken: bearerToken !== undefined && client.completelyInsecure !== true,
       scraper,
+      reports: onReport !== undefined,
       verbosity: log.getVerbosity(),
       containersPerMessage,
     };
     this.#bearerToken = this.#init.hasBearerToken ? bearerToken : undefined;
     this.#abortGraceMs = abortGraceMs;
+    this.#onReport = onReport;
+    this.#onDuplicatePods = onDuplicatePods;
     this.#startWorker();
   }
 
@@ -240,12 +262,14 @@ export class WorkerScraper {
         received: new Map(),
         onResult,
         failed: new Set(),
+        reported: new Set(),
+        startWallMs: Date.now(),
         finish: () => {
           clearTimeout(tick.graceTimer);
           deadline.removeEventListener("abort", onDeadline);
           this.#worker?.unref();
           this.#interner.rotate();
-          resolve(finishBatch(tick.order, tick.received, startMs));
+          resolve(finishBatch(tick.order, tick.received, startMs, this.#onDuplicatePods));
         },
       };
       const msg: ToWorker = {
@@ -372,7 +396,27 @@ export class WorkerScraper {
         return;
       case "forget":
         forgetNode(event.node);
+        return;
+      case "report":
+        if (this.#tick !== undefined) this.#tick.reported.add(event.report.node);
+        this.#onReport?.(event.report);
     }
+  }
+
+  /** The report of a node whose outcome the worker did not tell before it stopped. */
+  #reportLost(node: string, tick: Tick, failure: Error): void {
+    const report: NodeScrapeReport = {
+      node,
+      outcome: "Failed",
+      startMs: tick.startWallMs,
+      durationMs: Date.now() - tick.startWallMs,
+      bytes: 0,
+      nodePoint: false,
+      pods: 0,
+      containers: 0,
+      error: { kind: "Other", message: failure.message },
+    };
+    this.#onReport?.(report);
   }
 
   #finishTick(): void {
@@ -405,6 +449,7 @@ export class WorkerScraper {
         if (!tick.received.has(node) && !tick.failed.has(node)) {
           log.error(failure, "Failed to scrape node", { node });
         }
+        if (!tick.reported.has(node)) this.#reportLost(node, tick, failure);
       }
       this.#finishTick();
     }
