@@ -60,6 +60,21 @@ test("kubectl metrics explains a pod on a hanging node, lists it first in status
   assert.match(served.stdout, new RegExp(`pod ${healthy.namespace}/${healthy.name}: metrics served, window`));
   assert.match(served.stdout, /CONTAINER\s+CPU\s+MEMORY/);
 
+  // Status: the failing node first, with its error; exit 2.
+  const status = await until(
+    "kubectl metrics status to list node-0 as failing",
+    () => kubectlMetrics(kubectl, c.kubeconfig, ["status"]),
+    2,
+    (o) => /^node-0\s+Failing/m.test(o),
+  );
+  const lines = status.stdout.split("\n");
+  assert.match(lines[0] ?? "", /^NODE\s+STATE\s+LAST ATTEMPT/);
+  assert.match(
+    lines[1] ?? "",
+    /^node-0\s+Failing\s+\d+s ago \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\s+\d+\s+Timeout/,
+  );
+  assert.match(status.stdout, /nodes: 3 total, 2 scraped, 1 failing/);
+
   // The pod on the hanging node: the node, the error and when the last attempt was; exit 2.
   const explained = await until(
     "kubectl metrics explain pod on the hanging node to give its node's failed scrape",
@@ -90,21 +105,6 @@ test("kubectl metrics explains a pod on a hanging node, lists it first in status
     report.message.startsWith(`podmetrics.metrics.k8s.io "${hung.namespace}/${hung.name}" not found: `),
   );
   assert.equal(report.causes[0]?.reason, "NodeScrapeFailed");
-
-  // Status: the failing node first, with its error; exit 2.
-  const status = await until(
-    "kubectl metrics status to list node-0 as failing",
-    () => kubectlMetrics(kubectl, c.kubeconfig, ["status"]),
-    2,
-    (o) => /^node-0\s+Failing/m.test(o),
-  );
-  const lines = status.stdout.split("\n");
-  assert.match(lines[0] ?? "", /^NODE\s+STATE\s+LAST ATTEMPT/);
-  assert.match(
-    lines[1] ?? "",
-    /^node-0\s+Failing\s+\d+s ago \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\s+\d+\s+Timeout/,
-  );
-  assert.match(status.stdout, /nodes: 3 total, 2 scraped, 1 failing/);
 
   // The nobody context may read nothing: exit 3, saying which permission is missing.
   const nobody = await kubectlMetrics(kubectl, c.kubeconfig, [

@@ -100,6 +100,20 @@ export function scrapeErrorActions(node: string, error: NodeScrapeStatusBody["er
   }
 }
 
+/** What to do about a node that is not scraped; none for Scraped and Excluded. */
+export function nodeStateActions(node: string, status: NodeScrapeStatusBody | undefined): string[] {
+  switch (status?.state) {
+    case "Failing":
+      return scrapeErrorActions(node, status.error);
+    case "NotReady":
+      return [`NotReady nodes are not scraped; find out why: kubectl describe node ${node}`];
+    case "Pending":
+      return ["not scraped yet: wait one --metric-resolution"];
+    default:
+      return [];
+  }
+}
+
 export interface AdviceContext {
   /** The pod explained, for `kubectl describe pod`. */
   namespace?: string;

@@ -2,7 +2,7 @@
 // carries its causes (details.causes), to which the nodes' scrape status (the diagnostics group, when
 // readable) adds the error's kind for precise advice; any other failure is investigated.
 
-import { causeActions, nodeNamedIn } from "./advice.ts";
+import { causeActions, nodeNamedIn, nodeStateActions } from "./advice.ts";
 import type { Answer, Session, StatusBody } from "./connect.ts";
 import { investigate, METRICS_APISERVICE } from "./investigate.ts";
 import { EXIT, type NodeScrape, type Report } from "./report.ts";
@@ -59,10 +59,15 @@ async function finish(
     report.exitCode = EXIT.missing;
     report.message = answer.status.message ?? answer.message;
     const causes = answer.status.details?.causes ?? [];
-    const nodes = [
-      ...new Set(causes.map((c) => nodeNamedIn(c.message ?? "")).filter((n) => n !== undefined)),
-    ];
+    let nodes = [...new Set(causes.map((c) => nodeNamedIn(c.message ?? "")).filter((n) => n !== undefined))];
+    // A server that gives no causes (upstream, an older version): the node's scrape status may.
+    if (nodes.length === 0) nodes = await subjectNode(session, report);
     const scrapes = await readNodeScrapes(session, nodes);
+    if (causes.length === 0) {
+      const actions: Record<string, string[]> = {};
+      for (const s of scrapes) actions[s.metadata.name] = nodeStateActions(s.metadata.name, s.status);
+      report.nodeActions = actions;
+    }
     if (scrapes.length > 0) report.nodeScrapes = scrapes;
     const ctx = {
       ...(report.command === "explain pod" ? { namespace: report.namespace, pod: report.name } : {}),
@@ -82,6 +87,17 @@ async function finish(
   }
   report.problem = await investigate(session, answer, METRICS_APISERVICE, what);
   return report;
+}
+
+/** The node explained, or the pod's (spec.nodeName, when the user may read the pod). */
+async function subjectNode(session: Session, report: Report): Promise<string[]> {
+  if (report.name === undefined) return [];
+  if (report.command === "explain node") return [report.name];
+  const ns = encodeURIComponent(report.namespace ?? "");
+  const answer = await session.get(`/api/v1/namespaces/${ns}/pods/${encodeURIComponent(report.name)}`);
+  const node =
+    answer.kind === "ok" ? (answer.body as { spec?: { nodeName?: string } }).spec?.nodeName : undefined;
+  return node ? [node] : [];
 }
 
 /** The named nodes' NodeScrape objects; none for a node (or a group) the user may not read. */

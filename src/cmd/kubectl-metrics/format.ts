@@ -106,7 +106,6 @@ function missingLines(r: Report, nowMs: number): string[] {
         "this metrics-server gives no reason (an older version?); see kubectl metrics status and its log: kubectl logs -n kube-system -l k8s-app=metrics-server",
       ]),
     );
-    return lines;
   }
   for (const c of causes) {
     lines.push(`  ${c.reason}${c.field ? ` (${c.field})` : ""}: ${c.message}`);
@@ -116,6 +115,8 @@ function missingLines(r: Report, nowMs: number): string[] {
     lines.push(`  ${scrapeLine(s, nowMs)}`);
     if (s.status?.error?.message)
       lines.push(`    error (${s.status.error.kind ?? "?"}): ${s.status.error.message}`);
+    // Without causes, the node's state is all there is to act on.
+    if (causes.length === 0) lines.push(...bullets(r.nodeActions?.[s.metadata.name] ?? [], "    "));
   }
   return lines;
 }

@@ -124,6 +124,29 @@ describe("kubectl metrics against literal API answers", () => {
     assert.equal(report.nodeScrapes?.[0].status?.error?.kind, "Timeout");
   });
 
+  test("a 404 without causes (an upstream server): the pod's node and its scrape status instead", async (t) => {
+    const bare = {
+      kind: "Status",
+      status: "Failure",
+      message: 'podmetrics.metrics.k8s.io "default/old" not found',
+      reason: "NotFound",
+      details: { name: "default/old", group: "metrics.k8s.io", kind: "podmetrics" },
+      code: 404,
+    };
+    const kc = await fakeCluster(t, {
+      "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/old": [404, bare],
+      "/api/v1/namespaces/default/pods/old": [200, { spec: { nodeName: "node-3" } }],
+      [`${SCRAPES}/node-3`]: [200, failingScrape],
+    });
+    const r = await cli(["explain", "pod", "old", "--kubeconfig", kc]);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.out, /gives no reason/);
+    assert.match(
+      r.out,
+      /node node-3 is Failing: .*\n\s+error \(Timeout\): timeout after 10s\n\s+→ make sure metrics-server's pods can reach node node-3's/,
+    );
+  });
+
   test("container causes keep their field; a pod whose metrics are served exits 0", async (t) => {
     const podMetrics = {
       kind: "PodMetrics",

@@ -1,7 +1,7 @@
 // `status`: the diagnostics group's NodeScrapes (the server lists failing nodes first) and
 // ServerStatuses, with what to do for each node that is not scraped.
 
-import { scrapeErrorActions } from "./advice.ts";
+import { nodeStateActions } from "./advice.ts";
 import type { Session } from "./connect.ts";
 import { DIAGNOSTICS_API } from "./explain.ts";
 import { DIAGNOSTICS_APISERVICE, investigate } from "./investigate.ts";
@@ -27,20 +27,6 @@ export function sortNodeScrapes(items: readonly NodeScrape[]): NodeScrape[] {
       stateRank(a.status?.state) - stateRank(b.status?.state) ||
       (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0),
   );
-}
-
-/** What to do about a node that is not scraped; none for Scraped and Excluded. */
-export function nodeStateActions(node: string, status: NodeScrapeStatusBody | undefined): string[] {
-  switch (status?.state) {
-    case "Failing":
-      return scrapeErrorActions(node, status.error);
-    case "NotReady":
-      return [`NotReady nodes are not scraped; find out why: kubectl describe node ${node}`];
-    case "Pending":
-      return ["not scraped yet: wait one --metric-resolution"];
-    default:
-      return [];
-  }
 }
 
 export async function status(session: Session): Promise<Report> {
