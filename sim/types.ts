@@ -8,6 +8,10 @@ export interface SimContainer {
   cpuMilli: number;
   memoryBytes: number;
   startTimeMs: number;
+  /** Restarts so far (POST /sim/restart); undefined = 0. */
+  restartCount?: number;
+  /** When the run before the last restart started (its lastState.terminated), Unix ms. */
+  previousStartTimeMs?: number;
   /** Swap usage in bytes; undefined = 0 (swap off or unused). */
   swapBytes?: number;
   /**
@@ -130,6 +134,8 @@ export const BODY_FAULT_KINDS = [
   "future-timestamp",
   "backwards-timestamp",
   "missing-families",
+  "zero-cpu",
+  "zero-memory",
 ] as const;
 export type BodyFaultKind = (typeof BODY_FAULT_KINDS)[number];
 
@@ -149,6 +155,7 @@ export type KubeletFault =
   | { kind: "status"; code: (typeof FAULT_STATUS_CODES)[number] }
   | { kind: BodyFaultKind }
   | { kind: "flap"; periodMs: number }
+  | { kind: "not-ready" }
   | { kind: "delete-mid-scrape"; recreateAfterMs: number }
   | { kind: TlsFaultKind };
 

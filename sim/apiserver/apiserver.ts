@@ -332,6 +332,16 @@ export class ApiServer {
 
     if (path === "/sim/truth" && get) return writeJson(res, 200, truthOf(this.opts.cluster.scenario()));
     if (path === "/sim/faults") return this.faults(req, res, method);
+    if (path === "/sim/restart") {
+      if (method !== "POST") throw methodNotAllowed();
+      const { namespace, pod, container } = rec(await readBody(req));
+      if (typeof namespace !== "string" || typeof pod !== "string" || typeof container !== "string") {
+        throw new ApiError(400, "BadRequest", 'body must be {"namespace", "pod", "container"} (strings)');
+      }
+      const restarted = this.opts.cluster.restartContainer(namespace, pod, container);
+      this.log(`sim: restarted container ${container} of pod ${namespace}/${pod}`);
+      return writeJson(res, 200, restarted);
+    }
     if (path === "/sim/rotate-client-ca") {
       if (method !== "POST") throw methodNotAllowed();
       return writeJson(res, 200, await this.rotateClientCA());

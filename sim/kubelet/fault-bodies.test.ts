@@ -158,6 +158,35 @@ describe("fault bodies", () => {
     );
   });
 
+  test("zero-cpu, zero-memory: 0 for the node and the first pod's first container, the rest as healthy", () => {
+    const firstContainer = healthy
+      .map((s) => s.key)
+      .filter((k) => k.startsWith(`${first}/`))
+      .sort()[0];
+    for (const [kind, family] of [
+      ["zero-cpu", "_cpu_usage_seconds_total"],
+      ["zero-memory", "_memory_working_set_bytes"],
+    ] as const) {
+      const zeroed = resource(kind);
+      assert.equal(zeroed.length, healthy.length);
+      for (const [i, s] of zeroed.entries()) {
+        const hit = s.family.endsWith(family) && (s.key === "node" || s.key === firstContainer);
+        assert.equal(s.value, hit ? 0 : healthy[i].value, `${kind} ${s.family} ${s.key}`);
+      }
+      const s = summary(kind);
+      const byKey = new Map(summarySeries(s));
+      const stat = kind === "zero-cpu" ? "cpu" : "memory";
+      const field = kind === "zero-cpu" ? "usageCoreNanoSeconds" : "workingSetBytes";
+      for (const key of ["node", firstContainer]) {
+        assert.equal((byKey.get(key)![stat] as Record<string, number>)[field], 0, `${kind} ${key}`);
+      }
+      const other = summarySeries(healthySummary).find(
+        ([k]) => k.startsWith(`${first}/`) && k !== firstContainer,
+      );
+      if (other) assert.deepEqual(byKey.get(other[0]), other[1], `${kind}: ${other[0]} unchanged`);
+    }
+  });
+
   test("counter-reset: every counter restarts from 0, then advances at its rate, also once cleared", () => {
     const memory = new FaultMemory();
     memory.resetPending = true;

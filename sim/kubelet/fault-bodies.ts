@@ -104,6 +104,8 @@ export function distortResourceMetrics(healthy: string, ctx: BodyFaultContext): 
   const samples = lines.map((line) => (line.startsWith("#") ? null : SAMPLE.exec(line)));
   const keys = samples.map((m) => (m ? seriesKey(m[1], m[2]) : ""));
   const pod = firstPod(keys.filter((_key, i) => samples[i]?.[1].startsWith("container_")));
+  // zero-cpu and zero-memory hit one container of the target pod: the first by name.
+  const firstContainer = keys.filter((key) => pod !== undefined && key.startsWith(`${pod}/`)).sort()[0];
   if (kind === "counter-reset" && memory.resetPending) {
     for (let i = 0; i < lines.length; i++) {
       const m = samples[i];
@@ -131,7 +133,9 @@ export function distortResourceMetrics(healthy: string, ctx: BodyFaultContext): 
     const offset = cpu ? memory.cpuOffsets.get(key) : undefined;
     if (offset !== undefined) value -= offset;
     let duplicate: number | undefined;
-    if ((cpu || mem) && isTarget(key, pod)) {
+    if ((kind === "zero-cpu" && cpu) || (kind === "zero-memory" && mem)) {
+      if (key === "node" || key === firstContainer) value = 0;
+    } else if ((cpu || mem) && isTarget(key, pod)) {
       if (kind === "nan") value = Number.NaN;
       else if (kind === "inf") value = cpu ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
       else if (kind === "negative") value = -value - 1;
@@ -199,6 +203,10 @@ export function distortSummary(obj: SummaryJson, ctx: BodyFaultContext): string 
     }
     memory.resetPending = false;
   }
+  const firstContainer = series
+    .map((s) => s.key)
+    .filter((key) => pod !== undefined && key.startsWith(`${pod}/`))
+    .sort()[0];
   const t = Math.floor(ctx.nowMs / 1000) * 1000;
   const ts = stamp(ctx, t);
   for (const { key, stats: s } of series) {
@@ -216,6 +224,13 @@ export function distortSummary(obj: SummaryJson, ctx: BodyFaultContext): string 
     }
     if (!isTarget(key, pod)) continue;
     switch (kind) {
+      case "zero-cpu":
+      case "zero-memory":
+        // The node and the target pod's first container (summarySeries lists them in this order).
+        if (key !== "node" && key !== firstContainer) break;
+        if (kind === "zero-cpu" && cpu) Object.assign(cpu, { usageNanoCores: 0, usageCoreNanoSeconds: 0 });
+        if (kind === "zero-memory" && mem) mem.workingSetBytes = 0;
+        break;
       case "nan":
         if (cpu) Object.assign(cpu, { usageNanoCores: null, usageCoreNanoSeconds: null });
         if (mem) mem.workingSetBytes = null;

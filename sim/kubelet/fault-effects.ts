@@ -1,4 +1,4 @@
-// The part of the flap and delete-mid-scrape kubelet faults that acts on the cluster: a node's Ready
+// The part of the flap, not-ready and delete-mid-scrape kubelet faults that acts on the cluster: a node's Ready
 // condition toggled, its Node object deleted and re-created, each undone when the fault is cleared.
 
 import { randomUUID } from "node:crypto";
@@ -13,7 +13,7 @@ export interface NodeControl {
 
 /** A node fault's running part: its timer, and what clearing the fault undoes. */
 interface Effect {
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
   undo(): Promise<void> | void;
 }
 
@@ -68,6 +68,18 @@ export class FaultEffects {
       timer,
       undo: () => {
         if (original !== undefined && this.view.node(name)) this.control?.setReady(name, original);
+      },
+    });
+  }
+
+  /** not-ready: the Node's Ready condition is False until the fault is cleared, then as it was. */
+  startNotReady(name: string): void {
+    const original = this.view.node(name)?.ready;
+    if (original === undefined) return;
+    this.control?.setReady(name, false);
+    this.running.set(name, {
+      undo: () => {
+        if (this.view.node(name)) this.control?.setReady(name, original);
       },
     });
   }

@@ -24,7 +24,10 @@ export const FAULT_KIND_HELP: readonly (readonly [string, string])[] = [
   ["future-timestamp", "timestamps an hour ahead"],
   ["backwards-timestamp", "each scrape's timestamps a minute earlier than the last one's"],
   ["missing-families", "no node_/container_memory_working_set_bytes (no Summary API memory)"],
+  ["zero-cpu", "CPU 0 for the node and the first container of its first pod (cri-o's fresh containers)"],
+  ["zero-memory", "memory 0 for the node and the first container of its first pod"],
   ["flap:DUR", "the Node's Ready condition toggles every DUR (watches see it)"],
+  ["not-ready", "the Node's Ready condition is False while set (clearing restores it)"],
   ["delete-mid-scrape[:DUR]", "a scrape deletes the Node object, answers, re-creates it after DUR (5s)"],
   ["tls-expired", "serve an expired certificate (open connections are closed)"],
   ["wrong-ca", "serve a certificate from a CA the cluster does not know"],
@@ -63,6 +66,7 @@ export function parseFaultSpec(spec: string): KubeletFault {
     case "tls-expired":
     case "wrong-ca":
     case "wrong-name":
+    case "not-ready":
       return noArg({ kind });
     case "http500":
       return noArg({ kind: "status", code: 500 });

@@ -20,7 +20,7 @@ const SAMPLE_SPECS = FAULT_KIND_HELP.map(([spec]) =>
 
 describe("fault specs", () => {
   test("every kind in --help parses, and its canonical spec parses to the same fault", () => {
-    assert.equal(SAMPLE_SPECS.length, 23);
+    assert.equal(SAMPLE_SPECS.length, 26);
     for (const spec of SAMPLE_SPECS) {
       const fault = parseFaultSpec(spec);
       assert.deepEqual(parseFaultSpec(faultSpec(fault)), fault, spec);
@@ -332,6 +332,16 @@ describe("kubelet faults over HTTPS", () => {
     await sleep(200);
     assert.equal(calls.length, settled, "no more toggles");
     assert.equal(view.node(node.name)!.ready, original);
+  });
+
+  test("not-ready: the Node is NotReady while set; clearing restores it", async () => {
+    calls.length = 0;
+    const original = view.node(node.name)!.ready;
+    await set("not-ready");
+    assert.deepEqual(calls, [`ready ${node.name} false`]);
+    assert.equal((await get(ca, node, "/metrics/resource")).status, 200, "the kubelet keeps serving");
+    await set(undefined);
+    assert.deepEqual(calls, [`ready ${node.name} false`, `ready ${node.name} ${original}`]);
   });
 
   test("delete-mid-scrape: the Node goes while the request waits, the body comes, the Node returns", async () => {

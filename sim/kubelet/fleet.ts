@@ -240,6 +240,7 @@ export class KubeletFleet {
     if (fault.kind === "counter-reset") this.memoryOf(node).resetPending = true;
     if (fault.kind === "backwards-timestamp") this.memoryOf(node).lastBackwardsMs = undefined;
     if (fault.kind === "flap") this.effects.startFlap(node, fault.periodMs);
+    if (fault.kind === "not-ready") this.effects.startNotReady(node);
   }
 
   private memoryOf(node: string): FaultMemory {

@@ -317,3 +317,24 @@ test("update (PUT): spec replaced, status and identity kept, stale resourceVersi
   );
   assert.throws(() => c.update("nodes", undefined, "n1", { metadata: { name: "n1" } }));
 });
+
+test("restartContainer: a new start time, restartCount + 1, lastState the run that ended", () => {
+  const c = new Cluster(scenario(), { now: () => NOW });
+  const json: Json = c.restartContainer("default", "web", "main");
+  const [status] = json.status.containerStatuses;
+  assert.equal(status.restartCount, 1);
+  assert.equal(status.state.running.startedAt, "2025-06-01T12:00:00Z");
+  assert.deepEqual(status.lastState.terminated, {
+    exitCode: 137,
+    reason: "Error",
+    startedAt: "2025-06-01T11:59:10Z",
+    finishedAt: "2025-06-01T12:00:00Z",
+  });
+  assert.equal(c.pod("default", "web")?.containers[0].startTimeMs, NOW, "the kubelet sees the new start");
+  assert.equal(
+    (c.restartContainer("default", "web", "main") as Json).status.containerStatuses[0].restartCount,
+    2,
+  );
+  assert.throws(() => c.restartContainer("default", "web", "nope"), /has no container "nope"/);
+  assert.throws(() => c.restartContainer("default", "gone", "main"), ApiError);
+});

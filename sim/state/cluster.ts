@@ -186,6 +186,37 @@ export class Cluster extends ObjectStore implements KubeletView {
     return this.putPod({ ...p, phase });
   }
 
+  /**
+   * Restarts a running container of a scenario pod, as a kubelet does after a crash: it starts
+   * again now (its CPU counter from 0), restartCount + 1, lastState the run that ended.
+   */
+  restartContainer(namespace: string, name: string, container: string): KubeObject {
+    const p = this.simPods.get(keyOf(namespace, name));
+    if (!p) throw notFound("pods", name);
+    if (p.phase !== "Running" || p.api?.status !== undefined) {
+      throw new ApiError(400, "BadRequest", `pod ${namespace}/${name} is not a Running scenario pod`);
+    }
+    if (!p.containers.some((c) => c.name === container)) {
+      throw new ApiError(
+        400,
+        "BadRequest",
+        `pod ${namespace}/${name} has no container ${JSON.stringify(container)}`,
+      );
+    }
+    const now = this.now();
+    const containers = p.containers.map((c) =>
+      c.name !== container
+        ? c
+        : {
+            ...c,
+            startTimeMs: now,
+            previousStartTimeMs: c.startTimeMs,
+            restartCount: (c.restartCount ?? 0) + 1,
+          },
+    );
+    return this.putPod({ ...p, containers });
+  }
+
   // --- API writes --------------------------------------------------------------------------------
 
   /**

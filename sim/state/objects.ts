@@ -122,7 +122,19 @@ function containerStatus(c: SimContainer, state: Record<string, unknown>, ready:
     name: c.name,
     state,
     ready,
-    restartCount: 0,
+    restartCount: c.restartCount ?? 0,
+    ...(c.previousStartTimeMs === undefined
+      ? {}
+      : {
+          lastState: {
+            terminated: {
+              exitCode: 137,
+              reason: "Error",
+              startedAt: rfc3339(c.previousStartTimeMs),
+              finishedAt: rfc3339(c.startTimeMs),
+            },
+          },
+        }),
     started: "running" in state,
     image: "registry.k8s.io/pause:3.10",
     imageID: "registry.k8s.io/pause@sha256:sim",

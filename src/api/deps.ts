@@ -1,6 +1,7 @@
 // What a MetricsApi is built from: the caches and the store it reads, and the server's options.
 
 import type { GroupDiscovery } from "../apiserver/index.ts";
+import type { PodLookup } from "../explain/index.ts";
 import type { LabelSelector, Node, ObjectStore, PartialObjectMetadata } from "../kube/index.ts";
 import type { MetricsReader, ScrapeStatusReader, StoreDescriber } from "../storage/index.ts";
 import type {
@@ -55,10 +56,19 @@ export interface MetricsApiDeps {
    * the HPA ignores unknown keys). Off by default: upstream never serves it.
    */
   swapUsage?: boolean;
-  /** Each node's latest scrape outcome, for the reasons of a 404. */
+  /** Each node's latest scrape outcome: explains the 404s of nodes and pods without metrics. */
   scrapeStatus?: ScrapeStatusReader;
-  /** The store's points of a pod or node, for the reasons of a 404. */
+  /** The store's points per node and pod: explains the 404s too. */
   describer?: StoreDescriber;
   /** The other API groups this server serves, listed in `/apis` after metrics.k8s.io. */
   otherGroups?: readonly GroupDiscovery[];
+  /**
+   * A live GET of a pod from the API server (boundedPodLookup): its phase, node and container
+   * statuses, which the metadata-only pod cache lacks. Explains pod 404s; never rejects.
+   */
+  lookupPod?: (namespace: string, name: string) => Promise<PodLookup>;
+  /** --metric-resolution in ms, for when a second point is due (default 60s, upstream's). */
+  resolutionMs?: number;
+  /** When the server started, Unix ms. */
+  startedAtMs?: number;
 }

@@ -10,6 +10,7 @@ export {
   negotiateObject,
   type TableVersion,
 } from "./negotiation.ts";
+export { boundedPodLookup, type FetchPod } from "./pod-lookup.ts";
 export { protobufEncoder } from "./protobuf.ts";
 export { type IncludeObject, parseIncludeObject } from "./table.ts";
 export { formatTimestamp } from "./timestamp.ts";

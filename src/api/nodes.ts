@@ -4,7 +4,7 @@ import type { ApiRequest, ApiResponse } from "../apiserver/index.ts";
 import { labelsJSON } from "../go/index.ts";
 import type { Node } from "../kube/index.ts";
 import type { MetricsApiDeps } from "./deps.ts";
-import { nodeMetricsNotFound, nodeNotFound } from "./errors.ts";
+import { nodeNotFoundExplained } from "./explained.ts";
 import { writeNodeMetricsJSON } from "./json-writer.ts";
 import { compareStrings, listOptions, matchesFields, pinnedValue, sortedObjects } from "./list-options.ts";
 import { observeFreshness } from "./monitoring.ts";
@@ -115,9 +115,9 @@ export function getNode(
   name: string,
 ): ApiResponse {
   const node = deps.nodes.get(name);
-  if (!node) return nodeNotFound(name);
+  if (!node) return nodeNotFoundExplained(deps, clock, name, false);
   const [point] = deps.metrics.getNodeMetrics([name]);
-  if (!point) return nodeMetricsNotFound(name);
+  if (!point) return nodeNotFoundExplained(deps, clock, name, true);
   const now = clock();
   observeFreshness(now, point.timestampMs);
   return renderNodes(deps, req, format, now, [{ name, labels: node.metadata.labels, point }], false);

@@ -6,7 +6,7 @@ import { labelsJSON } from "../go/index.ts";
 import type { PartialObjectMetadata } from "../kube/index.ts";
 import type { PodMetricsPoint } from "../storage/index.ts";
 import type { MetricsApiDeps } from "./deps.ts";
-import { podMetricsNotFound, podNotFound } from "./errors.ts";
+import { podNotFoundExplained } from "./explained.ts";
 import { writePodMetricsJSON } from "./json-writer.ts";
 import {
   compareStrings,
@@ -172,9 +172,9 @@ export function getPod(
   name: string,
 ): ApiResponse {
   const pod = deps.pods.get(`${namespace}/${name}`);
-  if (!pod) return podNotFound(name);
+  if (!pod) return podNotFoundExplained(deps, clock, namespace, name, false);
   const [point] = deps.metrics.getPodMetrics([{ namespace, name }]);
-  if (!point) return podMetricsNotFound(namespace, name);
+  if (!point) return podNotFoundExplained(deps, clock, namespace, name, true);
   const now = clock();
   observeFreshness(now, point.timestampMs);
   return renderPods(deps, req, format, now, [{ namespace, name, labels: pod.metadata.labels, point }], false);

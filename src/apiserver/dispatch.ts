@@ -113,12 +113,16 @@ async function dispatch(opts: DispatchOptions, limits: ServeLimits, req: Req, re
     }
     return;
   }
-  const apiRes = opts.api.handle({
+  let apiRes = opts.api.handle({
     method,
     path: url.pathname,
     query: url.searchParams,
     accept: req.headers.accept,
   });
+  if (apiRes?.refine) {
+    apiRes = await apiRes.refine();
+    if (res.closed || res.destroyed) return;
+  }
   if (apiRes?.chunks) {
     await sendChunked(res, apiRes.status, apiRes.contentType, apiRes.body, apiRes.chunks);
     return;

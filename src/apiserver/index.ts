@@ -30,6 +30,7 @@ export {
   notAcceptable,
   notFound,
   pathNotFound,
+  type StatusCause,
   type StatusDetails,
   statusJSON,
   statusResponse,

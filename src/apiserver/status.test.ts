@@ -22,6 +22,25 @@ describe("statusJSON", () => {
     );
   });
 
+  it("a NotFound with causes: upstream's message first, then theirs; causes in Go's field order", () => {
+    assert.equal(
+      notFound("podmetrics", "metrics.k8s.io", "default/web-1", [
+        { reason: "OnePointSoFar", message: "one point", field: "containers[app]" },
+        { reason: "NodeNotReady", message: "not Ready" },
+      ]).body,
+      `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",` +
+        `"message":"podmetrics.metrics.k8s.io \\"default/web-1\\" not found: one point; not Ready",` +
+        `"reason":"NotFound","details":{"name":"default/web-1","group":"metrics.k8s.io","kind":"podmetrics",` +
+        `"causes":[{"reason":"OnePointSoFar","message":"one point","field":"containers[app]"},` +
+        `{"reason":"NodeNotReady","message":"not Ready"}]},"code":404}\n`,
+    );
+    assert.equal(
+      notFound("pods", "", "x", []).body,
+      notFound("pods", "", "x").body,
+      "no causes: upstream's bytes",
+    );
+  });
+
   it("omits the reason for unclassified internal errors", () => {
     assert.equal(
       internalError("boom").body,

@@ -1,14 +1,31 @@
 // metav1.Status error bodies, byte-compatible with what kube-apiserver's generic server writes:
 // key order kind, apiVersion, metadata, status, message, reason, details, code; details key order
-// name, group, kind; Go's `omitempty` drops empty strings (an all-empty details is still `{}`).
+// name, group, kind, causes (each: reason, message, field); Go's `omitempty` drops empty strings and
+// empty lists (an all-empty details is still `{}`).
 
 import { goJSONString, goQuote } from "../go/index.ts";
 import type { TextResponse } from "./types.ts";
+
+/** metav1.StatusCause: reason is a CauseType, field the part of the object it concerns. */
+export interface StatusCause {
+  reason: string;
+  message: string;
+  field?: string;
+}
 
 export interface StatusDetails {
   name?: string;
   group?: string;
   kind?: string;
+  causes?: readonly StatusCause[];
+}
+
+function causeJSON(c: StatusCause): string {
+  const parts: string[] = [];
+  if (c.reason) parts.push(`"reason":${goJSONString(c.reason)}`);
+  if (c.message) parts.push(`"message":${goJSONString(c.message)}`);
+  if (c.field) parts.push(`"field":${goJSONString(c.field)}`);
+  return "{" + parts.join(",") + "}";
 }
 
 export const JSON_CONTENT_TYPE = "application/json";
@@ -18,6 +35,7 @@ function detailsJSON(details: StatusDetails): string {
   if (details.name) parts.push(`"name":${goJSONString(details.name)}`);
   if (details.group) parts.push(`"group":${goJSONString(details.group)}`);
   if (details.kind) parts.push(`"kind":${goJSONString(details.kind)}`);
+  if (details.causes?.length) parts.push(`"causes":[${details.causes.map(causeJSON).join(",")}]`);
   return "{" + parts.join(",") + "}";
 }
 
@@ -43,14 +61,20 @@ export function statusResponse(
   return { status: code, contentType: JSON_CONTENT_TYPE, body: statusJSON(code, reason, message, details) };
 }
 
-/** apierrors.NewNotFound: `<resource>[.<group>] "<name>" not found`. */
-export function notFound(resource: string, group: string, name: string): TextResponse {
+/**
+ * apierrors.NewNotFound: `<resource>[.<group>] "<name>" not found`. With causes, their messages
+ * follow upstream's, after ": " and joined by "; ", and they are the details' causes.
+ */
+export function notFound(
+  resource: string,
+  group: string,
+  name: string,
+  causes?: readonly StatusCause[],
+): TextResponse {
   const qualified = group ? `${resource}.${group}` : resource;
-  return statusResponse(404, "NotFound", `${qualified} ${goQuote(name)} not found`, {
-    name,
-    group,
-    kind: resource,
-  });
+  let message = `${qualified} ${goQuote(name)} not found`;
+  if (causes?.length) message += `: ${causes.map((c) => c.message).join("; ")}`;
+  return statusResponse(404, "NotFound", message, { name, group, kind: resource, causes });
 }
 
 /** A path the server does not serve (go-restful's 404 through the generic server's error handler). */

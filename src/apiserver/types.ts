@@ -20,6 +20,12 @@ export interface ApiResponse {
    * Iterate it at most once. The full body is `body` followed by every chunk.
    */
   chunks?: Iterable<string | Buffer>;
+  /**
+   * A better answer that needs I/O first (a 404 explained with a live lookup): the server writes
+   * what this resolves to instead. The fields above stay a complete answer for callers that do not
+   * wait (unit tests). Never rejects.
+   */
+  refine?: () => Promise<ApiResponse>;
 }
 
 /** A response whose body is text (every Status is JSON text). */

@@ -9,6 +9,7 @@ export { newNodeReflector, newRunningPodReflector } from "./informers.ts";
 export { loadKubeconfig, loadRestConfig, type RestConfig } from "./kubeconfig.ts";
 export { LabelIndex, type LabelPredicate } from "./label-index.ts";
 export { type LabelSelector, parseLabelSelector } from "./label-selector.ts";
+export { getPod } from "./pods.ts";
 export { Reflector } from "./reflector.ts";
 export {
   AUTHENTICATION_CONFIGMAP_NAME,

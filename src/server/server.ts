@@ -5,11 +5,12 @@
 import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
 import { hostname } from "node:os";
-import { MetricsApi, protobufEncoder } from "../api/index.ts";
+import { boundedPodLookup, MetricsApi, protobufEncoder } from "../api/index.ts";
 import type { ApiRequest, RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
 import { DIAGNOSTICS_GROUP, DiagnosticsApi } from "../diagnostics/index.ts";
 import {
+  getPod,
   type KubeClient,
   type LabelSelector,
   type Node,
@@ -100,6 +101,7 @@ export class MetricsServer {
    */
   async run(): Promise<void> {
     const c = this.#config;
+    const startedAtMs = Date.now();
     const nodes = this.#nodes;
     const pods = this.#pods;
     nodes.start();
@@ -153,6 +155,10 @@ export class MetricsServer {
       scrapeStatus: book,
       describer: store,
       otherGroups: [DIAGNOSTICS_GROUP],
+      // Explained 404s: the pod as the API server has it, and the server's rhythm.
+      lookupPod: boundedPodLookup((namespace, name, signal) => getPod(c.kube, namespace, name, signal)),
+      resolutionMs: c.resolutionMs,
+      startedAtMs,
     });
     const diagnostics = new DiagnosticsApi({
       nodes,
