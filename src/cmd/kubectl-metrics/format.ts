@@ -112,11 +112,13 @@ function missingLines(r: Report, nowMs: number): string[] {
     lines.push(...bullets(c.actions, "    "));
   }
   for (const s of r.nodeScrapes ?? []) {
-    lines.push(`  ${scrapeLine(s, nowMs)}`);
-    if (s.status?.error?.message)
-      lines.push(`    error (${s.status.error.kind ?? "?"}): ${s.status.error.message}`);
-    // Without causes, the node's state is all there is to act on.
-    if (causes.length === 0) lines.push(...bullets(r.nodeActions?.[s.metadata.name] ?? [], "    "));
+    const error = s.status?.error;
+    lines.push(`  ${scrapeLine(s, nowMs)}${error?.kind ? `, error kind ${error.kind}` : ""}`);
+    // Without causes, the node's state is all there is: its error and what to do about it (a
+    // cause already quotes the error).
+    if (causes.length > 0) continue;
+    if (error?.message) lines.push(`    error: ${error.message}`);
+    lines.push(...bullets(r.nodeActions?.[s.metadata.name] ?? [], "    "));
   }
   return lines;
 }
