@@ -33,6 +33,16 @@ export async function investigate(
   what: string,
 ): Promise<Problem> {
   if (answer.kind === "unreachable") {
+    // The API server may answer while the API behind it (through the aggregator) does not.
+    if ((await session.get("/version")).kind === "ok") {
+      const problem: Problem = {
+        reason: "Unavailable",
+        message: `${what}: ${answer.message}, though the API server itself answers: the API behind it does not`,
+        actions: [],
+      };
+      await readApiService(session, apiServiceName, problem);
+      return problem;
+    }
     return {
       reason: "Unreachable",
       message: `could not reach the API server at ${session.server}: ${answer.message}`,

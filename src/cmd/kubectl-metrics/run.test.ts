@@ -245,6 +245,48 @@ describe("kubectl metrics against literal API answers", () => {
     assert.match(s.out, /APIService v1alpha1\.diagnostics\.metrics-server\.x-k8s\.io: Available=NotFound/);
     assert.match(s.out, /is not registered: apply it/);
 
+    // The API server answers, the API behind it never does (a stopped metrics-server).
+    const hanging = new FakeApiServer();
+    hanging.list = (_q, res, req) => {
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      if (path === "/version") json(res, 200, { gitVersion: "v1.33.0" });
+      else if (path === "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")
+        json(res, 200, apiService);
+      else if (!path.startsWith("/apis/metrics.k8s.io/")) json(res, 404, {});
+      // else: no answer at all
+    };
+    await hanging.start();
+    t.after(() => hanging.close());
+    const hangingConfig = join(tempDir(t, "kubectl-metrics-"), "kubeconfig");
+    writeFileSync(
+      hangingConfig,
+      readFileSync(kc, "utf8").replace(/server: "[^"]*"/, `server: "${hanging.url}"`),
+    );
+    const h = await cli(["explain", "node", "n1", "--kubeconfig", hangingConfig, "--request-timeout", "1s"]);
+    assert.equal(h.code, 3, h.out + h.err);
+    assert.match(h.out, /timed out .*though the API server itself answers/);
+    assert.match(h.out, /Available=False \(FailedDiscoveryCheck/);
+    assert.equal(
+      (
+        JSON.parse(
+          (
+            await cli([
+              "explain",
+              "node",
+              "n1",
+              "--kubeconfig",
+              hangingConfig,
+              "--request-timeout",
+              "1s",
+              "-o",
+              "json",
+            ])
+          ).out,
+        ) as Report
+      ).problem?.reason,
+      "Unavailable",
+    );
+
     const noContext = await cli(["status", "--kubeconfig", kc, "--context", "missing"]);
     assert.equal(noContext.code, 3);
     assert.match(noContext.err, /context "missing" not found/);
