@@ -303,7 +303,7 @@ describe("kubectl metrics against literal API answers", () => {
 
     const usage = await cli(["status", "--kubeconfig", kc, "--bogus"]);
     assert.equal(usage.code, 1);
-    assert.match(usage.err, /bogus[\s\S]*See 'kubectl metrics --help'/);
+    assert.match(usage.err, /bogus[\s\S]*See 'kubectl metrics explain --help'/);
   });
 
   test("status: failing nodes first with error and what to do, totals, the self-check; exit 2, or 0 when all scraped", async (t) => {

@@ -22,7 +22,7 @@ export async function runKubectlMetrics(argv: readonly string[], io: Io): Promis
     command = parseCommand(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`${io.program}: ${err.message}\nSee '${io.program} --help'.\n`);
+    io.stderr(`${io.program}: ${err.message}\nSee '${io.program} explain --help'.\n`);
     return EXIT.usage;
   }
   if (command.kind === "help") {
