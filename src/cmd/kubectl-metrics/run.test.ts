@@ -147,6 +147,34 @@ describe("kubectl metrics against literal API answers", () => {
     );
   });
 
+  test("the pod's namespace: -n, else the context's, else default; KUBECONFIG's files in turn", async (t) => {
+    const kc = await fakeCluster(t, {
+      "/apis/metrics.k8s.io/v1beta1/namespaces/prod/pods/api": [200, { containers: [] }],
+      [POD_PATH]: [200, { containers: [] }],
+    });
+    const withNamespace = join(tempDir(t, "kubectl-metrics-"), "kubeconfig");
+    writeFileSync(
+      withNamespace,
+      readFileSync(kc, "utf8").replace("{cluster: k, user: u}", "{cluster: k, user: u, namespace: prod}"),
+    );
+    assert.equal((await cli(["explain", "pod", "api", "--kubeconfig", withNamespace])).code, 0);
+    assert.equal((await cli(["explain", "pod", "web-1", "--kubeconfig", kc])).code, 0);
+    assert.equal(
+      (await cli(["explain", "pod", "web-1", "-n", "default", "--kubeconfig", withNamespace])).code,
+      0,
+    );
+    // Not in prod: the fake answers 404 without a Status, as for an API it does not serve.
+    assert.equal((await cli(["explain", "pod", "web-1", "--kubeconfig", withNamespace])).code, 3);
+    let out = "";
+    const code = await runKubectlMetrics(["explain", "pod", "api"], {
+      stdout: (s) => (out += s),
+      stderr: (s) => (out += s),
+      env: { KUBECONFIG: ["/nonexistent/config", withNamespace].join(":") },
+      program: "kubectl metrics",
+    });
+    assert.equal(code, 0, out);
+  });
+
   test("container causes keep their field; a pod whose metrics are served exits 0", async (t) => {
     const podMetrics = {
       kind: "PodMetrics",
