@@ -25,6 +25,12 @@ interface NodeScrape {
   };
 }
 
+interface ServerStatus {
+  resolution: string;
+  nodes: Record<string, number>;
+  checks: { name: string; status: string }[];
+}
+
 function direct(c: Cluster, path: string, creds: Parameters<typeof directRequest>[3]) {
   const i = c.serverAddress.lastIndexOf(":");
   return directRequest(c.serverAddress.slice(0, i), Number(c.serverAddress.slice(i + 1)), path, creds);
@@ -79,18 +85,25 @@ test("kubectl get nodescrapes and serverstatuses: failing nodes first, 403 witho
     assert.equal(o.status.state, "Failing");
   });
 
-  await t.test("kubectl get nodescrapes prints the Table, failing nodes first", async () => {
-    const r = await kubectl(t, bin, c.kubeconfig, ["get", "nodescrapes"]);
-    assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split("\n");
-    assert.match(lines[0]!, /^NAME\s+STATE\s+LAST ATTEMPT\s+DURATION\s+ENDPOINT\s+PODS\s+FAILURES\s+ERROR$/);
-    assert.deepEqual(
-      lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(" ")),
-      ["node-0 Failing", "node-1 Failing", "node-2 Excluded", "node-3 Scraped"],
-    );
-    assert.match(lines[1]!, /Timeout: /);
-    assert.match(lines[2]!, /Forbidden: /);
-  });
+  for (const minor of [27, 33]) {
+    await t.test(`kubectl 1.${minor} get nodescrapes prints the Table, failing nodes first`, async (t) => {
+      const path = minor === 33 ? bin : kubectlPath(t, minor);
+      if (!path) return;
+      const r = await kubectl(t, path, c.kubeconfig, ["get", "nodescrapes"]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n");
+      assert.match(
+        lines[0]!,
+        /^NAME\s+STATE\s+LAST ATTEMPT\s+DURATION\s+ENDPOINT\s+PODS\s+FAILURES\s+ERROR$/,
+      );
+      assert.deepEqual(
+        lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(" ")),
+        ["node-0 Failing", "node-1 Failing", "node-2 Excluded", "node-3 Scraped"],
+      );
+      assert.match(lines[1]!, /Timeout: /);
+      assert.match(lines[2]!, /Forbidden: /);
+    });
+  }
 
   await t.test("kubectl get serverstatuses prints this replica", async () => {
     const r = await kubectl(t, bin, c.kubeconfig, ["get", "serverstatuses"]);
@@ -100,6 +113,23 @@ test("kubectl get nodescrapes and serverstatuses: failing nodes first, 403 witho
     assert.equal(lines.length, 2, r.stdout);
     const [, nodes, failing, pods] = lines[1]!.split(/\s+/);
     assert.deepEqual([nodes, failing, pods], ["4", "2", "1"]);
+    const json = await kubectl(t, bin, c.kubeconfig, ["get", "serverstatuses", "-o", "json"]);
+    const status = (JSON.parse(json.stdout) as { items: { status: ServerStatus }[] }).items[0]!.status;
+    assert.deepEqual(status.nodes, {
+      total: 4,
+      scraped: 1,
+      failing: 2,
+      notReady: 0,
+      excluded: 1,
+      pending: 0,
+    });
+    assert.equal(status.resolution, "4s");
+    // The start-up self-check, in its order; a node scraped means first-scrape passed.
+    assert.deepEqual(
+      status.checks.map((c) => c.name),
+      ["front-proxy-ca", "apiservice-available", "kubelet-certificates", "first-scrape"],
+    );
+    assert.equal(status.checks.find((c) => c.name === "first-scrape")?.status, "Passed");
   });
 
   for (const user of ["viewer", "nobody"]) {

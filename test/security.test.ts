@@ -187,6 +187,16 @@ test("--manage-apiservice-ca-bundle: the APIService gets our CA and the aggregat
   });
   assert.equal(spec.insecureSkipTLSVerify, false);
   assert.match(Buffer.from(spec.caBundle!, "base64").toString(), /-----BEGIN CERTIFICATE-----/);
+  // The diagnostics group's APIService gets the same bundle.
+  await poll("the caBundle written into the diagnostics APIService", async () => {
+    const r = await apiRequest(
+      admin,
+      "GET",
+      "/apis/apiregistration.k8s.io/v1/apiservices/v1alpha1.diagnostics.metrics-server.x-k8s.io",
+    );
+    const s = (JSON.parse(r.body) as { spec: { caBundle?: string } }).spec;
+    return s.caBundle === spec.caBundle ? true : undefined;
+  });
   // Through the aggregator, which now verifies the serving cert against that bundle.
   await waitForNodes(
     c,

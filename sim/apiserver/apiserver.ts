@@ -1,7 +1,8 @@
 // The simulated kube-apiserver: HTTPS with client-certificate, bearer-token and anonymous
 // authentication, every request authorized by the RBAC model, TokenReview and SubjectAccessReview,
 // ConfigMap kube-system/extension-apiserver-authentication, discovery, nodes/pods (list, get, watch, create, delete), services/endpoints/APIServices, the
-// aggregator in front of registered API groups, and the simulator's own /sim/* endpoints.
+// service proxy (service-proxy.ts), the aggregator in front of registered API groups, and the
+// simulator's own /sim/* endpoints.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as https from "node:https";
@@ -46,6 +47,12 @@ import { negotiate, notAcceptable, type Representation } from "./negotiate.ts";
 import { openApiDocument, openApiIndex } from "./openapi.ts";
 import { storeBootstrapPolicy, syncRbac } from "./rbacsync.ts";
 import { type ResourceRoute, resourcesOf, routeResource } from "./routing.ts";
+import {
+  PROXY_METHODS,
+  parseServiceProxyPath,
+  proxyToService,
+  resolveServiceLocation,
+} from "./service-proxy.ts";
 import { toTable } from "./tables.ts";
 import { serveCreate, serveObjectWrite, serveTokenRequest } from "./writes.ts";
 
@@ -445,6 +452,12 @@ export class ApiServer {
       }
     }
 
+    const proxied = parseServiceProxyPath(url.pathname);
+    if (proxied) {
+      if (!PROXY_METHODS.has(method)) throw methodNotAllowed();
+      const location = resolveServiceLocation(this.opts.cluster, proxied.namespace, proxied.id);
+      return proxyToService(req, res, location, proxied.path, url.search, this.opts.proxyTimeoutMs ?? 30_000);
+    }
     const route = routeResource(path);
     if (route) return this.resource(req, res, url, method, route);
 

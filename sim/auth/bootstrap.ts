@@ -1,7 +1,8 @@
 // The RBAC objects the simulated cluster starts with, as kube-apiserver's bootstrap policy creates
 // them (the parts that matter here; see https://kubernetes.io/docs/reference/access-authn-authz/rbac/
 // "Default roles and role bindings"), the demo users' bindings, and unless the cluster is bare,
-// upstream metrics-server's RBAC (kubernetes-sigs/metrics-server manifests/base/rbac.yaml).
+// upstream metrics-server's RBAC (kubernetes-sigs/metrics-server manifests/base/rbac.yaml) plus the
+// read of its own APIServices that this project's manifests add.
 
 import { type PolicyRule, Rbac, type RbacResource, type Subject } from "./rbac.ts";
 
@@ -193,6 +194,13 @@ export function bootstrapPolicy(options: { metricsServer: boolean }): PolicyObje
       clusterRole("system:metrics-server", [
         { apiGroups: [""], resources: ["nodes/metrics", "nodes/stats"], verbs: ["get"] },
         { apiGroups: [""], resources: ["pods", "nodes"], verbs: READ },
+        // Ours, not upstream's: the self-check reads whether its APIServices are Available.
+        {
+          apiGroups: ["apiregistration.k8s.io"],
+          resources: ["apiservices"],
+          resourceNames: ["v1beta1.metrics.k8s.io", "v1alpha1.diagnostics.metrics-server.x-k8s.io"],
+          verbs: ["get"],
+        },
       ]),
       binding("system:metrics-server", { kind: "ClusterRole", name: "system:metrics-server" }, [sa]),
       binding(

@@ -46,7 +46,7 @@ describe("the built-in policy", () => {
     assert.equal(rbac.authorize(user("nobody"), res("list", "metrics.k8s.io", "pods")).allowed, false);
   });
 
-  test("the metrics-server service account gets what upstream's manifests give it", () => {
+  test("the metrics-server service account gets what upstream's manifests give it, and reads its APIServices", () => {
     const allow = (a: Parameters<Rbac["authorize"]>[1]) => rbac.authorize(sa, a).allowed;
     assert.equal(allow(res("get", "", "nodes", { subresource: "metrics", name: "node-1" })), true);
     assert.equal(allow(res("get", "", "nodes", { subresource: "stats", name: "node-1" })), true);
@@ -58,6 +58,11 @@ describe("the built-in policy", () => {
     assert.equal(allow(res("create", "authorization.k8s.io", "subjectaccessreviews")), true);
     const cm = { namespace: "kube-system", name: "extension-apiserver-authentication" };
     assert.equal(allow(res("get", "", "configmaps", cm)), true);
+    const apiService = (name: string) => res("get", "apiregistration.k8s.io", "apiservices", { name });
+    assert.equal(allow(apiService("v1beta1.metrics.k8s.io")), true);
+    assert.equal(allow(apiService("v1alpha1.diagnostics.metrics-server.x-k8s.io")), true);
+    assert.equal(allow(apiService("v1.apps")), false);
+    assert.equal(allow(res("list", "apiregistration.k8s.io", "apiservices")), false);
     assert.equal(allow(res("watch", "", "configmaps", cm)), true);
     // The Role names one ConfigMap, in kube-system only.
     assert.equal(allow(res("list", "", "configmaps", { namespace: "kube-system" })), false);

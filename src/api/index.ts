@@ -3,6 +3,7 @@
 // includeObject, metav1.Time).
 
 export { MetricsApi } from "./handler.ts";
+export { wantsWatch } from "./list-options.ts";
 export { registerApiMetrics } from "./monitoring.ts";
 export {
   type Negotiation,

@@ -42,10 +42,14 @@ export function listOptions(req: ApiRequest, resource: string): ListOptions | Ap
       );
     }
   }
-  // Go's query-parameter bool: absent, "0" or "false" (any case) is false; anything else, even "", is true.
-  const watch = req.query.get("watch");
-  if (watch !== null && watch !== "0" && watch.toLowerCase() !== "false") return watchNotSupported(resource);
+  if (wantsWatch(req.query)) return watchNotSupported(resource);
   return { labels, fields };
+}
+
+/** `watch` as Go reads a query-parameter bool: absent, "0" or "false" (any case) is false; anything else, even "", is true. */
+export function wantsWatch(query: URLSearchParams): boolean {
+  const watch = query.get("watch");
+  return watch !== null && watch !== "0" && watch.toLowerCase() !== "false";
 }
 
 export function matchesFields(fields: readonly FieldRequirement[], name: string, namespace: string): boolean {

@@ -3,7 +3,7 @@
 // the metrics API. Discovery, errors and negotiation follow the metrics API's rules (and reuse its
 // negotiation); objects are JSON or Table, never protobuf (protobuf-first clients also accept JSON).
 
-import { negotiateDiscovery, negotiateObject, parseIncludeObject } from "../api/index.ts";
+import { negotiateDiscovery, negotiateObject, parseIncludeObject, wantsWatch } from "../api/index.ts";
 import {
   type ApiRequest,
   type ApiResponse,
@@ -105,12 +105,6 @@ function watchNotSupported(resource: string): ApiResponse {
     `watch is not supported on resources of kind ${goQuote(`${resource}.${GROUP}`)}`,
     { group: GROUP, kind: resource },
   );
-}
-
-function wantsWatch(query: URLSearchParams): boolean {
-  // Go's query-parameter bool: absent, "0" or "false" (any case) is false; anything else is true.
-  const watch = query.get("watch");
-  return watch !== null && watch !== "0" && watch.toLowerCase() !== "false";
 }
 
 export class DiagnosticsApi {

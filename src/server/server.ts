@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { boundedPodLookup, MetricsApi, protobufEncoder } from "../api/index.ts";
 import type { ApiRequest, RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
-import { DIAGNOSTICS_GROUP, DiagnosticsApi } from "../diagnostics/index.ts";
+import { DIAGNOSTICS_GROUP, DiagnosticsApi, type SelfCheckReader } from "../diagnostics/index.ts";
 import {
   getPod,
   type KubeClient,
@@ -22,10 +22,11 @@ import {
 import * as log from "../log/index.ts";
 import { AdaptiveScraper, type AdaptiveScraperOptions, kubeletNodeFamilies } from "../scraper/index.ts";
 import { ScrapeStatusBook, type ScrapeStatusReader, TwoPointStore } from "../storage/index.ts";
-import { publishCABundle } from "./apiservice.ts";
+import { DIAGNOSTICS_APISERVICE, publishCABundle } from "./apiservice.ts";
 import { healthEndpoints } from "./health.ts";
 import { type BatchScraper, ScrapeManager } from "./manager.ts";
 import { createTickDuration, newRegistry } from "./monitoring.ts";
+import { SelfCheck } from "./self-check.ts";
 
 export interface MetricsServerConfig {
   kube: KubeClient;
@@ -41,6 +42,8 @@ export interface MetricsServerConfig {
   version: object;
   /** With --manage-apiservice-ca-bundle: the serving CA to write into the APIService. */
   caPem?: string;
+  /** The request-header client CAs in force, for the self-check (absent: that check is Skipped). */
+  requestHeaderCAs?: () => number;
 }
 
 /**
@@ -73,8 +76,16 @@ export class MetricsServer {
   #manager: ScrapeManager | undefined;
   #listener: http2.Http2SecureServer | undefined;
 
+  readonly #selfCheck: SelfCheck;
+
   constructor(config: MetricsServerConfig) {
     this.#config = config;
+    this.#selfCheck = new SelfCheck({
+      kube: config.kube,
+      requestHeaderCAs: config.requestHeaderCAs,
+      resolutionMs: config.resolutionMs,
+      kubeletTlsUnverified: !!config.scraper.insecureSkipVerify || !!config.scraper.completelyInsecure,
+    });
     this.#nodes = newNodeReflector(config.kube);
     this.#pods = newRunningPodReflector(config.kube);
   }
@@ -82,6 +93,11 @@ export class MetricsServer {
   /** Each node's latest scrape report (inline and worker ticks alike), for the diagnostics API. */
   get scrapeStatus(): ScrapeStatusReader {
     return this.#scrapeStatus;
+  }
+
+  /** The start-up self-check's results, for the diagnostics API. */
+  get selfCheck(): SelfCheckReader {
+    return this.#selfCheck;
   }
 
   /** Start of the latest tick, Unix ms; undefined before the first. */
@@ -108,6 +124,7 @@ export class MetricsServer {
     pods.start();
 
     const book = this.#scrapeStatus;
+    const selfCheck = this.#selfCheck;
     const store = new TwoPointStore({
       resolutionMs: c.resolutionMs,
       onRefused: (node, refused, nodeRefused) => book.recordRefused(node, refused, nodeRefused),
@@ -116,7 +133,10 @@ export class MetricsServer {
     // thread for large ones, so a 5,000-node tick does not stall API requests (adaptive-scraper.ts).
     const scraper = new AdaptiveScraper({
       ...c.scraper,
-      onReport: (report) => book.record(report),
+      onReport: (report) => {
+        book.record(report);
+        selfCheck.observe(report);
+      },
       onDuplicatePods: (node, pods) => book.recordDuplicates(node, pods),
     });
     this.#scraper = scraper;
@@ -127,6 +147,7 @@ export class MetricsServer {
           return await scraper.scrape(nodes, deadline, onResult);
         } finally {
           book.retain(new Set(nodes.map((n) => n?.metadata?.name)));
+          selfCheck.afterTick();
         }
       },
     };
@@ -164,6 +185,7 @@ export class MetricsServer {
       nodes,
       nodeSelector: c.nodeSelector,
       scrapeStatus: book,
+      selfCheck: this.#selfCheck,
       server: {
         name: hostname(),
         startedAtMs: performance.timeOrigin,
@@ -198,11 +220,15 @@ export class MetricsServer {
       version: c.version,
     });
     log.info(`Serving securely on ${address}`);
+    selfCheck.start();
     void this.#scrapeOnceSynced(manager);
     // Everything the server runs is loaded by now: write Node's compile cache (when the launcher
     // enabled it) so that the next start, even after a kill, skips TypeScript stripping.
     flushCompileCache();
-    if (c.caPem) void publishCABundle(c.kube, c.caPem);
+    if (c.caPem) {
+      void publishCABundle(c.kube, c.caPem);
+      void publishCABundle(c.kube, c.caPem, DIAGNOSTICS_APISERVICE, true);
+    }
   }
 
   async #scrapeOnceSynced(manager: ScrapeManager): Promise<void> {
@@ -212,6 +238,7 @@ export class MetricsServer {
     await waitFor(() => nodes.hasSynced() && pods.hasSynced(), this.#stopping.signal);
     if (this.#stopping.signal.aborted) return;
     log.V(1).info("Caches synced", { nodes: nodes.size, pods: pods.size });
+    this.#selfCheck.scrapingStarted();
     manager.start();
   }
 
@@ -226,6 +253,7 @@ export class MetricsServer {
     this.#shuttingDown = true;
     if (delayMs > 0 && this.#listener) await new Promise((r) => setTimeout(r, delayMs));
     this.#stopping.abort();
+    this.#selfCheck.stop();
     const listener = this.#listener;
     const [, cut] = await Promise.all([
       this.#manager?.stop(),

@@ -28,6 +28,22 @@ import {
 import { tempDir } from "../support/paths.ts";
 import { run } from "../support/processes.ts";
 
+const METRICS_APISERVICE = "v1beta1.metrics.k8s.io";
+const DIAGNOSTICS_APISERVICE = "v1alpha1.diagnostics.metrics-server.x-k8s.io";
+
+/** The diagnostics group's APIService is the metrics API's twin: same Service, TLS and annotations. */
+function assertDiagnosticsTwin(objects: K8sObject[]): void {
+  const metrics = only(objects, "APIService", METRICS_APISERVICE);
+  const diagnostics = only(objects, "APIService", DIAGNOSTICS_APISERVICE);
+  assert.deepEqual(
+    [diagnostics.spec.group, diagnostics.spec.version],
+    ["diagnostics.metrics-server.x-k8s.io", "v1alpha1"],
+  );
+  const rest = (a: K8sObject) => ({ ...a.spec, group: undefined, version: undefined });
+  assert.deepEqual(rest(diagnostics), rest(metrics));
+  assert.deepEqual(diagnostics.metadata.annotations, metrics.metadata.annotations);
+}
+
 const CI_FILES = readdirSync(join(chartDir, "ci")).filter((f) => f.endsWith(".yaml"));
 
 async function template(
@@ -95,7 +111,14 @@ describe("charts/metrics-server", () => {
       await validateObjects(objects);
       assert.deepEqual(safetyViolations(objects), []);
       assert.deepEqual(serverArgsErrors(objects), []);
-      assert.equal(only(objects, "APIService").metadata.name, "v1beta1.metrics.k8s.io");
+      assert.deepEqual(
+        objects
+          .filter((o) => o.kind === "APIService")
+          .map((o) => o.metadata.name)
+          .sort(),
+        [DIAGNOSTICS_APISERVICE, METRICS_APISERVICE],
+      );
+      assertDiagnosticsTwin(objects);
       const deployment = only(objects, "Deployment");
       const selector = deployment.spec.selector.matchLabels;
       for (const [k, v] of Object.entries(selector))
@@ -151,8 +174,8 @@ describe("charts/metrics-server", () => {
         assert.deepEqual(cd.template.spec[field], kd.template.spec[field], field);
       }
       assert.deepEqual(
-        only(chart, "APIService").spec.insecureSkipTLSVerify,
-        only(base, "APIService").spec.insecureSkipTLSVerify,
+        only(chart, "APIService", METRICS_APISERVICE).spec.insecureSkipTLSVerify,
+        only(base, "APIService", METRICS_APISERVICE).spec.insecureSkipTLSVerify,
       );
       assert.deepEqual(
         only(chart, "Service").spec.ports[0].targetPort,
@@ -175,7 +198,7 @@ describe("charts/metrics-server", () => {
   test("tls.type helm: the APIService trusts the CA that signed the mounted certificate", async (t) => {
     const objects = await template(t, ["ci/tls-helm-values.yaml"]);
     if (!objects) return;
-    const apiService = only(objects, "APIService");
+    const apiService = only(objects, "APIService", METRICS_APISERVICE);
     assert.equal(apiService.spec.insecureSkipTLSVerify, undefined);
     const secret = only(objects, "Secret");
     assert.equal(secret.type, "kubernetes.io/tls");
@@ -194,7 +217,7 @@ describe("charts/metrics-server", () => {
   test("tls.type cert-manager: Issuer and Certificate, the CA injected into the APIService", async (t) => {
     const objects = await template(t, ["ci/tls-cert-manager-values.yaml"]);
     if (!objects) return;
-    const apiService = only(objects, "APIService");
+    const apiService = only(objects, "APIService", METRICS_APISERVICE);
     assert.equal(apiService.spec.insecureSkipTLSVerify, undefined);
     const certificate = only(objects, "Certificate");
     assert.equal(
@@ -209,7 +232,7 @@ describe("charts/metrics-server", () => {
   test("tls.type existingSecret: that Secret mounted, the given CA in the APIService", async (t) => {
     const objects = await template(t, ["ci/tls-existingSecret-values.yaml"]);
     if (!objects) return;
-    const apiService = only(objects, "APIService");
+    const apiService = only(objects, "APIService", METRICS_APISERVICE);
     assert.equal(apiService.spec.insecureSkipTLSVerify, undefined);
     assert.match(Buffer.from(apiService.spec.caBundle, "base64").toString(), /^-----BEGIN CERTIFICATE-----/);
     assertMountedTls(objects, "metrics-server-existing");
@@ -219,18 +242,48 @@ describe("charts/metrics-server", () => {
   test("the default: the server's own certificate, verified: it manages the caBundle", async (t) => {
     const objects = await template(t);
     if (!objects) return;
-    const apiService = only(objects, "APIService");
+    const apiService = only(objects, "APIService", METRICS_APISERVICE);
     assert.equal(apiService.spec.insecureSkipTLSVerify, undefined);
     assert.equal(apiService.spec.caBundle, undefined);
     assert.ok(server(objects).args.includes("--manage-apiservice-ca-bundle"));
     const role = only(objects, "ClusterRole", "system:metrics-server-apiservice-ca");
     assert.deepEqual(permissions(role.rules), [
+      "apiregistration.k8s.io apiservices/v1alpha1.diagnostics.metrics-server.x-k8s.io get",
+      "apiregistration.k8s.io apiservices/v1alpha1.diagnostics.metrics-server.x-k8s.io update",
       "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io get",
       "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io update",
     ]);
     const insecure = await template(t, ["ci/insecure-values.yaml"]);
     assert.ok(!server(insecure!).args.includes("--manage-apiservice-ca-bundle"));
-    assert.equal(only(insecure!, "APIService").spec.insecureSkipTLSVerify, true);
+    assert.equal(only(insecure!, "APIService", METRICS_APISERVICE).spec.insecureSkipTLSVerify, true);
+  });
+
+  test("diagnostics: on by default (APIService, reader role aggregated to view/edit/admin); off leaves them out", async (t) => {
+    const objects = await template(t);
+    if (!objects) return;
+    assertDiagnosticsTwin(objects);
+    const reader = only(objects, "ClusterRole", "system:metrics-server-diagnostics-reader");
+    for (const to of ["view", "edit", "admin"]) {
+      assert.equal(reader.metadata.labels[`rbac.authorization.k8s.io/aggregate-to-${to}`], "true");
+    }
+    assert.deepEqual(permissions(reader.rules), [
+      "diagnostics.metrics-server.x-k8s.io nodescrapes get",
+      "diagnostics.metrics-server.x-k8s.io nodescrapes list",
+      "diagnostics.metrics-server.x-k8s.io serverstatuses get",
+      "diagnostics.metrics-server.x-k8s.io serverstatuses list",
+    ]);
+    const off = await template(t, [], { "diagnostics.enabled": false });
+    await validateObjects(off!);
+    assert.deepEqual(
+      off!
+        .filter((o) => JSON.stringify(o).includes("diagnostics"))
+        .map((o) => `${o.kind}/${o.metadata.name}`),
+      [],
+    );
+    assert.deepEqual(permissions(only(off!, "ClusterRole", "system:metrics-server-apiservice-ca").rules), [
+      "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io get",
+      "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io update",
+    ]);
   });
 
   test("autoscale: the nanny's figures are deploy/components/autoscale's", async (t) => {
@@ -272,6 +325,7 @@ describe("charts/metrics-server", () => {
     assert.match(notes, /kubectl -n monitoring rollout status deployment\/ms-metrics-server/);
     assert.match(notes, /kubectl get apiservice v1beta1.metrics.k8s.io/);
     assert.match(notes, /kubectl top nodes/);
+    assert.match(notes, /kubectl get nodescrapes/);
     assert.doesNotMatch(notes, /does not verify/, "tls.type helm verifies");
   });
 
@@ -350,7 +404,7 @@ describe("charts/metrics-server", () => {
     await validateObjects(objects);
     const deployment = only(objects, "Deployment", "ms-metrics-server");
     assert.equal(deployment.metadata.namespace, "monitoring");
-    assert.deepEqual(only(objects, "APIService").spec.service, {
+    assert.deepEqual(only(objects, "APIService", METRICS_APISERVICE).spec.service, {
       name: "ms-metrics-server",
       namespace: "monitoring",
       port: 443,

@@ -1,5 +1,5 @@
 // The kustomize base (with the simulator's test component) deployed onto a --bare simulated cluster
-// from the image: RBAC, probes and args exactly as shipped. Then what a broken manifest does: a
+// from the image: RBAC, probes and args exactly as shipped, the diagnostics group included. Then what a broken manifest does: a
 // wrong readiness path keeps the new pod from ever becoming ready while the old one keeps serving, and
 // a ClusterRole without nodes/metrics makes every scrape fail with the kubelet's RBAC refusal.
 import assert from "node:assert/strict";
@@ -30,6 +30,30 @@ test("the kustomize base runs on the simulated cluster; broken RBAC and probes s
   await waitApiServiceAvailable(c);
   const top = await waitTopListsEverything(c);
   assert.match(top.pods, /kube-system\s+metrics-server-/, "the deployed pod reports its own usage");
+
+  await t.test(
+    "the diagnostics group as shipped: nodescrapes for whoever may view, 403 for others",
+    async () => {
+      const states = await poll("every node Scraped or Excluded", async () => {
+        const r = await c.kubectl(["get", "nodescrapes", "-o", "jsonpath={.items[*].status.state}"]);
+        if (r.code !== 0) throw new Error(r.stderr);
+        const s = r.stdout.split(" ");
+        return s.length === 3 && s.every((x) => x === "Scraped" || x === "Excluded") ? s : undefined;
+      });
+      assert.ok(states.includes("Scraped"));
+      // Named after the replica's host name (the simulator's runtime keeps the machine's).
+      const name = await c.kubectlOk(["get", "serverstatuses", "-o", "jsonpath={.items[0].metadata.name}"]);
+      assert.ok(name !== "", "the ServerStatus has a name");
+      const one = JSON.parse(await c.kubectlOk(["get", "serverstatus", name, "-o", "json"]));
+      assert.equal(one.status.nodes.total, 3);
+      const viewer = await c.kubectl(["--context", "viewer", "get", "nodescrapes"]);
+      assert.equal(viewer.code, 1);
+      assert.match(
+        viewer.stderr,
+        /nodescrapes\.diagnostics\.metrics-server\.x-k8s\.io is forbidden: User "viewer"/,
+      );
+    },
+  );
 
   await t.test("a wrong readiness path: the new pod never becomes ready, the old one serves", async () => {
     const objects = parseObjects(shipped);

@@ -56,9 +56,11 @@ describe("deploy/ (kustomize)", () => {
     if (!kubectlBin(t)) return;
     const objects = await render("base");
     assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+      "APIService/v1alpha1.diagnostics.metrics-server.x-k8s.io",
       "APIService/v1beta1.metrics.k8s.io",
       "ClusterRole/system:aggregated-metrics-reader",
       "ClusterRole/system:metrics-server",
+      "ClusterRole/system:metrics-server-diagnostics-reader",
       "ClusterRoleBinding/metrics-server:system:auth-delegator",
       "ClusterRoleBinding/system:metrics-server",
       "Deployment/metrics-server",
@@ -67,6 +69,8 @@ describe("deploy/ (kustomize)", () => {
       "ServiceAccount/metrics-server",
     ]);
     assert.deepEqual(permissions(only(objects, "ClusterRole", "system:metrics-server").rules), [
+      "apiregistration.k8s.io apiservices/v1alpha1.diagnostics.metrics-server.x-k8s.io get",
+      "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io get",
       "core nodes get",
       "core nodes list",
       "core nodes watch",
@@ -87,6 +91,16 @@ describe("deploy/ (kustomize)", () => {
       "metrics.k8s.io pods get",
       "metrics.k8s.io pods list",
       "metrics.k8s.io pods watch",
+    ]);
+    const diagnosticsReader = only(objects, "ClusterRole", "system:metrics-server-diagnostics-reader");
+    for (const to of ["view", "edit", "admin"]) {
+      assert.equal(diagnosticsReader.metadata.labels[`rbac.authorization.k8s.io/aggregate-to-${to}`], "true");
+    }
+    assert.deepEqual(permissions(diagnosticsReader.rules), [
+      "diagnostics.metrics-server.x-k8s.io nodescrapes get",
+      "diagnostics.metrics-server.x-k8s.io nodescrapes list",
+      "diagnostics.metrics-server.x-k8s.io serverstatuses get",
+      "diagnostics.metrics-server.x-k8s.io serverstatuses list",
     ]);
     const authReader = only(objects, "RoleBinding", "metrics-server-auth-reader");
     assert.equal(authReader.metadata.namespace, "kube-system");
@@ -109,10 +123,17 @@ describe("deploy/ (kustomize)", () => {
     assert.deepEqual(service.spec.ports, [
       { name: "https", port: 443, protocol: "TCP", targetPort: "https", appProtocol: "https" },
     ]);
-    const apiService = only(objects, "APIService");
-    assert.equal(apiService.spec.insecureSkipTLSVerify, true);
-    assert.deepEqual([apiService.spec.groupPriorityMinimum, apiService.spec.versionPriority], [100, 100]);
-    assert.deepEqual(apiService.spec.service, { name: "metrics-server", namespace: "kube-system" });
+    // The diagnostics group's APIService is the metrics API's twin: same Service, same TLS.
+    for (const [name, group, version] of [
+      ["v1beta1.metrics.k8s.io", "metrics.k8s.io", "v1beta1"],
+      ["v1alpha1.diagnostics.metrics-server.x-k8s.io", "diagnostics.metrics-server.x-k8s.io", "v1alpha1"],
+    ]) {
+      const apiService = only(objects, "APIService", name);
+      assert.deepEqual([apiService.spec.group, apiService.spec.version], [group, version]);
+      assert.equal(apiService.spec.insecureSkipTLSVerify, true);
+      assert.deepEqual([apiService.spec.groupPriorityMinimum, apiService.spec.versionPriority], [100, 100]);
+      assert.deepEqual(apiService.spec.service, { name: "metrics-server", namespace: "kube-system" });
+    }
 
     const deployment = only(objects, "Deployment");
     const pod = deployment.spec.template.spec;
@@ -182,13 +203,17 @@ describe("deploy/ (kustomize)", () => {
     assert.equal(only(await render("overlays/test-ha"), "Deployment").spec.replicas, 2);
   });
 
-  test("secure-apiservice: verified APIService, the server manages its CA with RBAC on that one object", async (t) => {
+  test("secure-apiservice: verified APIServices, the server manages their CA with RBAC on those objects", async (t) => {
     if (!kubectlBin(t)) return;
     const objects = await render("base", ["secure-apiservice"]);
-    assert.equal("insecureSkipTLSVerify" in only(objects, "APIService").spec, false);
+    const apiServices = objects.filter((o) => o.kind === "APIService");
+    assert.equal(apiServices.length, 2);
+    for (const a of apiServices) assert.equal("insecureSkipTLSVerify" in a.spec, false, a.metadata.name);
     assert.ok(server(objects).args.includes("--manage-apiservice-ca-bundle"));
     const role = only(objects, "ClusterRole", "system:metrics-server-apiservice-ca");
     assert.deepEqual(permissions(role.rules), [
+      "apiregistration.k8s.io apiservices/v1alpha1.diagnostics.metrics-server.x-k8s.io get",
+      "apiregistration.k8s.io apiservices/v1alpha1.diagnostics.metrics-server.x-k8s.io update",
       "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io get",
       "apiregistration.k8s.io apiservices/v1beta1.metrics.k8s.io update",
     ]);
@@ -205,13 +230,16 @@ describe("deploy/ (kustomize)", () => {
       await render("base", ["cert-manager"]),
       await render("overlays/release-ha", ["cert-manager"]),
     ]) {
-      const apiService = only(objects, "APIService");
-      assert.equal("insecureSkipTLSVerify" in apiService.spec, false);
       const certificate = only(objects, "Certificate");
-      assert.equal(
-        apiService.metadata.annotations["cert-manager.io/inject-ca-from"],
-        `${certificate.metadata.namespace}/${certificate.metadata.name}`,
-      );
+      const apiServices = objects.filter((o) => o.kind === "APIService");
+      assert.equal(apiServices.length, 2);
+      for (const apiService of apiServices) {
+        assert.equal("insecureSkipTLSVerify" in apiService.spec, false);
+        assert.equal(
+          apiService.metadata.annotations["cert-manager.io/inject-ca-from"],
+          `${certificate.metadata.namespace}/${certificate.metadata.name}`,
+        );
+      }
       assert.ok(certificate.spec.dnsNames.includes("metrics-server.kube-system.svc"));
       assert.equal(certificate.spec.issuerRef.name, only(objects, "Issuer").metadata.name);
       const pod = only(objects, "Deployment").spec.template.spec;

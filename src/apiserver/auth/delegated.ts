@@ -310,6 +310,11 @@ export class DelegatedAuth implements RequestAuth {
     }
   }
 
+  /** The request-header client CAs in force (from the flag's file or the ConfigMap), for the self-check. */
+  get requestHeaderCACount(): number {
+    return this.requestHeader()?.cas.length ?? 0;
+  }
+
   /** Full client-certificate chain verifications so far (cache misses), for tests and diagnostics. */
   get chainVerifications(): number {
     return this.clientCertChains.verifications + this.requestHeaderChains.verifications;

@@ -105,6 +105,7 @@ export async function run(o: Options): Promise<Running> {
     },
     version: { gitVersion: readVersion() },
     caPem: servingCA?.caPem,
+    requestHeaderCAs: () => auth.requestHeaderCACount,
   });
   await server.run();
   return {

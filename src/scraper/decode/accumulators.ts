@@ -3,7 +3,8 @@
 // pkg/scraper/client/resource/decode.go; docs/scraping.md) and the columnar NodeScrape build.
 import { goQuote } from "../../go/index.ts";
 import * as log from "../../log/index.ts";
-import { type LeftOutPod, MAX_LEFT_OUT_PER_NODE, type NodeScrape } from "../../storage/index.ts";
+import type { LeftOutPod, NodeScrape } from "../../storage/index.ts";
+import { type LeftOutList, leaveOut } from "./left-out.ts";
 
 export interface ContainerAccumulator {
   name: string;
@@ -56,23 +57,6 @@ export interface DecodedScrape extends NodeScrape {
   leftOutCount?: number;
 }
 
-/** The pods completePods leaves out: the first few, and how many. */
-export interface LeftOutList {
-  items: LeftOutPod[];
-  count: number;
-}
-
-export function newLeftOutList(): LeftOutList {
-  return { items: [], count: 0 };
-}
-
-/** Puts what completePods left out on the decoder's scrape (nothing when it left nothing out). */
-export function attachLeftOut(scrape: DecodedScrape, list: LeftOutList): void {
-  if (list.count === 0) return;
-  scrape.leftOut = list.items;
-  scrape.leftOutCount = list.count;
-}
-
 // LeftOutPod causes of a decode (stable texts: explanations key on them).
 export const CONFLICTING_VALUES = "conflicting values";
 
@@ -81,18 +65,6 @@ function incompleteCause(c: ContainerAccumulator): string {
   if (c.cpuNs === 0) return (c.seen & SERIES_CPU) !== 0 ? "cpu is 0" : "cpu is missing";
   if (c.memoryBytes === 0) return (c.seen & SERIES_MEMORY) !== 0 ? "memory is 0" : "memory is missing";
   return "timestamp is missing";
-}
-
-function leaveOut(
-  list: LeftOutList | undefined,
-  pod: PodAccumulator,
-  container: string,
-  cause: string,
-): void {
-  if (list === undefined) return;
-  list.count++;
-  if (list.items.length < MAX_LEFT_OUT_PER_NODE)
-    list.items.push({ namespace: pod.namespace, pod: pod.name, container, cause });
 }
 
 export const CONFLICTING_SERIES = "the same series sent twice with different values";
@@ -309,7 +281,7 @@ export function completePods(
       // A container whose cpu, memory or start time came twice with different values is not trusted,
       // and a pod cannot be served without one of its containers.
       if ((c.conflicts & SERIES_TRUSTED) !== 0) {
-        leaveOut(leftOut, pod, c.name, CONFLICTING_VALUES);
+        leaveOut(leftOut, pod.namespace, pod.name, c.name, CONFLICTING_VALUES);
         complete = false;
         break;
       }
@@ -329,7 +301,7 @@ export function completePods(
           });
           log.V(1).info("Failed getting complete Pod metric", { pod: pod.namespace + "/" + pod.name });
         }
-        leaveOut(leftOut, pod, c.name, incompleteCause(c));
+        leaveOut(leftOut, pod.namespace, pod.name, c.name, incompleteCause(c));
         complete = false;
         break;
       }

@@ -1,7 +1,6 @@
 // The kubelet decoders: /metrics/resource (Prometheus text) and the Summary API (JSON), each into one
 // columnar NodeScrape. The accumulation they share is exported for the tests' reference decoder.
 export {
-  attachLeftOut,
   buildScrape,
   type ContainerAccumulator,
   completeNode,
@@ -10,7 +9,6 @@ export {
   containerFor,
   type DecodedScrape,
   type DecodeProblems,
-  newLeftOutList,
   type PodAccumulator,
   SERIES_CPU,
   SERIES_MEMORY,
@@ -18,5 +16,6 @@ export {
   SERIES_SWAP,
   seriesName,
 } from "./accumulators.ts";
+export { attachLeftOut, newLeftOutList } from "./left-out.ts";
 export { decodeResourceMetrics } from "./resource.ts";
 export { decodeSummary } from "./summary.ts";

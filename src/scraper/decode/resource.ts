@@ -19,7 +19,6 @@
 //   next body, so a body allocates little more than the NodeScrape it returns.
 import { Buffer, isAscii } from "node:buffer";
 import {
-  attachLeftOut,
   buildScrape,
   type ContainerAccumulator,
   completeNode,
@@ -28,7 +27,6 @@ import {
   type DecodedScrape,
   type DecodeProblems,
   EmptyContainer,
-  newLeftOutList,
   resetContainer,
   SERIES_TRUSTED,
   seriesName,
@@ -37,6 +35,7 @@ import * as ranges from "./byte-ranges.ts";
 import * as families from "./families.ts";
 import type { LabelSpans } from "./labels.ts";
 import * as labels from "./labels.ts";
+import { attachLeftOut, newLeftOutList } from "./left-out.ts";
 import * as numbers from "./numbers.ts";
 import { PodTable } from "./pod-table.ts";
 import { SpanTable } from "./span-table.ts";

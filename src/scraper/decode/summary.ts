@@ -17,7 +17,6 @@
 // are still computed honestly from the kubelet's own cpu.time values; when two scrapes carry the same
 // time the store has no window and serves no new rate that tick.
 import {
-  attachLeftOut,
   buildScrape,
   completeNode,
   completePods,
@@ -25,7 +24,6 @@ import {
   containerFor,
   type DecodedScrape,
   differs,
-  newLeftOutList,
   type PodAccumulator,
   SERIES_CPU,
   SERIES_MEMORY,
@@ -33,6 +31,7 @@ import {
   SERIES_TRUSTED,
   seriesName,
 } from "./accumulators.ts";
+import { attachLeftOut, newLeftOutList } from "./left-out.ts";
 
 // 16+ digits may not fit a double exactly (2^53 has 16 digits); shorter runs parse exactly as numbers.
 const LONG_COUNTER = /("usageCoreNanoSeconds"\s*:\s*)(\d{16,})/g;

@@ -17,7 +17,8 @@ import * as log from "../../log/index.ts";
 import { KubeletClient } from "../kubelet/index.ts";
 import { kubeletNodeFamilies, registerScraperMetrics } from "../monitoring.ts";
 import { Scraper } from "../scraper.ts";
-import { WorkerScraper, type WorkerScraperOptions } from "./worker-scraper.ts";
+import type { WorkerScraperOptions } from "./options.ts";
+import { WorkerScraper } from "./worker-scraper.ts";
 
 const summary = readFileSync(new URL("../testdata/summary-cpu-memory.json", import.meta.url));
 

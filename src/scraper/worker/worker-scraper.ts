@@ -11,71 +11,16 @@ import { Worker } from "node:worker_threads";
 import type { Node } from "../../kube/index.ts";
 import * as log from "../../log/index.ts";
 import type { NodeScrape, NodeScrapeReport } from "../../storage/index.ts";
+import { type DuplicatePodSink, finishBatch } from "../batch.ts";
 import type { ScrapeEndpoint } from "../endpoint.ts";
 import { Interner } from "../interner.ts";
-import { KubeletClient, type KubeletClientOptions } from "../kubelet/index.ts";
+import { KubeletClient } from "../kubelet/index.ts";
 import { forgetNode, observeKubeletRequest } from "../monitoring.ts";
-import {
-  type DuplicatePodSink,
-  finishBatch,
-  type NodeResultSink,
-  type ScrapeReportSink,
-  Scraper,
-  type ScraperOptions,
-} from "../scraper.ts";
+import { type NodeResultSink, type ScrapeReportSink, Scraper } from "../scraper.ts";
 import { type NodeForWorker, nodeForWorker } from "./node-json.ts";
+import { splitScraperOptions, type WorkerScraperOptions } from "./options.ts";
 import { unpackMessage } from "./packing.ts";
 import type { FromWorker, ToWorker, WorkerEvent, WorkerInit } from "./protocol.ts";
-
-export interface WorkerScraperOptions
-  extends Omit<ScraperOptions, "client" | "random" | "now">,
-    Omit<KubeletClientOptions, "bearerToken"> {
-  /** Read on the main thread once per tick; the worker uses that token for the tick's requests. */
-  bearerToken?: () => string | undefined | Promise<string | undefined>;
-  /** A result message holds whole nodes up to about this many containers. Default 4096. */
-  containersPerMessage?: number;
-  /** How long a worker may keep running past the tick deadline before it is restarted. Default 2 s. */
-  abortGraceMs?: number;
-}
-
-/** WorkerScraperOptions by who takes them: the kubelet client, the Scraper, and the rest. */
-export function splitScraperOptions(opts: WorkerScraperOptions): {
-  client: Omit<KubeletClientOptions, "bearerToken">;
-  scraper: Omit<ScraperOptions, "client" | "random" | "now" | "onReport" | "onDuplicatePods">;
-  bearerToken: WorkerScraperOptions["bearerToken"];
-  onReport: ScrapeReportSink | undefined;
-  onDuplicatePods: DuplicatePodSink | undefined;
-  containersPerMessage: number | undefined;
-  abortGraceMs: number | undefined;
-} {
-  const {
-    bearerToken,
-    containersPerMessage,
-    abortGraceMs,
-    addressTypes,
-    port,
-    useNodeStatusPort,
-    scheme,
-    requestTimeoutMs,
-    maxConcurrency,
-    endpoint,
-    resourceRetryMs,
-    onReport,
-    onDuplicatePods,
-    ...client
-  } = opts;
-  const scraper = {
-    addressTypes: [...addressTypes],
-    port,
-    useNodeStatusPort,
-    scheme,
-    requestTimeoutMs,
-    maxConcurrency,
-    endpoint,
-    resourceRetryMs,
-  };
-  return { client, scraper, bearerToken, onReport, onDuplicatePods, containersPerMessage, abortGraceMs };
-}
 
 const WORKER_URL = new URL("./thread.ts", import.meta.url);
 const MIN_RESTART_DELAY_MS = 1000;

@@ -20,7 +20,8 @@ export const metricsServerFlags = inSection("Metrics server", {
     "manage-apiservice-ca-bundle",
     false,
     "Serve with a certificate signed by a CA generated in --cert-dir and write that CA into the caBundle of " +
-      "the APIService v1beta1.metrics.k8s.io (clearing insecureSkipTLSVerify), so kube-apiserver verifies this " +
+      "the APIServices v1beta1.metrics.k8s.io and v1alpha1.diagnostics.metrics-server.x-k8s.io (clearing " +
+      "insecureSkipTLSVerify), so kube-apiserver verifies this " +
       "server. Needs get and update on apiservices. Not in upstream.",
   ),
   swapUsage: flag.bool(
