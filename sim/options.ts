@@ -121,8 +121,9 @@ Simulator endpoints: GET /sim/truth (any authenticated user), and (admin only) G
 clears; POST {"apiserver": "<SPEC>" | null} sets the API server's faults at once; GET answers
 {"nodes": {"<name>": "<SPEC>"}, "apiserver": {"spec", "downUntil", "requests", "openWatches",
 "injected"}}), POST /sim/watches/drop (end every watch stream), POST /sim/compact (410 for older
-watches) and POST /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and
-write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}).
+watches), POST /sim/rotate-client-ca (trust one more client CA, publish it in the ConfigMap and
+write a cert for user "rotated", bound like viewer, to DIR/pki/rotated.{crt,key}) and POST
+/sim/restart ({"namespace", "pod", "container"}: the container restarts now).
 `;
 
 /** An integer flag's value in min..max, or `absent` when the flag is not given. */

@@ -31,7 +31,7 @@ test("every missing metric explains itself: the message and the causes of the 40
   const c = await startCluster(t, {
     simArgs: [
       "--nodes",
-      "8",
+      "10",
       "--pods-per-node",
       "2",
       "--seed",
@@ -46,6 +46,10 @@ test("every missing metric explains itself: the message and the causes of the 40
       "node-3=status:403",
       "--fault",
       "node-6=zero-cpu",
+      "--fault",
+      "node-8=duplicate-series",
+      "--fault",
+      "node-9=absurd-memory",
     ],
     resolution: `${RESOLUTION_S}s`,
     serverArgs: ["--kubelet-request-timeout=3s", "--node-selector=kubernetes.io/hostname!=node-4"],
@@ -161,6 +165,24 @@ test("every missing metric explains itself: the message and the causes of the 40
     );
     const n = await until("nodes/node-6", "NodePointMissing");
     assert.match(n.causes[0].message, /no complete node point/);
+  });
+
+  await t.test("conflicting values, and values the store refuses", async () => {
+    const conflicting = await until(podPath(pods("node-8")[0]), "ValuesConflicting");
+    assert.match(
+      conflicting.causes.find((x) => x.reason === "ValuesConflicting")!.message,
+      /^node "node-8"'s kubelet reported conflicting values for /,
+    );
+    const refused = await until(podPath(pods("node-9")[0]), "ValuesRefused");
+    assert.match(
+      refused.causes.find((x) => x.reason === "ValuesRefused")!.message,
+      /memory above the node's capacity/,
+    );
+    const node = await until("nodes/node-9", "ValuesRefused");
+    assert.match(
+      node.causes[0].message,
+      /^node "node-9"'s own point was not stored: memory above the node's capacity/,
+    );
   });
 
   await t.test("a restarted container: when, its restart count, when it is served again", async () => {

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { apiRequest, readAdminCredentials, readContextCredentials } from "../scripts/cluster.ts";
 import { testCert } from "./support/certs.ts";
 import { type Cluster, logLines, startCluster, waitForNodes } from "./support/cluster.ts";
+import { matching, sampleSum } from "./support/exposition.ts";
 import { type DirectCredentials, directRequest } from "./support/https-request.ts";
 import { kubectl, kubectlPath } from "./support/kubectl.ts";
 import { poll } from "./support/poll.ts";
@@ -135,6 +136,37 @@ test("both hops secure by default: delegated authn/authz for callers, verified T
     const ok = await direct(c, "/metrics", { cert: admin.cert, key: admin.key });
     assert.equal(ok.status, 200);
     assert.match(ok.body, /^# HELP metrics_server_/m);
+  });
+
+  await t.test("/metrics has upstream's request, authentication and authorization families", async () => {
+    const admin = readAdminCredentials(c.kubeconfig);
+    const body = (await direct(c, "/metrics", { cert: admin.cert, key: admin.key })).body;
+    const count = (name: string, labels: Record<string, string> = {}) => sampleSum(body, name, labels);
+    // The subtests above: lists of nodes through the front proxy, health checks, a bad token (401),
+    // anonymous and "nobody" refused by the SubjectAccessReview (403).
+    const listNodes = {
+      verb: "LIST",
+      dry_run: "",
+      group: "metrics.k8s.io",
+      version: "v1beta1",
+      resource: "nodes",
+      subresource: "",
+      scope: "cluster",
+      component: "apiserver",
+    };
+    assert.ok(count("apiserver_request_total", { ...listNodes, code: "200" }) >= 1, "LIST nodes 200");
+    assert.ok(count("apiserver_request_duration_seconds_count", listNodes) >= 1);
+    assert.ok(count("apiserver_request_total", { subresource: "/healthz", component: "", code: "200" }) >= 1);
+    assert.equal(count("apiserver_request_total", { code: "401" }), 0, "refused before any route");
+    assert.equal(count("apiserver_request_total", { code: "403" }), 0, "refused before any route");
+    assert.ok(count("authentication_attempts", { result: "error" }) >= 2, "the bad token and the unknown CA");
+    assert.ok(count("authentication_attempts", { result: "success" }) >= 1);
+    assert.ok(count("authenticated_user_requests", { username: "other" }) >= 1);
+    assert.ok(count("authorization_attempts_total", { result: "allowed" }) >= 1);
+    assert.ok(count("authorization_attempts_total", { result: "no-opinion" }) >= 2, "anonymous and nobody");
+    assert.ok(count("apiserver_delegated_authn_request_total", { code: "201" }) >= 1, "the TokenReview");
+    assert.ok(count("apiserver_delegated_authz_request_total", { code: "201" }) >= 1, "SubjectAccessReviews");
+    assert.equal(matching(body, "apiserver_current_inflight_requests").length, 2, "readOnly and mutating");
   });
 
   await t.test("a client CA rotated in the ConfigMap is trusted without a restart", async () => {

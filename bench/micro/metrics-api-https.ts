@@ -13,6 +13,7 @@
 import { type ChildProcess, fork, spawnSync } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
+import { METRICS_API_RESOURCES } from "../../src/api/index.ts";
 import { startServer } from "../../src/apiserver/index.ts";
 import { testCert } from "../../test/support/certs.ts";
 import { ALLOW_ALL, healthy } from "../../test/support/serve.ts";
@@ -92,6 +93,8 @@ async function main(): Promise<void> {
     api,
     registry: new Registry(),
     version: {},
+    // As the server does: each list is observed in the generic API server's request families.
+    resources: METRICS_API_RESOURCES,
   });
   const port = (server.address() as AddressInfo).port;
   const child: ChildProcess = fork(

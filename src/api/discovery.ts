@@ -9,6 +9,7 @@ import {
   groupDocument,
   resourceListDocument,
   rootDiscoveryDocuments,
+  type ServedResource,
 } from "../apiserver/index.ts";
 
 export { aggregatedDiscoveryContentType };
@@ -41,6 +42,12 @@ const METRICS_GROUP: GroupDiscovery = {
     },
   ],
 };
+
+/** The resources this API serves, for the generic server's request metrics. */
+export const METRICS_API_RESOURCES: readonly ServedResource[] = [
+  { group: GROUP, version: VERSION, resource: "nodes", namespaced: false },
+  { group: GROUP, version: VERSION, resource: "pods", namespaced: true },
+];
 
 export interface DiscoveryDocuments {
   /** GET /apis: APIGroupList. */

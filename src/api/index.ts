@@ -2,6 +2,7 @@
 // self-metric; and what the diagnostics group serves the same way (Accept negotiation, Table's
 // includeObject, metav1.Time).
 
+export { METRICS_API_RESOURCES } from "./discovery.ts";
 export { MetricsApi } from "./handler.ts";
 export { wantsWatch } from "./list-options.ts";
 export { registerApiMetrics } from "./monitoring.ts";

@@ -1,11 +1,15 @@
 // One request, start to end: bounded URL and body, authentication and authorization (health paths
-// included: allowing them is the auth side's call), then health, /metrics, /version or the API.
+// included: allowing them is the auth side's call), then health, /metrics, /version or the API,
+// observed once in the generic API server's request families (monitoring.ts) when a route that
+// upstream instruments served it (request-info.ts).
 import type { Registry } from "prom-client";
 import * as log from "../log/index.ts";
 import type { AuthRequest, RequestAuth } from "./auth/index.ts";
 import { type HealthEndpoints, serveHealth } from "./health.ts";
 import type { ServeLimits } from "./limits.ts";
+import { inflightEnded, inflightKind, inflightStarted, observeRequest } from "./monitoring.ts";
 import { closeAfterResponse, drainBody, peerCertificates, plainHeaders, tlsSocketOf } from "./request.ts";
+import { RequestRoutes, type ServedResource } from "./request-info.ts";
 import { type Req, type Res, send, sendChunked, sendMetrics, sendStatus, TEXT_TYPE } from "./response.ts";
 import { JSON_CONTENT_TYPE } from "./status.ts";
 import type { ApiRequest, ApiResponse } from "./types.ts";
@@ -27,11 +31,17 @@ export interface DispatchOptions {
   appendedMetrics?: () => Iterable<string>;
   /** The /version body. */
   version: object;
+  /**
+   * The resources the API handler serves (get and list): their routes are counted in
+   * apiserver_request_total and its siblings under their group, version and resource.
+   */
+  resources?: readonly ServedResource[];
 }
 
 export function createDispatcher(opts: DispatchOptions, limits: ServeLimits): (req: Req, res: Res) => void {
+  const routes = new RequestRoutes(opts.resources ?? []);
   return (req, res) => {
-    void dispatch(opts, limits, req, res).catch((err: unknown) => {
+    void dispatch(opts, routes, limits, req, res).catch((err: unknown) => {
       log.error(err, "Failed to serve request", { path: req.url });
       if (!res.headersSent) {
         sendStatus(res, 500, "InternalError", "Internal error occurred: " + String(err));
@@ -42,7 +52,14 @@ export function createDispatcher(opts: DispatchOptions, limits: ServeLimits): (r
   };
 }
 
-async function dispatch(opts: DispatchOptions, limits: ServeLimits, req: Req, res: Res): Promise<void> {
+async function dispatch(
+  opts: DispatchOptions,
+  routes: RequestRoutes,
+  limits: ServeLimits,
+  req: Req,
+  res: Res,
+): Promise<void> {
+  const receivedMs = performance.now();
   const rawUrl = req.url ?? "/";
   if (Buffer.byteLength(rawUrl) > limits.maxUrlBytes) {
     // Reason "" is apimachinery's StatusReasonUnknown: there is no Kubernetes reason for 414.
@@ -93,25 +110,67 @@ async function dispatch(opts: DispatchOptions, limits: ServeLimits, req: Req, re
     return;
   }
 
+  const kind = inflightKind(method, url.pathname);
+  inflightStarted(kind);
+  let answer: Answer;
+  try {
+    answer = await serveAuthorized(opts, req, res, url, method);
+  } finally {
+    inflightEnded(kind);
+  }
+  const series = routes.match({
+    method,
+    pathname: url.pathname,
+    query: url.searchParams,
+    contentType: req.headers["content-type"],
+    responseContentType: answer.contentType,
+  });
+  if (series) observeRequest(series, answer.status, answer.bytes, (performance.now() - receivedMs) / 1000);
+}
+
+/** What a request was answered with, for its metrics. */
+interface Answer {
+  status: number;
+  contentType: string | undefined;
+  bytes: number;
+}
+
+async function serveAuthorized(
+  opts: DispatchOptions,
+  req: Req,
+  res: Res,
+  url: URL,
+  method: string,
+): Promise<Answer> {
   // The non-API endpoints answer reads only, like kube-apiserver's: anything else is 405.
   const readOnly = method === "GET" || method === "HEAD";
   const health = serveHealth(opts.health, url.pathname, url.searchParams);
   if (health || url.pathname === "/metrics" || url.pathname === "/version") {
     if (!readOnly) {
-      sendStatus(
+      const bytes = sendStatus(
         res,
         405,
         "MethodNotAllowed",
         "the server does not allow this method on the requested resource",
       );
-    } else if (health) {
-      send(res, health.status, TEXT_TYPE, health.body);
-    } else if (url.pathname === "/metrics") {
-      await sendMetrics(res, opts.registry, opts.appendedMetrics);
-    } else {
-      send(res, 200, JSON_CONTENT_TYPE, JSON.stringify(opts.version, null, 2));
+      return { status: 405, contentType: JSON_CONTENT_TYPE, bytes };
     }
-    return;
+    if (health) {
+      return {
+        status: health.status,
+        contentType: TEXT_TYPE,
+        bytes: send(res, health.status, TEXT_TYPE, health.body),
+      };
+    }
+    if (url.pathname === "/metrics") {
+      return {
+        status: 200,
+        contentType: opts.registry.contentType,
+        bytes: await sendMetrics(res, opts.registry, opts.appendedMetrics),
+      };
+    }
+    const bytes = send(res, 200, JSON_CONTENT_TYPE, JSON.stringify(opts.version, null, 2));
+    return { status: 200, contentType: JSON_CONTENT_TYPE, bytes };
   }
   let apiRes = opts.api.handle({
     method,
@@ -121,15 +180,18 @@ async function dispatch(opts: DispatchOptions, limits: ServeLimits, req: Req, re
   });
   if (apiRes?.refine) {
     apiRes = await apiRes.refine();
-    if (res.closed || res.destroyed) return;
+    // The client left while the answer was refined: nothing to write.
+    if (res.closed || res.destroyed)
+      return { status: apiRes.status, contentType: apiRes.contentType, bytes: 0 };
   }
   if (apiRes?.chunks) {
-    await sendChunked(res, apiRes.status, apiRes.contentType, apiRes.body, apiRes.chunks);
-    return;
+    const bytes = await sendChunked(res, apiRes.status, apiRes.contentType, apiRes.body, apiRes.chunks);
+    return { status: apiRes.status, contentType: apiRes.contentType, bytes };
   }
   if (apiRes) {
-    send(res, apiRes.status, apiRes.contentType, apiRes.body);
-    return;
+    const bytes = send(res, apiRes.status, apiRes.contentType, apiRes.body);
+    return { status: apiRes.status, contentType: apiRes.contentType, bytes };
   }
-  sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
+  const bytes = sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
+  return { status: 404, contentType: JSON_CONTENT_TYPE, bytes };
 }

@@ -20,6 +20,8 @@ export {
   rootDiscoveryDocuments,
 } from "./discovery.ts";
 export { genericChecks, type HealthCheck, type HealthEndpoints, serveHealth } from "./health.ts";
+export { registerApiServerMetrics } from "./monitoring.ts";
+export type { ServedResource } from "./request-info.ts";
 export { type ServeOptions, startServer } from "./serve.ts";
 export { shutdownServer } from "./shutdown.ts";
 export {

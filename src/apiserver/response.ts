@@ -9,7 +9,8 @@ export const TEXT_TYPE = "text/plain; charset=utf-8";
 export type Req = http2.Http2ServerRequest;
 export type Res = http2.Http2ServerResponse;
 
-export function send(res: Res, status: number, contentType: string, body: string | Buffer): void {
+/** Writes a whole body; returns its length in bytes. */
+export function send(res: Res, status: number, contentType: string, body: string | Buffer): number {
   const buf = typeof body === "string" ? Buffer.from(body) : body;
   res.writeHead(status, {
     "content-type": contentType,
@@ -18,6 +19,7 @@ export function send(res: Res, status: number, contentType: string, body: string
     "cache-control": "no-cache, private",
   });
   res.end(buf);
+  return buf.length;
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -31,6 +33,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * The status line and headers go out with the first byte of the body, not before: a body whose
  * first steps produce nothing (a protobuf list is encoded whole before its length-prefixed head)
  * that then fails rejects with nothing sent, so the caller can still answer with a Status.
+ *
+ * Resolves to the body's length: bytes for Buffers, and for strings their length, which is their
+ * byte count as these bodies are ASCII (names and labels are, by Kubernetes validation); measuring
+ * UTF-8 would scan every chunk once more for a number only ever put into decade-wide buckets.
  */
 export async function sendChunked(
   res: Res,
@@ -38,8 +44,9 @@ export async function sendChunked(
   contentType: string,
   head: string | Buffer,
   chunks: Iterable<string | Buffer>,
-): Promise<void> {
+): Promise<number> {
   let headersWritten = false;
+  let bytes = 0;
   const writeHeadOnce = (): void => {
     if (headersWritten) return;
     headersWritten = true;
@@ -51,6 +58,7 @@ export async function sendChunked(
   };
   const write = (piece: string | Buffer): boolean => {
     writeHeadOnce();
+    bytes += piece.length;
     return res.write(piece);
   };
   // The HTTP/2 compat response has no destroyed/closed of its own: its stream does.
@@ -75,16 +83,17 @@ export async function sendChunked(
   try {
     if (head.length > 0 && !write(head)) await drained();
     for (;;) {
-      if (gone()) return;
+      if (gone()) return bytes;
       const next = iterator.next();
       if (next.done) break;
       const chunk = next.value;
       if (chunk.length > 0 && !write(chunk)) await drained();
       else await yieldToEventLoop();
     }
-    if (gone()) return;
+    if (gone()) return bytes;
     writeHeadOnce();
     res.end();
+    return bytes;
   } finally {
     // An abandoned list releases its generator (and whatever it holds) right away.
     iterator.return?.();
@@ -100,15 +109,12 @@ export async function sendMetrics(
   res: Res,
   registry: Registry,
   appended?: () => Iterable<string>,
-): Promise<void> {
+): Promise<number> {
   const head = await registry.metrics();
-  if (!appended) {
-    send(res, 200, registry.contentType, head);
-    return;
-  }
-  await sendChunked(res, 200, registry.contentType, head + "\n", appended());
+  if (!appended) return send(res, 200, registry.contentType, head);
+  return sendChunked(res, 200, registry.contentType, head + "\n", appended());
 }
 
-export function sendStatus(res: Res, code: number, reason: string, message: string): void {
-  send(res, code, JSON_CONTENT_TYPE, statusJSON(code, reason, message));
+export function sendStatus(res: Res, code: number, reason: string, message: string): number {
+  return send(res, code, JSON_CONTENT_TYPE, statusJSON(code, reason, message));
 }

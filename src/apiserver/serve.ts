@@ -18,6 +18,7 @@ import {
 } from "./certs/index.ts";
 import { createDispatcher, type DispatchOptions } from "./dispatch.ts";
 import { DEFAULT_LIMITS, type ServeLimits } from "./limits.ts";
+import { observeTlsHandshakeError } from "./monitoring.ts";
 import type { Req, Res } from "./response.ts";
 import { trackConnections } from "./shutdown.ts";
 import { JSON_CONTENT_TYPE, statusJSON } from "./status.ts";
@@ -239,7 +240,10 @@ export async function startServer(opts: ServeOptions): Promise<http2.Http2Secure
   server.on("request", createDispatcher(opts, limits));
   // A misbehaving client must not take the process down.
   server.on("sessionError", (err) => log.V(2).info("HTTP/2 session error", { err: String(err) }));
-  server.on("tlsClientError", (err) => log.V(4).info("TLS handshake error", { err: String(err) }));
+  server.on("tlsClientError", (err) => {
+    observeTlsHandshakeError();
+    log.V(4).info("TLS handshake error", { err: String(err) });
+  });
 
   if (opts.certFile && opts.keyFile) {
     const watch = watchCertKeyPair({

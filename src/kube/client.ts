@@ -266,12 +266,13 @@ export class KubeClient {
   async postJSON<T>(
     path: string,
     body: unknown,
-    opts: RequestOptions & { timeoutMs?: number } = {},
+    opts: RequestOptions & { timeoutMs?: number; onStatus?: (statusCode: number) => void } = {},
   ): Promise<T> {
     const res = await this.send(path, opts.query, opts.accept ?? "application/json", opts.signal, false, {
       body: JSON.stringify(body),
       headersTimeoutMs: opts.timeoutMs,
     });
+    opts.onStatus?.(res.statusCode);
     const text = await res.body.text();
     try {
       return JSON.parse(text) as T;

@@ -65,33 +65,38 @@ function statusOf<T>(answer: unknown, kind: string): T {
   return status as T;
 }
 
-/** Creates a TokenReview for `token` and returns its status. Transport and API errors throw. */
+/**
+ * Creates a TokenReview for `token` and returns its status. Transport and API errors throw (an API
+ * error as ApiError with its code); `onStatus` hears the code of a successful answer.
+ */
 export async function createTokenReview(
   client: KubeClient,
   token: string,
   audiences: readonly string[] = [],
   signal?: AbortSignal,
+  onStatus?: (statusCode: number) => void,
 ): Promise<TokenReviewStatus> {
   const spec: { token: string; audiences?: string[] } = { token };
   if (audiences.length > 0) spec.audiences = [...audiences];
   const answer = await client.postJSON<unknown>(
     "/apis/authentication.k8s.io/v1/tokenreviews",
     { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", metadata: {}, spec },
-    { signal, timeoutMs: REVIEW_TIMEOUT_MS },
+    { signal, timeoutMs: REVIEW_TIMEOUT_MS, onStatus },
   );
   return statusOf<TokenReviewStatus>(answer, "TokenReview");
 }
 
-/** Creates a SubjectAccessReview and returns its status. Transport and API errors throw. */
+/** Creates a SubjectAccessReview and returns its status; errors and `onStatus` as createTokenReview. */
 export async function createSubjectAccessReview(
   client: KubeClient,
   spec: SubjectAccessReviewSpec,
   signal?: AbortSignal,
+  onStatus?: (statusCode: number) => void,
 ): Promise<SubjectAccessReviewStatus> {
   const answer = await client.postJSON<unknown>(
     "/apis/authorization.k8s.io/v1/subjectaccessreviews",
     { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", metadata: {}, spec },
-    { signal, timeoutMs: REVIEW_TIMEOUT_MS },
+    { signal, timeoutMs: REVIEW_TIMEOUT_MS, onStatus },
   );
   return statusOf<SubjectAccessReviewStatus>(answer, "SubjectAccessReview");
 }

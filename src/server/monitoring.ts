@@ -2,6 +2,7 @@
 // RegisterServerMetrics), and the registry /metrics serves: every stage's families plus the process's.
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { registerApiMetrics } from "../api/index.ts";
+import { registerApiServerMetrics } from "../apiserver/index.ts";
 import { type AdaptiveScraper, registerScraperMetrics } from "../scraper/index.ts";
 import { registerStorageMetrics } from "../storage/index.ts";
 
@@ -42,6 +43,8 @@ export function newRegistry(
   registerScraperMetrics(registry);
   registerStorageMetrics(registry);
   registerApiMetrics(registry);
+  // The generic API server's families (apiserver_*, authentication_*, authorization_*), as upstream.
+  registerApiServerMetrics(registry);
   registerServerMetrics(registry, tickDuration);
   // process_* and nodejs_* families: prefixes other than metrics_server_, which only upstream's six
   // families use. The event-loop delay monitor samples on a timer of its own; at prom-client's

@@ -5,7 +5,7 @@
 import type http2 from "node:http2";
 import { flushCompileCache } from "node:module";
 import { hostname } from "node:os";
-import { boundedPodLookup, MetricsApi, protobufEncoder } from "../api/index.ts";
+import { boundedPodLookup, METRICS_API_RESOURCES, MetricsApi, protobufEncoder } from "../api/index.ts";
 import type { ApiRequest, RequestAuth } from "../apiserver/index.ts";
 import { type ServeOptions, shutdownServer, startServer } from "../apiserver/index.ts";
 import { DIAGNOSTICS_GROUP, DiagnosticsApi, type SelfCheckReader } from "../diagnostics/index.ts";
@@ -218,6 +218,7 @@ export class MetricsServer {
       // The per-node kubelet families: too large for prom-client's one-step render at 5,000 nodes.
       appendedMetrics: kubeletNodeFamilies,
       version: c.version,
+      resources: METRICS_API_RESOURCES,
     });
     log.info(`Serving securely on ${address}`);
     selfCheck.start();

@@ -7,10 +7,11 @@ import { after, before, describe, it, test } from "node:test";
 import tls from "node:tls";
 import { Registry } from "prom-client";
 import { type TestCert, testCert } from "../../test/support/certs.ts";
+import { sampleSum, samples } from "../../test/support/exposition.ts";
 import { healthy } from "../../test/support/serve.ts";
-import { registerApiMetrics } from "../api/index.ts";
+import { METRICS_API_RESOURCES, registerApiMetrics } from "../api/index.ts";
 import type { AuthRequest, RequestAuth } from "../apiserver/index.ts";
-import { startServer } from "../apiserver/index.ts";
+import { registerApiServerMetrics, startServer } from "../apiserver/index.ts";
 import { kubeletNodeFamilies, registerScraperMetrics } from "../scraper/index.ts";
 import { registerStorageMetrics } from "../storage/index.ts";
 import { createTickDuration, registerServerMetrics } from "./monitoring.ts";
@@ -65,6 +66,7 @@ before(async () => {
   registerScraperMetrics(registry);
   registerStorageMetrics(registry);
   registerApiMetrics(registry);
+  registerApiServerMetrics(registry);
   registerServerMetrics(registry, createTickDuration(15));
   server = await startServer({
     bindAddress: "127.0.0.1",
@@ -86,6 +88,7 @@ before(async () => {
     registry,
     appendedMetrics: kubeletNodeFamilies,
     version: { gitVersion: "v0.0.0-test" },
+    resources: METRICS_API_RESOURCES,
   });
   port = (server.address() as AddressInfo).port;
 });
@@ -233,6 +236,49 @@ test("/metrics has exactly upstream's six metrics_server_* families", async () =
   assert.match(r.body, /metrics_server_manager_tick_duration_seconds_bucket\{le="12.5"\} 0/);
   assertValidExposition(r.body);
   assertValidExposition((await get2("/metrics", admin)).body);
+});
+
+test("/metrics counts served requests in upstream's request families, under closed label values", async () => {
+  const before = (await get1("/metrics", admin)).body;
+  await get1("/healthz");
+  await get1("/apis/metrics.k8s.io/v1beta1/nodes", admin);
+  await get2("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web-1", admin);
+  await get1("/apis/metrics.k8s.io/v1beta1/nodes"); // 401: refused before any route
+  await get1("/no/such/path", admin);
+  const after = (await get1("/metrics", admin)).body;
+  const grew = (name: string, labels: Record<string, string>) =>
+    sampleSum(after, name, labels) - sampleSum(before, name, labels);
+  const nodes = {
+    verb: "LIST",
+    dry_run: "",
+    group: "metrics.k8s.io",
+    version: "v1beta1",
+    resource: "nodes",
+    subresource: "",
+    scope: "cluster",
+    component: "apiserver",
+  };
+  assert.equal(grew("apiserver_request_total", { ...nodes, code: "200" }), 1);
+  assert.equal(grew("apiserver_request_duration_seconds_count", nodes), 1);
+  const { dry_run: _, ...sizeLabels } = nodes;
+  assert.equal(grew("apiserver_response_sizes_count", sizeLabels), 1);
+  assert.ok(grew("apiserver_response_sizes_sum", sizeLabels) > 0, "the body's bytes");
+  assert.equal(
+    grew("apiserver_request_total", { verb: "GET", resource: "pods", scope: "resource", code: "200" }),
+    1,
+  );
+  assert.equal(
+    grew("apiserver_request_total", { verb: "GET", subresource: "/healthz", component: "", code: "200" }),
+    1,
+  );
+  assert.equal(samples(after).filter((x) => x.name === "apiserver_current_inflight_requests").length, 2);
+  // Only routes are counted: no series names a path no route serves, nor a refused request.
+  const values = samples(after)
+    .filter((x) => x.name === "apiserver_request_total")
+    .map((x) => `${x.labels.resource}|${x.labels.subresource}|${x.labels.code}`);
+  for (const v of values) assert.match(v, /^((nodes|pods)\|\||\|\/(healthz|livez|readyz)\|)\d{3}$/, v);
+  assert.ok(!values.some((v) => v.endsWith("|401")), "a 401 is not a request of a route");
+  assertValidExposition(after);
 });
 
 /**

@@ -9,6 +9,8 @@ import {
   parseFieldSelector,
   type SubjectAccessReviewSpec,
 } from "../../kube/index.ts";
+import { subjectAccessReviewCall } from "../monitoring.ts";
+import { watchRequested } from "../request-info.ts";
 import { statusJSON } from "../status.ts";
 import { TtlCache } from "./config.ts";
 import type { UserInfo } from "./types.ts";
@@ -51,13 +53,6 @@ function verbOfMethod(method: string): string {
     default:
       return "";
   }
-}
-
-// The apiserver decodes `watch` as a boolean query parameter: anything but "0" / "false" is true.
-function isWatch(query: URLSearchParams): boolean {
-  const v = query.get("watch");
-  if (v === null) return false;
-  return !(v === "0" || v.toLowerCase() === "false");
 }
 
 // A list narrowed to one object by `fieldSelector=metadata.name=<n>` is authorized as that object.
@@ -136,7 +131,7 @@ export function requestAttributes(
   if (parts.length >= 2) name = parts[1]!;
   if (parts.length >= 1) resource = parts[0]!;
   if (name === "" && verb === "get") {
-    verb = isWatch(query) ? "watch" : "list";
+    verb = watchRequested(query) ? "watch" : "list";
     name = nameFromFieldSelector(query);
   }
   if (name === "" && verb === "delete") verb = "deletecollection";
@@ -265,7 +260,9 @@ export class SubjectAccessReviewAuthorizer {
       JSON.stringify(spec),
       async () => {
         this.reviews++;
-        const status = await createSubjectAccessReview(this.client, spec);
+        const status = await subjectAccessReviewCall((onStatus) =>
+          createSubjectAccessReview(this.client, spec, undefined, onStatus),
+        );
         const reason = typeof status.reason === "string" ? status.reason : "";
         if (status.allowed === true) return { decision: "allow", reason };
         return { decision: status.denied === true ? "deny" : "no-opinion", reason };

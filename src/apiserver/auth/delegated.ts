@@ -15,6 +15,7 @@ import {
   type Reflector,
 } from "../../kube/index.ts";
 import * as log from "../../log/index.ts";
+import { type AuthorizationResult, observeAuthentication, observeAuthorization } from "../monitoring.ts";
 import { statusJSON } from "../status.ts";
 import {
   forbiddenBody,
@@ -287,18 +288,30 @@ export class DelegatedAuth implements RequestAuth {
     return anonymousUser();
   }
 
+  // Observed as k8s.io/apiserver's filters do: every authentication (anonymous is a success; a
+  // rejected credential an error) and every authorization (a SubjectAccessReview that does not allow
+  // is a "no-opinion" unless it denies outright).
   async check(req: AuthRequest): Promise<AuthDecision> {
+    const authnStart = performance.now();
     const user = await this.authenticate(req);
+    const authzStart = performance.now();
+    observeAuthentication(user ? "success" : "error", user?.name, (authzStart - authnStart) / 1000);
     if (!user) return { allowed: false, status: 401, body: UNAUTHORIZED_BODY };
-    if (user.groups.includes(PRIVILEGED_GROUP) || this.alwaysAllow.allows(req.path))
+    const authorized = (result: AuthorizationResult): void =>
+      observeAuthorization(result, (performance.now() - authzStart) / 1000);
+    if (user.groups.includes(PRIVILEGED_GROUP) || this.alwaysAllow.allows(req.path)) {
+      authorized("allowed");
       return { allowed: true, user };
+    }
     const attrs = requestAttributes(req.method, req.path, req.query, user);
     try {
       const { decision, reason } = await this.sar.authorize(attrs);
+      authorized(decision === "allow" ? "allowed" : decision === "deny" ? "denied" : "no-opinion");
       if (decision === "allow") return { allowed: true, user };
       log.V(4).info("Forbidden", { URI: requestURI(req), reason });
       return { allowed: false, status: 403, body: forbiddenBody(attrs, reason) };
     } catch (err) {
+      authorized("error");
       const message = err instanceof Error ? err.message : String(err);
       log.error(err, "Failed to make webhook authorizer request");
       return {

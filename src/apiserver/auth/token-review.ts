@@ -1,6 +1,7 @@
 // Bearer-token authentication through the API server's TokenReview, answers cached for a TTL.
 import { createHash } from "node:crypto";
 import { createTokenReview, type KubeClient } from "../../kube/index.ts";
+import { tokenReviewCall } from "../monitoring.ts";
 import { TtlCache } from "./config.ts";
 import type { AuthRequest, UserInfo } from "./types.ts";
 import { type AuthnResult, NONE } from "./user.ts";
@@ -45,7 +46,9 @@ export class TokenAuthenticator {
 
   private async review(token: string): Promise<AuthnResult> {
     this.reviews++;
-    const status = await createTokenReview(this.client, token);
+    const status = await tokenReviewCall((onStatus) =>
+      createTokenReview(this.client, token, [], undefined, onStatus),
+    );
     if (!status.authenticated) return { kind: "error", error: status.error || "invalid bearer token" };
     const u = status.user ?? {};
     const user: UserInfo = {
