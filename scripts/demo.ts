@@ -333,7 +333,7 @@ Why a metric is missing, with the kubectl plugin in bin/ (docs/cli.md; a kubelet
 --fault node-0=hang gives it something to explain):
 
   export PATH=${join(root, "bin")}:$PATH
-  kubectl metrics status ${kc}                   # every node's last scrape, failing nodes first
+  kubectl metrics status ${kc}    # every node's last scrape, failing nodes first
   kubectl metrics explain node ${explainNode} ${kc}
   kubectl metrics explain pod -n NAMESPACE NAME ${kc}
 

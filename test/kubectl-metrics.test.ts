@@ -74,6 +74,8 @@ test("kubectl metrics explains a pod on a hanging node, lists it first in status
     /^node-0\s+Failing\s+\d+s ago \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\s+\d+\s+Timeout/,
   );
   assert.match(status.stdout, /nodes: 3 total, 2 scraped, 1 failing/);
+  assert.match(status.stdout, /^server .*: version v\d+\.\d+\.\d+, resolution 4s/m);
+  assert.match(status.stdout, /start-up self-check:\n\s+\w+\s+front-proxy-ca: /);
 
   // The pod on the hanging node: the node, the error and when the last attempt was; exit 2.
   const explained = await until(

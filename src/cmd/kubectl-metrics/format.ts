@@ -151,9 +151,10 @@ function checkLines(s: ServerStatus, nowMs: number): string[] {
   const lines = [
     `server ${s.metadata.name}: version ${st.version ?? "?"}, resolution ${st.resolution ?? "?"}${tick}; ${st.pods ?? 0} pods, ${st.containers ?? 0} containers`,
   ];
+  if (st.checks?.length) lines.push("  start-up self-check:");
   for (const c of st.checks ?? []) {
-    lines.push(`  ${c.status.padEnd(7)} ${c.name}: ${c.message ?? ""}`);
-    if (c.status === "Failed" && c.action) lines.push(...bullets([c.action], "    "));
+    lines.push(`    ${c.status.padEnd(7)} ${c.name}: ${c.message ?? ""}`);
+    if (c.status === "Failed" && c.action) lines.push(...bullets([c.action], "      "));
   }
   return lines;
 }

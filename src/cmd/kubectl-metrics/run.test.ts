@@ -377,7 +377,10 @@ describe("kubectl metrics against literal API answers", () => {
     );
     assert.match(r.out, /nodes: 3 total, 2 scraped, 1 failing, 0 NotReady, 0 pending, 0 excluded/);
     assert.match(r.out, /server ms-host: version 0\.1\.0, resolution 15s/);
-    assert.match(r.out, /Failed {2}first-scrape: no scrape yet\n\s+→ see the nodes/);
+    assert.match(
+      r.out,
+      /start-up self-check:\n.*\n\s+Failed {2}first-scrape: no scrape yet\n\s+→ see the nodes/,
+    );
 
     const healthy = await fakeCluster(t, { [SCRAPES]: [200, { items: [scraped("a")] }] });
     const h = await cli(["status", "--kubeconfig", healthy, "-o", "json"]);
