@@ -315,6 +315,8 @@ async function main(): Promise<void> {
   }
 
   const kc = `--kubeconfig ${kubeconfig}`;
+  // The node a --fault breaks is the one worth explaining.
+  const explainNode = args.faults[0]?.split("=")[0] ?? "node-0";
   process.stdout.write(`
 The simulated cluster and metrics-server are running (metrics appear after the second scrape, one
 resolution (${resolution}) after the server starts).
@@ -326,6 +328,14 @@ Try, from another terminal:
   kubectl ${kc} get --raw /sim/truth        # what the simulator is configured to burn
   kubectl ${kc} --context viewer top pod -A   # bound to system:aggregated-metrics-reader
   kubectl ${kc} --context nobody top pod -A   # authenticated, no permissions: Forbidden
+
+Why a metric is missing, with the kubectl plugin in bin/ (docs/cli.md; a kubelet fault such as
+--fault node-0=hang gives it something to explain):
+
+  export PATH=${join(root, "bin")}:$PATH
+  kubectl metrics status ${kc}    # every node's last scrape, failing nodes first
+  kubectl metrics explain node ${explainNode} ${kc}
+  kubectl metrics explain pod -n NAMESPACE NAME ${kc}
 
 Ctrl-C stops everything.
 `);

@@ -59,6 +59,7 @@ test("npm start: the printed kubectl command shows every node, and Ctrl-C leaves
   );
   const kubeconfig = join(dir, "kubeconfig");
   assert.match(demo.output(), new RegExp(`kubectl --kubeconfig ${kubeconfig} top node`));
+  assert.match(demo.output(), new RegExp(`kubectl metrics status --kubeconfig ${kubeconfig}`));
   // Each child's lines say which child once: "[kube-sim] ready: …", not "[kube-sim] kube-sim ready: …".
   assert.match(demo.output(), /^\[kube-sim\] ready: /m);
   assert.doesNotMatch(demo.output(), /^\[(kube-sim|metrics-server)\] \1\b/m);

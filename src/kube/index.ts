@@ -6,7 +6,7 @@ export { Credentials } from "./credentials.ts";
 export type { ExecConfig } from "./exec.ts";
 export { type FieldRequirement, parseFieldSelector } from "./field-selector.ts";
 export { newNodeReflector, newRunningPodReflector } from "./informers.ts";
-export { loadRestConfig } from "./kubeconfig.ts";
+export { loadKubeconfig, loadRestConfig, type RestConfig } from "./kubeconfig.ts";
 export { LabelIndex, type LabelPredicate } from "./label-index.ts";
 export { type LabelSelector, parseLabelSelector } from "./label-selector.ts";
 export { getPod } from "./pods.ts";

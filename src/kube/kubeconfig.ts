@@ -20,6 +20,8 @@ export interface RestConfig {
   tlsServerName?: string;
   /** An exec credential plugin (recorded, not run: Credentials runs it when a credential is needed). */
   exec?: ExecConfig;
+  /** The context's namespace, when it names one (kubectl's default for -n). */
+  namespace?: string;
 }
 
 export const IN_CLUSTER_ROOT = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -115,6 +117,8 @@ export function loadKubeconfig(path: string, context?: string): RestConfig {
     throw new Error(`${clusterWhere} in kubeconfig ${path}: unsupported server URL scheme ${url.protocol}`);
 
   const config: RestConfig = { server: server.replace(/\/+$/, ""), insecureSkipTLSVerify: insecure };
+  const namespace = optionalString(ctx, "namespace", `context "${contextName}"`);
+  if (namespace) config.namespace = namespace;
   if (ca) config.ca = ca;
   const tlsServerName = optionalString(cluster, "tls-server-name", clusterWhere);
   if (tlsServerName) config.tlsServerName = tlsServerName;

@@ -64,4 +64,17 @@ function main(): void {
   });
 }
 
-main();
+/** `metrics-server explain|status`: the kubectl-metrics command, loaded only then (docs/cli.md). */
+async function cli(argv: string[]): Promise<void> {
+  const { runKubectlMetrics } = await import("../kubectl-metrics/index.ts");
+  process.exitCode = await runKubectlMetrics(argv, {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    program: "metrics-server",
+  });
+}
+
+const first = process.argv[2];
+if (first === "explain" || first === "status") await cli(process.argv.slice(2));
+else main();

@@ -1,0 +1,2 @@
+// Public face of src/cmd/kubectl-metrics: the command, for `metrics-server explain|status`.
+export { type Io, runKubectlMetrics } from "./run.ts";
