@@ -9,6 +9,7 @@ import * as https from "node:https";
 import type { CertAndKey } from "../auth/index.ts";
 import type { Cluster, KubeObject } from "../state/index.ts";
 import type { UserInfo } from "../types.ts";
+import { PROXY_DROP_REQUEST_HEADERS, PROXY_DROP_RESPONSE_HEADERS } from "./http.ts";
 
 export interface AggregatorOptions {
   cluster: Cluster;
@@ -45,31 +46,6 @@ class ResolveError extends Error {
     this.reason = reason;
   }
 }
-
-// Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded; neither are the caller's credentials or
-// any identity headers the caller tried to set itself.
-const DROP_REQUEST_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-  "authorization",
-]);
-const DROP_RESPONSE_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
 
 const DISCOVERY_TIMEOUT_MS = 5_000;
 
@@ -273,7 +249,7 @@ export class Aggregator {
     const headers: OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) {
       const lk = k.toLowerCase();
-      if (v === undefined || DROP_REQUEST_HEADERS.has(lk) || lk.startsWith("x-remote-")) continue;
+      if (v === undefined || PROXY_DROP_REQUEST_HEADERS.has(lk) || lk.startsWith("x-remote-")) continue;
       headers[lk] = v;
     }
     headers["x-remote-user"] = user.name;
@@ -305,7 +281,7 @@ export class Aggregator {
       clearTimeout(timer);
       const out: OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(up.headers)) {
-        if (v !== undefined && !DROP_RESPONSE_HEADERS.has(k.toLowerCase())) out[k] = v;
+        if (v !== undefined && !PROXY_DROP_RESPONSE_HEADERS.has(k.toLowerCase())) out[k] = v;
       }
       res.writeHead(up.statusCode ?? 502, out);
       up.pipe(res);

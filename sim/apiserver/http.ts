@@ -74,3 +74,30 @@ export function methodNotAllowed(): ApiError {
     {},
   );
 }
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded by a proxy (the aggregator, the service
+// proxy); neither are the caller's credentials.
+/** Request headers a proxy of this API server drops. */
+export const PROXY_DROP_REQUEST_HEADERS: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "authorization",
+]);
+/** Response headers a proxy of this API server drops. */
+export const PROXY_DROP_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);

@@ -14,6 +14,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { posix } from "node:path";
 import { ApiError, type Cluster } from "../state/index.ts";
+import { PROXY_DROP_REQUEST_HEADERS, PROXY_DROP_RESPONSE_HEADERS } from "./http.ts";
 
 /** What a service proxy path addresses; undefined for any other path. */
 export interface ServiceProxyRoute {
@@ -123,29 +124,6 @@ function addressBacksPod(cluster: Cluster, namespace: string, addr: Record<strin
   return records(status.podIPs).some((p) => p.ip === addr.ip);
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) and the caller's credentials stay here.
-const DROP_REQUEST_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-  "authorization",
-]);
-const DROP_RESPONSE_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-
 /** kube-apiserver's proxy methods (ProxyREST.ConnectMethods). */
 export const PROXY_METHODS = new Set(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"]);
 
@@ -161,7 +139,7 @@ export function proxyToService(
   const headers: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(req.headers)) {
     const lk = k.toLowerCase();
-    if (v === undefined || DROP_REQUEST_HEADERS.has(lk) || lk.startsWith("impersonate-")) continue;
+    if (v === undefined || PROXY_DROP_REQUEST_HEADERS.has(lk) || lk.startsWith("impersonate-")) continue;
     headers[lk] = v;
   }
   const client = req.socket.remoteAddress;
@@ -195,7 +173,7 @@ export function proxyToService(
       clearTimeout(timer);
       const out: OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(up.headers)) {
-        if (v !== undefined && !DROP_RESPONSE_HEADERS.has(k.toLowerCase())) out[k] = v;
+        if (v !== undefined && !PROXY_DROP_RESPONSE_HEADERS.has(k.toLowerCase())) out[k] = v;
       }
       res.writeHead(up.statusCode ?? 502, out);
       up.pipe(res);
