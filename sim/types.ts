@@ -150,7 +150,7 @@ export const FAULT_STATUS_CODES = [401, 403, 404, 500, 503] as const;
  * (parsed by sim/options.ts parseFaultSpec, which also lists what each kind does).
  */
 export type KubeletFault =
-  | { kind: "hang" | "reset" | "truncated" | "garbage" | "huge" }
+  | { kind: "hang" | "reset" | "refuse" | "truncated" | "garbage" | "huge" }
   | { kind: "delay"; ms: number }
   | { kind: "status"; code: (typeof FAULT_STATUS_CODES)[number] }
   | { kind: BodyFaultKind }

@@ -128,6 +128,36 @@ test("every missing metric explains itself: the message and the causes of the 40
     assert.match(forbidden.causes[0].message, /403.*get on nodes\/metrics/);
   });
 
+  await t.test("a kubelet that refuses connections, then one that answers 401", async () => {
+    /** Polls node-1's 404 until its scrape failure matches `pattern`. */
+    const failedWith = (pattern: RegExp) =>
+      poll(
+        `node-1: ${pattern}`,
+        async () => {
+          const a = await get("nodes/node-1");
+          const cause = a.causes.find((x) => x.reason === "NodeScrapeFailed");
+          return cause !== undefined && pattern.test(cause.message) ? a : undefined;
+        },
+        60_000,
+        100,
+      );
+    await setFault(c, "node-1", "refuse");
+    const refused = await failedWith(/ECONNREFUSED/);
+    const dialled = `${c.ipBase}.1.2:10250`.replaceAll(".", "\\.");
+    assert.match(
+      refused.message,
+      new RegExp(
+        `^nodemetrics\\.metrics\\.k8s\\.io "node-1" not found: the last scrape of node "node-1" failed .*ECONNREFUSED ${dialled}`,
+      ),
+    );
+    await setFault(c, "node-1", "status:401");
+    const unauthorized = await failedWith(/401/);
+    assert.match(
+      unauthorized.causes[0].message,
+      /401.*the kubelet does not accept this server's credentials/,
+    );
+  });
+
   await t.test("a node left out by --node-selector", async () => {
     const a = await until("nodes/node-4", "NodeExcluded");
     assert.deepEqual(a.causes, [

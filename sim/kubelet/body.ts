@@ -1,8 +1,10 @@
 // Response bodies without per-request garbage: a reusable byte buffer the renderers write into, and
 // one gzip compressor reused for every response. At 5,000 kubelets a fresh zlib stream and a fresh
 // body Buffer per request were most of the simulator's CPU: each allocates off-heap memory, and that
-// memory pressure kept triggering full garbage collections of a heap holding 150,000 pods.
+// memory pressure kept triggering full garbage collections of a heap holding 150,000 pods. send()
+// writes a body out, gzipped when the client asks for it.
 
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { constants, createGzip, type Gzip, gunzipSync, gzipSync } from "node:zlib";
 
 /**
@@ -191,4 +193,42 @@ export class GzipEncoder {
     this.engine?.stream.close();
     this.engine = undefined;
   }
+}
+
+function acceptsGzip(req: IncomingMessage): boolean {
+  const header = req.headers["accept-encoding"];
+  if (typeof header !== "string") return false;
+  return header.split(",").some((part) => {
+    const [coding, ...params] = part.trim().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return coding.trim().toLowerCase() === "gzip" && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
+/**
+ * Answers with `body` (gzipped when a 200 and asked for). A Buffer body may be shared scratch: it is
+ * compressed or copied before this returns.
+ */
+export function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string | Buffer,
+  gzip: GzipEncoder,
+): void {
+  res.statusCode = status;
+  res.setHeader("Content-Type", contentType);
+  let payload: Buffer;
+  if (status === 200 && acceptsGzip(req)) {
+    // The fastest level: the bytes after decompression are the same, and compressing at the
+    // default level cost the simulator more CPU than rendering the body.
+    payload = gzip.encode(typeof body === "string" ? Buffer.from(body) : body);
+    res.setHeader("Content-Encoding", "gzip");
+  } else {
+    // A copy for a Buffer: the caller's scratch is reused by the next response.
+    payload = typeof body === "string" ? Buffer.from(body) : Buffer.from(body);
+  }
+  res.setHeader("Content-Length", payload.length);
+  res.end(payload);
 }

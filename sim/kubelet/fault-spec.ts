@@ -9,6 +9,7 @@ export const FAULT_KIND_HELP: readonly (readonly [string, string])[] = [
   ["hang", "accept the request, never answer"],
   ["delay:DUR", "answer (correctly) only after DUR, e.g. delay:5s"],
   ["reset", "reset the connection when a request arrives"],
+  ["refuse", "stop listening: connections are refused (clearing listens again)"],
   ["status:CODE", "answer CODE = 401 | 403 | 404 | 500 | 503 (http500 = status:500)"],
   ["truncated", "promise the whole body (Content-Length), send half, close"],
   ["garbage", "200 with bytes that are neither exposition text nor JSON"],
@@ -60,6 +61,7 @@ export function parseFaultSpec(spec: string): KubeletFault {
   switch (kind) {
     case "hang":
     case "reset":
+    case "refuse":
     case "truncated":
     case "garbage":
     case "huge":

@@ -31,7 +31,7 @@ import {
   type TlsFaultKind,
   type UserInfo,
 } from "../types.ts";
-import { ByteWriter, GzipEncoder } from "./body.ts";
+import { ByteWriter, GzipEncoder, send } from "./body.ts";
 import { GARBAGE_BODY, resetConnection, sendHuge, sendTruncated, statusFaultBody } from "./fault-answers.ts";
 import { distortResourceMetrics, distortSummary, FaultMemory } from "./fault-bodies.ts";
 import { FaultEffects, type NodeControl } from "./fault-effects.ts";
@@ -115,44 +115,6 @@ export function servingNames(node: SimNode): { ipAddresses: string[]; dnsNames: 
   return { ipAddresses: [...ips], dnsNames: [...dns] };
 }
 
-function acceptsGzip(req: IncomingMessage): boolean {
-  const header = req.headers["accept-encoding"];
-  if (typeof header !== "string") return false;
-  return header.split(",").some((part) => {
-    const [coding, ...params] = part.trim().split(";");
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-    return coding.trim().toLowerCase() === "gzip" && (q === undefined || Number(q.slice(2)) > 0);
-  });
-}
-
-/**
- * Answers with `body` (gzipped when a 200 and asked for). A Buffer body may be shared scratch: it is
- * compressed or copied before this returns.
- */
-function send(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string | Buffer,
-  gzip: GzipEncoder,
-): void {
-  res.statusCode = status;
-  res.setHeader("Content-Type", contentType);
-  let payload: Buffer;
-  if (status === 200 && acceptsGzip(req)) {
-    // The fastest level: the bytes after decompression are the same, and compressing at the
-    // default level cost the simulator more CPU than rendering the body.
-    payload = gzip.encode(typeof body === "string" ? Buffer.from(body) : body);
-    res.setHeader("Content-Encoding", "gzip");
-  } else {
-    // A copy for a Buffer: the caller's scratch is reused by the next response.
-    payload = typeof body === "string" ? Buffer.from(body) : Buffer.from(body);
-  }
-  res.setHeader("Content-Length", payload.length);
-  res.end(payload);
-}
-
 /** One HTTPS kubelet endpoint per node, on node.internalIP:node.kubeletPort. */
 export class KubeletFleet {
   private readonly view: KubeletView;
@@ -229,6 +191,9 @@ export class KubeletFleet {
     this.faults.delete(node);
     if (fault) this.startFault(node, fault);
     const listener = this.listeners.get(node);
+    const refusing = (f: KubeletFault | undefined) => f?.kind === "refuse";
+    if (listener && refusing(fault) && !refusing(before)) await this.stopListening(listener);
+    if (listener && refusing(before) && !refusing(fault)) await this.resumeListening(listener);
     if (listener && tlsMode(before) !== tlsMode(fault)) {
       listener.server.setSecureContext(await this.secureContext(listener.node, tlsMode(fault), listener));
       this.dropConnections(listener);
@@ -368,6 +333,7 @@ export class KubeletFleet {
       );
     }
     if (this.closed) await this.closeListener(listener);
+    else if (this.faults.get(node.name)?.kind === "refuse") await this.stopListening(listener);
     return listener.node.kubeletPort;
   }
 
@@ -396,6 +362,20 @@ export class KubeletFleet {
     this.states.clear();
     this.gzip.close();
     await Promise.all(all.map((l) => this.closeListener(l)));
+  }
+
+  /** A "refuse" fault: the kubelet's ports stop listening (the node and its counters stay). */
+  private stopListening(listener: Listener): Promise<void> {
+    return this.closeListener(listener);
+  }
+
+  /** The "refuse" fault cleared: listen again on the same address and ports. */
+  private async resumeListening(listener: Listener): Promise<void> {
+    const { internalIP, kubeletPort } = listener.node;
+    if (!listener.server.listening) await listen(listener.server, kubeletPort, internalIP);
+    if (listener.readOnly && !listener.readOnly.listening && this.readOnlyPort !== undefined) {
+      await listen(listener.readOnly, this.readOnlyPort, internalIP);
+    }
   }
 
   private async closeListener(listener: Listener): Promise<void> {

@@ -62,6 +62,7 @@ export const KUBELET_FAULT_KINDS: readonly KubeletFaultKind[] = [
   // Well inside any resolution the tests use: the data arrives, late.
   { kind: "delay", spec: "delay:1s", expect: "correct" },
   { kind: "reset", spec: "reset", expect: "no-node" },
+  { kind: "refuse", spec: "refuse", expect: "no-node" },
   { kind: "status:401", spec: "status:401", expect: "no-node" },
   { kind: "status:403", spec: "status:403", expect: "no-node" },
   { kind: "status:404", spec: "status:404", expect: "no-node" },
