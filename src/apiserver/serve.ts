@@ -5,6 +5,7 @@
 // reports what it saw, client certificate chain included, unverified. TLS therefore asks for a client
 // certificate but accepts any, so the auth side can verify against CAs that rotate without a restart.
 // Connection limits: limits.ts.
+import { constants as cryptoConstants } from "node:crypto";
 import http2 from "node:http2";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
@@ -200,8 +201,10 @@ export async function startServer(opts: ServeOptions): Promise<http2.Http2Secure
   const tlsOptions = {
     minVersion: nodeMinVersion(opts.tlsMinVersion),
     ciphers: opensslCipherList(opts.tlsCipherSuites ?? []),
-    // Go's server picks the suite by its own order when a list is configured.
-    honorCipherOrder: (opts.tlsCipherSuites?.length ?? 0) > 0,
+    // Go's server picks the suite by its own preference order, configured or default.
+    honorCipherOrder: true,
+    // Go's server never renegotiates; Node's lets a client renegotiate tls.CLIENT_RENEG_LIMIT times.
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
     // Any client certificate gets through the handshake; RequestAuth verifies it per request.
     requestCert: true,
     rejectUnauthorized: false,
@@ -226,14 +229,19 @@ export async function startServer(opts: ServeOptions): Promise<http2.Http2Secure
     allowHTTP1: true,
     handshakeTimeout: limits.readTimeoutMs,
     maxHeaderSize: limits.maxHeaderBytes,
-    // Node's default of 128 header pairs would refuse users in many groups (one X-Remote-Group each);
-    // maxHeaderListSize bounds the bytes anyway.
-    maxHeaderListPairs: 4096,
+    // Headers are limited in bytes, as Go's MaxHeaderBytes, never in lines: a front-proxied user may be
+    // in a thousand groups (one X-Remote-Group line each). Each HTTP/2 entry counts at least 32 bytes
+    // towards maxHeaderListSize, so this many pairs never binds before the bytes do.
+    maxHeaderListPairs: Math.ceil(limits.maxHeaderBytes / 32),
     settings: {
       maxConcurrentStreams: limits.http2MaxConcurrentStreams,
       maxHeaderListSize: limits.maxHeaderBytes,
     },
   } as http2.SecureServerOptions);
+  // HTTP/1.1: Node's parser answers 431 past maxHeadersCount lines (default 1000) whatever their size.
+  // maxHeaderSize counts only names and values, so the lines are capped at what Go's byte limit
+  // (request line and headers, raw) could hold: a shortest line, "a:\r\n", is 4 bytes.
+  (server as unknown as { maxHeadersCount: number }).maxHeadersCount = Math.ceil(limits.maxHeaderBytes / 4);
   guardHttp1(server, limits);
   guardHttp2(server, limits);
   trackConnections(server);

@@ -51,10 +51,25 @@ test("Go TLS names map to Node's", () => {
   assert.equal(nodeMinVersion("VersionTLS13"), "TLSv1.3");
   assert.equal(nodeMinVersion(""), undefined);
   assert.throws(() => nodeMinVersion("VersionSSL30"), /tls-min-version/);
-  assert.equal(opensslCipherList([]), undefined);
+  // No list: Go's defaults, ECDHE only, no CBC-SHA256/384, CCM, ARIA or RSA key exchange.
+  const defaults = opensslCipherList([]).split(":");
+  assert.deepEqual(defaults.slice(0, 3), [
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+  ]);
+  assert.ok(
+    defaults.slice(3).every((s) => s.startsWith("ECDHE-")),
+    defaults.join(":"),
+  );
+  assert.ok(
+    !defaults.some((s) => /SHA256$|SHA384$|CCM|ARIA/.test(s) && !/GCM|POLY/.test(s)),
+    defaults.join(":"),
+  );
+  assert.equal(defaults.length, 3 + 10);
   const list = opensslCipherList(["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"]);
-  assert.ok(list?.split(":").includes("ECDHE-RSA-AES128-GCM-SHA256"));
-  assert.ok(list?.startsWith("TLS_AES_256_GCM_SHA384:"), "TLS 1.3 suites stay enabled");
+  assert.deepEqual(list.split(":").slice(3), ["ECDHE-RSA-AES128-GCM-SHA256"]);
+  assert.ok(list.startsWith("TLS_AES_128_GCM_SHA256:"), "TLS 1.3 suites stay enabled");
   assert.throws(() => opensslCipherList(["TLS_NOPE"]), /TLS_NOPE/);
 });
 

@@ -66,20 +66,41 @@ export const PREFERRED_CIPHER_SUITES: readonly string[] = suiteNames(false);
 /** The suites Go accepts but considers insecure, sorted by name. */
 export const INSECURE_CIPHER_SUITES: readonly string[] = suiteNames(true);
 
-/** OpenSSL's TLS 1.3 defaults, named explicitly so that setting the 1.2 list never disables 1.3. */
-const TLS13_DEFAULT = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+/**
+ * Go's default TLS 1.2 suites, in its preference order (crypto/tls defaults.go defaultCipherSuites:
+ * cipherSuitesPreferenceOrder minus disabledCipherSuites, the RSA key exchange and 3DES): ECDHE only,
+ * AES-GCM and ChaCha20-Poly1305 first, then the four ECDHE AES-CBC-SHA suites Go still enables. Node's
+ * own default adds CBC-SHA256/384, CCM, ARIA and DHE, which a Go server never negotiates.
+ */
+export const GO_DEFAULT_CIPHER_SUITES: readonly string[] = [
+  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+  "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+  "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+];
 
 /**
- * The `ciphers` string for Node's TLS from --tls-cipher-suites; undefined for an empty list (Node's
- * defaults). TLS 1.3 suites stay at their defaults, as in Go. Throws on a name Go does not know.
+ * The TLS 1.3 suites, named explicitly so that setting the 1.2 list never disables 1.3: all three, in
+ * Go's order (defaultCipherSuitesTLS13), whatever --tls-cipher-suites says, as in Go.
  */
-export function opensslCipherList(goNames: readonly string[]): string | undefined {
-  if (goNames.length === 0) return undefined;
+const TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+/**
+ * The `ciphers` string for Node's TLS from --tls-cipher-suites; an empty list means Go's defaults
+ * (GO_DEFAULT_CIPHER_SUITES), not OpenSSL's. Throws on a name Go does not know.
+ */
+export function opensslCipherList(goNames: readonly string[]): string {
   const tls12: string[] = [];
-  for (const name of goNames) {
+  for (const name of goNames.length > 0 ? goNames : GO_DEFAULT_CIPHER_SUITES) {
     const suite = Object.hasOwn(CIPHER_SUITES, name) ? CIPHER_SUITES[name] : undefined;
     if (!suite) throw new Error(`unknown --tls-cipher-suites value ${JSON.stringify(name)}`);
     if (suite.openssl) tls12.push(suite.openssl);
   }
-  return [TLS13_DEFAULT, ...new Set(tls12)].join(":");
+  return [TLS13_SUITES, ...new Set(tls12)].join(":");
 }
