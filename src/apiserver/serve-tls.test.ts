@@ -1,11 +1,14 @@
 // What a TLS client can negotiate with the listener (Go's default suites, no renegotiation), and
 // header limits counted in bytes, not lines. Real clients (node:tls, node:http2) on loopback.
 import assert from "node:assert/strict";
+import { webcrypto } from "node:crypto";
 import http2 from "node:http2";
 import { after, before, test } from "node:test";
 import tls from "node:tls";
+import { FakeAuthApiServer, issue, makeCA } from "../../test/support/auth.ts";
+import { captureLogs } from "../../test/support/logs.ts";
 import { startLoopbackServer } from "../../test/support/serve.ts";
-import type { AuthRequest, RequestAuth } from "./auth/index.ts";
+import { type AuthRequest, DelegatedAuth, type RequestAuth } from "./auth/index.ts";
 
 const MiB = 1 << 20;
 
@@ -220,4 +223,96 @@ test("HTTP/2: 1,500 and 6,000 header fields are served, every group reaching aut
   } finally {
     session.destroy();
   }
+});
+
+test("a front-proxied user in 1,500 groups is authenticated and authorized, on HTTP/1.1 and HTTP/2", async (t) => {
+  captureLogs(t); // the ConfigMap has no client-ca-file, which is warned about
+  // The real delegated auth: front-proxy CA from the cluster's ConfigMap, SubjectAccessReview asked of
+  // a fake kube-apiserver, which allows only this user with all its groups.
+  const proxyCA = await makeCA("front-proxy-ca");
+  const proxyClient = await issue(proxyCA, "front-proxy-client");
+  const proxyKey = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", proxyClient.keys.privateKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${proxyKey.toString("base64")}\n-----END PRIVATE KEY-----\n`;
+  const api = new FakeAuthApiServer();
+  await api.start();
+  t.after(() => api.close());
+  api.updateConfigMap({
+    "requestheader-client-ca-file": proxyCA.pem,
+    "requestheader-allowed-names": '["front-proxy-client"]',
+    "requestheader-username-headers": '["X-Remote-User"]',
+    "requestheader-group-headers": '["X-Remote-Group"]',
+    "requestheader-extra-headers-prefix": '["X-Remote-Extra-"]',
+  });
+  api.sar = (spec) => ({
+    allowed: spec.user === "many-groups" && (spec.groups as string[]).length === GROUPS + 1,
+  });
+  const [authn, authz] = [api.client(), api.client()];
+  const auth = await DelegatedAuth.start(
+    {
+      clientCaFile: "",
+      requestheaderClientCaFile: "",
+      requestheaderAllowedNames: [],
+      requestheaderUsernameHeaders: [],
+      requestheaderGroupHeaders: [],
+      requestheaderExtraHeadersPrefix: [],
+      authenticationSkipLookup: false,
+      authenticationTolerateLookupFailure: false,
+      authenticationTokenWebhookCacheTtlMs: 0,
+      authorizationAlwaysAllowPaths: [],
+      authorizationWebhookCacheAuthorizedTtlMs: 0,
+      authorizationWebhookCacheUnauthorizedTtlMs: 0,
+    },
+    authn,
+    authz,
+  );
+  const path = "/apis/metrics.k8s.io/v1beta1/nodes";
+  const proxied = await startLoopbackServer({
+    auth,
+    api: {
+      handle: (req) =>
+        req.path === path ? { status: 200, contentType: "application/json", body: "{}" } : undefined,
+    },
+  });
+  t.after(async () => {
+    proxied.server.close();
+    await auth.stop();
+    await authn.close();
+    await authz.close();
+  });
+  const client = { ca: proxied.cert.certPem, cert: proxyClient.pem, key: keyPem };
+
+  const s = tls.connect({ host: "127.0.0.1", port: proxied.port, ...client, ALPNProtocols: ["http/1.1"] });
+  s.on("error", () => {});
+  let text = "";
+  s.on("data", (d: Buffer) => {
+    text += d.toString("latin1");
+  });
+  const closed = new Promise((r) => s.once("close", r));
+  await within(new Promise((r) => s.once("secureConnect", r)), 10_000, "TLS handshake");
+  s.write(
+    `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Remote-User: many-groups\r\n${groupLines}\r\n`,
+  );
+  await within(closed, 30_000, "HTTP/1.1 response");
+  assert.match(text, /^HTTP\/1\.1 200 /);
+
+  const session = http2.connect(`https://127.0.0.1:${proxied.port}`, client);
+  session.on("error", () => {});
+  t.after(() => session.destroy());
+  const groups = Array.from({ length: GROUPS }, (_, i) => `g${i}`);
+  const status = await within(
+    new Promise<number>((resolve) => {
+      const stream = session.request({
+        ":path": path,
+        "x-remote-user": "many-groups",
+        "x-remote-group": groups,
+      });
+      stream.on("response", (h) => resolve(Number(h[":status"])));
+      stream.on("error", () => resolve(0));
+    }),
+    30_000,
+    "HTTP/2 response",
+  );
+  assert.equal(status, 200);
+  // And the SubjectAccessReview did see every group (plus system:authenticated).
+  assert.equal((api.sarCalls.at(-1)!.spec.groups as string[]).length, GROUPS + 1);
 });
