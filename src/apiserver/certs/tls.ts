@@ -72,7 +72,7 @@ export const INSECURE_CIPHER_SUITES: readonly string[] = suiteNames(true);
  * AES-GCM and ChaCha20-Poly1305 first, then the four ECDHE AES-CBC-SHA suites Go still enables. Node's
  * own default adds CBC-SHA256/384, CCM, ARIA and DHE, which a Go server never negotiates.
  */
-export const GO_DEFAULT_CIPHER_SUITES: readonly string[] = [
+const GO_DEFAULT_CIPHER_SUITES: readonly string[] = [
   "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
   "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
   "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
