@@ -17,7 +17,13 @@ import {
   sendTooManyRequests,
 } from "./inflight.ts";
 import type { ServeLimits } from "./limits.ts";
-import { inflightEnded, inflightKind, inflightStarted, observeRequest } from "./monitoring.ts";
+import {
+  inflightEnded,
+  inflightKind,
+  inflightStarted,
+  observeRequest,
+  requestDropped,
+} from "./monitoring.ts";
 import { closeAfterResponse, drainBody, peerCertificates, plainHeaders, tlsSocketOf } from "./request.ts";
 import { RequestRoutes, type ServedResource } from "./request-info.ts";
 import { type Req, type Res, send, sendChunked, sendMetrics, sendStatus, TEXT_TYPE } from "./response.ts";
@@ -135,6 +141,7 @@ async function dispatch(
     const release =
       inflight.tryAcquire(kind) ?? (decision.user.groups.includes(PRIVILEGED_GROUP) ? () => {} : undefined);
     if (!release) {
+      requestDropped(kind);
       sendTooManyRequests(res);
       return;
     }

@@ -5,10 +5,13 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import https from "node:https";
 import { test } from "node:test";
+import { Registry } from "prom-client";
+import { sampleSum } from "../../test/support/exposition.ts";
 import { poll } from "../../test/support/poll.ts";
 import { startLoopbackServer } from "../../test/support/serve.ts";
 import { InflightLimiter, isLongRunning, TIMEOUT_BODY } from "./inflight.ts";
 import type { ServeLimits } from "./limits.ts";
+import { registerApiServerMetrics } from "./monitoring.ts";
 import type { ApiResponse } from "./types.ts";
 
 test("InflightLimiter: a limit per kind, each slot released once, 0 means no limit", () => {
@@ -62,7 +65,10 @@ async function holdingServer(t: import("node:test").TestContext, limits: Partial
   function* bigChunks(): Generator<string> {
     for (let i = 0; i < 256; i++) yield chunk;
   }
+  const registry = new Registry();
+  registerApiServerMetrics(registry);
   const { server, port, cert } = await startLoopbackServer({
+    registry,
     api: {
       handle: (req) => {
         if (req.path === "/apis/hold") return hold();
@@ -112,7 +118,9 @@ async function holdingServer(t: import("node:test").TestContext, limits: Partial
       });
     });
   const get = (path: string, headers?: http2.OutgoingHttpHeaders) => read(send(path, headers));
-  return { server, port, cert, waiting, started: () => started, send, read, get };
+  const dropped = async (kind: string) =>
+    sampleSum(await registry.metrics(), "apiserver_dropped_requests_total", { request_kind: kind });
+  return { dropped, server, port, cert, waiting, started: () => started, send, read, get };
 }
 
 test("beyond --max-requests-inflight: 429 with Retry-After: 1 and upstream's text", async (t) => {
@@ -129,6 +137,7 @@ test("beyond --max-requests-inflight: 429 with Retry-After: 1 and upstream's tex
     10,
   );
 
+  const droppedBefore = await s.dropped("readOnly");
   const refused = await s.get("/apis/other");
   assert.equal(refused.status, 429);
   assert.equal(refused.headers["retry-after"], "1");
@@ -136,6 +145,7 @@ test("beyond --max-requests-inflight: 429 with Retry-After: 1 and upstream's tex
   assert.equal(refused.body, "Too many requests, please try again later.\n");
   // Health endpoints are limited too, as upstream's are (they are behind the same filter).
   assert.equal((await s.get("/readyz")).status, 429);
+  assert.equal((await s.dropped("readOnly")) - droppedBefore, 2);
 
   // Excepted: watches (long-running), system:masters, and the other kind under its own limit.
   assert.equal((await s.get("/apis/x/v1/pods?watch=true")).status, 200);
