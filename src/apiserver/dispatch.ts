@@ -1,13 +1,29 @@
-// One request, start to end: bounded URL and body, authentication and authorization (health paths
-// included: allowing them is the auth side's call), then health, /metrics, /version or the API,
+// One request, start to end: bounded URL and body, the request timeout, authentication and
+// authorization (health paths included: allowing them is the auth side's call), the in-flight
+// limit (inflight.ts), then health, /metrics, /version or the API,
 // observed once in the generic API server's request families (monitoring.ts) when a route that
 // upstream instruments served it (request-info.ts).
 import type { Registry } from "prom-client";
 import * as log from "../log/index.ts";
 import type { AuthRequest, RequestAuth } from "./auth/index.ts";
 import { type HealthEndpoints, serveHealth } from "./health.ts";
+import {
+  armRequestTimeout,
+  InflightLimiter,
+  isLongRunning,
+  onResponseClosed,
+  PRIVILEGED_GROUP,
+  responseClosed,
+  sendTooManyRequests,
+} from "./inflight.ts";
 import type { ServeLimits } from "./limits.ts";
-import { inflightEnded, inflightKind, inflightStarted, observeRequest } from "./monitoring.ts";
+import {
+  inflightEnded,
+  inflightKind,
+  inflightStarted,
+  observeRequest,
+  requestDropped,
+} from "./monitoring.ts";
 import { closeAfterResponse, drainBody, peerCertificates, plainHeaders, tlsSocketOf } from "./request.ts";
 import { RequestRoutes, type ServedResource } from "./request-info.ts";
 import { type Req, type Res, send, sendChunked, sendMetrics, sendStatus, TEXT_TYPE } from "./response.ts";
@@ -40,8 +56,9 @@ export interface DispatchOptions {
 
 export function createDispatcher(opts: DispatchOptions, limits: ServeLimits): (req: Req, res: Res) => void {
   const routes = new RequestRoutes(opts.resources ?? []);
+  const inflight = new InflightLimiter(limits.maxRequestsInflight, limits.maxMutatingRequestsInflight);
   return (req, res) => {
-    void dispatch(opts, routes, limits, req, res).catch((err: unknown) => {
+    void dispatch(opts, routes, limits, inflight, req, res).catch((err: unknown) => {
       log.error(err, "Failed to serve request", { path: req.url });
       if (!res.headersSent) {
         sendStatus(res, 500, "InternalError", "Internal error occurred: " + String(err));
@@ -56,6 +73,7 @@ async function dispatch(
   opts: DispatchOptions,
   routes: RequestRoutes,
   limits: ServeLimits,
+  inflight: InflightLimiter,
   req: Req,
   res: Res,
 ): Promise<void> {
@@ -97,6 +115,10 @@ async function dispatch(
     return;
   }
   const method = req.method ?? "GET";
+  // The timeout filter sits outside authentication, the in-flight limit after it: a slow
+  // SubjectAccessReview counts against the timeout but not against the limit.
+  const longRunning = isLongRunning(method, url.pathname, url.searchParams);
+  if (!longRunning) armRequestTimeout(res, limits.requestTimeoutMs);
   const authRequest: AuthRequest = {
     method,
     path,
@@ -105,12 +127,26 @@ async function dispatch(
     peerCertificates: peerCertificates(tlsSocketOf(req)),
   };
   const decision = await opts.auth.check(authRequest);
+  // Timed out (answered) or gone while the auth side was asked.
+  if (res.headersSent || responseClosed(res)) return;
   if (!decision.allowed) {
     send(res, decision.status, JSON_CONTENT_TYPE, decision.body);
     return;
   }
 
   const kind = inflightKind(method, url.pathname);
+  if (!longRunning) {
+    // Upstream runs this filter before authorization; here the auth side decides both at once, so
+    // a request that would be refused anyway gets its 403 rather than a 429.
+    const release =
+      inflight.tryAcquire(kind) ?? (decision.user.groups.includes(PRIVILEGED_GROUP) ? () => {} : undefined);
+    if (!release) {
+      requestDropped(kind);
+      sendTooManyRequests(res);
+      return;
+    }
+    onResponseClosed(res, release);
+  }
   inflightStarted(kind);
   let answer: Answer;
   try {
@@ -180,8 +216,8 @@ async function serveAuthorized(
   });
   if (apiRes?.refine) {
     apiRes = await apiRes.refine();
-    // The client left while the answer was refined: nothing to write.
-    if (res.closed || res.destroyed)
+    // The client left, or the request timed out, while the answer was refined: nothing to write.
+    if (responseClosed(res) || res.headersSent)
       return { status: apiRes.status, contentType: apiRes.contentType, bytes: 0 };
   }
   if (apiRes?.chunks) {

@@ -19,7 +19,11 @@ export interface HealthEndpoints {
   readyz: HealthCheck[];
 }
 
-/** The generic apiserver's own checks, first on every endpoint. */
+/**
+ * The generic apiserver's own checks, first on every endpoint. max-in-flight-filter is listed
+ * because the filter is there (inflight.ts): upstream registers the hook whenever priority and
+ * fairness is off, whatever the limits.
+ */
 export function genericChecks(): HealthCheck[] {
   const always = (name: string): HealthCheck => ({ name, check: () => undefined });
   return [

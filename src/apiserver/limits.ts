@@ -21,6 +21,11 @@ export interface ServeLimits {
    */
   http2EarlyResetBurst: number;
   http2EarlyResetsPerSecond: number;
+  /** --max-requests-inflight and --max-mutating-requests-inflight (inflight.ts); 0 = no limit. */
+  maxRequestsInflight: number;
+  maxMutatingRequestsInflight: number;
+  /** --request-timeout (inflight.ts); 0 = none. */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServeLimits> = {
@@ -37,4 +42,7 @@ export const DEFAULT_LIMITS: Readonly<ServeLimits> = {
   // nghttp2's default reset rate (nghttp2_option_set_stream_reset_rate_limit), which Node leaves unset.
   http2EarlyResetBurst: 500,
   http2EarlyResetsPerSecond: 33,
+  maxRequestsInflight: 400,
+  maxMutatingRequestsInflight: 200,
+  requestTimeoutMs: 60_000,
 };

@@ -49,6 +49,7 @@ test("every family has upstream's name, type and stability-prefixed help", async
     ["apiserver_response_sizes", "histogram", "[STABLE]"],
     ["apiserver_current_inflight_requests", "gauge", "[STABLE]"],
     ["apiserver_tls_handshake_errors_total", "counter", "[ALPHA]"],
+    ["apiserver_dropped_requests_total", "counter", "[ALPHA]"],
     ["authenticated_user_requests", "counter", "[ALPHA]"],
     ["authentication_attempts", "counter", "[ALPHA]"],
     ["authentication_duration_seconds", "histogram", "[ALPHA]"],

@@ -47,6 +47,14 @@ const tlsHandshakeErrors = new Counter({
   registers: [],
 });
 
+// maxinflight.go: a request refused with 429 beyond its kind's limit.
+const droppedRequests = new Counter({
+  name: "apiserver_dropped_requests_total",
+  help: "[ALPHA] Number of requests dropped with 'Try again later' response",
+  labelNames: ["request_kind"],
+  registers: [],
+});
+
 // Also observed on every request; their label objects are interned below.
 const authenticatedUserRequests = new InternedCounter<{ username: string }>(
   "authenticated_user_requests",
@@ -156,6 +164,7 @@ export function registerApiServerMetrics(registry: Registry): void {
     registry.registerMetric(family as unknown as Counter);
   registry.registerMetric(currentInflight);
   registry.registerMetric(tlsHandshakeErrors);
+  registry.registerMetric(droppedRequests);
   for (const family of [
     authenticatedUserRequests,
     authenticationAttempts,
@@ -193,6 +202,11 @@ export function inflightEnded(kind: InflightKind): void {
     -1,
     performance.timeOrigin + performance.now(),
   );
+}
+
+/** A request refused beyond the in-flight limit of its kind. */
+export function requestDropped(kind: InflightKind): void {
+  droppedRequests.inc({ request_kind: kind });
 }
 
 /** One answered request of an instrumented route (request-info.ts decides which are). */

@@ -111,6 +111,8 @@ export async function sendMetrics(
   appended?: () => Iterable<string>,
 ): Promise<number> {
   const head = await registry.metrics();
+  // Timed out (inflight.ts answered) while the registry rendered.
+  if (res.headersSent) return 0;
   if (!appended) return send(res, 200, registry.contentType, head);
   return sendChunked(res, 200, registry.contentType, head + "\n", appended());
 }

@@ -98,10 +98,14 @@ export async function run(o: Options): Promise<Running> {
       tlsMinVersion: o.tlsMinVersion || undefined,
       tlsCipherSuites: o.tlsCipherSuites,
       sniCertKeys,
-      limits:
-        o.http2MaxStreamsPerConnection > 0
+      limits: {
+        ...(o.http2MaxStreamsPerConnection > 0
           ? { http2MaxConcurrentStreams: o.http2MaxStreamsPerConnection }
-          : {},
+          : {}),
+        maxRequestsInflight: o.maxRequestsInflight,
+        maxMutatingRequestsInflight: o.maxMutatingRequestsInflight,
+        requestTimeoutMs: o.requestTimeoutMs,
+      },
     },
     version: { gitVersion: readVersion() },
     caPem: servingCA?.caPem,
