@@ -89,7 +89,11 @@ const lookup: fc.Arbitrary<PodLookup> = fc.oneof(
   fc.record({ kind: fc.constant("failed" as const), message: fc.string() }),
   fc.anything().map((json) => ({ kind: "found" as const, pod: livePod(json) })),
   fc
-    .record({ phase: fc.constantFrom("Running", "Pending", "Failed"), restarts: fc.nat(3), start: fc.date() })
+    .record({
+      phase: fc.constantFrom("Running", "Pending", "Failed"),
+      restarts: fc.nat(3),
+      start: fc.date({ noInvalidDate: true }),
+    })
     .map(({ phase, restarts, start }) => ({
       kind: "found" as const,
       pod: livePod({
