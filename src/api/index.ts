@@ -15,4 +15,3 @@ export {
 export { boundedPodLookup, type FetchPod } from "./pod-lookup.ts";
 export { protobufEncoder } from "./protobuf.ts";
 export { type IncludeObject, parseIncludeObject } from "./table.ts";
-export { formatTimestamp } from "./timestamp.ts";

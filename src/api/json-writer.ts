@@ -7,6 +7,7 @@
 import {
   formatCpu,
   formatMemory,
+  formatTimestamp,
   goJSONString,
   labelsJSON,
   writeCpuText,
@@ -15,7 +16,6 @@ import {
 import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
 import { NumberKeyedBytes } from "./number-cache.ts";
 import { formatWindow, LIST_TAIL_JSON, METRICS_API_VERSION, type ObjectContext } from "./objects.ts";
-import { formatTimestamp } from "./timestamp.ts";
 
 /** 1 for the ASCII characters Go's encoder writes inside a string unescaped. */
 const PLAIN = new Uint8Array(128);

@@ -3,9 +3,8 @@
 // Field order follows the Go structs: kind, apiVersion, metadata{name, namespace, creationTimestamp,
 // labels}, timestamp, window, usage | containers; usage keys sorted (cpu, memory).
 
-import { formatCpu, formatGoDurationNs, formatMemory, goJSONString } from "../go/index.ts";
+import { formatCpu, formatGoDurationNs, formatMemory, formatTimestamp, goJSONString } from "../go/index.ts";
 import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
-import { formatTimestamp } from "./timestamp.ts";
 
 export const METRICS_API_VERSION = "metrics.k8s.io/v1beta1";
 

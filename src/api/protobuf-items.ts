@@ -4,13 +4,12 @@
 // their time and duration texts back. What repeats is encoded once: the creation time per response,
 // each distinct timestamp and window per response, each label map while it lives.
 
-import { formatCpu, formatMemory, writeCpuText, writeMemoryText } from "../go/index.ts";
+import { formatCpu, formatMemory, formatTimestamp, writeCpuText, writeMemoryText } from "../go/index.ts";
 import type { NodeMetricsPoint, PodMetricsPoint } from "../storage/index.ts";
 import { NumberKeyedBytes } from "./number-cache.ts";
 import { formatWindow, type NodeSource, type PodSource } from "./objects.ts";
 import { durationNanos, writeStringMap, writeTime } from "./proto-fields.ts";
 import { LEN, ProtoWriter, tag, VARINT } from "./proto-writer.ts";
-import { formatTimestamp } from "./timestamp.ts";
 
 /** Per-response encodings of what items share. */
 export interface ProtoItemsContext {

@@ -3,8 +3,7 @@
 // replica's totals. Built as plain objects whose key order is the JSON's; absent fields are left
 // undefined so JSON.stringify omits them (never null).
 
-import { formatTimestamp } from "../api/index.ts";
-import { formatGoDuration } from "../go/index.ts";
+import { formatGoDuration, formatTimestamp } from "../go/index.ts";
 import type { LabelSelector, Node } from "../kube/index.ts";
 import type { LeftOutPod, NodeScrapeStatus, ScrapeError } from "../storage/index.ts";
 import type { SelfCheckResult } from "./types.ts";

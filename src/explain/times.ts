@@ -1,9 +1,9 @@
 // How an explanation says when: RFC 3339 (to the second, UTC) and a rounded "Ns ago" / "in Ns".
+import { formatTimestamp } from "../go/index.ts";
 
 /** Unix ms as RFC 3339 to the second, as metav1.Time writes it. */
 export function rfc3339(ms: number): string {
-  if (!Number.isFinite(ms)) return "an unknown time";
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  return formatTimestamp(ms) ?? "an unknown time";
 }
 
 function seconds(ms: number): number {

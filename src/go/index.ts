@@ -16,3 +16,4 @@ export { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 export { writeCpuText, writeMemoryText } from "./quantity-bytes.ts";
 export { goQuote } from "./quote.ts";
 export { parseGoFloat, parseGoInt } from "./strconv.ts";
+export { formatTimestamp } from "./timestamp.ts";

@@ -2,6 +2,7 @@
 // from what this server sees, logged once when it fails (at error, with what to do) and once when it
 // recovers (at info), and readable by the diagnostics API. See docs/serving.md "Self-check".
 import type { SelfCheckName, SelfCheckReader, SelfCheckResult } from "../diagnostics/index.ts";
+import { formatTimestamp } from "../go/index.ts";
 import { ApiError } from "../kube/index.ts";
 import * as log from "../log/index.ts";
 import type { NodeScrapeReport, ScrapeError, ScrapeErrorKind } from "../storage/index.ts";
@@ -241,7 +242,7 @@ export class SelfCheck implements SelfCheckReader {
       this.#set(
         "first-scrape",
         "Passed",
-        `node "${success.node}" scraped at ${new Date(success.atMs).toISOString().replace(/\.\d{3}Z$/, "Z")}`,
+        `node "${success.node}" scraped at ${formatTimestamp(success.atMs)}`,
       );
       this.#failures.clear();
       return;

@@ -1,4 +1,5 @@
-// metav1.Time's JSON: the `timestamp` and `creationTimestamp` of metrics.k8s.io objects.
+// metav1.Time's JSON: the `timestamp` and `creationTimestamp` of metrics.k8s.io objects, and every
+// time this server writes in that form (the diagnostics objects, the explanations).
 
 // Items of one response carry a handful of distinct seconds (one per scrape round, plus the request
 // time), interleaved: remember a few recent ones rather than only the last.
